@@ -1,0 +1,57 @@
+"""The project's one exception tree, rooted at CctnsError.
+
+Three families, each mapped once at a boundary (CLI exit code, gRPC status, HTTP status):
+- InputError: a user or caller gave bad input (validation). Nothing was written.
+- VerificationError: data failed a cryptographic or structural check (tampering, a forged
+  proof, a misbehaving peer). Verifiers return None or raise this.
+- StoreError: the storage layer failed or found itself inconsistent.
+- UsageError: the program was misused (a missing data dir, a node not initialised).
+"""
+
+from __future__ import annotations
+
+
+class CctnsError(Exception):
+    """Root of every error this project raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(CctnsError):
+    """Bad input from a user or caller; carries one message per problem found."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or [message]
+        super().__init__(message)
+
+
+class UsageError(CctnsError):
+    """The program was asked to do something it cannot in this state."""
+
+    exit_code = 2
+
+
+class VerificationError(CctnsError):
+    """A signature, hash, proof or structural check failed."""
+
+    exit_code = 3
+
+
+class ProofError(VerificationError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+
+class TamperError(VerificationError):
+    """The stored log is not what its writer signed; `index` names the first bad entry."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        self.index = index
+        super().__init__(message)
+
+
+class StoreError(CctnsError):
+    """Storage failed, or a commit did not fit the store's current state."""
+
+    exit_code = 4

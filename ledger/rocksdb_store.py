@@ -1,0 +1,444 @@
+"""The durable LogStore: one RocksDB database (through rocksdict, raw mode) per log.
+
+Layout, one column family per concern, every key fixed-width big-endian so that RocksDB's
+byte order is numeric order:
+- "entries":     8-byte index                 -> exact leaf bytes
+- "tree":        1-byte level + 8-byte index  -> 32-byte subtree hash
+- "checkpoints": 8-byte tree size             -> signed note
+- "meta":        utf-8 key                    -> bytes
+- "default":     store-private bookkeeping: b"size" -> 8-byte size written by the last commit.
+
+Each `commit` is one WriteBatch across the column families, written with a synced WAL, so a
+batch is all-or-nothing and on disk before `commit` returns (RocksDB replays the WAL on open; a
+torn tail record belongs to a commit that was never acknowledged). The size lives in memory and
+is recovered on open from the last entry key, then checked against what the last commit recorded,
+the checkpoints and the tree; a store that disagrees with itself raises StoreError rather than
+serving a log with a hole in it.
+
+This is an adapter: the ledger core never imports it, and it holds no ledger policy (it does not
+hash, sign or verify). Every rocksdict exception is turned into StoreError here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn
+
+import rocksdict
+
+from ledger.errors import StoreError
+from ledger.store import CommitBatch
+
+__all__ = ["COLUMN_FAMILIES", "RocksDBLogStore"]
+
+CF_ENTRIES = "entries"
+CF_TREE = "tree"
+CF_CHECKPOINTS = "checkpoints"
+CF_META = "meta"
+COLUMN_FAMILIES = (CF_ENTRIES, CF_TREE, CF_CHECKPOINTS, CF_META)
+
+# Kept in the default column family, which the LogStore interface never exposes, so that it
+# cannot collide with a ledger meta key.
+SIZE_KEY = b"size"
+
+_MAX_LEVEL = 63  # a tree of at most 2**64 leaves: 8-byte indexes
+_READ_CHUNK = 256  # entries fetched per multi-get; bounds memory on long range reads
+_BLOCK_CACHE_BYTES = 32 * 1024 * 1024
+
+
+def index_key(index: int) -> bytes:
+    """The "entries" key of entry `index` (also the "checkpoints" key of tree size `index`)."""
+    return index.to_bytes(8, "big")
+
+
+def node_key(level: int, index: int) -> bytes:
+    """The "tree" key of the subtree of 2**level leaves starting at leaf index * 2**level."""
+    return bytes([level]) + index.to_bytes(8, "big")
+
+
+def _fits_u64(value: int) -> bool:
+    return 0 <= value < 1 << 64
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
+def _raise_store_error(action: str, path: Path, exc: Exception) -> NoReturn:
+    """Re-raises a rocksdict exception as StoreError with a message an operator can act on."""
+    message = _describe(exc)
+    if isinstance(exc, rocksdict.DbClosedError):
+        raise StoreError(f"store at {path} is closed") from exc
+    if "lock hold by current process" in message:
+        raise StoreError(f"store at {path} is already open in this process") from exc
+    if "LOCK" in message:
+        raise StoreError(f"store at {path} is locked by another process ({message})") from exc
+    if "Corruption" in message:
+        raise StoreError(f"store at {path} is corrupted: {message}") from exc
+    raise StoreError(f"{action} failed for store at {path}: {message}") from exc
+
+
+def _options() -> rocksdict.Options:
+    """Modest tuning for a write-mostly log read back by index and in ranges."""
+    cache = rocksdict.Cache(_BLOCK_CACHE_BYTES)
+    table = rocksdict.BlockBasedOptions()
+    table.set_block_cache(cache)
+    # Keys are dense and looked up by exact index: a Bloom filter would never say "absent"
+    # usefully, so none is configured.
+    options = rocksdict.Options(raw_mode=True)
+    options.set_block_based_table_factory(table)
+    options.set_compression_type(rocksdict.DBCompressionType.lz4())
+    options.set_paranoid_checks(True)
+    # A torn record at the WAL's tail is a commit that was never acknowledged: drop it and
+    # keep everything before it; corruption anywhere else stops the open.
+    options.set_wal_recovery_mode(rocksdict.DBRecoveryMode.point_in_time())
+    # Flush all column families together, so their files never describe different moments.
+    options.set_atomic_flush(True)
+    options.set_keep_log_file_num(4)
+    options.set_max_background_jobs(2)
+    return options
+
+
+class RocksDBLogStore:
+    """A LogStore in a RocksDB directory. Thread-safe: commits are serialised, reads are not.
+
+    Build it with `RocksDBLogStore.open(path)`; a directory is owned by one open store at a time
+    (RocksDB's LOCK file), and a second opener gets StoreError.
+    """
+
+    def __init__(self, path: Path, db: rocksdict.Rdict, *, audit: bool = False) -> None:
+        """Use `open`; this wraps an already-opened database and recovers its size."""
+        self._path = path
+        self._db: rocksdict.Rdict | None = db
+        self._lock = threading.Lock()
+        self._audit = audit
+        self._failed: str | None = "opened for audit: read-only" if audit else None
+        self._write_options = rocksdict.WriteOptions()
+        self._write_options.sync = True
+        self._cfs: dict[str, rocksdict.Rdict] = {}
+        # Handles keep the database alive; they are dropped in close() so the LOCK goes.
+        self._handles: dict[str, Any] = {}
+        try:
+            self._cfs = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
+            self._handles = {name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+            self._size = self._recover_size()
+        except StoreError:
+            self._release()
+            raise
+        except Exception as exc:
+            self._release()
+            _raise_store_error("recovery", path, exc)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True, audit: bool = False) -> RocksDBLogStore:
+        """Opens (and with `create`, creates) the store in directory `path`.
+
+        `audit` opens read-only without the consistency checks of recovery, so that a verifier
+        can walk a damaged store and name the first bad entry instead of refusing to open it.
+        """
+        create = create and not audit
+        path = Path(path)
+        if not create and not (path / "CURRENT").is_file():
+            raise StoreError(f"no store at {path} (and create=False)")
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"store path {path} exists and is not a directory")
+        options = _options()
+        options.create_if_missing(create)
+        options.create_missing_column_families(create)
+        column_families = {name: _options() for name in COLUMN_FAMILIES}
+        try:
+            # An audit reads beside a running node: RocksDB's read-only mode takes no lock.
+            access_type = rocksdict.AccessType
+            access = access_type.read_only() if audit else access_type.read_write()
+            db = rocksdict.Rdict(
+                os.fspath(path), options, column_families=column_families, access_type=access
+            )
+        except Exception as exc:
+            _raise_store_error("open", path, exc)
+        return cls(path, db, audit=audit)
+
+    @property
+    def path(self) -> Path:
+        """The store's directory."""
+        return self._path
+
+    # --- recovery -------------------------------------------------------------------------
+
+    def _last_key(self, cf: rocksdict.Rdict) -> bytes | None:
+        it = cf.iter()
+        it.seek_to_last()
+        key: bytes | None = it.key() if it.valid() else None
+        del it  # iterators pin the database open
+        return key
+
+    def _recover_size(self) -> int:
+        """The log size from the last entry key, checked against the rest of the store."""
+        assert self._db is not None
+        last = self._last_key(self._cfs[CF_ENTRIES])
+        if last is not None and len(last) != 8:
+            raise StoreError(f"store at {self._path}: malformed entry key {last.hex()}")
+        size = 0 if last is None else int.from_bytes(last, "big") + 1
+        if self._audit:
+            return size
+
+        recorded_raw = self._db.get(SIZE_KEY)
+        if recorded_raw is None:
+            if any(self._last_key(cf) is not None for cf in self._cfs.values()):
+                raise StoreError(
+                    f"store at {self._path} holds data but no commit record: not written by "
+                    "this store, or its bookkeeping was removed"
+                )
+            return 0
+        if len(recorded_raw) != 8:
+            raise StoreError(f"store at {self._path}: malformed size record")
+        recorded = int.from_bytes(recorded_raw, "big")
+        if recorded != size:
+            raise StoreError(
+                f"store at {self._path} is inconsistent: its entries end at size {size} but "
+                f"the last commit recorded size {recorded} (entries were removed or added "
+                "outside the store)"
+            )
+        if size > 0 and self._cfs[CF_ENTRIES].get(index_key(0)) is None:
+            raise StoreError(f"store at {self._path} is inconsistent: entry 0 is missing")
+
+        last_checkpoint = self._last_key(self._cfs[CF_CHECKPOINTS])
+        if last_checkpoint is not None:
+            if len(last_checkpoint) != 8:
+                raise StoreError(f"store at {self._path}: malformed checkpoint key")
+            checkpoint_size = int.from_bytes(last_checkpoint, "big")
+            if checkpoint_size > size:
+                raise StoreError(
+                    f"store at {self._path} is inconsistent: a checkpoint for size "
+                    f"{checkpoint_size} exists but the log has {size} entries"
+                )
+        self._check_tree(size)
+        return size
+
+    def _check_tree(self, size: int) -> None:
+        """No stored subtree may cover a leaf at or beyond `size`."""
+        tree = self._cfs[CF_TREE]
+        last = self._last_key(tree)
+        if last is None:
+            return
+        if len(last) != 9 or last[0] > _MAX_LEVEL:
+            raise StoreError(f"store at {self._path}: malformed tree key {last.hex()}")
+        it = tree.iter()
+        try:
+            for level in range(last[0] + 1):
+                it.seek_for_prev(bytes([level]) + b"\xff" * 8)
+                if not it.valid():
+                    continue
+                key: bytes = it.key()
+                if key[0] != level:
+                    continue  # nothing stored at this level
+                if len(key) != 9:
+                    raise StoreError(f"store at {self._path}: malformed tree key {key.hex()}")
+                index = int.from_bytes(key[1:], "big")
+                if (index + 1) << level > size:
+                    raise StoreError(
+                        f"store at {self._path} is inconsistent: tree node (level {level}, "
+                        f"index {index}) covers leaves beyond the log's {size} entries"
+                    )
+        finally:
+            del it
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def _cf(self, name: str) -> rocksdict.Rdict:
+        cf = self._cfs.get(name)  # one lookup: close() may run concurrently
+        if cf is None:
+            raise StoreError(f"store at {self._path} is closed")
+        return cf
+
+    def _get(self, name: str, key: bytes) -> bytes | None:
+        cf = self._cf(name)
+        try:
+            value: bytes | None = cf.get(key)
+        except Exception as exc:
+            _raise_store_error("read", self._path, exc)
+        return value
+
+    def size(self) -> int:
+        """Number of entries committed."""
+        self._cf(CF_ENTRIES)
+        return self._size
+
+    def entry(self, index: int) -> bytes:
+        """The exact bytes of entry `index`; StoreError when absent."""
+        size = self.size()
+        if not 0 <= index < size:
+            raise StoreError(f"no entry {index} (log size {size})")
+        value = self._get(CF_ENTRIES, index_key(index))
+        if value is None:
+            raise StoreError(f"store at {self._path} lost entry {index} (log size {size})")
+        return value
+
+    def entries(self, start: int, end: int) -> Iterator[bytes]:
+        """Entries start..end-1 in order; StoreError when any is absent."""
+        size = self.size()
+        if start < 0 or end > size or start > end:
+            raise StoreError(f"entries {start}..{end} outside log of size {size}")
+        return self._read_entries(start, end)
+
+    def _read_entries(self, start: int, end: int) -> Iterator[bytes]:
+        # Multi-gets in chunks rather than one long-lived iterator: no RocksDB iterator (which
+        # pins the database open) survives between yields, and a missing key is noticed.
+        for chunk_start in range(start, end, _READ_CHUNK):
+            chunk_end = min(chunk_start + _READ_CHUNK, end)
+            cf = self._cf(CF_ENTRIES)
+            try:
+                values: list[bytes | None] | None = cf.get(
+                    [index_key(i) for i in range(chunk_start, chunk_end)]
+                )
+            except Exception as exc:
+                _raise_store_error("read", self._path, exc)
+            for offset, value in enumerate(values or ()):
+                if value is None:
+                    raise StoreError(f"store at {self._path} lost entry {chunk_start + offset}")
+                yield value
+
+    def node(self, level: int, index: int) -> bytes | None:
+        """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level."""
+        if not (0 <= level <= _MAX_LEVEL and _fits_u64(index)):
+            self._cf(CF_TREE)
+            return None
+        return self._get(CF_TREE, node_key(level, index))
+
+    def checkpoint(self, size: int) -> bytes | None:
+        """The signed note stored for tree size `size`, if any."""
+        if not _fits_u64(size):
+            self._cf(CF_CHECKPOINTS)
+            return None
+        return self._get(CF_CHECKPOINTS, index_key(size))
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        """(size, note) of the largest stored checkpoint."""
+        cf = self._cf(CF_CHECKPOINTS)
+        try:
+            it = cf.iter()
+            it.seek_to_last()
+            found: tuple[bytes, bytes] | None = (it.key(), it.value()) if it.valid() else None
+            del it
+        except Exception as exc:
+            _raise_store_error("read", self._path, exc)
+        if found is None:
+            return None
+        return int.from_bytes(found[0], "big"), found[1]
+
+    def checkpoints(self) -> Iterator[tuple[int, bytes]]:
+        """Every stored (size, note), in increasing size."""
+        self._cf(CF_CHECKPOINTS)
+        return self._read_checkpoints()
+
+    def _read_checkpoints(self) -> Iterator[tuple[int, bytes]]:
+        next_key: bytes | None = None
+        while True:
+            cf = self._cf(CF_CHECKPOINTS)
+            chunk: list[tuple[bytes, bytes]] = []
+            try:
+                it = cf.iter()
+                if next_key is None:
+                    it.seek_to_first()
+                else:
+                    it.seek(next_key)
+                while it.valid() and len(chunk) < _READ_CHUNK:
+                    chunk.append((it.key(), it.value()))
+                    it.next()
+                del it
+            except Exception as exc:
+                _raise_store_error("read", self._path, exc)
+            for key, note in chunk:
+                yield int.from_bytes(key, "big"), note
+            if len(chunk) < _READ_CHUNK:
+                return
+            next_key = index_key(int.from_bytes(chunk[-1][0], "big") + 1)
+
+    def meta(self, key: str) -> bytes | None:
+        """A metadata value."""
+        return self._get(CF_META, key.encode("utf-8"))
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def commit(self, batch: CommitBatch) -> None:
+        """Writes the batch atomically and durably; StoreError if batch.start != size()."""
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise StoreError(f"store at {self._path} is closed")
+            if self._failed is not None:
+                raise StoreError(
+                    f"store at {self._path} refuses writes after a failed commit "
+                    f"({self._failed}); reopen it to recover"
+                )
+            if batch.start != self._size:
+                raise StoreError(
+                    f"commit starts at {batch.start} but the log has {self._size} entries"
+                )
+            if not _fits_u64(batch.end):
+                raise StoreError(f"commit would grow the log past 2**64 entries ({batch.end})")
+            for level, index, _ in batch.nodes:
+                if not (0 <= level <= _MAX_LEVEL and _fits_u64(index)):
+                    raise StoreError(f"tree node (level {level}, index {index}) out of range")
+            write_batch = rocksdict.WriteBatch(raw_mode=True)
+            try:
+                entries = self._handles[CF_ENTRIES]
+                for offset, leaf in enumerate(batch.entries):
+                    write_batch.put(index_key(batch.start + offset), leaf, entries)
+                tree = self._handles[CF_TREE]
+                for level, index, digest in batch.nodes:
+                    write_batch.put(node_key(level, index), digest, tree)
+                if batch.checkpoint is not None:
+                    write_batch.put(
+                        index_key(batch.end), batch.checkpoint, self._handles[CF_CHECKPOINTS]
+                    )
+                meta = self._handles[CF_META]
+                for key, value in batch.meta.items():
+                    write_batch.put(key.encode("utf-8"), value, meta)
+                write_batch.put(SIZE_KEY, index_key(batch.end))  # default column family
+            except Exception as exc:
+                # Nothing is written yet: a bad value (not bytes) in the batch.
+                _raise_store_error("commit", self._path, exc)
+            try:
+                db.write(write_batch, self._write_options)
+            except Exception as exc:
+                # RocksDB may or may not have applied the batch; only a reopen (WAL replay)
+                # knows, so this instance stops accepting writes.
+                self._failed = _describe(exc)
+                _raise_store_error("commit", self._path, exc)
+            self._size = batch.end
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def _release(self) -> None:
+        db, self._db = self._db, None
+        cfs, self._cfs = self._cfs, {}
+        self._handles = {}
+        for cf in cfs.values():
+            cf.close()
+        if db is not None:
+            db.close()
+
+    def close(self) -> None:
+        """Flushes nothing extra (every commit is already synced) and releases the directory."""
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                self._release()
+            except Exception as exc:
+                _raise_store_error("close", self._path, exc)
+
+    def __enter__(self) -> RocksDBLogStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

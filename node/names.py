@@ -1,0 +1,372 @@
+"""Person-name matching for Indian (especially Kerala) names: pure functions, no I/O.
+
+Officers type the same name many ways: "K. Raju", "RAJU K", "Raju.K", "Sri. Raju"; English
+spellings of one Malayalam name differ ("Sreekumar", "Shrikumar"); a record may be written in
+Malayalam script. This module turns a name into
+
+- a normalised string (`normalise`): case, spacing, punctuation, honorifics and relation
+  markers ("S/o") removed, Malayalam transliterated;
+- tokens (`tokens`): initials as one-letter tokens, main name parts as the long ones, compound
+  "-kumar" names split;
+- per-token keys: `variant_key` folds transliteration variants (Mohammed/Muhammad), and
+  `phonetic_key` is a coarser sound key for misspellings beyond those rules.
+
+The index stores the keys and looks them up by equality; ranking (exact > variant > phonetic)
+happens in `node.index`. This module must stay pure: no database, no clock, no globals that
+change. Every function here is deterministic, so the index can be rebuilt with identical keys.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import jellyfish
+
+__all__ = [
+    "OPTIONAL_TOKENS",
+    "NameKeys",
+    "RelationSplit",
+    "analyse",
+    "normalise",
+    "phonetic_key",
+    "split_aliases",
+    "split_relation",
+    "tokens",
+    "transliterate_malayalam",
+    "variant_key",
+]
+
+# --- Malayalam script -> Latin ----------------------------------------------------------------
+# An ISO-15919-like map, bent towards how Kerala writes names in English: long vowels are
+# mostly written single ("Raju", not "Raaju"), ī as "ee" (Sreekumar, Praveen), ത as "th"
+# (Ajith, Aswathy). Whatever comes out is folded again by `variant_key`, so only the broad
+# shape matters.
+
+_ML_VOWELS: dict[str, str] = {
+    "അ": "a", "ആ": "a", "ഇ": "i", "ഈ": "ee", "ഉ": "u", "ഊ": "oo", "ഋ": "ru",
+    "എ": "e", "ഏ": "e", "ഐ": "ai", "ഒ": "o", "ഓ": "o", "ഔ": "au",
+}  # fmt: skip
+_ML_SIGNS: dict[str, str] = {
+    "ാ": "a", "ി": "i", "ീ": "ee", "ു": "u", "ൂ": "oo", "ൃ": "ru",
+    "െ": "e", "േ": "e", "ൈ": "ai", "ൊ": "o", "ോ": "o", "ൌ": "au", "ൗ": "au",
+}  # fmt: skip
+_ML_CONSONANTS: dict[str, str] = {
+    "ക": "k", "ഖ": "kh", "ഗ": "g", "ഘ": "gh", "ങ": "ng",
+    "ച": "ch", "ഛ": "chh", "ജ": "j", "ഝ": "jh", "ഞ": "nj",
+    "ട": "t", "ഠ": "th", "ഡ": "d", "ഢ": "dh", "ണ": "n",
+    "ത": "th", "ഥ": "th", "ദ": "d", "ധ": "dh", "ന": "n",
+    "പ": "p", "ഫ": "ph", "ബ": "b", "ഭ": "bh", "മ": "m",
+    "യ": "y", "ര": "r", "റ": "r", "ല": "l", "വ": "v",
+    "ശ": "sh", "ഷ": "sh", "സ": "s", "ഹ": "h", "ള": "l", "ഴ": "zh",
+}  # fmt: skip
+# Chillu letters are consonants that never carry a vowel (the "n" of Gopalan: ഗോപാലൻ).
+_ML_CHILLU: dict[str, str] = {"ൺ": "n", "ൻ": "n", "ർ": "r", "ൽ": "l", "ൾ": "l", "ൿ": "k"}
+_ML_VIRAMA = "്"
+_ML_ANUSVARA = "ം"
+_ML_VISARGA = "ഃ"
+_ZW = {"\u200c", "\u200d"}  # ZWNJ/ZWJ: old-style chillu spelling, carry no sound
+# Conjuncts whose sound is not the sum of their letters.
+_ML_CONJUNCTS: tuple[tuple[str, str], ...] = (("റ്റ", "tt"), ("ന്റ", "nt"))
+_NASAL_AS_N = set("കഖഗഘചഛജഝതഥദധ")
+
+
+def transliterate_malayalam(text: str) -> str:
+    """Transliterate Malayalam letters in `text` to Latin; other characters pass through.
+
+    A consonant carries the inherent "a" unless a vowel sign replaces it or a virama
+    (chandrakkala) removes it, which is how the script works. Anusvara before a velar,
+    palatal or dental is written "n" in English names (Sangeetha, not Samgeetha).
+    """
+    if not any("\u0d00" <= ch <= "\u0d7f" for ch in text):
+        return text
+    for conjunct, latin in _ML_CONJUNCTS:
+        text = text.replace(conjunct, latin + "\ue000")  # marker: the conjunct's own vowel
+    out: list[str] = []
+    pending_a = False
+    chars = [c for c in text if c not in _ZW]
+    for i, ch in enumerate(chars):
+        if ch in _ML_SIGNS:
+            out.append(_ML_SIGNS[ch])
+            pending_a = False
+            continue
+        if ch == _ML_VIRAMA:
+            pending_a = False
+            continue
+        if pending_a:
+            out.append("a")
+            pending_a = False
+        if ch == "\ue000":
+            pending_a = True
+        elif ch in _ML_CONSONANTS:
+            out.append(_ML_CONSONANTS[ch])
+            pending_a = True
+        elif ch in _ML_VOWELS:
+            out.append(_ML_VOWELS[ch])
+        elif ch in _ML_CHILLU:
+            out.append(_ML_CHILLU[ch])
+        elif ch == _ML_ANUSVARA:
+            nxt = chars[i + 1] if i + 1 < len(chars) else ""
+            out.append("n" if nxt in _NASAL_AS_N else "m")
+        elif ch == _ML_VISARGA:
+            out.append("h")
+        else:
+            out.append(ch)
+    if pending_a:
+        out.append("a")
+    return "".join(out)
+
+
+# --- normalise and tokens ---------------------------------------------------------------------
+
+# Relation markers as written in Indian records. Only the slashed and spelled-out forms: a bare
+# "S.O." could be two initials.
+_RELATION_RE = re.compile(
+    r"(?i)(?<![A-Za-z])(?:([sdwhmfgc])\s*[/\\]\s*o(?:f)?|"
+    r"(son|daughter|wife|husband|mother|father|guardian|care)\s+of)(?![A-Za-z])\.?"
+)
+_RELATION_CANON = {
+    "s": "S/o", "d": "D/o", "w": "W/o", "h": "H/o", "m": "M/o", "f": "F/o", "g": "G/o",
+    "c": "C/o", "son": "S/o", "daughter": "D/o", "wife": "W/o", "husband": "H/o",
+    "mother": "M/o", "father": "F/o", "guardian": "G/o", "care": "C/o",
+}  # fmt: skip
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Honorifics that are never part of a name: dropped wherever they stand ("S/o Late Gopalan").
+_HONORIFICS = _words(
+    "mr mrs ms miss mx dr smt shrimati srimathi srimati sreemathi shreemathi kum adv prof "
+    "late janab fr rev"
+)
+# "Sri"/"Sree" is an honorific in "Sri. Raju" but a name part in "Sree Kumar", "Sree Devi": it
+# is dropped only when written with a dot, or when it leads and the next word is not one that
+# commonly continues a Sree- name.
+_AMBIGUOUS_HONORIFICS = _words("sri shri sree shree thiru")
+_SREE_CONTINUATIONS = _words(
+    "kumar kumari devi lakshmi lekshmi laxmi kala lekha nath hari dhar ram rama raj raja "
+    "kanth kant vidya priya jith jit rag ranjini nivas nandan"
+)
+_VOWELS = frozenset("aeiou")
+_WORD_RE = re.compile(r"[A-Za-z]+(\.)?")
+# A compound "-kumar" name is one person's name written two ways: "Sureshkumar" and
+# "Suresh Kumar". The prefix must be at least 3 letters so "Sukumar" stays whole.
+# Spelling slips in the suffix ("Sureshkumaar") still split, and the suffix is written "kumar".
+_KUMAR_RE = re.compile(r"^([a-z]{3,}?)(k+(?:u|oo)m+a+r)$")
+OPTIONAL_TOKENS = frozenset({"kumar"})
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def normalise(name: str) -> str:
+    """Return `name` as lowercase Latin words separated by single spaces.
+
+    Rules, each because records are written that way:
+    - Malayalam script is transliterated first, so 'രാജു' and 'Raju' meet.
+    - Relation markers ("S/o", "D/o", "son of") are removed; use `split_relation` to keep
+      the relative's name apart.
+    - Accents are removed (Josè is Jose); punctuation and digits separate words, so
+      "Raju.K" is "raju k".
+    - A 2-3 letter capitalised word without vowels is a run of initials ("PS Sreekumar").
+    - Honorifics (Mr, Smt, Dr, Late, ...) are dropped; "Sri"/"Sree" only where it is clearly
+      one (see `_AMBIGUOUS_HONORIFICS`).
+    """
+    text = transliterate_malayalam(unicodedata.normalize("NFC", name))
+    text = _RELATION_RE.sub(" ", text)
+    text = _strip_accents(text)
+    words: list[tuple[str, bool]] = []  # (word, written with a dot after it)
+    for match in _WORD_RE.finditer(text):
+        word = match.group(0).rstrip(".")
+        dotted = match.group(1) is not None
+        if 2 <= len(word) <= 3 and word.isupper() and not (set(word.lower()) & _VOWELS):
+            words.extend((ch, True) for ch in word)
+        else:
+            words.append((word, dotted))
+    out: list[str] = []
+    for i, (word, dotted) in enumerate(words):
+        low = word.lower()
+        if low in _HONORIFICS:
+            continue
+        if low in _AMBIGUOUS_HONORIFICS:
+            nxt = words[i + 1][0].lower() if i + 1 < len(words) else ""
+            if dotted or (not out and nxt and nxt not in _SREE_CONTINUATIONS):
+                continue
+        out.append(low)
+    return " ".join(out)
+
+
+def tokens(name: str) -> list[str]:
+    """Split `name` into normalised tokens: initials are one-letter tokens, in written order.
+
+    "K. Raju", "Raju K" and "Raju.K" all give the main token "raju" and the initial "k";
+    "Sureshkumar" gives ["suresh", "kumar"], the same as "Suresh Kumar".
+    """
+    out: list[str] = []
+    for word in normalise(name).split():
+        match = _KUMAR_RE.match(word)
+        if match:
+            out.extend((match.group(1), "kumar"))
+        else:
+            out.append(word)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RelationSplit:
+    """A query or record text split at its relation marker: "Raju S/o Gopalan"."""
+
+    name: str
+    relation: str  # canonical "S/o", "D/o", ...; empty when no marker
+    relative: str
+
+
+def split_relation(text: str) -> RelationSplit:
+    """Split "Raju S/o Gopalan" into name "Raju", relation "S/o", relative "Gopalan".
+
+    Only the first marker counts ("Raju S/o Gopalan S/o Kesavan" keeps the grandfather in
+    the relative part, where it will simply fail to match).
+    """
+    text = transliterate_malayalam(text)
+    match = _RELATION_RE.search(text)
+    if match is None:
+        return RelationSplit(text.strip(), "", "")
+    key = (match.group(1) or match.group(2) or "").lower()
+    return RelationSplit(
+        text[: match.start()].strip(" ,"), _RELATION_CANON.get(key, ""), text[match.end() :].strip()
+    )
+
+
+_ALIAS_RE = re.compile(r"(?i)\s*(?:@|\balias\b|\ba/k/a\b|\baka\b)\s*")
+
+
+def split_aliases(text: str) -> list[str]:
+    """Split "Raju @ Kuttan" (the police way of writing an alias) into its names."""
+    return [part for part in _ALIAS_RE.split(text) if part.strip()]
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+# The most variable Muslim names get one canonical spelling each before the general rules,
+# because their variants differ in several vowels at once (Mohammed/Muhammad).
+_CANONICAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?:m[ou]h?[ae]m+[ae]d|mohd|muhd|mhd|md)$"), "mohammed"),
+    (re.compile(r"^ah?[ae]?m+[ae]d$"), "ahmed"),
+)
+# Digraph folds, applied in order: aspirated consonants are written with or without the "h"
+# (Vinod/Vinodh, Ajith/Ajit, Thomas/Tomas), "sh" and "s" are one letter for most writers
+# (Shibu/Sibu, Aswathy/Ashwathi), "x" is "ks" (Laxmi/Lakshmi), "ph" is "f".
+_DIGRAPHS: tuple[tuple[str, str], ...] = (
+    ("sch", "s"), ("sh", "s"), ("zh", "z"), ("th", "t"), ("dh", "d"), ("ph", "f"),
+    ("kh", "k"), ("gh", "g"), ("bh", "b"), ("jh", "j"), ("ck", "k"), ("ch", "\x01"),
+    ("x", "ks"), ("q", "k"), ("z", "s"), ("w", "v"),
+)  # fmt: skip
+_DOUBLE_RE = re.compile(r"(.)\1+")
+_NON_ALPHA_RE = re.compile(r"[^a-z]")
+
+
+@functools.lru_cache(maxsize=65536)
+def variant_key(token: str) -> str:
+    """Fold transliteration variants of one name token into one key.
+
+    Rules, in order, each because English spellings of Indian names vary that way:
+    1. lowercase, accents removed, only letters kept (Josè/Jose).
+    2. Mohd/Md/Muhammad/Mohamed... -> mohammed; Ahamed/Ahammed/Ahmad -> ahmed.
+    3. digraphs: th->t, dh->d, ph->f, sh/sch->s, kh/gh/bh/jh -> k/g/b/j, ck->k, q->k,
+       x->ks, z->s, w->v; "ch" is kept as its own sound; other "c" is k (s before e/i/y).
+    4. ee->i, oo->u (Praveen/Pravin); a final y is i (Aswathy/Aswathi); a final h is
+       silent (Shah/Sha after rule 3 leaves no other).
+    5. first vowel: a lone "e" is "a" (Lekshmi/Lakshmi, Renjith/Ranjith, Remya/Ramya);
+       later vowels: "e" is "i" (Rasheed/Rashed/Rashid, Gireesh/Giresh). The first vowel
+       otherwise stays, so Mini and Mani remain apart.
+    6. doubled letters collapse (Harris/Haris, Sureshkumaar/Sureshkumar).
+    """
+    word = _NON_ALPHA_RE.sub("", _strip_accents(token).lower())
+    if not word:
+        return ""
+    for pattern, canonical in _CANONICAL:
+        if pattern.match(word):
+            word = canonical
+            break
+    for src, dst in _DIGRAPHS:
+        word = word.replace(src, dst)
+    word = re.sub(r"c(?=[eiy])", "s", word).replace("c", "k").replace("\x01", "c")
+    word = word.replace("ee", "i").replace("oo", "u")
+    if len(word) > 1 and word.endswith("y"):
+        word = word[:-1] + "i"
+    if len(word) > 2 and word.endswith("h"):
+        word = word[:-1]
+    word = _fold_vowels(word)
+    return _DOUBLE_RE.sub(r"\1", word)
+
+
+def _fold_vowels(word: str) -> str:
+    chars = list(word)
+    seen_first = False
+    i = 0
+    while i < len(chars):
+        if chars[i] in _VOWELS:
+            j = i
+            while j < len(chars) and chars[j] in _VOWELS:
+                j += 1
+            if not seen_first:
+                if j - i == 1 and chars[i] == "e":
+                    chars[i] = "a"
+                seen_first = True
+            else:
+                for k in range(i, j):
+                    if chars[k] == "e":
+                        chars[k] = "i"
+            i = j
+        else:
+            i += 1
+    return "".join(chars)
+
+
+@functools.lru_cache(maxsize=65536)
+def phonetic_key(token: str) -> str:
+    """A coarse sound key for misspellings beyond `variant_key` ("Jayakrishan").
+
+    Metaphone over the variant key (repeated codes collapsed), plus the first vowel and a
+    final vowel. Metaphone alone drops vowels, which would join Mini and Mani, or Rajan and
+    Rajani (a man's and a woman's name); keeping those two vowels keeps them apart while
+    consonant slips still meet.
+    """
+    folded = variant_key(token)
+    if not folded:
+        return ""
+    code = _DOUBLE_RE.sub(r"\1", jellyfish.metaphone(folded))
+    first_vowel = next((c for c in folded if c in _VOWELS), "")
+    last_vowel = folded[-1] if folded[-1] in _VOWELS else ""
+    return f"{code}:{first_vowel}{last_vowel}"
+
+
+@dataclass(frozen=True, slots=True)
+class NameKeys:
+    """Everything the index stores about one written name."""
+
+    normalised: str
+    mains: tuple[str, ...]  # main tokens (two letters or more), in order
+    initials: str  # the one-letter tokens, in order, e.g. "ps"
+    variants: tuple[str, ...]  # variant_key per main token
+    phonetics: tuple[str, ...]  # phonetic_key per main token
+
+
+@functools.lru_cache(maxsize=65536)
+def analyse(name: str) -> NameKeys:
+    """Normalise `name` and compute the keys of each of its main tokens."""
+    toks = tokens(name)
+    mains = tuple(t for t in toks if len(t) > 1)
+    return NameKeys(
+        normalised=" ".join(toks),
+        mains=mains,
+        initials="".join(t for t in toks if len(t) == 1),
+        variants=tuple(variant_key(t) for t in mains),
+        phonetics=tuple(phonetic_key(t) for t in mains),
+    )

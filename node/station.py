@@ -1,0 +1,620 @@
+"""A police station's records: commands that validate, number, sign, append and index.
+
+Every command follows one path: check the input (nothing is written if anything is wrong),
+assign the station's numbers (FIR No. N/YYYY per year, GD numbers per day, receipts), append the
+entries to the ledger in one group commit (durable before the caller hears "saved"), then
+project them into the query index. The ledger is the truth; the index can always be rebuilt.
+
+The station is the log's only writer: one lock serialises commands, so the numbers it hands out
+are consecutive. Counters are cached from the index and dropped if a commit fails.
+Corrections never edit: `amend` appends an Amendment that refers to the original entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from ledger.errors import InputError, UsageError
+from ledger.log import Appended, Ledger, now_ms
+from node.config import DataDir, NodeConfig
+from node.index import IndexedEntry, RecordIndex
+from node.laws import Statutes
+from node.records import (
+    RECORD_KINDS,
+    fir_number,
+    gd_ref,
+    ncr_number,
+    petition_receipt,
+    record_ref,
+    zero_fir_number,
+)
+from node.validation import (
+    GD_CATEGORIES,
+    Problems,
+    check_officer,
+    check_person,
+    check_property,
+    check_sections,
+    ist_date,
+)
+from protos import ledger_pb2, records_pb2
+
+SYSTEM_OFFICER = "system"
+# Clocks on two machines differ a little; a registration time further ahead than this is refused.
+CLOCK_SKEW_MS = 5 * 60 * 1000
+PETITION_CHANNELS = ("in person", "post", "email", "online", "e-FIR", "phone", "referred")
+# Fields an amendment may correct, as dotted paths into the record.
+_AMENDABLE = re.compile(
+    r"^(brief_facts|sections|status|occurrence_from_ms|occurrence_to_ms|"
+    r"place_of_occurrence\.description|summary|subject|details|"
+    r"persons\.[A-Za-z0-9_-]+\.(name|aliases|age|relative_name|relation|address|sex))$"
+)
+INDEX_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a command returns once its entries are durable and indexed."""
+
+    kind: str
+    ref: str
+    index: int
+    leaf_hash: bytes
+    written_at_ms: int
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One entry in a record's history: the original, then each amendment in order."""
+
+    index: int
+    kind: str
+    officer_id: str
+    written_at_ms: int
+    record: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Numbers and entries drafted so far in one commit, before any of it is appended."""
+
+    refs: set[str] = field(default_factory=set)
+    bodies: int = 0
+
+
+@dataclass(slots=True)
+class _Draft:
+    """Entries prepared by one command, not yet appended."""
+
+    kind: str
+    ref: str
+    bodies: list[ledger_pb2.EntryBody] = field(default_factory=list)
+    related: tuple[str, ...] = ()
+
+
+class Station:
+    """One station's record keeping over a ledger and an index."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        index: RecordIndex,
+        config: NodeConfig,
+        *,
+        statutes: Statutes | None = None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.ledger = ledger
+        self.index = index
+        self.config = config
+        self.statutes = statutes or Statutes.default()
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._counters: dict[tuple[str, str], int] = {}
+        self._last_registered: dict[int, int] = {}
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: DataDir,
+        *,
+        index_url: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Station:
+        """Opens a node's station records: RocksDB ledger, index (caught up), genesis entry."""
+        from ledger.rocksdb_store import RocksDBLogStore
+
+        config = data_dir.load_config()
+        key = data_dir.load_key()
+        store = RocksDBLogStore.open(data_dir.ledger_path)
+        try:
+            ledger = Ledger(store, key, config.origin)
+            index = RecordIndex(index_url or config.index_url)
+        except BaseException:
+            store.close()
+            raise
+        station = cls(ledger, index, config)
+        station.ensure_genesis()
+        station.sync_index(progress)
+        return station
+
+    def close(self) -> None:
+        """Closes the index and the store."""
+        self.index.close()
+        self.ledger.store.close()
+
+    def ensure_genesis(self) -> None:
+        """Writes entry 0 (the node's public key and origin) into an empty log."""
+        with self._lock:
+            if self.ledger.size() == 0:
+                event = ledger_pb2.NodeEvent(
+                    kind="genesis", public_key=self.ledger.public_key, note=self.config.origin
+                )
+                self._commit([_Draft("node_event", "", [self._body(SYSTEM_OFFICER, event)])])
+
+    def sync_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Projects ledger entries the index has not seen; returns how many were applied."""
+        with self._lock:
+            start, end = self.index.indexed_size(), self.ledger.size()
+            if start > end:
+                raise UsageError(
+                    f"the index has {start} entries but the ledger {end}: it belongs to another "
+                    "log; run `cctns admin rebuild-index`"
+                )
+            done = start
+            while done < end:
+                stop = min(done + INDEX_CHUNK, end)
+                self.index.apply(
+                    [IndexedEntry(i, body) for i, body in self.ledger.bodies(done, stop)]
+                )
+                done = stop
+                if progress is not None:
+                    progress(done - start, end - start)
+            return end - start
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drops the index and projects the whole ledger again."""
+        with self._lock:
+            self.index.drop_all()
+            self._counters.clear()
+            return self.sync_index(progress)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def write_gd(
+        self,
+        officer_id: str,
+        category: str,
+        summary: str,
+        *,
+        entry_time_ms: int | None = None,
+    ) -> Receipt:
+        """Writes a General Diary entry, numbered in order through the day."""
+        with self._lock:
+            return self._run(self._draft_gd(officer_id, category, summary, entry_time_ms, _Batch()))
+
+    def receive_petition(self, officer_id: str, petition: records_pb2.Petition) -> Receipt:
+        """Receives a petition or complaint and gives it a receipt number."""
+        with self._lock:
+            return self._run(self._draft_petition(officer_id, petition, _Batch()))
+
+    def register_ncr(self, officer_id: str, ncr: records_pb2.NonCognizableReport) -> Receipt:
+        """Registers a non-cognizable report."""
+        with self._lock:
+            return self._run(self._draft_ncr(officer_id, ncr, _Batch()))
+
+    def register_fir(self, officer_id: str, fir: records_pb2.Fir) -> Receipt:
+        """Registers an FIR (or a Zero FIR); numbers it and cites or writes its GD entry."""
+        with self._lock:
+            return self._run(self._draft_fir(officer_id, fir, _Batch()))
+
+    def amend(self, officer_id: str, ref: str, reason: str, changes: dict[str, Any]) -> Receipt:
+        """Appends a correction to record `ref`; the original stays as it was written."""
+        with self._lock:
+            return self._run(self._draft_amendment(officer_id, ref, reason, changes))
+
+    def register_many(
+        self, items: Iterable[tuple[str, str, Any]], *, chunk: int = 500
+    ) -> list[Receipt]:
+        """Bulk registration (seeding, imports): items of (kind, officer_id, record).
+
+        Each chunk is validated whole, then appended in one group commit; a bad record stops
+        the run with an InputError naming it, and nothing of its chunk is written.
+        """
+        receipts: list[Receipt] = []
+        with self._lock:
+            drafts: list[_Draft] = []
+            batch = _Batch()
+            for number, (kind, officer_id, record) in enumerate(items, 1):
+                try:
+                    drafts.append(self._draft(kind, officer_id, record, batch))
+                except InputError as exc:
+                    self._counters.clear()
+                    raise InputError(f"record {number} ({kind}): {exc}", exc.problems) from exc
+                if len(drafts) >= chunk:
+                    receipts.extend(self._commit(drafts))
+                    drafts, batch = [], _Batch()
+            if drafts:
+                receipts.extend(self._commit(drafts))
+        return receipts
+
+    def _draft(self, kind: str, officer_id: str, record: Any, batch: _Batch) -> _Draft:
+        if kind == "fir":
+            return self._draft_fir(officer_id, record, batch)
+        if kind == "gd":
+            gd: records_pb2.GeneralDiaryEntry = record
+            return self._draft_gd(
+                officer_id, gd.category, gd.summary, gd.entry_time_ms or None, batch
+            )
+        if kind == "petition":
+            return self._draft_petition(officer_id, record, batch)
+        if kind == "ncr":
+            return self._draft_ncr(officer_id, record, batch)
+        raise InputError(f"unknown record kind {kind!r}")
+
+    # -- drafting ------------------------------------------------------------------------------
+
+    def _body(self, officer_id: str, record: Any) -> ledger_pb2.EntryBody:
+        body = ledger_pb2.EntryBody(officer_id=officer_id)
+        name = {
+            records_pb2.GeneralDiaryEntry: "general_diary",
+            records_pb2.Petition: "petition",
+            records_pb2.NonCognizableReport: "ncr",
+            records_pb2.Fir: "fir",
+            records_pb2.Amendment: "amendment",
+            records_pb2.ZeroFirTransfer: "zero_fir_transfer",
+            ledger_pb2.NodeEvent: "node_event",
+        }[type(record)]
+        getattr(body, name).CopyFrom(record)
+        return body
+
+    def _next(self, series: str, period: str, current: Callable[[], int]) -> int:
+        key = (series, period)
+        if key not in self._counters:
+            self._counters[key] = current()
+        self._counters[key] += 1
+        return self._counters[key]
+
+    def _now_or(self, given_ms: int | None, what: str, problems: Problems) -> int:
+        now = self._clock()
+        if not given_ms:
+            return now
+        if given_ms > now + CLOCK_SKEW_MS:
+            problems.add(f"{what} is in the future")
+        return given_ms
+
+    def _draft_gd(
+        self,
+        officer_id: str,
+        category: str,
+        summary: str,
+        entry_time_ms: int | None,
+        batch: _Batch,
+    ) -> _Draft:
+        problems = Problems()
+        check_officer(officer_id, problems)
+        if category not in GD_CATEGORIES:
+            problems.add(f"GD category must be one of {', '.join(GD_CATEGORIES)}")
+        problems.require(summary, "GD summary")
+        when = self._now_or(entry_time_ms, "GD entry time", problems)
+        problems.raise_if_any("General Diary entry not written")
+        day = ist_date(when).isoformat()
+        number = self._next("gd", day, lambda: self.index.max_gd_number(day))
+        gd = records_pb2.GeneralDiaryEntry(
+            gd_date=day, gd_number=number, entry_time_ms=when, category=category, summary=summary
+        )
+        ref = "GD " + gd_ref(day, number)
+        batch.refs.add(ref)
+        batch.bodies += 1
+        return _Draft("general_diary", ref, [self._body(officer_id, gd)])
+
+    def _draft_petition(
+        self, officer_id: str, given: records_pb2.Petition, batch: _Batch
+    ) -> _Draft:
+        petition = records_pb2.Petition()
+        petition.CopyFrom(given)
+        problems = Problems()
+        check_officer(officer_id, problems)
+        check_person(petition.petitioner, "petitioner", problems)
+        problems.require(petition.subject, "petition subject")
+        if petition.channel and petition.channel not in PETITION_CHANNELS:
+            problems.add(f"channel must be one of {', '.join(PETITION_CHANNELS)}")
+        if petition.receipt_number:
+            problems.add("the receipt number is assigned by the station, not given")
+        received = self._now_or(petition.received_at_ms, "time received", problems)
+        problems.raise_if_any("petition not received")
+        year = ist_date(received).year
+        serial = self._next("petition", str(year), lambda: self.index.max_petition_serial(year))
+        petition.receipt_number = petition_receipt(serial, year)
+        petition.received_at_ms = received
+        petition.channel = petition.channel or "in person"
+        self._assign_person_ids([petition.petitioner], batch)
+        batch.bodies += 1
+        return _Draft("petition", petition.receipt_number, [self._body(officer_id, petition)])
+
+    def _draft_ncr(
+        self, officer_id: str, given: records_pb2.NonCognizableReport, batch: _Batch
+    ) -> _Draft:
+        ncr = records_pb2.NonCognizableReport()
+        ncr.CopyFrom(given)
+        problems = Problems()
+        check_officer(officer_id, problems)
+        check_person(ncr.informant, "informant", problems)
+        problems.require(ncr.brief_facts, "brief facts")
+        reported = self._now_or(ncr.reported_at_ms, "time reported", problems)
+        check_sections(ncr.sections, ist_date(reported), self.statutes, problems)
+        for cited in ncr.sections:
+            known = self.statutes.is_known(cited.act, cited.section)
+            if known and self.statutes.section(cited.act, cited.section).cognizable:
+                problems.add(
+                    f"{cited.act} {cited.section} is cognizable: register an FIR, not an NCR"
+                )
+        if ncr.ncr_number:
+            problems.add("the NCR number is assigned by the station, not given")
+        problems.raise_if_any("non-cognizable report not registered")
+        year = ist_date(reported).year
+        serial = self._next("ncr", str(year), lambda: self.index.max_ncr_serial(year))
+        ncr.ncr_number = ncr_number(serial, year)
+        ncr.reported_at_ms = reported
+        self._assign_person_ids([ncr.informant], batch)
+        batch.bodies += 1
+        return _Draft("ncr", ncr.ncr_number, [self._body(officer_id, ncr)])
+
+    def _draft_fir(self, officer_id: str, given: records_pb2.Fir, batch: _Batch) -> _Draft:
+        fir = records_pb2.Fir()
+        fir.CopyFrom(given)
+        problems = Problems()
+        check_officer(officer_id, problems)
+        registered = self._now_or(fir.registered_at_ms, "registration time", problems)
+        self._check_fir_facts(fir, registered, problems)
+        explicit = bool(fir.fir_serial or fir.fir_number)
+        year = fir.fir_year or ist_date(registered).year
+        if explicit and not fir.zero_fir:
+            self._check_explicit_number(fir, year, batch, problems)
+        previous = self._last_registered.get(year)
+        if previous is not None and registered < previous and not fir.zero_fir:
+            problems.add(
+                "registration time is before the previous FIR's: FIRs cannot be ante-dated"
+            )
+        problems.raise_if_any("FIR not registered")
+
+        fir.registered_at_ms = registered
+        fir.district = fir.district or self.config.district
+        fir.police_station = fir.police_station or self.config.station
+        fir.crime_head = self.statutes.crime_head(list(fir.sections))
+        fir.information_received_ms = fir.information_received_ms or registered
+        if fir.zero_fir:
+            serial = self._next("zero", str(year), lambda: self.index.max_zero_fir_serial(year))
+            fir.zero_fir_number = zero_fir_number(serial, year)
+            fir.fir_number, fir.fir_serial, fir.fir_year = "", 0, year
+            ref = fir.zero_fir_number
+        else:
+            if not explicit:
+                fir.fir_serial = self._next(
+                    "fir", str(year), lambda: self.index.max_fir_serial(year)
+                )
+            fir.fir_year = year
+            fir.fir_number = fir_number(fir.fir_serial, year)
+            ref = fir.fir_number
+            self._last_registered[year] = registered
+        batch.refs.add(ref)
+        self._number_accused(fir)
+        draft = _Draft("fir", ref)
+        if not fir.gd_reference:
+            sections = ", ".join(f"{s.act} {s.section}" for s in fir.sections)
+            gd = self._draft_gd(
+                officer_id, "fir", f"{ref} registered u/s {sections}", registered, batch
+            )
+            fir.gd_reference = gd.ref.removeprefix("GD ")
+            draft.bodies.extend(gd.bodies)
+            draft.related = (gd.ref,)
+        self._assign_person_ids([p.person for p in fir.persons], batch)
+        batch.bodies += 1
+        draft.bodies.append(self._body(officer_id, fir))
+        return draft
+
+    def _check_fir_facts(self, fir: records_pb2.Fir, registered: int, problems: Problems) -> None:
+        problems.require(fir.brief_facts, "brief facts")
+        problems.require(fir.place_of_occurrence.description, "place of occurrence")
+        if not fir.occurrence_from_ms:
+            problems.add("time of occurrence is required")
+        else:
+            if fir.occurrence_from_ms > registered:
+                problems.add("occurrence is after registration")
+            if fir.occurrence_to_ms and fir.occurrence_to_ms < fir.occurrence_from_ms:
+                problems.add("occurrence ends before it begins")
+            if fir.occurrence_to_ms > registered:
+                problems.add("occurrence is after registration")
+        if fir.information_received_ms > registered:
+            problems.add("information was received after registration")
+        occurred = ist_date(fir.occurrence_from_ms) if fir.occurrence_from_ms else None
+        check_sections(fir.sections, occurred, self.statutes, problems)
+        known = [s for s in fir.sections if self.statutes.is_known(s.act, s.section)]
+        if known and not any(self.statutes.section(s.act, s.section).cognizable for s in known):
+            problems.add("no cognizable offence cited: record a non-cognizable report instead")
+        informants = [
+            p for p in fir.persons if p.role in (records_pb2.COMPLAINANT, records_pb2.INFORMANT)
+        ]
+        if not informants:
+            problems.add("a complainant or informant is required")
+        roles = records_pb2.PersonRole
+        for number, entry in enumerate(fir.persons, 1):
+            what = f"person {number} ({roles.Name(entry.role).lower()})"
+            if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
+                problems.add(f"person {number}: role is required")
+            if entry.unknown and entry.role == records_pb2.ACCUSED:
+                continue
+            check_person(entry.person, what, problems)
+        check_property(fir.property, problems)
+        if fir.zero_fir and not fir.jurisdiction_station.strip():
+            problems.add("a Zero FIR needs the station with jurisdiction")
+        if fir.information_type and fir.information_type not in ("oral", "written", "electronic"):
+            problems.add("information type must be oral, written or electronic")
+
+    def _check_explicit_number(
+        self, fir: records_pb2.Fir, year: int, batch: _Batch, problems: Problems
+    ) -> None:
+        serial = fir.fir_serial
+        if fir.fir_number:
+            match = re.fullmatch(r"FIR No\. (\d+)/(\d{4})", fir.fir_number)
+            if not match:
+                problems.add(f"FIR number {fir.fir_number!r} is not of the form 'FIR No. N/YYYY'")
+                return
+            serial, year = int(match[1]), int(match[2])
+        if serial <= 0:
+            problems.add("FIR serial must be positive")
+            return
+        number = fir_number(serial, year)
+        if number in batch.refs or self.index.fir_exists(year, serial):
+            problems.add(f"duplicate FIR number: {number} is already registered")
+            return
+        fir.fir_serial, fir.fir_year = serial, year
+        key = ("fir", str(year))
+        self._counters[key] = max(self._counters.get(key, self.index.max_fir_serial(year)), serial)
+
+    @staticmethod
+    def _number_accused(fir: records_pb2.Fir) -> None:
+        """Codes accused A1..A9, then B1.., in the order given (CCTNS convention)."""
+        count = 0
+        for entry in fir.persons:
+            if entry.role == records_pb2.ACCUSED and not entry.accused_code:
+                letter, digit = divmod(count, 9)
+                entry.accused_code = f"{chr(ord('A') + letter)}{digit + 1}"
+                count += 1
+
+    def _assign_person_ids(self, persons: Sequence[records_pb2.Person], batch: _Batch) -> None:
+        """Person ids are unique forever: P-<ledger index of the entry>-<position in it>."""
+        position = self.ledger.size() + batch.bodies
+        for number, person in enumerate(persons, 1):
+            if not person.person_id:
+                person.person_id = f"P-{position}-{number}"
+
+    def _draft_amendment(
+        self, officer_id: str, ref: str, reason: str, changes: dict[str, Any]
+    ) -> _Draft:
+        problems = Problems()
+        check_officer(officer_id, problems)
+        problems.require(reason, "reason for the correction")
+        target = self.index.record_index(ref)
+        if target is None:
+            problems.add(f"no record {ref!r} at this station")
+        if not changes:
+            problems.add("no corrections given")
+        for path, value in changes.items():
+            if not _AMENDABLE.match(path):
+                problems.add(f"{path!r} cannot be corrected by amendment")
+            elif path == "sections":
+                self._check_amended_sections(value, problems)
+        try:
+            changes_json = json.dumps(changes, sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            problems.add(f"corrections must be plain values: {exc}")
+            changes_json = ""
+        problems.raise_if_any(f"correction to {ref} not written")
+        assert target is not None
+        amendment = records_pb2.Amendment(
+            amends_index=target, record_ref=ref, reason=reason, changes_json=changes_json
+        )
+        return _Draft("amendment", ref, [self._body(officer_id, amendment)])
+
+    def _check_amended_sections(self, value: Any, problems: Problems) -> None:
+        if not isinstance(value, list) or not value:
+            problems.add("sections must be a list like ['BNS:303(2)']")
+            return
+        for item in value:
+            act, _, section = str(item).partition(":")
+            if not self.statutes.is_known(act, section):
+                problems.add(f"unknown section {item!r}")
+
+    # -- committing ----------------------------------------------------------------------------
+
+    def _run(self, draft: _Draft) -> Receipt:
+        return self._commit([draft])[0]
+
+    def _commit(self, drafts: list[_Draft]) -> list[Receipt]:
+        bodies = [body for draft in drafts for body in draft.bodies]
+        try:
+            appended = self.ledger.append_many(bodies)
+        except BaseException:
+            # Numbers handed out for entries that were not written are taken back.
+            self._counters.clear()
+            self._last_registered.clear()
+            raise
+        self.index.apply([IndexedEntry(a.index, a.body) for a in appended])
+        receipts: list[Receipt] = []
+        position = 0
+        for draft in drafts:
+            last: Appended = appended[position + len(draft.bodies) - 1]
+            position += len(draft.bodies)
+            receipts.append(
+                Receipt(
+                    draft.kind,
+                    draft.ref,
+                    last.index,
+                    last.leaf_hash,
+                    last.body.written_at_ms,
+                    draft.related,
+                )
+            )
+        return receipts
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def history(self, ref: str) -> list[HistoryItem]:
+        """The original record and every amendment to it, in the order they were appended."""
+        indexes = self.index.history(ref)
+        if not indexes:
+            raise InputError(f"no record {ref!r} at this station")
+        items = []
+        for position in indexes:
+            body = self.ledger.body(position)
+            kind = body.WhichOneof("record") or ""
+            record = MessageToDict(getattr(body, kind), preserving_proto_field_name=True)
+            items.append(HistoryItem(position, kind, body.officer_id, body.written_at_ms, record))
+        return items
+
+    def current_view(self, ref: str) -> dict[str, Any]:
+        """The record as it reads now: the original with each amendment applied in order."""
+        history = self.history(ref)
+        view = dict(history[0].record)
+        for item in history[1:]:
+            for path, value in json.loads(item.record.get("changes_json", "{}")).items():
+                _apply_change(view, path, value)
+        return view
+
+
+def _apply_change(view: dict[str, Any], path: str, value: Any) -> None:
+    """Applies one amendment path to a record dict (persons are addressed by person_id)."""
+    parts = path.split(".")
+    if parts[0] == "persons" and len(parts) == 3:
+        for entry in view.get("persons", []):
+            if entry.get("person", {}).get("person_id") == parts[1]:
+                entry["person"][parts[2]] = value
+        return
+    if parts[0] == "sections" and isinstance(value, list):
+        view["sections"] = [
+            dict(zip(("act", "section"), str(item).split(":", 1), strict=False)) for item in value
+        ]
+        return
+    target = view
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def record_kinds() -> tuple[str, ...]:
+    """The kinds of record a station registers."""
+    return RECORD_KINDS
+
+
+__all__ = ["HistoryItem", "Receipt", "Station", "record_ref"]

@@ -1,0 +1,139 @@
+"""Checks on police records before anything is written: one clear message per problem.
+
+Everything here is pure: it reads the record and the statutes, never the ledger or the index.
+A record with any problem raises InputError listing all of them; nothing is appended.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from ledger.errors import InputError
+from node.laws import Statutes
+from protos import records_pb2
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+RELATIONS = ("S/o", "D/o", "W/o", "H/o", "M/o", "F/o", "G/o", "C/o")
+SEXES = ("M", "F", "T", "U")
+GD_CATEGORIES = ("arrival", "departure", "information", "arrest", "property", "fir", "other")
+# Indian registration marks: state code, RTO number, series letters, number (KL-07-AB-1234,
+# KL-7-1234 for old marks), and the Bharat series (22-BH-1234-AA).
+_REGISTRATION = re.compile(r"^([A-Z]{2})(\d{1,2})([A-Z]{0,3})(\d{1,4})$")
+_BHARAT = re.compile(r"^(\d{2})BH(\d{4})([A-Z]{1,2})$")
+_OFFICER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,63}$")
+
+
+class Problems:
+    """Collects problems, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def require(self, value: object, what: str) -> None:
+        if value in ("", 0, None) or (isinstance(value, str) and not value.strip()):
+            self.add(f"{what} is required")
+
+    def raise_if_any(self, what: str) -> None:
+        if self.items:
+            raise InputError(f"{what}: {'; '.join(self.items)}", list(self.items))
+
+
+def ist_date(ms: int) -> date:
+    """The date in India of a Unix-millisecond time."""
+    return datetime.fromtimestamp(ms / 1000, IST).date()
+
+
+def format_time(ms: int) -> str:
+    """A time for people: 2026-11-28 14:05 IST."""
+    return datetime.fromtimestamp(ms / 1000, IST).strftime("%Y-%m-%d %H:%M IST")
+
+
+def utc_ms(moment: datetime) -> int:
+    """Unix milliseconds of an aware datetime (naive ones are taken as IST)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=IST)
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def normalise_registration(text: str) -> str:
+    """'kl 7 ab 1234' -> 'KL-07-AB-1234'; InputError for a malformed registration mark."""
+    compact = re.sub(r"[\s.-]", "", text.upper())
+    bharat = _BHARAT.match(compact)
+    if bharat:
+        return f"{bharat[1]}-BH-{bharat[2]}-{bharat[3]}"
+    match = _REGISTRATION.match(compact)
+    if not match or int(match[4]) == 0:
+        raise InputError(f"vehicle registration {text!r} is not a valid Indian registration mark")
+    state, rto, series, number = match.groups()
+    parts = [state, f"{int(rto):02d}"] + ([series] if series else []) + [f"{int(number):04d}"]
+    return "-".join(parts)
+
+
+def check_officer(officer_id: str, problems: Problems) -> None:
+    if not _OFFICER.match(officer_id or ""):
+        problems.add("officer id is required (letters, digits, '.', '_', '/', '-')")
+
+
+def check_person(person: records_pb2.Person, what: str, problems: Problems) -> None:
+    """A person's fields: a name unless the identity is withheld, sane age, sex and relation."""
+    if not person.name.strip() and not person.identity_commitment:
+        problems.add(f"{what}: name is required")
+    if person.age > 120:
+        problems.add(f"{what}: age {person.age} is not plausible")
+    if person.sex and person.sex not in SEXES:
+        problems.add(f"{what}: sex must be one of {', '.join(SEXES)}")
+    if person.relation and person.relation not in RELATIONS:
+        problems.add(f"{what}: relation must be one of {', '.join(RELATIONS)}")
+    if person.relation and not person.relative_name.strip():
+        problems.add(f"{what}: relation {person.relation} given without the relative's name")
+    if person.date_of_birth:
+        try:
+            date.fromisoformat(person.date_of_birth)
+        except ValueError:
+            problems.add(f"{what}: date of birth {person.date_of_birth!r} is not YYYY-MM-DD")
+
+
+def check_sections(
+    sections: Iterable[records_pb2.ActSection],
+    occurred: date | None,
+    statutes: Statutes,
+    problems: Problems,
+) -> None:
+    """Every section known, and of the law in force on the date of the offence."""
+    seen = False
+    for cited in sections:
+        seen = True
+        try:
+            statutes.section(cited.act, cited.section)
+            if occurred is not None:
+                statutes.check_law_in_force(cited.act, occurred)
+        except InputError as exc:
+            problems.add(str(exc))
+    if not seen:
+        problems.add("at least one act and section is required")
+
+
+def check_property(items: Iterable[records_pb2.PropertyItem], problems: Problems) -> None:
+    """Property: a category and status; vehicles need a well-formed registration or numbers."""
+    for number, item in enumerate(items, 1):
+        what = f"property item {number}"
+        if not item.category.strip():
+            problems.add(f"{what}: category is required")
+        if item.status == records_pb2.PROPERTY_STATUS_UNSPECIFIED:
+            problems.add(f"{what}: status (stolen, recovered, seized, unclaimed, lost) is required")
+        if item.value_inr < 0:
+            problems.add(f"{what}: value cannot be negative")
+        if item.HasField("vehicle"):
+            vehicle = item.vehicle
+            if vehicle.registration:
+                try:
+                    vehicle.registration = normalise_registration(vehicle.registration)
+                except InputError as exc:
+                    problems.add(f"{what}: {exc}")
+            elif not (vehicle.engine_number or vehicle.chassis_number):
+                problems.add(f"{what}: a vehicle needs its registration, engine or chassis number")

@@ -1,0 +1,307 @@
+"""`make bench`: the station node's throughput and latency, each printed beside a baseline
+measured in the same run on the same machine (these machines are noisy; ratios travel).
+
+Measured:
+- raw Ed25519 signatures/s over the same entry bodies (the baseline for appends);
+- durable signed appends/s, one commit per append and group-committed, on RocksDB with a synced
+  WAL, as ratios of the raw signing rate (target: group-committed >= 0.5);
+- index inserts/s (ledger entries projected into SQLite), beside raw SQLite inserts/s;
+- person search latency p50/p99 over an index of 200,000 persons, beside a primary-key lookup
+  on the same database, with the recall of misspelt queries.
+
+Results are also written to bench-out/station.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+
+from ledger.entry import ENTRY_CONTEXT
+from ledger.log import Ledger
+from ledger.rocksdb_store import RocksDBLogStore
+from node.index import IndexedEntry, RecordIndex
+from node.synthetic import SyntheticRecords
+from node.validation import IST, utc_ms
+from protos import ledger_pb2, records_pb2
+
+ORIGIN = "cctns.in/bench/ps-bench"
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def sample_bodies(count: int, seed: int = 1) -> list[ledger_pb2.EntryBody]:
+    """Realistic entry bodies: synthetic FIRs and GD entries of a Kerala station."""
+    source = SyntheticRecords(seed, "Ernakulam City", "Kalamassery")
+    end = datetime.now(IST)
+    bodies = []
+    for kind, record in source.stream(count, end - timedelta(days=365), end):
+        body = ledger_pb2.EntryBody(officer_id="PEN100001")
+        getattr(body, {"gd": "general_diary"}.get(kind, kind)).CopyFrom(record)
+        bodies.append(body)
+    return bodies
+
+
+def bench_ledger(workdir: Path, entries: int) -> dict[str, float]:
+    bodies = sample_bodies(entries)
+    raw = [b.SerializeToString(deterministic=True) for b in bodies]
+    key = nacl.signing.SigningKey.generate()
+    # Baseline: signing the same bytes, nothing else, one thread.
+    sign_seconds = _timed(lambda: [key.sign(ENTRY_CONTEXT + r) for r in raw])
+    sign_rate = _rate(len(raw), sign_seconds)
+
+    single_n = min(1500, entries)
+    store = RocksDBLogStore.open(workdir / "single")
+    ledger = Ledger(store, key, ORIGIN)
+    copies = [_copy(b) for b in bodies[:single_n]]
+    single_rate = _rate(single_n, _timed(lambda: [ledger.append(b) for b in copies]))
+    ledger.close()
+    store.close()
+
+    results: dict[str, float] = {
+        "raw_ed25519_signs_per_s": sign_rate,
+        "single_durable_appends_per_s": single_rate,
+        "single_ratio": single_rate / sign_rate,
+    }
+    for batch in (100, 1000):
+        store = RocksDBLogStore.open(workdir / f"group-{batch}")
+        ledger = Ledger(store, key, ORIGIN)
+        copies = [_copy(b) for b in bodies]
+
+        def group(
+            copies: list[ledger_pb2.EntryBody] = copies, size: int = batch, ledger: Ledger = ledger
+        ) -> None:
+            for start in range(0, len(copies), size):
+                ledger.append_many(copies[start : start + size])
+
+        rate = _rate(len(copies), _timed(group))
+        ledger.close()
+        store.close()
+        results[f"group{batch}_durable_appends_per_s"] = rate
+        results[f"group{batch}_ratio"] = rate / sign_rate
+    results["entry_bytes_mean"] = statistics.fmean(len(r) for r in raw)
+    return results
+
+
+def _copy(body: ledger_pb2.EntryBody) -> ledger_pb2.EntryBody:
+    fresh = ledger_pb2.EntryBody()
+    fresh.CopyFrom(body)
+    return fresh
+
+
+def build_person_index(
+    workdir: Path, persons: int
+) -> tuple[RecordIndex, list[records_pb2.Person], dict[str, float]]:
+    """An index of FIRs holding `persons` people; returns it, the people, and insert rates."""
+    source = SyntheticRecords(11, "Ernakulam City", "Kalamassery")
+    url = f"sqlite:///{workdir / 'persons.sqlite3'}"
+    index = RecordIndex(url)
+    people: list[records_pb2.Person] = []
+    entries: list[IndexedEntry] = []
+    start = datetime(2025, 1, 1, tzinfo=IST)
+    position = 0
+    serial = 0
+    while len(people) < persons:
+        when = start + timedelta(minutes=7 * position)
+        fir = source.fir(when)
+        serial += 1
+        fir.fir_serial, fir.fir_year = serial, when.year
+        fir.fir_number = f"FIR No. {serial}/{when.year}"
+        fir.registered_at_ms = utc_ms(when)
+        for number, entry in enumerate(fir.persons, 1):
+            if not entry.person.person_id:
+                entry.person.person_id = f"P-{position}-{number}"
+            if entry.person.name:
+                people.append(entry.person)
+        body = ledger_pb2.EntryBody(
+            origin=ORIGIN, index=position, written_at_ms=utc_ms(when), officer_id="PEN1", fir=fir
+        )
+        entries.append(IndexedEntry(position, body))
+        position += 1
+    chunk = 2000
+    seconds = 0.0
+    for begin in range(0, len(entries), chunk):
+        part = entries[begin : begin + chunk]
+        seconds += _timed(lambda part=part: index.apply(part))  # type: ignore[misc]
+        print(
+            f"  indexed {min(begin + chunk, len(entries)):,}/{len(entries):,} FIRs",
+            file=sys.stderr,
+            end="\r",
+        )
+    print(file=sys.stderr)
+    rates = {
+        "index_entries_per_s": _rate(len(entries), seconds),
+        "index_persons_per_s": _rate(len(people), seconds),
+        "raw_sqlite_inserts_per_s": _raw_sqlite_rate(workdir, len(people)),
+        "persons": float(len(people)),
+        "firs": float(len(entries)),
+    }
+    rates["index_persons_ratio"] = rates["index_persons_per_s"] / rates["raw_sqlite_inserts_per_s"]
+    return index, people, rates
+
+
+def _raw_sqlite_rate(workdir: Path, rows: int) -> float:
+    """Baseline: plain executemany of (id, name, key) rows with one index, one transaction."""
+    db = sqlite3.connect(workdir / "raw.sqlite3")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, k TEXT)")
+    db.execute("CREATE INDEX t_k ON t (k)")
+    data = [(i, f"name {i}", f"k{i % 9973}") for i in range(rows)]
+
+    def insert() -> None:
+        db.executemany("INSERT INTO t VALUES (?,?,?)", data)
+        db.commit()
+
+    seconds = _timed(insert)
+    db.close()
+    return _rate(rows, seconds)
+
+
+_VARIANTS = [
+    ("Mohammed", "Muhammad"),
+    ("Muhammad", "Mohamed"),
+    ("ee", "i"),
+    ("th", "t"),
+    ("sh", "s"),
+    ("Sree", "Sri"),
+    ("Lakshmi", "Lekshmi"),
+    ("Joseph", "Josef"),
+    ("kumar", " Kumar"),
+]
+
+
+def misspell(name: str, rng: random.Random) -> str:
+    """How officers type a name: variants, initials moved, a dropped letter, case."""
+    choice = rng.randrange(4)
+    if choice == 0:
+        for old, new in rng.sample(_VARIANTS, len(_VARIANTS)):
+            if old in name:
+                return name.replace(old, new, 1)
+    if choice == 1:
+        parts = name.split()
+        if len(parts) > 1:
+            return " ".join(parts[1:] + parts[:1])
+    if choice == 2 and len(name) > 6:
+        drop = rng.randrange(2, len(name) - 1)
+        if name[drop].isalpha():
+            return name[:drop] + name[drop + 1 :]
+    return name.lower()
+
+
+def bench_search(
+    index: RecordIndex, people: list[records_pb2.Person], queries: int, workdir: Path
+) -> dict[str, float]:
+    rng = random.Random(5)
+    targets = rng.sample(people, queries)
+    latencies: list[float] = []
+    found = 0
+    for person in targets:
+        query = misspell(person.name, rng)
+        start = time.perf_counter()
+        hits = index.search_persons(query, limit=20)
+        latencies.append(time.perf_counter() - start)
+        if any(hit.person_id == person.person_id for hit in hits):
+            found += 1
+    # Baseline: a primary-key lookup on the same database file.
+    db = sqlite3.connect(workdir / "persons.sqlite3")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    table = "persons" if "persons" in tables else tables[0]
+    ids = [r[0] for r in db.execute(f"SELECT rowid FROM {table} LIMIT 5000")]
+    base: list[float] = []
+    for rowid in rng.sample(ids, min(queries, len(ids))):
+        start = time.perf_counter()
+        db.execute(f"SELECT * FROM {table} WHERE rowid = ?", (rowid,)).fetchall()
+        base.append(time.perf_counter() - start)
+    db.close()
+    p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
+    b99 = _percentile(base, 99)
+    return {
+        "search_p50_ms": p50 * 1000,
+        "search_p99_ms": p99 * 1000,
+        "pk_lookup_p99_ms": b99 * 1000,
+        "search_p99_over_pk_p99": p99 / b99,
+        "misspelt_recall_top20": found / queries,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=30_000, help="entries for append runs")
+    parser.add_argument("--persons", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--out", default="bench-out/station.json")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {"when": datetime.now(IST).isoformat()}
+    with tempfile.TemporaryDirectory(prefix="cctns-bench-") as tmp:
+        work = Path(tmp)
+        print(f"ledger: {args.entries:,} entries ...", file=sys.stderr)
+        results.update(bench_ledger(work, args.entries))
+        print(f"index: {args.persons:,} persons ...", file=sys.stderr)
+        index, people, rates = build_person_index(work, args.persons)
+        results.update(rates)
+        print(f"search: {args.queries:,} misspelt queries ...", file=sys.stderr)
+        results.update(bench_search(index, people, args.queries, work))
+        index.close()
+    _report(results)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _report(r: dict[str, Any]) -> None:
+    print("\n== station node benchmark ==")
+    print(f"entry size (mean)                    {r['entry_bytes_mean']:10.0f} bytes")
+    print(f"raw Ed25519 signs/s (baseline)       {r['raw_ed25519_signs_per_s']:10.0f}")
+    print(
+        f"durable appends/s, one per commit    {r['single_durable_appends_per_s']:10.0f}"
+        f"   ratio {r['single_ratio']:.3f}"
+    )
+    for batch in (100, 1000):
+        ok = "meets" if r[f"group{batch}_ratio"] >= 0.5 else "BELOW"
+        rate = r[f"group{batch}_durable_appends_per_s"]
+        print(
+            f"durable appends/s, group of {batch:<5}    {rate:10.0f}"
+            f"   ratio {r[f'group{batch}_ratio']:.3f}  ({ok} target 0.5)"
+        )
+    print(f"raw SQLite inserts/s (baseline)      {r['raw_sqlite_inserts_per_s']:10.0f}")
+    print(f"index: FIR entries/s                 {r['index_entries_per_s']:10.0f}")
+    print(
+        f"index: persons/s                     {r['index_persons_per_s']:10.0f}"
+        f"   ratio {r['index_persons_ratio']:.3f}"
+    )
+    print(
+        f"person search over {int(r['persons']):,} persons: p50 {r['search_p50_ms']:.2f} ms, "
+        f"p99 {r['search_p99_ms']:.2f} ms  (pk lookup p99 {r['pk_lookup_p99_ms']:.3f} ms, "
+        f"ratio {r['search_p99_over_pk_p99']:.0f}x)"
+    )
+    print(f"misspelt-name recall (target in top 20)  {r['misspelt_recall_top20']:.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

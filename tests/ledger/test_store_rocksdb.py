@@ -1,0 +1,250 @@
+"""RocksDBLogStore: the shared conformance suite, plus what only a durable store must do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import StoreError
+from ledger.rocksdb_store import SIZE_KEY, RocksDBLogStore, index_key, node_key
+from ledger.store import CommitBatch, LogStore
+from tests.ledger.store_conformance import (
+    LogStoreConformance,
+    batch_for,
+    digest,
+    leaf,
+    raw_column_families,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class TestRocksDBLogStore(LogStoreConformance):
+    durable = True
+
+    def make_store(self, path: Path) -> LogStore:
+        return RocksDBLogStore.open(path)
+
+    def reopen(self, store: LogStore, path: Path) -> LogStore:
+        store.close()
+        return RocksDBLogStore.open(path, create=False)
+
+
+def _filled(path: Path, sizes: tuple[int, ...] = (3, 2, 5)) -> None:
+    with RocksDBLogStore.open(path) as store:
+        for count in sizes:
+            store.commit(batch_for(store, count))
+        store.commit(CommitBatch(store.size(), [], [], meta={"origin": b"ps-kalamassery"}))
+
+
+def test_rocksdb_durable_across_reopen(tmp_path: Path) -> None:
+    _filled(tmp_path / "db")
+    with RocksDBLogStore.open(tmp_path / "db", create=False) as store:
+        assert store.size() == 10
+        assert list(store.entries(0, 10)) == [leaf(i) for i in range(10)]
+        assert store.node(3, 0) == digest(3, 0)
+        assert store.node(1, 4) == digest(1, 4)
+        assert list(store.checkpoints()) == [(3, b"note 3"), (5, b"note 5"), (10, b"note 10")]
+        assert store.meta("origin") == b"ps-kalamassery"
+        store.commit(batch_for(store, 1))  # appending continues where it left off
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == 11
+        assert store.entry(10) == leaf(10)
+
+
+@pytest.mark.parametrize("sizes", [(), (1,), (0,), (255, 1), (256,), (1, 0, 0)])
+def test_rocksdb_size_recovered_on_reopen(tmp_path: Path, sizes: tuple[int, ...]) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        for count in sizes:
+            store.commit(batch_for(store, count))
+        expected = store.size()
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == expected == sum(sizes)
+
+
+def test_rocksdb_failed_commit_leaves_nothing_on_disk(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 2))
+        with pytest.raises(StoreError):
+            store.commit(CommitBatch(3, [b"x"], [(0, 3, b"x")], b"bad note", {"k": b"bad"}))
+        # a value RocksDB cannot store, after good ones: the whole batch is refused
+        bad_entries: list[bytes] = [b"fine", None]  # type: ignore[list-item]
+        with pytest.raises(StoreError):
+            store.commit(CommitBatch(2, bad_entries, [(0, 2, b"h")], b"bad", {"k": b"bad"}))
+        assert store.size() == 2
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == 2
+        assert list(store.entries(0, 2)) == [leaf(0), leaf(1)]
+        assert store.node(0, 2) is None
+        assert list(store.checkpoints()) == [(2, b"note 2")]
+        assert store.meta("k") is None
+
+
+def test_rocksdb_large_batch(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 10_000))
+        store.commit(batch_for(store, 1))
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == 10_001
+        assert list(store.entries(0, 10_001)) == [leaf(i) for i in range(10_001)]
+        assert store.node(13, 0) == digest(13, 0)
+        assert store.latest_checkpoint() == (10_001, b"note 10001")
+
+
+def test_rocksdb_on_disk_layout(tmp_path: Path) -> None:
+    """The key layout other tools (and the tamper tests) rely on."""
+    _filled(tmp_path / "db", (300,))
+    with raw_column_families(tmp_path / "db") as cf:
+        assert cf["entries"][(256).to_bytes(8, "big")] == leaf(256)
+        assert cf["tree"][bytes([8]) + (0).to_bytes(8, "big")] == digest(8, 0)
+        assert cf["checkpoints"][(300).to_bytes(8, "big")] == b"note 300"
+        assert cf["meta"][b"origin"] == b"ps-kalamassery"
+        assert cf["default"][SIZE_KEY] == (300).to_bytes(8, "big")
+    assert index_key(256) == b"\x00\x00\x00\x00\x00\x00\x01\x00"
+    assert node_key(2, 1) == b"\x02" + b"\x00" * 7 + b"\x01"
+
+
+def test_rocksdb_second_open_in_process_is_refused(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db"), pytest.raises(StoreError, match="already open"):
+        RocksDBLogStore.open(tmp_path / "db")
+    RocksDBLogStore.open(tmp_path / "db").close()  # and the close released it
+
+
+def test_rocksdb_locked_by_another_process(tmp_path: Path) -> None:
+    holder = textwrap.dedent(
+        f"""
+        import sys
+        from ledger.rocksdb_store import RocksDBLogStore
+        store = RocksDBLogStore.open({str(tmp_path / "db")!r})
+        print("ready", flush=True)
+        sys.stdin.read()
+        store.close()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreError, match="locked by another process"):
+            RocksDBLogStore.open(tmp_path / "db")
+    finally:
+        proc.communicate(input="", timeout=30)
+    RocksDBLogStore.open(tmp_path / "db").close()
+
+
+def test_rocksdb_garbage_directory(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "CURRENT").write_text("MANIFEST-000099\n")
+    (garbage / "MANIFEST-000099").write_bytes(b"\x17\x00not a manifest" * 50)
+    with pytest.raises(StoreError, match="is corrupted"):
+        RocksDBLogStore.open(garbage)
+
+
+def test_rocksdb_corrupt_current_file(tmp_path: Path) -> None:
+    _filled(tmp_path / "db")
+    (tmp_path / "db" / "CURRENT").write_bytes(b"\x00\xffnonsense")
+    with pytest.raises(StoreError, match="corrupt"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_path_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a database")
+    with pytest.raises(StoreError, match="not a directory"):
+        RocksDBLogStore.open(tmp_path / "file")
+
+
+def test_rocksdb_missing_without_create(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store"):
+        RocksDBLogStore.open(tmp_path / "absent", create=False)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_rocksdb_reads_after_close_fail_even_midway(tmp_path: Path) -> None:
+    store = RocksDBLogStore.open(tmp_path / "db")
+    store.commit(batch_for(store, 1000))
+    entries = store.entries(0, 1000)
+    checkpoints = store.checkpoints()
+    next(entries)
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        list(entries)
+    with pytest.raises(StoreError, match="closed"):
+        list(checkpoints)
+    RocksDBLogStore.open(tmp_path / "db").close()  # nothing pinned the directory
+
+
+# --- recovery checks: a store that disagrees with itself does not open ----------------------
+
+
+def test_rocksdb_open_refuses_missing_last_entry(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (4, 1))
+    with raw_column_families(tmp_path / "db") as cf:
+        del cf["entries"][index_key(4)]
+    with pytest.raises(
+        StoreError, match="entries end at size 4 but the last commit recorded size 5"
+    ):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_open_refuses_extra_entry(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (4,))
+    with raw_column_families(tmp_path / "db") as cf:
+        cf["entries"][index_key(4)] = b"smuggled"
+    with pytest.raises(StoreError, match="inconsistent"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_open_refuses_checkpoint_beyond_log(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (4,))
+    with raw_column_families(tmp_path / "db") as cf:
+        cf["checkpoints"][index_key(9)] = b"note 9"
+    with pytest.raises(StoreError, match="checkpoint for size 9"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_open_refuses_tree_node_beyond_log(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (6,))
+    with raw_column_families(tmp_path / "db") as cf:
+        cf["tree"][node_key(2, 1)] = digest(2, 1)  # leaves 4..7 of a 6-entry log
+    with pytest.raises(StoreError, match=r"level 2, index 1"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_open_refuses_missing_first_entry(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (4,))
+    with raw_column_families(tmp_path / "db") as cf:
+        del cf["entries"][index_key(0)]
+    with pytest.raises(StoreError, match="entry 0 is missing"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_open_refuses_data_without_commit_record(tmp_path: Path) -> None:
+    _filled(tmp_path / "db", (2,))
+    with raw_column_families(tmp_path / "db") as cf:
+        del cf["default"][SIZE_KEY]
+    with pytest.raises(StoreError, match="no commit record"):
+        RocksDBLogStore.open(tmp_path / "db")
+
+
+def test_rocksdb_missing_middle_entry_is_a_store_error_on_read(tmp_path: Path) -> None:
+    # Not checked on open (that would read the whole log); reading it says so clearly.
+    _filled(tmp_path / "db", (600,))
+    with raw_column_families(tmp_path / "db") as cf:
+        del cf["entries"][index_key(300)]
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == 600
+        with pytest.raises(StoreError, match="lost entry 300"):
+            store.entry(300)
+        with pytest.raises(StoreError, match="lost entry 300"):
+            list(store.entries(0, 600))

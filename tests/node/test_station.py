@@ -1,0 +1,293 @@
+"""The station's commands over a real RocksDB ledger and a real SQLite index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import InputError
+from ledger.log import verify_log
+from node.config import DataDir
+from node.station import Station
+from node.validation import IST, normalise_registration, utc_ms
+from protos import records_pb2
+
+ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
+OFFICER = "PEN100001"
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[Station]:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    opened = Station.open(data_dir)
+    yield opened
+    opened.close()
+
+
+def person(name: str, role: int, **fields: object) -> records_pb2.PersonInCase:
+    return records_pb2.PersonInCase(
+        person=records_pb2.Person(name=name, **fields),  # type: ignore[arg-type]
+        role=role,  # type: ignore[arg-type]
+    )
+
+
+def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir:
+    occurred = (when or datetime.now(IST)) - timedelta(hours=5)
+    fir = records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="Near HMT junction bus stop"),
+        sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+        brief_facts="The complainant's motorcycle parked near the bus stop was stolen.",
+        persons=[
+            person(
+                "Rajesh K",
+                records_pb2.COMPLAINANT,
+                age=41,
+                sex="M",
+                relation="S/o",
+                relative_name="Krishnan",
+            ),
+            records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
+        ],
+        property=[
+            records_pb2.PropertyItem(
+                category="vehicle",
+                status=records_pb2.STOLEN,
+                value_inr=65000,
+                vehicle=records_pb2.Vehicle(registration="kl 7 bq 4521", make="Honda"),
+            )
+        ],
+        **fields,  # type: ignore[arg-type]
+    )
+    return fir
+
+
+def test_station_fir_numbers_are_consecutive_per_year(station: Station) -> None:
+    first = station.register_fir(OFFICER, theft_fir())
+    second = station.register_fir(OFFICER, theft_fir())
+    year = datetime.now(IST).year
+    assert first.ref == f"FIR No. 1/{year}"
+    assert second.ref == f"FIR No. 2/{year}"
+    assert second.index > first.index
+
+
+def test_station_fir_cites_the_gd_entry_written_with_it(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir())
+    (gd_ref,) = receipt.related
+    fir = station.ledger.body(receipt.index).fir
+    assert gd_ref == "GD " + fir.gd_reference
+    gd = station.ledger.body(receipt.index - 1).general_diary
+    assert f"{gd.gd_date}/{gd.gd_number}" == fir.gd_reference
+    assert receipt.ref in gd.summary
+
+
+def test_station_fir_normalises_vehicle_and_codes_accused(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir())
+    fir = station.ledger.body(receipt.index).fir
+    assert fir.property[0].vehicle.registration == "KL-07-BQ-4521"
+    accused = [p for p in fir.persons if p.role == records_pb2.ACCUSED]
+    assert accused[0].accused_code == "A1"
+    assert fir.crime_head  # derived from the sections
+    assert all(p.person.person_id.startswith("P-") for p in fir.persons)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"brief_facts": ""}, "brief facts is required"),
+        ({"sections": [records_pb2.ActSection(act="BNS", section="999")]}, "999"),
+        ({"sections": [records_pb2.ActSection(act="XYZ", section="1")]}, "XYZ"),
+        ({"persons": []}, "complainant or informant is required"),
+    ],
+)
+def test_station_fir_validation_writes_nothing(
+    station: Station, change: dict[str, object], message: str
+) -> None:
+    fir = theft_fir()
+    for name, value in change.items():
+        fir.ClearField(name)  # type: ignore[arg-type]
+        if isinstance(value, list):
+            getattr(fir, name).extend(value)
+        elif value:
+            setattr(fir, name, value)
+    size = station.ledger.size()
+    with pytest.raises(InputError, match=message):
+        station.register_fir(OFFICER, fir)
+    assert station.ledger.size() == size
+    assert station.index.indexed_size() == size
+
+
+def test_station_fir_occurrence_after_registration_is_refused(station: Station) -> None:
+    fir = theft_fir()
+    fir.occurrence_from_ms = utc_ms(datetime.now(IST) + timedelta(days=2))
+    with pytest.raises(InputError, match="occurrence is after registration"):
+        station.register_fir(OFFICER, fir)
+
+
+def test_station_ipc_section_refused_for_offence_after_bns(station: Station) -> None:
+    fir = theft_fir()
+    fir.ClearField("sections")
+    fir.sections.add(act="IPC", section="379")
+    with pytest.raises(InputError, match="IPC"):
+        station.register_fir(OFFICER, fir)
+
+
+def test_station_ipc_section_kept_for_offence_before_bns(station: Station) -> None:
+    fir = theft_fir()
+    fir.occurrence_from_ms = utc_ms(datetime(2024, 6, 20, 22, 0, tzinfo=IST))
+    fir.ClearField("sections")
+    fir.sections.add(act="IPC", section="379")
+    receipt = station.register_fir(OFFICER, fir)
+    assert receipt.ref.startswith("FIR No. ")
+
+
+def test_station_duplicate_fir_number_is_refused(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir())
+    again = theft_fir(fir_number=receipt.ref)
+    with pytest.raises(InputError, match="duplicate FIR number"):
+        station.register_fir(OFFICER, again)
+
+
+def test_station_malformed_vehicle_number_is_refused(station: Station) -> None:
+    fir = theft_fir()
+    fir.property[0].vehicle.registration = "KL-07-4521-XYZQ"
+    with pytest.raises(InputError, match="registration"):
+        station.register_fir(OFFICER, fir)
+
+
+def test_station_zero_fir_is_kept_apart_from_the_fir_series(station: Station) -> None:
+    zero = station.register_fir(
+        OFFICER, theft_fir(zero_fir=True, jurisdiction_station="Aluva East")
+    )
+    regular = station.register_fir(OFFICER, theft_fir())
+    year = datetime.now(IST).year
+    assert zero.ref == f"ZERO FIR 1/{year}"
+    assert regular.ref == f"FIR No. 1/{year}"
+    with pytest.raises(InputError, match="jurisdiction"):
+        station.register_fir(OFFICER, theft_fir(zero_fir=True))
+
+
+def test_station_gd_numbers_restart_each_day(station: Station) -> None:
+    day1 = utc_ms(datetime(2026, 3, 1, 9, 0, tzinfo=IST))
+    day2 = utc_ms(datetime(2026, 3, 2, 0, 30, tzinfo=IST))
+    a = station.write_gd(OFFICER, "arrival", "SI reported for duty", entry_time_ms=day1)
+    b = station.write_gd(OFFICER, "departure", "Patrol left", entry_time_ms=day1 + 60_000)
+    c = station.write_gd(OFFICER, "information", "Call about a fight", entry_time_ms=day2)
+    assert (a.ref, b.ref, c.ref) == ("GD 2026-03-01/1", "GD 2026-03-01/2", "GD 2026-03-02/1")
+
+
+def test_station_petition_and_ncr_get_receipts(station: Station) -> None:
+    petition = station.receive_petition(
+        OFFICER,
+        records_pb2.Petition(
+            petitioner=records_pb2.Person(name="Mini Joseph", mobile="9847000000"),
+            subject="Neighbour blocks the pathway",
+        ),
+    )
+    assert petition.ref.startswith("PET/")
+    ncr = station.register_ncr(
+        OFFICER,
+        records_pb2.NonCognizableReport(
+            informant=records_pb2.Person(name="Anil Kumar"),
+            sections=[records_pb2.ActSection(act="BNS", section="115(2)")],
+            brief_facts="Slapped during a quarrel over parking.",
+        ),
+    )
+    assert ncr.ref.startswith("NCR 1/")
+
+
+def test_station_ncr_refuses_a_cognizable_offence(station: Station) -> None:
+    with pytest.raises(InputError, match="cognizable"):
+        station.register_ncr(
+            OFFICER,
+            records_pb2.NonCognizableReport(
+                informant=records_pb2.Person(name="Anil Kumar"),
+                sections=[records_pb2.ActSection(act="BNS", section="103(1)")],
+                brief_facts="x",
+            ),
+        )
+
+
+def test_station_amendment_appends_and_keeps_the_original(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir())
+    original = station.ledger.leaf(receipt.index)
+    accused_id = station.ledger.body(receipt.index).fir.persons[0].person.person_id
+    amended = station.amend(
+        "PEN100002",
+        receipt.ref,
+        "Complainant's name misspelt at registration",
+        {f"persons.{accused_id}.name": "Rajesh Kumar K", "brief_facts": "Corrected facts."},
+    )
+    assert amended.index > receipt.index
+    assert station.ledger.leaf(receipt.index) == original  # never edited
+    history = station.history(receipt.ref)
+    assert [item.index for item in history] == [receipt.index, amended.index]
+    assert history[1].officer_id == "PEN100002"
+    view = station.current_view(receipt.ref)
+    assert view["brief_facts"] == "Corrected facts."
+    assert view["persons"][0]["person"]["name"] == "Rajesh Kumar K"
+    assert history[0].record["brief_facts"].startswith("The complainant")
+    # The corrected name is found by search, and so is the original.
+    assert any(h.record_ref == receipt.ref for h in station.index.search_persons("Rajesh Kumar"))
+
+
+def test_station_amendment_validation(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir())
+    with pytest.raises(InputError, match="reason"):
+        station.amend(OFFICER, receipt.ref, "", {"brief_facts": "x"})
+    with pytest.raises(InputError, match="cannot be corrected"):
+        station.amend(OFFICER, receipt.ref, "r", {"fir_number": "FIR No. 9/2026"})
+    with pytest.raises(InputError, match="no record"):
+        station.amend(OFFICER, "FIR No. 999/2026", "r", {"brief_facts": "x"})
+
+
+def test_station_state_survives_reopen(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN)
+    first = Station.open(data_dir)
+    first.register_fir(OFFICER, theft_fir())
+    first.close()
+    again = Station.open(data_dir)
+    try:
+        receipt = again.register_fir(OFFICER, theft_fir())
+        assert receipt.ref.startswith("FIR No. 2/")
+        verify_log(again.ledger.store, again.ledger.public_key, ORIGIN)
+    finally:
+        again.close()
+
+
+def test_station_index_catches_up_after_it_lags(tmp_path: Path) -> None:
+    """A crash between the ledger commit and the index update loses nothing: on open the
+    index is caught up from the ledger."""
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN)
+    station = Station.open(data_dir)
+    station.register_fir(OFFICER, theft_fir())
+    # Append straight to the ledger, as if the process died before indexing.
+    gd = records_pb2.GeneralDiaryEntry(
+        gd_date="2026-01-01", gd_number=1, summary="late", category="other"
+    )
+    from protos import ledger_pb2
+
+    station.ledger.append(ledger_pb2.EntryBody(officer_id=OFFICER, general_diary=gd))
+    size = station.ledger.size()
+    station.close()
+    reopened = Station.open(data_dir)
+    try:
+        assert reopened.index.indexed_size() == size
+        assert reopened.index.record_index("GD 2026-01-01/1") == size - 1
+    finally:
+        reopened.close()
+
+
+def test_registration_marks_normalise() -> None:
+    assert normalise_registration("kl 7 ab 1234") == "KL-07-AB-1234"
+    assert normalise_registration("KL-07-1234") == "KL-07-1234"
+    assert normalise_registration("22 BH 1234 AA") == "22-BH-1234-AA"
+    for bad in ("K7AB1234", "KL07AB12345", "KL-07-AB-0000", ""):
+        with pytest.raises(InputError):
+            normalise_registration(bad)
