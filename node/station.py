@@ -144,13 +144,18 @@ class Station:
             store.close()
             raise
         station = cls(ledger, index, config)
-        station.ensure_genesis()
-        station.sync_index(progress)
+        try:
+            station.ensure_genesis()
+            station.sync_index(progress)
+        except BaseException:
+            station.close()
+            raise
         return station
 
     def close(self) -> None:
-        """Closes the index and the store."""
+        """Closes the index, the ledger's signing thread and the store."""
         self.index.close()
+        self.ledger.close()
         self.ledger.store.close()
 
     def ensure_genesis(self) -> None:
@@ -239,7 +244,9 @@ class Station:
                 try:
                     drafts.append(self._draft(kind, officer_id, record, batch))
                 except InputError as exc:
+                    # Numbers drafted for this chunk were never written: take them back.
                     self._counters.clear()
+                    self._last_registered.clear()
                     raise InputError(f"record {number} ({kind}): {exc}", exc.problems) from exc
                 if len(drafts) >= chunk:
                     receipts.extend(self._commit(drafts))

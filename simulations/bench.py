@@ -36,6 +36,7 @@ from node.index import IndexedEntry, RecordIndex
 from node.synthetic import SyntheticRecords
 from node.validation import IST, utc_ms
 from protos import ledger_pb2, records_pb2
+from simulations.chart import bar_chart
 
 ORIGIN = "cctns.in/bench/ps-bench"
 
@@ -275,7 +276,32 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
+    chart = out.with_suffix(".svg")
+    chart.write_text(_chart(results))
+    print(f"\nresults: {out}, chart: {chart}")
     return 0
+
+
+def _chart(r: dict[str, Any]) -> str:
+    sign = r["raw_ed25519_signs_per_s"]
+    bars = [
+        ("raw Ed25519 signs/s (baseline)", 1.0, f"{sign:,.0f}/s"),
+        (
+            "durable appends, one per commit",
+            r["single_ratio"],
+            f"{r['single_durable_appends_per_s']:,.0f}/s  ({r['single_ratio']:.2f})",
+        ),
+    ]
+    for batch in (100, 1000):
+        ratio = r[f"group{batch}_ratio"]
+        rate = r[f"group{batch}_durable_appends_per_s"]
+        bars.append((f"durable appends, group of {batch}", ratio, f"{rate:,.0f}/s  ({ratio:.2f})"))
+    return bar_chart(
+        "Signed durable appends against raw signing (same run)",
+        bars,
+        target=0.5,
+        target_label="target 0.5",
+    )
 
 
 def _report(r: dict[str, Any]) -> None:

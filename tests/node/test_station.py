@@ -291,3 +291,23 @@ def test_registration_marks_normalise() -> None:
     for bad in ("K7AB1234", "KL07AB12345", "KL-07-AB-0000", ""):
         with pytest.raises(InputError):
             normalise_registration(bad)
+
+
+@pytest.mark.postgres
+def test_station_on_postgresql_index_registers_searches_and_rebuilds(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A state or national node's index on PostgreSQL: same commands, same answers."""
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, index_url=pg_url)
+    station = Station.open(data_dir)
+    try:
+        receipt = station.register_fir(OFFICER, theft_fir())
+        hits = station.index.search_persons("Rajesh K S/o Krishnan")
+        assert hits and hits[0].record_ref == receipt.ref
+        before = station.index.snapshot()
+        station.rebuild_index()
+        assert station.index.snapshot() == before
+        assert station.register_fir(OFFICER, theft_fir()).ref.startswith("FIR No. 2/")
+    finally:
+        station.close()

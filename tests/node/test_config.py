@@ -1,0 +1,58 @@
+"""node.toml: validated on load, one message per mistake; keys kept private."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import InputError, UsageError
+from node.config import DataDir, parse_config
+
+
+def test_config_round_trip(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path)
+    config = data_dir.create(
+        origin="cctns.in/kerala/kollam-city/ps-chavara", district="Kollam City"
+    )
+    assert data_dir.load_config() == config
+    assert config.node_id == "kerala/kollam-city/ps-chavara"
+    assert config.station == "ps-chavara"
+    mode = stat.S_IMODE(data_dir.key_path.stat().st_mode)
+    assert mode == 0o600
+    assert len(data_dir.key_path.read_bytes()) == 32
+
+
+def test_config_lists_every_mistake() -> None:
+    text = 'origin = "Not An Origin"\nrole = "king"\ncolour = "blue"\n'
+    with pytest.raises(InputError) as caught:
+        parse_config(text, "node.toml")
+    problems = caught.value.problems
+    assert any("'node_id' must be a non-empty string" in p for p in problems)
+    assert any("unknown setting 'colour'" in p for p in problems)
+    assert any("not a valid log origin" in p for p in problems)
+    assert any("role 'king'" in p for p in problems)
+
+
+def test_config_bad_toml_is_one_clear_error() -> None:
+    with pytest.raises(InputError, match="not valid TOML"):
+        parse_config("origin = ", "node.toml")
+
+
+def test_config_missing_node_and_bad_key(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="node init"):
+        DataDir(tmp_path / "none").load_config()
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create()
+    data_dir.key_path.write_bytes(b"short")
+    with pytest.raises(UsageError, match="32-byte"):
+        data_dir.load_key()
+
+
+def test_config_default_origin_is_unique_per_node(tmp_path: Path) -> None:
+    first = DataDir(tmp_path / "a").create()
+    second = DataDir(tmp_path / "b").create()
+    assert first.origin != second.origin
+    with pytest.raises(UsageError, match="refusing to overwrite"):
+        DataDir(tmp_path / "a").create()
