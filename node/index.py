@@ -17,15 +17,20 @@ LIKE scan, so it stays fast with hundreds of thousands of persons.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 import re
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jellyfish
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import StoreError
@@ -274,6 +279,19 @@ name_keys = sa.Table(
     sa.Column("key", sa.String(80), primary_key=True),
     sa.Column("name_id", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("pos", sa.Integer, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,  # the primary key is the table: one b-tree to write, not two
+)
+# The vocabulary of name tokens: each distinct main token (as normalised) of a searchable name
+# or alias ("name") or relative's name ("relative"), with its variant key. A few thousand rows
+# even for millions of persons; a query token that is no known spelling is compared with these
+# by edit distance (see `_Vocabulary`). Withheld persons have no names here either.
+name_tokens = sa.Table(
+    "name_tokens",
+    _metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("token", sa.String(200), primary_key=True),
+    sa.Column("variant", sa.String(200), nullable=False),
+    sqlite_with_rowid=False,
 )
 property_items = sa.Table(
     "property",
@@ -446,49 +464,165 @@ def _year_of_ms(ms: int) -> int | None:
 # --- applying entries ---------------------------------------------------------------------------
 
 
+# Column names per table, in table order: batches hold plain tuples in this order, so inserts
+# skip SQLAlchemy's per-row parameter processing (most of apply's time before).
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    t.name: tuple(c.name for c in t.columns) for t in _INSERT_ORDER
+}
+_ROW_OF: dict[str, operator.itemgetter[Any]] = {
+    name: operator.itemgetter(*cols) for name, cols in _COLUMNS.items()
+}
+
+
 @dataclass(slots=True)
 class _Batch:
-    """Rows waiting to be inserted, per table, plus the next name id to hand out."""
+    """Rows waiting to be inserted (tuples in column order, per table), plus the next name id
+    to hand out and the `name_tokens` rows the names bring (inserted by `flush_tokens`)."""
 
     next_name_id: int
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    tokens: set[tuple[str, str, str]] = field(default_factory=set)  # name_tokens rows
 
     def add(self, table: sa.Table, row: dict[str, Any]) -> None:
+        self.rows.setdefault(table.name, []).append(_ROW_OF[table.name](row))
+
+    def add_tuple(self, table: sa.Table, row: tuple[Any, ...]) -> None:
         self.rows.setdefault(table.name, []).append(row)
 
     def flush(self, conn: Connection) -> None:
         for table in _INSERT_ORDER:
             rows = self.rows.pop(table.name, None)
             if rows:
-                conn.execute(table.insert(), rows)
+                if table is name_keys:
+                    rows.sort()  # in key order, the b-tree is written page by page
+                _insert_rows(conn, table, rows)
+
+    def flush_tokens(self, conn: Connection) -> None:
+        if self.tokens:
+            _insert_tokens(conn, sorted(self.tokens))
+            self.tokens.clear()
 
     def add_name_form(
         self, ledger_index: int, person_seq: int, kind: str, name: str, added_at: int
     ) -> None:
-        keys = names.analyse(name)
-        if not keys.mains:
+        form = _name_form(kind, name)
+        if form is None:
             return
         name_id = self.next_name_id
         self.next_name_id += 1
-        self.add(
-            person_names,
-            {
-                "name_id": name_id,
-                "ledger_index": ledger_index,
-                "person_seq": person_seq,
-                "kind": kind,
-                "name": name,
-                "normalised": keys.normalised,
-                "initials": keys.initials,
-                "variants": " ".join(keys.variants),
-                "phonetics": " ".join(keys.phonetics),
-                "superseded": False,
-                "added_at": added_at,
-            },
+        self.rows.setdefault(person_names.name, []).append(
+            (name_id, ledger_index, person_seq, kind, name, *form.columns, False, added_at)
         )
-        for pos, (variant, phonetic) in enumerate(zip(keys.variants, keys.phonetics, strict=True)):
-            self.add(name_keys, {"key": _key(kind, "v", variant), "name_id": name_id, "pos": pos})
-            self.add(name_keys, {"key": _key(kind, "p", phonetic), "name_id": name_id, "pos": pos})
+        key_rows = self.rows.setdefault(name_keys.name, [])
+        for pos, (v_key, p_key) in enumerate(form.keys):
+            key_rows.append((v_key, name_id, pos))
+            key_rows.append((p_key, name_id, pos))
+        self.tokens.update(form.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _NameForm:
+    """What one written name of one kind puts in `person_names`, `name_keys`, `name_tokens`."""
+
+    columns: tuple[str, str, str, str]  # normalised, initials, variants, phonetics
+    keys: tuple[tuple[str, str], ...]  # per main token: its variant and phonetic lookup keys
+    tokens: tuple[tuple[str, str, str], ...]  # name_tokens rows
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_form(kind: str, name: str) -> _NameForm | None:
+    # Names repeat a lot across records; the analysis is pure, so it is done once per name.
+    keys = names.analyse(name)
+    if not keys.mains:
+        return None
+    token_kind = "relative" if kind == "relative" else "name"
+    return _NameForm(
+        columns=(
+            keys.normalised,
+            keys.initials,
+            " ".join(keys.variants),
+            " ".join(keys.phonetics),
+        ),
+        keys=tuple(
+            (_key(kind, "v", v), _key(kind, "p", p))
+            for v, p in zip(keys.variants, keys.phonetics, strict=True)
+        ),
+        tokens=tuple(
+            (token_kind, main, variant)
+            for main, variant in zip(keys.mains, keys.variants, strict=True)
+        ),
+    )
+
+
+def _backfill_name_tokens(conn: Connection) -> None:
+    """Fills `name_tokens` for an index written before the table existed (once: an empty
+    table beside indexed names), with the rows applying the same entries would have given."""
+    if conn.execute(sa.select(name_tokens.c.kind).limit(1)).first() is not None:
+        return
+    if conn.execute(sa.select(person_names.c.name_id).limit(1)).first() is None:
+        return
+    found: set[tuple[str, str, str]] = set()
+    stmt = sa.select(person_names.c.kind, person_names.c.normalised, person_names.c.variants)
+    for kind, normalised, variants in conn.execute(stmt):
+        token_kind = "relative" if kind == "relative" else "name"
+        mains = [t for t in str(normalised).split() if len(t) > 1]
+        found.update((token_kind, t, v) for t, v in zip(mains, str(variants).split(), strict=False))
+    _insert_tokens(conn, sorted(found))
+
+
+def _insert_tokens(conn: Connection, rows: list[tuple[str, str, str]]) -> None:
+    """Adds `name_tokens` rows that are not there yet."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = (
+            sqlite_dialect.insert(name_tokens)
+            if dialect == "sqlite"
+            else postgresql_dialect.insert(name_tokens)
+        )
+        conn.execute(
+            insert.on_conflict_do_nothing(),
+            [{"kind": k, "token": t, "variant": v} for k, t, v in rows],
+        )
+        return
+    existing = {
+        (str(k), str(t))
+        for k, t in conn.execute(
+            sa.select(name_tokens.c.kind, name_tokens.c.token).where(
+                name_tokens.c.token.in_(sorted({t for _, t, _ in rows}))
+            )
+        )
+    }
+    new = [{"kind": k, "token": t, "variant": v} for k, t, v in rows if (k, t) not in existing]
+    if new:
+        conn.execute(name_tokens.insert(), new)
+
+
+def _insert_rows(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+    """Inserts `rows` (tuples in column order) with the driver's fastest bulk path: one
+    executemany on SQLite, COPY on PostgreSQL with psycopg; SQLAlchemy's insert elsewhere."""
+    cols = _COLUMNS[table.name]
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    column_list = ", ".join(quote(c) for c in cols)
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        marks = ", ".join("?" * len(cols))
+        sql = f"INSERT INTO {quote(table.name)} ({column_list}) VALUES ({marks})"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {quote(table.name)} ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        conn.execute(table.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
 
 
 def _person_row(
@@ -642,6 +776,87 @@ def _project_fir(batch: _Batch, idx: int, fir: records_pb2.Fir) -> None:
             )
 
 
+# --- the typo vocabulary ------------------------------------------------------------------------
+
+# A query token that is no known spelling is also looked up as the known tokens within this many
+# edits (Damerau-Levenshtein: a letter dropped, added, changed, or two swapped): 1 for tokens
+# of 3-6 letters ("Hri" for Hari), 2 from 7 letters. Two-letter tokens are never expanded.
+_TYPO_MIN_LETTERS = 3
+_TYPO_LONG_LETTERS = 7
+
+
+def _typo_edits(token: str) -> int:
+    if len(token) < _TYPO_MIN_LETTERS:
+        return 0
+    return 2 if len(token) >= _TYPO_LONG_LETTERS else 1
+
+
+class _Vocabulary:
+    """The `name_tokens` table in memory, for matching typing slips: per kind ("name" for
+    names and aliases, "relative"), the known tokens by length, and the known variant keys.
+
+    Kept per `RecordIndex` and not part of `snapshot()`. Before each search it is brought up
+    to date from `index_meta.next_name_id`: name ids are handed out in ledger order, so the
+    names added since the last look are a range of `person_names`, whoever applied them. A
+    smaller `next_name_id` means the tables were rebuilt: it is loaded again. Guarded by a
+    lock, as searches may run in several threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._upto = 0  # names with ids below this are in; 0: not loaded
+        self._variants: set[tuple[str, str]] = set()  # (kind, variant key)
+        self._by_length: dict[tuple[str, int], dict[str, str]] = {}  # -> {token: variant}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._upto = 0
+            self._variants = set()
+            self._by_length = {}
+
+    def refresh(self, conn: Connection) -> None:
+        next_id = _meta(conn, "next_name_id")
+        with self._lock:
+            if next_id == self._upto:
+                return
+            if next_id < self._upto or self._upto == 0:
+                self._variants, self._by_length = set(), {}
+                stmt = sa.select(name_tokens.c.kind, name_tokens.c.token, name_tokens.c.variant)
+                for kind, token, variant in conn.execute(stmt):
+                    self._add(str(kind), str(token), str(variant))
+            else:
+                pn = person_names
+                stmt = sa.select(pn.c.kind, pn.c.normalised, pn.c.variants).where(
+                    pn.c.name_id >= self._upto, pn.c.name_id < next_id
+                )
+                for kind, normalised, variants in conn.execute(stmt):
+                    token_kind = "relative" if kind == "relative" else "name"
+                    mains = [t for t in str(normalised).split() if len(t) > 1]
+                    for token, variant in zip(mains, str(variants).split(), strict=False):
+                        self._add(token_kind, token, variant)
+            self._upto = next_id
+
+    def _add(self, kind: str, token: str, variant: str) -> None:
+        self._variants.add((kind, variant))
+        self._by_length.setdefault((kind, len(token)), {})[token] = variant
+
+    def known(self, kind: str, variant: str) -> bool:
+        """Whether some name of `kind` has a token with this variant key."""
+        with self._lock:
+            return (kind, variant) in self._variants
+
+    def neighbours(self, kind: str, token: str, max_edits: int) -> list[str]:
+        """The variant keys of known tokens 1..max_edits edits (Damerau-Levenshtein) from
+        `token`, sorted."""
+        out: set[str] = set()
+        with self._lock:
+            for length in range(len(token) - max_edits, len(token) + max_edits + 1):
+                for other, variant in self._by_length.get((kind, length), {}).items():
+                    if 0 < jellyfish.damerau_levenshtein_distance(token, other) <= max_edits:
+                        out.add(variant)
+        return sorted(out)
+
+
 # --- the index ----------------------------------------------------------------------------------
 
 
@@ -651,6 +866,7 @@ class RecordIndex:
     def __init__(self, url: str) -> None:
         self._engine: Engine = sa.create_engine(url)
         self._sqlite = self._engine.dialect.name == "sqlite"
+        self._vocabulary = _Vocabulary()
         if self._sqlite:
             sa.event.listen(self._engine, "connect", _sqlite_pragmas)
         try:
@@ -666,6 +882,7 @@ class RecordIndex:
             for key, value in (("indexed_size", 0), ("next_name_id", 1)):
                 if key not in present:
                     conn.execute(index_meta.insert().values(key=key, value=value))
+            _backfill_name_tokens(conn)
 
     def close(self) -> None:
         """Releases the database connections."""
@@ -674,6 +891,7 @@ class RecordIndex:
     def drop_all(self) -> None:
         """Drops every table and creates them again empty (indexed_size() becomes 0)."""
         _metadata.drop_all(self._engine)
+        self._vocabulary.reset()
         self._create()
 
     # -- applying --------------------------------------------------------------------------------
@@ -703,6 +921,7 @@ class RecordIndex:
                 if expected == size:
                     return
                 batch.flush(conn)
+                batch.flush_tokens(conn)
                 _set_meta(conn, "indexed_size", expected)
                 _set_meta(conn, "next_name_id", batch.next_name_id)
         except sa.exc.SQLAlchemyError as exc:
@@ -1067,6 +1286,7 @@ class RecordIndex:
         if not alternatives and rel_query is None:
             return []
         with self._engine.connect() as conn:
+            self._vocabulary.refresh(conn)
             filters = _person_filters(age_min, age_max, role)
             best: dict[tuple[int, int], tuple[float, str]] = {}
             for alternative in alternatives:
@@ -1104,12 +1324,28 @@ class RecordIndex:
         The database narrows first: a name must match every required query token by key
         (grouped by name, counting distinct tokens matched). Only when that finds nothing is
         a name matching any one token considered, so "Gopalan Raju" still finds "G. Raju".
+
+        A required token whose variant key no name has ("Mnoj") is probably a typing slip: it
+        also matches the known variant keys within a small edit distance ("manoj"), which
+        `_score_form` scores below phonetic matches. A token that is a known spelling is taken
+        as written, so "Rajesh" never finds "Ramesh".
         """
-        groups = [
-            (_key(kinds[0], "v", q.variants[i]), _key(kinds[0], "p", q.phonetics[i]))
-            for i in range(len(q.mains))
-            if not q.optional[i]
-        ]
+        token_kind = "relative" if kinds[0] == "relative" else "name"
+        groups: list[tuple[str, ...]] = []
+        typo = [0] * len(q.mains)
+        for i in range(len(q.mains)):
+            if q.optional[i]:
+                continue
+            group = [_key(kinds[0], "v", q.variants[i]), _key(kinds[0], "p", q.phonetics[i])]
+            edits = _typo_edits(q.mains[i])
+            if edits and not self._vocabulary.known(token_kind, q.variants[i]):
+                near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
+                if near:
+                    typo[i] = edits
+                    group.extend(_key(kinds[0], "v", v) for v in near)
+            groups.append(tuple(group))
+        if any(typo):
+            q = replace(q, typo=tuple(typo))
         out = self._score_candidates(conn, q, kinds, filters, groups, len(groups))
         if not out and len(groups) > 1:
             out = self._score_candidates(conn, q, kinds, filters, groups, 1)
@@ -1121,7 +1357,7 @@ class RecordIndex:
         q: _NameQuery,
         kinds: tuple[str, ...],
         filters: list[sa.ColumnElement[bool]],
-        groups: list[tuple[str, str]],
+        groups: list[tuple[str, ...]],
         min_groups: int,
     ) -> list[tuple[tuple[int, int], float, str]]:
         keys = sorted({key for group in groups for key in group})
@@ -1432,6 +1668,7 @@ class _NameQuery:
     phonetics: tuple[str, ...]
     initials: str
     optional: tuple[bool, ...]  # "kumar" may be missing from the record ("Suresh"/"Suresh Kumar")
+    typo: tuple[int, ...] = ()  # per token: edits a typo match may differ by (0 or absent: none)
 
     @classmethod
     def of(cls, text: str) -> _NameQuery:
@@ -1443,6 +1680,8 @@ class _NameQuery:
 
 
 _EXACT, _VARIANT, _INITIAL = 1.0, 0.8, 0.3
+# A typo match scores below any phonetic one (at least 0.55): 0.5 at one edit, 0.4 at two.
+_TYPO_ONE_EDIT, _TYPO_PER_EDIT = 0.5, 0.1
 _PHONETIC_MIN_SIMILARITY = 0.75
 
 
@@ -1453,7 +1692,9 @@ def _score_form(
 
     Every query main token must match a different token of the name: exactly (1.0), by
     variant key (0.8), or by phonetic key when the variant keys are also similar
-    (0.4-0.6, by Jaro-Winkler); else by an initial of the name with its first letter (0.3,
+    (0.55-0.6, by Jaro-Winkler); for a token that is no known spelling (`q.typo`), by a
+    token a few edits away (0.5 at one edit, 0.4 at two); else by an initial of the
+    name with its first letter (0.3,
     "Gopalan Raju" finds "G. Raju"). An optional token ("kumar") may stay unmatched only if the
     name has no other unmatched part. The mean token score ranks exact > variant > phonetic;
     then +0.1 x the share of the name's parts matched ("Raju" prefers "Raju" to "Raju
@@ -1478,11 +1719,16 @@ def _score_form(
                 score = _EXACT
             elif f_vars[j] == q.variants[i]:
                 score = _VARIANT
-            elif f_phons[j] == q.phonetics[i]:
-                similarity = jellyfish.jaro_winkler_similarity(q.variants[i], f_vars[j])
-                if similarity < _PHONETIC_MIN_SIMILARITY:
-                    continue
+            elif f_phons[j] == q.phonetics[i] and (
+                (similarity := jellyfish.jaro_winkler_similarity(q.variants[i], f_vars[j]))
+                >= _PHONETIC_MIN_SIMILARITY
+            ):
                 score = 0.4 + 0.2 * similarity
+            elif i < len(q.typo) and q.typo[i]:
+                edits = jellyfish.damerau_levenshtein_distance(token, f_token)
+                if edits > q.typo[i]:
+                    continue
+                score = _TYPO_ONE_EDIT - _TYPO_PER_EDIT * (edits - 1)
             else:
                 continue
             if score > best:

@@ -6,13 +6,17 @@ Every test runs on SQLite and on PostgreSQL (each PostgreSQL test in its own sch
 from __future__ import annotations
 
 import json
+import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ledger.errors import StoreError
+from node import names
 from node.index import IndexedEntry, RecordIndex, registration_key
 from protos import ledger_pb2, records_pb2
 
@@ -502,6 +506,172 @@ def test_person_search_by_relative_age_role_alias(index: RecordIndex) -> None:
         "FIR No. 1/2026",
     )
     assert len(index.search_persons("Raju", limit=2)) == 2
+
+
+# --- typing slips -------------------------------------------------------------------------------
+
+INITIALS = "KPMTRS"
+
+
+def typo_log() -> tuple[Log, list[tuple[str, str, str, str]]]:
+    """288 persons "K. Arun" .. "S. Jincy", each with a father: (pid, initial, name, father)."""
+    log = Log()
+    genesis(log)
+    people: list[tuple[str, str, str, str]] = []
+    for i, first in enumerate(FIRST_NAMES):
+        for j, initial in enumerate(INITIALS):
+            father = FIRST_NAMES[(i * 7 + j * 5 + 1) % len(FIRST_NAMES)]
+            people.append((f"P-{i}-{j}", initial, first, father))
+    for serial, start in enumerate(range(0, len(people), 6), 1):
+        chunk = [
+            person(pid, f"{initial}. {first}", relative=father, relation="S/o", age=30)
+            for pid, initial, first, father in people[start : start + 6]
+        ]
+        log.add(fir=fir(serial, people=chunk))
+    return log, people
+
+
+def slip(word: str, kind: str, rng: random.Random) -> str:
+    """`word` with one letter dropped, added, changed, or two neighbours swapped."""
+    i = rng.randrange(1, len(word) - 1)  # officers rarely miss the first letter
+    letter = rng.choice([c for c in "abdeghiklmnoprstuv" if c != word[i].lower()])
+    if kind == "deleted":
+        return word[:i] + word[i + 1 :]
+    if kind == "inserted":
+        return word[:i] + letter + word[i:]
+    if kind == "substituted":
+        return word[:i] + letter + word[i + 1 :]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def test_person_search_finds_single_letter_typos(index: RecordIndex) -> None:
+    log, people = typo_log()
+    index.apply(log.entries[:20])
+    assert index.search_persons("Arnu")  # loads the typo vocabulary before the rest arrives
+    index.apply(log.entries[20:])  # names applied later are in the vocabulary too
+    known = {names.variant_key(first) for _, _, first, _ in people}
+    rng = random.Random(7)
+    checked = 0
+    for n, (pid, initial, first, father) in enumerate(people):
+        for kind in ("deleted", "inserted", "substituted", "transposed"):
+            typo = slip(first, kind, rng)
+            if names.variant_key(typo) in known:
+                continue  # a known spelling is taken as written ("Rajesh" is not "Ramesh")
+            query = (
+                f"{typo} S/o {father}",
+                f"{initial}. {typo} S/o {father}",
+                f"{typo} {initial}",
+            )[n % 3]
+            hits = [h.person_id for h in index.search_persons(query, limit=5)]
+            assert pid in hits, (query, first)
+            checked += 1
+    assert checked > 900  # of 1,152 slips; the rest spell another known name
+
+
+def test_person_search_typo_matches_rank_below_exact_and_variant(index: RecordIndex) -> None:
+    log = Log()
+    genesis(log)
+    people = [
+        person("P-rajesh", "Rajesh"),
+        person("P-ramesh", "Ramesh"),
+        person("P-rajeesh", "Rajeesh"),
+        person("P-manoj", "K. Manoj"),
+        person("P-jk", "Jayakrishnan"),
+        person("P-pradeep", "Pradeep", relative="Vijayan", relation="S/o"),
+        person("P-sreedevi", "Sreedevi C."),
+        person("P-aslam", "Muhammed Aslam"),
+        person("P-shibu", "T. Shibu"),
+    ]
+    log.add(fir=fir(1, people=people))
+    index.apply(log.entries)
+
+    def ranked(query: str) -> list[tuple[str, float]]:
+        return [(h.person_id, h.score) for h in index.search_persons(query)]
+
+    # Spelled right, distinct names stay apart; exact before variant.
+    assert [pid for pid, _ in ranked("Rajesh")] == ["P-rajesh", "P-rajeesh"]
+    assert [pid for pid, _ in ranked("Ramesh")] == ["P-ramesh"]
+    # One letter off: found, scored below exact, variant and phonetic matches.
+    exact = ranked("Rajesh")[0][1]
+    variant = dict(ranked("Rajesh"))["P-rajeesh"]
+    phonetic = ranked("Jayakrishan")[0][1]
+    for query, pid in [
+        ("Praeep S/o Vijayan", "P-pradeep"),
+        ("K. Mnoj", "P-manoj"),
+        ("Sredevi C.", "P-sreedevi"),
+        ("Muhammed Asam", "P-aslam"),
+        ("T. hibu", "P-shibu"),
+        ("Rajeh", "P-rajesh"),
+        ("Jayakrshnn", "P-jk"),
+    ]:
+        hits = ranked(query)
+        assert hits and hits[0][0] == pid, (query, hits)
+    for query in ("Rajeh", "Rmesh", "Jayakrshnn"):
+        (_, typo_score), *_ = ranked(query)
+        assert typo_score < phonetic < variant < exact, query
+    assert ranked("Jayakrshnn")[0][1] < ranked("Jayakrshnan")[0][1]  # two edits below one
+    assert [pid for pid, _ in ranked("Rmesh")] == ["P-ramesh"]
+    assert ranked("Zzyzx") == []
+
+
+def test_person_search_typo_path_never_finds_withheld_persons(index: RecordIndex) -> None:
+    log = Log()
+    genesis(log)
+    victim = person("P-v", "", relative="Kunjiraman", relation="D/o", sex="F", commitment=b"c" * 32)
+    log.add(fir=fir(1, people=[victim, person("P-a", "Raju", relative="Gopalan", relation="S/o")]))
+    index.apply(log.entries)
+    for query in ("S/o Kunjiraman", "D/o Kunjraman", "D/o Kunjiramn", "Raju S/o Kunjraman"):
+        assert index.search_persons(query) == [], query
+    tokens = dict(index.snapshot())["name_tokens"]
+    assert sorted(t for _, t, _ in tokens) == ["gopalan", "raju"]
+
+
+def test_person_search_typos_from_concurrent_readers(index: RecordIndex) -> None:
+    log, people = typo_log()
+    index.apply(log.entries)
+    queries = [f"{first[0]}{first[2:]} S/o {father}" for _, _, first, father in people[:60]]
+    expected = {q: index.search_persons(q) for q in queries}
+    index.drop_all()  # forgets the vocabulary with the tables
+    assert index.search_persons(queries[0]) == []
+    index.apply(log.entries)
+    results: dict[str, list[Any]] = {}
+    errors: list[BaseException] = []
+
+    def run(part: list[str]) -> None:
+        try:
+            for q in part:
+                results[q] = index.search_persons(q)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(queries[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == expected
+    assert all(expected.values())
+
+
+def test_name_tokens_are_backfilled_for_an_older_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'index.sqlite3'}"
+    log, people = typo_log()
+    index = RecordIndex(url)
+    index.apply(log.entries)
+    before = index.snapshot()
+    index.close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM name_tokens"))
+    engine.dispose()
+    index = RecordIndex(url)
+    try:
+        assert index.snapshot() == before
+        pid, _, _, father = people[0]
+        assert [h.person_id for h in index.search_persons(f"Arnu S/o {father}")] == [pid]
+    finally:
+        index.close()
 
 
 # --- rebuild ------------------------------------------------------------------------------------
