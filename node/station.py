@@ -388,7 +388,7 @@ class Station:
         year = fir.fir_year or ist_date(registered).year
         if explicit and not fir.zero_fir:
             self._check_explicit_number(fir, year, batch, problems)
-        previous = self._last_registered.get(year)
+        previous = self._previous_registration(year)
         if previous is not None and registered < previous and not fir.zero_fir:
             problems.add(
                 "registration time is before the previous FIR's: FIRs cannot be ante-dated"
@@ -429,6 +429,16 @@ class Station:
         batch.bodies += 1
         draft.bodies.append(self._body(officer_id, fir))
         return draft
+
+    def _previous_registration(self, year: int) -> int | None:
+        """Registration time of the year's latest FIR: from the cache, else from the ledger."""
+        if year not in self._last_registered:
+            serial = self._counters.get(("fir", str(year))) or self.index.max_fir_serial(year)
+            position = self.index.record_index(fir_number(serial, year)) if serial else None
+            if position is None:
+                return None
+            self._last_registered[year] = self.ledger.body(position).fir.registered_at_ms
+        return self._last_registered[year]
 
     def _check_fir_facts(self, fir: records_pb2.Fir, registered: int, problems: Problems) -> None:
         problems.require(fir.brief_facts, "brief facts")

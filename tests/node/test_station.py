@@ -311,3 +311,19 @@ def test_station_on_postgresql_index_registers_searches_and_rebuilds(
         assert station.register_fir(OFFICER, theft_fir()).ref.startswith("FIR No. 2/")
     finally:
         station.close()
+
+
+def test_station_refuses_ante_dating_after_a_restart(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN)
+    station = Station.open(data_dir)
+    now = datetime.now(IST)
+    station.register_fir(OFFICER, theft_fir(now, registered_at_ms=utc_ms(now)))
+    station.close()
+    reopened = Station.open(data_dir)
+    try:
+        earlier = now - timedelta(hours=2)
+        with pytest.raises(InputError, match="ante-dated"):
+            reopened.register_fir(OFFICER, theft_fir(earlier, registered_at_ms=utc_ms(earlier)))
+    finally:
+        reopened.close()
