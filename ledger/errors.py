@@ -55,3 +55,30 @@ class StoreError(CctnsError):
     """Storage failed, or a commit did not fit the store's current state."""
 
     exit_code = 4
+
+
+class PeerError(CctnsError):
+    """Another node misbehaved or could not be reached; `node_id` names it."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, node_id: str = "") -> None:
+        self.node_id = node_id
+        super().__init__(f"{node_id}: {message}" if node_id else message)
+
+
+class AuthenticationError(PeerError):
+    """A peer is unknown, expired, revoked, or presented no certificate."""
+
+
+class PeerUnavailable(PeerError):
+    """A peer did not answer (down, partitioned, or past its deadline)."""
+
+
+class EquivocationError(VerificationError):
+    """A node presented two checkpoints that cannot both be true; both notes are evidence."""
+
+    def __init__(self, message: str, first: bytes = b"", second: bytes = b"") -> None:
+        self.first = first
+        self.second = second
+        super().__init__(message)

@@ -6,6 +6,7 @@ temporary folder and fails when the committed copies are stale.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -28,21 +29,23 @@ def generate(out_dir: Path) -> list[Path]:
         f"--python_out={out_dir}",
         f"--plugin=protoc-gen-mypy={Path(sys.executable).parent / 'protoc-gen-mypy'}",
         f"--mypy_out={out_dir}",
+        f"--plugin=protoc-gen-mypy_grpc={Path(sys.executable).parent / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_grpc_out={out_dir}",
         f"--grpc_python_out={out_dir}",
         *[str(p.relative_to(ROOT)) for p in protos],
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
+    # The gRPC generators write (empty) service modules for files without services: drop those.
+    for proto in protos:
+        if not re.search(r"^service ", proto.read_text("utf-8"), re.MULTILINE):
+            for suffix in ("_pb2_grpc.py", "_pb2_grpc.pyi"):
+                (out_dir / "protos" / f"{proto.stem}{suffix}").unlink(missing_ok=True)
     return sorted((out_dir / "protos").glob("*_pb2*.py*"))
 
 
 def main() -> int:
-    written = generate(ROOT)
-    # grpc's generator writes an empty *_pb2_grpc.py for files without services: drop those.
-    for path in written:
-        if path.name.endswith("_pb2_grpc.py") and "class " not in path.read_text():
-            path.unlink()
-            continue
+    for path in generate(ROOT):
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -3,8 +3,10 @@
 isort:skip_file
 The ledger's envelope: what a node signs and appends. See docs/ledger.md."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from protos import records_pb2 as _records_pb2
 import builtins as _builtins
 import sys
@@ -36,6 +38,10 @@ class EntryBody(_message.Message):
     AMENDMENT_FIELD_NUMBER: _builtins.int
     ZERO_FIR_TRANSFER_FIELD_NUMBER: _builtins.int
     NODE_EVENT_FIELD_NUMBER: _builtins.int
+    AUDIT_FIELD_NUMBER: _builtins.int
+    REVOCATION_FIELD_NUMBER: _builtins.int
+    DISCLOSURE_FIELD_NUMBER: _builtins.int
+    REPLICATION_EVENT_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the log's origin line, e.g. cctns.in/kerala/ernakulam-city/ps-kalamassery"""
     index: _builtins.int
@@ -58,6 +64,14 @@ class EntryBody(_message.Message):
     def zero_fir_transfer(self) -> _records_pb2.ZeroFirTransfer: ...
     @_builtins.property
     def node_event(self) -> Global___NodeEvent: ...
+    @_builtins.property
+    def audit(self) -> Global___AuditEntry: ...
+    @_builtins.property
+    def revocation(self) -> Global___Revocation: ...
+    @_builtins.property
+    def disclosure(self) -> Global___Disclosure: ...
+    @_builtins.property
+    def replication_event(self) -> Global___ReplicationEvent: ...
     def __init__(
         self,
         *,
@@ -72,12 +86,16 @@ class EntryBody(_message.Message):
         amendment: _records_pb2.Amendment | None = ...,
         zero_fir_transfer: _records_pb2.ZeroFirTransfer | None = ...,
         node_event: Global___NodeEvent | None = ...,
+        audit: Global___AuditEntry | None = ...,
+        revocation: Global___Revocation | None = ...,
+        disclosure: Global___Disclosure | None = ...,
+        replication_event: Global___ReplicationEvent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "fir", b"fir", "general_diary", b"general_diary", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "record", b"record", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "fir", b"fir", "general_diary", b"general_diary", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "record", b"record", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event"]  # noqa: Y015
+    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_record) -> _WhichOneofReturnType_record | None: ...
 
@@ -137,3 +155,160 @@ class NodeEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NodeEvent: _TypeAlias = NodeEvent  # noqa: Y015
+
+@_typing.final
+class AuditEntry(_message.Message):
+    """Another office read this node's data: who asked, why, what was returned. Appended by the
+    answering node; the leaf is the signed receipt handed back to the asker.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASKER_NODE_ID_FIELD_NUMBER: _builtins.int
+    ASKER_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    CASE_REF_FIELD_NUMBER: _builtins.int
+    QUERY_KIND_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
+    RETURNED_REFS_FIELD_NUMBER: _builtins.int
+    FULL_RECORD_FIELD_NUMBER: _builtins.int
+    asker_node_id: _builtins.str
+    asker_officer_id: _builtins.str
+    purpose: _builtins.str
+    """"investigation", "verification", ..."""
+    case_ref: _builtins.str
+    """the asker's case, e.g. "FIR No. 12/2026 of ps-aluva" """
+    query_kind: _builtins.str
+    """"fetch", "search:person", "hit:vehicle", ..."""
+    query: _builtins.str
+    full_record: _builtins.bool
+    """false for hit/no-hit answers"""
+    @_builtins.property
+    def returned_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        asker_node_id: _builtins.str = ...,
+        asker_officer_id: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        case_ref: _builtins.str = ...,
+        query_kind: _builtins.str = ...,
+        query: _builtins.str = ...,
+        returned_refs: _abc.Iterable[_builtins.str] | None = ...,
+        full_record: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asker_node_id", b"asker_node_id", "asker_officer_id", b"asker_officer_id", "case_ref", b"case_ref", "full_record", b"full_record", "purpose", b"purpose", "query", b"query", "query_kind", b"query_kind", "returned_refs", b"returned_refs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditEntry: _TypeAlias = AuditEntry  # noqa: Y015
+
+@_typing.final
+class Revocation(_message.Message):
+    """A certificate withdrawn by its issuer; nodes that learn of it refuse the revoked node.
+    `signed_revocation` is the issuer's signed record (federation/membership.py), kept as bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    SERIAL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SIGNED_REVOCATION_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    serial: _builtins.str
+    """X.509 serial number, hex"""
+    reason: _builtins.str
+    signed_revocation: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+        serial: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        signed_revocation: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node_id", b"node_id", "reason", b"reason", "serial", b"serial", "signed_revocation", b"signed_revocation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Revocation: _TypeAlias = Revocation  # noqa: Y015
+
+@_typing.final
+class Disclosure(_message.Message):
+    """An authorised release of a withheld identity (court order, approved officer): the value and
+    salt are released to the requester, and this entry records that it happened.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMITMENT_FIELD_NUMBER: _builtins.int
+    RECORD_REF_FIELD_NUMBER: _builtins.int
+    REQUESTER_NODE_ID_FIELD_NUMBER: _builtins.int
+    REQUESTER_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    AUTHORITY_FIELD_NUMBER: _builtins.int
+    commitment: _builtins.bytes
+    record_ref: _builtins.str
+    requester_node_id: _builtins.str
+    requester_officer_id: _builtins.str
+    authority: _builtins.str
+    """the order or approval, e.g. "CJM Ernakulam, CMP 12/2026" """
+    def __init__(
+        self,
+        *,
+        commitment: _builtins.bytes = ...,
+        record_ref: _builtins.str = ...,
+        requester_node_id: _builtins.str = ...,
+        requester_officer_id: _builtins.str = ...,
+        authority: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority", b"authority", "commitment", b"commitment", "record_ref", b"record_ref", "requester_node_id", b"requester_node_id", "requester_officer_id", b"requester_officer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Disclosure: _TypeAlias = Disclosure  # noqa: Y015
+
+@_typing.final
+class ReplicationEvent(_message.Message):
+    """Replication facts an aggregating node records in its own log: a replica verified up to a
+    checkpoint (and cosigned), or an equivocation detected (both notes kept as evidence).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    CONFLICTING_CHECKPOINT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"verified", "equivocation" """
+    origin: _builtins.str
+    size: _builtins.int
+    checkpoint: _builtins.bytes
+    conflicting_checkpoint: _builtins.bytes
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        origin: _builtins.str = ...,
+        size: _builtins.int = ...,
+        checkpoint: _builtins.bytes = ...,
+        conflicting_checkpoint: _builtins.bytes = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "conflicting_checkpoint", b"conflicting_checkpoint", "detail", b"detail", "kind", b"kind", "origin", b"origin", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplicationEvent: _TypeAlias = ReplicationEvent  # noqa: Y015

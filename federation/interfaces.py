@@ -1,0 +1,142 @@
+"""The small interfaces the federation is written against.
+
+Imports run one way: node -> federation -> ledger. The federation never imports node/: it knows
+a node only through `LocalNode` (what a node answers and stores) and knows other nodes only
+through `PeerClient` (the transport). The gRPC client is one PeerClient, the in-memory transport
+(tests, simulations/) another; the node's runtime implements LocalNode and wires them together.
+
+Messages are the protobuf types of protos/federation.proto: they are plain data, and the same
+ones cross the wire, so the in-memory transport exercises exactly what gRPC carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from protos import federation_pb2, ledger_pb2
+
+
+@dataclass(frozen=True, slots=True)
+class PeerIdentity:
+    """Who is calling, as proven by their certificate (or the in-memory transport's word)."""
+
+    node_id: str
+    role: str
+    parent: str
+    ledger_key: bytes  # the node's Ed25519 ledger key, from its certificate
+    serial: str = ""  # certificate serial number (hex)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddress:
+    """How to reach a node: its id, its role, and its gRPC address (host:port)."""
+
+    node_id: str
+    address: str
+    role: str = "station"
+    origin: str = ""
+    ledger_key: bytes = b""
+
+
+class PeerClient(Protocol):
+    """One remote node. Every call takes a deadline in seconds and raises
+    ledger.errors.PeerUnavailable (no answer in time), AuthenticationError (refused), or
+    PeerError (a malformed or wrong answer)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    async def get_checkpoint(self, origin: str = "", *, timeout: float) -> bytes: ...
+
+    async def get_entries(
+        self, origin: str, start: int, end: int, *, batch_size: int = 500, timeout: float
+    ) -> list[bytes]: ...
+
+    async def get_consistency_proof(
+        self, origin: str, size1: int, size2: int, *, timeout: float
+    ) -> list[bytes]: ...
+
+    async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None: ...
+
+    async def fetch_record(
+        self, request: federation_pb2.RecordRequest, *, timeout: float
+    ) -> federation_pb2.RecordResponse: ...
+
+    async def search(
+        self, request: federation_pb2.SearchRequest, *, timeout: float
+    ) -> federation_pb2.SearchResponse: ...
+
+    async def hit_no_hit(
+        self, request: federation_pb2.HitRequest, *, timeout: float
+    ) -> federation_pb2.HitResponse: ...
+
+    async def transfer_zero_fir(
+        self, handover: federation_pb2.ZeroFirHandover, *, timeout: float
+    ) -> federation_pb2.ZeroFirAcceptance: ...
+
+    async def get_revocations(self, *, timeout: float) -> list[bytes]: ...
+
+
+class LogReader(Protocol):
+    """Read access to one log (the node's own, or a verified replica). Synchronous and
+    thread-safe: gRPC handlers call it from grpc's threads."""
+
+    @property
+    def origin(self) -> str: ...
+
+    def size(self) -> int: ...
+
+    def checkpoint(self) -> bytes: ...
+
+    def leaves(self, start: int, end: int) -> list[bytes]: ...
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]: ...
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]: ...
+
+
+class LocalNode(Protocol):
+    """What the federation needs from the node it runs in. Synchronous, thread-safe."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def origin(self) -> str: ...
+
+    def log(self, origin: str = "") -> LogReader:
+        """The node's own log ('' or its own origin) or a replica it holds; PeerError if none."""
+        ...
+
+    def find_record(self, ref: str) -> tuple[int, list[int]] | None:
+        """Ledger index of record `ref` in the node's own log and of its amendments."""
+        ...
+
+    def search(
+        self, request: federation_pb2.SearchRequest
+    ) -> tuple[list[federation_pb2.SearchHit], list[federation_pb2.Freshness]]:
+        """Answers from the own index and, on an aggregating node, from every replica."""
+        ...
+
+    def hits(self, identifier_type: str, value: str) -> list[str]:
+        """References of records matching an identifier (no record content)."""
+        ...
+
+    def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:
+        """Appends an audit entry to the own log; returns (index, leaf): the signed receipt."""
+        ...
+
+    def accept_zero_fir(
+        self, caller: PeerIdentity, handover: federation_pb2.ZeroFirHandover
+    ) -> federation_pb2.ZeroFirAcceptance:
+        """Verifies and numbers a Zero FIR handed over by another station."""
+        ...
+
+    def store_cosignature(self, cosigned_note: bytes) -> None:
+        """Keeps a witness's cosignature of one of this node's checkpoints."""
+        ...
+
+    def revocations(self) -> list[bytes]:
+        """Signed revocation records this node knows of."""
+        ...
