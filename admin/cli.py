@@ -97,6 +97,18 @@ def cmd_node_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_node_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from node.runtime import run
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return run(Path(args.data_dir), poll_interval=args.poll)
+
+
 def cmd_node_seed(args: argparse.Namespace) -> int:
     from node.seed import seed_station
 
@@ -341,9 +353,13 @@ def cmd_search_vehicle(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from node.demo import run_demo
+    if args.station_only:
+        from node.demo import run_demo
 
-    return run_demo(Path(args.data_dir), records=args.records)
+        return run_demo(Path(args.data_dir), records=args.records)
+    from node.federation_demo import run_federation_demo
+
+    return run_federation_demo(Path(args.data_dir), records=args.records, check=args.check)
 
 
 # -- parser ----------------------------------------------------------------------------------
@@ -371,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--index-url", help="SQLAlchemy URL of the query index (default: SQLite)")
     sub = command(node, "info", cmd_node_info, "show the node's id, origin and public key")
     sub.add_argument("--json", action="store_true")
+    sub = command(node, "serve", cmd_node_serve, "run the node: gRPC peer service, replication")
+    sub.add_argument("--poll", type=float, default=2.0, help="replication poll interval (s)")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")
     sub.add_argument("--records", type=int, required=True)
     sub.add_argument("--seed", type=int, default=1)
@@ -430,10 +448,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(search, "vehicle", cmd_search_vehicle, "registration, engine or chassis no.")
     sub.add_argument("text")
 
-    demo = groups.add_parser("demo", help="a station node with demo data (make run)")
+    demo = groups.add_parser("demo", help="a federation of 7 nodes on this machine (make run)")
     _data_dir_arg(demo)
-    demo.add_argument("--records", type=int, default=3000)
+    demo.add_argument("--records", type=int, default=400, help="records per station")
+    demo.add_argument("--station-only", action="store_true", help="one station, no servers")
+    demo.add_argument("--check", action="store_true", help="run one search, then stop")
     demo.set_defaults(handler=cmd_demo)
+
+    from admin.peer_cli import register as register_peer
+    from admin.pki_cli import register as register_ca
+
+    register_ca(groups)
+    register_peer(groups)
     return parser
 
 

@@ -96,13 +96,13 @@ def _checkpoint_problems(
     return problems
 
 
-def _is_valid_key_name(name: str) -> bool:
+def is_valid_key_name(name: str) -> bool:
     # signed-note: non-empty, no Unicode spaces, no "+".
     return bool(name) and "+" not in name and not any(c.isspace() for c in name)
 
 
 def _check_key(key_name: str, public_key: bytes) -> None:
-    if not _is_valid_key_name(key_name):
+    if not is_valid_key_name(key_name):
         raise InputError(f"invalid key name {key_name!r}: it must be non-empty, no spaces or '+'")
     if len(public_key) != 32:
         raise InputError(f"Ed25519 public key has {len(public_key)} bytes, want 32")
@@ -127,7 +127,7 @@ def parse_verifier_key(vkey: str) -> tuple[str, bytes]:
     if len(parts) != 3:
         raise InputError("verifier key must be <name>+<hex key ID>+<base64 key>")
     name, id_hex, key_b64 = parts
-    if not _is_valid_key_name(name):
+    if not is_valid_key_name(name):
         raise InputError(f"verifier key has an invalid key name {name!r}")
     if not re.fullmatch(r"[0-9a-f]{8}", id_hex):
         raise InputError(f"verifier key ID {id_hex!r} is not 8 lowercase hex digits")
@@ -167,7 +167,7 @@ def _malformed(reason: str) -> VerificationError:
     return VerificationError(f"malformed checkpoint note: {reason}")
 
 
-def _split_note(note: bytes) -> tuple[bytes, Checkpoint, list[Signature]]:
+def split_note(note: bytes) -> tuple[bytes, Checkpoint, list[Signature]]:
     """(exact body bytes, checkpoint, signatures), or VerificationError."""
     try:
         text = note.decode("utf-8")
@@ -190,7 +190,7 @@ def _split_note(note: bytes) -> tuple[bytes, Checkpoint, list[Signature]]:
         if not line.startswith(_SIGNATURE_PREFIX):
             raise _malformed(f"signature line {number} does not start with an em dash and space")
         name, _, encoded = line[len(_SIGNATURE_PREFIX) :].partition(" ")
-        if not _is_valid_key_name(name):
+        if not is_valid_key_name(name):
             raise _malformed(f"signature line {number} has an invalid key name {name!r}")
         raw = _strict_b64decode(encoded)
         if raw is None or len(raw) < 5:
@@ -220,7 +220,7 @@ def parse_note(note: bytes) -> tuple[Checkpoint, list[Signature]]:
 
     The result must not be trusted before verify_checkpoint has accepted the note.
     """
-    _, checkpoint, signatures = _split_note(note)
+    _, checkpoint, signatures = split_note(note)
     return checkpoint, signatures
 
 
@@ -234,7 +234,7 @@ def verify_checkpoint(
     Raises VerificationError saying what is wrong; InputError for a malformed key argument.
     """
     kid = key_id(key_name, public_key)
-    body, checkpoint, signatures = _split_note(note)
+    body, checkpoint, signatures = split_note(note)
     if origin is not None and checkpoint.origin != origin:
         raise VerificationError(
             f"checkpoint is for origin {checkpoint.origin!r}, expected {origin!r}"

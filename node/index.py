@@ -45,6 +45,7 @@ __all__ = [
     "PropertyHit",
     "RecordIndex",
     "VehicleHit",
+    "ZeroFirTransferRow",
     "default_url",
     "registration_key",
 ]
@@ -149,6 +150,18 @@ class FirView:
     persons: tuple[PersonView, ...]
     property: tuple[PropertyHit, ...]
     amendments: tuple[int, ...]  # ledger indexes of amendments, in order
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroFirTransferRow:
+    """One Zero FIR transfer entry as indexed."""
+
+    ledger_index: int
+    zero_fir_number: str
+    zero_fir_index: int
+    to_station: str
+    direction: str
+    assigned_fir_number: str
 
 
 def default_url(data_dir: str | Path) -> str:
@@ -1630,6 +1643,27 @@ class RecordIndex:
             property=prop,
             amendments=amendment_indexes,
         )
+
+    def zero_fir_transfers(self, zero_fir_number: str) -> list[ZeroFirTransferRow]:
+        """Transfer entries naming a Zero FIR number ("sent", "received", "accepted"), in ledger
+        order. Received rows name Zero FIRs of other stations: their `to_station` is the sender."""
+        stmt = (
+            sa.select(zero_fir_transfers)
+            .where(zero_fir_transfers.c.zero_fir_number == zero_fir_number)
+            .order_by(zero_fir_transfers.c.ledger_index)
+        )
+        with self._engine.connect() as conn:
+            return [
+                ZeroFirTransferRow(
+                    ledger_index=int(r.ledger_index),
+                    zero_fir_number=r.zero_fir_number,
+                    zero_fir_index=int(r.zero_fir_index),
+                    to_station=r.to_station,
+                    direction=r.direction,
+                    assigned_fir_number=r.assigned_fir_number,
+                )
+                for r in conn.execute(stmt)
+            ]
 
     def counts_by_crime_head(self, year: int | None = None) -> dict[str, int]:
         """FIRs numbered at this station per crime head ("unclassified" when none). A Zero FIR

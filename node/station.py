@@ -8,10 +8,17 @@ project them into the query index. The ledger is the truth; the index can always
 The station is the log's only writer: one lock serialises commands, so the numbers it hands out
 are consecutive. Counters are cached from the index and dropped if a commit fails.
 Corrections never edit: `amend` appends an Amendment that refers to the original entry.
+
+Identities the law withholds (victims of sexual offences, juveniles, informants who ask) are
+sealed while an FIR is drafted (`node/sealed.py`): the entry carries a salted commitment, the
+clear identity stays in the station's sealed store; `disclose` releases one and logs it.
+A Zero FIR is handed over to the station with jurisdiction with `prepare_zero_fir_transfer`,
+`accept_zero_fir` and `record_transfer_acceptance` (`node/zero_fir.py`): both logs record it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -21,10 +28,12 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from ledger.errors import InputError, UsageError
+from ledger import merkle
+from ledger.errors import InputError, UsageError, VerificationError
 from ledger.log import Appended, Ledger, now_ms
+from node import zero_fir as zf
 from node.config import DataDir, NodeConfig
-from node.index import IndexedEntry, RecordIndex
+from node.index import IndexedEntry, RecordIndex, ZeroFirTransferRow
 from node.laws import Statutes
 from node.records import (
     RECORD_KINDS,
@@ -35,6 +44,18 @@ from node.records import (
     record_ref,
     zero_fir_number,
 )
+from node.sealed import (
+    SealedIdentity,
+    SealedStore,
+    canonical_identity,
+    has_identity,
+    redact,
+    restore,
+    seal_person,
+    unsealed_person,
+    verify_disclosure,
+    withheld_part,
+)
 from node.validation import (
     GD_CATEGORIES,
     Problems,
@@ -44,7 +65,7 @@ from node.validation import (
     check_sections,
     ist_date,
 )
-from protos import ledger_pb2, records_pb2
+from protos import federation_pb2, ledger_pb2, records_pb2
 
 SYSTEM_OFFICER = "system"
 # Clocks on two machines differ a little; a registration time further ahead than this is refused.
@@ -57,6 +78,9 @@ _AMENDABLE = re.compile(
     r"persons\.[A-Za-z0-9_-]+\.(name|aliases|age|relative_name|relation|address|sex))$"
 )
 INDEX_CHUNK = 2000
+SEALED_DIR = "sealed"
+_PERSON_PATH = re.compile(r"^persons\.(.+)\.([a-z_]+)$")
+_ZERO_REF = re.compile(r"^\s*zero\s*fir\s*(?:no\.?\s*)?(\d+)\s*/\s*(\d{4})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +122,7 @@ class _Draft:
     ref: str
     bodies: list[ledger_pb2.EntryBody] = field(default_factory=list)
     related: tuple[str, ...] = ()
+    sealed: list[SealedIdentity] = field(default_factory=list)
 
 
 class Station:
@@ -111,10 +136,14 @@ class Station:
         *,
         statutes: Statutes | None = None,
         clock: Callable[[], int] = now_ms,
+        sealed: SealedStore | None = None,
     ) -> None:
         self.ledger = ledger
         self.index = index
         self.config = config
+        # Station.open gives the durable store in the data directory; the in-memory default is
+        # for tests and tools that build a Station by hand.
+        self.sealed = sealed if sealed is not None else SealedStore.memory()
         self.statutes = statutes or Statutes.default()
         self._clock = clock
         self._lock = threading.RLock()
@@ -138,12 +167,18 @@ class Station:
         key = data_dir.load_key()
         store = RocksDBLogStore.open(data_dir.ledger_path)
         try:
-            ledger = Ledger(store, key, config.origin)
-            index = RecordIndex(index_url or config.index_url)
+            sealed = SealedStore.open(data_dir.path / SEALED_DIR)
         except BaseException:
             store.close()
             raise
-        station = cls(ledger, index, config)
+        try:
+            ledger = Ledger(store, key, config.origin)
+            index = RecordIndex(index_url or config.index_url)
+        except BaseException:
+            sealed.close()
+            store.close()
+            raise
+        station = cls(ledger, index, config, sealed=sealed)
         try:
             station.ensure_genesis()
             station.sync_index(progress)
@@ -153,10 +188,11 @@ class Station:
         return station
 
     def close(self) -> None:
-        """Closes the index, the ledger's signing thread and the store."""
+        """Closes the index, the ledger's signing thread, the store and the sealed store."""
         self.index.close()
         self.ledger.close()
         self.ledger.store.close()
+        self.sealed.close()
 
     def ensure_genesis(self) -> None:
         """Writes entry 0 (the node's public key and origin) into an empty log."""
@@ -218,10 +254,18 @@ class Station:
         with self._lock:
             return self._run(self._draft_ncr(officer_id, ncr, _Batch()))
 
-    def register_fir(self, officer_id: str, fir: records_pb2.Fir) -> Receipt:
-        """Registers an FIR (or a Zero FIR); numbers it and cites or writes its GD entry."""
+    def register_fir(
+        self, officer_id: str, fir: records_pb2.Fir, *, withhold_informants: bool = False
+    ) -> Receipt:
+        """Registers an FIR (or a Zero FIR); numbers it and cites or writes its GD entry.
+
+        Identities the law withholds are sealed (victims and informants where a cited section
+        withholds identity, every juvenile); `withhold_informants` seals informants in any case.
+        """
         with self._lock:
-            return self._run(self._draft_fir(officer_id, fir, _Batch()))
+            return self._run(
+                self._draft_fir(officer_id, fir, _Batch(), withhold_informants=withhold_informants)
+            )
 
     def amend(self, officer_id: str, ref: str, reason: str, changes: dict[str, Any]) -> Receipt:
         """Appends a correction to record `ref`; the original stays as it was written."""
@@ -281,6 +325,7 @@ class Station:
             records_pb2.Amendment: "amendment",
             records_pb2.ZeroFirTransfer: "zero_fir_transfer",
             ledger_pb2.NodeEvent: "node_event",
+            ledger_pb2.Disclosure: "disclosure",
         }[type(record)]
         getattr(body, name).CopyFrom(record)
         return body
@@ -377,7 +422,15 @@ class Station:
         batch.bodies += 1
         return _Draft("ncr", ncr.ncr_number, [self._body(officer_id, ncr)])
 
-    def _draft_fir(self, officer_id: str, given: records_pb2.Fir, batch: _Batch) -> _Draft:
+    def _draft_fir(
+        self,
+        officer_id: str,
+        given: records_pb2.Fir,
+        batch: _Batch,
+        *,
+        withhold_informants: bool = False,
+        gd_note: str = "",
+    ) -> _Draft:
         fir = records_pb2.Fir()
         fir.CopyFrom(given)
         problems = Problems()
@@ -420,15 +473,53 @@ class Station:
         if not fir.gd_reference:
             sections = ", ".join(f"{s.act} {s.section}" for s in fir.sections)
             gd = self._draft_gd(
-                officer_id, "fir", f"{ref} registered u/s {sections}", registered, batch
+                officer_id, "fir", f"{ref} registered{gd_note} u/s {sections}", registered, batch
             )
             fir.gd_reference = gd.ref.removeprefix("GD ")
             draft.bodies.extend(gd.bodies)
             draft.related = (gd.ref,)
         self._assign_person_ids([p.person for p in fir.persons], batch)
+        draft.sealed = self._seal_fir(fir, ref, withhold_informants)
         batch.bodies += 1
         draft.bodies.append(self._body(officer_id, fir))
         return draft
+
+    def _seal_fir(
+        self, fir: records_pb2.Fir, ref: str, withhold_informants: bool
+    ) -> list[SealedIdentity]:
+        """Seals the identities the law withholds (in place) and redacts them from the facts.
+
+        Sealed: every juvenile; where a cited section withholds identity (BNS 64-79, POCSO, ...)
+        the victims, the informants and anyone recorded with a victim's identity (the victim as
+        complainant); informants in any case when asked. Persons already sealed (a transferred
+        Zero FIR) keep their commitment.
+        """
+        sensitive = any(
+            self.statutes.is_known(s.act, s.section)
+            and self.statutes.section(s.act, s.section).identity_withheld
+            for s in fir.sections
+        )
+        victims = (
+            {canonical_identity(e.person) for e in fir.persons if e.role == records_pb2.VICTIM}
+            if sensitive
+            else set()
+        )
+        sealed: list[SealedIdentity] = []
+        for entry in fir.persons:
+            person = entry.person
+            if person.identity_commitment or not has_identity(person):
+                continue
+            informant = entry.role == records_pb2.INFORMANT
+            if (
+                person.juvenile
+                or (withhold_informants and informant)
+                or (sensitive and (entry.role == records_pb2.VICTIM or informant))
+                or canonical_identity(person) in victims
+            ):
+                sealed.append(seal_person(person, record_ref=ref))
+        if sealed:
+            fir.brief_facts = redact(fir.brief_facts, sealed)
+        return sealed
 
     def _previous_registration(self, year: int) -> int | None:
         """Registration time of the year's latest FIR: from the cache, else from the ledger."""
@@ -469,6 +560,8 @@ class Station:
             what = f"person {number} ({roles.Name(entry.role).lower()})"
             if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
                 problems.add(f"person {number}: role is required")
+            if entry.person.identity_commitment and has_identity(entry.person):
+                problems.add(f"{what}: a sealed identity carries its commitment only")
             if entry.unknown and entry.role == records_pb2.ACCUSED:
                 continue
             check_person(entry.person, what, problems)
@@ -537,12 +630,43 @@ class Station:
         except (TypeError, ValueError) as exc:
             problems.add(f"corrections must be plain values: {exc}")
             changes_json = ""
+        if target is not None and not problems.items:
+            changes = self._guard_sealed(target, changes, problems)
+            changes_json = json.dumps(changes, sort_keys=True, ensure_ascii=False)
         problems.raise_if_any(f"correction to {ref} not written")
         assert target is not None
         amendment = records_pb2.Amendment(
             amends_index=target, record_ref=ref, reason=reason, changes_json=changes_json
         )
         return _Draft("amendment", ref, [self._body(officer_id, amendment)])
+
+    def _guard_sealed(
+        self, target: int, changes: dict[str, Any], problems: Problems
+    ) -> dict[str, Any]:
+        """A correction never puts a sealed identity back in clear: changes to a sealed
+        person's fields are refused, and sealed names in corrected facts are redacted."""
+        body = self.ledger.body(target)
+        if body.WhichOneof("record") != "fir":
+            return changes
+        commitments = {
+            e.person.person_id: e.person.identity_commitment
+            for e in body.fir.persons
+            if e.person.identity_commitment
+        }
+        if not commitments:
+            return changes
+        for path in changes:
+            match = _PERSON_PATH.match(path)
+            if match and match[1] in commitments:
+                problems.add(
+                    f"{path!r}: the identity of {match[1]} is sealed and cannot be corrected "
+                    "in the shared record"
+                )
+        facts = changes.get("brief_facts")
+        if isinstance(facts, str):
+            sealed = self.sealed.get_many(commitments.values())
+            changes = {**changes, "brief_facts": redact(facts, sealed)}
+        return changes
 
     def _check_amended_sections(self, value: Any, problems: Problems) -> None:
         if not isinstance(value, list) or not value:
@@ -561,6 +685,8 @@ class Station:
     def _commit(self, drafts: list[_Draft]) -> list[Receipt]:
         bodies = [body for draft in drafts for body in draft.bodies]
         try:
+            # Sealed identities are durable before the entries that commit to them.
+            self.sealed.put_many([item for draft in drafts for item in draft.sealed])
             appended = self.ledger.append_many(bodies)
         except BaseException:
             # Numbers handed out for entries that were not written are taken back.
@@ -608,6 +734,366 @@ class Station:
             for path, value in json.loads(item.record.get("changes_json", "{}")).items():
                 _apply_change(view, path, value)
         return view
+
+    def unsealed_view(self, ref: str) -> dict[str, Any]:
+        """The current view with sealed identities filled back in, for this station's officers
+        only: never to be sent to another node. `current_view` stays sealed."""
+        view = self.current_view(ref)
+        entries = view.get("persons", [])
+        commitments = [
+            base64.b64decode(e["person"]["identity_commitment"])
+            for e in entries
+            if e.get("person", {}).get("identity_commitment")
+        ]
+        if not commitments:
+            return view
+        found = {item.commitment: item for item in self.sealed.get_many(commitments)}
+        for entry in entries:
+            person = entry.get("person", {})
+            encoded = person.get("identity_commitment")
+            item = found.get(base64.b64decode(encoded)) if encoded else None
+            if item is not None:
+                person.update(
+                    MessageToDict(item.identity, preserving_proto_field_name=True),
+                    identity_sealed=True,
+                )
+        if isinstance(view.get("brief_facts"), str):
+            view["brief_facts"] = restore(view["brief_facts"], found.values())
+        return view
+
+    # -- sealed identities -----------------------------------------------------------------------
+
+    def disclose(
+        self,
+        officer_id: str,
+        commitment: bytes,
+        authority: str,
+        requester_node_id: str,
+        *,
+        requester_officer_id: str = "",
+    ) -> tuple[records_pb2.Person, bytes]:
+        """Releases a sealed identity under `authority` (a court order, an approval): appends
+        a Disclosure entry, then returns the identity and its salt (`verify_disclosure` checks
+        them against the commitment in the signed entry)."""
+        with self._lock:
+            problems = Problems()
+            check_officer(officer_id, problems)
+            problems.require(authority, "the authority for the disclosure")
+            problems.require(requester_node_id, "the requesting node")
+            item = self.sealed.get(commitment)
+            if item is None:
+                problems.add("this station holds no sealed identity with that commitment")
+            problems.raise_if_any("identity not disclosed")
+            assert item is not None
+            disclosure = ledger_pb2.Disclosure(
+                commitment=item.commitment,
+                record_ref=item.record_ref,
+                requester_node_id=requester_node_id,
+                requester_officer_id=requester_officer_id,
+                authority=authority,
+            )
+            self._run(_Draft("disclosure", item.record_ref, [self._body(officer_id, disclosure)]))
+            identity = records_pb2.Person()
+            identity.CopyFrom(item.identity)
+            return identity, item.salt
+
+    def import_disclosed(
+        self, commitment: bytes, person: records_pb2.Person, salt: bytes, *, record_ref: str = ""
+    ) -> None:
+        """Keeps an identity disclosed to this station (e.g. with a transferred Zero FIR) in the
+        sealed store, once it verifies against the commitment; VerificationError otherwise."""
+        verify_disclosure(commitment, person, salt)
+        with self._lock:
+            self.sealed.put_many(
+                [SealedIdentity(bytes(commitment), bytes(salt), withheld_part(person), record_ref)]
+            )
+
+    def sealed_person(self, person: records_pb2.Person) -> records_pb2.Person:
+        """`person` as in an entry, with its identity filled in when this station holds it."""
+        item = self.sealed.get(person.identity_commitment) if person.identity_commitment else None
+        return person if item is None else unsealed_person(person, item.identity)
+
+    # -- Zero FIR transfer -----------------------------------------------------------------------
+
+    def prepare_zero_fir_transfer(
+        self, officer_id: str, zero_fir_ref: str, to_station_node_id: str
+    ) -> federation_pb2.ZeroFirHandover:
+        """Sends a Zero FIR to the station with jurisdiction: appends a GD entry and a
+        ZeroFirTransfer{"sent"} entry, and returns the hand-over (both entries proven against
+        the current checkpoint). Calling again for the same station re-sends the same entries."""
+        with self._lock:
+            problems = Problems()
+            check_officer(officer_id, problems)
+            problems.require(to_station_node_id, "the receiving station")
+            found = self._own_zero_fir(zero_fir_ref)
+            if found is None:
+                problems.add(f"no Zero FIR {zero_fir_ref!r} at this station")
+            problems.raise_if_any("Zero FIR not sent")
+            assert found is not None
+            index, fir = found
+            number = fir.zero_fir_number
+            rows = self._transfers(number, index)
+            sent = [r for r in rows if r.direction == zf.SENT]
+            if sent:
+                if sent[0].to_station != to_station_node_id:
+                    raise InputError(f"{number} was already sent to {sent[0].to_station}")
+                sent_index = sent[0].ledger_index
+            else:
+                transfer = records_pb2.ZeroFirTransfer(
+                    zero_fir_number=number,
+                    zero_fir_index=index,
+                    to_station=to_station_node_id,
+                    direction=zf.SENT,
+                )
+                gd = self._draft_gd(
+                    officer_id,
+                    "other",
+                    f"{number} sent to {to_station_node_id}, the station with jurisdiction "
+                    f"({fir.jurisdiction_station})",
+                    None,
+                    _Batch(),
+                )
+                draft = _Draft(
+                    "zero_fir_transfer",
+                    number,
+                    [*gd.bodies, self._body(officer_id, transfer)],
+                    (gd.ref,),
+                )
+                sent_index = self._run(draft).index
+            note = self.ledger.checkpoint()
+            size = zf.checkpoint_size(note)
+            return federation_pb2.ZeroFirHandover(
+                origin=self.config.origin,
+                zero_fir=zf.proven_entry(self.ledger, index, size),
+                sent=zf.proven_entry(self.ledger, sent_index, size),
+                checkpoint=note,
+            )
+
+    def accept_zero_fir(
+        self,
+        officer_id: str,
+        handover: federation_pb2.ZeroFirHandover,
+        sender_public_key: bytes,
+        sender_origin: str,
+    ) -> federation_pb2.ZeroFirAcceptance:
+        """Receives a Zero FIR sent to this station: checks the hand-over (note, signatures,
+        proofs, that it is for this station), registers it as an FIR in this station's series
+        and appends ZeroFirTransfer{"received"} in the same commit. A hand-over received before
+        gets the same acceptance again (no second FIR).
+
+        Raises VerificationError for a hand-over that does not verify, InputError for one not
+        meant for this station or whose FIR fails validation here."""
+        with self._lock:
+            problems = Problems()
+            check_officer(officer_id, problems)
+            problems.raise_if_any("Zero FIR not received")
+            verified = zf.verify_handover(handover, sender_public_key, sender_origin)
+            zero = verified.zero_fir
+            zf.check_transfer_target(zero, verified.sent, self._station_keys())
+            earlier = self._received(zero.zero_fir_number, sender_origin)
+            if earlier is not None:
+                if earlier.zero_fir_index != verified.zero_fir_index:
+                    raise VerificationError(
+                        f"{zero.zero_fir_number} of {sender_origin} was received before as its "
+                        f"entry {earlier.zero_fir_index}, now as entry {verified.zero_fir_index}"
+                    )
+                return self._acceptance(earlier.ledger_index, earlier.assigned_fir_number)
+            batch = _Batch()
+            fir_draft = self._draft_fir(
+                officer_id,
+                zf.transferred_fir(zero),
+                batch,
+                gd_note=f" on transfer of {zero.zero_fir_number} from {sender_origin}",
+            )
+            received = records_pb2.ZeroFirTransfer(
+                zero_fir_number=zero.zero_fir_number,
+                zero_fir_index=verified.zero_fir_index,
+                to_station=sender_origin,
+                direction=zf.RECEIVED,
+                assigned_fir_number=fir_draft.ref,
+            )
+            transfer_draft = _Draft(
+                "zero_fir_transfer", zero.zero_fir_number, [self._body(officer_id, received)]
+            )
+            receipts = self._commit([fir_draft, transfer_draft])
+            return self._acceptance(receipts[1].index, fir_draft.ref)
+
+    def record_transfer_acceptance(
+        self,
+        officer_id: str,
+        acceptance: federation_pb2.ZeroFirAcceptance,
+        receiver_public_key: bytes,
+        receiver_origin: str,
+    ) -> Receipt:
+        """Records, at the sending station, that the receiver numbered the Zero FIR: appends
+        ZeroFirTransfer{"accepted", assigned_fir_number} once (again: the same receipt)."""
+        with self._lock:
+            problems = Problems()
+            check_officer(officer_id, problems)
+            problems.raise_if_any("Zero FIR acceptance not recorded")
+            verified = zf.verify_acceptance(acceptance, receiver_public_key, receiver_origin)
+            received = verified.received
+            if received.to_station != self.config.origin:
+                raise VerificationError(
+                    f"the acceptance is for a Zero FIR of {received.to_station!r}, not this log"
+                )
+            found = self._own_zero_fir(received.zero_fir_number)
+            if found is None or found[0] != received.zero_fir_index:
+                raise VerificationError(
+                    f"{received.zero_fir_number} is not entry {received.zero_fir_index} here"
+                )
+            index, _ = found
+            rows = self._transfers(received.zero_fir_number, index)
+            sent = [r for r in rows if r.direction == zf.SENT]
+            receiver_keys = zf.station_names(receiver_origin.split("/", 1)[-1], receiver_origin, "")
+            if not sent:
+                raise InputError(f"{received.zero_fir_number} was never sent from this station")
+            if not zf.names_station(sent[0].to_station, receiver_keys):
+                raise VerificationError(
+                    f"{received.zero_fir_number} was sent to {sent[0].to_station}, "
+                    f"not to {receiver_origin}"
+                )
+            accepted = [r for r in rows if r.direction == zf.ACCEPTED]
+            if accepted:
+                if accepted[0].assigned_fir_number != received.assigned_fir_number:
+                    raise VerificationError(
+                        f"{received.zero_fir_number} was recorded as "
+                        f"{accepted[0].assigned_fir_number}, now said to be "
+                        f"{received.assigned_fir_number}"
+                    )
+                return self._receipt_of(accepted[0].ledger_index, received.zero_fir_number)
+            entry = records_pb2.ZeroFirTransfer(
+                zero_fir_number=received.zero_fir_number,
+                zero_fir_index=index,
+                to_station=receiver_origin,
+                direction=zf.ACCEPTED,
+                assigned_fir_number=received.assigned_fir_number,
+            )
+            gd = self._draft_gd(
+                officer_id,
+                "information",
+                f"{received.zero_fir_number} received at {receiver_origin} and registered there "
+                f"as {received.assigned_fir_number}",
+                None,
+                _Batch(),
+            )
+            return self._run(
+                _Draft(
+                    "zero_fir_transfer",
+                    received.zero_fir_number,
+                    [*gd.bodies, self._body(officer_id, entry)],
+                    (gd.ref,),
+                )
+            )
+
+    def zero_fir_status(self, zero_ref: str, *, from_origin: str = "") -> dict[str, Any]:
+        """Where a Zero FIR stands, for the citizen holding its receipt: registered here, sent
+        to a station, or received and numbered as an FIR there. On the receiving station, a
+        Zero FIR of another station (name it with `from_origin` when several sent the same
+        number) shows the FIR it was registered as."""
+        number = _canonical_zero_ref(zero_ref)
+        own = None if from_origin not in ("", self.config.origin) else self._own_zero_fir(number)
+        if own is not None:
+            index, fir = own
+            status: dict[str, Any] = {
+                "zero_fir_number": fir.zero_fir_number,
+                "state": "registered",
+                "station": self.config.station,
+                "origin": self.config.origin,
+                "registered_at_ms": fir.registered_at_ms,
+                "jurisdiction_station": fir.jurisdiction_station,
+                "entries": [index],
+                "message": f"{fir.zero_fir_number} registered at {self.config.station}; "
+                f"to be sent to {fir.jurisdiction_station}",
+            }
+            for row in self._transfers(fir.zero_fir_number, index):
+                status["entries"].append(row.ledger_index)
+                if row.direction == zf.SENT:
+                    status.update(
+                        state="sent",
+                        to_station=row.to_station,
+                        sent_at_ms=self.ledger.body(row.ledger_index).written_at_ms,
+                        message=f"{fir.zero_fir_number} sent to {row.to_station}",
+                    )
+                elif row.direction == zf.ACCEPTED:
+                    status.update(
+                        state="numbered",
+                        fir_number=row.assigned_fir_number,
+                        fir_origin=row.to_station,
+                        message=f"{fir.zero_fir_number} received and numbered as "
+                        f"{row.assigned_fir_number} at {status.get('to_station', row.to_station)}",
+                    )
+            return status
+        received = [
+            r
+            for r in self.index.zero_fir_transfers(number)
+            if r.direction == zf.RECEIVED and from_origin in ("", r.to_station)
+        ]
+        if not received:
+            raise InputError(f"no Zero FIR {zero_ref!r} registered or received at this station")
+        if len({r.to_station for r in received}) > 1:
+            origins = ", ".join(sorted({r.to_station for r in received}))
+            raise InputError(f"{number} was received from several stations ({origins}): name one")
+        row = received[0]
+        return {
+            "zero_fir_number": number,
+            "state": "numbered",
+            "station": self.config.station,
+            "origin": self.config.origin,
+            "from_origin": row.to_station,
+            "fir_number": row.assigned_fir_number,
+            "received_at_ms": self.ledger.body(row.ledger_index).written_at_ms,
+            "entries": [row.ledger_index],
+            "message": f"{number} of {row.to_station} received and numbered as "
+            f"{row.assigned_fir_number} at {self.config.station}",
+        }
+
+    def _own_zero_fir(self, ref: str) -> tuple[int, records_pb2.Fir] | None:
+        index = self.index.record_index(_canonical_zero_ref(ref))
+        if index is None:
+            return None
+        body = self.ledger.body(index)
+        if body.WhichOneof("record") != "fir" or not body.fir.zero_fir:
+            return None
+        return index, body.fir
+
+    def _transfers(self, number: str, zero_index: int) -> list[ZeroFirTransferRow]:
+        """This station's own transfer entries ("sent", "accepted") for its Zero FIR."""
+        return [
+            r
+            for r in self.index.zero_fir_transfers(number)
+            if r.zero_fir_index == zero_index and r.direction in (zf.SENT, zf.ACCEPTED)
+        ]
+
+    def _received(self, number: str, sender_origin: str) -> ZeroFirTransferRow | None:
+        for row in self.index.zero_fir_transfers(number):
+            if row.direction == zf.RECEIVED and row.to_station == sender_origin:
+                return row
+        return None
+
+    def _station_keys(self) -> set[str]:
+        config = self.config
+        return zf.station_names(config.node_id, config.origin, config.station)
+
+    def _acceptance(self, received_index: int, fir_number: str) -> federation_pb2.ZeroFirAcceptance:
+        note = self.ledger.checkpoint()
+        return federation_pb2.ZeroFirAcceptance(
+            fir_number=fir_number,
+            received=zf.proven_entry(self.ledger, received_index, zf.checkpoint_size(note)),
+            checkpoint=note,
+        )
+
+    def _receipt_of(self, index: int, ref: str) -> Receipt:
+        leaf = self.ledger.leaf(index)
+        body = self.ledger.body(index)
+        kind = body.WhichOneof("record") or ""
+        return Receipt(kind, ref, index, merkle.leaf_hash(leaf), body.written_at_ms)
+
+
+def _canonical_zero_ref(ref: str) -> str:
+    """ "zero fir 4/2026", "ZERO FIR No. 4 / 2026" -> "ZERO FIR 4/2026"; others as given."""
+    match = _ZERO_REF.match(ref)
+    return zero_fir_number(int(match[1]), int(match[2])) if match else ref.strip()
 
 
 def _apply_change(view: dict[str, Any], path: str, value: Any) -> None:

@@ -1,0 +1,397 @@
+"""The Peer service's logic, independent of any transport: what a node answers other nodes.
+
+Every RPC of protos/federation.proto is one method here taking `(caller, request)` and returning
+the response message (`get_entries` returns an iterator of batches). The gRPC servicer
+(federation/grpc_server.py) and the in-memory transport (federation/memory.py) are thin adapters
+over it: they authenticate the caller, decode, call, encode, and map errors once.
+
+Policy lives in one table, `ACCESS`: which roles may read full records (fetch, search, log
+entries) and which may only ask hit/no-hit questions. Roles not in the table get nothing.
+
+Every fetch, search and hit/no-hit answered here is first appended to the node's own ledger as an
+AuditEntry (who asked, for which case, what was returned); the signed leaf of that entry, with
+its inclusion proof, goes back to the asker as the `receipt`:
+- in a RecordResponse the proof leads to the response's `checkpoint`, like the record's own;
+- a SearchResponse or HitResponse carries no checkpoint, so its receipt's proof is for the tree
+  of size `index + 1` (the audit entry is the last leaf). The asker can link that root to any
+  later signed checkpoint with a consistency proof (see federation/verify.py, verify_receipt).
+
+This module never does I/O of its own and never imports trio, grpc or node/: it talks to its node
+only through `LocalNode`, and is synchronous and thread-safe as that is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from federation.interfaces import LocalNode, LogReader, PeerIdentity
+from ledger.checkpoint import parse_note
+from ledger.errors import InputError, PeerError, VerificationError
+from protos import federation_pb2, ledger_pb2
+
+__all__ = [
+    "ACCESS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_SEARCH_LIMIT",
+    "HIT_IDENTIFIER_TYPES",
+    "MAX_BATCH_SIZE",
+    "MAX_ENTRIES_PER_REQUEST",
+    "MAX_HIT_REFS",
+    "MAX_SEARCH_LIMIT",
+    "SEARCH_KINDS",
+    "Access",
+    "PeerService",
+    "PermissionDenied",
+    "access_for",
+]
+
+
+class PermissionDenied(PeerError):
+    """The caller is authenticated but its role is not entitled to this answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What one role may ask another office for."""
+
+    full_records: bool  # fetch_record, search, and log entries (which carry whole records)
+    hit_no_hit: bool  # "do you hold a record matching this identifier?"
+    zero_fir: bool  # hand a Zero FIR over to the station with jurisdiction
+
+
+_POLICE: Final = Access(full_records=True, hit_no_hit=True, zero_fir=False)
+_HIT_ONLY: Final = Access(full_records=False, hit_no_hit=True, zero_fir=False)
+
+# The entitlement table: the one place that says who may read what. Checkpoints, consistency
+# proofs and revocations carry no record data and are open to every authenticated node.
+ACCESS: Final[Mapping[str, Access]] = {
+    "station": Access(full_records=True, hit_no_hit=True, zero_fir=True),
+    "circle": _POLICE,
+    "sub-division": _POLICE,
+    "district": _POLICE,
+    "state": _POLICE,
+    "national": _POLICE,
+    "control-room": _POLICE,
+    "forensic-lab": _HIT_ONLY,
+    "fingerprint-bureau": _HIT_ONLY,
+}
+_NO_ACCESS: Final = Access(full_records=False, hit_no_hit=False, zero_fir=False)
+
+SEARCH_KINDS: Final = ("person", "vehicle", "property", "case")
+HIT_IDENTIFIER_TYPES: Final = (
+    "vehicle_registration",
+    "engine_number",
+    "chassis_number",
+    "person_name",
+    "fir",
+)
+DEFAULT_SEARCH_LIMIT: Final = 50
+MAX_SEARCH_LIMIT: Final = 500
+MAX_HIT_REFS: Final = 100
+DEFAULT_BATCH_SIZE: Final = 500
+MAX_BATCH_SIZE: Final = 2000
+# One GetEntries call returns at most this many leaves; a longer range is refused with InputError
+# (clients ask for long ranges in parts), so one call cannot hold a server thread for minutes.
+MAX_ENTRIES_PER_REQUEST: Final = 50_000
+MAX_COSIGNED_NOTE_BYTES: Final = 16 * 1024
+MAX_AGE: Final = 150
+_MAX_REF = 80
+_MAX_QUERY = 200
+_MAX_CONTEXT_FIELD = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def access_for(role: str) -> Access:
+    """What a caller of `role` may ask for (nothing, for a role not in the table)."""
+    return ACCESS.get(role, _NO_ACCESS)
+
+
+class PeerService:
+    """The Peer service over one LocalNode. Synchronous and thread-safe."""
+
+    def __init__(self, node: LocalNode) -> None:
+        self.node = node
+
+    # -- logs: checkpoints, entries, proofs --------------------------------------------------------
+
+    def get_checkpoint(
+        self, caller: PeerIdentity, request: federation_pb2.CheckpointRequest
+    ) -> federation_pb2.CheckpointResponse:
+        """The latest signed checkpoint of the own log or of a replica held here."""
+        return federation_pb2.CheckpointResponse(note=self._log(request.origin).checkpoint())
+
+    def get_entries(
+        self, caller: PeerIdentity, request: federation_pb2.EntriesRequest
+    ) -> Iterator[federation_pb2.EntryBatch]:
+        """Leaves start..end-1 in batches of at most MAX_BATCH_SIZE. The request is checked
+        before the first batch; a range longer than MAX_ENTRIES_PER_REQUEST is refused."""
+        self._require_full(caller, "read log entries")
+        log = self._log(request.origin)
+        size = log.size()
+        start, end = request.start, request.end
+        if start > end:
+            raise InputError(f"entry range {start}..{end} is backwards")
+        if end > size:
+            raise InputError(f"entry range {start}..{end} is beyond the log's {size} entries")
+        if end - start > MAX_ENTRIES_PER_REQUEST:
+            raise InputError(
+                f"entry range {start}..{end} is longer than {MAX_ENTRIES_PER_REQUEST} entries: "
+                "ask for it in parts"
+            )
+        batch_size = min(request.batch_size or DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE)
+        return _batches(log, start, end, batch_size)
+
+    def get_consistency_proof(
+        self, caller: PeerIdentity, request: federation_pb2.ConsistencyRequest
+    ) -> federation_pb2.ProofResponse:
+        """RFC 9162 consistency proof between two sizes of a log held here."""
+        log = self._log(request.origin)
+        size = log.size()
+        if not 0 < request.size1 <= request.size2 <= size:
+            raise InputError(
+                f"no consistency proof from size {request.size1} to {request.size2}: "
+                f"need 0 < size1 <= size2 <= {size}"
+            )
+        hashes = log.consistency_proof(request.size1, request.size2)
+        return federation_pb2.ProofResponse(hashes=hashes)
+
+    def put_cosignature(
+        self, caller: PeerIdentity, request: federation_pb2.CosignatureRequest
+    ) -> federation_pb2.CosignatureResponse:
+        """Keeps a witness's cosignature of one of this node's checkpoints.
+
+        Checked here: the note is well formed, names this node's log, and does not claim more
+        entries than the log has. The witness's own signature is the node's to check.
+        """
+        note = request.cosigned_note
+        if not note:
+            raise InputError("the cosigned note is empty")
+        if len(note) > MAX_COSIGNED_NOTE_BYTES:
+            raise InputError(f"the cosigned note is larger than {MAX_COSIGNED_NOTE_BYTES} bytes")
+        try:
+            checkpoint, signatures = parse_note(note)
+        except VerificationError as exc:
+            raise InputError(f"the cosigned note is malformed: {exc}") from exc
+        if checkpoint.origin != self.node.origin:
+            raise InputError(f"the cosigned note is for {checkpoint.origin!r}, not this node's log")
+        if checkpoint.size > self.node.log().size():
+            raise InputError(f"the cosigned note claims {checkpoint.size} entries: too many")
+        if len(signatures) < 2:
+            raise InputError("the note carries no cosignature besides the node's own")
+        self.node.store_cosignature(note)
+        return federation_pb2.CosignatureResponse(stored=True)
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def fetch_record(
+        self, caller: PeerIdentity, request: federation_pb2.RecordRequest
+    ) -> federation_pb2.RecordResponse:
+        """One record by reference, with its amendments, proofs, checkpoint and the receipt."""
+        self._require_full(caller, "fetch records")
+        ref = _clean(request.ref, "record reference", _MAX_REF)
+        context = _check_context(request.context)
+        found = self.node.find_record(ref)
+        if found is None:
+            raise InputError(f"no record {ref!r} at {self.node.node_id}")
+        record_index, amendment_indexes = found
+        log = self.node.log()
+        audit = _audit(caller, context, "fetch", ref, [ref], full_record=True)
+        receipt_index, receipt_leaf = self.node.append_audit(audit)
+        note = log.checkpoint()
+        size = parse_note(note)[0].size
+        if size <= receipt_index:
+            raise PeerError("the log's checkpoint does not cover the audit entry just written")
+        return federation_pb2.RecordResponse(
+            origin=self.node.origin,
+            record=_proven(log, record_index, size),
+            amendments=[_proven(log, i, size) for i in amendment_indexes],
+            checkpoint=note,
+            receipt=_proven(log, receipt_index, size, leaf=receipt_leaf),
+        )
+
+    def search(
+        self, caller: PeerIdentity, request: federation_pb2.SearchRequest
+    ) -> federation_pb2.SearchResponse:
+        """Person / vehicle / property / case search from this node's index and replicas."""
+        self._require_full(caller, "search records")
+        checked = _check_search(request)
+        context = _check_context(request.context)
+        hits, freshness = self.node.search(checked)
+        hits = sorted(hits, key=lambda h: -h.score)[: checked.limit]
+        refs = list(dict.fromkeys(h.ref for h in hits if h.ref))
+        audit = _audit(
+            caller, context, f"search:{checked.kind}", _describe(checked), refs, full_record=True
+        )
+        receipt = self._self_anchored_receipt(audit)
+        return federation_pb2.SearchResponse(
+            hits=hits, freshness=freshness, receipt=receipt, answered_by=self.node.node_id
+        )
+
+    def hit_no_hit(
+        self, caller: PeerIdentity, request: federation_pb2.HitRequest
+    ) -> federation_pb2.HitResponse:
+        """Whether a record matches an identifier: yes/no and references, never the record."""
+        if not access_for(caller.role).hit_no_hit:
+            raise PermissionDenied(f"a {caller.role!r} node may not ask hit/no-hit questions")
+        kind = request.identifier_type
+        if kind not in HIT_IDENTIFIER_TYPES:
+            raise InputError(
+                f"identifier type {kind!r} is not one of {', '.join(HIT_IDENTIFIER_TYPES)}"
+            )
+        value = _clean(request.value, "identifier", _MAX_QUERY)
+        context = _check_context(request.context)
+        refs = list(dict.fromkeys(self.node.hits(kind, value)))[:MAX_HIT_REFS]
+        audit = _audit(caller, context, f"hit:{kind}", value, refs, full_record=False)
+        receipt = self._self_anchored_receipt(audit)
+        return federation_pb2.HitResponse(
+            hit=bool(refs), refs=refs, receipt=receipt, answered_by=self.node.node_id
+        )
+
+    # -- other exchanges -----------------------------------------------------------------------
+
+    def transfer_zero_fir(
+        self, caller: PeerIdentity, request: federation_pb2.ZeroFirHandover
+    ) -> federation_pb2.ZeroFirAcceptance:
+        """A Zero FIR handed over by the station where it was registered."""
+        if not access_for(caller.role).zero_fir:
+            raise PermissionDenied(f"a {caller.role!r} node may not hand over a Zero FIR")
+        if not request.origin or not request.checkpoint or not request.zero_fir.leaf:
+            raise InputError("a Zero FIR handover needs the origin, the entry and a checkpoint")
+        return self.node.accept_zero_fir(caller, request)
+
+    def get_revocations(
+        self, caller: PeerIdentity, request: federation_pb2.RevocationsRequest
+    ) -> federation_pb2.RevocationsResponse:
+        """Signed revocations this node knows of."""
+        return federation_pb2.RevocationsResponse(signed_revocations=self.node.revocations())
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _require_full(self, caller: PeerIdentity, what: str) -> None:
+        if not access_for(caller.role).full_records:
+            raise PermissionDenied(
+                f"a {caller.role!r} node may not {what}: it is entitled to hit/no-hit answers only"
+                if access_for(caller.role).hit_no_hit
+                else f"a {caller.role!r} node may not {what}"
+            )
+
+    def _log(self, origin: str) -> LogReader:
+        if origin and (_CONTROL.search(origin) or len(origin) > 300):
+            raise InputError("the origin is not a valid log origin")
+        try:
+            return self.node.log(origin)
+        except PeerError as exc:
+            raise InputError(f"{self.node.node_id} holds no log {origin!r}") from exc
+
+    def _self_anchored_receipt(self, audit: ledger_pb2.AuditEntry) -> federation_pb2.ProvenEntry:
+        """Appends `audit`; its proof is for the tree whose last leaf it is (size index + 1)."""
+        index, leaf = self.node.append_audit(audit)
+        return _proven(self.node.log(), index, index + 1, leaf=leaf)
+
+
+def _batches(
+    log: LogReader, start: int, end: int, batch_size: int
+) -> Iterator[federation_pb2.EntryBatch]:
+    for first in range(start, end, batch_size):
+        last = min(first + batch_size, end)
+        yield federation_pb2.EntryBatch(start=first, leaves=log.leaves(first, last))
+
+
+def _proven(
+    log: LogReader, index: int, size: int, *, leaf: bytes | None = None
+) -> federation_pb2.ProvenEntry:
+    raw = leaf if leaf is not None else log.leaves(index, index + 1)[0]
+    return federation_pb2.ProvenEntry(
+        index=index, leaf=raw, inclusion_proof=log.inclusion_proof(index, size)
+    )
+
+
+def _clean(text: str, what: str, limit: int) -> str:
+    value = text.strip()
+    if not value:
+        raise InputError(f"the {what} is empty")
+    if len(value) > limit:
+        raise InputError(f"the {what} is longer than {limit} characters")
+    if _CONTROL.search(value):
+        raise InputError(f"the {what} contains a control character")
+    return value
+
+
+def _check_context(context: federation_pb2.QueryContext) -> federation_pb2.QueryContext:
+    """Who asks and for which case: both are required, as the audit entry records them."""
+    problems: list[str] = []
+    for name, what in (("officer_id", "officer id"), ("case_ref", "case reference")):
+        value: str = getattr(context, name)
+        if not value.strip():
+            problems.append(f"the query context needs the asking {what}")
+    for name in ("officer_id", "purpose", "case_ref"):
+        value = getattr(context, name)
+        if len(value) > _MAX_CONTEXT_FIELD:
+            problems.append(f"the query context's {name} is too long")
+        elif _CONTROL.search(value):
+            problems.append(f"the query context's {name} contains a control character")
+    if problems:
+        raise InputError("; ".join(problems), problems)
+    return federation_pb2.QueryContext(
+        officer_id=context.officer_id.strip(),
+        purpose=context.purpose.strip(),
+        case_ref=context.case_ref.strip(),
+    )
+
+
+def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.SearchRequest:
+    """The request with its query trimmed and its limit defaulted; InputError if absurd."""
+    problems: list[str] = []
+    if request.kind not in SEARCH_KINDS:
+        problems.append(f"search kind {request.kind!r} is not one of {', '.join(SEARCH_KINDS)}")
+    try:
+        query = _clean(request.query, "search query", _MAX_QUERY)
+    except InputError as exc:
+        problems.append(str(exc))
+        query = ""
+    if request.limit > MAX_SEARCH_LIMIT:
+        problems.append(f"a search returns at most {MAX_SEARCH_LIMIT} hits, not {request.limit}")
+    if request.age_min > MAX_AGE or request.age_max > MAX_AGE:
+        problems.append(f"ages are between 0 and {MAX_AGE}")
+    if request.age_max and request.age_min > request.age_max:
+        problems.append(f"age range {request.age_min}..{request.age_max} is empty")
+    if (request.age_min or request.age_max) and request.kind != "person":
+        problems.append("an age range only applies to a person search")
+    if problems:
+        raise InputError("; ".join(problems), problems)
+    checked = federation_pb2.SearchRequest()
+    checked.CopyFrom(request)
+    checked.query = query
+    checked.limit = request.limit or DEFAULT_SEARCH_LIMIT
+    return checked
+
+
+def _describe(request: federation_pb2.SearchRequest) -> str:
+    text = request.query
+    if request.age_min or request.age_max:
+        text += f" (age {request.age_min or ''}-{request.age_max or ''})"
+    return text
+
+
+def _audit(
+    caller: PeerIdentity,
+    context: federation_pb2.QueryContext,
+    kind: str,
+    query: str,
+    refs: list[str],
+    *,
+    full_record: bool,
+) -> ledger_pb2.AuditEntry:
+    return ledger_pb2.AuditEntry(
+        asker_node_id=caller.node_id,
+        asker_officer_id=context.officer_id,
+        purpose=context.purpose,
+        case_ref=context.case_ref,
+        query_kind=kind,
+        query=query,
+        returned_refs=refs,
+        full_record=full_record,
+    )

@@ -1,0 +1,224 @@
+"""The asker's side of a query: check what another office sent before believing any of it.
+
+A RecordResponse is believed only if its checkpoint note is signed by the owning node's key for
+the expected origin, and every entry in it (the record, each amendment, the audit receipt) is a
+leaf signed by that key, written at the index it claims, in that origin's log, and included in
+the tree the checkpoint commits to. Search and hit/no-hit receipts carry no checkpoint: their
+inclusion proof is for the tree whose last leaf they are (size index + 1), which a later signed
+checkpoint can vouch for through a consistency proof.
+
+Verifiers return the decoded bodies or raise VerificationError (ProofError for a bad proof). This
+module is pure: no I/O, no trio, no grpc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.entry import parse_leaf
+from ledger.errors import VerificationError
+from protos import federation_pb2, ledger_pb2
+
+__all__ = [
+    "VerifiedEntry",
+    "VerifiedReceipt",
+    "VerifiedRecord",
+    "verify_receipt",
+    "verify_record_response",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedEntry:
+    """One entry whose signature and inclusion were checked."""
+
+    index: int
+    leaf_hash: bytes
+    body: ledger_pb2.EntryBody
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedReceipt:
+    """An audit entry the answering node signed: the asker's proof that the query was logged."""
+
+    index: int
+    leaf_hash: bytes
+    audit: ledger_pb2.AuditEntry
+    written_at_ms: int
+    root: bytes  # the root of the answering node's log at the size the proof was checked for
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRecord:
+    """A record fetched from its owner, with its amendments, all checked against `checkpoint`."""
+
+    origin: str
+    checkpoint: Checkpoint
+    record: VerifiedEntry
+    amendments: tuple[VerifiedEntry, ...]
+    receipt: VerifiedReceipt
+
+
+def verify_record_response(
+    response: federation_pb2.RecordResponse,
+    *,
+    expected_origin: str,
+    owner_public_key: bytes,
+    asker_node_id: str | None = None,
+    expected_ref: str | None = None,
+) -> VerifiedRecord:
+    """Checks a whole RecordResponse against the owner's key; returns the decoded bodies.
+
+    With `asker_node_id` the receipt must name that asker; with `expected_ref` it must record a
+    fetch of that reference. Raises VerificationError on any mismatch.
+    """
+    if response.origin != expected_origin:
+        raise VerificationError(
+            f"the response is from log {response.origin!r}, expected {expected_origin!r}"
+        )
+    checkpoint = verify_checkpoint(
+        response.checkpoint, owner_public_key, expected_origin, expected_origin
+    )
+    if not response.HasField("record"):
+        raise VerificationError("the response carries no record")
+    record = _verified_entry(
+        response.record, checkpoint, owner_public_key, expected_origin, "the record"
+    )
+    if record.body.WhichOneof("record") in (None, "audit", "node_event", "amendment"):
+        raise VerificationError(f"entry {record.index} is not a police record")
+    amendments: list[VerifiedEntry] = []
+    previous = record.index
+    for number, proven in enumerate(response.amendments, 1):
+        entry = _verified_entry(
+            proven, checkpoint, owner_public_key, expected_origin, f"amendment {number}"
+        )
+        if entry.body.WhichOneof("record") != "amendment":
+            raise VerificationError(f"amendment {number} (entry {entry.index}) is no amendment")
+        if entry.body.amendment.amends_index != record.index:
+            raise VerificationError(
+                f"amendment {number} amends entry {entry.body.amendment.amends_index}, "
+                f"not the record at {record.index}"
+            )
+        if entry.index <= previous:
+            raise VerificationError(f"amendment {number} is out of ledger order")
+        previous = entry.index
+        amendments.append(entry)
+    if not response.HasField("receipt"):
+        raise VerificationError("the response carries no receipt")
+    receipt_entry = _verified_entry(
+        response.receipt, checkpoint, owner_public_key, expected_origin, "the receipt"
+    )
+    receipt = _receipt_of(receipt_entry, checkpoint.root, checkpoint.size, asker_node_id)
+    if receipt.audit.query_kind != "fetch" or not receipt.audit.full_record:
+        raise VerificationError("the receipt does not record a fetch of a full record")
+    if expected_ref is not None and receipt.audit.query != expected_ref.strip():
+        raise VerificationError(
+            f"the receipt records a fetch of {receipt.audit.query!r}, not {expected_ref!r}"
+        )
+    return VerifiedRecord(
+        origin=expected_origin,
+        checkpoint=checkpoint,
+        record=record,
+        amendments=tuple(amendments),
+        receipt=receipt,
+    )
+
+
+def verify_receipt(
+    receipt: federation_pb2.ProvenEntry,
+    *,
+    expected_origin: str,
+    owner_public_key: bytes,
+    asker_node_id: str | None = None,
+    checkpoint: bytes | None = None,
+    consistency_proof: Sequence[bytes] = (),
+) -> VerifiedReceipt:
+    """Checks the receipt of a search or hit/no-hit answer (proof for size index + 1).
+
+    The leaf must be an AuditEntry signed by the owner at `receipt.index` of `expected_origin`,
+    and its inclusion proof must lead to a root of the tree of index + 1 leaves. With a signed
+    `checkpoint` note of a later size, `consistency_proof` (from size index + 1 to the note's
+    size, e.g. from PeerClient.get_consistency_proof) must tie that root to the note's; a note
+    of exactly that size must carry that root. Raises VerificationError on any mismatch.
+    """
+    size = receipt.index + 1
+    leaf = _signed_body(receipt, owner_public_key, expected_origin, "the receipt")
+    digest = merkle.leaf_hash(receipt.leaf)
+    root = merkle.root_from_inclusion_proof(
+        digest, receipt.index, size, list(receipt.inclusion_proof)
+    )
+    if checkpoint is not None:
+        note = verify_checkpoint(checkpoint, owner_public_key, expected_origin, expected_origin)
+        if note.size < size:
+            raise VerificationError(
+                f"the checkpoint covers {note.size} entries, before the receipt at {receipt.index}"
+            )
+        if note.size == size:
+            if consistency_proof:
+                raise VerificationError("a consistency proof to the same size must be empty")
+            if note.root != root:
+                raise VerificationError("the receipt's inclusion proof disagrees with the note")
+        else:
+            merkle.verify_consistency(size, note.size, list(consistency_proof), root, note.root)
+    entry = VerifiedEntry(receipt.index, digest, leaf)
+    return _receipt_of(entry, root, size, asker_node_id)
+
+
+def _signed_body(
+    proven: federation_pb2.ProvenEntry, public_key: bytes, origin: str, what: str
+) -> ledger_pb2.EntryBody:
+    try:
+        leaf = parse_leaf(proven.leaf)
+        leaf.verify_signature(public_key)
+        body = leaf.decode_body()
+    except VerificationError as exc:
+        raise VerificationError(f"{what}: {exc}") from exc
+    if body.origin != origin:
+        raise VerificationError(f"{what} was written in log {body.origin!r}, not {origin!r}")
+    if body.index != proven.index:
+        raise VerificationError(
+            f"{what} claims index {proven.index} but was written as entry {body.index}"
+        )
+    return body
+
+
+def _verified_entry(
+    proven: federation_pb2.ProvenEntry,
+    checkpoint: Checkpoint,
+    public_key: bytes,
+    origin: str,
+    what: str,
+) -> VerifiedEntry:
+    body = _signed_body(proven, public_key, origin, what)
+    digest = merkle.leaf_hash(proven.leaf)
+    try:
+        merkle.verify_inclusion(
+            digest, proven.index, checkpoint.size, list(proven.inclusion_proof), checkpoint.root
+        )
+    except VerificationError as exc:
+        raise VerificationError(f"{what}: {exc}") from exc
+    return VerifiedEntry(proven.index, digest, body)
+
+
+def _receipt_of(
+    entry: VerifiedEntry, root: bytes, size: int, asker_node_id: str | None
+) -> VerifiedReceipt:
+    if entry.body.WhichOneof("record") != "audit":
+        raise VerificationError(f"the receipt (entry {entry.index}) is not an audit entry")
+    audit = entry.body.audit
+    if asker_node_id is not None and audit.asker_node_id != asker_node_id:
+        raise VerificationError(
+            f"the receipt names asker {audit.asker_node_id!r}, not {asker_node_id!r}"
+        )
+    return VerifiedReceipt(
+        index=entry.index,
+        leaf_hash=entry.leaf_hash,
+        audit=audit,
+        written_at_ms=entry.body.written_at_ms,
+        root=root,
+        size=size,
+    )

@@ -1,0 +1,283 @@
+"""`make run`: a small federation on one machine, every node a real process.
+
+One state node (SCRB), two district offices and four police stations, each with its own key,
+certificate (from a demo national root and a Kerala authority), RocksDB ledger, SQLite index and
+gRPC port on 127.0.0.1, stations seeded with synthetic records. Districts replicate their
+stations, the state replicates everyone. Prints how to query one station from another, then
+runs until Ctrl-C (or, with `--check`, runs one cross-station search and stops).
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from federation import membership, tls
+from federation.grpc_client import GrpcPeerClient
+from federation.interfaces import PeerAddress
+from ledger.errors import PeerError, UsageError
+from node.config import DataDir
+from node.federation_config import FederationConfig, PeerEntry, save_federation
+from node.seed import seed_station
+from node.station import Station
+
+
+@dataclass(frozen=True, slots=True)
+class DemoNode:
+    name: str
+    origin: str
+    role: str
+    district: str
+    station: str
+    parent: str  # name of the parent demo node, "" for the state
+
+    @property
+    def node_id(self) -> str:
+        return self.origin.split("/", 1)[1]
+
+
+NODES = (
+    DemoNode("scrb", "cctns.in/kerala/scrb", "state", "Thiruvananthapuram City", "SCRB", ""),
+    DemoNode(
+        "ekm-dpo",
+        "cctns.in/kerala/ernakulam-city/dpo",
+        "district",
+        "Ernakulam City",
+        "District Police Office",
+        "scrb",
+    ),
+    DemoNode(
+        "tsr-dpo",
+        "cctns.in/kerala/thrissur-city/dpo",
+        "district",
+        "Thrissur City",
+        "District Police Office",
+        "scrb",
+    ),
+    DemoNode(
+        "kalamassery",
+        "cctns.in/kerala/ernakulam-city/ps-kalamassery",
+        "station",
+        "Ernakulam City",
+        "Kalamassery",
+        "ekm-dpo",
+    ),
+    DemoNode(
+        "edappally",
+        "cctns.in/kerala/ernakulam-city/ps-edappally",
+        "station",
+        "Ernakulam City",
+        "Edappally",
+        "ekm-dpo",
+    ),
+    DemoNode(
+        "ollur",
+        "cctns.in/kerala/thrissur-city/ps-ollur",
+        "station",
+        "Thrissur City",
+        "Ollur",
+        "tsr-dpo",
+    ),
+    DemoNode(
+        "thrissur-east",
+        "cctns.in/kerala/thrissur-city/ps-thrissur-east",
+        "station",
+        "Thrissur City",
+        "Thrissur East",
+        "tsr-dpo",
+    ),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _descendants(name: str) -> list[DemoNode]:
+    children = [n for n in NODES if n.parent == name]
+    return children + [d for c in children for d in _descendants(c.name)]
+
+
+def build(base: Path, *, records: int) -> None:
+    """Creates the demo's authorities, nodes, certificates, federation.toml files and records."""
+    root = membership.create_root(common_name="cctns demo national root")
+    kerala = membership.issue_state_authority(root, "kerala")
+    root.save(base / "authorities" / "root")
+    kerala.save(base / "authorities" / "kerala")
+    ports = {node.name: free_port() for node in NODES}
+    keys: dict[str, bytes] = {}
+    for node in NODES:
+        data_dir = DataDir(base / node.name)
+        data_dir.create(
+            origin=node.origin, role=node.role, district=node.district, station=node.station
+        )
+        keys[node.name] = bytes(data_dir.load_key().verify_key)
+    by_name = {node.name: node for node in NODES}
+    for number, node in enumerate(NODES):
+        data_dir = DataDir(base / node.name)
+        parent = by_name[node.parent].node_id if node.parent else ""
+        creds = membership.enrol_node(
+            kerala,
+            node_id=node.node_id,
+            role=node.role,
+            parent=parent,
+            ledger_key=keys[node.name],
+            address=f"127.0.0.1:{ports[node.name]}",
+        )
+        creds.save(data_dir.path)
+        follows = {d.name for d in _descendants(node.name)}
+        peers = tuple(
+            PeerEntry(
+                PeerAddress(
+                    node_id=other.node_id,
+                    address=f"127.0.0.1:{ports[other.name]}",
+                    role=other.role,
+                    origin=other.origin,
+                    ledger_key=keys[other.name],
+                ),
+                follow=other.name in follows,
+            )
+            for other in NODES
+            if other.name != node.name
+        )
+        save_federation(
+            data_dir,
+            FederationConfig(listen=f"127.0.0.1:{ports[node.name]}", parent=parent, peers=peers),
+        )
+        station = Station.open(data_dir)
+        try:
+            if node.role == "station":
+                print(f"seeding {node.name} ...", file=sys.stderr)
+                seed_station(station, records, seed=100 + number)
+        finally:
+            station.close()
+
+
+def start(base: Path) -> list[subprocess.Popen[bytes]]:
+    """Starts every node as its own process; logs go to <base>/logs/."""
+    (base / "logs").mkdir(exist_ok=True)
+    processes = []
+    for node in NODES:
+        log = (base / "logs" / f"{node.name}.log").open("ab")
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "admin.cli",
+                    "node",
+                    "serve",
+                    "--data-dir",
+                    str(base / node.name),
+                    "--poll",
+                    "1",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return processes
+
+
+async def _wait_ready(base: Path, timeout: float = 30.0) -> None:
+    """Asks every node for its checkpoint, as the state node, until all answer."""
+    from node.federation_config import load_federation
+
+    state_dir = DataDir(base / "scrb")
+    creds = membership.NodeCredentials.load(state_dir.path)
+    federation = load_federation(state_dir)
+    targets = [e.address for e in federation.peers] + [
+        PeerAddress(node_id=NODES[0].node_id, address=federation.listen)
+    ]
+    deadline = trio.current_time() + timeout
+    for target in targets:
+        client = GrpcPeerClient(
+            target, credentials=tls.channel_credentials(creds), options=tls.channel_options()
+        )
+        try:
+            while True:
+                try:
+                    await client.get_checkpoint(timeout=2.0)
+                    break
+                except PeerError:
+                    if trio.current_time() > deadline:
+                        raise
+                    await trio.sleep(0.3)
+        finally:
+            client.close()
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) -> int:
+    """Builds (once), starts and explains the demo federation."""
+    base = base.resolve()
+    if not (base / "scrb" / "federation.toml").exists():
+        if base.exists() and any(base.iterdir()):
+            raise UsageError(f"{base} exists and is not a demo federation: remove it first")
+        base.mkdir(parents=True, exist_ok=True)
+        build(base, records=records)
+    processes = start(base)
+    try:
+        trio.run(_wait_ready, base)
+        kal = shlex.quote(str(base / "kalamassery"))
+        year = time.localtime().tm_year
+        print(f"\nA federation of 7 nodes is running on 127.0.0.1 (logs in {base / 'logs'}):")
+        for node in NODES:
+            print(f"  {node.role:9} {node.node_id}")
+        print("\nAsk every office from Kalamassery station (fan-out, verified answers):")
+        print(f"  .venv/bin/cctns peer search 'Muhammed' --data-dir {kal}")
+        print("Fetch one record from Ollur station, with its proofs:")
+        print(
+            f"  .venv/bin/cctns peer fetch 'FIR No. 1/{year}' "
+            f"--node kerala/thrissur-city/ps-ollur --data-dir {kal}"
+        )
+        print("Ask the state node (answers from its verified replicas, with freshness):")
+        print(f"  .venv/bin/cctns peer search 'Raju' --nodes kerala/scrb --data-dir {kal}")
+        print("Who holds this vehicle? (hit/no-hit)")
+        print(f"  .venv/bin/cctns peer hit KL-07-AB-1234 --data-dir {kal}")
+        if check:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "admin.cli",
+                    "peer",
+                    "search",
+                    "Raju",
+                    "--data-dir",
+                    str(base / "kalamassery"),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            print(result.stdout)
+            return result.returncode
+        print("\nPress Ctrl-C to stop the federation.")
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        signal.sigwait(stop_signals)
+        return 0
+    finally:
+        stop(processes)

@@ -1,0 +1,374 @@
+"""A station as the federation sees it: `LocalNode` over a `node.station.Station`.
+
+It answers from the station's own log and index only (replicas come with replication): records
+by reference, person / vehicle / property / case searches, hit/no-hit lookups by identifier,
+and it appends the audit entries of other offices' queries to the station's ledger, indexing
+them as every other entry is.
+
+It must never reveal a withheld identity: searches go through the index, which has no names for
+withheld persons, and records leave as the signed leaves the ledger holds (which carry only the
+identity's commitment). Nothing here adds data to what the index and the ledger already hold.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from federation.interfaces import LogReader, PeerIdentity
+from federation.membership import RevocationSet
+from federation.replicas import ReplicaSet
+from federation.service import PermissionDenied
+from ledger.entry import parse_leaf
+from ledger.errors import InputError, PeerError
+from ledger.log import Ledger, now_ms
+from node.index import IndexedEntry, RecordIndex, VehicleHit, registration_key
+from node.records import record_ref
+from node.replica_index import ReplicaIndexes
+from node.station import SYSTEM_OFFICER, Station
+from protos import federation_pb2, ledger_pb2
+
+__all__ = ["LedgerLogReader", "StationPeerNode"]
+
+# A person-name hit/no-hit answers "yes" only for a name that matches exactly as written (the
+# index scores an exact match of every token at 1.0 or more; variants and sound-alikes lower).
+PERSON_HIT_MIN_SCORE = 1.0
+_IDENT_KEYS = {
+    "engine_number": "engine_number",
+    "chassis_number": "chassis_number",
+}
+
+
+class LedgerLogReader:
+    """A LogReader over the station's own Ledger."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    @property
+    def origin(self) -> str:
+        return self._ledger.origin
+
+    def size(self) -> int:
+        return self._ledger.size()
+
+    def checkpoint(self) -> bytes:
+        return self._ledger.checkpoint()
+
+    def leaves(self, start: int, end: int) -> list[bytes]:
+        if not 0 <= start <= end <= self._ledger.size():
+            raise InputError(f"entry range {start}..{end} is outside the log")
+        return list(self._ledger.store.entries(start, end))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self._ledger.inclusion_proof(index, size)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        return self._ledger.consistency_proof(size1, size2)
+
+
+class StationPeerNode:
+    """LocalNode over one Station: its own log, index and audit trail. Thread-safe."""
+
+    def __init__(
+        self,
+        station: Station,
+        *,
+        cosignature_dir: Path | None = None,
+        replicas: ReplicaSet | None = None,
+        replica_indexes: ReplicaIndexes | None = None,
+        revocations: RevocationSet | None = None,
+    ) -> None:
+        self.station = station
+        self._reader = LedgerLogReader(station.ledger)
+        self._replicas = replicas
+        self._replica_indexes = replica_indexes
+        self._revocations = revocations
+        self._cosignature_dir = cosignature_dir
+        self._cosignatures: list[bytes] = []
+        self._lock = threading.Lock()
+
+    @property
+    def node_id(self) -> str:
+        return self.station.config.node_id
+
+    @property
+    def origin(self) -> str:
+        return self.station.config.origin
+
+    def log(self, origin: str = "") -> LogReader:
+        """The own log, or a verified replica this node holds; PeerError for any other."""
+        if origin in ("", self.origin):
+            return self._reader
+        if self._replicas is not None and origin in self._replicas:
+            return self._replicas.get(origin)
+        raise PeerError(f"no replica of {origin!r} here", node_id=self.node_id)
+
+    def _sources(self) -> list[_Source]:
+        """The own index, then each replica's: what a search here answers from."""
+        sources = [_Source(self.origin, self.station.index, self._reader, False)]
+        if self._replicas is not None and self._replica_indexes is not None:
+            for replica in self._replicas:
+                if not replica.quarantined:
+                    index = self._replica_indexes.index(replica.origin)
+                    sources.append(_Source(replica.origin, index, replica, True))
+        return sources
+
+    def find_record(self, ref: str) -> tuple[int, list[int]] | None:
+        indexes = self.station.index.history(ref)
+        if not indexes:
+            return None
+        return indexes[0], indexes[1:]
+
+    # -- searching -------------------------------------------------------------------------------
+
+    def search(
+        self, request: federation_pb2.SearchRequest
+    ) -> tuple[list[federation_pb2.SearchHit], list[federation_pb2.Freshness]]:
+        """Answers from the own index and every (unquarantined) replica's, each part with
+        its freshness: 'as of checkpoint N of node X'."""
+        limit = request.limit or 50
+        hits: list[federation_pb2.SearchHit] = []
+        freshness: list[federation_pb2.Freshness] = []
+        for source in self._sources():
+            # Read before searching: the answer covers at least this many entries.
+            covered = source.index.indexed_size()
+            if request.kind == "person":
+                found = self._search_persons(source, request, limit)
+            elif request.kind == "vehicle":
+                found = self._search_vehicles(source, request.query, limit)
+            elif request.kind == "property":
+                found = self._search_property(source, request.query, limit)
+            elif request.kind == "case":
+                found = self._search_case(source, request.query)
+            else:
+                raise InputError(f"unknown search kind {request.kind!r}")
+            hits.extend(found)
+            freshness.append(
+                federation_pb2.Freshness(
+                    origin=source.origin,
+                    checkpoint_size=min(covered, source.reader.size())
+                    if source.replica
+                    else covered,
+                    from_replica=source.replica,
+                    verified_at_ms=now_ms(),
+                )
+            )
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:limit], freshness
+
+    @staticmethod
+    def _hit(
+        source: _Source, ref: str, index: int, title: str, detail: str, score: float
+    ) -> federation_pb2.SearchHit:
+        return federation_pb2.SearchHit(
+            origin=source.origin, ref=ref, index=index, title=title, detail=detail, score=score
+        )
+
+    def _search_persons(
+        self, source: _Source, request: federation_pb2.SearchRequest, limit: int
+    ) -> list[federation_pb2.SearchHit]:
+        found = source.index.search_persons(
+            request.query,
+            age_min=request.age_min or None,
+            age_max=request.age_max or None,
+            limit=limit,
+        )
+        out = []
+        for person in found:
+            parts = [person.role]
+            if person.relative_name:
+                parts.append(f"{person.relation or 'relative'} {person.relative_name}".strip())
+            if person.age:
+                parts.append(f"age {person.age}")
+            if person.matched_name and person.matched_name != person.name:
+                parts.append(f"matched {person.matched_name!r}")
+            out.append(
+                self._hit(
+                    source,
+                    person.record_ref,
+                    person.ledger_index,
+                    person.name,
+                    ", ".join(parts),
+                    person.score,
+                )
+            )
+        return out
+
+    def _search_vehicles(
+        self, source: _Source, query: str, limit: int
+    ) -> list[federation_pb2.SearchHit]:
+        wanted = registration_key(query)
+        out = []
+        for vehicle in source.index.search_vehicles(query, limit=limit):
+            exact = _vehicle_matches_exactly(vehicle, query, wanted)
+            what = " ".join(p for p in (vehicle.colour, vehicle.make, vehicle.model) if p)
+            detail = ", ".join(
+                p for p in (what, vehicle.vehicle_type, vehicle.property_status) if p
+            )
+            out.append(
+                self._hit(
+                    source,
+                    vehicle.record_ref,
+                    vehicle.ledger_index,
+                    vehicle.registration or vehicle.engine_number or vehicle.chassis_number,
+                    f"{detail} (matched on {vehicle.matched_on})",
+                    1.0 if exact else 0.5,
+                )
+            )
+        return out
+
+    def _search_property(
+        self, source: _Source, query: str, limit: int
+    ) -> list[federation_pb2.SearchHit]:
+        words = query.strip().lower()
+        out = []
+        for item in source.index.search_property(query, limit=limit):
+            detail = f"{item.category}, {item.status}"
+            if item.value_inr:
+                detail += f", Rs {item.value_inr}"
+            score = 1.0 if item.category == words else 0.5
+            out.append(
+                self._hit(
+                    source, item.record_ref, item.ledger_index, item.description, detail, score
+                )
+            )
+        return out
+
+    def _search_case(self, source: _Source, query: str) -> list[federation_pb2.SearchHit]:
+        index = source.index
+        fir = index.fir(query)
+        if fir is not None:
+            ref = fir.fir_number or fir.zero_fir_number
+            detail = "; ".join(
+                p
+                for p in (
+                    fir.crime_head,
+                    fir.status,
+                    " ".join(fir.sections),
+                    f"{len(fir.amendments)} amendment(s)" if fir.amendments else "",
+                )
+                if p
+            )
+            return [self._hit(source, ref, fir.ledger_index, ref, detail, 1.0)]
+        position = index.record_index(query)
+        if position is None:
+            return []
+        (leaf,) = source.reader.leaves(position, position + 1)
+        body = parse_leaf(leaf).decode_body()
+        kind = body.WhichOneof("record") or ""
+        ref = record_ref(body)
+        return [self._hit(source, ref, position, ref, kind.replace("_", " "), 1.0)]
+
+    def hits(self, identifier_type: str, value: str) -> list[str]:
+        """References of records holding the identifier exactly (no record content), from the
+        own index and every replica's; a replica's references name their office."""
+        refs: list[str] = []
+        for source in self._sources():
+            found = self._hits_in(source.index, identifier_type, value)
+            if source.replica:
+                node = source.origin.split("/", 1)[-1]
+                found = [f"{ref} @ {node}" for ref in found]
+            refs.extend(found)
+        return refs
+
+    def _hits_in(self, index: RecordIndex, identifier_type: str, value: str) -> list[str]:
+        if identifier_type == "vehicle_registration":
+            wanted = registration_key(value)
+            return _refs(
+                v.record_ref
+                for v in index.search_vehicles(value, limit=200)
+                if v.matched_on == "registration" and registration_key(v.registration) == wanted
+            )
+        if identifier_type in _IDENT_KEYS:
+            wanted = _alnum(value)
+            attribute = _IDENT_KEYS[identifier_type]
+            return _refs(
+                v.record_ref
+                for v in index.search_vehicles(value, limit=200)
+                if _alnum(getattr(v, attribute)) == wanted
+            )
+        if identifier_type == "person_name":
+            return _refs(
+                p.record_ref
+                for p in index.search_persons(value, limit=200)
+                if p.score >= PERSON_HIT_MIN_SCORE
+            )
+        if identifier_type == "fir":
+            fir = index.fir(value)
+            return [] if fir is None else [fir.fir_number or fir.zero_fir_number]
+        raise InputError(f"unknown identifier type {identifier_type!r}")
+
+    # -- audit, Zero FIR, cosignatures, revocations ---------------------------------------------
+
+    def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:
+        """Appends the audit entry (written by the node itself) and indexes it."""
+        body = ledger_pb2.EntryBody(officer_id=SYSTEM_OFFICER)
+        body.audit.CopyFrom(audit)
+        # The station's command lock: its commands append then index, and the index must see
+        # entries in ledger order, so an audit entry may not slip between the two.
+        # TODO: a public Station method for entries the node itself writes would avoid this.
+        with self.station._lock:
+            appended = self.station.ledger.append(body)
+            self.station.index.apply([IndexedEntry(appended.index, appended.body)])
+        return appended.index, appended.leaf
+
+    def accept_zero_fir(
+        self, caller: PeerIdentity, handover: federation_pb2.ZeroFirHandover
+    ) -> federation_pb2.ZeroFirAcceptance:
+        """A Zero FIR from another station: the sender's key comes from its certificate, and
+        the log handed over must be the caller's own."""
+        if handover.origin.split("/", 1)[-1] != caller.node_id:
+            raise PermissionDenied(
+                f"{caller.node_id} handed over a Zero FIR of another log ({handover.origin})"
+            )
+        return self.station.accept_zero_fir(
+            SYSTEM_OFFICER, handover, caller.ledger_key, handover.origin
+        )
+
+    def store_cosignature(self, cosigned_note: bytes) -> None:
+        """Keeps the cosigned note in memory and, with a directory, in a file per note."""
+        with self._lock:
+            self._cosignatures.append(cosigned_note)
+            if self._cosignature_dir is not None:
+                self._cosignature_dir.mkdir(parents=True, exist_ok=True)
+                path = self._cosignature_dir / f"cosigned-{len(self._cosignatures):06d}.note"
+                path.write_bytes(cosigned_note)
+
+    def cosignatures(self) -> list[bytes]:
+        """The cosigned notes received so far."""
+        with self._lock:
+            return list(self._cosignatures)
+
+    def revocations(self) -> list[bytes]:
+        return [] if self._revocations is None else self._revocations.signed_records()
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One index a search answers from, with the log it projects."""
+
+    origin: str
+    index: RecordIndex
+    reader: LogReader
+    replica: bool
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isascii() and c.isalnum())
+
+
+def _vehicle_matches_exactly(vehicle: VehicleHit, query: str, wanted: str) -> bool:
+    key = _alnum(query)
+    return (
+        registration_key(vehicle.registration) == wanted
+        or _alnum(vehicle.engine_number) == key
+        or _alnum(vehicle.chassis_number) == key
+    )
+
+
+def _refs(refs: Iterable[str]) -> list[str]:
+    """Distinct non-empty references, in the order found."""
+    return list(dict.fromkeys(ref for ref in refs if ref))

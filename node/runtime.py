@@ -1,0 +1,196 @@
+"""A node at work: the trio loop that runs everything a node does for the federation.
+
+`serve` opens the station's records, the replicas it holds and their indexes, starts the gRPC
+server (mutual TLS, health, reflection) on grpc's own threads, and runs one replication loop per
+followed child and a revocation exchange with every peer, all in one trio nursery (structured
+concurrency: nothing outlives `serve`). gRPC handlers reach the node through the thread-safe
+LocalNode; trio code reaches peers through PeerClient.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from federation import tls
+from federation.grpc_client import GrpcPeerClient
+from federation.grpc_server import PeerServicer, start_server
+from federation.interfaces import PeerAddress, PeerIdentity
+from federation.membership import NodeCredentials, RevocationSet
+from federation.replicas import ReplicaSet
+from federation.replication import Alert, Witness
+from federation.replication_loop import follow_forever
+from federation.service import PeerService
+from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
+from node.config import DataDir
+from node.federation_config import FederationConfig, load_federation
+from node.peer_node import StationPeerNode
+from node.replica_index import ReplicaIndexes
+from node.station import SYSTEM_OFFICER, Station
+from protos import ledger_pb2
+
+log = logging.getLogger(__name__)
+
+REVOCATION_INTERVAL = 30.0
+PEER_TIMEOUT = 5.0
+
+
+@dataclass
+class NodeParts:
+    """Everything a running node holds open."""
+
+    data_dir: DataDir
+    station: Station
+    federation: FederationConfig
+    credentials: NodeCredentials
+    revocations: RevocationSet
+    replicas: ReplicaSet
+    replica_indexes: ReplicaIndexes
+    local: StationPeerNode
+
+    def client(
+        self, peer: PeerAddress, limiter: trio.CapacityLimiter | None = None
+    ) -> GrpcPeerClient:
+        """A mutual-TLS client to `peer` with this node's certificate."""
+        return GrpcPeerClient(
+            peer,
+            credentials=tls.channel_credentials(self.credentials),
+            options=tls.channel_options(),
+            limiter=limiter,
+        )
+
+    def authenticate(self, context: object) -> PeerIdentity:
+        return tls.peer_identity(context, self.revocations)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.replica_indexes.close()
+        self.replicas.close()
+        self.station.close()
+
+
+@contextmanager
+def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
+    """Opens a federated node's parts (records, replicas, indexes, keys); closes them after."""
+    federation = load_federation(data_dir)
+    try:
+        credentials = NodeCredentials.load(data_dir.path)
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"{data_dir.path} has no TLS credentials: enrol it with `cctns ca enrol`"
+        ) from exc
+    revocations = RevocationSet.load(data_dir.path, credentials.root_pem)
+    station = Station.open(data_dir)
+    indexes = ReplicaIndexes(data_dir.path / "replicas")
+
+    def on_alert(alert: Alert) -> None:
+        log.error("EQUIVOCATION by %s: %s", alert.origin, alert.detail)
+        event = alert.event()
+        station.ledger.append(
+            ledger_pb2.EntryBody(officer_id=SYSTEM_OFFICER, replication_event=event)
+        )
+
+    try:
+        witness = Witness(
+            key=data_dir.load_key(), name=station.config.origin, clock=lambda: int(time.time())
+        )
+        replicas = ReplicaSet(
+            data_dir.path / "replicas",
+            witness=witness,
+            on_verified=indexes.on_verified,
+            on_alert=on_alert,
+        )
+    except BaseException:
+        station.close()
+        raise
+    indexes.replicas = replicas
+    for entry in federation.peers:
+        if entry.follow:
+            replicas.follow(entry.address.origin, entry.address.ledger_key)
+    indexes.catch_up_all()
+    local = StationPeerNode(
+        station, replicas=replicas, replica_indexes=indexes, revocations=revocations
+    )
+    parts = NodeParts(
+        data_dir, station, federation, credentials, revocations, replicas, indexes, local
+    )
+    try:
+        yield parts
+    finally:
+        parts.close()
+
+
+async def _exchange_revocations(parts: NodeParts, clients: list[GrpcPeerClient]) -> None:
+    """Learns revocations from every peer, forever: a revocation reaches every node."""
+    while True:
+        for client in clients:
+            try:
+                records = await client.get_revocations(timeout=PEER_TIMEOUT)
+            except (PeerUnavailable, PeerError) as exc:
+                log.debug("revocations from %s: %s", client.node_id, exc)
+                continue
+            for record in records:
+                try:
+                    if parts.revocations.add(record):
+                        log.warning("learned a revocation from %s", client.node_id)
+                except VerificationError as exc:
+                    log.warning("bad revocation record from %s: %s", client.node_id, exc)
+        await trio.sleep(REVOCATION_INTERVAL)
+
+
+async def serve(
+    data_dir: DataDir,
+    *,
+    poll_interval: float = 2.0,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Runs the node until cancelled (or SIGTERM/SIGINT); reports the bound port when ready."""
+    with open_node(data_dir) as parts:
+        service = PeerService(parts.local)
+        server, port = start_server(
+            PeerServicer(service, parts.authenticate),
+            parts.federation.listen,
+            credentials=tls.server_credentials(parts.credentials),
+        )
+        clients = [parts.client(entry.address) for entry in parts.federation.peers]
+        try:
+            async with trio.open_nursery() as nursery:
+                for client, entry in zip(clients, parts.federation.peers, strict=True):
+                    if entry.follow:
+                        follower = parts.replicas.follow(
+                            entry.address.origin, entry.address.ledger_key
+                        )
+                        await nursery.start(
+                            functools.partial(
+                                follow_forever, follower, client, poll_interval=poll_interval
+                            )
+                        )
+                nursery.start_soon(_exchange_revocations, parts, clients)
+                nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+                log.info("%s serving on port %d", parts.station.config.node_id, port)
+                task_status.started(port)
+                await trio.sleep_forever()
+        finally:
+            server.stop(grace=1.0).wait()
+            for client in clients:
+                client.close()
+
+
+async def _stop_on_signal(scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
+
+
+def run(data_dir: Path, *, poll_interval: float = 2.0) -> int:
+    """Blocking entry point for `cctns node serve`."""
+    trio.run(lambda: serve(DataDir(data_dir), poll_interval=poll_interval))
+    return 0

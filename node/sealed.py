@@ -1,0 +1,276 @@
+"""Sealed identities: who the law says must not be named leaves the station only as a commitment.
+
+The identity of a victim of a sexual offence (BNS 64-79, POCSO, ...), of a juvenile, and of an
+informant who asks for it is moved out of the signed entry. The entry keeps the person's id,
+role, sex, nationality, the `juvenile` flag and
+
+    identity_commitment = SHA-256("cctns/identity/v1\\n" || salt || canonical identity)
+
+where `salt` is 32 random bytes and the canonical identity is the deterministic protobuf
+serialisation of a `Person` holding only the withheld fields (`WITHHELD_FIELDS`). Replicas verify
+the entry's signature without ever seeing the value; the clear identity and its salt live in the
+station's sealed store, a small SQLite file beside the ledger that never replicates.
+
+An authorised disclosure releases identity and salt; anyone holding the signed entry checks them
+with `verify_disclosure`. Free text (brief facts) that names a sealed person is redacted with a
+placeholder naming the commitment, which the station's own unsealed view fills back in.
+
+This module must never touch the ledger or the network: the station decides when to seal and
+logs disclosures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import StoreError, VerificationError
+from protos import records_pb2
+
+COMMITMENT_CONTEXT = b"cctns/identity/v1\n"
+SALT_SIZE = 32
+COMMITMENT_SIZE = 32
+# Person fields that identify someone; they leave the entry when the identity is sealed.
+WITHHELD_FIELDS = (
+    "name",
+    "aliases",
+    "relative_name",
+    "relation",
+    "age",
+    "date_of_birth",
+    "address",
+    "identifying_marks",
+    "photo_ref",
+    "fingerprint_ref",
+    "mobile",
+)
+STORE_NAME = "identities.sqlite3"
+# Placeholder for a sealed name in free text: "[withheld:1a2b3c4d]" (the commitment's first
+# 4 bytes in hex), and "[withheld:1a2b3c4d:relative]" for the relative's name.
+_PLACEHOLDER = re.compile(r"\[withheld:([0-9a-f]{8})(:relative)?\]")
+_MIN_REDACTED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SealedIdentity:
+    """A withheld identity as the station keeps it: the value, its salt and its commitment."""
+
+    commitment: bytes
+    salt: bytes
+    identity: records_pb2.Person  # only the withheld fields
+    record_ref: str = ""
+    person_id: str = ""
+
+
+def withheld_part(person: records_pb2.Person) -> records_pb2.Person:
+    """A Person holding only the withheld (identifying) fields of `person`."""
+    part = records_pb2.Person()
+    for name in WITHHELD_FIELDS:
+        value = getattr(person, name)
+        if isinstance(value, str | int):
+            setattr(part, name, value)
+        else:
+            getattr(part, name).extend(value)
+    return part
+
+
+def has_identity(person: records_pb2.Person) -> bool:
+    """Whether any identifying field of `person` is filled in."""
+    return withheld_part(person).ByteSize() > 0
+
+
+def canonical_identity(person: records_pb2.Person) -> bytes:
+    """The committed bytes: deterministic serialisation of the withheld fields alone."""
+    return withheld_part(person).SerializeToString(deterministic=True)
+
+
+def commit_identity(person: records_pb2.Person, salt: bytes) -> bytes:
+    """SHA-256("cctns/identity/v1\\n" || salt || canonical identity)."""
+    if len(salt) != SALT_SIZE:
+        raise VerificationError(f"the salt must be {SALT_SIZE} bytes, got {len(salt)}")
+    return hashlib.sha256(COMMITMENT_CONTEXT + salt + canonical_identity(person)).digest()
+
+
+def verify_disclosure(commitment: bytes, person: records_pb2.Person, salt: bytes) -> None:
+    """Checks a disclosed identity and salt against the commitment in a signed entry.
+
+    Only the withheld fields of `person` count (a full Person may be passed). Raises
+    VerificationError when they do not match.
+    """
+    if len(commitment) != COMMITMENT_SIZE:
+        raise VerificationError(f"a commitment is {COMMITMENT_SIZE} bytes, got {len(commitment)}")
+    if not hmac.compare_digest(commit_identity(person, salt), commitment):
+        raise VerificationError("the disclosed identity and salt do not match the commitment")
+
+
+def seal_person(
+    person: records_pb2.Person, *, record_ref: str = "", salt: bytes | None = None
+) -> SealedIdentity:
+    """Moves `person`'s identity out (in place), leaving the commitment; returns what to keep."""
+    identity = withheld_part(person)
+    salt = os.urandom(SALT_SIZE) if salt is None else salt
+    commitment = commit_identity(identity, salt)
+    for name in WITHHELD_FIELDS:
+        person.ClearField(name)  # type: ignore[arg-type]
+    person.identity_commitment = commitment
+    return SealedIdentity(commitment, salt, identity, record_ref, person.person_id)
+
+
+def unsealed_person(person: records_pb2.Person, identity: records_pb2.Person) -> records_pb2.Person:
+    """`person` (as in the entry) with the sealed identity filled back in."""
+    full = records_pb2.Person()
+    full.CopyFrom(person)
+    full.MergeFrom(withheld_part(identity))
+    return full
+
+
+def placeholder(commitment: bytes, *, relative: bool = False) -> str:
+    """The text that stands in for a sealed name in free text."""
+    return f"[withheld:{commitment[:4].hex()}{':relative' if relative else ''}]"
+
+
+def redact(text: str, sealed: Iterable[SealedIdentity]) -> str:
+    """`text` with every sealed name, alias and relative's name replaced by a placeholder."""
+    words: list[tuple[str, str]] = []
+    for item in sealed:
+        for name in (item.identity.name, *item.identity.aliases):
+            words.append((name, placeholder(item.commitment)))
+        words.append((item.identity.relative_name, placeholder(item.commitment, relative=True)))
+    # Longest first, so "Anitha Kumari" goes before "Anitha".
+    for word, stand_in in sorted(words, key=lambda pair: -len(pair[0])):
+        word = word.strip()
+        if len(word) < _MIN_REDACTED:
+            continue
+        pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
+        text = pattern.sub(stand_in, text)
+    return text
+
+
+def restore(text: str, sealed: Iterable[SealedIdentity]) -> str:
+    """The inverse of `redact` for local use: placeholders become the names again."""
+    by_prefix = {item.commitment[:4].hex(): item.identity for item in sealed}
+
+    def name_of(match: re.Match[str]) -> str:
+        identity = by_prefix.get(match[1])
+        if identity is None:
+            return match[0]
+        return identity.relative_name if match[2] else identity.name
+
+    return _PLACEHOLDER.sub(name_of, text)
+
+
+class SealedStore:
+    """The station's local store of sealed identities, keyed by commitment. Never replicated.
+
+    A SQLite file (`<data dir>/sealed/identities.sqlite3`, owner-only) written with a full sync
+    before the entry that carries the commitment is appended: an acknowledged entry's identity
+    is never lost. Rows of entries whose append then failed are harmless (random salt, no entry
+    refers to them). `SealedStore.memory()` is for tests and tools.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None = None) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS sealed ("
+                " commitment BLOB PRIMARY KEY,"
+                " salt BLOB NOT NULL,"
+                " identity BLOB NOT NULL,"
+                " record_ref TEXT NOT NULL,"
+                " person_id TEXT NOT NULL)"
+            )
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str]) -> SealedStore:
+        """Opens (creating) the store in `directory`."""
+        folder = Path(directory)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+            path = folder / STORE_NAME
+            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.isolation_level = "DEFERRED"
+            os.chmod(path, 0o600)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the sealed identity store in {folder}: {exc}") from exc
+        return cls(connection, path)
+
+    @classmethod
+    def memory(cls) -> SealedStore:
+        """A store that lives only as long as the process (tests, tools)."""
+        return cls(sqlite3.connect(":memory:", check_same_thread=False))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def put_many(self, items: Sequence[SealedIdentity]) -> None:
+        """Keeps identities durably (one synced transaction)."""
+        if not items:
+            return
+        rows = [
+            (
+                item.commitment,
+                item.salt,
+                item.identity.SerializeToString(deterministic=True),
+                item.record_ref,
+                item.person_id,
+            )
+            for item in items
+        ]
+        try:
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR REPLACE INTO sealed VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sealed identities not stored: {exc}") from exc
+
+    def get(self, commitment: bytes) -> SealedIdentity | None:
+        """The sealed identity behind `commitment`, or None when this station does not hold it."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT commitment, salt, identity, record_ref, person_id FROM sealed"
+                " WHERE commitment = ?",
+                (bytes(commitment),),
+            ).fetchone()
+        if row is None:
+            return None
+        identity = records_pb2.Person()
+        identity.ParseFromString(row[2])
+        return SealedIdentity(bytes(row[0]), bytes(row[1]), identity, str(row[3]), str(row[4]))
+
+    def get_many(self, commitments: Iterable[bytes]) -> list[SealedIdentity]:
+        """The identities this station holds among `commitments`, in the order given."""
+        found = (self.get(c) for c in commitments)
+        return [item for item in found if item is not None]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM sealed").fetchone()[0])
+
+
+__all__ = [
+    "COMMITMENT_CONTEXT",
+    "WITHHELD_FIELDS",
+    "SealedIdentity",
+    "SealedStore",
+    "canonical_identity",
+    "commit_identity",
+    "has_identity",
+    "redact",
+    "restore",
+    "seal_person",
+    "unsealed_person",
+    "verify_disclosure",
+    "withheld_part",
+]

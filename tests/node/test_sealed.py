@@ -1,0 +1,330 @@
+"""Sealed identities: the ledger carries a commitment, the station keeps the value."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import InputError, VerificationError
+from node.config import DataDir
+from node.sealed import (
+    COMMITMENT_CONTEXT,
+    SealedStore,
+    canonical_identity,
+    commit_identity,
+    redact,
+    restore,
+    seal_person,
+    verify_disclosure,
+)
+from node.seed import seed_station
+from node.station import Station
+from node.validation import IST, utc_ms
+from protos import records_pb2
+
+ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
+OFFICER = "PEN100001"
+VICTIM = "Sreelakshmi Raveendran"
+VICTIM_FATHER = "Raveendran Pillai"
+VICTIM_MOBILE = "9447012345"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> DataDir:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    return data_dir
+
+
+@pytest.fixture
+def station(data_dir: DataDir) -> Iterator[Station]:
+    opened = Station.open(data_dir)
+    yield opened
+    opened.close()
+
+
+def victim() -> records_pb2.Person:
+    return records_pb2.Person(
+        name=VICTIM,
+        relative_name=VICTIM_FATHER,
+        relation="D/o",
+        age=24,
+        sex="F",
+        address="Thekkedath House, Edappally",
+        mobile=VICTIM_MOBILE,
+    )
+
+
+def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
+    occurred = datetime.now(IST) - timedelta(hours=6)
+    fir = records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="Near the railway underpass"),
+        sections=[records_pb2.ActSection(act="BNS", section="64(1)")],
+        brief_facts=f"The victim {VICTIM}, D/o {VICTIM_FATHER}, was assaulted by the accused.",
+    )
+    fir.persons.add(person=victim(), role=records_pb2.COMPLAINANT)
+    fir.persons.add(person=victim(), role=records_pb2.VICTIM)
+    fir.persons.add(
+        person=records_pb2.Person(name="Biju Mathew", relative_name="Mathew", relation="S/o"),
+        role=records_pb2.ACCUSED,
+    )
+    if informant:
+        fir.persons.add(
+            person=records_pb2.Person(name="Rosamma Varghese", age=52, sex="F"),
+            role=records_pb2.INFORMANT,
+        )
+    return fir
+
+
+def theft_fir(**person_fields: object) -> records_pb2.Fir:
+    occurred = datetime.now(IST) - timedelta(hours=5)
+    fir = records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="HMT junction"),
+        sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+        brief_facts="A mobile phone was stolen.",
+    )
+    fir.persons.add(person=records_pb2.Person(name="Rajesh K"), role=records_pb2.COMPLAINANT)
+    fir.persons.add(
+        person=records_pb2.Person(**person_fields),  # type: ignore[arg-type]
+        role=records_pb2.ACCUSED,
+    )
+    return fir
+
+
+def all_leaf_bytes(station: Station) -> bytes:
+    return b"".join(station.ledger.leaf(i) for i in range(station.ledger.size()))
+
+
+def commitments(station: Station, index: int) -> list[bytes]:
+    fir = station.ledger.body(index).fir
+    return [e.person.identity_commitment for e in fir.persons if e.person.identity_commitment]
+
+
+# -- the primitives ------------------------------------------------------------------------------
+
+
+def test_sealed_commitment_is_salted_hash_of_the_withheld_fields() -> None:
+    person = victim()
+    person.person_id = "P-9-2"
+    person.juvenile = True
+    salt = bytes(range(32))
+    item = seal_person(person, salt=salt)
+
+    expected = hashlib.sha256(COMMITMENT_CONTEXT + salt + canonical_identity(victim())).digest()
+    assert item.commitment == expected == person.identity_commitment
+    # The entry keeps id, sex and the juvenile flag; the identity is gone.
+    assert (person.person_id, person.sex, person.juvenile) == ("P-9-2", "F", True)
+    assert not person.name and not person.mobile and not person.age and not person.relation
+    verify_disclosure(item.commitment, victim(), salt)
+
+
+def test_sealed_same_identity_different_salt_gives_different_commitments() -> None:
+    assert seal_person(victim()).commitment != seal_person(victim()).commitment
+
+
+def test_sealed_wrong_value_or_salt_fails_verification() -> None:
+    item = seal_person(victim())
+    wrong = victim()
+    wrong.name = "Sreelekha Raveendran"
+    with pytest.raises(VerificationError):
+        verify_disclosure(item.commitment, wrong, item.salt)
+    with pytest.raises(VerificationError):
+        verify_disclosure(item.commitment, item.identity, bytes(32))
+    with pytest.raises(VerificationError):
+        verify_disclosure(item.commitment, item.identity, item.salt[:16])
+    with pytest.raises(VerificationError):
+        verify_disclosure(item.commitment[:16], item.identity, item.salt)
+    assert commit_identity(item.identity, item.salt) == item.commitment
+
+
+def test_sealed_redaction_round_trips_in_local_view() -> None:
+    item = seal_person(victim())
+    text = f"{VICTIM} (daughter of {VICTIM_FATHER}) told that {VICTIM.upper()} was alone."
+    redacted = redact(text, [item])
+    assert VICTIM.lower() not in redacted.lower() and VICTIM_FATHER not in redacted
+    assert restore(redacted, [item]) == (
+        f"{VICTIM} (daughter of {VICTIM_FATHER}) told that {VICTIM} was alone."
+    )
+
+
+def test_sealed_store_keeps_items_across_reopen(tmp_path: Path) -> None:
+    store = SealedStore.open(tmp_path / "sealed")
+    item = seal_person(victim(), record_ref="FIR No. 1/2026")
+    store.put_many([item])
+    store.close()
+    again = SealedStore.open(tmp_path / "sealed")
+    try:
+        found = again.get(item.commitment)
+        assert found is not None
+        assert (found.salt, found.identity, found.record_ref) == (
+            item.salt,
+            item.identity,
+            "FIR No. 1/2026",
+        )
+        assert again.get(bytes(32)) is None
+    finally:
+        again.close()
+
+
+# -- through the station -------------------------------------------------------------------------
+
+
+def test_sealed_bns64_victim_never_in_the_ledger_bytes(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    raw = all_leaf_bytes(station)
+    for secret in (VICTIM, VICTIM_FATHER, VICTIM_MOBILE, "Thekkedath", "Sreelakshmi"):
+        assert secret.encode() not in raw
+    assert b"Biju Mathew" in raw  # the accused is not withheld
+    fir = station.ledger.body(receipt.index).fir
+    roles = {e.role: e.person for e in fir.persons}
+    sealed_victim = roles[records_pb2.VICTIM]
+    assert len(sealed_victim.identity_commitment) == 32
+    assert sealed_victim.sex == "F" and sealed_victim.person_id
+    # The victim as complainant is sealed too (same identity, own salt).
+    assert roles[records_pb2.COMPLAINANT].identity_commitment
+    assert roles[records_pb2.COMPLAINANT].identity_commitment != sealed_victim.identity_commitment
+    assert "[withheld:" in fir.brief_facts
+
+
+def test_sealed_victim_not_found_by_name_in_the_index(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    assert station.index.search_persons(VICTIM) == []
+    assert station.index.search_persons(VICTIM_FATHER) == []
+    assert station.index.search_persons("Biju Mathew")
+    view = station.index.fir(receipt.ref)
+    assert view is not None
+    assert [p.withheld for p in view.persons] == [True, True, False]
+
+
+def test_sealed_unsealed_view_is_local_and_current_view_stays_sealed(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    sealed = station.current_view(receipt.ref)
+    assert VICTIM not in str(sealed)
+    local = station.unsealed_view(receipt.ref)
+    people = [entry["person"] for entry in local["persons"]]
+    assert people[1]["name"] == VICTIM and people[1]["mobile"] == VICTIM_MOBILE
+    assert people[1]["identity_sealed"] is True and people[1]["identity_commitment"]
+    assert people[2]["name"] == "Biju Mathew" and "identity_sealed" not in people[2]
+    assert local["brief_facts"] == sexual_offence_fir().brief_facts
+
+
+def test_sealed_disclosure_verifies_and_is_logged(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    commitment = commitments(station, receipt.index)[1]
+    size = station.ledger.size()
+    person, salt = station.disclose(
+        "PEN200002", commitment, "CJM Ernakulam, CMP 12/2026", "kerala/ernakulam-city/court-cjm"
+    )
+    assert person.name == VICTIM and len(salt) == 32
+    verify_disclosure(commitment, person, salt)
+    assert station.ledger.size() == size + 1
+    body = station.ledger.body(size)
+    assert body.WhichOneof("record") == "disclosure"
+    assert body.officer_id == "PEN200002"
+    assert body.disclosure.commitment == commitment
+    assert body.disclosure.record_ref == receipt.ref
+    assert body.disclosure.authority == "CJM Ernakulam, CMP 12/2026"
+    assert body.disclosure.requester_node_id == "kerala/ernakulam-city/court-cjm"
+    # The disclosure entry itself carries no identity.
+    assert VICTIM.encode() not in station.ledger.leaf(size)
+
+
+def test_sealed_disclosure_needs_authority_and_a_known_commitment(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    commitment = commitments(station, receipt.index)[0]
+    size = station.ledger.size()
+    with pytest.raises(InputError, match="authority"):
+        station.disclose(OFFICER, commitment, "", "court")
+    with pytest.raises(InputError, match="no sealed identity"):
+        station.disclose(OFFICER, bytes(32), "order", "court")
+    assert station.ledger.size() == size
+
+
+def test_sealed_store_survives_reopen(data_dir: DataDir) -> None:
+    station = Station.open(data_dir)
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    station.close()
+    again = Station.open(data_dir)
+    try:
+        assert again.unsealed_view(receipt.ref)["persons"][1]["person"]["name"] == VICTIM
+        commitment = commitments(again, receipt.index)[1]
+        person, salt = again.disclose(OFFICER, commitment, "SP approval 4/2026", "node")
+        verify_disclosure(commitment, person, salt)
+    finally:
+        again.close()
+    assert (data_dir.path / "sealed" / "identities.sqlite3").exists()
+
+
+def test_sealed_informant_on_request_and_juveniles_always(station: Station) -> None:
+    fir = theft_fir(name="Appu", age=15, sex="M", juvenile=True)
+    fir.persons.add(person=records_pb2.Person(name="Shaji Paul"), role=records_pb2.INFORMANT)
+    receipt = station.register_fir(OFFICER, fir, withhold_informants=True)
+    raw = all_leaf_bytes(station)
+    assert b"Appu" not in raw and b"Shaji Paul" not in raw
+    assert b"Rajesh K" in raw  # a complainant in a theft case is named
+    persons = station.ledger.body(receipt.index).fir.persons
+    assert [bool(p.person.identity_commitment) for p in persons] == [False, True, True]
+    assert persons[1].person.juvenile
+
+
+def test_sealed_informants_on_sexual_offence_cases(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir(informant=True))
+    assert b"Rosamma" not in all_leaf_bytes(station)
+    assert len(commitments(station, receipt.index)) == 3
+
+
+def test_sealed_theft_fir_is_not_sealed(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, theft_fir(name="Suresh"))
+    assert commitments(station, receipt.index) == []
+
+
+def test_sealed_identity_cannot_be_amended_into_clear(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    person_id = station.ledger.body(receipt.index).fir.persons[1].person.person_id
+    with pytest.raises(InputError, match="sealed"):
+        station.amend(OFFICER, receipt.ref, "spelling", {f"persons.{person_id}.name": VICTIM})
+    amended = station.amend(
+        OFFICER, receipt.ref, "facts", {"brief_facts": f"{VICTIM} identified the accused."}
+    )
+    assert VICTIM.encode() not in station.ledger.leaf(amended.index)
+    assert station.unsealed_view(receipt.ref)["brief_facts"] == (
+        f"{VICTIM} identified the accused."
+    )
+
+
+def test_sealed_commitment_with_identity_is_refused(station: Station) -> None:
+    fir = theft_fir(name="Suresh", identity_commitment=bytes(32))
+    with pytest.raises(InputError, match="commitment only"):
+        station.register_fir(OFFICER, fir)
+
+
+def test_sealed_seed_station_keeps_sexual_offence_firs_sealed(station: Station) -> None:
+    seed_station(station, 400, seed=7, show_progress=False)
+    laws = station.statutes
+    checked = 0
+    for index, body in station.ledger.bodies():
+        if body.WhichOneof("record") != "fir":
+            continue
+        fir = body.fir
+        sensitive = any(laws.section(s.act, s.section).identity_withheld for s in fir.sections)
+        for entry in fir.persons:
+            if entry.person.juvenile or (sensitive and entry.role == records_pb2.VICTIM):
+                assert entry.person.identity_commitment and not entry.person.name
+                sealed = station.sealed.get(entry.person.identity_commitment)
+                assert sealed is not None and sealed.identity.name
+                assert sealed.identity.name.encode() not in station.ledger.leaf(index)
+                checked += 1
+    assert checked > 0
+
+
+def test_sealed_commitment_is_base64_in_views(station: Station) -> None:
+    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    encoded = station.current_view(receipt.ref)["persons"][1]["person"]["identity_commitment"]
+    assert base64.b64decode(encoded) == commitments(station, receipt.index)[1]
