@@ -24,7 +24,7 @@ from federation.service import PermissionDenied
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, PeerError
 from ledger.log import Ledger, now_ms
-from node.index import IndexedEntry, RecordIndex, VehicleHit, registration_key
+from node.index import RecordIndex, VehicleHit, registration_key
 from node.records import record_ref
 from node.replica_index import ReplicaIndexes
 from node.station import SYSTEM_OFFICER, Station
@@ -305,15 +305,8 @@ class StationPeerNode:
 
     def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:
         """Appends the audit entry (written by the node itself) and indexes it."""
-        body = ledger_pb2.EntryBody(officer_id=SYSTEM_OFFICER)
-        body.audit.CopyFrom(audit)
-        # The station's command lock: its commands append then index, and the index must see
-        # entries in ledger order, so an audit entry may not slip between the two.
-        # TODO: a public Station method for entries the node itself writes would avoid this.
-        with self.station._lock:
-            appended = self.station.ledger.append(body)
-            self.station.index.apply([IndexedEntry(appended.index, appended.body)])
-        return appended.index, appended.leaf
+        receipt = self.station.append_system(audit)
+        return receipt.index, self.station.ledger.leaf(receipt.index)
 
     def accept_zero_fir(
         self, caller: PeerIdentity, handover: federation_pb2.ZeroFirHandover

@@ -232,6 +232,14 @@ class Station:
 
     # -- commands ------------------------------------------------------------------------------
 
+    def append_system(self, record: Any) -> Receipt:
+        """Appends an entry the node writes itself (an audit entry of another office's query,
+        a replication event) and indexes it, in ledger order like every command."""
+        with self._lock:
+            body = self._body(SYSTEM_OFFICER, record)
+            kind = body.WhichOneof("record") or ""
+            return self._commit([_Draft(kind, "", [body])])[0]
+
     def write_gd(
         self,
         officer_id: str,
@@ -326,6 +334,9 @@ class Station:
             records_pb2.ZeroFirTransfer: "zero_fir_transfer",
             ledger_pb2.NodeEvent: "node_event",
             ledger_pb2.Disclosure: "disclosure",
+            ledger_pb2.AuditEntry: "audit",
+            ledger_pb2.ReplicationEvent: "replication_event",
+            ledger_pb2.Revocation: "revocation",
         }[type(record)]
         getattr(body, name).CopyFrom(record)
         return body
