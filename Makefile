@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m simulations.bench
+	$(BIN)/python -m simulations.bench_federation
 
 proto: $(STAMP)
 	$(BIN)/python -m protos.generate

@@ -169,24 +169,15 @@ def start(base: Path) -> list[subprocess.Popen[bytes]]:
     (base / "logs").mkdir(exist_ok=True)
     processes = []
     for node in NODES:
-        log = (base / "logs" / f"{node.name}.log").open("ab")
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "admin.cli",
-                    "node",
-                    "serve",
-                    "--data-dir",
-                    str(base / node.name),
-                    "--poll",
-                    "1",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
+        command = [sys.executable, "-m", "admin.cli", "node", "serve"]
+        with (base / "logs" / f"{node.name}.log").open("ab") as log:
+            processes.append(
+                subprocess.Popen(
+                    [*command, "--data-dir", str(base / node.name), "--poll", "1"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             )
-        )
     return processes
 
 

@@ -26,10 +26,11 @@ from federation.grpc_server import PeerServicer, start_server
 from federation.interfaces import PeerAddress, PeerIdentity
 from federation.membership import NodeCredentials, RevocationSet
 from federation.replicas import ReplicaSet
-from federation.replication import Alert, Witness
+from federation.replication import Alert, Witness, recover_from_parent, resync_own_log
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
 from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.federation_config import FederationConfig, load_federation
 from node.peer_node import StationPeerNode
@@ -145,6 +146,45 @@ async def _exchange_revocations(parts: NodeParts, clients: list[GrpcPeerClient])
         await trio.sleep(REVOCATION_INTERVAL)
 
 
+async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIMEOUT) -> int:
+    """Before the node appends again: does its parent hold more of this node's log than the
+    local store (a node restored from an old backup)? Then those entries are fetched back and
+    verified against the parent-held checkpoint first, so the node never forks its own log.
+    Returns how many entries were recovered. An unreachable parent does not stop a station
+    from working (it must work offline for days); that is logged."""
+    federation = load_federation(data_dir)
+    if not federation.parent:
+        return 0
+    config = data_dir.load_config()
+    public = bytes(data_dir.load_key().verify_key)
+    credentials = NodeCredentials.load(data_dir.path)
+    parent = GrpcPeerClient(
+        federation.peer(federation.parent).address,
+        credentials=tls.channel_credentials(credentials),
+        options=tls.channel_options(),
+    )
+    store = RocksDBLogStore.open(data_dir.ledger_path)
+    try:
+        try:
+            await resync_own_log(store, config.origin, public, parent, timeout=timeout)
+            return 0
+        except UsageError as behind:
+            log.warning("%s", behind)
+            recovered = await recover_from_parent(
+                store, config.origin, public, parent, timeout=timeout
+            )
+            log.warning("recovered %d entries of the own log from the parent", recovered)
+            return recovered
+        except (PeerUnavailable, PeerError) as exc:
+            log.warning(
+                "parent %s not reachable (%s): starting from the local log", federation.parent, exc
+            )
+            return 0
+    finally:
+        store.close()
+        parent.close()
+
+
 async def serve(
     data_dir: DataDir,
     *,
@@ -152,6 +192,7 @@ async def serve(
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports the bound port when ready."""
+    await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         service = PeerService(parts.local)
         server, port = start_server(

@@ -41,6 +41,12 @@ def seed_station(
     end = datetime.now(IST) - timedelta(minutes=1)
     span = days if days is not None else max(30, min(3 * 365, records // 8))
     start = end - timedelta(days=span)
+    latest = station.latest_fir_registration_ms()
+    if latest is not None:
+        # Seeding again: new records come after the station's latest FIR (no ante-dating).
+        after = datetime.fromtimestamp(latest / 1000 + 1, IST)
+        start = max(start, after)
+        end = max(end, start + timedelta(seconds=records))
     try:
         source = SyntheticRecords(seed, station.config.district, station.config.station)
     except InputError:

@@ -532,6 +532,16 @@ class Station:
             fir.brief_facts = redact(fir.brief_facts, sealed)
         return sealed
 
+    def latest_fir_registration_ms(self) -> int | None:
+        """When the latest FIR of this or last year was registered (None if there is none)."""
+        with self._lock:
+            this_year = ist_date(self._clock()).year
+            for year in (this_year, this_year - 1):
+                found = self._previous_registration(year)
+                if found is not None:
+                    return found
+            return None
+
     def _previous_registration(self, year: int) -> int | None:
         """Registration time of the year's latest FIR: from the cache, else from the ledger."""
         if year not in self._last_registered:

@@ -1,0 +1,739 @@
+"""`make bench` (second part): the federation's throughput and latency over real gRPC with mutual
+TLS on loopback, each figure printed beside a baseline measured in the same run on the same
+machine (these machines are noisy; ratios travel).
+
+Every node here is a real node in its own process (`python -m simulations.bench_federation
+--serve DIR`): a data directory made with DataDir.create, a certificate from a national root and
+a state authority (enrol_node), a federation.toml, and node.runtime.open_node (Station, RocksDB
+ledger, SQLite index, replicas) behind start_server(PeerServicer(PeerService(StationPeerNode)))
+on 127.0.0.1. The benchmark process is the asking node (a district office) with its own
+certificate, using GrpcPeerClient from trio as a node does.
+
+Measured:
+- baselines: raw SHA-256 over 1 KiB buffers (hashlib) and raw Ed25519 verifications over 1 KiB
+  (libsodium through nacl), per second, one thread;
+- replication catch-up: a station with N entries of ~1 KiB; the district pulls it with
+  ReplicaFollower + follow_once into a RocksDB ReplicaSet (with its witness cosigning the final
+  checkpoint, no replica indexing: `on_verified` unset). Verified entries/s as a ratio of the raw
+  SHA-256 rate (target >= 0.05), and of the Ed25519 verify rate. Run with the default chunking
+  and with the chosen (larger) chunk and batch sizes;
+- direct query latency: FetchRecord of FIR references from a seeded station, every answer
+  checked with verify_record_response (signatures, inclusion proofs, checkpoint, receipt), p50 /
+  p99, beside a bare echo RPC registered on the same server, called the same way (a blocking
+  call in a trio worker thread over an mTLS channel built alike). Target p99 ratio <= 4. Each
+  fetch appends a durable audit entry on the answering node: that cost is in the figure;
+- fan-out latency: federated_search (person, receipts verified) to 20 real nodes at once,
+  p50 / p99, beside the same search to one of them.
+
+Results: bench-out/federation.json and bench-out/federation.svg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import nacl.bindings
+import nacl.signing
+import trio
+
+from federation import membership, tls
+from federation.fanout import federated_search
+from federation.grpc_client import DEFAULT_LIMITER, GRACE_SECONDS, GrpcPeerClient
+from federation.grpc_server import MAX_MESSAGE_BYTES, PeerServicer, start_server
+from federation.interfaces import PeerAddress
+from federation.replicas import ReplicaSet
+from federation.replication import DEFAULT_CHUNK, Witness, follow_once
+from federation.service import DEFAULT_BATCH_SIZE, PeerService
+from federation.verify import verify_receipt, verify_record_response
+from ledger.errors import PeerUnavailable
+from node.config import DataDir
+from node.federation_config import FederationConfig, save_federation
+from node.federation_demo import free_port
+from node.records import record_ref
+from node.seed import seed_station
+from node.station import Station
+from node.validation import IST
+from protos import federation_pb2, ledger_pb2, records_pb2
+from simulations.bench import _percentile, _rate
+from simulations.chart import bar_chart
+
+SELF = "simulations.bench_federation"  # the node processes run this module with --serve
+ENTRY_BYTES = 1024
+ECHO_SERVICE = "bench.Echo"
+ECHO_METHOD = f"/{ECHO_SERVICE}/Echo"
+DISTRICT = "kerala/ernakulam-city/dpo"
+CONTEXT = federation_pb2.QueryContext(
+    officer_id="PEN100001", purpose="make bench", case_ref="BENCH/1/2026"
+)
+CATCH_UP_TARGET = 0.05  # catch-up entries/s over raw SHA-256 (1 KiB) per second
+QUERY_TARGET = 4.0  # direct query p99 over bare echo p99
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- baselines ---------------------------------------------------------------------------------
+
+
+def bench_baselines(count: int) -> dict[str, float]:
+    """Raw SHA-256 and raw Ed25519 verification over 1 KiB buffers, one thread."""
+    buffers = [os.urandom(ENTRY_BYTES) for _ in range(count)]
+    sha256 = hashlib.sha256
+    start = time.perf_counter()
+    for buffer in buffers:
+        sha256(buffer).digest()
+    sha_rate = _rate(count, time.perf_counter() - start)
+    key = nacl.signing.SigningKey.generate()
+    public = bytes(key.verify_key)
+    signed = [bytes(key.sign(buffer)) for buffer in buffers[: max(1, count // 20)]]
+    start = time.perf_counter()
+    for message in signed:
+        nacl.bindings.crypto_sign_open(message, public)
+    verify_rate = _rate(len(signed), time.perf_counter() - start)
+    return {"raw_sha256_per_s": sha_rate, "raw_ed25519_verify_per_s": verify_rate}
+
+
+# -- building nodes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BenchNode:
+    """A node's data directory and what an asker needs to reach and check it."""
+
+    path: Path
+    node_id: str
+    origin: str
+    address: str
+    ledger_key: bytes
+
+    def peer(self) -> PeerAddress:
+        return PeerAddress(
+            node_id=self.node_id,
+            address=self.address,
+            role="station",
+            origin=self.origin,
+            ledger_key=self.ledger_key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """The district office the benchmark acts as."""
+
+    data_dir: DataDir
+    credentials: membership.NodeCredentials
+    origin: str
+
+    def client(self, node: BenchNode) -> GrpcPeerClient:
+        return GrpcPeerClient(
+            node.peer(),
+            credentials=tls.channel_credentials(self.credentials),
+            options=tls.channel_options(),
+        )
+
+
+class Federation:
+    """A national root, the Kerala authority, and the nodes created under `base`."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        root = membership.create_root(common_name="cctns bench national root")
+        self.kerala = membership.issue_state_authority(root, "kerala")
+
+    def asker(self) -> Asker:
+        origin = f"cctns.in/{DISTRICT}"
+        data_dir = DataDir(self.base / "dpo")
+        data_dir.create(
+            origin=origin, role="district", district="Ernakulam City", station="District Office"
+        )
+        creds = membership.enrol_node(
+            self.kerala,
+            node_id=DISTRICT,
+            role="district",
+            parent="kerala/scrb",
+            ledger_key=bytes(data_dir.load_key().verify_key),
+            address=f"127.0.0.1:{free_port()}",
+        )
+        return Asker(data_dir, creds, origin)
+
+    def station(self, name: str, station: str) -> tuple[BenchNode, DataDir]:
+        """A new enrolled station node (no records yet), with its federation.toml."""
+        node_id = f"kerala/ernakulam-city/ps-{name}"
+        origin = f"cctns.in/{node_id}"
+        data_dir = DataDir(self.base / name)
+        data_dir.create(origin=origin, role="station", district="Ernakulam City", station=station)
+        key = bytes(data_dir.load_key().verify_key)
+        address = f"127.0.0.1:{free_port()}"
+        creds = membership.enrol_node(
+            self.kerala,
+            node_id=node_id,
+            role="station",
+            parent=DISTRICT,
+            ledger_key=key,
+            address=address,
+        )
+        creds.save(data_dir.path)
+        save_federation(data_dir, FederationConfig(listen=address, parent=DISTRICT))
+        return BenchNode(data_dir.path, node_id, origin, address, key), data_dir
+
+
+def _padded_gd(number: int, padding: str) -> ledger_pb2.EntryBody:
+    return ledger_pb2.EntryBody(
+        officer_id="PEN100001",
+        general_diary=records_pb2.GeneralDiaryEntry(
+            gd_date="2026-01-01",
+            gd_number=number,
+            entry_time_ms=1_767_225_600_000,
+            category="information",
+            summary=padding,
+        ),
+    )
+
+
+def build_catch_up_node(federation: Federation, entries: int) -> tuple[BenchNode, float]:
+    """A station whose log holds `entries` General Diary entries of ~1 KiB leaves (appended with
+    Ledger.append_many in groups of 2000, then indexed); returns it and the mean leaf size."""
+    node, data_dir = federation.station("catch-up", "Catch Up")
+    station = Station.open(data_dir)
+    try:
+        # Size the padding so that a whole leaf (body, signature, framing) is about 1 KiB.
+        probe = station.ledger.append(_padded_gd(0, ""))
+        padding = "x" * max(0, ENTRY_BYTES - len(probe.leaf))
+        group = 2000
+        for first in range(1, entries, group):
+            last = min(first + group, entries)
+            station.ledger.append_many([_padded_gd(i, padding) for i in range(first, last)])
+            _log_progress("  appended", last, entries)
+        _log("")
+        station.sync_index()
+        size = station.ledger.size()
+        total = sum(len(leaf) for leaf in station.ledger.store.entries(size - 1000, size))
+    finally:
+        station.close()
+    return node, total / 1000
+
+
+def _log_progress(what: str, done: int, total: int) -> None:
+    print(f"{what} {done:,}/{total:,}", file=sys.stderr, end="\r", flush=True)
+
+
+def build_seeded_node(
+    federation: Federation, name: str, records: int, seed: int
+) -> tuple[BenchNode, list[str], list[str]]:
+    """A station seeded with synthetic records; returns it, its FIR references and the names of
+    the persons in its FIRs."""
+    node, data_dir = federation.station(name, f"Bench {name}")
+    station = Station.open(data_dir)
+    try:
+        seed_station(station, records, seed=seed, show_progress=False)
+        firs: list[str] = []
+        names: list[str] = []
+        for _, body in station.ledger.bodies(0, station.ledger.size()):
+            if body.WhichOneof("record") == "fir" and body.fir.fir_number:
+                firs.append(record_ref(body))
+                names.extend(p.person.name for p in body.fir.persons if p.person.name)
+    finally:
+        station.close()
+    return node, firs, names
+
+
+# -- running nodes -----------------------------------------------------------------------------
+
+
+def _echo(request: bytes, context: grpc.ServicerContext) -> bytes:
+    return request
+
+
+def serve_node(path: Path) -> int:
+    """The node process: opens the node as `cctns node serve` does, serves the Peer service
+    (mTLS, health, reflection) plus a bare echo RPC on the same server, prints the port, and
+    runs until its stdin closes."""
+    from node.runtime import open_node
+
+    with open_node(DataDir(path)) as parts:
+        service = PeerService(parts.local)
+        server, port = start_server(
+            PeerServicer(service, parts.authenticate),
+            parts.federation.listen,
+            credentials=tls.server_credentials(parts.credentials),
+        )
+        echo = grpc.method_handlers_generic_handler(
+            ECHO_SERVICE, {"Echo": grpc.unary_unary_rpc_method_handler(_echo)}
+        )
+        server.add_generic_rpc_handlers((echo,))
+        print(port, flush=True)
+        try:
+            sys.stdin.read()
+        finally:
+            server.stop(grace=1.0).wait()
+    return 0
+
+
+@contextmanager
+def running(nodes: Sequence[BenchNode], logs: Path) -> Iterator[None]:
+    """Starts every node in its own process; stops them all on exit."""
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for node in nodes:
+            with (logs / f"{node.path.name}.log").open("ab") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", SELF, "--serve", str(node.path)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=log,
+                    )
+                )
+        for node, process in zip(nodes, processes, strict=True):
+            assert process.stdout is not None
+            line = process.stdout.readline().strip()
+            if not line.isdigit():
+                tail = (logs / f"{node.path.name}.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"node {node.node_id} did not start:\n{tail}")
+        yield
+    finally:
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _until_ready(client: GrpcPeerClient) -> int:
+    """Waits for the node to answer; returns its log size."""
+    from ledger.checkpoint import parse_note
+
+    for _ in range(100):
+        try:
+            note = await client.get_checkpoint(timeout=2.0)
+            return parse_note(note)[0].size
+        except PeerUnavailable:
+            await trio.sleep(0.1)
+    raise RuntimeError(f"{client.node_id} never answered")
+
+
+# -- catch-up ------------------------------------------------------------------------------------
+
+
+async def _catch_up(
+    asker: Asker, node: BenchNode, directory: Path, chunk: int, batch: int
+) -> dict[str, float]:
+    witness = Witness(
+        key=asker.data_dir.load_key(), name=asker.origin, clock=lambda: int(time.time())
+    )
+    # No on_verified hook: replica indexing is not part of this figure.
+    replicas = ReplicaSet(directory, witness=witness)
+    client = asker.client(node)
+    try:
+        size = await _until_ready(client)
+        follower = replicas.follow(node.origin, node.ledger_key)
+        rounds = 0
+        start = time.perf_counter()
+        while follower.verified_size < size:
+            await follow_once(follower, client, chunk=chunk, batch_size=batch, timeout=60.0)
+            rounds += 1
+        seconds = time.perf_counter() - start
+        verified = follower.verified_size
+    finally:
+        client.close()
+        replicas.close()
+    return {
+        "entries": float(verified),
+        "seconds": seconds,
+        "entries_per_s": _rate(verified, seconds),
+        "rounds": float(rounds),
+        "chunk": float(chunk),
+        "batch_size": float(batch),
+    }
+
+
+def bench_catch_up(
+    asker: Asker, node: BenchNode, work: Path, configs: Sequence[tuple[int, int]]
+) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+    with running([node], work / "logs"):
+        for number, (chunk, batch) in enumerate(configs):
+            _log(f"  catch-up with chunk {chunk}, batch {batch} ...")
+            results[f"{chunk}/{batch}"] = trio.run(
+                _catch_up, asker, node, work / f"replicas-{number}", chunk, batch
+            )
+    return results
+
+
+# -- direct query ------------------------------------------------------------------------------
+
+
+async def _in_thread(blocking: Callable[[], bytes], timeout: float) -> bytes:
+    """A blocking gRPC call run exactly as GrpcPeerClient runs one."""
+    with trio.move_on_after(timeout + GRACE_SECONDS):
+        return await trio.to_thread.run_sync(
+            blocking, abandon_on_cancel=True, limiter=DEFAULT_LIMITER
+        )
+    raise PeerUnavailable(f"no echo within {timeout:.1f} s")
+
+
+async def _direct_queries(
+    asker: Asker, node: BenchNode, refs: list[str], calls: int
+) -> dict[str, Any]:
+    client = asker.client(node)
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        *tls.channel_options(),
+    ]
+    channel = grpc.secure_channel(
+        node.address, tls.channel_credentials(asker.credentials), options=options
+    )
+    echo: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(ECHO_METHOD)
+    rng = random.Random(7)
+    timeout = 10.0
+    try:
+        size_before = await _until_ready(client)
+        fetch: list[float] = []
+        bare: list[float] = []
+        sizes: list[int] = []
+        warmup = 20
+        for number in range(calls + warmup):
+            ref = rng.choice(refs)
+            request = federation_pb2.RecordRequest(ref=ref, context=CONTEXT)
+            payload = request.SerializeToString()
+            # Interleaved, so both see the same machine at the same moments.
+            start = time.perf_counter()
+            answer = await _in_thread(functools.partial(echo, payload, timeout=timeout), timeout)
+            echo_seconds = time.perf_counter() - start
+            assert answer == payload
+            start = time.perf_counter()
+            response = await client.fetch_record(request, timeout=timeout)
+            verify_record_response(
+                response,
+                expected_origin=node.origin,
+                owner_public_key=node.ledger_key,
+                asker_node_id=DISTRICT,
+                expected_ref=ref,
+            )
+            fetch_seconds = time.perf_counter() - start
+            if number >= warmup:
+                bare.append(echo_seconds)
+                fetch.append(fetch_seconds)
+                sizes.append(response.ByteSize())
+        size_after = await _until_ready(client)
+    finally:
+        channel.close()
+        client.close()
+    f50, f99 = _percentile(fetch, 50), _percentile(fetch, 99)
+    e50, e99 = _percentile(bare, 50), _percentile(bare, 99)
+    return {
+        "calls": calls,
+        "fetch_p50_ms": f50 * 1000,
+        "fetch_p99_ms": f99 * 1000,
+        "echo_p50_ms": e50 * 1000,
+        "echo_p99_ms": e99 * 1000,
+        "p99_ratio": f99 / e99,
+        "p50_ratio": f50 / e50,
+        "response_bytes_mean": sum(sizes) / len(sizes),
+        "request_bytes": len(payload),
+        "audit_entries_appended": size_after - size_before,
+        "log_size_before": size_before,
+    }
+
+
+# -- fan-out -------------------------------------------------------------------------------------
+
+
+async def _fan_out(
+    asker: Asker, nodes: Sequence[BenchNode], names: list[str], rounds: int, deadline: float
+) -> dict[str, Any]:
+    clients = [asker.client(node) for node in nodes]
+    by_id = {node.node_id: node for node in nodes}
+
+    def check(node_id: str, response: federation_pb2.SearchResponse) -> object:
+        node = by_id[node_id]
+        return verify_receipt(
+            response.receipt,
+            expected_origin=node.origin,
+            owner_public_key=node.ledger_key,
+            asker_node_id=DISTRICT,
+        )
+
+    rng = random.Random(11)
+    try:
+        for client in clients:
+            await _until_ready(client)
+        latencies: list[float] = []
+        unanswered = 0
+        hits = 0
+        warmup = 5
+        for number in range(rounds + warmup):
+            request = federation_pb2.SearchRequest(
+                kind="person", query=rng.choice(names), limit=20, context=CONTEXT
+            )
+            start = time.perf_counter()
+            result = await federated_search(clients, request, deadline=deadline, verify=check)
+            seconds = time.perf_counter() - start
+            if number >= warmup:
+                latencies.append(seconds)
+                unanswered += len(result.unanswered)
+                hits += len(result.hits)
+    finally:
+        for client in clients:
+            client.close()
+    return {
+        "nodes": len(nodes),
+        "rounds": rounds,
+        "p50_ms": _percentile(latencies, 50) * 1000,
+        "p99_ms": _percentile(latencies, 99) * 1000,
+        "unanswered": unanswered,
+        "hits_mean": hits / rounds,
+    }
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--hashes", type=int, default=200_000, help="1 KiB buffers hashed")
+    parser.add_argument("--entries", type=int, default=100_000, help="entries to catch up")
+    parser.add_argument("--chunk", type=int, default=8192, help="entries per replica commit")
+    parser.add_argument("--batch", type=int, default=2000, help="entries per gRPC message")
+    parser.add_argument("--records", type=int, default=3000, help="records of the queried node")
+    parser.add_argument("--queries", type=int, default=500, help="direct fetches (and echoes)")
+    parser.add_argument("--nodes", type=int, default=20, help="nodes of the fan-out")
+    parser.add_argument("--node-records", type=int, default=300, help="records per fan-out node")
+    parser.add_argument("--rounds", type=int, default=100, help="fan-out searches")
+    parser.add_argument("--deadline", type=float, default=5.0, help="fan-out deadline, seconds")
+    parser.add_argument("--out", default="bench-out/federation.json")
+    args = parser.parse_args(argv)
+    if args.serve is not None:
+        return serve_node(args.serve)
+
+    results: dict[str, Any] = {
+        "when": datetime.now(IST).isoformat(),
+        "cpus": os.cpu_count(),
+        "nodes_run_as": "one OS process per node (python -m simulations.bench_federation "
+        "--serve DIR: node.runtime.open_node + start_server, mutual TLS on 127.0.0.1)",
+    }
+    with tempfile.TemporaryDirectory(prefix="cctns-bench-fed-") as tmp:
+        work = Path(tmp)
+        federation = Federation(work / "nodes")
+        asker = federation.asker()
+
+        _log(f"baselines: SHA-256 over {args.hashes:,} x 1 KiB, Ed25519 verify ...")
+        results["baselines"] = bench_baselines(args.hashes)
+
+        _log(f"catch-up: building a station with {args.entries:,} entries of ~1 KiB ...")
+        child, leaf_bytes = build_catch_up_node(federation, args.entries)
+        configs = [(DEFAULT_CHUNK, DEFAULT_BATCH_SIZE), (args.chunk, args.batch)]
+        runs = bench_catch_up(asker, child, work, list(dict.fromkeys(configs)))
+        results["catch_up"] = {"leaf_bytes_mean": leaf_bytes, "runs": runs}
+        results["catch_up"]["chosen"] = f"{args.chunk}/{args.batch}"
+
+        _log(f"direct query: seeding a station with {args.records:,} records ...")
+        queried, refs, _ = build_seeded_node(federation, "queried", args.records, seed=3)
+        with running([queried], work / "logs"):
+            _log(f"  {args.queries} fetches + {args.queries} echoes ...")
+            results["direct"] = trio.run(_direct_queries, asker, queried, refs, args.queries)
+        results["direct"]["records"] = args.records
+
+        _log(f"fan-out: seeding {args.nodes} stations x {args.node_records} records ...")
+        members: list[BenchNode] = []
+        names: list[str] = []
+        for number in range(args.nodes):
+            node, _, found = build_seeded_node(
+                federation, f"bench-{number + 1:02d}", args.node_records, seed=100 + number
+            )
+            members.append(node)
+            names.extend(found)
+        _log(f"  starting {args.nodes} node processes ...")
+        with running(members, work / "logs"):
+            fan: dict[str, Any] = {}
+            for label, group in (("one", members[:1]), ("all", members)):
+                _log(f"  {args.rounds} person searches to {len(group)} node(s) ...")
+                fan[label] = trio.run(
+                    _fan_out, asker, group, sorted(set(names)), args.rounds, args.deadline
+                )
+            fan["p99_ratio"] = fan["all"]["p99_ms"] / fan["one"]["p99_ms"]
+            fan["p50_ratio"] = fan["all"]["p50_ms"] / fan["one"]["p50_ms"]
+            fan["deadline_s"] = args.deadline
+        results["fan_out"] = fan
+
+    _derive(results)
+    _report(results)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    chart = out.with_suffix(".svg")
+    chart.write_text(_chart(results))
+    print(f"\nresults: {out}, chart: {chart}")
+    return 0
+
+
+def _derive(r: dict[str, Any]) -> None:
+    sha = r["baselines"]["raw_sha256_per_s"]
+    ed = r["baselines"]["raw_ed25519_verify_per_s"]
+    for run in r["catch_up"]["runs"].values():
+        run["ratio_to_sha256"] = run["entries_per_s"] / sha
+        run["ratio_to_ed25519_verify"] = run["entries_per_s"] / ed
+    chosen = r["catch_up"]["runs"][r["catch_up"]["chosen"]]
+    r["catch_up"]["entries_per_s"] = chosen["entries_per_s"]
+    r["catch_up"]["ratio_to_sha256"] = chosen["ratio_to_sha256"]
+    r["catch_up"]["meets_target"] = chosen["ratio_to_sha256"] >= CATCH_UP_TARGET
+    r["direct"]["meets_target"] = r["direct"]["p99_ratio"] <= QUERY_TARGET
+    r["targets"] = {
+        "catch_up_ratio_to_sha256_min": CATCH_UP_TARGET,
+        "direct_p99_ratio_to_echo_max": QUERY_TARGET,
+    }
+
+
+def _verdict(ok: bool, target: str) -> str:
+    return f"({'meets' if ok else 'MISSES'} target {target})"
+
+
+def _report(r: dict[str, Any]) -> None:
+    base, catch, direct, fan = r["baselines"], r["catch_up"], r["direct"], r["fan_out"]
+    sha, ed = base["raw_sha256_per_s"], base["raw_ed25519_verify_per_s"]
+    print("\n== federation benchmark (gRPC + mutual TLS on 127.0.0.1, one process per node) ==")
+    print(f"machine: {r['cpus']} CPUs")
+    print(f"raw SHA-256 over 1 KiB, per s (baseline)      {sha:12,.0f}")
+    print(f"raw Ed25519 verify over 1 KiB, per s (base.)  {ed:12,.0f}")
+    print(
+        f"catch-up: {int(next(iter(catch['runs'].values()))['entries']):,} entries, "
+        f"leaf {catch['leaf_bytes_mean']:.0f} bytes mean, two nodes, RocksDB replica, "
+        "no replica indexing"
+    )
+    for key, run in catch["runs"].items():
+        chunk, batch = key.split("/")
+        tag = "chosen" if key == catch["chosen"] else "default"
+        line = (
+            f"  chunk {chunk:>5}, batch {batch:>4} ({tag:7}) {run['entries_per_s']:10,.0f}/s"
+            f"   /SHA-256 {run['ratio_to_sha256']:.3f}  /Ed25519 verify "
+            f"{run['ratio_to_ed25519_verify']:.2f}"
+        )
+        if key == catch["chosen"]:
+            line += "  " + _verdict(catch["meets_target"], f">= {CATCH_UP_TARGET}")
+        print(line)
+    print(
+        f"direct FetchRecord + verify_record_response over {direct['records']:,} records, "
+        f"{direct['calls']} calls (each appends a durable audit entry: "
+        f"{direct['audit_entries_appended']} appended)"
+    )
+    print(
+        f"  fetch  p50 {direct['fetch_p50_ms']:7.2f} ms   p99 {direct['fetch_p99_ms']:7.2f} ms"
+        f"   (answer {direct['response_bytes_mean']:.0f} bytes mean)"
+    )
+    print(
+        f"  echo   p50 {direct['echo_p50_ms']:7.2f} ms   p99 {direct['echo_p99_ms']:7.2f} ms"
+        f"   (same server, same mTLS, {direct['request_bytes']} bytes each way)"
+    )
+    print(
+        f"  ratio  p50 {direct['p50_ratio']:7.2f}      p99 {direct['p99_ratio']:7.2f}      "
+        + _verdict(direct["meets_target"], f"<= {QUERY_TARGET:g}")
+    )
+    one, every = fan["one"], fan["all"]
+    print(
+        f"fan-out person search, receipts verified, deadline {fan['deadline_s']:g} s, "
+        f"{every['rounds']} rounds"
+    )
+    for label, part in (("1 node ", one), (f"{every['nodes']} nodes", every)):
+        print(
+            f"  {label}  p50 {part['p50_ms']:7.2f} ms   p99 {part['p99_ms']:7.2f} ms"
+            f"   unanswered {part['unanswered']}, hits/round {part['hits_mean']:.1f}"
+        )
+    print(
+        f"  ratio {every['nodes']} nodes / 1 node: p50 {fan['p50_ratio']:.2f}, "
+        f"p99 {fan['p99_ratio']:.2f}  (no target; {r['cpus']} CPUs serve "
+        f"{every['nodes']} node processes)"
+    )
+
+
+def _stack(charts: Sequence[str]) -> str:
+    """Several bar charts one under the other, in one SVG document."""
+    parts: list[str] = []
+    offset = 0
+    width = 0
+    for chart in charts:
+        head = chart.split(">", 1)[0]
+        height = int(head.split('height="', 1)[1].split('"', 1)[0])
+        width = max(width, int(head.split('width="', 1)[1].split('"', 1)[0]))
+        parts.append(chart.replace("<svg ", f'<svg y="{offset}" ', 1))
+        offset += height + 10
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{offset}">\n'
+        + "".join(parts)
+        + "</svg>\n"
+    )
+
+
+def _chart(r: dict[str, Any]) -> str:
+    base, catch, direct, fan = r["baselines"], r["catch_up"], r["direct"], r["fan_out"]
+    sha = base["raw_sha256_per_s"]
+    throughput = [
+        ("raw SHA-256 1 KiB/s (baseline)", 1.0, f"{sha:,.0f}/s"),
+        (
+            "raw Ed25519 verify 1 KiB/s",
+            base["raw_ed25519_verify_per_s"] / sha,
+            f"{base['raw_ed25519_verify_per_s']:,.0f}/s",
+        ),
+    ]
+    for key, run in catch["runs"].items():
+        ratio = run["ratio_to_sha256"]
+        throughput.append(
+            (f"catch-up, chunk/batch {key}", ratio, f"{run['entries_per_s']:,.0f}/s  ({ratio:.3f})")
+        )
+    echo99 = direct["echo_p99_ms"]
+    latency = [
+        ("bare echo p99 (baseline)", 1.0, f"{echo99:.2f} ms"),
+        (
+            "FetchRecord + verify p99",
+            direct["p99_ratio"],
+            f"{direct['fetch_p99_ms']:.2f} ms  ({direct['p99_ratio']:.2f})",
+        ),
+    ]
+    for label, part in (("fan-out to 1 node p99", fan["one"]), ("fan-out to 20 nodes", fan["all"])):
+        if label.endswith("nodes"):
+            label = f"fan-out to {part['nodes']} nodes p99"
+        ratio = part["p99_ms"] / echo99
+        latency.append((label, ratio, f"{part['p99_ms']:.2f} ms  ({ratio:.1f})"))
+    return _stack(
+        [
+            bar_chart(
+                "Replication catch-up against raw SHA-256 (same run)",
+                throughput,
+                target=CATCH_UP_TARGET,
+                target_label=f"target {CATCH_UP_TARGET}",
+            ),
+            bar_chart(
+                "Query latency p99 against a bare mTLS echo (same run)",
+                latency,
+                target=QUERY_TARGET,
+                target_label=f"direct query target {QUERY_TARGET:g}",
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
