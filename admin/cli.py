@@ -109,6 +109,45 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
     return run(Path(args.data_dir), poll_interval=args.poll)
 
 
+def cmd_node_alerts(args: argparse.Namespace) -> int:
+    """Equivocation alerts this node recorded: read-only, safe beside a running node."""
+    from google.protobuf.json_format import MessageToDict
+
+    from ledger.entry import parse_leaf
+    from ledger.rocksdb_store import RocksDBLogStore
+    from node.config import DataDir
+
+    data_dir = DataDir(args.data_dir)
+    data_dir.load_config()
+    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
+    alerts = []
+    try:
+        for index, leaf in enumerate(store.entries(0, store.size())):
+            body = parse_leaf(leaf).decode_body()
+            if body.WhichOneof("record") == "replication_event":
+                event = body.replication_event
+                if event.kind == "equivocation":
+                    alerts.append(
+                        {
+                            "index": index,
+                            "written_at_ms": body.written_at_ms,
+                            **MessageToDict(event, preserving_proto_field_name=True),
+                        }
+                    )
+    finally:
+        store.close()
+    if args.json:
+        _emit(alerts)
+    else:
+        for alert in alerts:
+            print(
+                f"entry {alert['index']}: {alert['origin']} EQUIVOCATED: {alert.get('detail', '')}"
+            )
+        if not alerts:
+            print("no equivocation alerts")
+    return 3 if alerts else 0
+
+
 def cmd_node_seed(args: argparse.Namespace) -> int:
     from node.seed import seed_station
 
@@ -389,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub = command(node, "serve", cmd_node_serve, "run the node: gRPC peer service, replication")
     sub.add_argument("--poll", type=float, default=2.0, help="replication poll interval (s)")
+    sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
+    sub.add_argument("--json", action="store_true")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")
     sub.add_argument("--records", type=int, required=True)
     sub.add_argument("--seed", type=int, default=1)

@@ -174,6 +174,34 @@ def cmd_hit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
+    """Hands a Zero FIR over to the station with jurisdiction and records its answer. Opens
+    this station's records, so run it while the node is not serving (the web UI does it live)."""
+    from node.station import Station
+
+    data_dir = DataDir(args.data_dir)
+    federation = load_federation(data_dir)
+    clients, entries = _clients(data_dir, federation, args.to)
+    (client,) = clients
+    receiver = entries[args.to].address
+    station = Station.open(data_dir)
+    try:
+        handover = station.prepare_zero_fir_transfer(args.officer, args.ref, args.to)
+        acceptance = trio.run(lambda: client.transfer_zero_fir(handover, timeout=args.deadline))
+        station.record_transfer_acceptance(
+            args.officer, acceptance, receiver.ledger_key, receiver.origin
+        )
+        status = station.zero_fir_status(args.ref)
+    finally:
+        client.close()
+        station.close()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, default=str))
+    else:
+        print(status.get("message", status))
+    return 0
+
+
 def _common(sub: argparse.ArgumentParser) -> None:
     default = os.environ.get("CCTNS_DATA_DIR")
     sub.add_argument("--data-dir", default=default, required=default is None)
@@ -211,6 +239,13 @@ def register(groups: Any) -> None:
     sub.add_argument("--nodes", default="all")
     _common(sub)
     sub.set_defaults(handler=cmd_hit)
+    sub = peer.add_parser(
+        "transfer-zero-fir", help="hand a Zero FIR over to the station with jurisdiction"
+    )
+    sub.add_argument("ref", help='e.g. "ZERO FIR 1/2026"')
+    sub.add_argument("--to", required=True, help="node id of the station with jurisdiction")
+    _common(sub)
+    sub.set_defaults(handler=cmd_transfer_zero_fir)
 
 
 __all__ = ["register"]

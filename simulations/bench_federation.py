@@ -638,7 +638,7 @@ def _report(r: dict[str, Any]) -> None:
     print(
         f"direct FetchRecord + verify_record_response over {direct['records']:,} records, "
         f"{direct['calls']} calls (each appends a durable audit entry: "
-        f"{direct['audit_entries_appended']} appended)"
+        f"{direct['audit_entries_appended']} appended, warm-up included)"
     )
     print(
         f"  fetch  p50 {direct['fetch_p50_ms']:7.2f} ms   p99 {direct['fetch_p99_ms']:7.2f} ms"
@@ -657,9 +657,9 @@ def _report(r: dict[str, Any]) -> None:
         f"fan-out person search, receipts verified, deadline {fan['deadline_s']:g} s, "
         f"{every['rounds']} rounds"
     )
-    for label, part in (("1 node ", one), (f"{every['nodes']} nodes", every)):
+    for label, part in (("1 node", one), (f"{every['nodes']} nodes", every)):
         print(
-            f"  {label}  p50 {part['p50_ms']:7.2f} ms   p99 {part['p99_ms']:7.2f} ms"
+            f"  {label:8} p50 {part['p50_ms']:7.2f} ms   p99 {part['p99_ms']:7.2f} ms"
             f"   unanswered {part['unanswered']}, hits/round {part['hits_mean']:.1f}"
         )
     print(

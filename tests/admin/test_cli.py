@@ -206,3 +206,31 @@ def test_cli_entry_point_runs_as_a_program(node_dir: str) -> None:
         check=True,
     )
     assert json.loads(result.stdout)["origin"] == ORIGIN
+
+
+def test_cli_alerts_lists_recorded_equivocations(
+    node_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from node.config import DataDir
+    from node.station import Station
+    from protos import ledger_pb2
+
+    assert run(capsys, "node", "alerts", "--data-dir", node_dir)[0] == 0
+    station = Station.open(DataDir(node_dir))
+    try:
+        station.append_system(
+            ledger_pb2.ReplicationEvent(
+                kind="equivocation",
+                origin="cctns.in/kerala/x/ps-y",
+                checkpoint=b"note one",
+                conflicting_checkpoint=b"note two",
+                detail="same size 10, different roots",
+            )
+        )
+    finally:
+        station.close()
+    code, out, _ = run(capsys, "node", "alerts", "--data-dir", node_dir, "--json")
+    assert code == 3
+    (alert,) = json.loads(out)
+    assert alert["origin"] == "cctns.in/kerala/x/ps-y"
+    assert alert["detail"] == "same size 10, different roots"

@@ -159,6 +159,7 @@ def test_cross_station_fetch_is_verified(world: World) -> None:
 
 def test_fan_out_names_a_stopped_node_unanswered(world: World) -> None:
     fed = world.fed
+    wait_for("dpo to hold stb", lambda: caught_up(fed, "dpo", "stb"), timeout=CATCH_UP)
     fed.stop("stb")
     args = ("peer", "search", world.person, "--nodes", "all", "--data-dir", str(fed["sta"].path))
     args += ("--deadline", str(TIMEOUT))
@@ -260,6 +261,7 @@ def test_replication_survives_kill_9_of_either_side(world: World) -> None:
         else:
             fed.kill("dpo")
         after = held(fed, "dpo", "stc")
+        print('DEBUG', round_number, now, after, target)
         if now < after < target:
             mid_stream.append(after)
     assert mid_stream, "no kill landed in the middle of the catch-up"
