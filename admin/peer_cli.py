@@ -104,7 +104,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 ensure_ascii=False,
             )
         )
-        return 0
+        return 0 if result.complete else 1
     for by, hit in result.hits:
         office = hit.origin.split("/", 1)[-1]
         print(f"{hit.title:28} {hit.detail:45.45} {hit.ref:18} {office}  (via {by})")

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import grpc
 import trio
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from federation import membership, tls
 from federation.grpc_client import GrpcPeerClient
@@ -65,6 +65,20 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
+
+
+def health_check(
+    channel: grpc.Channel, service: str = "", *, timeout: float
+) -> health_pb2.HealthCheckResponse:
+    """The standard gRPC health check (grpc.health.v1) of `service` ("" for the server)."""
+    check: grpc.UnaryUnaryMultiCallable[
+        health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+    ] = channel.unary_unary(
+        "/grpc.health.v1.Health/Check",
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString,
+    )
+    return check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
 
 
 @dataclass
@@ -170,9 +184,8 @@ class Federation:
                     f"{name} exited before it was ready:\n{node.log_text()[-3000:]}"
                 )
             with grpc.secure_channel(node.address, creds, options=tls.channel_options()) as ch:
-                stub = health_pb2_grpc.HealthStub(ch)
                 try:
-                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
+                    reply = health_check(ch, timeout=2.0)
                 except grpc.RpcError:
                     return False
             return reply.status == health_pb2.HealthCheckResponse.SERVING
