@@ -106,7 +106,11 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return run(Path(args.data_dir), poll_interval=args.poll)
+    return run(
+        Path(args.data_dir),
+        poll_interval=args.poll,
+        revocation_interval=args.revocation_interval,
+    )
 
 
 def cmd_node_alerts(args: argparse.Namespace) -> int:
@@ -428,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub = command(node, "serve", cmd_node_serve, "run the node: gRPC peer service, replication")
     sub.add_argument("--poll", type=float, default=2.0, help="replication poll interval (s)")
+    sub.add_argument(
+        "--revocation-interval", type=float, default=30.0, help="revocation exchange interval (s)"
+    )
     sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
     sub.add_argument("--json", action="store_true")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")

@@ -128,7 +128,9 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
         parts.close()
 
 
-async def _exchange_revocations(parts: NodeParts, clients: list[GrpcPeerClient]) -> None:
+async def _exchange_revocations(
+    parts: NodeParts, clients: list[GrpcPeerClient], interval: float
+) -> None:
     """Learns revocations from every peer, forever: a revocation reaches every node."""
     while True:
         for client in clients:
@@ -143,7 +145,7 @@ async def _exchange_revocations(parts: NodeParts, clients: list[GrpcPeerClient])
                         log.warning("learned a revocation from %s", client.node_id)
                 except VerificationError as exc:
                     log.warning("bad revocation record from %s: %s", client.node_id, exc)
-        await trio.sleep(REVOCATION_INTERVAL)
+        await trio.sleep(interval)
 
 
 async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIMEOUT) -> int:
@@ -189,6 +191,7 @@ async def serve(
     data_dir: DataDir,
     *,
     poll_interval: float = 2.0,
+    revocation_interval: float = REVOCATION_INTERVAL,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports the bound port when ready."""
@@ -213,7 +216,7 @@ async def serve(
                                 follow_forever, follower, client, poll_interval=poll_interval
                             )
                         )
-                nursery.start_soon(_exchange_revocations, parts, clients)
+                nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
                 task_status.started(port)
@@ -231,7 +234,15 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
-def run(data_dir: Path, *, poll_interval: float = 2.0) -> int:
+def run(
+    data_dir: Path, *, poll_interval: float = 2.0, revocation_interval: float = REVOCATION_INTERVAL
+) -> int:
     """Blocking entry point for `cctns node serve`."""
-    trio.run(lambda: serve(DataDir(data_dir), poll_interval=poll_interval))
+    trio.run(
+        lambda: serve(
+            DataDir(data_dir),
+            poll_interval=poll_interval,
+            revocation_interval=revocation_interval,
+        )
+    )
     return 0

@@ -160,6 +160,8 @@ class Federation:
             str(node.path),
             "--poll",
             str(self.poll),
+            "--revocation-interval",
+            "1",
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with node.log_path.open("ab") as log:

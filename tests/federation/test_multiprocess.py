@@ -375,6 +375,16 @@ def test_revoked_node_is_refused_others_are_not(world: World) -> None:
     revocations = fed.ask("dpo", "stb", lambda c: c.get_revocations(timeout=TIMEOUT))
     assert record.read_bytes() in revocations
 
+    # The revocation propagates: sta, told nothing directly, learns it from its peers.
+    def sta_refuses() -> bool:
+        try:
+            fed.ask(retired, "sta", lambda c: c.hit_no_hit(request, timeout=TIMEOUT))
+        except AuthenticationError:
+            return True
+        return False
+
+    wait_for("sta to learn the revocation from its peers", sta_refuses, timeout=30)
+
 
 def _probe(target: str, credentials: grpc.ChannelCredentials) -> grpc.StatusCode:
     with grpc.secure_channel(target, credentials, options=tls.channel_options()) as channel:
