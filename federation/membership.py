@@ -457,6 +457,9 @@ def enrol_node(
         problems.append(f"the national root certifies states, not a {role!r} node")
     elif not issuer.is_root and role == "national":
         problems.append("only the national root certifies the national node")
+    elif not issuer.is_root and issuer.state and not node_id.startswith(f"{issuer.state}/"):
+        # A state certifies its own offices only: their ids begin with the state's name.
+        problems.append(f"the {issuer.state} authority certifies {issuer.state}/... offices only")
     if len(ledger_key) != 32:
         problems.append("ledger_key must be a 32-byte Ed25519 public key")
     if valid_days <= 0:

@@ -85,9 +85,25 @@ def peer_identity(context: grpc.ServicerContext, revocations: RevocationSet) -> 
         raise AuthenticationError("caller presented no client certificate")
     identity = identity_from_certificate(pem)
     issuer = _issuer_name(pem)
+    state = _issuer_state(pem)
+    if state and not identity.node_id.startswith(f"{state}/"):
+        raise AuthenticationError(
+            f"certified by the {state} authority but claims to be {identity.node_id}",
+            identity.node_id,
+        )
     if revocations.is_revoked(identity, issuer=issuer):
         raise AuthenticationError("certificate has been revoked", identity.node_id)
     return identity
+
+
+def _issuer_state(pem: bytes) -> str:
+    """The state named by the issuing authority (empty for the national root)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    issuer = x509.load_pem_x509_certificate(pem).issuer
+    states = issuer.get_attributes_for_oid(NameOID.STATE_OR_PROVINCE_NAME)
+    return str(states[0].value) if states else ""
 
 
 def _issuer_name(pem: bytes) -> str:

@@ -507,3 +507,9 @@ def test_ca_enrol_rejects_role_mismatch(tmp_path: Path) -> None:
 def test_ca_show_without_enrolment_is_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cctns ca enrol"):
         run_ca("show", "--data-dir", str(tmp_path))
+
+
+def test_a_state_certifies_only_its_own_offices(root: Authority) -> None:
+    goa = issue_state_authority(root, "goa")
+    with pytest.raises(InputError, match=r"goa/\.\.\. offices only"):
+        enrol(goa, "kerala/ernakulam-city/ps-kalamassery")
