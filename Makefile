@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= demo-data
 
-.PHONY: run test bench proto lint check-proto clean
+.PHONY: run test bench proto lint check-proto clean setup-browser screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,16 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m simulations.bench
 	$(BIN)/python -m simulations.bench_federation
+	$(BIN)/python -m simulations.bench_web
+
+# Debian's Chromium (and a Malayalam font) for the browser tests; apt-get needs root.
+setup-browser:
+	(test -x /usr/bin/chromium && dpkg -s fonts-smc-manjari >/dev/null 2>&1) || \
+		(apt-get update && apt-get install -y chromium fonts-smc-manjari)
+
+# Full-page PNGs of the main pages, taken by the browser tests.
+screenshots: $(STAMP)
+	CCTNS_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/web/test_browser.py
 
 proto: $(STAMP)
 	$(BIN)/python -m protos.generate

@@ -110,7 +110,23 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
         Path(args.data_dir),
         poll_interval=args.poll,
         revocation_interval=args.revocation_interval,
+        http=args.http,
     )
+
+
+def cmd_node_web(args: argparse.Namespace) -> int:
+    import logging
+
+    import trio
+
+    from node.config import DataDir
+    from node.runtime import serve_web_only
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    trio.run(lambda: serve_web_only(DataDir(args.data_dir), args.http))
+    return 0
 
 
 def cmd_node_alerts(args: argparse.Namespace) -> int:
@@ -435,6 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--revocation-interval", type=float, default=30.0, help="revocation exchange interval (s)"
     )
+    sub.add_argument("--http", default="", help="also serve the web UI on HOST:PORT")
+    sub = command(node, "web", cmd_node_web, "serve only the web UI (no federation)")
+    sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
     sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
     sub.add_argument("--json", action="store_true")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")
@@ -505,9 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from admin.peer_cli import register as register_peer
     from admin.pki_cli import register as register_ca
+    from admin.user_cli import register as register_user
 
     register_ca(groups)
     register_peer(groups)
+    register_user(groups)
     return parser
 
 

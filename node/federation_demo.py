@@ -116,6 +116,10 @@ def build(base: Path, *, records: int) -> None:
     root.save(base / "authorities" / "root")
     kerala.save(base / "authorities" / "kerala")
     ports = {node.name: free_port() for node in NODES}
+    http_ports = {node.name: free_port() for node in NODES}
+    (base / "http-ports.txt").write_text(
+        "".join(f"{name} {port}\n" for name, port in http_ports.items())
+    )
     keys: dict[str, bytes] = {}
     for node in NODES:
         data_dir = DataDir(base / node.name)
@@ -162,18 +166,60 @@ def build(base: Path, *, records: int) -> None:
                 seed_station(station, records, seed=100 + number)
         finally:
             station.close()
+        _demo_officer(data_dir, node)
+
+
+DEMO_PASSWORD = "kerala-police-demo"
+
+
+def _demo_officer(data_dir: DataDir, node: DemoNode) -> None:
+    """One officer per office for trying the web UI; the TOTP secret is kept in the demo
+    folder (demo only: a real node shows it once, to the officer)."""
+    from node.web.context import accounts_for
+
+    role = {"station": "sho", "district": "district_supervisor", "state": "scrb_analyst"}[node.role]
+    jurisdiction = node.node_id.rsplit("/", 1)[0] if node.role != "station" else ""
+    accounts = accounts_for(data_dir)
+    try:
+        officer_id = f"PEN{100001 + NODES.index(node)}"
+        _, secret = accounts.create_officer(
+            officer_id,
+            f"Demo officer, {node.station}",
+            "F",
+            role,
+            node.node_id,
+            jurisdiction,
+            DEMO_PASSWORD,
+        )
+        (data_dir.path / "web" / "demo-officer.txt").write_text(f"{officer_id} {secret}\n")
+    finally:
+        accounts.close()
+
+
+def _http_ports(base: Path) -> dict[str, int]:
+    lines = (base / "http-ports.txt").read_text().split("\n")
+    return {name: int(port) for name, port in (line.split() for line in lines if line)}
 
 
 def start(base: Path) -> list[subprocess.Popen[bytes]]:
     """Starts every node as its own process; logs go to <base>/logs/."""
     (base / "logs").mkdir(exist_ok=True)
     processes = []
+    http = _http_ports(base)
     for node in NODES:
         command = [sys.executable, "-m", "admin.cli", "node", "serve"]
         with (base / "logs" / f"{node.name}.log").open("ab") as log:
             processes.append(
                 subprocess.Popen(
-                    [*command, "--data-dir", str(base / node.name), "--poll", "1"],
+                    [
+                        *command,
+                        "--data-dir",
+                        str(base / node.name),
+                        "--poll",
+                        "1",
+                        "--http",
+                        f"127.0.0.1:{http[node.name]}",
+                    ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
@@ -247,6 +293,16 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         print(f"  .venv/bin/cctns peer search 'Raju' --nodes kerala/scrb --data-dir {kal}")
         print("Who holds this vehicle? (hit/no-hit)")
         print(f"  .venv/bin/cctns peer hit KL-07-AB-1234 --data-dir {kal}")
+        http = _http_ports(base)
+        officer, secret = (base / "kalamassery" / "web" / "demo-officer.txt").read_text().split()
+        print("\nWeb UI (citizens' portal needs no login):")
+        for node in NODES:
+            print(f"  http://127.0.0.1:{http[node.name]}/   {node.node_id}")
+        print(f"Officer login at Kalamassery: {officer} / {DEMO_PASSWORD}, then the 6-digit code")
+        print(
+            f"from an authenticator app with key {secret} (or: .venv/bin/python -c "
+            f"\"import pyotp; print(pyotp.TOTP('{secret}').now())\")"
+        )
         if check:
             result = subprocess.run(
                 [

@@ -192,6 +192,7 @@ async def serve(
     *,
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
+    http: str = "",
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports the bound port when ready."""
@@ -218,6 +219,14 @@ async def serve(
                         )
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+                if http:
+                    from node.web.app import create_app
+                    from node.web.context import web_context
+                    from node.web.server import serve_http
+
+                    app = create_app(web_context(data_dir, parts.station))
+                    await nursery.start(serve_http, app, http)
+                    log.info("web UI on http://%s/", http)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
                 task_status.started(port)
                 await trio.sleep_forever()
@@ -225,6 +234,29 @@ async def serve(
             server.stop(grace=1.0).wait()
             for client in clients:
                 client.close()
+
+
+async def serve_web_only(
+    data_dir: DataDir,
+    http: str,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """A station's web UI without the federation (a node not yet enrolled, tests, benches)."""
+    from node.web.app import create_app
+    from node.web.context import web_context
+    from node.web.server import serve_http
+
+    station = Station.open(data_dir)
+    try:
+        app = create_app(web_context(data_dir, station))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+            binds = await nursery.start(serve_http, app, http)
+            log.info("web UI on %s", binds)
+            task_status.started(binds)
+    finally:
+        station.close()
 
 
 async def _stop_on_signal(scope: trio.CancelScope) -> None:
@@ -235,7 +267,11 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
 
 
 def run(
-    data_dir: Path, *, poll_interval: float = 2.0, revocation_interval: float = REVOCATION_INTERVAL
+    data_dir: Path,
+    *,
+    poll_interval: float = 2.0,
+    revocation_interval: float = REVOCATION_INTERVAL,
+    http: str = "",
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
     trio.run(
@@ -243,6 +279,7 @@ def run(
             DataDir(data_dir),
             poll_interval=poll_interval,
             revocation_interval=revocation_interval,
+            http=http,
         )
     )
     return 0

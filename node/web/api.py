@@ -1,0 +1,316 @@
+"""The node's JSON API, beside the pages and under the same rules, enforced here on the server.
+
+  GET /api/status/{receipt}?mobile=      a citizen's status (no login; no enumeration: unknown
+                                         number and wrong mobile give the same 404)
+  GET /api/firs/{year}/{serial}          an FIR's sealed current view, its ledger entry and the
+                                         proof of it (officer: "fir.read", this station's cases)
+  GET /api/search/persons?q=&age_min=&age_max=
+                                         persons by name (officer: "search.local"); withheld
+                                         identities are never found
+  GET /api/vehicles/public?q=            recovered and unclaimed vehicles and property (no
+                                         login; sensitive records left out)
+  GET /api/dashboard/crime-heads         FIRs per crime head (officer: "dashboard.view")
+
+Officers authenticate with the web session cookie; without one an officer route answers 401
+JSON (`node.web.security`). Every route has a response model, so /api/openapi.json describes it.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ledger import merkle
+from node import zero_fir
+from node.records import fir_number
+from node.station import Station
+from node.web import reports
+from node.web.citizen import NO_MATCH, lookup_status
+from node.web.dashboard import require_this_station
+from node.web.rules import Officer
+from node.web.security import officer_required
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+class StatusOut(BaseModel):
+    """A citizen's petition or FIR as the holder of its mobile number may see it. For a record
+    the law withholds (`kind` "withheld") nothing but the station is given."""
+
+    kind: Literal["petition", "fir", "withheld"]
+    reference: str = Field(description='"PET/2026/000123" or "FIR No. 12/2026"; "" if withheld')
+    station: str
+    district: str
+    date_ms: int = Field(
+        description="received (petition) or registered (FIR), Unix ms; 0 if withheld"
+    )
+    state: str = Field(description='"under_enquiry", "fir_registered", "registered", ...')
+    fir_number: str = Field(description="the FIR registered on a petition, when it may be shown")
+    message: str = Field(description="a Zero FIR's transfer status")
+
+
+class VerificationOut(BaseModel):
+    """What proves the entry: its leaf hash, an RFC 9162 inclusion proof in the tree of
+    `tree_size` entries with `root`, and the station's latest signed checkpoint note."""
+
+    origin: str
+    ledger_index: int
+    leaf_hash: str
+    tree_size: int
+    root: str
+    inclusion_proof: list[str]
+    checkpoint: str
+    public_key: str
+
+
+class FirOut(BaseModel):
+    fir_number: str
+    ledger_index: int
+    amendments: list[int] = Field(description="ledger indexes of the amendments, in order")
+    view: dict[str, Any] = Field(description="the current view (amendments applied), sealed")
+    verification: VerificationOut
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    name: str
+    matched_name: str
+    relative_name: str
+    relation: str
+    age: int
+    sex: str
+    address: str
+    role: str
+    record_ref: str
+    ledger_index: int
+    score: float
+
+
+class PersonSearchOut(BaseModel):
+    query: str
+    persons: list[PersonOut]
+
+
+class PublicVehicleOut(BaseModel):
+    registration: str
+    make: str
+    model: str
+    colour: str
+    vehicle_type: str
+    status: str
+    station: str
+    district: str
+
+
+class PublicPropertyOut(BaseModel):
+    category: str
+    description: str
+    status: str
+    station: str
+    district: str
+
+
+class PublicVehiclesOut(BaseModel):
+    query: str
+    vehicles: list[PublicVehicleOut]
+    property: list[PublicPropertyOut]
+
+
+class CrimeHeadOut(BaseModel):
+    crime_head: str
+    firs: int
+
+
+class CrimeHeadsOut(BaseModel):
+    station: str
+    crime_heads: list[CrimeHeadOut]
+
+
+def _station(request: Request) -> Station:
+    station: Station = request.app.state.station
+    return station
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+_OFFICER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no officer session"},
+    403: {"model": ErrorOut, "description": "the officer's role may not"},
+}
+
+
+@router.get(
+    "/status/{receipt:path}",
+    response_model=StatusOut,
+    responses={**_NOT_FOUND, 400: {"model": ErrorOut}},
+    summary="A citizen's petition or FIR status",
+)
+def citizen_status(
+    request: Request,
+    receipt: Annotated[str, Path(max_length=40, description="receipt or FIR number")],
+    mobile: Annotated[str, Query(max_length=20, description="the mobile number given")] = "",
+) -> Any:
+    number = reports.normalise_mobile(mobile)
+    if number is None:
+        return JSONResponse({"error": "give the 10-digit Indian mobile number"}, status_code=400)
+    found = lookup_status(_station(request), receipt, number)
+    if found is None:
+        return JSONResponse({"error": NO_MATCH}, status_code=404)
+    return StatusOut(
+        kind=found.kind,
+        reference=found.reference,
+        station=found.station,
+        district=found.district,
+        date_ms=found.date_ms,
+        state=found.state,
+        fir_number=found.fir_number,
+        message=found.message,
+    )
+
+
+@router.get(
+    "/firs/{year}/{serial}",
+    response_model=FirOut,
+    responses={**_NOT_FOUND, **_OFFICER_ERRORS},
+    summary="An FIR with its ledger entry and proof",
+)
+def fir(
+    request: Request,
+    year: Annotated[int, Path(ge=1860, le=9999)],
+    serial: Annotated[int, Path(ge=1)],
+    officer: Annotated[Officer, Depends(officer_required("fir.read"))],
+) -> Any:
+    station = _station(request)
+    require_this_station(officer, "fir.read", station)
+    ref = fir_number(serial, year)
+    found = station.index.fir(ref)
+    if found is None or found.serial != serial or found.year != year:
+        return JSONResponse({"error": f"no {ref} at this station"}, status_code=404)
+    ledger = station.ledger
+    note = ledger.checkpoint()
+    size = zero_fir.checkpoint_size(note)
+    if found.ledger_index >= size:  # registered after the latest checkpoint
+        size = ledger.size()
+    return FirOut(
+        fir_number=ref,
+        ledger_index=found.ledger_index,
+        amendments=list(found.amendments),
+        view=station.current_view(ref),
+        verification=VerificationOut(
+            origin=station.config.origin,
+            ledger_index=found.ledger_index,
+            leaf_hash=merkle.leaf_hash(ledger.leaf(found.ledger_index)).hex(),
+            tree_size=size,
+            root=ledger.root(size).hex(),
+            inclusion_proof=[h.hex() for h in ledger.inclusion_proof(found.ledger_index, size)],
+            checkpoint=note.decode("utf-8", "replace"),
+            public_key=base64.b64encode(ledger.public_key).decode("ascii"),
+        ),
+    )
+
+
+@router.get(
+    "/search/persons",
+    response_model=PersonSearchOut,
+    responses=_OFFICER_ERRORS,
+    summary="Persons in this station's records, by name",
+)
+def search_persons(
+    request: Request,
+    officer: Annotated[Officer, Depends(officer_required("search.local"))],
+    q: Annotated[str, Query(min_length=2, max_length=100)],
+    age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
+    age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+) -> PersonSearchOut:
+    station = _station(request)
+    require_this_station(officer, "search.local", station)
+    hits = station.index.search_persons(q, age_min=age_min, age_max=age_max)
+    return PersonSearchOut(
+        query=q,
+        persons=[
+            PersonOut(
+                person_id=h.person_id,
+                name=h.name,
+                matched_name=h.matched_name,
+                relative_name=h.relative_name,
+                relation=h.relation,
+                age=h.age,
+                sex=h.sex,
+                address=h.address,
+                role=h.role,
+                record_ref=h.record_ref,
+                ledger_index=h.ledger_index,
+                score=h.score,
+            )
+            for h in hits
+        ],
+    )
+
+
+@router.get(
+    "/vehicles/public",
+    response_model=PublicVehiclesOut,
+    summary="Recovered and unclaimed vehicles and property (public)",
+)
+def public_vehicles(
+    request: Request, q: Annotated[str, Query(max_length=64)] = ""
+) -> PublicVehiclesOut:
+    station = _station(request)
+    query = q.strip()
+    return PublicVehiclesOut(
+        query=query,
+        vehicles=[
+            PublicVehicleOut(
+                registration=v.registration,
+                make=v.make,
+                model=v.model,
+                colour=v.colour,
+                vehicle_type=v.vehicle_type,
+                status=v.status,
+                station=v.station,
+                district=v.district,
+            )
+            for v in reports.public_vehicles(station, query)
+        ],
+        property=[
+            PublicPropertyOut(
+                category=p.category,
+                description=p.description,
+                status=p.status,
+                station=p.station,
+                district=p.district,
+            )
+            for p in reports.public_property(station, query)
+        ],
+    )
+
+
+@router.get(
+    "/dashboard/crime-heads",
+    response_model=CrimeHeadsOut,
+    responses=_OFFICER_ERRORS,
+    summary="FIRs numbered at this station per crime head",
+)
+def crime_heads(
+    request: Request,
+    officer: Annotated[Officer, Depends(officer_required("dashboard.view"))],
+) -> CrimeHeadsOut:
+    station = _station(request)
+    require_this_station(officer, "dashboard.view", station)
+    return CrimeHeadsOut(
+        station=station.config.station,
+        crime_heads=[
+            CrimeHeadOut(crime_head=head, firs=count)
+            for head, count in reports.crime_head_counts(station)
+        ],
+    )
+
+
+__all__ = ["router"]

@@ -1,0 +1,161 @@
+"""The station's dashboards, for officers whose role may view them ("dashboard.view").
+
+  GET /dashboard               counts by crime head (bar chart), FIRs per month for the last
+                               12 months (line chart), pending investigations by age (bar
+                               chart), the charge-sheeting rate, overdue citizen requests
+  GET /dashboard/{chart}.csv   the figures of one chart as CSV with a header row:
+                               crime-heads, trend, pending, charge-sheeting, overdue
+
+Charts are SVG drawn on the server (`node.web.charts`): no script, and they print. What each
+figure approximates while final reports and petition closures are not recorded is said on the
+page and in `node.web.reports`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from ledger.log import now_ms
+from node.station import Station
+from node.validation import IST
+from node.web import charts, reports
+from node.web.rules import CaseFacts, Officer, require
+from node.web.security import officer_required
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+Viewer = Annotated[Officer, Depends(officer_required("dashboard.view"))]
+CHARTS = ("crime-heads", "trend", "pending", "charge-sheeting", "overdue")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _station(request: Request) -> Station:
+    station: Station = request.app.state.station
+    return station
+
+
+def require_this_station(officer: Officer, action: str, station: Station) -> None:
+    """Refuses (Forbidden) an officer whose jurisdiction does not cover this station: another
+    station's officer, a supervisor of another district. The node's own administrator (whose
+    account exists only on this node) is not bound to a station."""
+    if officer.role == "node_admin":
+        return
+    require(officer, action, CaseFacts(station.config.node_id, ""))
+
+
+def _t(request: Request, key: str, **params: Any) -> str:
+    from node.web.app import language
+
+    text: str = request.app.state.translator.t(language(request), key, **params)
+    return text
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+def dashboard(request: Request, officer: Viewer) -> Response:
+    station = _station(request)
+    require_this_station(officer, "dashboard.view", station)
+    now = now_ms()
+    heads = reports.crime_head_counts(station)
+    trend = reports.monthly_trend(station, now)
+    pending = reports.pending_by_age(station, now)
+    overdue_total, overdue = reports.overdue_petitions(station, now, limit=20)
+    response: Response = request.app.state.render(
+        request,
+        "dashboard.html",
+        now_ms=now,
+        crime_heads=heads,
+        crime_heads_svg=Markup(
+            charts.bar_chart(
+                _t(request, "dash.crime_heads"),
+                [(head, float(count)) for head, count in heads],
+                empty=_t(request, "dash.none"),
+            )
+        ),
+        trend=trend,
+        trend_svg=Markup(
+            charts.line_chart(
+                _t(request, "dash.trend"), [(month, float(count)) for month, count in trend]
+            )
+        ),
+        pending=pending,
+        pending_svg=Markup(
+            charts.bar_chart(
+                _t(request, "dash.pending"), [(age, float(count)) for age, count in pending]
+            )
+        ),
+        charge=reports.charge_sheeting(station),
+        overdue_total=overdue_total,
+        overdue=overdue,
+        overdue_days=reports.OVERDUE_DAYS,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    # A spreadsheet must not run a cell as a formula (CSV injection).
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    stamp = datetime.now(IST).strftime("%Y%m%d")
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _iso_date(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, IST).date().isoformat()
+
+
+@router.get("/{chart}.csv", include_in_schema=False)
+def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
+    station = _station(request)
+    require_this_station(officer, "dashboard.view", station)
+    now = now_ms()
+    if chart == "crime-heads":
+        return _csv(("crime_head", "firs"), reports.crime_head_counts(station), chart)
+    if chart == "trend":
+        return _csv(("month", "firs_registered"), reports.monthly_trend(station, now), chart)
+    if chart == "pending":
+        return _csv(("age_days", "pending_firs"), reports.pending_by_age(station, now), chart)
+    if chart == "charge-sheeting":
+        c = reports.charge_sheeting(station)
+        rate = "" if c.rate is None else f"{c.rate:.4f}"
+        return _csv(("firs", "charge_sheets", "rate"), [(c.firs, c.charge_sheets, rate)], chart)
+    if chart == "overdue":
+        _, rows = reports.overdue_petitions(station, now, limit=None)
+        return _csv(
+            ("receipt_number", "received_date", "days_waiting", "channel"),
+            (
+                (p.receipt_number, _iso_date(p.received_at_ms), p.days_waiting, p.channel)
+                for p in rows
+            ),
+            chart,
+        )
+    return Response(
+        f"no such chart: one of {', '.join(CHARTS)}\n",
+        status_code=404,
+        media_type="text/plain; charset=utf-8",
+    )
+
+
+__all__ = ["CHARTS", "require_this_station", "router"]

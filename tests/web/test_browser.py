@@ -1,0 +1,253 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium against a node serving its
+web UI (hypercorn) as a separate process.
+
+An officer logs in with password and TOTP, registers an FIR and downloads its copy; a citizen
+files a complaint and tracks it; the page switches to Malayalam; a federated search names the
+offices that did not answer; a name carrying markup opens no dialog. With CCTNS_SCREENSHOTS set
+(`make screenshots`), full-page PNGs of the main pages are written there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.validation import IST
+from tests.web.browser import (
+    Officer,
+    WebNode,
+    browser_fixture,  # noqa: F401  (the `browser` fixture)
+    running_node,
+    screenshot,
+    serve,
+)
+
+MALAYALAM = re.compile(r"[\u0D00-\u0D7F]")
+RECEIPT = re.compile(r"PET/\d{4}/\d{6}")
+XSS = "<img src=x onerror=alert(1)>"
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
+    with running_node(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+
+
+def ui_login(page: Any, base_url: str, officer: Officer, shot: str = "") -> None:
+    """Logs in through the pages: officer id and password, then the TOTP code (the first
+    login's setup page asks for a code too)."""
+    page.goto(f"{base_url}/login")
+    if shot:
+        screenshot(page, shot)
+    page.fill("#officer_id", officer.officer_id)
+    page.fill("#password", officer.password)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+    assert re.search(r"/(login/totp|account/totp-setup)", page.url), page.url
+    page.fill("#code", officer.code())
+    with page.expect_navigation():
+        page.click("form:has(#code) button[type=submit]")
+    assert officer.officer_id in page.inner_text("header"), page.content()[:2000]
+
+
+@pytest.fixture(scope="module")
+def officer_context(browser: Any, node: WebNode) -> Iterator[Any]:
+    """A browser context with an SHO of the station logged in."""
+    context = browser.new_context(locale="en-IN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    ui_login(page, node.base_url, node.new_officer(role="sho", sex="F", name="Anitha Kumari"))
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def citizen_page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context with no login."""
+    context = browser.new_context(locale="en-IN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_officer_logs_in_with_password_and_totp(browser: Any, node: WebNode) -> None:
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        ui_login(page, node.base_url, node.officer, shot="login")
+        page.goto(f"{node.base_url}/")
+        assert page.locator("a[href='/fir/new']").count() > 0
+        screenshot(page, "home")
+    finally:
+        context.close()
+
+
+def register_fir(page: Any, base_url: str, complainant: str, mobile: str = "9447000123") -> str:
+    """Fills /fir/new and submits it; returns the case page's URL."""
+    page.goto(f"{base_url}/fir/new")
+    occurred = datetime.now(IST) - timedelta(hours=3)
+    page.fill("#occurrence_from", occurred.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#place", "Near HMT junction bus stop, Kalamassery")
+    page.fill("#section_0", "BNS 303(2)")
+    page.fill("#complainant_name", complainant)
+    page.fill("#complainant_mobile", mobile)
+    page.fill("#complainant_age", "41")
+    page.check("input[name='accused_0_unknown']")
+    page.fill("#brief_facts", "The complainant's motorcycle parked near the bus stop was stolen.")
+    with page.expect_navigation():
+        page.click("form[action='/fir/new'] button[type=submit]")
+    assert "/case/" in page.url, page.inner_text("main")[:2000]
+    url: str = page.url
+    return url
+
+
+def test_register_an_fir_and_download_its_pdf(officer_context: Any, node: WebNode) -> None:
+    page = officer_context.new_page()
+    page.goto(f"{node.base_url}/fir/new")
+    screenshot(page, "fir-form")
+    register_fir(page, node.base_url, "Rajesh Krishnan")
+    assert "FIR No." in page.inner_text("main")
+    assert "Rajesh Krishnan" in page.inner_text("main")
+    screenshot(page, "case")
+    link = page.locator("a[href$='/pdf']").first
+    href = link.get_attribute("href")
+    assert href, "no PDF link on the case page"
+    response = officer_context.request.get(f"{node.base_url}{href}")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/pdf")
+    assert response.body().startswith(b"%PDF")
+    page.close()
+
+
+def test_registers_and_search_pages(officer_context: Any, node: WebNode) -> None:
+    page = officer_context.new_page()
+    page.goto(f"{node.base_url}/gd")
+    assert page.locator("main table, main .empty, main ul").count() > 0
+    screenshot(page, "gd-register")
+    page.goto(f"{node.base_url}/fir")
+    assert "FIR No." in page.inner_text("main")
+    page.goto(f"{node.base_url}/search")
+    page.fill("input[name='q']", "Rajesh Krishnen")  # misspelt on purpose
+    with page.expect_navigation():
+        page.press("input[name='q']", "Enter")
+    assert "Rajesh Krishnan" in page.inner_text("main")
+    screenshot(page, "search")
+    page.goto(f"{node.base_url}/dashboard")
+    assert page.locator("main svg, main table").count() > 0
+    screenshot(page, "dashboard")
+    page.close()
+
+
+def test_citizen_files_a_complaint_and_tracks_it(citizen_page: Any, node: WebNode) -> None:
+    page = citizen_page
+    page.goto(f"{node.base_url}/citizen")
+    screenshot(page, "citizen-portal")
+    page.goto(f"{node.base_url}/citizen/complaint")
+    page.fill("#name", "Mary Joseph")
+    page.fill("#mobile", "9846012345")
+    page.fill("#address", "Kunnumpuram House, HMT Colony, Kalamassery")
+    page.fill("#subject", "Loud music every night")
+    page.fill("#details", "The neighbours play loud music past midnight every night.")
+    with page.expect_navigation():
+        page.click("form:has(#details) button[type=submit]")
+    found = RECEIPT.search(page.inner_text("main"))
+    assert found, page.inner_text("main")
+    receipt = found.group(0)
+    page.goto(f"{node.base_url}/citizen/status")
+    page.fill("#reference", receipt)
+    page.fill("#mobile", "9846012345")
+    with page.expect_navigation():
+        page.click("form:has(#reference) button[type=submit]")
+    text = page.inner_text("main")
+    assert receipt in text
+    assert "Mary Joseph" not in text  # the status page shows no names
+    screenshot(page, "citizen-status")
+
+
+def test_switch_to_malayalam(citizen_page: Any, node: WebNode) -> None:
+    page = citizen_page
+    page.goto(f"{node.base_url}/")
+    assert page.get_attribute("html", "lang") == "en"
+    with page.expect_navigation():
+        page.click("a[href^='/lang/ml']")
+    assert page.get_attribute("html", "lang") == "ml"
+    main = page.inner_text("main")
+    assert len(MALAYALAM.findall(main)) > 10, main
+    screenshot(page, "home-ml")
+    page.goto(f"{node.base_url}/citizen")
+    assert page.get_attribute("html", "lang") == "ml"
+    with page.expect_navigation():
+        page.click("a[href^='/lang/en']")
+    assert page.get_attribute("html", "lang") == "en"
+
+
+def test_markup_in_a_name_opens_no_dialog(officer_context: Any, node: WebNode) -> None:
+    page = officer_context.new_page()
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    case_url = register_fir(page, node.base_url, XSS, mobile="9447000999")
+    page.goto(case_url)
+    assert XSS in page.inner_text("main"), "the name is not shown as text"
+    assert page.locator("main img[src='x']").count() == 0
+    page.goto(f"{node.base_url}/search?q=img+src&kind=person")
+    page.goto(f"{node.base_url}/fir")
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    page.close()
+
+
+# -- a federated search with offices down --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, list[str]]]:
+    """The demo federation (7 nodes) with only Kalamassery (web UI) and Edappally running;
+    yields Kalamassery's web node and the node ids of the offices left stopped."""
+    from node.federation_demo import NODES, build
+
+    base: Path = tmp_path_factory.mktemp("federation")
+    build(base, records=20)
+    stopped = [n.node_id for n in NODES if n.name not in ("kalamassery", "edappally")]
+    with (
+        serve(base / "edappally", command="serve", extra=("--poll", "1")),
+        serve(base / "kalamassery", command="serve", extra=("--poll", "1")) as kalamassery,
+    ):
+        yield kalamassery, stopped
+
+
+def test_federated_search_names_the_offices_that_did_not_answer(
+    browser: Any, federation: tuple[WebNode, list[str]]
+) -> None:
+    node, stopped = federation
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        ui_login(page, node.base_url, node.new_officer(role="sho", sex="F"))
+        page.goto(f"{node.base_url}/search")
+        page.fill("input[name='q']", "Raju")
+        page.select_option("select[name='scope']", "federation")
+        with page.expect_navigation():
+            page.press("input[name='q']", "Enter")
+        unanswered = page.inner_text("#unanswered")
+        for node_id in stopped:
+            assert node_id in unanswered, f"{node_id} not named: {unanswered}"
+        assert "ps-edappally" not in unanswered
+        assert "ps-edappally" in page.inner_text("main"), "the running office did not answer"
+        screenshot(page, "search-federation")
+    finally:
+        context.close()

@@ -1,0 +1,584 @@
+"""The citizens' portal over a real station (RocksDB ledger, SQLite index, seeded records):
+online complaint -> receipt -> status, the FIR copy, recovered vehicles; CSRF, escaping, no
+enumeration, and that an FIR the law withholds (BNS 64) shows nothing on any public route.
+
+The fixtures here (a seeded station with known FIRs, officers signed in through /login and
+/login/totp) are shared with test_dashboard.py and test_api.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+from starlette.exceptions import StarletteDeprecationWarning
+
+from ledger.log import now_ms
+from node.config import DataDir
+from node.seed import seed_station
+from node.station import Station
+from node.validation import IST, utc_ms
+from node.web import reports
+from node.web.app import WebContext, create_app
+from node.web.auth import Accounts
+from node.web.citizen import lookup_status
+from node.web.i18n import Translator
+from protos import records_pb2
+
+with warnings.catch_warnings():
+    # Starlette 1.x asks for `httpx2` under its TestClient; httpx (a dev dependency) still works.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient as TestClient  # re-exported for the others
+
+ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
+NODE_ID = "kerala/ernakulam-city/ps-kalamassery"
+PASSWORD = "correct horse battery"
+OFFICER = "PEN100001"
+FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+_TOKENS = re.compile(r'(name="csrf_token" value="|<meta name="csrf-token" content=")[^"]+"')
+
+THEFT_MOBILE = "9847012345"
+THEFT_REG = "KL-07-BQ-4521"
+THEFT_ENGINE = "JF50E7123456"
+THEFT_CHASSIS = "ME4JF504KH7001234"
+SENSITIVE_MOBILE = "9447011111"
+SENSITIVE_REG = "KL-07-CD-9876"
+VICTIM = "Anitha Kumari"
+INFORMANT = "Lakshmi Devi"
+SENSITIVE_FACTS = "The victim Anitha Kumari was assaulted near the Kalamassery railway gate."
+ZERO_MOBILE = "9633022222"
+
+
+class Clock:
+    """The accounts' clock, moved by hand so that each login uses a fresh TOTP step."""
+
+    def __init__(self) -> None:
+        self.now = now_ms() // 30_000 * 30_000
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+@dataclass
+class Node:
+    station: Station
+    accounts: Accounts
+    clock: Clock
+    app: Any
+    theft: str  # FIR numbers registered for the tests
+    sensitive: str
+    zero: str
+
+
+def person(name: str, role: int, **fields: Any) -> records_pb2.PersonInCase:
+    return records_pb2.PersonInCase(person=records_pb2.Person(name=name, **fields), role=role)  # type: ignore[arg-type]
+
+
+def fir_record(
+    sections: list[tuple[str, str]],
+    persons: list[records_pb2.PersonInCase],
+    facts: str,
+    property_items: list[records_pb2.PropertyItem] = (),  # type: ignore[assignment]
+    **fields: Any,
+) -> records_pb2.Fir:
+    occurred = datetime.now(IST) - timedelta(hours=5)
+    return records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="Near HMT junction bus stop"),
+        sections=[records_pb2.ActSection(act=act, section=sec) for act, sec in sections],
+        brief_facts=facts,
+        persons=persons,
+        property=property_items,
+        **fields,
+    )
+
+
+def vehicle_item(
+    registration: str, status: int, engine: str = "", chassis: str = ""
+) -> records_pb2.PropertyItem:
+    return records_pb2.PropertyItem(
+        category="vehicle",
+        description="grey scooter",
+        status=status,  # type: ignore[arg-type]
+        value_inr=65000,
+        vehicle=records_pb2.Vehicle(
+            registration=registration,
+            engine_number=engine,
+            chassis_number=chassis,
+            make="Honda",
+            model="Activa 6G",
+            colour="Grey",
+            vehicle_type="scooter",
+        ),
+    )
+
+
+def make_node(tmp: Path) -> Node:
+    data_dir = DataDir(tmp / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    station = Station.open(data_dir)
+    seed_station(station, 160, seed=11, days=400, show_progress=False)
+    theft = station.register_fir(
+        OFFICER,
+        fir_record(
+            [("BNS", "303(2)")],
+            [
+                person("Rajesh Kumar", records_pb2.COMPLAINANT, age=41, sex="M",
+                       mobile=THEFT_MOBILE, address="Kalamassery"),
+                records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
+            ],
+            "The complainant's scooter parked near the bus stop was stolen; later recovered.",
+            [
+                vehicle_item(THEFT_REG, records_pb2.RECOVERED, THEFT_ENGINE, THEFT_CHASSIS),
+                records_pb2.PropertyItem(
+                    category="mobile phone",
+                    description="Redmi Note 12 of Rajesh Kumar, black",
+                    status=records_pb2.UNCLAIMED,
+                    identifiers="IMEI 356789012345678",
+                ),
+            ],
+        ),
+    )  # fmt: skip
+    sensitive = station.register_fir(
+        OFFICER,
+        fir_record(
+            [("BNS", "64(1)")],
+            [
+                person(INFORMANT, records_pb2.INFORMANT, age=45, sex="F",
+                       mobile=SENSITIVE_MOBILE, address="Kalamassery"),
+                person(VICTIM, records_pb2.VICTIM, age=24, sex="F", address="Kalamassery"),
+                records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
+            ],
+            SENSITIVE_FACTS,
+            [vehicle_item(SENSITIVE_REG, records_pb2.UNCLAIMED, "SENS1234567", "SENSCH998877")],
+        ),
+    )  # fmt: skip
+    zero = station.register_fir(
+        OFFICER,
+        fir_record(
+            [("BNS", "303(2)")],
+            [person("Joseph Mathew", records_pb2.COMPLAINANT, sex="M", mobile=ZERO_MOBILE)],
+            "A mobile phone was stolen on the bus from Aluva.",
+            zero_fir=True,
+            jurisdiction_station="Aluva",
+        ),
+    )
+    clock = Clock()
+    accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
+    app = create_app(WebContext(station=station, accounts=accounts, translator=Translator()))
+    return Node(station, accounts, clock, app, theft.ref, sensitive.ref, zero.ref)
+
+
+def login(
+    node: Node, officer_id: str, role: str, *, sex: str = "M", station_node_id: str = NODE_ID
+) -> TestClient:
+    """A client signed in as a new officer: password, then the authenticator code."""
+    _, secret = node.accounts.create_officer(
+        officer_id, f"Officer {officer_id}", sex, role, station_node_id, "", PASSWORD
+    )
+    totp = pyotp.TOTP(secret)
+    # First-time setup spends this step's code; the login below uses the next step's.
+    pending = node.accounts.begin_login(officer_id, PASSWORD)
+    node.accounts.logout(
+        node.accounts.confirm_totp(pending.token, totp.at(node.clock() // 1000)).id
+    )
+    node.clock.advance(30_000)
+    client = TestClient(node.app)
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"officer_id": officer_id, "password": PASSWORD, "csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    page = client.get("/login/totp")
+    response = client.post(
+        "/login/totp",
+        data={"code": totp.at(node.clock() // 1000), "csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def csrf(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match[1]
+
+
+def post_form(client: TestClient, path: str, data: dict[str, str]) -> Any:
+    """Posts a citizen form the way a browser does: the page first, then the form with its
+    CSRF token."""
+    token = csrf(client.get(path).text)
+    return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def without_tokens(html: str) -> str:
+    return _TOKENS.sub(r"\1-", html)
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    made = make_node(tmp_path_factory.mktemp("citizen"))
+    yield made
+    made.accounts.close()
+    made.station.close()
+
+
+@pytest.fixture
+def citizen(node: Node) -> TestClient:
+    return TestClient(node.app)
+
+
+def _complaint(**overrides: str) -> dict[str, str]:
+    form = {
+        "name": "Mini Joseph",
+        "mobile": "+91 98470 55555",
+        "address": "Kalamassery North",
+        "subject": "Neighbour's dog bites",
+        "details": "The neighbour's dog bit my son on 2 March near the gate.",
+    }
+    form.update(overrides)
+    return form
+
+
+def _public_texts_leaking(text: str, node: Node, typed: str = "") -> list[str]:
+    """What of the BNS 64 FIR appears in `text` (it must be nothing). What the visitor typed,
+    shown back to them, is left out: that is no record data."""
+    if typed:
+        text = text.replace(typed, "")
+    serial = node.sensitive.removeprefix("FIR No. ")
+    leaks = [VICTIM, INFORMANT, SENSITIVE_MOBILE, SENSITIVE_REG, "64(1)", "BNS 64", "Rape", serial]
+    return [word for word in leaks if word.lower() in text.lower()]
+
+
+# -- the portal ----------------------------------------------------------------------------------
+
+
+def test_citizen_portal_home_needs_no_login(citizen: TestClient) -> None:
+    page = citizen.get("/citizen")
+    assert page.status_code == 200
+    for link in ("/citizen/complaint", "/citizen/status", "/citizen/fir-copy", "/citizen/vehicles"):
+        assert f'href="{link}"' in page.text
+    assert "Citizen services" in page.text
+
+
+def test_citizen_portal_in_malayalam(citizen: TestClient) -> None:
+    page = citizen.get("/citizen/complaint?lang=ml")
+    assert page.status_code == 200
+    assert "ഓൺലൈൻ പരാതി" in page.text
+    assert "മൊബൈൽ നമ്പർ" in page.text
+
+
+# -- complaint, receipt, status ------------------------------------------------------------------
+
+
+def test_citizen_complaint_receipt_then_status(node: Node, citizen: TestClient) -> None:
+    response = post_form(citizen, "/citizen/complaint", _complaint())
+    assert response.status_code == 200, response.text
+    receipt = re.search(r'class="receipt-number">(PET/\d{4}/\d{6})<', response.text)
+    assert receipt, response.text
+    number = receipt[1]
+    assert "Keep your receipt number and mobile number" in response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = node.station.ledger.body(node.station.index.record_index(number) or 0).petition
+    assert body.channel == "online"
+    assert body.petitioner.mobile == "9847055555"  # normalised
+    assert body.petitioner.name == "Mini Joseph"
+
+    status = post_form(citizen, "/citizen/status", {"reference": number, "mobile": "9847055555"})
+    assert status.status_code == 200
+    assert number in status.text
+    assert "Under enquiry" in status.text
+    assert "Kalamassery Police Station" in status.text
+    assert "No matching record" not in status.text
+    # Typed loosely, the same receipt: "pet/2026/12" for "PET/2026/000012".
+    year, serial = number.split("/")[1:]
+    loose = post_form(
+        citizen,
+        "/citizen/status",
+        {"reference": f"pet/{year}/{int(serial)}", "mobile": "098470 55555"},
+    )
+    assert "Under enquiry" in loose.text
+
+
+def test_citizen_status_wrong_mobile_is_the_unknown_number_answer(
+    node: Node, citizen: TestClient
+) -> None:
+    number = post_form(citizen, "/citizen/complaint", _complaint(mobile="9847066666"))
+    receipt = re.search(r"(PET/\d{4}/\d{6})", number.text)
+    assert receipt
+    year = receipt[1].split("/")[1]
+    wrong = post_form(citizen, "/citizen/status", {"reference": receipt[1], "mobile": "9847000000"})
+    unknown = post_form(
+        citizen, "/citizen/status", {"reference": f"PET/{year}/999999", "mobile": "9847000000"}
+    )
+    assert wrong.status_code == unknown.status_code == 200
+    assert "No matching record" in wrong.text
+    assert without_tokens(wrong.text).replace(receipt[1], "X") == without_tokens(
+        unknown.text
+    ).replace(f"PET/{year}/999999", "X")
+    # The same for FIR numbers: a real FIR with a wrong number, and one that does not exist.
+    real = post_form(citizen, "/citizen/status", {"reference": node.theft, "mobile": "9847000000"})
+    none = post_form(
+        citizen, "/citizen/status", {"reference": "FIR No. 9999/2031", "mobile": "9847000000"}
+    )
+    assert without_tokens(real.text).replace(node.theft, "X") == without_tokens(none.text).replace(
+        "FIR No. 9999/2031", "X"
+    )
+
+
+def test_citizen_status_of_an_fir_and_a_zero_fir(node: Node, citizen: TestClient) -> None:
+    fir = post_form(citizen, "/citizen/status", {"reference": node.theft, "mobile": THEFT_MOBILE})
+    assert node.theft in fir.text
+    assert "Registered; under investigation" in fir.text
+    assert "Rajesh Kumar" not in fir.text  # no person data
+    zero = post_form(citizen, "/citizen/status", {"reference": node.zero, "mobile": ZERO_MOBILE})
+    assert node.zero in zero.text
+    assert "to be sent to Aluva" in zero.text
+
+
+def test_citizen_status_of_a_petition_converted_to_an_fir(node: Node) -> None:
+    petition = records_pb2.Petition(
+        channel="online",
+        subject="Theft of a bicycle",
+        details="My bicycle was stolen from the school gate.",
+        petitioner=records_pb2.Person(name="Sreeja P", mobile="9895033333"),
+    )
+    receipt = node.station.receive_petition("citizen-portal", petition)
+    found = lookup_status(node.station, receipt.ref, "9895033333")
+    assert found is not None and found.state == "under_enquiry"
+    fir = node.station.register_fir(
+        OFFICER,
+        fir_record(
+            [("BNS", "303(2)")],
+            [person("Sreeja P", records_pb2.COMPLAINANT, sex="F", mobile="9895033333")],
+            "The complainant's bicycle was stolen from the school gate.",
+            petition_receipt=receipt.ref,
+        ),
+    )
+    found = lookup_status(node.station, receipt.ref, "9895033333")
+    assert found is not None
+    assert (found.kind, found.state, found.fir_number) == ("petition", "fir_registered", fir.ref)
+    assert lookup_status(node.station, receipt.ref, "9895033334") is None
+
+
+def test_citizen_complaint_needs_a_mobile_number_and_writes_nothing_without(
+    node: Node, citizen: TestClient
+) -> None:
+    size = node.station.ledger.size()
+    for bad in ("12345", "5847012345", "98470123456", ""):
+        response = post_form(citizen, "/citizen/complaint", _complaint(mobile=bad))
+        assert response.status_code == 400
+        assert "Enter a 10-digit Indian mobile number." in response.text
+    response = post_form(citizen, "/citizen/complaint", _complaint(subject="", address=""))
+    assert response.status_code == 400
+    assert "A subject is required." in response.text
+    assert node.station.ledger.size() == size
+
+
+def test_citizen_forms_refuse_a_post_without_the_csrf_token(
+    node: Node, citizen: TestClient
+) -> None:
+    size = node.station.ledger.size()
+    citizen.get("/citizen/complaint")  # the nonce cookie
+    for path, data in (
+        ("/citizen/complaint", _complaint()),
+        ("/citizen/status", {"reference": node.theft, "mobile": THEFT_MOBILE}),
+        ("/citizen/fir-copy", {"reference": node.theft, "mobile": THEFT_MOBILE}),
+    ):
+        assert citizen.post(path, data=data).status_code == 403, path
+        forged = {**data, "csrf_token": "forged"}
+        assert citizen.post(path, data=forged).status_code == 403, path
+    # A token from another visitor (another nonce cookie) does not do either.
+    other = TestClient(node.app)
+    token = csrf(other.get("/citizen/complaint").text)
+    fresh = TestClient(node.app)
+    fresh.get("/citizen/complaint")
+    response = fresh.post("/citizen/complaint", data={**_complaint(), "csrf_token": token})
+    assert response.status_code == 403
+    assert node.station.ledger.size() == size
+
+
+def test_citizen_complaint_markup_is_rendered_inert(citizen: TestClient) -> None:
+    script = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    response = post_form(
+        citizen, "/citizen/complaint", _complaint(subject=script, name='"><b>Mini</b>')
+    )
+    assert response.status_code == 200
+    assert script not in response.text
+    assert "<img src=x" not in response.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in response.text
+    # Re-shown on a validation error, it stays inert in the form fields too.
+    again = post_form(citizen, "/citizen/complaint", _complaint(subject=script, mobile="1"))
+    assert script not in again.text and "&lt;script&gt;" in again.text
+
+
+# -- FIR copy --------------------------------------------------------------------------------------
+
+
+def test_citizen_fir_copy_for_the_complainant_is_a_pdf(node: Node, citizen: TestClient) -> None:
+    response = post_form(
+        citizen, "/citizen/fir-copy", {"reference": node.theft, "mobile": THEFT_MOBILE}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.headers["cache-control"] == "no-store"
+    # Someone without the complainant's number gets the generic answer, as for no such FIR.
+    wrong = post_form(
+        citizen, "/citizen/fir-copy", {"reference": node.theft, "mobile": "9000000000"}
+    )
+    none = post_form(
+        citizen, "/citizen/fir-copy", {"reference": "FIR No. 9999/2031", "mobile": "9000000000"}
+    )
+    assert wrong.headers["content-type"].startswith("text/html")
+    assert "No matching record" in wrong.text
+    assert without_tokens(wrong.text).replace(node.theft, "X") == without_tokens(none.text).replace(
+        "FIR No. 9999/2031", "X"
+    )
+
+
+def test_citizen_bns64_fir_copy_is_withheld_and_shows_nothing(
+    node: Node, citizen: TestClient
+) -> None:
+    # The informant (whose identity, mobile included, is sealed) proves the number...
+    response = post_form(
+        citizen, "/citizen/fir-copy", {"reference": node.sensitive, "mobile": SENSITIVE_MOBILE}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "withholds the copy of this FIR" in response.text
+    assert _public_texts_leaking(response.text, node) == []
+    # ...anyone else learns no more than for a number that does not exist.
+    guess = post_form(
+        citizen, "/citizen/fir-copy", {"reference": node.sensitive, "mobile": "9000000000"}
+    )
+    none = post_form(
+        citizen, "/citizen/fir-copy", {"reference": "FIR No. 9999/2031", "mobile": "9000000000"}
+    )
+    assert without_tokens(guess.text).replace(node.sensitive, "X") == without_tokens(
+        none.text
+    ).replace("FIR No. 9999/2031", "X")
+
+
+def test_citizen_bns64_fir_is_not_retrievable_from_any_public_route(
+    node: Node, citizen: TestClient
+) -> None:
+    serial, year = node.sensitive.removeprefix("FIR No. ").split("/")
+    texts: list[tuple[str, str]] = []  # (response, what the visitor typed)
+    for mobile in (SENSITIVE_MOBILE, "9000000000"):
+        for reference in (node.sensitive, f"{serial}/{year}"):
+            page = post_form(citizen, "/citizen/status", {"reference": reference, "mobile": mobile})
+            texts.append((page.text, reference))
+            api = citizen.get(f"/api/status/{reference}", params={"mobile": mobile})
+            assert api.status_code in (200, 404)
+            texts.append((api.text, reference))
+    withheld = citizen.get(f"/api/status/{node.sensitive}", params={"mobile": SENSITIVE_MOBILE})
+    assert withheld.status_code == 200
+    assert withheld.json()["kind"] == "withheld"
+    assert withheld.json()["reference"] == "" and withheld.json()["date_ms"] == 0
+    for query in (SENSITIVE_REG, "KL07CD9876", "9876", "SENS1234567", "SENSCH998877", ""):
+        page = citizen.get("/citizen/vehicles", params={"q": query})
+        assert page.status_code == 200
+        texts.append((page.text, query))
+        api = citizen.get("/api/vehicles/public", params={"q": query})
+        assert api.status_code == 200
+        assert all(v["registration"] != SENSITIVE_REG for v in api.json()["vehicles"])
+        texts.append((api.text, query))
+    for text, typed in texts:
+        assert _public_texts_leaking(text, node, typed) == [], text
+
+
+# -- recovered and unclaimed vehicles ------------------------------------------------------------
+
+
+def test_citizen_vehicles_found_by_registration_engine_or_chassis(
+    node: Node, citizen: TestClient
+) -> None:
+    for query in ("kl 07 bq 4521", "KL07BQ4521", "4521", THEFT_ENGINE, THEFT_CHASSIS[-6:]):
+        page = citizen.get("/citizen/vehicles", params={"q": query})
+        assert page.status_code == 200
+        assert THEFT_REG in page.text, query
+        assert "Honda Activa 6G" in page.text
+        assert "Kalamassery Police Station, Ernakulam City" in page.text
+        assert "Rajesh Kumar" not in page.text
+        assert node.theft not in page.text  # the case is not named either
+        shown = page.text.replace(query, "")  # what was typed is shown back
+        assert THEFT_ENGINE not in shown and THEFT_CHASSIS not in shown
+    latest = citizen.get("/citizen/vehicles")
+    assert THEFT_REG in latest.text
+    assert "Recovered" in latest.text
+
+
+def test_citizen_property_search_hides_names_and_identifiers(citizen: TestClient) -> None:
+    page = citizen.get("/citizen/vehicles", params={"q": "mobile phone"})
+    assert page.status_code == 200
+    assert "Redmi Note 12" in page.text
+    assert "Rajesh" not in page.text and "Kumar" not in page.text
+    assert "356789012345678" not in page.text
+    assert "Unclaimed" in page.text
+
+
+def test_citizen_vehicle_search_with_sql_text_is_harmless(node: Node, citizen: TestClient) -> None:
+    for query in (
+        "' OR 1=1 --",
+        "KL07'; DROP TABLE vehicles; --",
+        "%",
+        "_",
+        "\\",
+        '" UNION SELECT name, mobile FROM persons --',
+        "x" * 500,
+    ):
+        page = citizen.get("/citizen/vehicles", params={"q": query})
+        assert page.status_code == 200, query
+        api = citizen.get("/api/vehicles/public", params={"q": query[:64]})
+        assert api.status_code == 200, query
+    # Still there afterwards.
+    assert reports.public_vehicles(node.station, THEFT_REG)
+
+
+def test_citizen_mobile_numbers_are_normalised() -> None:
+    assert reports.normalise_mobile("+91 98470 12345") == "9847012345"
+    assert reports.normalise_mobile("098470-12345") == "9847012345"
+    assert reports.normalise_mobile("(984) 701-2345") == "9847012345"
+    for bad in ("", "12345", "5847012345", "984701234567", "98470x2345"):
+        assert reports.normalise_mobile(bad) is None
+    assert reports.canonical_receipt("pet / 2026 / 12") == "PET/2026/000012"
+    assert reports.canonical_receipt("FIR No. 12/2026") is None
+
+
+def test_citizen_catalog_has_english_and_malayalam_for_every_key() -> None:
+    catalog = json.loads(
+        (Path(__file__).resolve().parents[2] / "node/web/i18n_citizen.json").read_text("utf-8")
+    )
+    assert set(catalog) == {"en", "ml"}
+    assert set(catalog["en"]) == set(catalog["ml"])
+    for key, text in catalog["ml"].items():
+        assert text.strip() and catalog["en"][key].strip(), key
+        assert re.search("[\u0d00-\u0d7f]", text), f"{key} has no Malayalam"
+    used: set[str] = set()
+    templates = Path(__file__).resolve().parents[2] / "node/web/templates"
+    for name in ("citizen_home", "complaint_new", "complaint_receipt", "status", "fir_copy",
+                 "vehicles_public", "dashboard"):  # fmt: skip
+        used |= set(
+            re.findall(
+                r't\("((?:portal|dash)\.[a-z_.]*[a-z_])"', (templates / f"{name}.html").read_text()
+            )
+        )
+    assert used <= set(catalog["en"]), used - set(catalog["en"])

@@ -1,0 +1,118 @@
+"""The dashboards over a real seeded station, signed in through /login and /login/totp: who may
+see them, the SVG charts, the CSV downloads, and the figures against the records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from ledger.log import now_ms
+from node.web import charts, reports
+from tests.web.test_citizen import Node, TestClient, login, make_node
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    made = make_node(tmp_path_factory.mktemp("dashboard"))
+    yield made
+    made.accounts.close()
+    made.station.close()
+
+
+@pytest.fixture(scope="module")
+def sho(node: Node) -> TestClient:
+    return login(node, "PEN300001", "sho")
+
+
+def test_dashboard_needs_a_signed_in_officer(node: Node) -> None:
+    client = TestClient(node.app)
+    for path in ("/dashboard", "/dashboard/crime-heads.csv", "/dashboard/overdue.csv"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login"), path
+
+
+def test_dashboard_refuses_a_role_without_it(node: Node) -> None:
+    writer = login(node, "PEN300002", "gd_writer")
+    assert writer.get("/dashboard").status_code == 403
+    assert writer.get("/dashboard/trend.csv").status_code == 403
+
+
+def test_dashboard_refuses_another_stations_officer(node: Node) -> None:
+    stranger = login(node, "PEN300003", "sho", station_node_id="kerala/thrissur-city/ps-ollur")
+    assert stranger.get("/dashboard").status_code == 403
+    assert stranger.get("/dashboard/crime-heads.csv").status_code == 403
+
+
+def test_dashboard_shows_the_charts_and_the_notes(node: Node, sho: TestClient) -> None:
+    page = sho.get("/dashboard")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 3  # crime heads, trend, pending by age
+    assert "<polyline" in page.text
+    for head in reports.crime_head_counts(node.station)[:3]:
+        assert head[0] in page.text
+    assert "No charge sheets recorded yet." in page.text
+    assert "every FIR registered here is counted as pending" in page.text
+    assert "petitions received more than 14 days ago have no FIR" in page.text
+    for chart in ("crime-heads", "trend", "pending", "charge-sheeting", "overdue"):
+        assert f'href="/dashboard/{chart}.csv"' in page.text
+    assert "<script" not in page.text.split("</head>", 1)[1]  # no script in the body
+    malayalam = sho.get("/dashboard?lang=ml")
+    assert "കുറ്റകൃത്യ വിഭാഗം അനുസരിച്ച് എഫ്.ഐ.ആറുകൾ" in malayalam.text
+
+
+def _csv(client: TestClient, chart: str) -> list[list[str]]:
+    response = client.get(f"/dashboard/{chart}.csv")
+    assert response.status_code == 200, chart
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+def test_dashboard_csv_downloads_have_a_header_and_the_rows(node: Node, sho: TestClient) -> None:
+    heads = _csv(sho, "crime-heads")
+    assert heads[0] == ["crime_head", "firs"]
+    counts = node.station.index.counts_by_crime_head()
+    assert {row[0]: int(row[1]) for row in heads[1:]} == counts
+    trend = _csv(sho, "trend")
+    assert trend[0] == ["month", "firs_registered"]
+    assert len(trend) == 13
+    pending = _csv(sho, "pending")
+    assert pending[0] == ["age_days", "pending_firs"]
+    assert [row[0] for row in pending[1:]] == ["0-30", "31-90", "91-180", "181-365", ">365"]
+    assert sum(int(row[1]) for row in pending[1:]) == sum(counts.values())
+    charge = _csv(sho, "charge-sheeting")
+    assert charge == [["firs", "charge_sheets", "rate"], [str(sum(counts.values())), "0", ""]]
+    overdue = _csv(sho, "overdue")
+    assert overdue[0] == ["receipt_number", "received_date", "days_waiting", "channel"]
+    assert len(overdue) > 1
+    assert all(int(row[2]) > 14 for row in overdue[1:])
+    assert sho.get("/dashboard/nothing.csv").status_code == 404
+
+
+def test_dashboard_figures_match_the_records(node: Node) -> None:
+    now = now_ms()
+    trend = reports.monthly_trend(node.station, now)
+    assert len(trend) == 12
+    assert trend[-1][1] >= 3  # this month's FIRs include the three the fixture registered
+    pending = dict(reports.pending_by_age(node.station, now))
+    assert sum(pending.values()) == sum(node.station.index.counts_by_crime_head().values())
+    assert pending[">365"] > 0  # the seed spans 400 days
+    total, rows = reports.overdue_petitions(node.station, now, limit=5)
+    assert total >= len(rows) == 5
+    assert [r.received_at_ms for r in rows] == sorted(r.received_at_ms for r in rows)
+    # A petition received today is not overdue; FIR-less ones 15 days old are.
+    assert all(r.days_waiting > reports.OVERDUE_DAYS for r in rows)
+
+
+def test_charts_escape_their_labels() -> None:
+    svg = charts.bar_chart("<b>t</b>", [("<script>alert(1)</script>", 3.0), ("b & c", 0.0)])
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "b &amp; c" in svg
+    line = charts.line_chart("t", [("2026-01", 1.0), ("<x>", 4.0)])
+    assert "<x>" not in line and "&lt;x&gt;" in line
+    assert charts.line_chart("t", []).count("<polyline") == 0
+    assert "no data" in charts.bar_chart("t", [])
