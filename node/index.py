@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jellyfish
 import sqlalchemy as sa
@@ -873,10 +873,35 @@ class _Vocabulary:
 # --- the index ----------------------------------------------------------------------------------
 
 
+class Projection(Protocol):
+    """An extension of the index: more tables, fed the same entries in the same transaction.
+
+    Areas that add record kinds (casework, citizen services, ...) project them here instead of
+    growing this module; they take part in drop-and-rebuild and in `snapshot()` like the rest.
+    """
+
+    @property
+    def metadata(self) -> sa.MetaData: ...
+
+    def project(self, conn: Connection, index: int, body: ledger_pb2.EntryBody) -> None:
+        """Writes whatever `body` (ledger entry `index`) adds to this projection's tables."""
+        ...
+
+
+def default_projections() -> list[Projection]:
+    """The projections every node's index carries (see node/extensions.py)."""
+    from node.extensions import projections
+
+    return projections()
+
+
 class RecordIndex:
     """The SQL projection of one node's log. Single writer; readers may be concurrent."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, projections: Sequence[Projection] | None = None) -> None:
+        self.projections: tuple[Projection, ...] = tuple(
+            default_projections() if projections is None else projections
+        )
         self._engine: Engine = sa.create_engine(url)
         self._sqlite = self._engine.dialect.name == "sqlite"
         self._vocabulary = _Vocabulary()
@@ -888,8 +913,15 @@ class RecordIndex:
             self._engine.dispose()
             raise StoreError(f"cannot open the index at {url!r}: {exc}") from exc
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for read-only queries of projections and reports."""
+        return self._engine
+
     def _create(self) -> None:
         _metadata.create_all(self._engine)
+        for projection in self.projections:
+            projection.metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             present = {r[0] for r in conn.execute(sa.select(index_meta.c.key))}
             for key, value in (("indexed_size", 0), ("next_name_id", 1)):
@@ -903,6 +935,8 @@ class RecordIndex:
 
     def drop_all(self) -> None:
         """Drops every table and creates them again empty (indexed_size() becomes 0)."""
+        for projection in self.projections:
+            projection.metadata.drop_all(self._engine)
         _metadata.drop_all(self._engine)
         self._vocabulary.reset()
         self._create()
@@ -930,6 +964,8 @@ class RecordIndex:
                             f"index gap: expected ledger entry {expected}, got {entry.index}"
                         )
                     self._project(conn, batch, entry.index, entry.body)
+                    for projection in self.projections:
+                        projection.project(conn, entry.index, entry.body)
                     expected += 1
                 if expected == size:
                     return
@@ -1685,8 +1721,11 @@ class RecordIndex:
     def snapshot(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """Every table's rows in primary-key order, for comparing a rebuild with the original."""
         out: list[tuple[str, list[tuple[Any, ...]]]] = []
+        tables = list(_metadata.sorted_tables)
+        for projection in self.projections:
+            tables.extend(projection.metadata.sorted_tables)
         with self._engine.connect() as conn:
-            for table in _metadata.sorted_tables:
+            for table in tables:
                 stmt = sa.select(table).order_by(*table.primary_key.columns)
                 out.append((table.name, [tuple(r) for r in conn.execute(stmt)]))
         return out

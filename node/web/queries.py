@@ -69,7 +69,7 @@ class FirRow:
 
 
 def _engine(index: RecordIndex) -> Engine:
-    engine: Engine = index._engine
+    engine: Engine = index.engine
     return engine
 
 

@@ -53,7 +53,7 @@ _MIN_REDACTED = 3
 
 def engine_of(station: Station) -> Engine:
     """The index's database engine (read-only use)."""
-    engine: Engine = station.index._engine
+    engine: Engine = station.index.engine
     return engine
 
 
