@@ -42,6 +42,12 @@ class EntryBody(_message.Message):
     REVOCATION_FIELD_NUMBER: _builtins.int
     DISCLOSURE_FIELD_NUMBER: _builtins.int
     REPLICATION_EVENT_FIELD_NUMBER: _builtins.int
+    PETITION_UPDATE_FIELD_NUMBER: _builtins.int
+    CASE_EVENT_FIELD_NUMBER: _builtins.int
+    SERVICE_REQUEST_FIELD_NUMBER: _builtins.int
+    SERVICE_REQUEST_UPDATE_FIELD_NUMBER: _builtins.int
+    GRIEVANCE_FIELD_NUMBER: _builtins.int
+    GRIEVANCE_UPDATE_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the log's origin line, e.g. cctns.in/kerala/ernakulam-city/ps-kalamassery"""
     index: _builtins.int
@@ -72,6 +78,18 @@ class EntryBody(_message.Message):
     def disclosure(self) -> Global___Disclosure: ...
     @_builtins.property
     def replication_event(self) -> Global___ReplicationEvent: ...
+    @_builtins.property
+    def petition_update(self) -> _records_pb2.PetitionUpdate: ...
+    @_builtins.property
+    def case_event(self) -> _records_pb2.CaseEvent: ...
+    @_builtins.property
+    def service_request(self) -> _records_pb2.ServiceRequest: ...
+    @_builtins.property
+    def service_request_update(self) -> _records_pb2.ServiceRequestUpdate: ...
+    @_builtins.property
+    def grievance(self) -> _records_pb2.Grievance: ...
+    @_builtins.property
+    def grievance_update(self) -> _records_pb2.GrievanceUpdate: ...
     def __init__(
         self,
         *,
@@ -90,12 +108,18 @@ class EntryBody(_message.Message):
         revocation: Global___Revocation | None = ...,
         disclosure: Global___Disclosure | None = ...,
         replication_event: Global___ReplicationEvent | None = ...,
+        petition_update: _records_pb2.PetitionUpdate | None = ...,
+        case_event: _records_pb2.CaseEvent | None = ...,
+        service_request: _records_pb2.ServiceRequest | None = ...,
+        service_request_update: _records_pb2.ServiceRequestUpdate | None = ...,
+        grievance: _records_pb2.Grievance | None = ...,
+        grievance_update: _records_pb2.GrievanceUpdate | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event"]  # noqa: Y015
+    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_record) -> _WhichOneofReturnType_record | None: ...
 

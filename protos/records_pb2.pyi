@@ -368,6 +368,7 @@ class Petition(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     GD_REFERENCE_FIELD_NUMBER: _builtins.int
     RESPONDENTS_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
     receipt_number: _builtins.str
     """"PET/2026/000123" """
     received_at_ms: _builtins.int
@@ -377,6 +378,8 @@ class Petition(_message.Message):
     """"in person", "post", "online", "e-FIR" """
     gd_reference: _builtins.str
     """"2026-11-28/14" """
+    category: _builtins.str
+    """"general", "missing_person", "missing_child", "e_fir" """
     @_builtins.property
     def petitioner(self) -> Global___Person: ...
     @_builtins.property
@@ -392,10 +395,11 @@ class Petition(_message.Message):
         channel: _builtins.str = ...,
         gd_reference: _builtins.str = ...,
         respondents: _abc.Iterable[Global___PersonInCase] | None = ...,
+        category: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["petitioner", b"petitioner"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "details", b"details", "gd_reference", b"gd_reference", "petitioner", b"petitioner", "receipt_number", b"receipt_number", "received_at_ms", b"received_at_ms", "respondents", b"respondents", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "channel", b"channel", "details", b"details", "gd_reference", b"gd_reference", "petitioner", b"petitioner", "receipt_number", b"receipt_number", "received_at_ms", b"received_at_ms", "respondents", b"respondents", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -595,3 +599,247 @@ class ZeroFirTransfer(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ZeroFirTransfer: _TypeAlias = ZeroFirTransfer  # noqa: Y015
+
+@_typing.final
+class PetitionUpdate(_message.Message):
+    """A step in a petition's life: enquiry, the SDPO's permission for a preliminary enquiry (offences
+    punishable with 3 to 7 years; at most 14 days), the informant's signature on an e-FIR (within
+    3 days), closure with its result, or conversion to an FIR.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    FIR_NUMBER_FIELD_NUMBER: _builtins.int
+    PERMITTED_BY_FIELD_NUMBER: _builtins.int
+    DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    receipt_number: _builtins.str
+    action: _builtins.str
+    """"enquiry_started", "enquiry_permitted", "informant_signed", "closed", "converted" """
+    note: _builtins.str
+    """the enquiry's result, the reason for closing"""
+    fir_number: _builtins.str
+    """for "converted" """
+    permitted_by: _builtins.str
+    """the SDPO's officer id, for "enquiry_permitted" """
+    deadline_ms: _builtins.int
+    """the enquiry's 14-day limit, for "enquiry_permitted" """
+    def __init__(
+        self,
+        *,
+        receipt_number: _builtins.str = ...,
+        action: _builtins.str = ...,
+        note: _builtins.str = ...,
+        fir_number: _builtins.str = ...,
+        permitted_by: _builtins.str = ...,
+        deadline_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "deadline_ms", b"deadline_ms", "fir_number", b"fir_number", "note", b"note", "permitted_by", b"permitted_by", "receipt_number", b"receipt_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PetitionUpdate: _TypeAlias = PetitionUpdate  # noqa: Y015
+
+@_typing.final
+class CaseEvent(_message.Message):
+    """Something that happened in an investigation, appended to its case."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIR_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    PERSONS_FIELD_NUMBER: _builtins.int
+    PROPERTY_FIELD_NUMBER: _builtins.int
+    REPORT_TYPE_FIELD_NUMBER: _builtins.int
+    SECTIONS_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    COURT_CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    NEXT_HEARING_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    IO_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    fir_number: _builtins.str
+    kind: _builtins.str
+    """"io_assigned", "arrest", "seizure", "case_diary", "final_report", "court_progress" """
+    at_ms: _builtins.int
+    text: _builtins.str
+    report_type: _builtins.str
+    """final report: "charge_sheet" or "closure" """
+    court: _builtins.str
+    court_case_number: _builtins.str
+    next_hearing: _builtins.str
+    """ISO date"""
+    outcome: _builtins.str
+    """court disposal, result of appeal"""
+    io_officer_id: _builtins.str
+    """for "io_assigned" """
+    @_builtins.property
+    def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonInCase]:
+        """arrested persons (accused codes A1..)"""
+
+    @_builtins.property
+    def property(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyItem]:
+        """seized property"""
+
+    @_builtins.property
+    def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]:
+        """sections of the final report"""
+
+    def __init__(
+        self,
+        *,
+        fir_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+        text: _builtins.str = ...,
+        persons: _abc.Iterable[Global___PersonInCase] | None = ...,
+        property: _abc.Iterable[Global___PropertyItem] | None = ...,
+        report_type: _builtins.str = ...,
+        sections: _abc.Iterable[Global___ActSection] | None = ...,
+        court: _builtins.str = ...,
+        court_case_number: _builtins.str = ...,
+        next_hearing: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        io_officer_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "court", b"court", "court_case_number", b"court_case_number", "fir_number", b"fir_number", "io_officer_id", b"io_officer_id", "kind", b"kind", "next_hearing", b"next_hearing", "outcome", b"outcome", "persons", b"persons", "property", b"property", "report_type", b"report_type", "sections", b"sections", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseEvent: _TypeAlias = CaseEvent  # noqa: Y015
+
+@_typing.final
+class ServiceRequest(_message.Message):
+    """A citizen's request for police verification (passport, employment, tenant), a NOC or a
+    permission, with the date it is due.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NUMBER_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    APPLICANT_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_MS_FIELD_NUMBER: _builtins.int
+    DUE_MS_FIELD_NUMBER: _builtins.int
+    receipt_number: _builtins.str
+    """"SR/2026/000012" """
+    kind: _builtins.str
+    """"passport_verification", "employment_verification", "tenant_verification", "noc", "permission" """
+    details: _builtins.str
+    received_at_ms: _builtins.int
+    due_ms: _builtins.int
+    @_builtins.property
+    def applicant(self) -> Global___Person: ...
+    def __init__(
+        self,
+        *,
+        receipt_number: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        applicant: Global___Person | None = ...,
+        details: _builtins.str = ...,
+        received_at_ms: _builtins.int = ...,
+        due_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant", b"applicant", "details", b"details", "due_ms", b"due_ms", "kind", b"kind", "receipt_number", b"receipt_number", "received_at_ms", b"received_at_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceRequest: _TypeAlias = ServiceRequest  # noqa: Y015
+
+@_typing.final
+class ServiceRequestUpdate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    receipt_number: _builtins.str
+    status: _builtins.str
+    """"in_progress", "completed", "rejected" """
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        receipt_number: _builtins.str = ...,
+        status: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "receipt_number", b"receipt_number", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ServiceRequestUpdate: _TypeAlias = ServiceRequestUpdate  # noqa: Y015
+
+@_typing.final
+class Grievance(_message.Message):
+    """A grievance against the police, kept by the office that supervises the one complained about."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NUMBER_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_FIELD_NUMBER: _builtins.int
+    AGAINST_OFFICE_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_MS_FIELD_NUMBER: _builtins.int
+    receipt_number: _builtins.str
+    """"GRV/2026/000003" """
+    against_office: _builtins.str
+    """node id of the office complained about"""
+    details: _builtins.str
+    received_at_ms: _builtins.int
+    @_builtins.property
+    def complainant(self) -> Global___Person: ...
+    def __init__(
+        self,
+        *,
+        receipt_number: _builtins.str = ...,
+        complainant: Global___Person | None = ...,
+        against_office: _builtins.str = ...,
+        details: _builtins.str = ...,
+        received_at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["complainant", b"complainant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["against_office", b"against_office", "complainant", b"complainant", "details", b"details", "receipt_number", b"receipt_number", "received_at_ms", b"received_at_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Grievance: _TypeAlias = Grievance  # noqa: Y015
+
+@_typing.final
+class GrievanceUpdate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    receipt_number: _builtins.str
+    status: _builtins.str
+    """"under_enquiry", "closed" """
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        receipt_number: _builtins.str = ...,
+        status: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "receipt_number", b"receipt_number", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GrievanceUpdate: _TypeAlias = GrievanceUpdate  # noqa: Y015
