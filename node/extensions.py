@@ -15,4 +15,10 @@ if TYPE_CHECKING:
 def projections() -> list[Projection]:
     """Fresh instances of every registered projection (none are shared between indexes)."""
     found: list[Projection] = []
+    from node.casework import CaseworkProjection
+
+    found.append(CaseworkProjection())
+    from node.services import ServicesProjection
+
+    found.append(ServicesProjection())
     return found

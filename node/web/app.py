@@ -142,8 +142,11 @@ def _include_routers(app: FastAPI) -> None:
 
     for module in (
         "node.web.auth_pages",
+        # Before staff: its /petitions and /case pages add casework to the staff ones.
+        "node.web.casework_pages",
         "node.web.staff",
         "node.web.citizen",
+        "node.web.services_pages",
         "node.web.dashboard",
         "node.web.api",
     ):

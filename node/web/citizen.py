@@ -5,6 +5,7 @@
   POST /citizen/complaint       receives it as a petition (channel "online") -> the receipt
   GET  /citizen/status          the status form
   POST /citizen/status          receipt or FIR number + the mobile number given -> the status
+                                (service request "SR/..." and grievance "GRV/..." receipts too)
   GET  /citizen/fir-copy        the FIR copy form
   POST /citizen/fir-copy        FIR number + the complainant's mobile -> the PDF copy
   GET  /citizen/vehicles?q=     recovered and unclaimed vehicles and property
@@ -31,6 +32,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ledger import merkle
 from ledger.errors import InputError
+from node import services
 from node.index import FirView
 from node.station import Station
 from node.web import reports
@@ -47,6 +49,8 @@ MAX_DETAILS = 5000
 MAX_REFERENCE = 40
 NO_MATCH = "no matching record"
 
+
+COMPLAINT_KINDS = ("general", "e_fir", "missing_person", "missing_child")
 
 router = APIRouter(prefix="/citizen", tags=["citizen"])
 
@@ -135,6 +139,66 @@ def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatu
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """What the holder of a service request or grievance receipt learns: its state, the date
+    it was received and, for a request, when it is due. Never the applicant's details."""
+
+    kind: Literal["service_request", "grievance"]
+    reference: str
+    station: str
+    district: str
+    received_ms: int
+    state: str
+    due_ms: int = 0
+    request_kind: str = ""
+    overdue: bool = False
+
+
+def lookup_service_status(station: Station, reference: str, mobile: str) -> ServiceStatus | None:
+    """The status of a service request ("SR/...") or grievance ("GRV/...") receipt for the
+    holder of `mobile`; None when there is no match, whichever the reason (the same rule as
+    `lookup_status`: no enumeration)."""
+    reference = reference.strip()[:MAX_REFERENCE]
+    if not reference or not mobile:
+        return None
+    config = station.config
+    request = services.find_request(station, reference)
+    if request is not None:
+        record = services.request_record(station, request)
+        if not reports.mobile_matches([record.applicant.mobile], mobile):
+            return None
+        return ServiceStatus(
+            kind="service_request",
+            reference=request.receipt,
+            station=config.station,
+            district=config.district,
+            received_ms=request.received_ms,
+            state=request.status,
+            due_ms=request.due_ms,
+            request_kind=request.kind,
+            overdue=request.overdue,
+        )
+    grievance = services.find_grievance(station, reference)
+    if grievance is not None:
+        found = services.grievance_record(station, grievance)
+        if not reports.mobile_matches([found.complainant.mobile], mobile):
+            return None
+        return ServiceStatus(
+            kind="grievance",
+            reference=grievance.receipt,
+            station=config.station,
+            district=config.district,
+            received_ms=grievance.received_ms,
+            state=grievance.status,
+        )
+    return None
+
+
+def _is_service_receipt(reference: str) -> bool:
+    return bool(services.canonical_request(reference) or services.canonical_grievance(reference))
+
+
 def _fir(station: Station, reference: str) -> tuple[FirView, str] | None:
     """The FIR (index view) called `reference` and its record reference."""
     if reports.canonical_receipt(reference) is not None:
@@ -181,6 +245,10 @@ def complaint_submit(
     address: Annotated[str, Form()] = "",
     subject: Annotated[str, Form()] = "",
     details: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "general",
+    missing_name: Annotated[str, Form()] = "",
+    missing_age: Annotated[str, Form()] = "",
+    missing_sex: Annotated[str, Form()] = "",
 ) -> Response:
     form = {
         "name": name.strip(),
@@ -188,6 +256,10 @@ def complaint_submit(
         "address": address.strip(),
         "subject": subject.strip(),
         "details": details.strip(),
+        "kind": kind if kind in COMPLAINT_KINDS else "general",
+        "missing_name": missing_name.strip(),
+        "missing_age": missing_age.strip(),
+        "missing_sex": missing_sex.strip(),
     }
     errors: list[str] = []
     for field, limit in (
@@ -203,15 +275,34 @@ def complaint_submit(
     number = reports.normalise_mobile(form["mobile"])
     if number is None:
         errors.append("portal.error.mobile")
+    missing = form["kind"] in ("missing_person", "missing_child")
+    age = int(form["missing_age"]) if form["missing_age"].isdigit() else 0
+    if missing and not form["missing_name"]:
+        errors.append("portal.error.missing_name")
+    if missing and not 0 < age <= 120:
+        errors.append("portal.error.missing_age")
     if errors:
         return _render(request, "complaint_new.html", status_code=400, form=form, errors=errors)
     assert number is not None
+    # An e-FIR (information of a cognizable offence sent electronically) waits for the
+    # informant's signature at the station for 3 days (BNSS 173(1)(ii)): see node.casework.
     petition = records_pb2.Petition(
-        channel="online",
+        channel="e-FIR" if form["kind"] == "e_fir" else "online",
+        category=form["kind"],
         subject=form["subject"],
         details=form["details"],
         petitioner=records_pb2.Person(name=form["name"], mobile=number, address=form["address"]),
     )
+    if missing:
+        petition.respondents.add(
+            role=records_pb2.MISSING,
+            person=records_pb2.Person(
+                name=form["missing_name"],
+                age=age,
+                sex=form["missing_sex"] if form["missing_sex"] in ("M", "F", "T") else "U",
+                juvenile=form["kind"] == "missing_child",
+            ),
+        )
     receipt = _station(request).receive_petition(PORTAL_OFFICER, petition)
     return _render(
         request,
@@ -256,6 +347,17 @@ def status_submit(
             errors=errors,
         )
     assert number is not None
+    if _is_service_receipt(reference):
+        service = lookup_service_status(_station(request), reference, number)
+        return _render(
+            request,
+            "status.html",
+            reference=reference,
+            result=None,
+            service=service,
+            no_match=service is None,
+            errors=[],
+        )
     result = lookup_status(_station(request), reference, number)
     return _render(
         request,
@@ -340,4 +442,4 @@ def vehicles(request: Request, q: Annotated[str, Query()] = "") -> Response:
     )
 
 
-__all__ = ["CitizenStatus", "lookup_status", "router"]
+__all__ = ["CitizenStatus", "ServiceStatus", "lookup_service_status", "lookup_status", "router"]

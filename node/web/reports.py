@@ -6,12 +6,14 @@ Nothing here writes, and nothing here decides what a page shows beyond one rule 
 public route shares: a record the law keeps from the public (sexual offences, juveniles, sealed
 identities) is *sensitive*, and public answers leave it out entirely.
 
-Dashboard figures are approximations where the records do not yet hold the facts:
-  * final reports (charge sheets, closures) are not recorded yet, so every FIR numbered here is
-    counted as pending investigation, and the charge-sheeting rate has no charge sheets to count;
-  * a citizen request is "overdue" when its petition was received more than 14 days ago and no
-    FIR cites its receipt number (`Fir.petition_receipt`); petitions closed after enquiry are
-    not recorded yet either, so these are requests *without an FIR*, not necessarily unanswered.
+Dashboard figures come from the casework records (`node.casework`):
+  * an FIR is pending investigation until a final report (charge sheet or closure) is recorded
+    in its case; the charge-sheeting rate counts FIRs with a charge sheet over all FIRs;
+  * a citizen request is "overdue" when its petition was received more than 14 days ago, no FIR
+    cites its receipt number (`Fir.petition_receipt`) and it has not been closed or converted;
+  * a service request (verification, NOC, permission: `node.services`) is overdue when its due
+    date has passed and it is neither completed nor rejected; these are counted with the
+    petitions in the same panel (their receipts start "SR/").
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from node import index as ix
+from node import services
 from node.laws import Statutes
 from node.records import petition_receipt
 from node.station import Station
@@ -377,7 +380,14 @@ def pending_by_age(station: Station, now_ms: int) -> list[tuple[str, int]]:
             condition = condition & (f.c.registered_at_ms > now_ms - (high + 1) * DAY_MS)
         cases.append((condition, sa.literal(label)))
     bucket = sa.case(*cases, else_=sa.literal(AGE_BUCKETS[0][0]))  # registered "in the future"
-    stmt = sa.select(bucket.label("bucket"), sa.func.count()).where(f.c.serial > 0).group_by(bucket)
+    from node.casework import case_events_table as events
+
+    reported = sa.select(events.c.fir_number).where(events.c.kind == "final_report")
+    stmt = (
+        sa.select(bucket.label("bucket"), sa.func.count())
+        .where(f.c.serial > 0, f.c.fir_number.not_in(reported))
+        .group_by(bucket)
+    )
     counts = {label: 0 for label, _, _ in AGE_BUCKETS}
     with engine_of(station).connect() as conn:
         for label, count in conn.execute(stmt):
@@ -393,9 +403,19 @@ class ChargeSheeting:
 
 
 def charge_sheeting(station: Station) -> ChargeSheeting:
-    """Charge sheets filed per FIR numbered here. Final reports are not recorded yet: 0."""
+    """Charge-sheeting rate: FIRs numbered here in which a charge sheet (final report of type
+    charge sheet, from the casework records) has been filed, over all FIRs numbered here."""
+    from node.casework import case_events_table as events
+
     total = sum(station.index.counts_by_crime_head().values())
-    return ChargeSheeting(firs=total, charge_sheets=0, rate=None)
+    stmt = sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(
+        events.c.kind == "final_report", events.c.report_type == "charge_sheet"
+    )
+    with engine_of(station).connect() as conn:
+        filed = int(conn.execute(stmt).scalar() or 0)
+    return ChargeSheeting(
+        firs=total, charge_sheets=filed, rate=(filed / total) if filed and total else None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,12 +429,18 @@ class OverduePetition:
 def overdue_petitions(
     station: Station, now_ms: int, *, days: int = OVERDUE_DAYS, limit: int | None = 50
 ) -> tuple[int, list[OverduePetition]]:
-    """Petitions received more than `days` days ago that no FIR cites: how many, and the
-    oldest of them (see the module's note on what this approximates)."""
+    """Overdue citizen requests: petitions received more than `days` days ago that no FIR
+    cites, and service requests past their due date (see the module's note); how many, and the
+    oldest of them by the date received."""
+    from node.casework import petition_status_table as status
+
     p, f = ix.petitions, ix.firs
     cited = sa.select(f.c.petition_receipt).where(f.c.petition_receipt != "")
+    settled = sa.select(status.c.receipt_number).where(status.c.status.in_(("closed", "converted")))
     condition = sa.and_(
-        p.c.received_at_ms < now_ms - days * DAY_MS, p.c.receipt_number.not_in(cited)
+        p.c.received_at_ms < now_ms - days * DAY_MS,
+        p.c.receipt_number.not_in(cited),
+        p.c.receipt_number.not_in(settled),
     )
     with engine_of(station).connect() as conn:
         total = int(conn.execute(sa.select(sa.func.count()).where(condition)).scalar() or 0)
@@ -434,7 +460,18 @@ def overdue_petitions(
             )
             for r in conn.execute(stmt)
         ]
-    return total, rows
+    requests_total, requests = services.overdue_requests(station, now_ms, limit=limit)
+    rows.extend(
+        OverduePetition(
+            receipt_number=r.receipt,
+            received_at_ms=r.received_ms,
+            days_waiting=(now_ms - r.received_ms) // DAY_MS,
+            channel=f"service request: {r.kind}",
+        )
+        for r in requests
+    )
+    rows.sort(key=lambda p: (p.received_at_ms, p.receipt_number))
+    return total + requests_total, rows if limit is None else rows[:limit]
 
 
 __all__ = [

@@ -582,3 +582,33 @@ def test_citizen_catalog_has_english_and_malayalam_for_every_key() -> None:
             )
         )
     assert used <= set(catalog["en"]), used - set(catalog["en"])
+
+
+def test_citizen_efir_and_missing_child_complaints_reach_casework(
+    node: Node, citizen: TestClient
+) -> None:
+    """An e-FIR from the portal waits for the informant's signature; a missing child's
+    complaint is listed until it ends in an FIR or a recorded reason."""
+    from node import casework
+
+    base = {
+        "name": "Sajitha P.",
+        "mobile": "9447012345",
+        "address": "Kalamassery",
+        "details": "Details given at the portal.",
+    }
+    efir = post_form(citizen, "/citizen/complaint", {**base, "kind": "e_fir", "subject": "theft"})
+    assert efir.status_code == 200, efir.text
+    child = {"missing_name": "Ammu K.", "missing_age": "9", "missing_sex": "F"}
+    missing = post_form(
+        citizen,
+        "/citizen/complaint",
+        {**base, "kind": "missing_child", "subject": "child missing", **child},
+    )
+    assert missing.status_code == 200, missing.text
+    assert casework.pending_efirs(node.station), "the e-FIR waits for the signature"
+    assert "Ammu K." in citizen.get("/citizen/missing").text
+    bad = post_form(
+        citizen, "/citizen/complaint", {**base, "kind": "missing_child", "subject": "no name"}
+    )
+    assert bad.status_code == 400

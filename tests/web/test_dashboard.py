@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_dashboard_shows_the_charts_and_the_notes(node: Node, sho: TestClient) -
     for head in reports.crime_head_counts(node.station)[:3]:
         assert head[0] in page.text
     assert "No charge sheets recorded yet." in page.text
-    assert "every FIR registered here is counted as pending" in page.text
+    assert "no final report (charge sheet or closure) recorded" in page.text
     assert "petitions received more than 14 days ago have no FIR" in page.text
     for chart in ("crime-heads", "trend", "pending", "charge-sheeting", "overdue"):
         assert f'href="/dashboard/{chart}.csv"' in page.text
@@ -116,3 +117,56 @@ def test_charts_escape_their_labels() -> None:
     assert "<x>" not in line and "&lt;x&gt;" in line
     assert charts.line_chart("t", []).count("<polyline") == 0
     assert "no data" in charts.bar_chart("t", [])
+
+
+def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -> None:
+    """A charge sheet recorded in a case moves it out of 'pending' and into the rate."""
+    from datetime import datetime, timedelta
+
+    from node import casework
+    from node.config import DataDir
+    from node.station import Station
+    from node.validation import IST, utc_ms
+    from node.web import reports
+    from protos import records_pb2
+
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin="cctns.in/kerala/ernakulam-city/ps-kalamassery")
+    station = Station.open(data_dir)
+    try:
+        occurred = datetime.now(IST) - timedelta(days=3)
+        fir = records_pb2.Fir(
+            occurrence_from_ms=utc_ms(occurred),
+            place_of_occurrence=records_pb2.Place(description="Market road"),
+            sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+            brief_facts="Purse snatched at the market.",
+            persons=[
+                records_pb2.PersonInCase(
+                    person=records_pb2.Person(name="Mini Joseph"), role=records_pb2.COMPLAINANT
+                )
+            ],
+        )
+        first = station.register_fir("PEN100001", fir).ref
+        station.register_fir("PEN100001", fir)
+        assert reports.charge_sheeting(station).charge_sheets == 0
+        before = sum(
+            count for _, count in reports.pending_by_age(station, utc_ms(datetime.now(IST)))
+        )
+        casework.assign_io(station, "PEN100001", first, "PEN100002")
+        casework.record_case_event(
+            station,
+            "PEN100002",
+            first,
+            "final_report",
+            text="Charge sheet filed against A1.",
+            report_type="charge_sheet",
+            sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+        )
+        rate = reports.charge_sheeting(station)
+        assert (rate.firs, rate.charge_sheets, rate.rate) == (2, 1, 0.5)
+        after = sum(
+            count for _, count in reports.pending_by_age(station, utc_ms(datetime.now(IST)))
+        )
+        assert after == before - 1
+    finally:
+        station.close()

@@ -1,0 +1,337 @@
+"""Citizen services pages: verification requests, NOCs and permissions; grievances against the
+police; the public lists of missing persons and unidentified bodies (rules in `node.services`).
+
+  GET  /citizen/request         the service request form (no login)
+  POST /citizen/request         -> the receipt, with the date the request is due
+  GET  /citizen/grievance       the grievance form (no login)
+  POST /citizen/grievance       on a supervising office: stored -> the receipt; on a station:
+                                nothing is stored, the citizen is told which office to file with
+  GET  /citizen/missing         missing persons not yet traced, unidentified bodies
+  GET  /requests                officers ("requests.handle"): service requests, overdue first
+  POST /requests/update         records a step (in progress, completed, rejected)
+  GET  /grievances              officers ("grievance.handle") of a supervising office
+  POST /grievances/update       records a step (under enquiry, closed)
+
+Grievance routing (option (a)): a grievance is kept only by the office that supervises the one
+complained about. A station node records nothing of a grievance (not in its ledger, not in its
+logs) and names its supervising office: `parent` in federation.toml, else the district police
+office. No grievance travels over the network (the federation protocol has no message for it).
+An officer never sees a grievance against their own office.
+
+Citizen pages never show a person's mobile number or address, and the missing persons list
+shows name, age and sex only (for missing children too: publishing them is how they are found).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ledger.errors import InputError
+from ledger.log import now_ms
+from node import services
+from node.config import DataDir
+from node.federation_config import load_federation
+from node.station import Station
+from node.web import reports
+from node.web.dashboard import require_this_station
+from node.web.rules import Forbidden, Officer, covers
+from node.web.security import csrf_protected, officer_required
+from protos import records_pb2
+
+PORTAL_OFFICER = "citizen-portal"
+MAX_NAME = 120
+MAX_ADDRESS = 400
+MAX_OFFICE = 200
+
+router = APIRouter(tags=["services"])
+Handler = Annotated[Officer, Depends(officer_required("requests.handle"))]
+GrievanceHandler = Annotated[Officer, Depends(officer_required("grievance.handle"))]
+
+
+def _station(request: Request) -> Station:
+    station: Station = request.app.state.station
+    return station
+
+
+def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
+    response: Response = request.app.state.render(request, template, status_code, **values)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def supervising_office(request: Request) -> str:
+    """The node id of the office supervising this one (`parent` in federation.toml), or ""."""
+    data_dir = getattr(request.app.state.context, "data_dir", None)
+    if data_dir is None:
+        return ""
+    try:
+        return load_federation(DataDir(data_dir)).parent
+    except InputError:
+        return ""
+
+
+# -- the citizen's forms --------------------------------------------------------------------------
+
+
+def _person_fields(form: dict[str, str], errors: list[str]) -> str | None:
+    for field, limit in (("name", MAX_NAME), ("address", MAX_ADDRESS)):
+        if not form[field]:
+            errors.append(f"portal.error.{field}_required")
+        elif len(form[field]) > limit:
+            errors.append(f"portal.error.{field}_too_long")
+    number = reports.normalise_mobile(form["mobile"])
+    if number is None:
+        errors.append("portal.error.mobile")
+    if len(form["details"]) > services.MAX_DETAILS:
+        errors.append("portal.error.details_too_long")
+    return number
+
+
+@router.get("/citizen/request", response_class=HTMLResponse, include_in_schema=False)
+def request_form(request: Request) -> Response:
+    return _render(request, "request_new.html", form={}, errors=[], kinds=services.DUE_DAYS.items())
+
+
+@router.post(
+    "/citizen/request",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protected)],
+)
+def request_submit(
+    request: Request,
+    kind: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    mobile: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    details: Annotated[str, Form()] = "",
+) -> Response:
+    form = {
+        "kind": kind.strip(),
+        "name": name.strip(),
+        "mobile": mobile.strip(),
+        "address": address.strip(),
+        "details": details.strip(),
+    }
+    errors: list[str] = []
+    if form["kind"] not in services.DUE_DAYS:
+        errors.append("services.error.kind")
+    number = _person_fields(form, errors)
+    if errors:
+        return _render(
+            request,
+            "request_new.html",
+            status_code=400,
+            form=form,
+            errors=errors,
+            kinds=services.DUE_DAYS.items(),
+        )
+    assert number is not None
+    record = records_pb2.ServiceRequest(
+        kind=form["kind"],
+        details=form["details"],
+        applicant=records_pb2.Person(name=form["name"], mobile=number, address=form["address"]),
+    )
+    station = _station(request)
+    receipt = services.receive_request(station, PORTAL_OFFICER, record)
+    written = station.ledger.body(receipt.index).service_request
+    return _render(
+        request,
+        "request_receipt.html",
+        what="request",
+        receipt_number=receipt.ref,
+        received_at_ms=written.received_at_ms,
+        due_at_ms=written.due_ms,
+        kind=written.kind,
+    )
+
+
+@router.get("/citizen/grievance", response_class=HTMLResponse, include_in_schema=False)
+def grievance_form(request: Request) -> Response:
+    station = _station(request)
+    return _render(
+        request,
+        "grievance_new.html",
+        form={"against": station.config.node_id},
+        errors=[],
+        routed=None,
+        holds=services.holds_grievances(station.config.role),
+        parent=supervising_office(request),
+    )
+
+
+@router.post(
+    "/citizen/grievance",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protected)],
+)
+def grievance_submit(
+    request: Request,
+    against: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    mobile: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    details: Annotated[str, Form()] = "",
+) -> Response:
+    station = _station(request)
+    config = station.config
+    holds = services.holds_grievances(config.role)
+    parent = supervising_office(request)
+    form = {
+        "against": against.strip()[:MAX_OFFICE] or config.node_id,
+        "name": name.strip(),
+        "mobile": mobile.strip(),
+        "address": address.strip(),
+        "details": details.strip(),
+    }
+    errors: list[str] = []
+    if not form["details"]:
+        errors.append("portal.error.details_required")
+    number = _person_fields(form, errors)
+    page: dict[str, Any] = {"holds": holds, "parent": parent}
+    if errors:
+        return _render(
+            request,
+            "grievance_new.html",
+            status_code=400,
+            form=form,
+            errors=errors,
+            routed=None,
+            **page,
+        )
+    assert number is not None
+    if not holds or form["against"] == config.node_id:
+        # Kept by the office that supervises the one complained about, never by this one:
+        # nothing of it is written here. The form is not echoed back.
+        own = form["against"] == config.node_id
+        return _render(
+            request,
+            "grievance_new.html",
+            form={},
+            errors=[],
+            routed={"office": form["against"], "own": own, "parent": parent if own else ""},
+            **page,
+        )
+    record = records_pb2.Grievance(
+        against_office=form["against"],
+        details=form["details"],
+        complainant=records_pb2.Person(name=form["name"], mobile=number, address=form["address"]),
+    )
+    try:
+        receipt = services.receive_grievance(station, PORTAL_OFFICER, record)
+    except InputError:
+        return _render(
+            request,
+            "grievance_new.html",
+            status_code=400,
+            form=form,
+            errors=["services.error.office"],
+            routed=None,
+            **page,
+        )
+    written = station.ledger.body(receipt.index).grievance
+    return _render(
+        request,
+        "request_receipt.html",
+        what="grievance",
+        receipt_number=receipt.ref,
+        received_at_ms=written.received_at_ms,
+        due_at_ms=0,
+        kind="",
+    )
+
+
+@router.get("/citizen/missing", response_class=HTMLResponse, include_in_schema=False)
+def missing_public(request: Request) -> Response:
+    station = _station(request)
+    response: Response = request.app.state.render(
+        request,
+        "missing_public.html",
+        missing=services.missing_persons(station),
+        bodies=services.unidentified_bodies(station),
+    )
+    return response
+
+
+# -- staff ---------------------------------------------------------------------------------------
+
+
+@router.get("/requests", response_class=HTMLResponse, include_in_schema=False)
+def requests_staff(request: Request, officer: Handler, show: str = "open") -> Response:
+    station = _station(request)
+    require_this_station(officer, "requests.handle", station)
+    now = now_ms()
+    rows = services.list_requests(station, now, open_only=show != "all")
+    total, _ = services.overdue_requests(station, now, limit=0)
+    return _render(
+        request,
+        "requests_staff.html",
+        rows=rows,
+        overdue_total=total,
+        show="all" if show == "all" else "open",
+        updates=services.REQUEST_UPDATES,
+        message=request.query_params.get("saved", ""),
+    )
+
+
+@router.post("/requests/update", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+def requests_update(
+    request: Request,
+    officer: Handler,
+    receipt: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    station = _station(request)
+    require_this_station(officer, "requests.handle", station)
+    done = services.update_request(station, officer.officer_id, receipt, status, note)
+    return RedirectResponse(f"/requests?saved={done.ref}", status_code=303)
+
+
+def _may_handle(officer: Officer, against_office: str) -> bool:
+    """An officer handles grievances against offices in their jurisdiction, never their own."""
+    return covers(officer, against_office) and officer.station_node_id != against_office
+
+
+@router.get("/grievances", response_class=HTMLResponse, include_in_schema=False)
+def grievances_staff(request: Request, officer: GrievanceHandler) -> Response:
+    station = _station(request)
+    holds = services.holds_grievances(station.config.role)
+    rows = services.list_grievances(station) if holds else []
+    return _render(
+        request,
+        "grievances_staff.html",
+        holds=holds,
+        parent=supervising_office(request),
+        rows=[g for g in rows if _may_handle(officer, g.against_office)],
+        updates=services.GRIEVANCE_UPDATES,
+        message=request.query_params.get("saved", ""),
+    )
+
+
+@router.post("/grievances/update", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+def grievances_update(
+    request: Request,
+    officer: GrievanceHandler,
+    receipt: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    station = _station(request)
+    row = services.find_grievance(station, receipt)
+    if row is None:
+        raise InputError(f"no grievance {receipt!r} at this office")
+    if not _may_handle(officer, row.against_office):
+        raise Forbidden(
+            f"{officer.officer_id}: the grievance against {row.against_office} is outside "
+            "this officer's jurisdiction or against their own office"
+        )
+    done = services.update_grievance(station, officer.officer_id, row.receipt, status, note)
+    return RedirectResponse(f"/grievances?saved={done.ref}", status_code=303)
+
+
+__all__ = ["router", "supervising_office"]

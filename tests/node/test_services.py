@@ -1,0 +1,229 @@
+"""Citizen services on a real station: service request numbering, due dates, overdue, status
+updates; grievances kept only by a supervising office; the missing persons and unidentified
+bodies lists; and that a rebuilt index holds the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import InputError
+from ledger.log import now_ms
+from node import services
+from node.config import DataDir
+from node.station import Station
+from node.validation import ist_date
+from protos import records_pb2
+
+ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
+DISTRICT_ORIGIN = "cctns.in/kerala/ernakulam-city/dpo"
+OFFICER = "PEN100001"
+DAY = services.DAY_MS
+
+
+def _open(tmp: Path, origin: str, role: str = "station") -> Station:
+    data_dir = DataDir(tmp / "node")
+    data_dir.create(origin=origin, district="Ernakulam City", station="Kalamassery", role=role)
+    return Station.open(data_dir)
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[Station]:
+    opened = _open(tmp_path, ORIGIN)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Iterator[Station]:
+    opened = _open(tmp_path, DISTRICT_ORIGIN, role="district")
+    yield opened
+    opened.close()
+
+
+def applicant(name: str = "Mini Joseph", mobile: str = "9847055555") -> records_pb2.Person:
+    return records_pb2.Person(name=name, mobile=mobile, address="Kalamassery North")
+
+
+def request(kind: str = "passport_verification", **fields: object) -> records_pb2.ServiceRequest:
+    return records_pb2.ServiceRequest(kind=kind, applicant=applicant(), details="x", **fields)  # type: ignore[arg-type]
+
+
+def test_requests_are_numbered_per_year_with_due_dates(station: Station) -> None:
+    year = ist_date(now_ms()).year
+    first = services.receive_request(station, OFFICER, request())
+    second = services.receive_request(station, OFFICER, request("noc"))
+    assert first.ref == f"SR/{year}/000001"
+    assert second.ref == f"SR/{year}/000002"
+    body = station.ledger.body(second.index).service_request
+    assert body.receipt_number == second.ref
+    assert body.due_ms - body.received_at_ms == 30 * DAY
+    passport = station.ledger.body(first.index).service_request
+    assert passport.due_ms - passport.received_at_ms == 15 * DAY
+    for kind, days in (("employment_verification", 15), ("tenant_verification", 15)):
+        assert services.due_ms(kind, 0) == days * DAY
+    assert services.due_ms("permission", 0) == 30 * DAY
+
+
+def test_request_refused_when_wrong(station: Station) -> None:
+    with pytest.raises(InputError) as bad:
+        services.receive_request(
+            station,
+            OFFICER,
+            records_pb2.ServiceRequest(
+                kind="licence", applicant=records_pb2.Person(name="", mobile="12345")
+            ),
+        )
+    text = str(bad.value)
+    assert "kind must be one of" in text
+    assert "name is required" in text
+    assert "10-digit mobile" in text
+    with pytest.raises(InputError, match="assigned by the station"):
+        services.receive_request(station, OFFICER, request(receipt_number="SR/2026/000009"))
+    with pytest.raises(InputError, match="computed by the station"):
+        services.receive_request(station, OFFICER, request(due_ms=5))
+    with pytest.raises(InputError, match="in the future"):
+        services.receive_request(station, OFFICER, request(received_at_ms=now_ms() + 10 * DAY))
+    assert services.list_requests(station, now_ms()) == []
+
+
+def test_overdue_and_status_updates(station: Station) -> None:
+    now = now_ms()
+    old = services.receive_request(station, OFFICER, request(received_at_ms=now - 20 * DAY))
+    late_noc = services.receive_request(
+        station, OFFICER, request("noc", received_at_ms=now - 20 * DAY)
+    )
+    fresh = services.receive_request(station, OFFICER, request())
+    total, rows = services.overdue_requests(station, now)
+    assert total == 1
+    assert [r.receipt for r in rows] == [old.ref]
+    listed = services.list_requests(station, now)
+    assert listed[0].receipt == old.ref and listed[0].overdue
+    assert {r.receipt for r in listed[1:]} == {late_noc.ref, fresh.ref}
+    assert not any(r.overdue for r in listed[1:])
+
+    services.update_request(station, OFFICER, old.ref, "in_progress", "enquiry at the address")
+    assert services.overdue_requests(station, now)[0] == 1  # still open, still overdue
+    services.update_request(station, OFFICER, old.ref.lower(), "completed", "report sent")
+    assert services.overdue_requests(station, now)[0] == 0
+    found = services.find_request(station, old.ref)
+    assert found is not None and found.status == "completed" and found.note == "report sent"
+    with pytest.raises(InputError, match="already completed"):
+        services.update_request(station, OFFICER, old.ref, "rejected")
+    with pytest.raises(InputError, match="status must be one of"):
+        services.update_request(station, OFFICER, fresh.ref, "lost")
+    with pytest.raises(InputError, match="no service request"):
+        services.update_request(station, OFFICER, "SR/2000/000001", "completed")
+    # The NOC received 20 days ago falls due in 10 days (30), today's passport request in 15.
+    assert services.overdue_requests(station, now + 9 * DAY)[0] == 0
+    assert services.overdue_requests(station, now + 11 * DAY)[0] == 1
+    assert services.overdue_requests(station, now + 16 * DAY)[0] == 2
+
+
+def test_grievances_are_not_kept_by_a_station(station: Station) -> None:
+    size = station.ledger.size()
+    with pytest.raises(InputError, match="does not keep grievances"):
+        services.receive_grievance(
+            station,
+            OFFICER,
+            records_pb2.Grievance(
+                complainant=applicant(),
+                against_office="kerala/ernakulam-city/ps-kalamassery",
+                details="The officer refused to receive my complaint.",
+            ),
+        )
+    assert station.ledger.size() == size
+
+
+def test_grievances_on_a_supervising_office(district: Station) -> None:
+    year = ist_date(now_ms()).year
+    g = records_pb2.Grievance(
+        complainant=applicant(),
+        against_office="kerala/ernakulam-city/ps-kalamassery",
+        details="The officer refused to receive my complaint.",
+    )
+    first = services.receive_grievance(district, OFFICER, g)
+    assert first.ref == f"GRV/{year}/000001"
+    assert services.receive_grievance(district, OFFICER, g).ref == f"GRV/{year}/000002"
+    with pytest.raises(InputError, match="against this office"):
+        services.receive_grievance(
+            district,
+            OFFICER,
+            records_pb2.Grievance(
+                complainant=applicant(), against_office=district.config.node_id, details="x"
+            ),
+        )
+    with pytest.raises(InputError, match="needs the result"):
+        services.update_grievance(district, OFFICER, first.ref, "closed")
+    services.update_grievance(district, OFFICER, first.ref, "under_enquiry")
+    services.update_grievance(district, OFFICER, first.ref, "closed", "warned the officer")
+    row = services.find_grievance(district, first.ref)
+    assert row is not None and row.status == "closed"
+    assert row.against_office == "kerala/ernakulam-city/ps-kalamassery"
+    with pytest.raises(InputError, match="already closed"):
+        services.update_grievance(district, OFFICER, first.ref, "under_enquiry", "again")
+
+
+def _missing_petition(category: str, name: str, age: int) -> records_pb2.Petition:
+    return records_pb2.Petition(
+        subject="Missing since Sunday",
+        category=category,
+        petitioner=records_pb2.Person(name="Reporter", mobile="9847000001"),
+        respondents=[
+            records_pb2.PersonInCase(
+                person=records_pb2.Person(
+                    name=name, age=age, sex="F", address="Secret Lane 4", mobile="9847000002"
+                ),
+                role=records_pb2.MISSING,
+            )
+        ],
+    )
+
+
+def test_missing_persons_and_unidentified_bodies(station: Station) -> None:
+    child = station.receive_petition(OFFICER, _missing_petition("missing_child", "Ammu K", 9))
+    adult = station.receive_petition(OFFICER, _missing_petition("missing_person", "Sara P", 34))
+    station.receive_petition(OFFICER, _missing_petition("general", "Not Missing", 40))
+    station.write_gd(OFFICER, "other", "Unidentified body of a man, about 50, found near the canal")
+    station.write_gd(OFFICER, "other", "Lost dog reported")
+    listed = services.missing_persons(station)
+    assert {(m.name, m.age, m.category) for m in listed} == {
+        ("Ammu K", 9, "missing_child"),
+        ("Sara P", 34, "missing_person"),
+    }
+    station.append_records(
+        OFFICER,
+        [records_pb2.PetitionUpdate(receipt_number=adult.ref, action="closed", note="traced")],
+    )
+    assert [m.receipt for m in services.missing_persons(station)] == [child.ref]
+    bodies = services.unidentified_bodies(station)
+    assert len(bodies) == 1 and bodies[0].summary.startswith("Unidentified body")
+
+
+def test_rebuilt_index_has_the_same_rows(district: Station) -> None:
+    now = now_ms()
+    old = services.receive_request(district, OFFICER, request(received_at_ms=now - 20 * DAY))
+    services.receive_request(district, OFFICER, request("tenant_verification"))
+    services.update_request(district, OFFICER, old.ref, "completed", "done")
+    services.receive_grievance(
+        district,
+        OFFICER,
+        records_pb2.Grievance(
+            complainant=applicant(),
+            against_office="kerala/ernakulam-city/ps-aluva",
+            details="Rude behaviour at the front desk.",
+        ),
+    )
+    district.receive_petition(OFFICER, _missing_petition("missing_person", "Sara P", 34))
+    before = district.index.snapshot()
+    tables = dict(before)
+    assert len(tables["service_requests"]) == 2
+    assert len(tables["grievances"]) == 1
+    assert len(tables["missing_persons"]) == 1
+    district.rebuild_index()
+    assert district.index.snapshot() == before
+    year = ist_date(now).year
+    # Numbering continues from the rebuilt projection.
+    assert services.receive_request(district, OFFICER, request()).ref == f"SR/{year}/000003"
