@@ -45,6 +45,9 @@ class WebContext:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # (kind, query, officer_id) -> FederatedSearchResult; None on a node with no federation.
     federated_search: FederatedSearch | None = None
+    # (zero FIR ref, receiving station's node id, officer_id) -> status message; None on a node
+    # with no federation (the command line `cctns peer transfer-zero-fir` is shown instead).
+    transfer_zero_fir: Callable[[str, str, str], Awaitable[str]] | None = None
     secure_cookies: bool = False
     data_dir: Path | None = None
 

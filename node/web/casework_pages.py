@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger.errors import InputError
+from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node import casework
 from node.station import Station
@@ -368,6 +368,7 @@ class CaseExtra:
     zero_fir: bool = False
     zero_sent_to: str = ""
     transfer_command: str = ""
+    transferred: str = ""  # the status message after a hand-over made from this page
     problems: list[str] = field(default_factory=list)
     values: Mapping[str, str] = field(default_factory=dict)
     saved: str = ""
@@ -387,6 +388,7 @@ def _case_extra(
     problems: Iterable[str] = (),
     values: Mapping[str, str] | None = None,
     transfer_command: str = "",
+    transferred: str = "",
 ) -> CaseExtra | None:
     station = _station(request)
     fir = station.index.fir(staff.parse_ref(ref))
@@ -425,6 +427,7 @@ def _case_extra(
         zero_fir=fir.zero_fir,
         zero_sent_to=sent[0].to_station if sent else "",
         transfer_command=transfer_command,
+        transferred=transferred,
         problems=list(problems),
         values=values or {},
         saved=request.query_params.get("saved", ""),
@@ -607,4 +610,20 @@ async def case_send_zero(request: Request, ref: str, officer: AsZeroTransfer) ->
         f"{TRANSFER_COMMAND} {shlex.quote(fir.zero_fir_number)} --to {shlex.quote(to)} "
         f"--officer {shlex.quote(officer.officer_id)}"
     )
+    transfer = request.app.state.context.transfer_zero_fir
+    if transfer is not None:
+        # A federated node hands it over now: the receiving station numbers it and both logs
+        # record the hand-over; if that station cannot be reached, say so and offer the command.
+        try:
+            message = await transfer(fir.zero_fir_number, to, officer.officer_id)
+        except CctnsError as exc:
+            return await run_in_threadpool(
+                _case_page,
+                request,
+                officer,
+                ref,
+                problems=[f"the hand-over did not complete: {exc}"],
+                transfer_command=command,
+            )
+        return await run_in_threadpool(_case_page, request, officer, ref, transferred=message)
     return await run_in_threadpool(_case_page, request, officer, ref, transfer_command=command)

@@ -83,11 +83,55 @@ def federated_search_for(data_dir: DataDir) -> Any:
     return search
 
 
+def transfer_zero_fir_for(data_dir: DataDir, station: Station) -> Any:
+    """A `(zero_ref, to_node_id, officer_id) -> message` coroutine function handing a Zero FIR
+    over to the station with jurisdiction over mutual TLS, recorded in both logs; None when the
+    node has not joined a federation."""
+    if not (data_dir.path / "federation.toml").exists() or not (data_dir.path / "tls").exists():
+        return None
+    import trio
+
+    from federation import tls
+    from federation.grpc_client import GrpcPeerClient
+    from federation.membership import NodeCredentials
+    from node.federation_config import load_federation
+
+    federation = load_federation(data_dir)
+    credentials = NodeCredentials.load(data_dir.path)
+
+    async def transfer(zero_ref: str, to_node_id: str, officer_id: str) -> str:
+        receiver = federation.peer(to_node_id).address
+        handover = await trio.to_thread.run_sync(
+            station.prepare_zero_fir_transfer, officer_id, zero_ref, to_node_id
+        )
+        client = GrpcPeerClient(
+            receiver,
+            credentials=tls.channel_credentials(credentials),
+            options=tls.channel_options(),
+        )
+        try:
+            acceptance = await client.transfer_zero_fir(handover, timeout=15.0)
+        finally:
+            client.close()
+        await trio.to_thread.run_sync(
+            station.record_transfer_acceptance,
+            officer_id,
+            acceptance,
+            receiver.ledger_key,
+            receiver.origin,
+        )
+        status = await trio.to_thread.run_sync(station.zero_fir_status, zero_ref)
+        return str(status.get("message", ""))
+
+    return transfer
+
+
 def web_context(data_dir: DataDir, station: Station) -> WebContext:
     return WebContext(
         station=station,
         accounts=accounts_for(data_dir),
         secret=session_secret(data_dir),
         federated_search=federated_search_for(data_dir),
+        transfer_zero_fir=transfer_zero_fir_for(data_dir, station),
         data_dir=data_dir.path,
     )
