@@ -224,7 +224,9 @@ async def serve(
                     from node.web.context import web_context
                     from node.web.server import serve_http
 
-                    app = create_app(web_context(data_dir, parts.station))
+                    context = web_context(data_dir, parts.station)
+                    context.replica_indexes = parts.replica_indexes
+                    app = create_app(context)
                     await nursery.start(serve_http, app, http)
                     log.info("web UI on http://%s/", http)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)

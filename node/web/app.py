@@ -50,6 +50,9 @@ class WebContext:
     transfer_zero_fir: Callable[[str, str, str], Awaitable[str]] | None = None
     secure_cookies: bool = False
     data_dir: Path | None = None
+    # On district, state and national nodes: the verified replicas' indexes (ReplicaIndexes),
+    # so that dashboards cover the office's whole subtree.
+    replica_indexes: Any = None
 
 
 def language(request: Request) -> str:

@@ -57,14 +57,41 @@ def _t(request: Request, key: str, **params: Any) -> str:
     return text
 
 
+def _sources(request: Request) -> list[reports.Indexed]:
+    """The station's own index, then on a district, state or national node every verified
+    replica's: the dashboard of an office covers its whole subtree."""
+    sources: list[reports.Indexed] = [_station(request)]
+    replicas = getattr(request.app.state.context, "replica_indexes", None)
+    if replicas is not None:
+        sources.extend(reports.IndexView(index) for _, index in sorted(replicas.items()))
+    return sources
+
+
+def _replica_origins(request: Request) -> list[str]:
+    replicas = getattr(request.app.state.context, "replica_indexes", None)
+    return [] if replicas is None else sorted(origin for origin, _ in replicas.items())
+
+
+def _charge(sources: Sequence[reports.Indexed]) -> reports.ChargeSheeting:
+    parts = [reports.charge_sheeting(source) for source in sources]
+    firs = sum(p.firs for p in parts)
+    filed = sum(p.charge_sheets for p in parts)
+    return reports.ChargeSheeting(
+        firs=firs, charge_sheets=filed, rate=(filed / firs) if filed and firs else None
+    )
+
+
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(request: Request, officer: Viewer) -> Response:
     station = _station(request)
     require_this_station(officer, "dashboard.view", station)
     now = now_ms()
-    heads = reports.crime_head_counts(station)
-    trend = reports.monthly_trend(station, now)
-    pending = reports.pending_by_age(station, now)
+    sources = _sources(request)
+    heads = sorted(
+        reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
+    )
+    trend = reports.combined(lambda s: reports.monthly_trend(s, now), sources)
+    pending = reports.combined(lambda s: reports.pending_by_age(s, now), sources)
     overdue_total, overdue = reports.overdue_petitions(station, now, limit=20)
     response: Response = request.app.state.render(
         request,
@@ -90,7 +117,8 @@ def dashboard(request: Request, officer: Viewer) -> Response:
                 _t(request, "dash.pending"), [(age, float(count)) for age, count in pending]
             )
         ),
-        charge=reports.charge_sheeting(station),
+        charge=_charge(sources),
+        offices=_replica_origins(request),
         overdue_total=overdue_total,
         overdue=overdue,
         overdue_days=reports.OVERDUE_DAYS,
@@ -132,13 +160,19 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
     require_this_station(officer, "dashboard.view", station)
     now = now_ms()
     if chart == "crime-heads":
-        return _csv(("crime_head", "firs"), reports.crime_head_counts(station), chart)
+        sources = _sources(request)
+        heads = sorted(
+            reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
+        )
+        return _csv(("crime_head", "firs"), heads, chart)
     if chart == "trend":
-        return _csv(("month", "firs_registered"), reports.monthly_trend(station, now), chart)
+        trend = reports.combined(lambda s: reports.monthly_trend(s, now), _sources(request))
+        return _csv(("month", "firs_registered"), trend, chart)
     if chart == "pending":
-        return _csv(("age_days", "pending_firs"), reports.pending_by_age(station, now), chart)
+        pending = reports.combined(lambda s: reports.pending_by_age(s, now), _sources(request))
+        return _csv(("age_days", "pending_firs"), pending, chart)
     if chart == "charge-sheeting":
-        c = reports.charge_sheeting(station)
+        c = _charge(_sources(request))
         rate = "" if c.rate is None else f"{c.rate:.4f}"
         return _csv(("firs", "charge_sheets", "rate"), [(c.firs, c.charge_sheets, rate)], chart)
     if chart == "overdue":

@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from node import index as ix
 from node import services
+from node.index import RecordIndex
 from node.laws import Statutes
 from node.records import petition_receipt
 from node.station import Station
@@ -54,7 +55,21 @@ _INFORMANT_ROLES = (records_pb2.COMPLAINANT, records_pb2.INFORMANT)
 _MIN_REDACTED = 3
 
 
-def engine_of(station: Station) -> Engine:
+class Indexed(Protocol):
+    """Anything with a record index: a Station, or a verified replica's index (`IndexView`)."""
+
+    @property
+    def index(self) -> RecordIndex: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IndexView:
+    """A replica's index seen as a station's, for the figures that only read the index."""
+
+    index: RecordIndex
+
+
+def engine_of(station: Indexed) -> Engine:
     """The index's database engine (read-only use)."""
     engine: Engine = station.index.engine
     return engine
@@ -335,7 +350,19 @@ def _redact_names(text: str, names: Sequence[str]) -> str:
 # -- dashboards ----------------------------------------------------------------------------------
 
 
-def crime_head_counts(station: Station) -> list[tuple[str, int]]:
+def combined(
+    figure: Callable[[Indexed], list[tuple[str, int]]], sources: Sequence[Indexed]
+) -> list[tuple[str, int]]:
+    """One figure over several indexes (a district's or state's own log and its replicas):
+    counts added label by label, in the first source's order, new labels after."""
+    totals: dict[str, int] = {}
+    for source in sources:
+        for label, count in figure(source):
+            totals[label] = totals.get(label, 0) + count
+    return list(totals.items())
+
+
+def crime_head_counts(station: Indexed) -> list[tuple[str, int]]:
     """FIRs numbered at this station per crime head, most first."""
     counts = station.index.counts_by_crime_head()
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -350,7 +377,7 @@ def _ms_of(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=IST).timestamp() * 1000)
 
 
-def monthly_trend(station: Station, now_ms: int, months: int = 12) -> list[tuple[str, int]]:
+def monthly_trend(station: Indexed, now_ms: int, months: int = 12) -> list[tuple[str, int]]:
     """FIRs numbered here per month (IST), the last `months` months up to this one."""
     today = datetime.fromtimestamp(now_ms / 1000, IST).date()
     starts = [_month_start(today, back) for back in range(months - 1, -1, -1)]
@@ -368,7 +395,7 @@ def monthly_trend(station: Station, now_ms: int, months: int = 12) -> list[tuple
     return list(counts.items())
 
 
-def pending_by_age(station: Station, now_ms: int) -> list[tuple[str, int]]:
+def pending_by_age(station: Indexed, now_ms: int) -> list[tuple[str, int]]:
     """FIRs numbered here without a final report, by days since registration. No final report
     is recorded yet, so every FIR numbered here counts (see the module's note)."""
     f = ix.firs
@@ -402,7 +429,7 @@ class ChargeSheeting:
     rate: float | None  # None while no charge sheet is recorded
 
 
-def charge_sheeting(station: Station) -> ChargeSheeting:
+def charge_sheeting(station: Indexed) -> ChargeSheeting:
     """Charge-sheeting rate: FIRs numbered here in which a charge sheet (final report of type
     charge sheet, from the casework records) has been filed, over all FIRs numbered here."""
     from node.casework import case_events_table as events

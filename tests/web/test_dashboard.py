@@ -170,3 +170,51 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
         assert after == before - 1
     finally:
         station.close()
+
+
+def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) -> None:
+    """A district node's dashboard adds its verified replicas' figures to its own."""
+    from node.config import DataDir
+    from node.index import IndexedEntry, RecordIndex
+    from node.seed import seed_station
+    from node.station import Station
+    from node.web import reports
+    from node.web.app import WebContext, create_app
+    from node.web.auth import Accounts
+
+    child_dir = DataDir(tmp_path / "child")
+    child_dir.create(origin="cctns.in/kerala/ernakulam-city/ps-edappally")
+    child = Station.open(child_dir)
+    seed_station(child, 120, seed=3, show_progress=False)
+    replica = RecordIndex(f"sqlite:///{tmp_path / 'replica.sqlite3'}")
+    replica.apply([IndexedEntry(i, body) for i, body in child.ledger.bodies()])
+    child_heads = dict(reports.crime_head_counts(child))
+    child.close()
+
+    district_dir = DataDir(tmp_path / "district")
+    district_dir.create(origin="cctns.in/kerala/ernakulam-city/dpo", role="district")
+    district = Station.open(district_dir)
+    try:
+        sources = [district, reports.IndexView(replica)]
+        combined = dict(reports.combined(reports.crime_head_counts, sources))
+        assert combined == child_heads and sum(combined.values()) > 0
+
+        class Replicas:
+            def items(self) -> list[tuple[str, RecordIndex]]:
+                return [("cctns.in/kerala/ernakulam-city/ps-edappally", replica)]
+
+        accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}")
+        app = create_app(WebContext(station=district, accounts=accounts))
+        app.state.context.replica_indexes = Replicas()
+        from node.web.dashboard import _sources
+
+        class FakeRequest:  # only `.app` is read
+            pass
+
+        request = FakeRequest()
+        request.app = app  # type: ignore[attr-defined]
+        assert len(_sources(request)) == 2  # type: ignore[arg-type]
+        accounts.close()
+    finally:
+        district.close()
+        replica.close()
