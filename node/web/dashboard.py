@@ -32,7 +32,7 @@ from node.web.security import officer_required
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 Viewer = Annotated[Officer, Depends(officer_required("dashboard.view"))]
-CHARTS = ("crime-heads", "trend", "pending", "charge-sheeting", "overdue")
+CHARTS = ("crime-heads", "offices", "trend", "pending", "charge-sheeting", "overdue")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -72,6 +72,17 @@ def _replica_origins(request: Request) -> list[str]:
     return [] if replicas is None else sorted(origin for origin, _ in replicas.items())
 
 
+def _by_office(request: Request, sources: Sequence[reports.Indexed]) -> list[tuple[str, int]]:
+    """FIRs per office: this node's own, then each replicated office's."""
+    names = [_station(request).config.node_id] + [
+        origin.split("/", 1)[-1] for origin in _replica_origins(request)
+    ]
+    return [
+        (name, sum(count for _, count in reports.crime_head_counts(source)))
+        for name, source in zip(names, sources, strict=True)
+    ]
+
+
 def _charge(sources: Sequence[reports.Indexed]) -> reports.ChargeSheeting:
     parts = [reports.charge_sheeting(source) for source in sources]
     firs = sum(p.firs for p in parts)
@@ -92,6 +103,7 @@ def dashboard(request: Request, officer: Viewer) -> Response:
     )
     trend = reports.combined(lambda s: reports.monthly_trend(s, now), sources)
     pending = reports.combined(lambda s: reports.pending_by_age(s, now), sources)
+    by_office = _by_office(request, sources)
     overdue_total, overdue = reports.overdue_petitions(station, now, limit=20)
     response: Response = request.app.state.render(
         request,
@@ -118,6 +130,14 @@ def dashboard(request: Request, officer: Viewer) -> Response:
             )
         ),
         charge=_charge(sources),
+        by_office=by_office,
+        by_office_svg=Markup(
+            charts.bar_chart(
+                _t(request, "dash.by_office"), [(office, float(n)) for office, n in by_office]
+            )
+        )
+        if len(by_office) > 1
+        else "",
         offices=_replica_origins(request),
         overdue_total=overdue_total,
         overdue=overdue,
@@ -159,6 +179,8 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
     station = _station(request)
     require_this_station(officer, "dashboard.view", station)
     now = now_ms()
+    if chart == "offices":
+        return _csv(("office", "firs"), _by_office(request, _sources(request)), chart)
     if chart == "crime-heads":
         sources = _sources(request)
         heads = sorted(

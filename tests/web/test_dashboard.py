@@ -206,14 +206,20 @@ def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) ->
         accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}")
         app = create_app(WebContext(station=district, accounts=accounts))
         app.state.context.replica_indexes = Replicas()
-        from node.web.dashboard import _sources
+        from node.web.dashboard import _by_office, _sources
 
         class FakeRequest:  # only `.app` is read
             pass
 
         request = FakeRequest()
         request.app = app  # type: ignore[attr-defined]
-        assert len(_sources(request)) == 2  # type: ignore[arg-type]
+        sources = _sources(request)  # type: ignore[arg-type]
+        assert len(sources) == 2
+        offices = dict(_by_office(request, sources))  # type: ignore[arg-type]
+        assert offices == {
+            "kerala/ernakulam-city/dpo": 0,
+            "kerala/ernakulam-city/ps-edappally": sum(child_heads.values()),
+        }
         accounts.close()
     finally:
         district.close()
