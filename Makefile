@@ -27,7 +27,7 @@ bench: $(STAMP)
 # Debian's Chromium (and a Malayalam font) for the browser tests; apt-get needs root.
 setup-browser:
 	(test -x /usr/bin/chromium && dpkg -s fonts-smc-manjari >/dev/null 2>&1) || \
-		(apt-get update && apt-get install -y chromium fonts-smc-manjari)
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-smc-manjari)
 
 # Full-page PNGs of the main pages, taken by the browser tests.
 screenshots: $(STAMP)
