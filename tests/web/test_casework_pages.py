@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import pyotp
 import pytest
 
 from ledger.log import now_ms
@@ -21,7 +20,8 @@ from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.staff import ref_slug
 from tests.node.test_station import theft_fir
-from tests.web.test_staff import FAST, NODE_ID, ORIGIN, PASSWORD, Clock, Node, TestClient, _csrf
+from tests.web.support import FAST, NODE_ID, Clock, sign_in
+from tests.web.test_staff import ORIGIN, Node, TestClient, _csrf
 
 HOUR = 60 * 60 * 1000
 
@@ -41,32 +41,15 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 
 def _login(node: Node, officer_id: str, role: str, jurisdiction: str = "") -> TestClient:
-    station_id = "" if jurisdiction else NODE_ID
-    _, secret = node.accounts.create_officer(
-        officer_id, "Officer " + officer_id, "M", role, station_id, jurisdiction, PASSWORD
+    return sign_in(
+        node.accounts,
+        node.clock,
+        node.app,
+        officer_id,
+        role,
+        station_node_id="" if jurisdiction else NODE_ID,
+        jurisdiction=jurisdiction,
     )
-    totp = pyotp.TOTP(secret)
-    pending = node.accounts.begin_login(officer_id, PASSWORD)
-    node.accounts.logout(
-        node.accounts.confirm_totp(pending.token, totp.at(node.clock() // 1000)).id
-    )
-    node.clock.advance(30_000)
-    client = TestClient(node.app)
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"officer_id": officer_id, "password": PASSWORD, "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    page = client.get("/login/totp")
-    response = client.post(
-        "/login/totp",
-        data={"code": totp.at(node.clock() // 1000), "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
 
 
 @pytest.fixture(scope="module")

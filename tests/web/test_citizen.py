@@ -17,12 +17,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
-from argon2 import PasswordHasher
 from starlette.exceptions import StarletteDeprecationWarning
 
-from ledger.log import now_ms
 from node.config import DataDir
 from node.seed import seed_station
 from node.station import Station
@@ -33,6 +30,7 @@ from node.web.auth import Accounts
 from node.web.citizen import lookup_status
 from node.web.i18n import Translator
 from protos import records_pb2
+from tests.web.support import FAST, NODE_ID, Clock, csrf, sign_in
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for `httpx2` under its TestClient; httpx (a dev dependency) still works.
@@ -40,11 +38,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient as TestClient  # re-exported for the others
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
-NODE_ID = "kerala/ernakulam-city/ps-kalamassery"
-PASSWORD = "correct horse battery"
 OFFICER = "PEN100001"
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _TOKENS = re.compile(r'(name="csrf_token" value="|<meta name="csrf-token" content=")[^"]+"')
 
 THEFT_MOBILE = "9847012345"
@@ -57,19 +51,6 @@ VICTIM = "Anitha Kumari"
 INFORMANT = "Lakshmi Devi"
 SENSITIVE_FACTS = "The victim Anitha Kumari was assaulted near the Kalamassery railway gate."
 ZERO_MOBILE = "9633022222"
-
-
-class Clock:
-    """The accounts' clock, moved by hand so that each login uses a fresh TOTP step."""
-
-    def __init__(self) -> None:
-        self.now = now_ms() // 30_000 * 30_000
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @dataclass
@@ -186,38 +167,15 @@ def login(
     node: Node, officer_id: str, role: str, *, sex: str = "M", station_node_id: str = NODE_ID
 ) -> TestClient:
     """A client signed in as a new officer: password, then the authenticator code."""
-    _, secret = node.accounts.create_officer(
-        officer_id, f"Officer {officer_id}", sex, role, station_node_id, "", PASSWORD
+    return sign_in(
+        node.accounts,
+        node.clock,
+        node.app,
+        officer_id,
+        role,
+        sex=sex,
+        station_node_id=station_node_id,
     )
-    totp = pyotp.TOTP(secret)
-    # First-time setup spends this step's code; the login below uses the next step's.
-    pending = node.accounts.begin_login(officer_id, PASSWORD)
-    node.accounts.logout(
-        node.accounts.confirm_totp(pending.token, totp.at(node.clock() // 1000)).id
-    )
-    node.clock.advance(30_000)
-    client = TestClient(node.app)
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"officer_id": officer_id, "password": PASSWORD, "csrf_token": csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    page = client.get("/login/totp")
-    response = client.post(
-        "/login/totp",
-        data={"code": totp.at(node.clock() // 1000), "csrf_token": csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
-
-
-def csrf(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "page has no CSRF token"
-    return match[1]
 
 
 def post_form(client: TestClient, path: str, data: dict[str, str]) -> Any:

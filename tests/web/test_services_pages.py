@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 
 from ledger.log import now_ms
@@ -20,7 +19,8 @@ from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.i18n import Translator
 from protos import records_pb2
-from tests.web.test_citizen import FAST, PASSWORD, Clock, Node, TestClient, csrf, post_form
+from tests.web.support import FAST, Clock, csrf, sign_in
+from tests.web.test_citizen import Node, TestClient, post_form
 
 STATION_ID = "kerala/ernakulam-city/ps-kalamassery"
 DISTRICT_ID = "kerala/ernakulam-city/dpo"
@@ -67,31 +67,15 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 def signed_in(
     node: Node, officer_id: str, role: str, station_node_id: str, jurisdiction: str = ""
 ) -> TestClient:
-    _, secret = node.accounts.create_officer(
-        officer_id, f"Officer {officer_id}", "M", role, station_node_id, jurisdiction, PASSWORD
+    return sign_in(
+        node.accounts,
+        node.clock,
+        node.app,
+        officer_id,
+        role,
+        station_node_id=station_node_id,
+        jurisdiction=jurisdiction,
     )
-    totp = pyotp.TOTP(secret)
-    pending = node.accounts.begin_login(officer_id, PASSWORD)
-    node.accounts.logout(
-        node.accounts.confirm_totp(pending.token, totp.at(node.clock() // 1000)).id
-    )
-    node.clock.advance(30_000)
-    client = TestClient(node.app)
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"officer_id": officer_id, "password": PASSWORD, "csrf_token": csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    page = client.get("/login/totp")
-    response = client.post(
-        "/login/totp",
-        data={"code": totp.at(node.clock() // 1000), "csrf_token": csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
 
 
 def _request_form(**overrides: str) -> dict[str, str]:

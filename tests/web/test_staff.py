@@ -12,13 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from starlette.exceptions import StarletteDeprecationWarning
 
-from ledger.log import now_ms
 from node import index as ix
 from node.config import DataDir
 from node.seed import seed_station
@@ -28,6 +25,7 @@ from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.i18n import Translator
 from node.web.staff import case_url, parse_ref, ref_slug
+from tests.web.support import FAST, Clock, csrf, sign_in
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for `httpx2` under its TestClient; httpx (a dev dependency) still works.
@@ -35,24 +33,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
-NODE_ID = "kerala/ernakulam-city/ps-kalamassery"
-PASSWORD = "correct horse battery"
 STAFF_CATALOG = Path(__file__).resolve().parents[2] / "node" / "web" / "i18n_staff.json"
-FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-class Clock:
-    """The accounts' clock, moved by hand so that each login uses a fresh TOTP step."""
-
-    def __init__(self) -> None:
-        self.now = now_ms() // 30_000 * 30_000
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @dataclass
@@ -82,37 +63,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 def _login(node: Node, officer_id: str, name: str, sex: str, role: str) -> TestClient:
     """A client signed in as a new officer: password, then the authenticator code."""
-    _, secret = node.accounts.create_officer(officer_id, name, sex, role, NODE_ID, "", PASSWORD)
-    totp = pyotp.TOTP(secret)
-    # First-time setup spends this step's code; the login below uses the next step's.
-    pending = node.accounts.begin_login(officer_id, PASSWORD)
-    node.accounts.logout(
-        node.accounts.confirm_totp(pending.token, totp.at(node.clock() // 1000)).id
-    )
-    node.clock.advance(30_000)
-    client = TestClient(node.app)
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"officer_id": officer_id, "password": PASSWORD, "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith("/login/totp")
-    page = client.get("/login/totp")
-    response = client.post(
-        "/login/totp",
-        data={"code": totp.at(node.clock() // 1000), "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
+    return sign_in(node.accounts, node.clock, node.app, officer_id, role, name=name, sex=sex)
 
 
-def _csrf(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "page has no CSRF token"
-    return match[1]
+_csrf = csrf
 
 
 @pytest.fixture(scope="module")
