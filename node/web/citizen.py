@@ -24,6 +24,7 @@ differently for "no such number" and "wrong mobile number".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -227,6 +228,22 @@ def portal(request: Request) -> Response:
     return _render(request, "citizen_home.html")
 
 
+def contact_fields(
+    form: dict[str, str], errors: list[str], required: Sequence[tuple[str, int]]
+) -> str | None:
+    """Checks a citizen form's required fields (present, not too long) and its mobile number;
+    appends one catalog key per problem to `errors`; returns the normalised mobile number."""
+    for field, limit in required:
+        if not form[field]:
+            errors.append(f"portal.error.{field}_required")
+        elif len(form[field]) > limit:
+            errors.append(f"portal.error.{field}_too_long")
+    number = reports.normalise_mobile(form["mobile"])
+    if number is None:
+        errors.append("portal.error.mobile")
+    return number
+
+
 @router.get("/complaint", response_class=HTMLResponse, include_in_schema=False)
 def complaint_form(request: Request) -> Response:
     return _render(request, "complaint_new.html", form={}, errors=[])
@@ -262,19 +279,16 @@ def complaint_submit(
         "missing_sex": missing_sex.strip(),
     }
     errors: list[str] = []
-    for field, limit in (
-        ("name", MAX_NAME),
-        ("address", MAX_ADDRESS),
-        ("subject", MAX_SUBJECT),
-        ("details", MAX_DETAILS),
-    ):
-        if not form[field]:
-            errors.append(f"portal.error.{field}_required")
-        elif len(form[field]) > limit:
-            errors.append(f"portal.error.{field}_too_long")
-    number = reports.normalise_mobile(form["mobile"])
-    if number is None:
-        errors.append("portal.error.mobile")
+    number = contact_fields(
+        form,
+        errors,
+        (
+            ("name", MAX_NAME),
+            ("address", MAX_ADDRESS),
+            ("subject", MAX_SUBJECT),
+            ("details", MAX_DETAILS),
+        ),
+    )
     missing = form["kind"] in ("missing_person", "missing_child")
     age = int(form["missing_age"]) if form["missing_age"].isdigit() else 0
     if missing and not form["missing_name"]:

@@ -35,7 +35,7 @@ from node import services
 from node.config import DataDir
 from node.federation_config import load_federation
 from node.station import Station
-from node.web import reports
+from node.web.citizen import contact_fields
 from node.web.dashboard import require_this_station
 from node.web.rules import Forbidden, Officer, covers
 from node.web.security import csrf_protected, officer_required
@@ -77,14 +77,7 @@ def supervising_office(request: Request) -> str:
 
 
 def _person_fields(form: dict[str, str], errors: list[str]) -> str | None:
-    for field, limit in (("name", MAX_NAME), ("address", MAX_ADDRESS)):
-        if not form[field]:
-            errors.append(f"portal.error.{field}_required")
-        elif len(form[field]) > limit:
-            errors.append(f"portal.error.{field}_too_long")
-    number = reports.normalise_mobile(form["mobile"])
-    if number is None:
-        errors.append("portal.error.mobile")
+    number = contact_fields(form, errors, (("name", MAX_NAME), ("address", MAX_ADDRESS)))
     if len(form["details"]) > services.MAX_DETAILS:
         errors.append("portal.error.details_too_long")
     return number
