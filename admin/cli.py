@@ -62,7 +62,7 @@ def _progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[
 
 def cmd_node_init(args: argparse.Namespace) -> int:
     from node.config import DataDir
-    from node.station import Station
+    from node.station.core import Station
 
     data_dir = DataDir(args.data_dir)
     config = data_dir.create(
@@ -169,7 +169,7 @@ def cmd_node_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_node_seed(args: argparse.Namespace) -> int:
-    from node.seed import seed_station
+    from node.demo.seed import seed_station
 
     with _open_station(args.data_dir) as station:
         counts = seed_station(station, args.records, seed=args.seed, show_progress=not args.quiet)
@@ -183,7 +183,7 @@ def cmd_node_seed(args: argparse.Namespace) -> int:
 @contextmanager
 def _open_station(data_dir_path: str) -> Iterator[Any]:
     from node.config import DataDir
-    from node.station import Station
+    from node.station.core import Station
 
     data_dir = DataDir(data_dir_path)
     station = Station.open(data_dir)
@@ -413,10 +413,10 @@ def cmd_search_vehicle(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.station_only:
-        from node.demo import run_demo
+        from node.demo.station.station import run_demo
 
         return run_demo(Path(args.data_dir), records=args.records)
-    from node.federation_demo import run_federation_demo
+    from node.demo.federation import run_federation_demo
 
     return run_federation_demo(Path(args.data_dir), records=args.records, check=args.check)
 

@@ -25,8 +25,7 @@ from federation.grpc_client import GrpcPeerClient
 from federation.membership import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import InputError, UsageError
-from node.config import DataDir
-from node.federation_config import FederationConfig, PeerEntry, load_federation
+from node.config import DataDir, FederationConfig, PeerEntry, load_federation
 from protos import federation_pb2
 
 
@@ -177,7 +176,7 @@ def cmd_hit(args: argparse.Namespace) -> int:
 def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
     """Hands a Zero FIR over to the station with jurisdiction and records its answer. Opens
     this station's records, so run it while the node is not serving (the web UI does it live)."""
-    from node.station import Station
+    from node.station.core import Station
 
     data_dir = DataDir(args.data_dir)
     federation = load_federation(data_dir)

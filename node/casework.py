@@ -32,8 +32,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ledger.log import now_ms
-from node.station import CLOCK_SKEW_MS, Receipt, Station
-from node.validation import Problems, check_officer, check_person, check_property, check_sections
+from node.records.validation import (
+    Problems,
+    check_officer,
+    check_person,
+    check_property,
+    check_sections,
+)
+from node.station.core import CLOCK_SKEW_MS, Receipt, Station
 from protos import ledger_pb2, records_pb2
 
 __all__ = [

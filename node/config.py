@@ -1,26 +1,45 @@
-"""A node's data directory: configuration (one TOML file), its Ed25519 key, and where things live.
+"""A node's configuration: its data directory, node.toml and federation.toml, validated on load.
 
 Layout of a data directory:
     node.toml          configuration, validated on load with one message per mistake
+    federation.toml    where the node listens and the peers it knows (once it has joined)
     keys/node.ed25519  the 32-byte signing seed, readable by the owner only
+    tls/               the node's certificate and TLS key (`cctns ca enrol`)
     ledger/            the RocksDB log
     index.sqlite3      the default query index (any SQLAlchemy URL may be configured instead)
+
+federation.toml:
+
+    listen = "127.0.0.1:7101"
+    parent = "kerala/ernakulam-city/dpo"          # optional: the office that replicates us
+
+    [[peers]]
+    node_id = "kerala/ernakulam-city/ps-kalamassery"
+    address = "127.0.0.1:7102"
+    role = "station"
+    origin = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
+    ledger_key = "base64 of the Ed25519 public key"
+    follow = true                                  # replicate this peer's log (a child)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nacl.signing
 
+from federation.interfaces import PeerAddress
 from ledger.errors import InputError, UsageError
 
 CONFIG_NAME = "node.toml"
+FEDERATION_NAME = "federation.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
 ROLES = (
     "station",
@@ -117,8 +136,16 @@ class DataDir:
     def default_index_url(self) -> str:
         return f"sqlite:///{(self.path / 'index.sqlite3').resolve()}"
 
+    @property
+    def federation_path(self) -> Path:
+        return self.path / FEDERATION_NAME
+
     def exists(self) -> bool:
         return self.config_path.exists()
+
+    def federated(self) -> bool:
+        """Whether this node has joined a federation (federation.toml and a certificate)."""
+        return self.federation_path.exists() and (self.path / "tls").exists()
 
     def load_config(self) -> NodeConfig:
         """Reads node.toml; UsageError when the directory holds no node."""
@@ -178,3 +205,118 @@ class DataDir:
         tmp.write_text(config.to_toml(), "utf-8")
         os.replace(tmp, self.config_path)
         return config
+
+
+# --- federation.toml ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
+    """One known peer."""
+
+    address: PeerAddress
+    follow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FederationConfig:
+    """Validated federation.toml."""
+
+    listen: str
+    parent: str = ""
+    peers: tuple[PeerEntry, ...] = field(default_factory=tuple)
+
+    def peer(self, node_id: str) -> PeerEntry:
+        for entry in self.peers:
+            if entry.address.node_id == node_id:
+                return entry
+        raise InputError(f"no peer {node_id!r} in {FEDERATION_NAME}")
+
+    def to_toml(self) -> str:
+        lines = [f'listen = "{self.listen}"']
+        if self.parent:
+            lines.append(f'parent = "{self.parent}"')
+        for entry in self.peers:
+            peer = entry.address
+            lines += [
+                "",
+                "[[peers]]",
+                f'node_id = "{peer.node_id}"',
+                f'address = "{peer.address}"',
+                f'role = "{peer.role}"',
+                f'origin = "{peer.origin}"',
+                f'ledger_key = "{base64.b64encode(peer.ledger_key).decode()}"',
+                f"follow = {'true' if entry.follow else 'false'}",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _address(value: object, where: str, problems: list[str]) -> str:
+    if not isinstance(value, str) or ":" not in value or not value.rsplit(":", 1)[1].isdigit():
+        problems.append(f"{where}: address must be host:port, got {value!r}")
+        return ""
+    return value
+
+
+def parse_federation(text: str, source: str = FEDERATION_NAME) -> FederationConfig:
+    """Parses federation.toml; InputError lists every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: not valid TOML: {exc}") from exc
+    problems: list[str] = []
+    listen = _address(raw.get("listen"), f"{source}: listen", problems)
+    parent = raw.get("parent", "")
+    if not isinstance(parent, str):
+        problems.append(f"{source}: parent must be a node id")
+        parent = ""
+    peers: list[PeerEntry] = []
+    for number, item in enumerate(raw.get("peers", []), 1):
+        where = f"{source}: peer {number}"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        node_id = item.get("node_id")
+        if not isinstance(node_id, str) or not node_id:
+            problems.append(f"{where}: node_id is required")
+            continue
+        role = item.get("role", "station")
+        if role not in ROLES:
+            problems.append(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
+        try:
+            key = base64.b64decode(str(item.get("ledger_key", "")), validate=True)
+        except binascii.Error:
+            key = b""
+        if len(key) != 32:
+            problems.append(f"{where}: ledger_key must be a base64 Ed25519 public key")
+        address = _address(item.get("address"), where, problems)
+        peers.append(
+            PeerEntry(
+                PeerAddress(
+                    node_id=node_id,
+                    address=address,
+                    role=str(role),
+                    origin=str(item.get("origin", "")),
+                    ledger_key=key,
+                ),
+                follow=bool(item.get("follow", False)),
+            )
+        )
+    if problems:
+        raise InputError("; ".join(problems), problems)
+    return FederationConfig(listen=listen, parent=parent, peers=tuple(peers))
+
+
+def load_federation(data_dir: DataDir) -> FederationConfig:
+    """The node's federation.toml; InputError when missing or wrong."""
+    path = data_dir.federation_path
+    if not path.exists():
+        raise InputError(f"{path} is missing: this node has not joined a federation")
+    return parse_federation(path.read_text("utf-8"), str(path))
+
+
+def save_federation(data_dir: DataDir, config: FederationConfig) -> None:
+    path = data_dir.federation_path
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(config.to_toml(), "utf-8")
+    tmp.replace(path)

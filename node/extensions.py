@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from node.index import Projection
+    from node.index.core import Projection
 
 
 def projections() -> list[Projection]:

@@ -31,11 +31,10 @@ from federation.replication_loop import follow_forever
 from federation.service import PeerService
 from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir
-from node.federation_config import FederationConfig, load_federation
-from node.peer_node import StationPeerNode
-from node.replica_index import ReplicaIndexes
-from node.station import SYSTEM_OFFICER, Station
+from node.config import DataDir, FederationConfig, load_federation
+from node.peers.peer_node import StationPeerNode
+from node.peers.replica_index import ReplicaIndexes
+from node.station.core import SYSTEM_OFFICER, Station
 from protos import ledger_pb2
 
 log = logging.getLogger(__name__)

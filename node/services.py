@@ -47,9 +47,9 @@ from sqlalchemy.engine import Connection
 
 from ledger.errors import InputError
 from ledger.log import now_ms
-from node import index as ix
-from node.station import CLOCK_SKEW_MS, Receipt, Station
-from node.validation import Problems, check_officer, check_person, ist_date
+from node.index import core as ix
+from node.records.validation import Problems, check_officer, check_person, ist_date
+from node.station.core import CLOCK_SKEW_MS, Receipt, Station
 from protos import ledger_pb2, records_pb2
 
 DAY_MS = 86_400_000

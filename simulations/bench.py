@@ -32,9 +32,9 @@ import nacl.signing
 from ledger.entry import ENTRY_CONTEXT
 from ledger.log import Ledger
 from ledger.rocksdb_store import RocksDBLogStore
-from node.index import IndexedEntry, RecordIndex
-from node.synthetic import SyntheticRecords
-from node.validation import IST, utc_ms
+from node.demo.synthetic import SyntheticRecords
+from node.index.core import IndexedEntry, RecordIndex
+from node.records.validation import IST, utc_ms
 from protos import ledger_pb2, records_pb2
 from simulations.chart import bar_chart
 

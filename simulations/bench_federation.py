@@ -63,13 +63,12 @@ from federation.replication import DEFAULT_CHUNK, Witness, follow_once
 from federation.service import DEFAULT_BATCH_SIZE, PeerService
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import PeerUnavailable
-from node.config import DataDir
-from node.federation_config import FederationConfig, save_federation
-from node.federation_demo import free_port
-from node.records import record_ref
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST
+from node.config import DataDir, FederationConfig, save_federation
+from node.demo.federation import free_port
+from node.demo.seed import seed_station
+from node.records.refs import record_ref
+from node.records.validation import IST
+from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
 from simulations.bench import _percentile, _rate
 from simulations.chart import bar_chart

@@ -38,11 +38,11 @@ import httpx
 import pyotp
 
 from node.config import DataDir
-from node.federation_demo import free_port
-from node.records import record_ref
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST
+from node.demo.federation import free_port
+from node.demo.seed import seed_station
+from node.records.refs import record_ref
+from node.records.validation import IST
+from node.station.core import Station
 from protos import records_pb2
 from simulations.bench import _percentile, misspell
 from simulations.chart import bar_chart

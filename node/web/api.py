@@ -25,9 +25,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger import merkle
-from node import zero_fir
-from node.records import fir_number
-from node.station import Station
+from node.records import zero_fir
+from node.records.refs import fir_number
+from node.station.core import Station
 from node.web import reports
 from node.web.citizen import NO_MATCH, lookup_status
 from node.web.dashboard import require_this_station

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ledger.errors import CctnsError, InputError
-from node.station import Station
+from node.station.core import Station
 from node.web.auth import Accounts
 from node.web.i18n import Translator
 from node.web.rules import Forbidden

@@ -33,8 +33,8 @@ from starlette.concurrency import run_in_threadpool
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node import casework
-from node.station import Station
-from node.validation import RELATIONS, SEXES
+from node.records.validation import RELATIONS, SEXES
+from node.station.core import Station
 from node.web import staff
 from node.web.rules import CaseFacts, Forbidden, Officer, allowed, check_fir_recorder, require
 from node.web.security import csrf_protected, officer_required

@@ -34,8 +34,8 @@ from fastapi.responses import HTMLResponse, Response
 from ledger import merkle
 from ledger.errors import InputError
 from node import services
-from node.index import FirView
-from node.station import Station
+from node.index.core import FirView
+from node.station.core import Station
 from node.web import reports
 from node.web.app import language
 from node.web.pdf import fir_copy_pdf, withheld_from_public

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from node.config import DataDir
-from node.station import Station
+from node.station.core import Station
 from node.web.app import WebContext
 from node.web.auth import Accounts, accounts_url
 
@@ -46,7 +46,7 @@ def federated_search_for(data_dir: DataDir) -> Any:
     from federation.grpc_client import GrpcPeerClient
     from federation.membership import NodeCredentials
     from federation.verify import verify_receipt
-    from node.federation_config import load_federation
+    from node.config import load_federation
     from protos import federation_pb2
 
     federation = load_federation(data_dir)
@@ -94,7 +94,7 @@ def transfer_zero_fir_for(data_dir: DataDir, station: Station) -> Any:
     from federation import tls
     from federation.grpc_client import GrpcPeerClient
     from federation.membership import NodeCredentials
-    from node.federation_config import load_federation
+    from node.config import load_federation
 
     federation = load_federation(data_dir)
     credentials = NodeCredentials.load(data_dir.path)

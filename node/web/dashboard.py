@@ -24,8 +24,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from ledger.log import now_ms
-from node.station import Station
-from node.validation import IST
+from node.records.validation import IST
+from node.station.core import Station
 from node.web import charts, reports
 from node.web.rules import CaseFacts, Officer, require
 from node.web.security import officer_required

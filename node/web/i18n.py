@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from node.validation import IST
+from node.records.validation import IST
 
 __all__ = [
     "AUTH_CATALOG",

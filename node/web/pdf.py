@@ -36,8 +36,8 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from node.laws import Statutes
-from node.names import transliterate_malayalam
+from node.records.laws import Statutes
+from node.records.names import transliterate_malayalam
 from node.web.i18n import Translator
 
 __all__ = [

@@ -28,13 +28,13 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from node import index as ix
 from node import services
-from node.index import RecordIndex
-from node.laws import Statutes
-from node.records import petition_receipt
-from node.station import Station
-from node.validation import IST
+from node.index import core as ix
+from node.index.core import RecordIndex
+from node.records.laws import Statutes
+from node.records.refs import petition_receipt
+from node.records.validation import IST
+from node.station.core import Station
 from protos import records_pb2
 
 DAY_MS = 86_400_000

@@ -32,9 +32,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ledger.errors import InputError
 from ledger.log import now_ms
 from node import services
-from node.config import DataDir
-from node.federation_config import load_federation
-from node.station import Station
+from node.config import DataDir, load_federation
+from node.station.core import Station
 from node.web.citizen import contact_fields
 from node.web.dashboard import require_this_station
 from node.web.rules import Forbidden, Officer, covers

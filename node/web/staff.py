@@ -31,9 +31,9 @@ from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import parse_leaf
 from ledger.errors import CctnsError, InputError
-from node.laws import Statutes
-from node.station import PETITION_CHANNELS, Station
-from node.validation import GD_CATEGORIES, IST, RELATIONS, SEXES, utc_ms
+from node.records.laws import Statutes
+from node.records.validation import GD_CATEGORIES, IST, RELATIONS, SEXES, utc_ms
+from node.station.core import PETITION_CHANNELS, Station
 from node.web import queries
 from node.web.app import language
 from node.web.rules import (
@@ -883,7 +883,7 @@ def _case_page(
 
 
 def _record_ref(station: Station, index: int) -> str:
-    from node.records import record_ref
+    from node.records.refs import record_ref
 
     return record_ref(station.ledger.body(index))
 
@@ -964,7 +964,7 @@ def _local_search(station: Station, kind: str, query: str) -> list[LocalHit]:
         return []
     body = station.ledger.body(found)
     _, title, detail = _describe(body)
-    from node.records import record_ref
+    from node.records.refs import record_ref
 
     return [LocalHit(record_ref(body) or title, title, detail)]
 

@@ -143,7 +143,7 @@ def test_cli_rebuild_index_gives_identical_answers(
     node_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from node.config import DataDir
-    from node.station import Station
+    from node.station.core import Station
 
     def answers() -> tuple[object, ...]:
         station = Station.open(DataDir(node_dir))
@@ -212,7 +212,7 @@ def test_cli_alerts_lists_recorded_equivocations(
     node_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from node.config import DataDir
-    from node.station import Station
+    from node.station.core import Station
     from protos import ledger_pb2
 
     assert run(capsys, "node", "alerts", "--data-dir", node_dir)[0] == 0

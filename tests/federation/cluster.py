@@ -10,9 +10,9 @@ from federation.interfaces import PeerIdentity
 from federation.memory import MemoryNetwork
 from federation.service import PeerService
 from node.config import DataDir
-from node.peer_node import StationPeerNode
-from node.seed import seed_station
-from node.station import Station
+from node.demo.seed import seed_station
+from node.peers.peer_node import StationPeerNode
+from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
 
 DISTRICT = "kerala/ernakulam-city"

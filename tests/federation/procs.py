@@ -28,10 +28,9 @@ from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir
-from node.federation_config import FederationConfig, PeerEntry, save_federation
-from node.seed import seed_station
-from node.station import Station
+from node.config import DataDir, FederationConfig, PeerEntry, save_federation
+from node.demo.seed import seed_station
+from node.station.core import Station
 from protos import ledger_pb2
 
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from ledger.checkpoint import parse_note, verify_checkpoint
 from ledger.entry import parse_leaf
 from ledger.errors import AuthenticationError, PeerError, VerificationError
 from ledger.log import verify_log
-from node.station import Station
+from node.station.core import Station
 from protos import federation_pb2, ledger_pb2
 from tests.federation.cluster import first_fir, first_person
 from tests.federation.procs import (

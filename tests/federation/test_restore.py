@@ -20,12 +20,11 @@ from ledger.checkpoint import parse_note
 from ledger.errors import PeerError
 from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir
-from node.federation_config import load_federation
-from node.federation_demo import build
+from node.config import DataDir, load_federation
+from node.demo.federation import build
+from node.demo.seed import seed_station
 from node.runtime import reconcile_with_parent
-from node.seed import seed_station
-from node.station import Station
+from node.station.core import Station
 
 STATION = "kalamassery"
 DISTRICT = "ekm-dpo"

@@ -17,11 +17,10 @@ from federation.membership import NodeCredentials
 from ledger.errors import PeerError
 from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir
-from node.federation_config import load_federation
-from node.federation_demo import build
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.config import DataDir, load_federation
+from node.demo.federation import build
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 
 SENDER, RECEIVER = "kalamassery", "edappally"

@@ -12,7 +12,7 @@ from ledger.errors import InputError
 from ledger.log import now_ms
 from node import casework as cw
 from node.config import DataDir
-from node.station import Station
+from node.station.core import Station
 from protos import records_pb2
 from tests.node.test_station import theft_fir
 

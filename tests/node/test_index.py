@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.errors import StoreError
-from node import names
-from node.index import IndexedEntry, RecordIndex, registration_key
+from node.index.core import IndexedEntry, RecordIndex, registration_key
+from node.records import names
 from protos import ledger_pb2, records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"

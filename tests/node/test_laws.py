@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from ledger.errors import InputError
-from node.laws import Citation, Section, Statutes, normalise_section, statutes
+from node.records.laws import Citation, Section, Statutes, normalise_section, statutes
 from protos import records_pb2
 
 
@@ -163,7 +163,7 @@ def test_identity_withheld_for_sexual_offences(laws: Statutes) -> None:
 
 
 def test_data_integrity() -> None:
-    folder = resources.files("node.laws").joinpath("data")
+    folder = resources.files("node.records.laws").joinpath("data")
     acts = json.loads(folder.joinpath("acts.json").read_text(encoding="utf-8"))["acts"]
     codes = [a["code"] for a in acts]
     assert len(codes) == len(set(codes))

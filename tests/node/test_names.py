@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.names import (
+from node.records.names import (
     analyse,
     normalise,
     phonetic_key,

@@ -12,7 +12,8 @@ import pytest
 
 from ledger.errors import InputError, VerificationError
 from node.config import DataDir
-from node.sealed import (
+from node.demo.seed import seed_station
+from node.records.sealing import (
     COMMITMENT_CONTEXT,
     SealedStore,
     canonical_identity,
@@ -22,9 +23,8 @@ from node.sealed import (
     seal_person,
     verify_disclosure,
 )
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"

@@ -13,8 +13,8 @@ from ledger.errors import InputError
 from ledger.log import now_ms
 from node import services
 from node.config import DataDir
-from node.station import Station
-from node.validation import ist_date
+from node.records.validation import ist_date
+from node.station.core import Station
 from protos import records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"

@@ -11,8 +11,8 @@ import pytest
 from ledger.errors import InputError
 from ledger.log import verify_log
 from node.config import DataDir
-from node.station import Station
-from node.validation import IST, normalise_registration, utc_ms
+from node.records.validation import IST, normalise_registration, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"

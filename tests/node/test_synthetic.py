@@ -9,8 +9,8 @@ import re
 import pytest
 
 from ledger.errors import InputError
-from node.laws import statutes
-from node.synthetic import IST, SyntheticRecords
+from node.demo.synthetic import IST, SyntheticRecords
+from node.records.laws import statutes
 from protos import records_pb2
 
 START = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)

@@ -11,9 +11,9 @@ import pytest
 from ledger.errors import CctnsError, InputError, VerificationError
 from ledger.log import verify_log
 from node.config import DataDir
-from node.sealed import verify_disclosure
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.records.sealing import verify_disclosure
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import federation_pb2, records_pb2
 
 SENDER = "cctns.in/kerala/ernakulam-city/ps-kalamassery"

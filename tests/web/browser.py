@@ -59,7 +59,7 @@ _STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def free_port() -> int:
-    from node.federation_demo import free_port as port
+    from node.demo.federation import free_port as port
 
     return port()
 
@@ -101,8 +101,8 @@ class Officer:
 def create_station(path: Path, *, records: int = 300, origin: str = ORIGIN) -> Path:
     """A station's data directory with `records` synthetic records."""
     from node.config import DataDir
-    from node.seed import seed_station
-    from node.station import Station
+    from node.demo.seed import seed_station
+    from node.station.core import Station
 
     data_dir = DataDir(path)
     data_dir.create(origin=origin, district=DISTRICT, station=STATION)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from node.validation import IST
+from node.records.validation import IST
 from tests.web.browser import (
     Officer,
     WebNode,
@@ -217,7 +217,7 @@ def test_markup_in_a_name_opens_no_dialog(officer_context: Any, node: WebNode) -
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, list[str]]]:
     """The demo federation (7 nodes) with only Kalamassery (web UI) and Edappally running;
     yields Kalamassery's web node and the node ids of the offices left stopped."""
-    from node.federation_demo import NODES, build
+    from node.demo.federation import NODES, build
 
     base: Path = tmp_path_factory.mktemp("federation")
     build(base, records=20)

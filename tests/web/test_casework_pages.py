@@ -14,8 +14,8 @@ import pytest
 from ledger.log import now_ms
 from node import casework as cw
 from node.config import DataDir
-from node.station import Station
-from node.validation import IST
+from node.records.validation import IST
+from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.staff import ref_slug

@@ -21,9 +21,9 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from node.config import DataDir
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.demo.seed import seed_station
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from node.web import reports
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts

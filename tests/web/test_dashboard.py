@@ -125,8 +125,8 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
 
     from node import casework
     from node.config import DataDir
-    from node.station import Station
-    from node.validation import IST, utc_ms
+    from node.records.validation import IST, utc_ms
+    from node.station.core import Station
     from node.web import reports
     from protos import records_pb2
 
@@ -175,9 +175,9 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
 def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) -> None:
     """A district node's dashboard adds its verified replicas' figures to its own."""
     from node.config import DataDir
-    from node.index import IndexedEntry, RecordIndex
-    from node.seed import seed_station
-    from node.station import Station
+    from node.demo.seed import seed_station
+    from node.index.core import IndexedEntry, RecordIndex
+    from node.station.core import Station
     from node.web import reports
     from node.web.app import WebContext, create_app
     from node.web.auth import Accounts

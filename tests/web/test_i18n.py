@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node.validation import IST, utc_ms
+from node.records.validation import IST, utc_ms
 from node.web.i18n import AUTH_CATALOG, CATALOG_DIR, MONTHS, Translator, group_indian
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "node" / "web" / "templates"

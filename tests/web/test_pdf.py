@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from node.config import DataDir
-from node.laws import Statutes
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.records.laws import Statutes
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from node.web.pdf import (
     FontSet,
     find_fonts,

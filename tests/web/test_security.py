@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from node.config import DataDir
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 from tests.web.browser import (
     WebNode,

@@ -14,7 +14,7 @@ import pytest
 from ledger.log import now_ms
 from node import services
 from node.config import DataDir
-from node.station import Station
+from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.i18n import Translator

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from starlette.exceptions import StarletteDeprecationWarning
 
-from node import index as ix
 from node.config import DataDir
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST
+from node.demo.seed import seed_station
+from node.index import core as ix
+from node.records.validation import IST
+from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.i18n import Translator

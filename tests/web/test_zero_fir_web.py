@@ -14,9 +14,9 @@ import httpx
 import pyotp
 
 from node.config import DataDir
-from node.federation_demo import DEMO_PASSWORD, build, free_port
-from node.station import Station
-from node.validation import IST, utc_ms
+from node.demo.federation import DEMO_PASSWORD, build, free_port
+from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 from tests.web.browser import form_action
 

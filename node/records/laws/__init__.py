@@ -374,6 +374,6 @@ def _date_or_none(text: object) -> datetime.date | None:
 
 
 def _read_package_data() -> dict[str, Any]:
-    folder = resources.files("node.laws").joinpath("data")
+    folder = resources.files("node.records.laws").joinpath("data")
     names = ("acts.json", "bns.json", "ipc.json", "sll.json", "ipc_bns.json")
     return {name: json.loads(folder.joinpath(name).read_text(encoding="utf-8")) for name in names}

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import StoreError
-from node import names
+from node.records import names
 from protos import ledger_pb2, records_pb2
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from ledger.errors import InputError
-from node.laws import BNS_COMMENCEMENT, statutes
+from node.records.laws import BNS_COMMENCEMENT, statutes
 from protos import records_pb2
 
 __all__ = ["IST", "SyntheticRecords"]
@@ -37,7 +37,7 @@ _REUSE_SHARE = 0.04  # share of accused who are already known to the station (re
 
 @cache
 def _seed(name: str) -> Any:
-    text = resources.files("node").joinpath("seeddata", name).read_text(encoding="utf-8")
+    text = resources.files("node.demo").joinpath("seeddata", name).read_text(encoding="utf-8")
     return json.loads(text)
 
 

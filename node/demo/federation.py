@@ -24,10 +24,9 @@ from federation import membership, tls
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
 from ledger.errors import PeerError, UsageError
-from node.config import DataDir
-from node.federation_config import FederationConfig, PeerEntry, save_federation
-from node.seed import seed_station
-from node.station import Station
+from node.config import DataDir, FederationConfig, PeerEntry, save_federation
+from node.demo.seed import seed_station
+from node.station.core import Station
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +228,7 @@ def start(base: Path) -> list[subprocess.Popen[bytes]]:
 
 async def _wait_ready(base: Path, timeout: float = 30.0) -> None:
     """Asks every node for its checkpoint, as the state node, until all answer."""
-    from node.federation_config import load_federation
+    from node.config import load_federation
 
     state_dir = DataDir(base / "scrb")
     creds = membership.NodeCredentials.load(state_dir.path)

@@ -32,11 +32,11 @@ from google.protobuf.json_format import MessageToDict
 from ledger import merkle
 from ledger.errors import InputError, UsageError, VerificationError
 from ledger.log import Appended, Ledger, now_ms
-from node import zero_fir as zf
 from node.config import DataDir, NodeConfig
-from node.index import IndexedEntry, RecordIndex, ZeroFirTransferRow
-from node.laws import Statutes
-from node.records import (
+from node.index.core import IndexedEntry, RecordIndex, ZeroFirTransferRow
+from node.records import zero_fir as zf
+from node.records.laws import Statutes
+from node.records.refs import (
     RECORD_KINDS,
     fir_number,
     gd_ref,
@@ -45,7 +45,7 @@ from node.records import (
     record_ref,
     zero_fir_number,
 )
-from node.sealed import (
+from node.records.sealing import (
     SealedIdentity,
     SealedStore,
     canonical_identity,
@@ -57,7 +57,7 @@ from node.sealed import (
     verify_disclosure,
     withheld_part,
 )
-from node.validation import (
+from node.records.validation import (
     GD_CATEGORIES,
     Problems,
     check_officer,

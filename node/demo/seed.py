@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.errors import InputError
-from node.station import Station
-from node.synthetic import SyntheticRecords
-from node.validation import IST
+from node.demo.synthetic import SyntheticRecords
+from node.records.validation import IST
+from node.station.core import Station
 from protos import records_pb2
 
 CHUNK = 500

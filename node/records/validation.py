@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from ledger.errors import InputError
-from node.laws import Statutes
+from node.records.laws import Statutes
 from protos import records_pb2
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from node.config import DataDir
-from node.seed import seed_station
-from node.station import Station
-from node.validation import IST
+from node.demo.seed import seed_station
+from node.records.validation import IST
+from node.station.core import Station
 
 DEMO_ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 

@@ -24,10 +24,10 @@ from federation.service import PermissionDenied
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, PeerError
 from ledger.log import Ledger, now_ms
-from node.index import RecordIndex, VehicleHit, registration_key
-from node.records import record_ref
-from node.replica_index import ReplicaIndexes
-from node.station import SYSTEM_OFFICER, Station
+from node.index.core import RecordIndex, VehicleHit, registration_key
+from node.peers.replica_index import ReplicaIndexes
+from node.records.refs import record_ref
+from node.station.core import SYSTEM_OFFICER, Station
 from protos import federation_pb2, ledger_pb2
 
 __all__ = ["LedgerLogReader", "StationPeerNode"]
