@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import CctnsError, UsageError
+from node.station import registers, views
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -332,7 +333,7 @@ def cmd_record_add(args: argparse.Namespace) -> int:
     except ParseError as exc:
         raise InputError(f"{args.file}: not a valid {args.kind} record: {exc}") from exc
     with _open_station(args.data_dir) as station:
-        (receipt,) = station.register_many([(args.kind, args.officer, record)])
+        (receipt,) = registers.register_many(station, [(args.kind, args.officer, record)])
     _emit(
         {
             "kind": receipt.kind,
@@ -354,15 +355,15 @@ def cmd_record_amend(args: argparse.Namespace) -> int:
     if not isinstance(changes, dict):
         raise InputError("--changes must be a JSON object of field path to new value")
     with _open_station(args.data_dir) as station:
-        receipt = station.amend(args.officer, args.ref, args.reason, changes)
+        receipt = registers.amend(station, args.officer, args.ref, args.reason, changes)
     _emit({"kind": receipt.kind, "ref": receipt.ref, "index": receipt.index})
     return 0
 
 
 def cmd_record_show(args: argparse.Namespace) -> int:
     with _open_station(args.data_dir) as station:
-        history = station.history(args.ref)
-        current = station.current_view(args.ref)
+        history = views.history(station, args.ref)
+        current = views.current_view(station, args.ref)
     _emit(
         {
             "ref": args.ref,
@@ -386,7 +387,7 @@ def cmd_search_person(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     with _open_station(args.data_dir) as station:
-        hits = station.index.search_persons(
+        hits = station.index.search.persons(
             args.name, age_min=args.age_min, age_max=args.age_max, limit=args.limit
         )
     if args.json:
@@ -406,14 +407,14 @@ def cmd_search_vehicle(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     with _open_station(args.data_dir) as station:
-        hits = station.index.search_vehicles(args.text)
+        hits = station.index.search.vehicles(args.text)
     _emit([asdict(hit) for hit in hits])
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.station_only:
-        from node.demo.station.station import run_demo
+        from node.demo.station import run_demo
 
         return run_demo(Path(args.data_dir), records=args.records)
     from node.demo.federation import run_federation_demo

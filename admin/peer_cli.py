@@ -26,6 +26,7 @@ from federation.membership import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import InputError, UsageError
 from node.config import DataDir, FederationConfig, PeerEntry, load_federation
+from node.station import transfer
 from protos import federation_pb2
 
 
@@ -185,12 +186,12 @@ def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
     receiver = entries[args.to].address
     station = Station.open(data_dir)
     try:
-        handover = station.prepare_zero_fir_transfer(args.officer, args.ref, args.to)
+        handover = transfer.prepare_zero_fir_transfer(station, args.officer, args.ref, args.to)
         acceptance = trio.run(lambda: client.transfer_zero_fir(handover, timeout=args.deadline))
-        station.record_transfer_acceptance(
-            args.officer, acceptance, receiver.ledger_key, receiver.origin
+        transfer.record_transfer_acceptance(
+            station, args.officer, acceptance, receiver.ledger_key, receiver.origin
         )
-        status = station.zero_fir_status(args.ref)
+        status = transfer.zero_fir_status(station, args.ref)
     finally:
         client.close()
         station.close()

@@ -33,7 +33,7 @@ from ledger.entry import ENTRY_CONTEXT
 from ledger.log import Ledger
 from ledger.rocksdb_store import RocksDBLogStore
 from node.demo.synthetic import SyntheticRecords
-from node.index.core import IndexedEntry, RecordIndex
+from node.index.record_index import IndexedEntry, RecordIndex
 from node.records.validation import IST, utc_ms
 from protos import ledger_pb2, records_pb2
 from simulations.chart import bar_chart
@@ -228,7 +228,7 @@ def bench_search(
             query += f" {person.relation or 'S/o'} {person.relative_name}"
         low, high = (person.age - 3, person.age + 3) if person.age else (None, None)
         start = time.perf_counter()
-        hits = index.search_persons(query, limit=20, age_min=low, age_max=high)
+        hits = index.search.persons(query, limit=20, age_min=low, age_max=high)
         latencies.append(time.perf_counter() - start)
         if any(hit.person_id == person.person_id for hit in hits):
             found += 1

@@ -13,6 +13,7 @@ from typing import Any
 from ledger.errors import InputError
 from node.demo.synthetic import SyntheticRecords
 from node.records.validation import IST
+from node.station import registers
 from node.station.core import Station
 from protos import records_pb2
 
@@ -41,7 +42,9 @@ def seed_station(
     end = datetime.now(IST) - timedelta(minutes=1)
     span = days if days is not None else max(30, min(3 * 365, records // 8))
     start = end - timedelta(days=span)
-    latest = station.latest_fir_registration_ms()
+    latest = registers.latest_fir_registration_ms(
+        station,
+    )
     if latest is not None:
         # Seeding again: new records come after the station's latest FIR (no ante-dating).
         after = datetime.fromtimestamp(latest / 1000 + 1, IST)
@@ -70,7 +73,7 @@ def seed_station(
             yield kind, rng.choice(officers), record
 
     try:
-        station.register_many(items(), chunk=CHUNK)
+        registers.register_many(station, items(), chunk=CHUNK)
     finally:
         bar.close()
     return dict(counts)

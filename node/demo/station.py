@@ -30,7 +30,7 @@ def run_demo(path: Path, *, records: int = 3000) -> int:
         if station.ledger.size() < records // 2:
             seed_station(station, records, seed=7)
         report = verify_log(station.ledger.store, station.ledger.public_key, station.config.origin)
-        sample = station.index.search_persons("Muhamed", limit=3)
+        sample = station.index.search.persons("Muhamed", limit=3)
     finally:
         station.close()
     d = shlex.quote(str(path))

@@ -24,9 +24,12 @@ from federation.service import PermissionDenied
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, PeerError
 from ledger.log import Ledger, now_ms
-from node.index.core import RecordIndex, VehicleHit, registration_key
+from node.index.record_index import RecordIndex
+from node.index.search import VehicleHit
 from node.peers.replica_index import ReplicaIndexes
 from node.records.refs import record_ref
+from node.records.validation import registration_key
+from node.station import transfer
 from node.station.core import SYSTEM_OFFICER, Station
 from protos import federation_pb2, ledger_pb2
 
@@ -117,7 +120,7 @@ class StationPeerNode:
         return sources
 
     def find_record(self, ref: str) -> tuple[int, list[int]] | None:
-        indexes = self.station.index.history(ref)
+        indexes = self.station.index.lookups.history(ref)
         if not indexes:
             return None
         return indexes[0], indexes[1:]
@@ -170,7 +173,7 @@ class StationPeerNode:
     def _search_persons(
         self, source: _Source, request: federation_pb2.SearchRequest, limit: int
     ) -> list[federation_pb2.SearchHit]:
-        found = source.index.search_persons(
+        found = source.index.search.persons(
             request.query,
             age_min=request.age_min or None,
             age_max=request.age_max or None,
@@ -202,7 +205,7 @@ class StationPeerNode:
     ) -> list[federation_pb2.SearchHit]:
         wanted = registration_key(query)
         out = []
-        for vehicle in source.index.search_vehicles(query, limit=limit):
+        for vehicle in source.index.search.vehicles(query, limit=limit):
             exact = _vehicle_matches_exactly(vehicle, query, wanted)
             what = " ".join(p for p in (vehicle.colour, vehicle.make, vehicle.model) if p)
             detail = ", ".join(
@@ -225,7 +228,7 @@ class StationPeerNode:
     ) -> list[federation_pb2.SearchHit]:
         words = query.strip().lower()
         out = []
-        for item in source.index.search_property(query, limit=limit):
+        for item in source.index.search.property(query, limit=limit):
             detail = f"{item.category}, {item.status}"
             if item.value_inr:
                 detail += f", Rs {item.value_inr}"
@@ -239,7 +242,7 @@ class StationPeerNode:
 
     def _search_case(self, source: _Source, query: str) -> list[federation_pb2.SearchHit]:
         index = source.index
-        fir = index.fir(query)
+        fir = index.lookups.fir(query)
         if fir is not None:
             ref = fir.fir_number or fir.zero_fir_number
             detail = "; ".join(
@@ -253,7 +256,7 @@ class StationPeerNode:
                 if p
             )
             return [self._hit(source, ref, fir.ledger_index, ref, detail, 1.0)]
-        position = index.record_index(query)
+        position = index.lookups.record_index(query)
         if position is None:
             return []
         (leaf,) = source.reader.leaves(position, position + 1)
@@ -279,7 +282,7 @@ class StationPeerNode:
             wanted = registration_key(value)
             return _refs(
                 v.record_ref
-                for v in index.search_vehicles(value, limit=200)
+                for v in index.search.vehicles(value, limit=200)
                 if v.matched_on == "registration" and registration_key(v.registration) == wanted
             )
         if identifier_type in _IDENT_KEYS:
@@ -287,17 +290,17 @@ class StationPeerNode:
             attribute = _IDENT_KEYS[identifier_type]
             return _refs(
                 v.record_ref
-                for v in index.search_vehicles(value, limit=200)
+                for v in index.search.vehicles(value, limit=200)
                 if _alnum(getattr(v, attribute)) == wanted
             )
         if identifier_type == "person_name":
             return _refs(
                 p.record_ref
-                for p in index.search_persons(value, limit=200)
+                for p in index.search.persons(value, limit=200)
                 if p.score >= PERSON_HIT_MIN_SCORE
             )
         if identifier_type == "fir":
-            fir = index.fir(value)
+            fir = index.lookups.fir(value)
             return [] if fir is None else [fir.fir_number or fir.zero_fir_number]
         raise InputError(f"unknown identifier type {identifier_type!r}")
 
@@ -317,8 +320,8 @@ class StationPeerNode:
             raise PermissionDenied(
                 f"{caller.node_id} handed over a Zero FIR of another log ({handover.origin})"
             )
-        return self.station.accept_zero_fir(
-            SYSTEM_OFFICER, handover, caller.ledger_key, handover.origin
+        return transfer.accept_zero_fir(
+            self.station, SYSTEM_OFFICER, handover, caller.ledger_key, handover.origin
         )
 
     def store_cosignature(self, cosigned_note: bytes) -> None:

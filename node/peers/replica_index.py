@@ -15,7 +15,7 @@ from pathlib import Path
 
 from federation.replicas import ReplicaSet, origin_slug
 from ledger.entry import parse_leaf
-from node.index.core import IndexedEntry, RecordIndex
+from node.index.record_index import IndexedEntry, RecordIndex
 
 CHUNK = 2000
 

@@ -1,15 +1,22 @@
 """How police records are named: the references officers and citizens quote.
 
-"FIR No. 12/2026", "ZERO FIR 3/2026", "GD 2026-11-28/14", "PET/2026/000123", "NCR 4/2026".
+"FIR No. 12/2026", "ZERO FIR 3/2026", "GD 2026-11-28/14", "PET/2026/000123", "NCR 4/2026",
+"SR/2026/000012" (service requests), "GRV/2026/000003" (grievances). The `canonical_*` functions
+read a reference as people type it.
 One function derives a record's reference from its ledger body, so the station, the index and
 the CLI always agree.
 """
 
 from __future__ import annotations
 
+import re
+
 from protos import ledger_pb2
 
-RECORD_KINDS = ("general_diary", "petition", "ncr", "fir")
+_PETITION = re.compile(r"^\s*PET\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
+_SR = re.compile(r"^\s*SR\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
+_GRV = re.compile(r"^\s*GRV\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
+_ZERO_REF = re.compile(r"^\s*zero\s*fir\s*(?:no\.?\s*)?(\d+)\s*/\s*(\d{4})\s*$", re.IGNORECASE)
 
 
 def fir_number(serial: int, year: int) -> str:
@@ -49,3 +56,43 @@ def record_ref(body: ledger_pb2.EntryBody) -> str:
     if kind == "zero_fir_transfer":
         return body.zero_fir_transfer.zero_fir_number
     return ""
+
+
+def canonical_zero_fir_ref(ref: str) -> str:
+    """ "zero fir 4/2026", "ZERO FIR No. 4 / 2026" -> "ZERO FIR 4/2026"; others as given."""
+    match = _ZERO_REF.match(ref)
+    return zero_fir_number(int(match[1]), int(match[2])) if match else ref.strip()
+
+
+def request_receipt(serial: int, year: int) -> str:
+    return f"SR/{year}/{serial:06d}"
+
+
+def grievance_receipt(serial: int, year: int) -> str:
+    return f"GRV/{year}/{serial:06d}"
+
+
+def canonical_petition(text: str) -> str | None:
+    """'pet/2026/123' -> 'PET/2026/000123'; None when it is no petition receipt."""
+    match = _PETITION.match(text or "")
+    return petition_receipt(int(match[2]), int(match[1])) if match else None
+
+
+def canonical_request(text: str) -> str | None:
+    """'sr/2026/12' -> 'SR/2026/000012'; None when it is no service request receipt."""
+    match = _SR.match(text or "")
+    return request_receipt(int(match[2]), int(match[1])) if match else None
+
+
+def canonical_grievance(text: str) -> str | None:
+    """'grv/2026/3' -> 'GRV/2026/000003'; None when it is no grievance receipt."""
+    match = _GRV.match(text or "")
+    return grievance_receipt(int(match[2]), int(match[1])) if match else None
+
+
+def year_serial(receipt: str) -> tuple[int, int]:
+    """ "SR/2026/000012" -> (2026, 12); (0, 0) for text of another form."""
+    parts = receipt.split("/")
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return 0, 0

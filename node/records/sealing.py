@@ -9,14 +9,14 @@ role, sex, nationality, the `juvenile` flag and
 where `salt` is 32 random bytes and the canonical identity is the deterministic protobuf
 serialisation of a `Person` holding only the withheld fields (`WITHHELD_FIELDS`). Replicas verify
 the entry's signature without ever seeing the value; the clear identity and its salt live in the
-station's sealed store, a small SQLite file beside the ledger that never replicates.
+station's sealed store (`node.station.sealed_store`), beside the ledger, never replicated.
 
 An authorised disclosure releases identity and salt; anyone holding the signed entry checks them
 with `verify_disclosure`. Free text (brief facts) that names a sealed person is redacted with a
 placeholder naming the commitment, which the station's own unsealed view fills back in.
 
-This module must never touch the ledger or the network: the station decides when to seal and
-logs disclosures.
+Who is withheld is decided here (`withheld_persons`); this module must never touch the ledger,
+a store or the network: the station seals while it drafts an FIR and logs disclosures.
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ import hashlib
 import hmac
 import os
 import re
-import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from ledger.errors import StoreError, VerificationError
+from ledger.errors import VerificationError
+from node.records.laws import Statutes
 from protos import records_pb2
 
 COMMITMENT_CONTEXT = b"cctns/identity/v1\n"
@@ -51,7 +49,6 @@ WITHHELD_FIELDS = (
     "fingerprint_ref",
     "mobile",
 )
-STORE_NAME = "identities.sqlite3"
 # Placeholder for a sealed name in free text: "[withheld:1a2b3c4d]" (the commitment's first
 # 4 bytes in hex), and "[withheld:1a2b3c4d:relative]" for the relative's name.
 _PLACEHOLDER = re.compile(r"\[withheld:([0-9a-f]{8})(:relative)?\]")
@@ -110,6 +107,41 @@ def verify_disclosure(commitment: bytes, person: records_pb2.Person, salt: bytes
         raise VerificationError("the disclosed identity and salt do not match the commitment")
 
 
+def withheld_persons(
+    fir: records_pb2.Fir, statutes: Statutes, *, withhold_informants: bool = False
+) -> list[records_pb2.Person]:
+    """The persons of `fir` whose identity the law withholds, not sealed yet.
+
+    Every juvenile; where a cited section withholds identity (BNS 64-79, POCSO, ...) the
+    victims, the informants and anyone recorded with a victim's identity (the victim as
+    complainant); informants in any case when `withhold_informants`. Persons already sealed (a
+    transferred Zero FIR) keep their commitment and are not listed.
+    """
+    sensitive = any(
+        statutes.is_known(s.act, s.section) and statutes.section(s.act, s.section).identity_withheld
+        for s in fir.sections
+    )
+    victims = (
+        {canonical_identity(e.person) for e in fir.persons if e.role == records_pb2.VICTIM}
+        if sensitive
+        else set()
+    )
+    found: list[records_pb2.Person] = []
+    for entry in fir.persons:
+        person = entry.person
+        if person.identity_commitment or not has_identity(person):
+            continue
+        informant = entry.role == records_pb2.INFORMANT
+        if (
+            person.juvenile
+            or (withhold_informants and informant)
+            or (sensitive and (entry.role == records_pb2.VICTIM or informant))
+            or canonical_identity(person) in victims
+        ):
+            found.append(person)
+    return found
+
+
 def seal_person(
     person: records_pb2.Person, *, record_ref: str = "", salt: bytes | None = None
 ) -> SealedIdentity:
@@ -166,104 +198,10 @@ def restore(text: str, sealed: Iterable[SealedIdentity]) -> str:
     return _PLACEHOLDER.sub(name_of, text)
 
 
-class SealedStore:
-    """The station's local store of sealed identities, keyed by commitment. Never replicated.
-
-    A SQLite file (`<data dir>/sealed/identities.sqlite3`, owner-only) written with a full sync
-    before the entry that carries the commitment is appended: an acknowledged entry's identity
-    is never lost. Rows of entries whose append then failed are harmless (random salt, no entry
-    refers to them). `SealedStore.memory()` is for tests and tools.
-    """
-
-    def __init__(self, connection: sqlite3.Connection, path: Path | None = None) -> None:
-        self._db = connection
-        self.path = path
-        self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS sealed ("
-                " commitment BLOB PRIMARY KEY,"
-                " salt BLOB NOT NULL,"
-                " identity BLOB NOT NULL,"
-                " record_ref TEXT NOT NULL,"
-                " person_id TEXT NOT NULL)"
-            )
-
-    @classmethod
-    def open(cls, directory: str | os.PathLike[str]) -> SealedStore:
-        """Opens (creating) the store in `directory`."""
-        folder = Path(directory)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
-            path = folder / STORE_NAME
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.isolation_level = "DEFERRED"
-            os.chmod(path, 0o600)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the sealed identity store in {folder}: {exc}") from exc
-        return cls(connection, path)
-
-    @classmethod
-    def memory(cls) -> SealedStore:
-        """A store that lives only as long as the process (tests, tools)."""
-        return cls(sqlite3.connect(":memory:", check_same_thread=False))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def put_many(self, items: Sequence[SealedIdentity]) -> None:
-        """Keeps identities durably (one synced transaction)."""
-        if not items:
-            return
-        rows = [
-            (
-                item.commitment,
-                item.salt,
-                item.identity.SerializeToString(deterministic=True),
-                item.record_ref,
-                item.person_id,
-            )
-            for item in items
-        ]
-        try:
-            with self._lock, self._db:
-                self._db.executemany("INSERT OR REPLACE INTO sealed VALUES (?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error as exc:
-            raise StoreError(f"sealed identities not stored: {exc}") from exc
-
-    def get(self, commitment: bytes) -> SealedIdentity | None:
-        """The sealed identity behind `commitment`, or None when this station does not hold it."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT commitment, salt, identity, record_ref, person_id FROM sealed"
-                " WHERE commitment = ?",
-                (bytes(commitment),),
-            ).fetchone()
-        if row is None:
-            return None
-        identity = records_pb2.Person()
-        identity.ParseFromString(row[2])
-        return SealedIdentity(bytes(row[0]), bytes(row[1]), identity, str(row[3]), str(row[4]))
-
-    def get_many(self, commitments: Iterable[bytes]) -> list[SealedIdentity]:
-        """The identities this station holds among `commitments`, in the order given."""
-        found = (self.get(c) for c in commitments)
-        return [item for item in found if item is not None]
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM sealed").fetchone()[0])
-
-
 __all__ = [
     "COMMITMENT_CONTEXT",
     "WITHHELD_FIELDS",
     "SealedIdentity",
-    "SealedStore",
     "canonical_identity",
     "commit_identity",
     "has_identity",
@@ -273,4 +211,5 @@ __all__ = [
     "unsealed_person",
     "verify_disclosure",
     "withheld_part",
+    "withheld_persons",
 ]

@@ -15,13 +15,18 @@ from node.records.laws import Statutes
 from protos import records_pb2
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
+DAY_MS = 24 * 60 * 60 * 1000
+# Clocks on two machines differ a little; a time given further ahead than this is refused.
+CLOCK_SKEW_MS = 5 * 60 * 1000
 RELATIONS = ("S/o", "D/o", "W/o", "H/o", "M/o", "F/o", "G/o", "C/o")
 SEXES = ("M", "F", "T", "U")
 GD_CATEGORIES = ("arrival", "departure", "information", "arrest", "property", "fir", "other")
+PETITION_CHANNELS = ("in person", "post", "email", "online", "e-FIR", "phone", "referred")
 # Indian registration marks: state code, RTO number, series letters, number (KL-07-AB-1234,
 # KL-7-1234 for old marks), and the Bharat series (22-BH-1234-AA).
 _REGISTRATION = re.compile(r"^([A-Z]{2})(\d{1,2})([A-Z]{0,3})(\d{1,4})$")
 _BHARAT = re.compile(r"^(\d{2})BH(\d{4})([A-Z]{1,2})$")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 _OFFICER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,63}$")
 
 
@@ -58,6 +63,23 @@ def utc_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=IST)
     return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def identifier_key(text: str) -> str:
+    """An identifier (engine, chassis, IMEI, serial number) as compared: its letters and digits,
+    upper-cased ("ab-12 34" -> "AB1234")."""
+    return _NOT_ALNUM.sub("", text.upper())
+
+
+def registration_key(registration: str) -> str:
+    """ "KL-7-AB-123", "kl 07 ab 0123" -> "KL07AB0123": district and number zero-padded (the
+    `identifier_key` of the text when it is no registration mark)."""
+    key = identifier_key(registration)
+    match = _REGISTRATION.match(key)
+    if match is None:
+        return key
+    state, district, series, number = match.groups()
+    return f"{state}{int(district):02d}{series}{int(number):04d}"
 
 
 def normalise_registration(text: str) -> str:

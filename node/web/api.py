@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from ledger import merkle
 from node.records import zero_fir
 from node.records.refs import fir_number
+from node.station import views
 from node.station.core import Station
 from node.web import reports
 from node.web.citizen import NO_MATCH, lookup_status
@@ -190,7 +191,7 @@ def fir(
     station = _station(request)
     require_this_station(officer, "fir.read", station)
     ref = fir_number(serial, year)
-    found = station.index.fir(ref)
+    found = station.index.lookups.fir(ref)
     if found is None or found.serial != serial or found.year != year:
         return JSONResponse({"error": f"no {ref} at this station"}, status_code=404)
     ledger = station.ledger
@@ -202,7 +203,7 @@ def fir(
         fir_number=ref,
         ledger_index=found.ledger_index,
         amendments=list(found.amendments),
-        view=station.current_view(ref),
+        view=views.current_view(station, ref),
         verification=VerificationOut(
             origin=station.config.origin,
             ledger_index=found.ledger_index,
@@ -231,7 +232,7 @@ def search_persons(
 ) -> PersonSearchOut:
     station = _station(request)
     require_this_station(officer, "search.local", station)
-    hits = station.index.search_persons(q, age_min=age_min, age_max=age_max)
+    hits = station.index.search.persons(q, age_min=age_min, age_max=age_max)
     return PersonSearchOut(
         query=q,
         persons=[

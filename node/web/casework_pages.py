@@ -32,8 +32,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
-from node import casework
+from node.index import casework as casework_index
+from node.records import casework as casework_rules
 from node.records.validation import RELATIONS, SEXES
+from node.station import casework
 from node.station.core import Station
 from node.web import staff
 from node.web.rules import CaseFacts, Forbidden, Officer, allowed, check_fir_recorder, require
@@ -102,21 +104,21 @@ async def _form(request: Request) -> dict[str, str]:
 class PetitionsExtra:
     """What the petitions list adds: each petition's status, and what needs attention."""
 
-    statuses: Mapping[str, casework.PetitionStatus]
-    pending_efirs: list[casework.PetitionStatus]
-    overdue_missing: list[casework.PetitionStatus]
-    overdue_enquiries: list[casework.PetitionStatus]
+    statuses: Mapping[str, casework_index.PetitionStatus]
+    pending_efirs: list[casework_index.PetitionStatus]
+    overdue_missing: list[casework_index.PetitionStatus]
+    overdue_enquiries: list[casework_index.PetitionStatus]
     now_ms: int
-    overdue_days: int = casework.MISSING_OVERDUE_DAYS
+    overdue_days: int = casework_rules.MISSING_OVERDUE_DAYS
 
 
 def _petitions_extra(station: Station, receipts: Iterable[str]) -> PetitionsExtra:
     now = now_ms()
     return PetitionsExtra(
-        statuses=casework.petition_statuses(station, receipts),
-        pending_efirs=casework.pending_efirs(station),
-        overdue_missing=casework.overdue_missing_persons(station, now=now),
-        overdue_enquiries=casework.overdue_enquiries(station, now=now),
+        statuses=casework_index.petition_statuses(station.index, receipts),
+        pending_efirs=casework_index.pending_efirs(station.index),
+        overdue_missing=casework_index.overdue_missing_persons(station.index, now=now),
+        overdue_enquiries=casework_index.overdue_enquiries(station.index, now=now),
         now_ms=now,
     )
 
@@ -153,19 +155,22 @@ def _petition_page(
     status_code: int = 200,
 ) -> Response:
     station = _station(request)
-    found = casework.petition_status(station, number) if number.strip() else None
+    found = casework_index.petition_status(station.index, number) if number.strip() else None
     if found is None:
         return _not_found(request, f"no petition {number!r} at this station")
     body = station.ledger.body(found.ledger_index)
     petition = body.petition
-    indexes = [found.ledger_index, *casework.petition_updates(station, found.receipt_number)]
+    indexes = [
+        found.ledger_index,
+        *casework_index.petition_updates(station.index, found.receipt_number),
+    ]
     proofs = staff.verify_entries(station, indexes)
     timeline = [_timeline_item(station, i, proofs) for i in indexes]
     now = now_ms()
     is_open = not found.ended
     actions = PetitionActions(
         enquire=is_open
-        and found.status == casework.RECEIVED
+        and found.status == casework_rules.RECEIVED
         and allowed(officer, "petition.enquire"),
         permit=is_open and not found.enquiry_deadline_ms and allowed(officer, "enquiry.permit"),
         sign=is_open
@@ -205,7 +210,7 @@ def _petition_page(
         checkpoint_error=proofs.error,
         actions=actions,
         now_ms=now,
-        overdue_missing=found in casework.overdue_missing_persons(station, now=now),
+        overdue_missing=found in casework_index.overdue_missing_persons(station.index, now=now),
         problems=list(problems),
         values={**prefill, **(values or {})},
         section_rows=range(CONVERT_SECTION_ROWS),
@@ -326,7 +331,7 @@ def _timeline_item(station: Station, index: int, proofs: staff.Proofs) -> staff.
     if kind == "case_event":
         event = body.case_event
         kind = f"case_event.{event.kind}"
-        title, detail = casework.case_event_summary(event), ""
+        title, detail = casework_rules.case_event_summary(event), ""
     elif kind == "petition_update":
         update = body.petition_update
         kind = f"petition_update.{update.action}"
@@ -391,19 +396,19 @@ def _case_extra(
     transferred: str = "",
 ) -> CaseExtra | None:
     station = _station(request)
-    fir = station.index.fir(staff.parse_ref(ref))
+    fir = station.index.lookups.fir(staff.parse_ref(ref))
     if fir is None:
         return None
     number = fir.fir_number or fir.zero_fir_number
-    io = casework.current_io(station, number)
-    indexes = [e.ledger_index for e in casework.case_events(station, number)]
-    index = station.index.record_index(number)
+    io = casework_index.current_io(station.index, number)
+    indexes = [e.ledger_index for e in casework_index.case_events(station.index, number)]
+    index = station.index.lookups.record_index(number)
     petition_receipt = station.ledger.body(index).fir.petition_receipt if index is not None else ""
     if petition_receipt:
-        found = casework.petition_status(station, petition_receipt)
+        found = casework_index.petition_status(station.index, petition_receipt)
         if found is not None:
             indexes.append(found.ledger_index)
-            indexes.extend(casework.petition_updates(station, petition_receipt))
+            indexes.extend(casework_index.petition_updates(station.index, petition_receipt))
     proofs = staff.verify_entries(station, indexes)
     timeline = [_timeline_item(station, i, proofs) for i in sorted(set(indexes))]
     facts = _facts(station, io)
@@ -416,13 +421,13 @@ def _case_extra(
         "court": allowed(officer, "case.court", case=facts),
         "send_zero": fir.zero_fir and allowed(officer, "fir.transfer_zero", case=facts),
     }
-    sent = [t for t in station.index.zero_fir_transfers(number) if t.direction == "sent"]
+    sent = [t for t in station.index.lookups.zero_fir_transfers(number) if t.direction == "sent"]
     return CaseExtra(
         fir_number=number,
         io_officer_id=io,
         timeline=timeline,
         checkpoint_ok=proofs.ok,
-        charge_sheeted=casework.charge_sheeted(station, number),
+        charge_sheeted=casework_index.charge_sheeted(station.index, number),
         can=can,
         zero_fir=fir.zero_fir,
         zero_sent_to=sent[0].to_station if sent else "",
@@ -518,11 +523,11 @@ async def _case_action(request: Request, officer: Officer, ref: str, action: str
     values = await _form(request)
     station = _station(request)
     target = staff.parse_ref(ref)
-    fir = await run_in_threadpool(station.index.fir, target)
+    fir = await run_in_threadpool(station.index.lookups.fir, target)
     if fir is None:
         return _not_found(request, f"no FIR {target!r} at this station")
     number = fir.fir_number or fir.zero_fir_number
-    io = await run_in_threadpool(casework.current_io, station, number)
+    io = await run_in_threadpool(casework_index.current_io, station.index, number)
     # Assigning the IO is supervisory: checked on the case with no IO (the SHO, supervisors).
     require(officer, CASE_ACTIONS[action], _facts(station, "" if action == "assign-io" else io))
     problems: list[str] = []
@@ -593,7 +598,7 @@ async def case_send_zero(request: Request, ref: str, officer: AsZeroTransfer) ->
     values = await _form(request)
     station = _station(request)
     target = staff.parse_ref(ref)
-    fir = await run_in_threadpool(station.index.fir, target)
+    fir = await run_in_threadpool(station.index.lookups.fir, target)
     if fir is None or not fir.zero_fir:
         return _not_found(request, f"no Zero FIR {target!r} at this station")
     to = values.get("to_station", "")

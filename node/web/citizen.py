@@ -33,8 +33,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from ledger import merkle
 from ledger.errors import InputError
-from node import services
-from node.index.core import FirView
+from node.index import services as services_index
+from node.index.lookups import FirView
+from node.records import refs
+from node.station import registers, services, transfer, views
 from node.station.core import Station
 from node.web import reports
 from node.web.app import language
@@ -125,7 +127,7 @@ def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatu
     message = ""
     if view.zero_fir:
         try:
-            message = str(station.zero_fir_status(view.zero_fir_number)["message"])
+            message = str(transfer.zero_fir_status(station, view.zero_fir_number)["message"])
         except InputError:
             message = ""
     return CitizenStatus(
@@ -164,7 +166,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
     if not reference or not mobile:
         return None
     config = station.config
-    request = services.find_request(station, reference)
+    request = services_index.find_request(station.index, reference)
     if request is not None:
         record = services.request_record(station, request)
         if not reports.mobile_matches([record.applicant.mobile], mobile):
@@ -180,7 +182,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
             request_kind=request.kind,
             overdue=request.overdue,
         )
-    grievance = services.find_grievance(station, reference)
+    grievance = services_index.find_grievance(station.index, reference)
     if grievance is not None:
         found = services.grievance_record(station, grievance)
         if not reports.mobile_matches([found.complainant.mobile], mobile):
@@ -197,14 +199,14 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
 
 
 def _is_service_receipt(reference: str) -> bool:
-    return bool(services.canonical_request(reference) or services.canonical_grievance(reference))
+    return bool(refs.canonical_request(reference) or refs.canonical_grievance(reference))
 
 
 def _fir(station: Station, reference: str) -> tuple[FirView, str] | None:
     """The FIR (index view) called `reference` and its record reference."""
     if reports.canonical_receipt(reference) is not None:
         return None
-    view = station.index.fir(reference)
+    view = station.index.lookups.fir(reference)
     if view is None:
         return None
     return view, view.fir_number or view.zero_fir_number
@@ -213,7 +215,7 @@ def _fir(station: Station, reference: str) -> tuple[FirView, str] | None:
 def _withheld(station: Station, ref: str) -> str | None:
     """Why the law withholds FIR `ref` from the public (both tests: this module's and the PDF
     module's), or None."""
-    view = station.current_view(ref)
+    view = views.current_view(station, ref)
     reason = reports.withheld_in_view(view, station.statutes)
     if reason is not None:
         return reason
@@ -317,7 +319,7 @@ def complaint_submit(
                 juvenile=form["kind"] == "missing_child",
             ),
         )
-    receipt = _station(request).receive_petition(PORTAL_OFFICER, petition)
+    receipt = registers.receive_petition(_station(request), PORTAL_OFFICER, petition)
     return _render(
         request,
         "complaint_receipt.html",
@@ -422,7 +424,7 @@ def fir_copy_submit(
     if _withheld(station, ref) is not None:
         # Nothing of the record: not even its number is repeated back.
         return _render(request, "fir_copy.html", **{**page, "reference": "", "withheld": True})
-    current = station.current_view(ref)
+    current = views.current_view(station, ref)
     leaf_hash = merkle.leaf_hash(station.ledger.leaf(view.ledger_index)).hex()
     verified = f"{station.config.origin}, entry {view.ledger_index}, leaf hash {leaf_hash[:32]}"
     pdf = fir_copy_pdf(

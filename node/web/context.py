@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from node.config import DataDir
+from node.station import transfer
 from node.station.core import Station
 from node.web.app import WebContext
 from node.web.auth import Accounts, accounts_url
@@ -99,10 +100,10 @@ def transfer_zero_fir_for(data_dir: DataDir, station: Station) -> Any:
     federation = load_federation(data_dir)
     credentials = NodeCredentials.load(data_dir.path)
 
-    async def transfer(zero_ref: str, to_node_id: str, officer_id: str) -> str:
+    async def hand_over(zero_ref: str, to_node_id: str, officer_id: str) -> str:
         receiver = federation.peer(to_node_id).address
         handover = await trio.to_thread.run_sync(
-            station.prepare_zero_fir_transfer, officer_id, zero_ref, to_node_id
+            transfer.prepare_zero_fir_transfer, station, officer_id, zero_ref, to_node_id
         )
         client = GrpcPeerClient(
             receiver,
@@ -114,16 +115,17 @@ def transfer_zero_fir_for(data_dir: DataDir, station: Station) -> Any:
         finally:
             client.close()
         await trio.to_thread.run_sync(
-            station.record_transfer_acceptance,
+            transfer.record_transfer_acceptance,
+            station,
             officer_id,
             acceptance,
             receiver.ledger_key,
             receiver.origin,
         )
-        status = await trio.to_thread.run_sync(station.zero_fir_status, zero_ref)
+        status = await trio.to_thread.run_sync(transfer.zero_fir_status, station, zero_ref)
         return str(status.get("message", ""))
 
-    return transfer
+    return hand_over
 
 
 def web_context(data_dir: DataDir, station: Station) -> WebContext:

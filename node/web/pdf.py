@@ -1,10 +1,10 @@
 """The complainant's printable FIR copy (CCTNS IIF-1 layout) and when the law withholds it.
 
 `fir_copy_pdf` lays out an A4 "FIRST INFORMATION REPORT (Under Section 173 BNSS)" from the
-record's sealed current view (`Station.current_view`), in English or Malayalam: the numbered items
-of the CCTNS Integrated Investigation Form I, then the officer's and complainant's signature
-places, and on every page the line that the copy was given free (BNSS 173(2)) with how to verify
-the entry in the station's ledger.
+record's sealed current view (`node.station.views.current_view`), in English or Malayalam: the
+numbered items of the CCTNS Integrated Investigation Form I, then the officer's and complainant's
+signature places, and on every page the line that the copy was given free (BNSS 173(2)) with how
+to verify the entry in the station's ledger.
 
 Persons whose identity is sealed (a salted commitment in place of the name) print as
 "[identity withheld by law]": the PDF is built from the sealed view only, never from the

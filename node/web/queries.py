@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from node.index import core as ix
-from node.index.core import RecordIndex
+from node.index import schema as ix
+from node.index.record_index import RecordIndex
 
 __all__ = [
     "FirRow",

@@ -28,12 +28,15 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from node import services
-from node.index import core as ix
-from node.index.core import RecordIndex
+from node.index import casework as casework_index
+from node.index import schema as ix
+from node.index import services as services_index
+from node.index.record_index import RecordIndex
+from node.index.search import PropertyHit
 from node.records.laws import Statutes
 from node.records.refs import petition_receipt
 from node.records.validation import IST
+from node.station import views
 from node.station.core import Station
 from protos import records_pb2
 
@@ -179,7 +182,7 @@ def find_petition(station: Station, receipt: str) -> FoundPetition | None:
     canonical = canonical_receipt(receipt)
     if canonical is None:
         return None
-    idx = station.index.record_index(canonical)
+    idx = station.index.lookups.record_index(canonical)
     if idx is None:
         return None
     body = station.ledger.body(idx)
@@ -214,7 +217,7 @@ def fir_contact_mobiles(station: Station, ledger_index: int) -> list[str]:
     out: list[str] = []
     for entry in body.fir.persons:
         if entry.role in _INFORMANT_ROLES:
-            person = station.sealed_person(entry.person)
+            person = views.sealed_person(station, entry.person)
             if person.mobile:
                 out.append(person.mobile)
     return out
@@ -277,7 +280,7 @@ def public_vehicles(station: Station, query: str, *, limit: int = 50) -> list[Pu
     query = (query or "").strip()[:64]
     found: list[tuple[int, PublicVehicle]] = []
     if query:
-        for hit in station.index.search_vehicles(query, limit=limit * 2):
+        for hit in station.index.search.vehicles(query, limit=limit * 2):
             if hit.property_status in PUBLIC_PROPERTY_STATUSES:
                 found.append((hit.ledger_index, _public_vehicle(station, hit, hit.property_status)))
     else:
@@ -307,9 +310,9 @@ def public_property(station: Station, query: str, *, limit: int = 50) -> list[Pu
     query = (query or "").strip()[:64]
     if len(query) < 3:
         return []
-    hits: list[ix.PropertyHit] = []
+    hits: list[PropertyHit] = []
     for status in PUBLIC_PROPERTY_STATUSES:
-        hits.extend(station.index.search_property(query, status=status, limit=limit * 2))
+        hits.extend(station.index.search.property(query, status=status, limit=limit * 2))
     hits = [h for h in hits if h.category != "vehicle"]
     hidden = sensitive_records(station, (h.ledger_index for h in hits))
     hits = [h for h in hits if h.ledger_index not in hidden][:limit]
@@ -364,7 +367,7 @@ def combined(
 
 def crime_head_counts(station: Indexed) -> list[tuple[str, int]]:
     """FIRs numbered at this station per crime head, most first."""
-    counts = station.index.counts_by_crime_head()
+    counts = station.index.lookups.counts_by_crime_head()
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -407,8 +410,7 @@ def pending_by_age(station: Indexed, now_ms: int) -> list[tuple[str, int]]:
             condition = condition & (f.c.registered_at_ms > now_ms - (high + 1) * DAY_MS)
         cases.append((condition, sa.literal(label)))
     bucket = sa.case(*cases, else_=sa.literal(AGE_BUCKETS[0][0]))  # registered "in the future"
-    from node.casework import case_events_table as events
-
+    events = casework_index.case_events_table
     reported = sa.select(events.c.fir_number).where(events.c.kind == "final_report")
     stmt = (
         sa.select(bucket.label("bucket"), sa.func.count())
@@ -432,9 +434,8 @@ class ChargeSheeting:
 def charge_sheeting(station: Indexed) -> ChargeSheeting:
     """Charge-sheeting rate: FIRs numbered here in which a charge sheet (final report of type
     charge sheet, from the casework records) has been filed, over all FIRs numbered here."""
-    from node.casework import case_events_table as events
-
-    total = sum(station.index.counts_by_crime_head().values())
+    events = casework_index.case_events_table
+    total = sum(station.index.lookups.counts_by_crime_head().values())
     stmt = sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(
         events.c.kind == "final_report", events.c.report_type == "charge_sheet"
     )
@@ -459,8 +460,7 @@ def overdue_petitions(
     """Overdue citizen requests: petitions received more than `days` days ago that no FIR
     cites, and service requests past their due date (see the module's note); how many, and the
     oldest of them by the date received."""
-    from node.casework import petition_status_table as status
-
+    status = casework_index.petition_status_table
     p, f = ix.petitions, ix.firs
     cited = sa.select(f.c.petition_receipt).where(f.c.petition_receipt != "")
     settled = sa.select(status.c.receipt_number).where(status.c.status.in_(("closed", "converted")))
@@ -487,7 +487,7 @@ def overdue_petitions(
             )
             for r in conn.execute(stmt)
         ]
-    requests_total, requests = services.overdue_requests(station, now_ms, limit=limit)
+    requests_total, requests = services_index.overdue_requests(station.index, now_ms, limit=limit)
     rows.extend(
         OverduePetition(
             receipt_number=r.receipt,

@@ -31,8 +31,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ledger.errors import InputError
 from ledger.log import now_ms
-from node import services
 from node.config import DataDir, load_federation
+from node.index import services as services_index
+from node.records import services as services_rules
+from node.station import services
 from node.station.core import Station
 from node.web.citizen import contact_fields
 from node.web.dashboard import require_this_station
@@ -77,14 +79,16 @@ def supervising_office(request: Request) -> str:
 
 def _person_fields(form: dict[str, str], errors: list[str]) -> str | None:
     number = contact_fields(form, errors, (("name", MAX_NAME), ("address", MAX_ADDRESS)))
-    if len(form["details"]) > services.MAX_DETAILS:
+    if len(form["details"]) > services_rules.MAX_DETAILS:
         errors.append("portal.error.details_too_long")
     return number
 
 
 @router.get("/citizen/request", response_class=HTMLResponse, include_in_schema=False)
 def request_form(request: Request) -> Response:
-    return _render(request, "request_new.html", form={}, errors=[], kinds=services.DUE_DAYS.items())
+    return _render(
+        request, "request_new.html", form={}, errors=[], kinds=services_rules.DUE_DAYS.items()
+    )
 
 
 @router.post(
@@ -109,7 +113,7 @@ def request_submit(
         "details": details.strip(),
     }
     errors: list[str] = []
-    if form["kind"] not in services.DUE_DAYS:
+    if form["kind"] not in services_rules.DUE_DAYS:
         errors.append("services.error.kind")
     number = _person_fields(form, errors)
     if errors:
@@ -119,7 +123,7 @@ def request_submit(
             status_code=400,
             form=form,
             errors=errors,
-            kinds=services.DUE_DAYS.items(),
+            kinds=services_rules.DUE_DAYS.items(),
         )
     assert number is not None
     record = records_pb2.ServiceRequest(
@@ -150,7 +154,7 @@ def grievance_form(request: Request) -> Response:
         form={"against": station.config.node_id},
         errors=[],
         routed=None,
-        holds=services.holds_grievances(station.config.role),
+        holds=services_rules.holds_grievances(station.config.role),
         parent=supervising_office(request),
     )
 
@@ -171,7 +175,7 @@ def grievance_submit(
 ) -> Response:
     station = _station(request)
     config = station.config
-    holds = services.holds_grievances(config.role)
+    holds = services_rules.holds_grievances(config.role)
     parent = supervising_office(request)
     form = {
         "against": against.strip()[:MAX_OFFICE] or config.node_id,
@@ -243,8 +247,8 @@ def missing_public(request: Request) -> Response:
     response: Response = request.app.state.render(
         request,
         "missing_public.html",
-        missing=services.missing_persons(station),
-        bodies=services.unidentified_bodies(station),
+        missing=services_index.missing_persons(station.index),
+        bodies=services_index.unidentified_bodies(station.index),
     )
     return response
 
@@ -257,15 +261,15 @@ def requests_staff(request: Request, officer: Handler, show: str = "open") -> Re
     station = _station(request)
     require_this_station(officer, "requests.handle", station)
     now = now_ms()
-    rows = services.list_requests(station, now, open_only=show != "all")
-    total, _ = services.overdue_requests(station, now, limit=0)
+    rows = services_index.list_requests(station.index, now, open_only=show != "all")
+    total, _ = services_index.overdue_requests(station.index, now, limit=0)
     return _render(
         request,
         "requests_staff.html",
         rows=rows,
         overdue_total=total,
         show="all" if show == "all" else "open",
-        updates=services.REQUEST_UPDATES,
+        updates=services_rules.REQUEST_UPDATES,
         message=request.query_params.get("saved", ""),
     )
 
@@ -292,15 +296,15 @@ def _may_handle(officer: Officer, against_office: str) -> bool:
 @router.get("/grievances", response_class=HTMLResponse, include_in_schema=False)
 def grievances_staff(request: Request, officer: GrievanceHandler) -> Response:
     station = _station(request)
-    holds = services.holds_grievances(station.config.role)
-    rows = services.list_grievances(station) if holds else []
+    holds = services_rules.holds_grievances(station.config.role)
+    rows = services_index.list_grievances(station.index) if holds else []
     return _render(
         request,
         "grievances_staff.html",
         holds=holds,
         parent=supervising_office(request),
         rows=[g for g in rows if _may_handle(officer, g.against_office)],
-        updates=services.GRIEVANCE_UPDATES,
+        updates=services_rules.GRIEVANCE_UPDATES,
         message=request.query_params.get("saved", ""),
     )
 
@@ -314,7 +318,7 @@ def grievances_update(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     station = _station(request)
-    row = services.find_grievance(station, receipt)
+    row = services_index.find_grievance(station.index, receipt)
     if row is None:
         raise InputError(f"no grievance {receipt!r} at this office")
     if not _may_handle(officer, row.against_office):

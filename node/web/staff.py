@@ -32,8 +32,9 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.entry import parse_leaf
 from ledger.errors import CctnsError, InputError
 from node.records.laws import Statutes
-from node.records.validation import GD_CATEGORIES, IST, RELATIONS, SEXES, utc_ms
-from node.station.core import PETITION_CHANNELS, Station
+from node.records.validation import GD_CATEGORIES, IST, PETITION_CHANNELS, RELATIONS, SEXES, utc_ms
+from node.station import registers, transfer, views
+from node.station.core import Station
 from node.web import queries
 from node.web.app import language
 from node.web.rules import (
@@ -287,7 +288,8 @@ async def gd_new(request: Request, officer: AsGdWrite) -> Response:
     station = _station(request)
     try:
         receipt = await _blocking(
-            station.write_gd,
+            registers.write_gd,
+            station,
             officer.officer_id,
             category,
             values.get("summary", "").strip(),
@@ -352,7 +354,9 @@ async def petition_new(request: Request, officer: AsPetitionReceive) -> Response
     if problems:
         return _petition_form(request, values, problems)
     try:
-        receipt = await _blocking(_station(request).receive_petition, officer.officer_id, petition)
+        receipt = await _blocking(
+            registers.receive_petition, _station(request), officer.officer_id, petition
+        )
     except InputError as exc:
         return _petition_form(request, values, exc.problems)
     return _redirect("/petitions/receipt", number=receipt.ref)
@@ -365,7 +369,7 @@ def petition_receipt(
     number: str = "",
 ) -> Response:
     station = _station(request)
-    index = station.index.record_index(number) if number.strip() else None
+    index = station.index.lookups.record_index(number) if number.strip() else None
     if index is None or station.ledger.body(index).WhichOneof("record") != "petition":
         return _not_found(request, f"no petition {number!r} at this station")
     body = station.ledger.body(index)
@@ -566,7 +570,7 @@ async def fir_new(request: Request, officer: AsFirRegister) -> Response:
     except Forbidden as exc:
         return _fir_form(request, values, [str(exc)], status=403)
     try:
-        receipt = await _blocking(station.register_fir, officer.officer_id, form.fir)
+        receipt = await _blocking(registers.register_fir, station, officer.officer_id, form.fir)
     except InputError as exc:
         return _fir_form(request, values, exc.problems)
     return _redirect(case_url(receipt.ref), registered="1")
@@ -582,12 +586,12 @@ def fir_pdf(
 
     station = _station(request)
     ref = parse_ref(number)
-    index = station.index.record_index(ref)
+    index = station.index.lookups.record_index(ref)
     if index is None or station.ledger.body(index).WhichOneof("record") != "fir":
         return _not_found(request, f"no FIR {ref!r} at this station")
     _check_case(officer, station, "pdf.fir_copy")
-    view = station.current_view(ref)
-    history = station.history(ref)
+    view = views.current_view(station, ref)
+    history = views.history(station, ref)
     proofs = verify_entries(station, [h.index for h in history])
     if proofs.ok and proofs.entries and all(p.ok for p in proofs.entries.values()):
         verified = (
@@ -713,16 +717,16 @@ def _describe(body: ledger_pb2.EntryBody) -> tuple[str, str, str]:
 
 
 def _timeline_indexes(station: Station, ref: str, view: Mapping[str, Any]) -> list[int]:
-    indexes = [item.index for item in station.history(ref)]
+    indexes = [item.index for item in views.history(station, ref)]
     gd_reference = str(view.get("gd_reference", ""))
     if gd_reference:
-        gd_index = station.index.record_index("GD " + gd_reference)
+        gd_index = station.index.lookups.record_index("GD " + gd_reference)
         if gd_index is not None:
             indexes.append(gd_index)
     zero_number = str(view.get("zero_fir_number", ""))
     if zero_number:
         try:
-            status = station.zero_fir_status(zero_number)
+            status = transfer.zero_fir_status(station, zero_number)
         except InputError:
             status = {}
         indexes.extend(int(i) for i in status.get("entries", []))
@@ -818,14 +822,14 @@ def _case_page(
 ) -> Response:
     station = _station(request)
     ref = parse_ref(ref_text)
-    index = station.index.record_index(ref)
+    index = station.index.lookups.record_index(ref)
     if index is None:
         return _not_found(request, f"no record {ref!r} at this station")
     _check_case(officer, station, "fir.read")
-    history = station.history(ref)
+    history = views.history(station, ref)
     ref = _record_ref(station, history[0].index) or ref
     unsealed = _may_unseal(officer, station)
-    view = station.unsealed_view(ref) if unsealed else station.current_view(ref)
+    view = views.unsealed_view(station, ref) if unsealed else views.current_view(station, ref)
     indexes = _timeline_indexes(station, ref, view)
     proofs = verify_entries(station, indexes)
     timeline = []
@@ -846,7 +850,7 @@ def _case_page(
             )
         )
     kind = history[0].kind
-    fir_view = station.index.fir(ref) if kind == "fir" else None
+    fir_view = station.index.lookups.fir(ref) if kind == "fir" else None
     flash = ""
     if request.query_params.get("registered") and kind == "fir":
         flash = ref
@@ -900,7 +904,7 @@ async def case_amend(request: Request, ref: str, officer: AsFirAmend) -> Respons
     values = _values(await request.form())
     station = _station(request)
     target = parse_ref(ref)
-    if await _blocking(station.index.record_index, target) is None:
+    if await _blocking(station.index.lookups.record_index, target) is None:
         return _not_found(request, f"no record {target!r} at this station")
     _check_case(officer, station, "fir.amend")
     changes: dict[str, Any] = {}
@@ -909,7 +913,12 @@ async def case_amend(request: Request, ref: str, officer: AsFirAmend) -> Respons
         changes["brief_facts"] = facts
     try:
         await _blocking(
-            station.amend, officer.officer_id, target, values.get("reason", "").strip(), changes
+            registers.amend,
+            station,
+            officer.officer_id,
+            target,
+            values.get("reason", "").strip(),
+            changes,
         )
     except InputError as exc:
         return await run_in_threadpool(
@@ -942,7 +951,7 @@ def _local_search(station: Station, kind: str, query: str) -> list[LocalHit]:
                 f"{h.age or '?'} · {h.sex or '?'} · {h.role}"
                 + (f" · {h.matched_name}" if h.matched_name != h.name else ""),
             )
-            for h in index.search_persons(query, limit=50)
+            for h in index.search.persons(query, limit=50)
         ]
     if kind == "vehicle":
         return [
@@ -952,14 +961,14 @@ def _local_search(station: Station, kind: str, query: str) -> list[LocalHit]:
                 " ".join(p for p in (h.make, h.model, h.colour, h.vehicle_type) if p),
                 f"{h.property_status} · {h.matched_on}",
             )
-            for h in index.search_vehicles(query, limit=50)
+            for h in index.search.vehicles(query, limit=50)
         ]
     if kind == "property":
         return [
             LocalHit(h.record_ref, h.category, h.description, f"{h.status} · ₹{h.value_inr}")
-            for h in index.search_property(query, limit=50)
+            for h in index.search.property(query, limit=50)
         ]
-    found = index.record_index(parse_ref(query))
+    found = index.lookups.record_index(parse_ref(query))
     if found is None:
         return []
     body = station.ledger.body(found)

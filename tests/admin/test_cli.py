@@ -148,7 +148,7 @@ def test_cli_rebuild_index_gives_identical_answers(
     def answers() -> tuple[object, ...]:
         station = Station.open(DataDir(node_dir))
         try:
-            hits = station.index.search_persons("Raju")
+            hits = station.index.search.persons("Raju")
             return (station.index.snapshot(), [(h.person_id, h.record_ref) for h in hits])
         finally:
             station.close()

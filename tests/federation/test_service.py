@@ -17,6 +17,7 @@ from federation.service import (
 from federation.verify import verify_receipt, verify_record_response
 from ledger.checkpoint import parse_note, sign_checkpoint
 from ledger.errors import InputError, VerificationError
+from node.station import registers
 from protos import federation_pb2
 from tests.federation.cluster import (
     CASE,
@@ -61,7 +62,9 @@ def test_service_fetch_record_verifies_with_amendments_and_receipt(
     owner: Member, asker: Member
 ) -> None:
     ref = first_fir(owner.station).fir_number
-    owner.station.amend(OFFICER, ref, "typing error", {"brief_facts": "Corrected facts."})
+    registers.amend(
+        owner.station, OFFICER, ref, "typing error", {"brief_facts": "Corrected facts."}
+    )
     response = fetch(owner, asker, ref)
     verified = verify_record_response(
         response,
@@ -235,7 +238,9 @@ def test_service_receipt_is_anchored_by_a_later_checkpoint(owner: Member, asker:
         federation_pb2.HitRequest(identifier_type="fir", value=fir_number, context=context()),
     )
     assert list(answer.refs) == [fir_number]
-    owner.station.write_gd(OFFICER, "information", "Patrol returned.")  # the log moves on
+    registers.write_gd(
+        owner.station, OFFICER, "information", "Patrol returned."
+    )  # the log moves on
     note = owner.service.get_checkpoint(asker.identity, federation_pb2.CheckpointRequest()).note
     size = parse_note(note)[0].size
     proof = owner.service.get_consistency_proof(
@@ -398,7 +403,7 @@ def test_service_put_cosignature_keeps_a_cosigned_note_of_its_own_log(
 
 def test_service_station_keeps_registering_after_audits(owner: Member, asker: Member) -> None:
     fetch(owner, asker, first_fir(owner.station).fir_number)
-    receipt = owner.station.write_gd(OFFICER, "information", "Visitor register checked.")
+    receipt = registers.write_gd(owner.station, OFFICER, "information", "Visitor register checked.")
     assert receipt.index == owner.station.ledger.size() - 1
     assert (
         owner.service.get_revocations(asker.identity, federation_pb2.RevocationsRequest())

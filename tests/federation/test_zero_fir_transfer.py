@@ -20,6 +20,7 @@ from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, load_federation
 from node.demo.federation import build
 from node.records.validation import IST, utc_ms
+from node.station import registers, transfer
 from node.station.core import Station
 from protos import records_pb2
 
@@ -69,7 +70,7 @@ def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
     sender_dir = DataDir(tmp_path / SENDER)
     station = Station.open(sender_dir)
     try:
-        zero_ref = station.register_fir("PEN200001", _zero_fir()).ref
+        zero_ref = registers.register_fir(station, "PEN200001", _zero_fir()).ref
     finally:
         station.close()
     command = [sys.executable, "-m", "admin.cli", "node", "serve", "--data-dir"]
@@ -109,7 +110,7 @@ def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
     receiver_dir = DataDir(tmp_path / RECEIVER)
     got = Station.open(receiver_dir)
     try:
-        position = got.index.record_index(fir_number)
+        position = got.index.lookups.record_index(fir_number)
         assert position is not None
         fir = got.ledger.body(position).fir
         assert fir.zero_fir_number == zero_ref
@@ -120,7 +121,7 @@ def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
         verify_log(store, bytes(sender_dir.load_key().verify_key), sender_dir.load_config().origin)
     again = Station.open(sender_dir)
     try:
-        status = again.zero_fir_status(zero_ref)
+        status = transfer.zero_fir_status(again, zero_ref)
         assert status["fir_number"] == fir_number
     finally:
         again.close()

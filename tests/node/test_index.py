@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.errors import StoreError
-from node.index.core import IndexedEntry, RecordIndex, registration_key
+from node.index.record_index import IndexedEntry, RecordIndex
 from node.records import names
+from node.records.validation import registration_key
 from protos import ledger_pb2, records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
@@ -127,7 +128,7 @@ def test_apply_counts_and_skips_already_applied(index: RecordIndex) -> None:
     assert index.snapshot() == before
     index.apply(log.entries)  # overlaps: 0 and 1 are skipped, 2 applied
     assert index.indexed_size() == 3
-    assert index.person_count() == 2
+    assert index.lookups.person_count() == 2
     index.apply([])
     assert index.indexed_size() == 3
 
@@ -144,8 +145,8 @@ def test_apply_gap_raises_and_applies_nothing(index: RecordIndex) -> None:
     with pytest.raises(StoreError, match="gap"):
         index.apply([log.entries[0], log.entries[1], log.entries[3]])
     assert index.indexed_size() == 0
-    assert index.person_count() == 0
-    assert index.search_persons("Raju") == []
+    assert index.lookups.person_count() == 0
+    assert index.search.persons("Raju") == []
     index.apply(log.entries)
     assert index.indexed_size() == 4
 
@@ -181,30 +182,30 @@ def test_numbering_helpers_and_refs(index: RecordIndex) -> None:
     )
     index.apply(log.entries)
 
-    assert index.max_fir_serial(2026) == 2
-    assert index.max_fir_serial(2025) == 5
-    assert index.max_fir_serial(2024) == 0
-    assert index.fir_exists(2026, 2) and not index.fir_exists(2026, 3)
-    assert not index.fir_exists(2026, 0)  # the Zero FIR has no serial here
-    assert index.max_zero_fir_serial(2026) == 2
-    assert index.max_gd_number("2026-11-28") == 3
-    assert index.max_gd_number("2026-11-29") == 0
-    assert index.max_petition_serial(2026) == 7
-    assert index.max_ncr_serial(2026) == 3
-    assert index.person_count() == 2
+    assert index.lookups.max_fir_serial(2026) == 2
+    assert index.lookups.max_fir_serial(2025) == 5
+    assert index.lookups.max_fir_serial(2024) == 0
+    assert index.lookups.fir_exists(2026, 2) and not index.lookups.fir_exists(2026, 3)
+    assert not index.lookups.fir_exists(2026, 0)  # the Zero FIR has no serial here
+    assert index.lookups.max_zero_fir_serial(2026) == 2
+    assert index.lookups.max_gd_number("2026-11-28") == 3
+    assert index.lookups.max_gd_number("2026-11-29") == 0
+    assert index.lookups.max_petition_serial(2026) == 7
+    assert index.lookups.max_ncr_serial(2026) == 3
+    assert index.lookups.person_count() == 2
 
-    assert index.record_index("FIR No. 1/2026") == f1
-    assert index.record_index("fir no 1/2026") == f1
-    assert index.record_index("1/2026") == f1
-    assert index.record_index("ZERO FIR 2/2026") == z
-    assert index.record_index("GD 2026-11-28/2") == z + 2
-    assert index.record_index("PET/2026/000007") == pet
-    assert index.record_index("NCR 3/2026") == ncr
-    assert index.record_index("FIR No. 9/2026") is None
-    assert index.history("FIR No. 1/2026") == [f1]
-    assert index.history("nothing") == []
-    assert index.counts_by_crime_head(2026) == {"Theft": 2}
-    assert index.counts_by_crime_head() == {"Theft": 3}
+    assert index.lookups.record_index("FIR No. 1/2026") == f1
+    assert index.lookups.record_index("fir no 1/2026") == f1
+    assert index.lookups.record_index("1/2026") == f1
+    assert index.lookups.record_index("ZERO FIR 2/2026") == z
+    assert index.lookups.record_index("GD 2026-11-28/2") == z + 2
+    assert index.lookups.record_index("PET/2026/000007") == pet
+    assert index.lookups.record_index("NCR 3/2026") == ncr
+    assert index.lookups.record_index("FIR No. 9/2026") is None
+    assert index.lookups.history("FIR No. 1/2026") == [f1]
+    assert index.lookups.history("nothing") == []
+    assert index.lookups.counts_by_crime_head(2026) == {"Theft": 2}
+    assert index.lookups.counts_by_crime_head() == {"Theft": 3}
 
 
 # --- amendments -------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ def amended_log() -> Log:
 def test_amendments_project_onto_current_view(index: RecordIndex) -> None:
     log = amended_log()
     index.apply(log.entries)
-    view = index.fir("FIR No. 12/2026")
+    view = index.lookups.fir("FIR No. 12/2026")
     assert view is not None
     assert view.brief_facts == "Theft of a scooter"
     assert view.sections == ("BNS:303(2)", "BNS:317(2)")
@@ -268,21 +269,21 @@ def test_amendments_project_onto_current_view(index: RecordIndex) -> None:
     assert raju.aliases == ("Raj",)
     assert biju.aliases == ("Kunju",)
     assert view.amendments == (2, 3, 4)
-    assert index.history("FIR No. 12/2026") == [1, 2, 3, 4]
-    assert index.fir("12/2026") == view
+    assert index.lookups.history("FIR No. 12/2026") == [1, 2, 3, 4]
+    assert index.lookups.fir("12/2026") == view
 
 
 def test_amendments_keep_old_names_searchable(index: RecordIndex) -> None:
     index.apply(amended_log().entries)
-    new = index.search_persons("Rajendran")
+    new = index.search.persons("Rajendran")
     assert [h.person_id for h in new] == ["P-1-1"]
-    old = index.search_persons("Raju")
+    old = index.search.persons("Raju")
     assert [h.person_id for h in old] == ["P-1-1"]
     assert old[0].name == "Rajendran" and old[0].matched_name == "Raju"
     assert new[0].score > old[0].score  # the superseded name ranks lower
-    assert [h.person_id for h in index.search_persons("Kuttan")] == ["P-1-2"]
-    assert [h.person_id for h in index.search_persons("Kunju")] == ["P-1-2"]
-    assert [h.person_id for h in index.search_persons("S/o Gopala Pillai")] == ["P-1-1"]
+    assert [h.person_id for h in index.search.persons("Kuttan")] == ["P-1-2"]
+    assert [h.person_id for h in index.search.persons("Kunju")] == ["P-1-2"]
+    assert [h.person_id for h in index.search.persons("S/o Gopala Pillai")] == ["P-1-1"]
 
 
 # --- vehicles and property ----------------------------------------------------------------------
@@ -333,27 +334,27 @@ def test_vehicle_search(index: RecordIndex) -> None:
     index.apply(log.entries)
 
     def regs(text: str) -> list[str]:
-        return [h.registration for h in index.search_vehicles(text)]
+        return [h.registration for h in index.search.vehicles(text)]
 
     for text in ("KL07AB1234", "kl 7 ab 1234", "KL-07-AB-1234", "1234", "AB1234", "KL07"):
         assert regs(text) == ["KL-07-AB-1234"], text
     assert regs("998877") == ["KL-07-AB-1234"]
-    assert index.search_vehicles("JF50E998877")[0].matched_on == "engine"
-    assert index.search_vehicles("ME4JF50")[0].matched_on == "chassis"
+    assert index.search.vehicles("JF50E998877")[0].matched_on == "engine"
+    assert index.search.vehicles("ME4JF50")[0].matched_on == "chassis"
     assert regs("CH222333") == ["KL-39-C-5678"]
     assert regs("KL") == []  # too short to search
     assert regs("9999") == []
-    hit = index.search_vehicles("5678")[0]
+    hit = index.search.vehicles("5678")[0]
     assert (hit.record_ref, hit.property_status) == ("FIR No. 2/2026", "stolen")
 
-    phones = index.search_property("mobile phone")
+    phones = index.search.property("mobile phone")
     assert [p.description for p in phones] == ["Redmi Note 9, blue"]
-    assert [p.category for p in index.search_property("86123456789")] == ["mobile phone"]
-    assert [p.record_ref for p in index.search_property("activa", status="stolen")] == [
+    assert [p.category for p in index.search.property("86123456789")] == ["mobile phone"]
+    assert [p.record_ref for p in index.search.property("activa", status="stolen")] == [
         "FIR No. 1/2026",
         "FIR No. 2/2026",
     ]
-    assert index.search_property("activa", status="recovered") == []
+    assert index.search.property("activa", status="recovered") == []
 
 
 # --- person search ------------------------------------------------------------------------------
@@ -421,10 +422,10 @@ def recall_log() -> tuple[Log, dict[str, str]]:
 def test_person_search_recall_of_variants(index: RecordIndex) -> None:
     log, ids = recall_log()
     index.apply(log.entries)
-    assert index.person_count() > 400
+    assert index.lookups.person_count() > 400
     for name, queries in TARGETS:
         for query in queries:
-            hits = index.search_persons(query, limit=5)
+            hits = index.search.persons(query, limit=5)
             assert ids[name] in [h.person_id for h in hits], (query, name, hits)
 
 
@@ -433,11 +434,11 @@ def test_person_search_does_not_return_different_people(index: RecordIndex) -> N
     index.apply(log.entries)
     for name, queries in UNRELATED:
         for query in queries:
-            found = [h.person_id for h in index.search_persons(query)]
+            found = [h.person_id for h in index.search.persons(query)]
             assert ids[name] not in found, (query, name)
-    assert index.search_persons("Zzyzx") == []
-    assert index.search_persons("") == []
-    assert index.search_persons("K.") == []
+    assert index.search.persons("Zzyzx") == []
+    assert index.search.persons("") == []
+    assert index.search.persons("K.") == []
 
 
 def test_person_search_ranks_exact_then_variant_then_phonetic(index: RecordIndex) -> None:
@@ -455,17 +456,17 @@ def test_person_search_ranks_exact_then_variant_then_phonetic(index: RecordIndex
     ]
     log.add(fir=fir(1, people=people))
     index.apply(log.entries)
-    ids = [h.person_id for h in index.search_persons("Rajesh")]
+    ids = [h.person_id for h in index.search.persons("Rajesh")]
     assert ids[0] == "P-b"  # exact and complete
     assert ids.index("P-a") > ids.index("P-c")  # exact before variant
-    ids = [h.person_id for h in index.search_persons("K. Rajesh")]
+    ids = [h.person_id for h in index.search.persons("K. Rajesh")]
     assert ids[0] == "P-c"  # initials agree
     assert ids[-1] == "P-d"  # initials disagree: last
-    ids = [h.person_id for h in index.search_persons("Muhammad Rafi")]
+    ids = [h.person_id for h in index.search.persons("Muhammad Rafi")]
     assert ids == ["P-f", "P-e"]
-    ids = [h.person_id for h in index.search_persons("Jayakrishnan")]
+    ids = [h.person_id for h in index.search.persons("Jayakrishnan")]
     assert ids == ["P-g", "P-h"]
-    hits = index.search_persons("Jayakrishnan")
+    hits = index.search.persons("Jayakrishnan")
     assert hits[0].score > hits[1].score
 
 
@@ -487,7 +488,7 @@ def test_person_search_by_relative_age_role_alias(index: RecordIndex) -> None:
     index.apply(log.entries)
 
     def ids(query: str, **kwargs: Any) -> list[str]:
-        return sorted(h.person_id for h in index.search_persons(query, **kwargs))
+        return sorted(h.person_id for h in index.search.persons(query, **kwargs))
 
     assert ids("Raju") == ["P-1", "P-2", "P-3", "P-5"]
     assert ids("Raju S/o Gopalan") == ["P-1"]
@@ -498,14 +499,14 @@ def test_person_search_by_relative_age_role_alias(index: RecordIndex) -> None:
     assert ids("Raju", role="witness") == ["P-5"]
     assert ids("Kuttan") == ["P-3"]
     assert ids("Raju @ Kuttan") == ["P-1", "P-2", "P-3", "P-5"]
-    hit = index.search_persons("Raju S/o Gopalan")[0]
+    hit = index.search.persons("Raju S/o Gopalan")[0]
     assert (hit.relative_name, hit.relation, hit.age, hit.record_ref) == (
         "Gopalan",
         "S/o",
         25,
         "FIR No. 1/2026",
     )
-    assert len(index.search_persons("Raju", limit=2)) == 2
+    assert len(index.search.persons("Raju", limit=2)) == 2
 
 
 # --- typing slips -------------------------------------------------------------------------------
@@ -547,7 +548,7 @@ def slip(word: str, kind: str, rng: random.Random) -> str:
 def test_person_search_finds_single_letter_typos(index: RecordIndex) -> None:
     log, people = typo_log()
     index.apply(log.entries[:20])
-    assert index.search_persons("Arnu")  # loads the typo vocabulary before the rest arrives
+    assert index.search.persons("Arnu")  # loads the typo vocabulary before the rest arrives
     index.apply(log.entries[20:])  # names applied later are in the vocabulary too
     known = {names.variant_key(first) for _, _, first, _ in people}
     rng = random.Random(7)
@@ -562,7 +563,7 @@ def test_person_search_finds_single_letter_typos(index: RecordIndex) -> None:
                 f"{initial}. {typo} S/o {father}",
                 f"{typo} {initial}",
             )[n % 3]
-            hits = [h.person_id for h in index.search_persons(query, limit=5)]
+            hits = [h.person_id for h in index.search.persons(query, limit=5)]
             assert pid in hits, (query, first)
             checked += 1
     assert checked > 900  # of 1,152 slips; the rest spell another known name
@@ -586,7 +587,7 @@ def test_person_search_typo_matches_rank_below_exact_and_variant(index: RecordIn
     index.apply(log.entries)
 
     def ranked(query: str) -> list[tuple[str, float]]:
-        return [(h.person_id, h.score) for h in index.search_persons(query)]
+        return [(h.person_id, h.score) for h in index.search.persons(query)]
 
     # Spelled right, distinct names stay apart; exact before variant.
     assert [pid for pid, _ in ranked("Rajesh")] == ["P-rajesh", "P-rajeesh"]
@@ -621,7 +622,7 @@ def test_person_search_typo_path_never_finds_withheld_persons(index: RecordIndex
     log.add(fir=fir(1, people=[victim, person("P-a", "Raju", relative="Gopalan", relation="S/o")]))
     index.apply(log.entries)
     for query in ("S/o Kunjiraman", "D/o Kunjraman", "D/o Kunjiramn", "Raju S/o Kunjraman"):
-        assert index.search_persons(query) == [], query
+        assert index.search.persons(query) == [], query
     tokens = dict(index.snapshot())["name_tokens"]
     assert sorted(t for _, t, _ in tokens) == ["gopalan", "raju"]
 
@@ -630,9 +631,9 @@ def test_person_search_typos_from_concurrent_readers(index: RecordIndex) -> None
     log, people = typo_log()
     index.apply(log.entries)
     queries = [f"{first[0]}{first[2:]} S/o {father}" for _, _, first, father in people[:60]]
-    expected = {q: index.search_persons(q) for q in queries}
+    expected = {q: index.search.persons(q) for q in queries}
     index.drop_all()  # forgets the vocabulary with the tables
-    assert index.search_persons(queries[0]) == []
+    assert index.search.persons(queries[0]) == []
     index.apply(log.entries)
     results: dict[str, list[Any]] = {}
     errors: list[BaseException] = []
@@ -640,7 +641,7 @@ def test_person_search_typos_from_concurrent_readers(index: RecordIndex) -> None
     def run(part: list[str]) -> None:
         try:
             for q in part:
-                results[q] = index.search_persons(q)
+                results[q] = index.search.persons(q)
         except BaseException as exc:
             errors.append(exc)
 
@@ -669,7 +670,7 @@ def test_name_tokens_are_backfilled_for_an_older_index(tmp_path: Path) -> None:
     try:
         assert index.snapshot() == before
         pid, _, _, father = people[0]
-        assert [h.person_id for h in index.search_persons(f"Arnu S/o {father}")] == [pid]
+        assert [h.person_id for h in index.search.persons(f"Arnu S/o {father}")] == [pid]
     finally:
         index.close()
 
@@ -693,11 +694,11 @@ def test_drop_all_and_reapply_gives_identical_snapshot(index: RecordIndex) -> No
     index.apply(log.entries[:50])
     index.apply(log.entries[50:])
     first = index.snapshot()
-    answers = [index.search_persons(q) for q in ("Raju", "Mohammed", "Rajendran", "Kunju")]
+    answers = [index.search.persons(q) for q in ("Raju", "Mohammed", "Rajendran", "Kunju")]
     assert any(rows for _, rows in first)
     index.drop_all()
     assert index.indexed_size() == 0
     assert all(not rows for name, rows in index.snapshot() if name != "index_meta")
     index.apply(log.entries)
     assert index.snapshot() == first
-    assert [index.search_persons(q) for q in ("Raju", "Mohammed", "Rajendran", "Kunju")] == answers
+    assert [index.search.persons(q) for q in ("Raju", "Mohammed", "Rajendran", "Kunju")] == answers

@@ -15,7 +15,6 @@ from node.config import DataDir
 from node.demo.seed import seed_station
 from node.records.sealing import (
     COMMITMENT_CONTEXT,
-    SealedStore,
     canonical_identity,
     commit_identity,
     redact,
@@ -24,7 +23,9 @@ from node.records.sealing import (
     verify_disclosure,
 )
 from node.records.validation import IST, utc_ms
+from node.station import disclosure, registers, views
 from node.station.core import Station
+from node.station.sealed_store import SealedStore
 from protos import records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
@@ -177,7 +178,7 @@ def test_sealed_store_keeps_items_across_reopen(tmp_path: Path) -> None:
 
 
 def test_sealed_bns64_victim_never_in_the_ledger_bytes(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     raw = all_leaf_bytes(station)
     for secret in (VICTIM, VICTIM_FATHER, VICTIM_MOBILE, "Thekkedath", "Sreelakshmi"):
         assert secret.encode() not in raw
@@ -194,20 +195,20 @@ def test_sealed_bns64_victim_never_in_the_ledger_bytes(station: Station) -> None
 
 
 def test_sealed_victim_not_found_by_name_in_the_index(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
-    assert station.index.search_persons(VICTIM) == []
-    assert station.index.search_persons(VICTIM_FATHER) == []
-    assert station.index.search_persons("Biju Mathew")
-    view = station.index.fir(receipt.ref)
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
+    assert station.index.search.persons(VICTIM) == []
+    assert station.index.search.persons(VICTIM_FATHER) == []
+    assert station.index.search.persons("Biju Mathew")
+    view = station.index.lookups.fir(receipt.ref)
     assert view is not None
     assert [p.withheld for p in view.persons] == [True, True, False]
 
 
 def test_sealed_unsealed_view_is_local_and_current_view_stays_sealed(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
-    sealed = station.current_view(receipt.ref)
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
+    sealed = views.current_view(station, receipt.ref)
     assert VICTIM not in str(sealed)
-    local = station.unsealed_view(receipt.ref)
+    local = views.unsealed_view(station, receipt.ref)
     people = [entry["person"] for entry in local["persons"]]
     assert people[1]["name"] == VICTIM and people[1]["mobile"] == VICTIM_MOBILE
     assert people[1]["identity_sealed"] is True and people[1]["identity_commitment"]
@@ -216,11 +217,15 @@ def test_sealed_unsealed_view_is_local_and_current_view_stays_sealed(station: St
 
 
 def test_sealed_disclosure_verifies_and_is_logged(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     commitment = commitments(station, receipt.index)[1]
     size = station.ledger.size()
-    person, salt = station.disclose(
-        "PEN200002", commitment, "CJM Ernakulam, CMP 12/2026", "kerala/ernakulam-city/court-cjm"
+    person, salt = disclosure.disclose(
+        station,
+        "PEN200002",
+        commitment,
+        "CJM Ernakulam, CMP 12/2026",
+        "kerala/ernakulam-city/court-cjm",
     )
     assert person.name == VICTIM and len(salt) == 32
     verify_disclosure(commitment, person, salt)
@@ -237,25 +242,25 @@ def test_sealed_disclosure_verifies_and_is_logged(station: Station) -> None:
 
 
 def test_sealed_disclosure_needs_authority_and_a_known_commitment(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     commitment = commitments(station, receipt.index)[0]
     size = station.ledger.size()
     with pytest.raises(InputError, match="authority"):
-        station.disclose(OFFICER, commitment, "", "court")
+        disclosure.disclose(station, OFFICER, commitment, "", "court")
     with pytest.raises(InputError, match="no sealed identity"):
-        station.disclose(OFFICER, bytes(32), "order", "court")
+        disclosure.disclose(station, OFFICER, bytes(32), "order", "court")
     assert station.ledger.size() == size
 
 
 def test_sealed_store_survives_reopen(data_dir: DataDir) -> None:
     station = Station.open(data_dir)
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     station.close()
     again = Station.open(data_dir)
     try:
-        assert again.unsealed_view(receipt.ref)["persons"][1]["person"]["name"] == VICTIM
+        assert views.unsealed_view(again, receipt.ref)["persons"][1]["person"]["name"] == VICTIM
         commitment = commitments(again, receipt.index)[1]
-        person, salt = again.disclose(OFFICER, commitment, "SP approval 4/2026", "node")
+        person, salt = disclosure.disclose(again, OFFICER, commitment, "SP approval 4/2026", "node")
         verify_disclosure(commitment, person, salt)
     finally:
         again.close()
@@ -265,7 +270,7 @@ def test_sealed_store_survives_reopen(data_dir: DataDir) -> None:
 def test_sealed_informant_on_request_and_juveniles_always(station: Station) -> None:
     fir = theft_fir(name="Appu", age=15, sex="M", juvenile=True)
     fir.persons.add(person=records_pb2.Person(name="Shaji Paul"), role=records_pb2.INFORMANT)
-    receipt = station.register_fir(OFFICER, fir, withhold_informants=True)
+    receipt = registers.register_fir(station, OFFICER, fir, withhold_informants=True)
     raw = all_leaf_bytes(station)
     assert b"Appu" not in raw and b"Shaji Paul" not in raw
     assert b"Rajesh K" in raw  # a complainant in a theft case is named
@@ -275,26 +280,28 @@ def test_sealed_informant_on_request_and_juveniles_always(station: Station) -> N
 
 
 def test_sealed_informants_on_sexual_offence_cases(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir(informant=True))
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir(informant=True))
     assert b"Rosamma" not in all_leaf_bytes(station)
     assert len(commitments(station, receipt.index)) == 3
 
 
 def test_sealed_theft_fir_is_not_sealed(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir(name="Suresh"))
+    receipt = registers.register_fir(station, OFFICER, theft_fir(name="Suresh"))
     assert commitments(station, receipt.index) == []
 
 
 def test_sealed_identity_cannot_be_amended_into_clear(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     person_id = station.ledger.body(receipt.index).fir.persons[1].person.person_id
     with pytest.raises(InputError, match="sealed"):
-        station.amend(OFFICER, receipt.ref, "spelling", {f"persons.{person_id}.name": VICTIM})
-    amended = station.amend(
-        OFFICER, receipt.ref, "facts", {"brief_facts": f"{VICTIM} identified the accused."}
+        registers.amend(
+            station, OFFICER, receipt.ref, "spelling", {f"persons.{person_id}.name": VICTIM}
+        )
+    amended = registers.amend(
+        station, OFFICER, receipt.ref, "facts", {"brief_facts": f"{VICTIM} identified the accused."}
     )
     assert VICTIM.encode() not in station.ledger.leaf(amended.index)
-    assert station.unsealed_view(receipt.ref)["brief_facts"] == (
+    assert views.unsealed_view(station, receipt.ref)["brief_facts"] == (
         f"{VICTIM} identified the accused."
     )
 
@@ -302,7 +309,7 @@ def test_sealed_identity_cannot_be_amended_into_clear(station: Station) -> None:
 def test_sealed_commitment_with_identity_is_refused(station: Station) -> None:
     fir = theft_fir(name="Suresh", identity_commitment=bytes(32))
     with pytest.raises(InputError, match="commitment only"):
-        station.register_fir(OFFICER, fir)
+        registers.register_fir(station, OFFICER, fir)
 
 
 def test_sealed_seed_station_keeps_sexual_offence_firs_sealed(station: Station) -> None:
@@ -325,6 +332,8 @@ def test_sealed_seed_station_keeps_sexual_offence_firs_sealed(station: Station) 
 
 
 def test_sealed_commitment_is_base64_in_views(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, sexual_offence_fir())
-    encoded = station.current_view(receipt.ref)["persons"][1]["person"]["identity_commitment"]
+    receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
+    encoded = views.current_view(station, receipt.ref)["persons"][1]["person"][
+        "identity_commitment"
+    ]
     assert base64.b64decode(encoded) == commitments(station, receipt.index)[1]

@@ -11,16 +11,19 @@ import pytest
 
 from ledger.errors import InputError
 from ledger.log import now_ms
-from node import services
 from node.config import DataDir
+from node.index import services as services_index
+from node.records import services as services_rules
+from node.records import validation
 from node.records.validation import ist_date
+from node.station import registers, services
 from node.station.core import Station
 from protos import records_pb2
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 DISTRICT_ORIGIN = "cctns.in/kerala/ernakulam-city/dpo"
 OFFICER = "PEN100001"
-DAY = services.DAY_MS
+DAY = validation.DAY_MS
 
 
 def _open(tmp: Path, origin: str, role: str = "station") -> Station:
@@ -63,8 +66,8 @@ def test_requests_are_numbered_per_year_with_due_dates(station: Station) -> None
     passport = station.ledger.body(first.index).service_request
     assert passport.due_ms - passport.received_at_ms == 15 * DAY
     for kind, days in (("employment_verification", 15), ("tenant_verification", 15)):
-        assert services.due_ms(kind, 0) == days * DAY
-    assert services.due_ms("permission", 0) == 30 * DAY
+        assert services_rules.due_ms(kind, 0) == days * DAY
+    assert services_rules.due_ms("permission", 0) == 30 * DAY
 
 
 def test_request_refused_when_wrong(station: Station) -> None:
@@ -86,7 +89,7 @@ def test_request_refused_when_wrong(station: Station) -> None:
         services.receive_request(station, OFFICER, request(due_ms=5))
     with pytest.raises(InputError, match="in the future"):
         services.receive_request(station, OFFICER, request(received_at_ms=now_ms() + 10 * DAY))
-    assert services.list_requests(station, now_ms()) == []
+    assert services_index.list_requests(station.index, now_ms()) == []
 
 
 def test_overdue_and_status_updates(station: Station) -> None:
@@ -96,19 +99,19 @@ def test_overdue_and_status_updates(station: Station) -> None:
         station, OFFICER, request("noc", received_at_ms=now - 20 * DAY)
     )
     fresh = services.receive_request(station, OFFICER, request())
-    total, rows = services.overdue_requests(station, now)
+    total, rows = services_index.overdue_requests(station.index, now)
     assert total == 1
     assert [r.receipt for r in rows] == [old.ref]
-    listed = services.list_requests(station, now)
+    listed = services_index.list_requests(station.index, now)
     assert listed[0].receipt == old.ref and listed[0].overdue
     assert {r.receipt for r in listed[1:]} == {late_noc.ref, fresh.ref}
     assert not any(r.overdue for r in listed[1:])
 
     services.update_request(station, OFFICER, old.ref, "in_progress", "enquiry at the address")
-    assert services.overdue_requests(station, now)[0] == 1  # still open, still overdue
+    assert services_index.overdue_requests(station.index, now)[0] == 1  # still open, still overdue
     services.update_request(station, OFFICER, old.ref.lower(), "completed", "report sent")
-    assert services.overdue_requests(station, now)[0] == 0
-    found = services.find_request(station, old.ref)
+    assert services_index.overdue_requests(station.index, now)[0] == 0
+    found = services_index.find_request(station.index, old.ref)
     assert found is not None and found.status == "completed" and found.note == "report sent"
     with pytest.raises(InputError, match="already completed"):
         services.update_request(station, OFFICER, old.ref, "rejected")
@@ -117,9 +120,9 @@ def test_overdue_and_status_updates(station: Station) -> None:
     with pytest.raises(InputError, match="no service request"):
         services.update_request(station, OFFICER, "SR/2000/000001", "completed")
     # The NOC received 20 days ago falls due in 10 days (30), today's passport request in 15.
-    assert services.overdue_requests(station, now + 9 * DAY)[0] == 0
-    assert services.overdue_requests(station, now + 11 * DAY)[0] == 1
-    assert services.overdue_requests(station, now + 16 * DAY)[0] == 2
+    assert services_index.overdue_requests(station.index, now + 9 * DAY)[0] == 0
+    assert services_index.overdue_requests(station.index, now + 11 * DAY)[0] == 1
+    assert services_index.overdue_requests(station.index, now + 16 * DAY)[0] == 2
 
 
 def test_grievances_are_not_kept_by_a_station(station: Station) -> None:
@@ -159,7 +162,7 @@ def test_grievances_on_a_supervising_office(district: Station) -> None:
         services.update_grievance(district, OFFICER, first.ref, "closed")
     services.update_grievance(district, OFFICER, first.ref, "under_enquiry")
     services.update_grievance(district, OFFICER, first.ref, "closed", "warned the officer")
-    row = services.find_grievance(district, first.ref)
+    row = services_index.find_grievance(district.index, first.ref)
     assert row is not None and row.status == "closed"
     assert row.against_office == "kerala/ernakulam-city/ps-kalamassery"
     with pytest.raises(InputError, match="already closed"):
@@ -183,12 +186,18 @@ def _missing_petition(category: str, name: str, age: int) -> records_pb2.Petitio
 
 
 def test_missing_persons_and_unidentified_bodies(station: Station) -> None:
-    child = station.receive_petition(OFFICER, _missing_petition("missing_child", "Ammu K", 9))
-    adult = station.receive_petition(OFFICER, _missing_petition("missing_person", "Sara P", 34))
-    station.receive_petition(OFFICER, _missing_petition("general", "Not Missing", 40))
-    station.write_gd(OFFICER, "other", "Unidentified body of a man, about 50, found near the canal")
-    station.write_gd(OFFICER, "other", "Lost dog reported")
-    listed = services.missing_persons(station)
+    child = registers.receive_petition(
+        station, OFFICER, _missing_petition("missing_child", "Ammu K", 9)
+    )
+    adult = registers.receive_petition(
+        station, OFFICER, _missing_petition("missing_person", "Sara P", 34)
+    )
+    registers.receive_petition(station, OFFICER, _missing_petition("general", "Not Missing", 40))
+    registers.write_gd(
+        station, OFFICER, "other", "Unidentified body of a man, about 50, found near the canal"
+    )
+    registers.write_gd(station, OFFICER, "other", "Lost dog reported")
+    listed = services_index.missing_persons(station.index)
     assert {(m.name, m.age, m.category) for m in listed} == {
         ("Ammu K", 9, "missing_child"),
         ("Sara P", 34, "missing_person"),
@@ -197,8 +206,8 @@ def test_missing_persons_and_unidentified_bodies(station: Station) -> None:
         OFFICER,
         [records_pb2.PetitionUpdate(receipt_number=adult.ref, action="closed", note="traced")],
     )
-    assert [m.receipt for m in services.missing_persons(station)] == [child.ref]
-    bodies = services.unidentified_bodies(station)
+    assert [m.receipt for m in services_index.missing_persons(station.index)] == [child.ref]
+    bodies = services_index.unidentified_bodies(station.index)
     assert len(bodies) == 1 and bodies[0].summary.startswith("Unidentified body")
 
 
@@ -216,7 +225,7 @@ def test_rebuilt_index_has_the_same_rows(district: Station) -> None:
             details="Rude behaviour at the front desk.",
         ),
     )
-    district.receive_petition(OFFICER, _missing_petition("missing_person", "Sara P", 34))
+    registers.receive_petition(district, OFFICER, _missing_petition("missing_person", "Sara P", 34))
     before = district.index.snapshot()
     tables = dict(before)
     assert len(tables["service_requests"]) == 2

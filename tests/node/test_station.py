@@ -12,6 +12,7 @@ from ledger.errors import InputError
 from ledger.log import verify_log
 from node.config import DataDir
 from node.records.validation import IST, normalise_registration, utc_ms
+from node.station import registers, views
 from node.station.core import Station
 from protos import records_pb2
 
@@ -67,8 +68,8 @@ def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir
 
 
 def test_station_fir_numbers_are_consecutive_per_year(station: Station) -> None:
-    first = station.register_fir(OFFICER, theft_fir())
-    second = station.register_fir(OFFICER, theft_fir())
+    first = registers.register_fir(station, OFFICER, theft_fir())
+    second = registers.register_fir(station, OFFICER, theft_fir())
     year = datetime.now(IST).year
     assert first.ref == f"FIR No. 1/{year}"
     assert second.ref == f"FIR No. 2/{year}"
@@ -76,7 +77,7 @@ def test_station_fir_numbers_are_consecutive_per_year(station: Station) -> None:
 
 
 def test_station_fir_cites_the_gd_entry_written_with_it(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir())
+    receipt = registers.register_fir(station, OFFICER, theft_fir())
     (gd_ref,) = receipt.related
     fir = station.ledger.body(receipt.index).fir
     assert gd_ref == "GD " + fir.gd_reference
@@ -86,7 +87,7 @@ def test_station_fir_cites_the_gd_entry_written_with_it(station: Station) -> Non
 
 
 def test_station_fir_normalises_vehicle_and_codes_accused(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir())
+    receipt = registers.register_fir(station, OFFICER, theft_fir())
     fir = station.ledger.body(receipt.index).fir
     assert fir.property[0].vehicle.registration == "KL-07-BQ-4521"
     accused = [p for p in fir.persons if p.role == records_pb2.ACCUSED]
@@ -116,7 +117,7 @@ def test_station_fir_validation_writes_nothing(
             setattr(fir, name, value)
     size = station.ledger.size()
     with pytest.raises(InputError, match=message):
-        station.register_fir(OFFICER, fir)
+        registers.register_fir(station, OFFICER, fir)
     assert station.ledger.size() == size
     assert station.index.indexed_size() == size
 
@@ -125,7 +126,7 @@ def test_station_fir_occurrence_after_registration_is_refused(station: Station) 
     fir = theft_fir()
     fir.occurrence_from_ms = utc_ms(datetime.now(IST) + timedelta(days=2))
     with pytest.raises(InputError, match="occurrence is after registration"):
-        station.register_fir(OFFICER, fir)
+        registers.register_fir(station, OFFICER, fir)
 
 
 def test_station_ipc_section_refused_for_offence_after_bns(station: Station) -> None:
@@ -133,7 +134,7 @@ def test_station_ipc_section_refused_for_offence_after_bns(station: Station) -> 
     fir.ClearField("sections")
     fir.sections.add(act="IPC", section="379")
     with pytest.raises(InputError, match="IPC"):
-        station.register_fir(OFFICER, fir)
+        registers.register_fir(station, OFFICER, fir)
 
 
 def test_station_ipc_section_kept_for_offence_before_bns(station: Station) -> None:
@@ -141,47 +142,52 @@ def test_station_ipc_section_kept_for_offence_before_bns(station: Station) -> No
     fir.occurrence_from_ms = utc_ms(datetime(2024, 6, 20, 22, 0, tzinfo=IST))
     fir.ClearField("sections")
     fir.sections.add(act="IPC", section="379")
-    receipt = station.register_fir(OFFICER, fir)
+    receipt = registers.register_fir(station, OFFICER, fir)
     assert receipt.ref.startswith("FIR No. ")
 
 
 def test_station_duplicate_fir_number_is_refused(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir())
+    receipt = registers.register_fir(station, OFFICER, theft_fir())
     again = theft_fir(fir_number=receipt.ref)
     with pytest.raises(InputError, match="duplicate FIR number"):
-        station.register_fir(OFFICER, again)
+        registers.register_fir(station, OFFICER, again)
 
 
 def test_station_malformed_vehicle_number_is_refused(station: Station) -> None:
     fir = theft_fir()
     fir.property[0].vehicle.registration = "KL-07-4521-XYZQ"
     with pytest.raises(InputError, match="registration"):
-        station.register_fir(OFFICER, fir)
+        registers.register_fir(station, OFFICER, fir)
 
 
 def test_station_zero_fir_is_kept_apart_from_the_fir_series(station: Station) -> None:
-    zero = station.register_fir(
-        OFFICER, theft_fir(zero_fir=True, jurisdiction_station="Aluva East")
+    zero = registers.register_fir(
+        station, OFFICER, theft_fir(zero_fir=True, jurisdiction_station="Aluva East")
     )
-    regular = station.register_fir(OFFICER, theft_fir())
+    regular = registers.register_fir(station, OFFICER, theft_fir())
     year = datetime.now(IST).year
     assert zero.ref == f"ZERO FIR 1/{year}"
     assert regular.ref == f"FIR No. 1/{year}"
     with pytest.raises(InputError, match="jurisdiction"):
-        station.register_fir(OFFICER, theft_fir(zero_fir=True))
+        registers.register_fir(station, OFFICER, theft_fir(zero_fir=True))
 
 
 def test_station_gd_numbers_restart_each_day(station: Station) -> None:
     day1 = utc_ms(datetime(2026, 3, 1, 9, 0, tzinfo=IST))
     day2 = utc_ms(datetime(2026, 3, 2, 0, 30, tzinfo=IST))
-    a = station.write_gd(OFFICER, "arrival", "SI reported for duty", entry_time_ms=day1)
-    b = station.write_gd(OFFICER, "departure", "Patrol left", entry_time_ms=day1 + 60_000)
-    c = station.write_gd(OFFICER, "information", "Call about a fight", entry_time_ms=day2)
+    a = registers.write_gd(station, OFFICER, "arrival", "SI reported for duty", entry_time_ms=day1)
+    b = registers.write_gd(
+        station, OFFICER, "departure", "Patrol left", entry_time_ms=day1 + 60_000
+    )
+    c = registers.write_gd(
+        station, OFFICER, "information", "Call about a fight", entry_time_ms=day2
+    )
     assert (a.ref, b.ref, c.ref) == ("GD 2026-03-01/1", "GD 2026-03-01/2", "GD 2026-03-02/1")
 
 
 def test_station_petition_and_ncr_get_receipts(station: Station) -> None:
-    petition = station.receive_petition(
+    petition = registers.receive_petition(
+        station,
         OFFICER,
         records_pb2.Petition(
             petitioner=records_pb2.Person(name="Mini Joseph", mobile="9847000000"),
@@ -189,7 +195,8 @@ def test_station_petition_and_ncr_get_receipts(station: Station) -> None:
         ),
     )
     assert petition.ref.startswith("PET/")
-    ncr = station.register_ncr(
+    ncr = registers.register_ncr(
+        station,
         OFFICER,
         records_pb2.NonCognizableReport(
             informant=records_pb2.Person(name="Anil Kumar"),
@@ -202,7 +209,8 @@ def test_station_petition_and_ncr_get_receipts(station: Station) -> None:
 
 def test_station_ncr_refuses_a_cognizable_offence(station: Station) -> None:
     with pytest.raises(InputError, match="cognizable"):
-        station.register_ncr(
+        registers.register_ncr(
+            station,
             OFFICER,
             records_pb2.NonCognizableReport(
                 informant=records_pb2.Person(name="Anil Kumar"),
@@ -213,10 +221,11 @@ def test_station_ncr_refuses_a_cognizable_offence(station: Station) -> None:
 
 
 def test_station_amendment_appends_and_keeps_the_original(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir())
+    receipt = registers.register_fir(station, OFFICER, theft_fir())
     original = station.ledger.leaf(receipt.index)
     accused_id = station.ledger.body(receipt.index).fir.persons[0].person.person_id
-    amended = station.amend(
+    amended = registers.amend(
+        station,
         "PEN100002",
         receipt.ref,
         "Complainant's name misspelt at registration",
@@ -224,36 +233,36 @@ def test_station_amendment_appends_and_keeps_the_original(station: Station) -> N
     )
     assert amended.index > receipt.index
     assert station.ledger.leaf(receipt.index) == original  # never edited
-    history = station.history(receipt.ref)
+    history = views.history(station, receipt.ref)
     assert [item.index for item in history] == [receipt.index, amended.index]
     assert history[1].officer_id == "PEN100002"
-    view = station.current_view(receipt.ref)
+    view = views.current_view(station, receipt.ref)
     assert view["brief_facts"] == "Corrected facts."
     assert view["persons"][0]["person"]["name"] == "Rajesh Kumar K"
     assert history[0].record["brief_facts"].startswith("The complainant")
     # The corrected name is found by search, and so is the original.
-    assert any(h.record_ref == receipt.ref for h in station.index.search_persons("Rajesh Kumar"))
+    assert any(h.record_ref == receipt.ref for h in station.index.search.persons("Rajesh Kumar"))
 
 
 def test_station_amendment_validation(station: Station) -> None:
-    receipt = station.register_fir(OFFICER, theft_fir())
+    receipt = registers.register_fir(station, OFFICER, theft_fir())
     with pytest.raises(InputError, match="reason"):
-        station.amend(OFFICER, receipt.ref, "", {"brief_facts": "x"})
+        registers.amend(station, OFFICER, receipt.ref, "", {"brief_facts": "x"})
     with pytest.raises(InputError, match="cannot be corrected"):
-        station.amend(OFFICER, receipt.ref, "r", {"fir_number": "FIR No. 9/2026"})
+        registers.amend(station, OFFICER, receipt.ref, "r", {"fir_number": "FIR No. 9/2026"})
     with pytest.raises(InputError, match="no record"):
-        station.amend(OFFICER, "FIR No. 999/2026", "r", {"brief_facts": "x"})
+        registers.amend(station, OFFICER, "FIR No. 999/2026", "r", {"brief_facts": "x"})
 
 
 def test_station_state_survives_reopen(tmp_path: Path) -> None:
     data_dir = DataDir(tmp_path / "node")
     data_dir.create(origin=ORIGIN)
     first = Station.open(data_dir)
-    first.register_fir(OFFICER, theft_fir())
+    registers.register_fir(first, OFFICER, theft_fir())
     first.close()
     again = Station.open(data_dir)
     try:
-        receipt = again.register_fir(OFFICER, theft_fir())
+        receipt = registers.register_fir(again, OFFICER, theft_fir())
         assert receipt.ref.startswith("FIR No. 2/")
         verify_log(again.ledger.store, again.ledger.public_key, ORIGIN)
     finally:
@@ -266,7 +275,7 @@ def test_station_index_catches_up_after_it_lags(tmp_path: Path) -> None:
     data_dir = DataDir(tmp_path / "node")
     data_dir.create(origin=ORIGIN)
     station = Station.open(data_dir)
-    station.register_fir(OFFICER, theft_fir())
+    registers.register_fir(station, OFFICER, theft_fir())
     # Append straight to the ledger, as if the process died before indexing.
     gd = records_pb2.GeneralDiaryEntry(
         gd_date="2026-01-01", gd_number=1, summary="late", category="other"
@@ -279,7 +288,7 @@ def test_station_index_catches_up_after_it_lags(tmp_path: Path) -> None:
     reopened = Station.open(data_dir)
     try:
         assert reopened.index.indexed_size() == size
-        assert reopened.index.record_index("GD 2026-01-01/1") == size - 1
+        assert reopened.index.lookups.record_index("GD 2026-01-01/1") == size - 1
     finally:
         reopened.close()
 
@@ -302,13 +311,13 @@ def test_station_on_postgresql_index_registers_searches_and_rebuilds(
     data_dir.create(origin=ORIGIN, index_url=pg_url)
     station = Station.open(data_dir)
     try:
-        receipt = station.register_fir(OFFICER, theft_fir())
-        hits = station.index.search_persons("Rajesh K S/o Krishnan")
+        receipt = registers.register_fir(station, OFFICER, theft_fir())
+        hits = station.index.search.persons("Rajesh K S/o Krishnan")
         assert hits and hits[0].record_ref == receipt.ref
         before = station.index.snapshot()
         station.rebuild_index()
         assert station.index.snapshot() == before
-        assert station.register_fir(OFFICER, theft_fir()).ref.startswith("FIR No. 2/")
+        assert registers.register_fir(station, OFFICER, theft_fir()).ref.startswith("FIR No. 2/")
     finally:
         station.close()
 
@@ -318,12 +327,14 @@ def test_station_refuses_ante_dating_after_a_restart(tmp_path: Path) -> None:
     data_dir.create(origin=ORIGIN)
     station = Station.open(data_dir)
     now = datetime.now(IST)
-    station.register_fir(OFFICER, theft_fir(now, registered_at_ms=utc_ms(now)))
+    registers.register_fir(station, OFFICER, theft_fir(now, registered_at_ms=utc_ms(now)))
     station.close()
     reopened = Station.open(data_dir)
     try:
         earlier = now - timedelta(hours=2)
         with pytest.raises(InputError, match="ante-dated"):
-            reopened.register_fir(OFFICER, theft_fir(earlier, registered_at_ms=utc_ms(earlier)))
+            registers.register_fir(
+                reopened, OFFICER, theft_fir(earlier, registered_at_ms=utc_ms(earlier))
+            )
     finally:
         reopened.close()

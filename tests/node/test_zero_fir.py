@@ -13,6 +13,7 @@ from ledger.log import verify_log
 from node.config import DataDir
 from node.records.sealing import verify_disclosure
 from node.records.validation import IST, utc_ms
+from node.station import disclosure, registers, transfer, views
 from node.station.core import Station
 from protos import federation_pb2, records_pb2
 
@@ -70,16 +71,18 @@ def keys(station: Station) -> tuple[bytes, str]:
 def hand_over(
     sender: Station, receiver: Station, jurisdiction: str = "Aluva"
 ) -> tuple[str, federation_pb2.ZeroFirHandover]:
-    receipt = sender.register_fir(OFFICER, zero_fir(jurisdiction))
-    return receipt.ref, sender.prepare_zero_fir_transfer(OFFICER, receipt.ref, RECEIVER_ID)
+    receipt = registers.register_fir(sender, OFFICER, zero_fir(jurisdiction))
+    return receipt.ref, transfer.prepare_zero_fir_transfer(
+        sender, OFFICER, receipt.ref, RECEIVER_ID
+    )
 
 
 def full_transfer(
     sender: Station, receiver: Station
 ) -> tuple[str, federation_pb2.ZeroFirAcceptance]:
     ref, handover = hand_over(sender, receiver)
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
-    sender.record_transfer_acceptance(OFFICER, acceptance, *keys(receiver))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
+    transfer.record_transfer_acceptance(sender, OFFICER, acceptance, *keys(receiver))
     return ref, acceptance
 
 
@@ -103,7 +106,7 @@ def test_zero_fir_full_hand_over(stations: tuple[Station, Station]) -> None:
     assert sent.zero_fir_transfer.to_station == RECEIVER_ID
     assert handover.origin == SENDER
 
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     assert acceptance.fir_number == f"FIR No. 1/{year}"
     received = receiver.ledger.body(acceptance.received.index)
     assert received.zero_fir_transfer.direction == "received"
@@ -112,7 +115,7 @@ def test_zero_fir_full_hand_over(stations: tuple[Station, Station]) -> None:
     assert received.zero_fir_transfer.zero_fir_index == handover.zero_fir.index
 
     # The receiver's FIR: its own number, GD entry and station; the Zero FIR kept for tracing.
-    fir_index = receiver.index.record_index(acceptance.fir_number)
+    fir_index = receiver.index.lookups.record_index(acceptance.fir_number)
     assert fir_index is not None
     fir = receiver.ledger.body(fir_index).fir
     assert not fir.zero_fir and fir.zero_fir_number == ref
@@ -126,7 +129,7 @@ def test_zero_fir_full_hand_over(stations: tuple[Station, Station]) -> None:
     assert fir.gd_reference == f"{gd.gd_date}/{gd.gd_number}"
     assert ref in gd.summary and SENDER in gd.summary
 
-    receipt = sender.record_transfer_acceptance(OFFICER, acceptance, *keys(receiver))
+    receipt = transfer.record_transfer_acceptance(sender, OFFICER, acceptance, *keys(receiver))
     final = sender.ledger.body(receipt.index).zero_fir_transfer
     assert final.direction == "accepted"
     assert final.assigned_fir_number == acceptance.fir_number
@@ -136,18 +139,18 @@ def test_zero_fir_full_hand_over(stations: tuple[Station, Station]) -> None:
 
 def test_zero_fir_status_on_both_sides(stations: tuple[Station, Station]) -> None:
     sender, receiver = stations
-    receipt = sender.register_fir(OFFICER, zero_fir())
-    status = sender.zero_fir_status(receipt.ref)
+    receipt = registers.register_fir(sender, OFFICER, zero_fir())
+    status = transfer.zero_fir_status(sender, receipt.ref)
     assert status["state"] == "registered" and status["jurisdiction_station"] == "Aluva"
 
-    handover = sender.prepare_zero_fir_transfer(OFFICER, receipt.ref, RECEIVER_ID)
-    status = sender.zero_fir_status(receipt.ref.lower())
+    handover = transfer.prepare_zero_fir_transfer(sender, OFFICER, receipt.ref, RECEIVER_ID)
+    status = transfer.zero_fir_status(sender, receipt.ref.lower())
     assert status["state"] == "sent" and status["to_station"] == RECEIVER_ID
-    assert sender.index.fir(receipt.ref).status == "transferred"  # type: ignore[union-attr]
+    assert sender.index.lookups.fir(receipt.ref).status == "transferred"  # type: ignore[union-attr]
 
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
-    sender.record_transfer_acceptance(OFFICER, acceptance, *keys(receiver))
-    status = sender.zero_fir_status(receipt.ref)
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
+    transfer.record_transfer_acceptance(sender, OFFICER, acceptance, *keys(receiver))
+    status = transfer.zero_fir_status(sender, receipt.ref)
     assert status["state"] == "numbered"
     assert status["fir_number"] == acceptance.fir_number
     assert status["message"] == (
@@ -155,37 +158,37 @@ def test_zero_fir_status_on_both_sides(stations: tuple[Station, Station]) -> Non
     )
     assert len(status["entries"]) == 3
 
-    there = receiver.zero_fir_status(receipt.ref)
+    there = transfer.zero_fir_status(receiver, receipt.ref)
     assert there["state"] == "numbered" and there["from_origin"] == SENDER
     assert there["fir_number"] == acceptance.fir_number
-    assert receiver.zero_fir_status(receipt.ref, from_origin=SENDER) == there
+    assert transfer.zero_fir_status(receiver, receipt.ref, from_origin=SENDER) == there
     with pytest.raises(InputError, match="no Zero FIR"):
-        receiver.zero_fir_status(receipt.ref, from_origin="cctns.in/kerala/x/ps-y")
+        transfer.zero_fir_status(receiver, receipt.ref, from_origin="cctns.in/kerala/x/ps-y")
     with pytest.raises(InputError, match="no Zero FIR"):
-        sender.zero_fir_status("ZERO FIR 9/2020")
+        transfer.zero_fir_status(sender, "ZERO FIR 9/2020")
 
 
 def test_zero_fir_redelivery_is_idempotent(stations: tuple[Station, Station]) -> None:
     sender, receiver = stations
     ref, handover = hand_over(sender, receiver)
-    first = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    first = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     size = receiver.ledger.size()
-    again = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    again = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     assert receiver.ledger.size() == size
     assert again.fir_number == first.fir_number
     assert again.received.index == first.received.index
     assert again.received.leaf == first.received.leaf
-    assert receiver.index.max_fir_serial(datetime.now(IST).year) == 1
+    assert receiver.index.lookups.max_fir_serial(datetime.now(IST).year) == 1
 
     # The sender re-sending (e.g. after a lost answer) gives the same entries, no new ones.
     sender_size = sender.ledger.size()
-    resent = sender.prepare_zero_fir_transfer(OFFICER, ref, RECEIVER_ID)
+    resent = transfer.prepare_zero_fir_transfer(sender, OFFICER, ref, RECEIVER_ID)
     assert sender.ledger.size() == sender_size
     assert resent.sent.index == handover.sent.index
-    assert receiver.accept_zero_fir(RECEIVING_OFFICER, resent, *keys(sender)) == again
+    assert transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, resent, *keys(sender)) == again
 
-    first_receipt = sender.record_transfer_acceptance(OFFICER, first, *keys(receiver))
-    second_receipt = sender.record_transfer_acceptance(OFFICER, again, *keys(receiver))
+    first_receipt = transfer.record_transfer_acceptance(sender, OFFICER, first, *keys(receiver))
+    second_receipt = transfer.record_transfer_acceptance(sender, OFFICER, again, *keys(receiver))
     assert first_receipt.index == second_receipt.index
     verify_both(sender, receiver)
 
@@ -194,9 +197,9 @@ def test_zero_fir_cannot_be_sent_to_two_stations(stations: tuple[Station, Statio
     sender, receiver = stations
     ref, _ = hand_over(sender, receiver)
     with pytest.raises(InputError, match="already sent"):
-        sender.prepare_zero_fir_transfer(OFFICER, ref, "kerala/thrissur-city/ps-east")
+        transfer.prepare_zero_fir_transfer(sender, OFFICER, ref, "kerala/thrissur-city/ps-east")
     with pytest.raises(InputError, match="no Zero FIR"):
-        sender.prepare_zero_fir_transfer(OFFICER, "ZERO FIR 7/2026", RECEIVER_ID)
+        transfer.prepare_zero_fir_transfer(sender, OFFICER, "ZERO FIR 7/2026", RECEIVER_ID)
 
 
 def _tampered(
@@ -254,7 +257,9 @@ def test_zero_fir_tampered_handover_is_rejected(
     _, handover = hand_over(sender, receiver)
     size = receiver.ledger.size()
     with pytest.raises(VerificationError):
-        receiver.accept_zero_fir(RECEIVING_OFFICER, _tampered(handover, what), *keys(sender))
+        transfer.accept_zero_fir(
+            receiver, RECEIVING_OFFICER, _tampered(handover, what), *keys(sender)
+        )
     assert receiver.ledger.size() == size
 
 
@@ -262,7 +267,9 @@ def test_zero_fir_handover_from_another_key_is_rejected(stations: tuple[Station,
     sender, receiver = stations
     _, handover = hand_over(sender, receiver)
     with pytest.raises(VerificationError):
-        receiver.accept_zero_fir(RECEIVING_OFFICER, handover, receiver.ledger.public_key, SENDER)
+        transfer.accept_zero_fir(
+            receiver, RECEIVING_OFFICER, handover, receiver.ledger.public_key, SENDER
+        )
 
 
 def test_zero_fir_wrong_jurisdiction_is_rejected(stations: tuple[Station, Station]) -> None:
@@ -270,29 +277,31 @@ def test_zero_fir_wrong_jurisdiction_is_rejected(stations: tuple[Station, Statio
     _, handover = hand_over(sender, receiver, jurisdiction="Angamaly")
     size = receiver.ledger.size()
     with pytest.raises(InputError, match="Angamaly"):
-        receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+        transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     assert receiver.ledger.size() == size
 
 
 def test_zero_fir_sent_elsewhere_is_rejected(stations: tuple[Station, Station]) -> None:
     sender, receiver = stations
-    receipt = sender.register_fir(OFFICER, zero_fir())
-    handover = sender.prepare_zero_fir_transfer(OFFICER, receipt.ref, "kerala/x/ps-angamaly")
+    receipt = registers.register_fir(sender, OFFICER, zero_fir())
+    handover = transfer.prepare_zero_fir_transfer(
+        sender, OFFICER, receipt.ref, "kerala/x/ps-angamaly"
+    )
     with pytest.raises(InputError, match="sent to"):
-        receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+        transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
 
 
 @pytest.mark.parametrize("name", ["Aluva", "ALUVA PS", "ps-aluva", RECEIVER_ID, RECEIVER])
 def test_zero_fir_jurisdiction_names_accepted(stations: tuple[Station, Station], name: str) -> None:
     sender, receiver = stations
     _, handover = hand_over(sender, receiver, jurisdiction=name)
-    assert receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender)).fir_number
+    assert transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender)).fir_number
 
 
 def test_zero_fir_tampered_acceptance_is_rejected(stations: tuple[Station, Station]) -> None:
     sender, receiver = stations
     _, handover = hand_over(sender, receiver)
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     size = sender.ledger.size()
     wrong_number = federation_pb2.ZeroFirAcceptance()
     wrong_number.CopyFrom(acceptance)
@@ -302,9 +311,9 @@ def test_zero_fir_tampered_acceptance_is_rejected(stations: tuple[Station, Stati
     bad_leaf.received.leaf = flip(bad_leaf.received.leaf, 30)
     for bad in (wrong_number, bad_leaf):
         with pytest.raises(VerificationError):
-            sender.record_transfer_acceptance(OFFICER, bad, *keys(receiver))
+            transfer.record_transfer_acceptance(sender, OFFICER, bad, *keys(receiver))
     with pytest.raises(VerificationError):  # the acceptance is not signed by the sender's key
-        sender.record_transfer_acceptance(OFFICER, acceptance, *keys(sender))
+        transfer.record_transfer_acceptance(sender, OFFICER, acceptance, *keys(sender))
     assert sender.ledger.size() == size
 
 
@@ -313,11 +322,11 @@ def test_zero_fir_acceptance_for_another_station_is_rejected(
 ) -> None:
     sender, receiver = stations
     _, handover = hand_over(sender, receiver)
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     other = _open(tmp_path, "c", "cctns.in/kerala/ernakulam-city/ps-edappally", "EC", "Edappally")
     try:
         with pytest.raises(CctnsError):
-            other.record_transfer_acceptance(OFFICER, acceptance, *keys(receiver))
+            transfer.record_transfer_acceptance(other, OFFICER, acceptance, *keys(receiver))
     finally:
         other.close()
 
@@ -326,14 +335,14 @@ def test_zero_fir_transfer_survives_reopen(tmp_path: Path) -> None:
     sender = _open(tmp_path, "a", SENDER, "Ernakulam City", "Kalamassery")
     receiver = _open(tmp_path, "b", RECEIVER, "Ernakulam Rural", "Aluva")
     ref, handover = hand_over(sender, receiver)
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     receiver.close()
     receiver = Station.open(DataDir(tmp_path / "b"))
     try:
-        again = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+        again = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
         assert again.fir_number == acceptance.fir_number
         receiver.rebuild_index()
-        assert receiver.zero_fir_status(ref)["fir_number"] == acceptance.fir_number
+        assert transfer.zero_fir_status(receiver, ref)["fir_number"] == acceptance.fir_number
     finally:
         receiver.close()
         sender.close()
@@ -351,24 +360,26 @@ def test_zero_fir_with_sealed_victim_stays_sealed_across_the_transfer(
     fir.persons.add(
         person=records_pb2.Person(name="Meera Nair", age=22, sex="F"), role=records_pb2.VICTIM
     )
-    receipt = sender.register_fir(OFFICER, fir)
-    handover = sender.prepare_zero_fir_transfer(OFFICER, receipt.ref, RECEIVER_ID)
+    receipt = registers.register_fir(sender, OFFICER, fir)
+    handover = transfer.prepare_zero_fir_transfer(sender, OFFICER, receipt.ref, RECEIVER_ID)
     assert b"Meera" not in handover.SerializeToString()
-    acceptance = receiver.accept_zero_fir(RECEIVING_OFFICER, handover, *keys(sender))
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *keys(sender))
     fir_ref = acceptance.fir_number
     leaves = b"".join(receiver.ledger.leaf(i) for i in range(receiver.ledger.size()))
     assert b"Meera" not in leaves
-    victim = receiver.ledger.body(receiver.index.record_index(fir_ref) or 0).fir.persons[2]
+    victim = receiver.ledger.body(receiver.index.lookups.record_index(fir_ref) or 0).fir.persons[2]
     commitment = victim.person.identity_commitment
     assert commitment and not victim.person.name
     # The receiver cannot unseal until the sender discloses the identity to it.
-    assert "name" not in receiver.unsealed_view(fir_ref)["persons"][2]["person"]
-    person, salt = sender.disclose(OFFICER, commitment, "BNSS 173 transfer", RECEIVER_ID)
+    assert "name" not in views.unsealed_view(receiver, fir_ref)["persons"][2]["person"]
+    person, salt = disclosure.disclose(
+        sender, OFFICER, commitment, "BNSS 173 transfer", RECEIVER_ID
+    )
     verify_disclosure(commitment, person, salt)
-    receiver.import_disclosed(commitment, person, salt, record_ref=fir_ref)
-    local = receiver.unsealed_view(fir_ref)
+    disclosure.import_disclosed(receiver, commitment, person, salt, record_ref=fir_ref)
+    local = views.unsealed_view(receiver, fir_ref)
     assert local["persons"][2]["person"]["name"] == "Meera Nair"
     assert local["brief_facts"] == "Meera Nair was assaulted at Aluva."
     wrong = records_pb2.Person(name="Someone Else")
     with pytest.raises(VerificationError):
-        receiver.import_disclosed(commitment, wrong, salt)
+        disclosure.import_disclosed(receiver, commitment, wrong, salt)

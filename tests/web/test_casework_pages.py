@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from ledger.log import now_ms
-from node import casework as cw
 from node.config import DataDir
+from node.index import casework as casework_index
 from node.records.validation import IST
+from node.station import registers
 from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
@@ -78,7 +79,8 @@ def _post(client: TestClient, path: str, data: dict[str, str]) -> Any:
 
 
 def _receive(node: Node, category: str, *, age_ms: int = HOUR, subject: str = "") -> str:
-    petition = node.station.receive_petition(
+    petition = registers.receive_petition(
+        node.station,
         "PEN400009",
         cw_petition(category, age_ms, subject or f"A {category} complaint"),
     )
@@ -106,7 +108,7 @@ def _section(html: str, section_id: str) -> str:
 def test_casework_io_files_the_charge_sheet_and_others_are_refused(
     node: Node, sho: TestClient, io: TestClient, other_io: TestClient
 ) -> None:
-    fir = node.station.register_fir("PEN400001", theft_fir()).ref
+    fir = registers.register_fir(node.station, "PEN400001", theft_fir()).ref
     case = f"/case/{ref_slug(fir)}"
     # An investigating officer may not assign the IO; the SHO does.
     assert (
@@ -114,7 +116,7 @@ def test_casework_io_files_the_charge_sheet_and_others_are_refused(
     )
     response = _post(sho, f"{case}/casework/assign-io", {"io_officer_id": "PEN400002"})
     assert response.status_code == 303, response.text
-    assert cw.current_io(node.station, fir) == "PEN400002"
+    assert casework_index.current_io(node.station.index, fir) == "PEN400002"
 
     report = {"report_type": "charge_sheet", "sections": "BNS 303(2)", "text": "Charged A1."}
     size = node.station.ledger.size()
@@ -126,7 +128,7 @@ def test_casework_io_files_the_charge_sheet_and_others_are_refused(
 
     response = _post(io, f"{case}/casework/final-report", report)
     assert response.status_code == 303, response.text
-    assert cw.charge_sheeted(node.station, fir)
+    assert casework_index.charge_sheeted(node.station.index, fir)
     # The SHO supervises: may file too (a supplementary report here).
     assert _post(sho, f"{case}/casework/final-report", report).status_code == 303
 
@@ -144,7 +146,7 @@ def test_casework_io_files_the_charge_sheet_and_others_are_refused(
 
 
 def test_casework_invalid_case_event_is_shown_and_not_written(node: Node, sho: TestClient) -> None:
-    fir = node.station.register_fir("PEN400001", theft_fir()).ref
+    fir = registers.register_fir(node.station, "PEN400001", theft_fir()).ref
     size = node.station.ledger.size()
     response = _post(sho, f"/case/{ref_slug(fir)}/casework/arrest", {"name": "", "age": "x"})
     assert response.status_code == 400
@@ -196,7 +198,7 @@ def test_casework_petition_page_enquiry_permission_and_conversion(
     assert _post(io, "/petition/permit", {"number": receipt}).status_code == 403
     assert 'id="form-permit"' in sdpo.get("/petition", params={"number": receipt}).text
     assert _post(sdpo, "/petition/permit", {"number": receipt}).status_code == 303
-    state = cw.petition_status(node.station, receipt)
+    state = casework_index.petition_status(node.station.index, receipt)
     assert state is not None and state.enquiry_permitted_by == "PEN400004"
     page = sho.get("/petition", params={"number": receipt})
     assert "Preliminary enquiry until" in page.text and "permitted by PEN400004" in page.text
@@ -215,7 +217,7 @@ def test_casework_petition_page_enquiry_permission_and_conversion(
     }
     response = _post(sho, "/petition/convert", form)
     assert response.status_code == 303, response.text
-    state = cw.petition_status(node.station, receipt)
+    state = casework_index.petition_status(node.station.index, receipt)
     assert state is not None and state.status == "converted"
     assert response.headers["location"].startswith(f"/case/{ref_slug(state.fir_number)}")
     case = sho.get(response.headers["location"]).text
@@ -240,7 +242,7 @@ def test_casework_post_without_csrf_is_refused(node: Node, sho: TestClient) -> N
     size = node.station.ledger.size()
     response = sho.post("/petition/close", data={"number": receipt, "reason": "No offence"})
     assert response.status_code == 403
-    fir = node.station.register_fir("PEN400001", theft_fir()).ref
+    fir = registers.register_fir(node.station, "PEN400001", theft_fir()).ref
     size = node.station.ledger.size()
     response = sho.post(f"/case/{ref_slug(fir)}/casework/diary", data={"text": "x"})
     assert response.status_code == 403
@@ -248,8 +250,8 @@ def test_casework_post_without_csrf_is_refused(node: Node, sho: TestClient) -> N
 
 
 def test_casework_zero_fir_send_shows_the_command(node: Node, sho: TestClient) -> None:
-    zero = node.station.register_fir(
-        "PEN400001", theft_fir(zero_fir=True, jurisdiction_station="Aluva")
+    zero = registers.register_fir(
+        node.station, "PEN400001", theft_fir(zero_fir=True, jurisdiction_station="Aluva")
     ).ref
     case = f"/case/{ref_slug(zero)}"
     assert 'action="' + case + '/send-zero"' in sho.get(case).text

@@ -23,6 +23,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.records.validation import IST, utc_ms
+from node.station import registers
 from node.station.core import Station
 from node.web import reports
 from node.web.app import WebContext, create_app
@@ -112,7 +113,7 @@ def make_node(tmp: Path) -> Node:
     data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
     station = Station.open(data_dir)
     seed_station(station, 160, seed=11, days=400, show_progress=False)
-    theft = station.register_fir(
+    theft = registers.register_fir(station,
         OFFICER,
         fir_record(
             [("BNS", "303(2)")],
@@ -133,7 +134,7 @@ def make_node(tmp: Path) -> Node:
             ],
         ),
     )  # fmt: skip
-    sensitive = station.register_fir(
+    sensitive = registers.register_fir(station,
         OFFICER,
         fir_record(
             [("BNS", "64(1)")],
@@ -147,7 +148,8 @@ def make_node(tmp: Path) -> Node:
             [vehicle_item(SENSITIVE_REG, records_pb2.UNCLAIMED, "SENS1234567", "SENSCH998877")],
         ),
     )  # fmt: skip
-    zero = station.register_fir(
+    zero = registers.register_fir(
+        station,
         OFFICER,
         fir_record(
             [("BNS", "303(2)")],
@@ -253,7 +255,7 @@ def test_citizen_complaint_receipt_then_status(node: Node, citizen: TestClient) 
     number = receipt[1]
     assert "Keep your receipt number and mobile number" in response.text
     assert response.headers["cache-control"] == "no-store"
-    body = node.station.ledger.body(node.station.index.record_index(number) or 0).petition
+    body = node.station.ledger.body(node.station.index.lookups.record_index(number) or 0).petition
     assert body.channel == "online"
     assert body.petitioner.mobile == "9847055555"  # normalised
     assert body.petitioner.name == "Mini Joseph"
@@ -317,10 +319,11 @@ def test_citizen_status_of_a_petition_converted_to_an_fir(node: Node) -> None:
         details="My bicycle was stolen from the school gate.",
         petitioner=records_pb2.Person(name="Sreeja P", mobile="9895033333"),
     )
-    receipt = node.station.receive_petition("citizen-portal", petition)
+    receipt = registers.receive_petition(node.station, "citizen-portal", petition)
     found = lookup_status(node.station, receipt.ref, "9895033333")
     assert found is not None and found.state == "under_enquiry"
-    fir = node.station.register_fir(
+    fir = registers.register_fir(
+        node.station,
         OFFICER,
         fir_record(
             [("BNS", "303(2)")],
@@ -547,7 +550,7 @@ def test_citizen_efir_and_missing_child_complaints_reach_casework(
 ) -> None:
     """An e-FIR from the portal waits for the informant's signature; a missing child's
     complaint is listed until it ends in an FIR or a recorded reason."""
-    from node import casework
+    from node.index import casework
 
     base = {
         "name": "Sajitha P.",
@@ -564,7 +567,7 @@ def test_citizen_efir_and_missing_child_complaints_reach_casework(
         {**base, "kind": "missing_child", "subject": "child missing", **child},
     )
     assert missing.status_code == 200, missing.text
-    assert casework.pending_efirs(node.station), "the e-FIR waits for the signature"
+    assert casework.pending_efirs(node.station.index), "the e-FIR waits for the signature"
     assert "Ammu K." in citizen.get("/citizen/missing").text
     bad = post_form(
         citizen, "/citizen/complaint", {**base, "kind": "missing_child", "subject": "no name"}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ledger.log import now_ms
+from node.station import registers
 from node.web import charts, reports
 from tests.web.test_citizen import Node, TestClient, login, make_node
 
@@ -76,7 +77,7 @@ def _csv(client: TestClient, chart: str) -> list[list[str]]:
 def test_dashboard_csv_downloads_have_a_header_and_the_rows(node: Node, sho: TestClient) -> None:
     heads = _csv(sho, "crime-heads")
     assert heads[0] == ["crime_head", "firs"]
-    counts = node.station.index.counts_by_crime_head()
+    counts = node.station.index.lookups.counts_by_crime_head()
     assert {row[0]: int(row[1]) for row in heads[1:]} == counts
     trend = _csv(sho, "trend")
     assert trend[0] == ["month", "firs_registered"]
@@ -100,7 +101,7 @@ def test_dashboard_figures_match_the_records(node: Node) -> None:
     assert len(trend) == 12
     assert trend[-1][1] >= 3  # this month's FIRs include the three the fixture registered
     pending = dict(reports.pending_by_age(node.station, now))
-    assert sum(pending.values()) == sum(node.station.index.counts_by_crime_head().values())
+    assert sum(pending.values()) == sum(node.station.index.lookups.counts_by_crime_head().values())
     assert pending[">365"] > 0  # the seed spans 400 days
     total, rows = reports.overdue_petitions(node.station, now, limit=5)
     assert total >= len(rows) == 5
@@ -123,9 +124,9 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
     """A charge sheet recorded in a case moves it out of 'pending' and into the rate."""
     from datetime import datetime, timedelta
 
-    from node import casework
     from node.config import DataDir
     from node.records.validation import IST, utc_ms
+    from node.station import casework
     from node.station.core import Station
     from node.web import reports
     from protos import records_pb2
@@ -146,8 +147,8 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
                 )
             ],
         )
-        first = station.register_fir("PEN100001", fir).ref
-        station.register_fir("PEN100001", fir)
+        first = registers.register_fir(station, "PEN100001", fir).ref
+        registers.register_fir(station, "PEN100001", fir)
         assert reports.charge_sheeting(station).charge_sheets == 0
         before = sum(
             count for _, count in reports.pending_by_age(station, utc_ms(datetime.now(IST)))
@@ -176,7 +177,7 @@ def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) ->
     """A district node's dashboard adds its verified replicas' figures to its own."""
     from node.config import DataDir
     from node.demo.seed import seed_station
-    from node.index.core import IndexedEntry, RecordIndex
+    from node.index.record_index import IndexedEntry, RecordIndex
     from node.station.core import Station
     from node.web import reports
     from node.web.app import WebContext, create_app

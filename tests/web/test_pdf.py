@@ -12,6 +12,7 @@ import pytest
 from node.config import DataDir
 from node.records.laws import Statutes
 from node.records.validation import IST, utc_ms
+from node.station import registers, views
 from node.station.core import Station
 from node.web.pdf import (
     FontSet,
@@ -150,8 +151,8 @@ def theft(station: Station) -> dict[str, Any]:
         value_inr=7_500_000,
         vehicle=records_pb2.Vehicle(registration="KL-07-AB-1234", engine_number="JF50E123"),
     )
-    receipt = station.register_fir(OFFICER, fir)
-    return station.current_view(receipt.ref)
+    receipt = registers.register_fir(station, OFFICER, fir)
+    return views.current_view(station, receipt.ref)
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +165,8 @@ def sexual_offence(station: Station) -> dict[str, Any]:
         person=records_pb2.Person(name="Biju Mathew", relative_name="Mathew", relation="S/o"),
         role=records_pb2.ACCUSED,
     )
-    receipt = station.register_fir(OFFICER, fir)
-    return station.current_view(receipt.ref)
+    receipt = registers.register_fir(station, OFFICER, fir)
+    return views.current_view(station, receipt.ref)
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +177,8 @@ def juvenile(station: Station) -> dict[str, Any]:
         person=records_pb2.Person(name="Child X", age=15, juvenile=True),
         role=records_pb2.ACCUSED,
     )
-    receipt = station.register_fir(OFFICER, fir)
-    return station.current_view(receipt.ref)
+    receipt = registers.register_fir(station, OFFICER, fir)
+    return views.current_view(station, receipt.ref)
 
 
 def _copy(view: dict[str, Any], **kwargs: Any) -> bytes:

@@ -20,6 +20,7 @@ import pytest
 
 from node.config import DataDir
 from node.records.validation import IST, utc_ms
+from node.station import registers
 from node.station.core import Station
 from protos import records_pb2
 from tests.web.browser import (
@@ -157,9 +158,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     data_dir = create_station(base / "station", records=300)
     station = Station.open(DataDir(data_dir))
     try:
-        sensitive = station.register_fir("PEN900001", sensitive_fir())
-        xss = station.register_fir("PEN900001", xss_fir())
-        petition = station.receive_petition(
+        sensitive = registers.register_fir(station, "PEN900001", sensitive_fir())
+        xss = registers.register_fir(station, "PEN900001", xss_fir())
+        petition = registers.receive_petition(
+            station,
             "PEN900001",
             records_pb2.Petition(
                 petitioner=records_pb2.Person(name=XSS, mobile=XSS_MOBILE, address=XSS_SCRIPT),

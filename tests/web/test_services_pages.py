@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from ledger.log import now_ms
-from node import services
 from node.config import DataDir
+from node.index import services as services_index
+from node.records import validation
+from node.station import registers, services
 from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
@@ -119,8 +121,8 @@ def test_request_receipt_then_status(node: Node) -> None:
     number = found[1]
     assert 'class="due-date"' in response.text
     assert response.headers["cache-control"] == "no-store"
-    row = services.find_request(node.station, number)
-    assert row is not None and row.due_ms - row.received_ms == 15 * services.DAY_MS
+    row = services_index.find_request(node.station.index, number)
+    assert row is not None and row.due_ms - row.received_ms == 15 * validation.DAY_MS
     record = services.request_record(node.station, row)
     assert record.applicant.mobile == MOBILE  # normalised
 
@@ -187,7 +189,7 @@ def test_overdue_requests_shown_to_staff(node: Node) -> None:
         records_pb2.ServiceRequest(
             kind="tenant_verification",
             applicant=records_pb2.Person(name=XSS, mobile="9847077777", address="x"),
-            received_at_ms=now - 20 * services.DAY_MS,
+            received_at_ms=now - 20 * validation.DAY_MS,
         ),
     )
     sho = signed_in(node, "PEN200001", "sho", STATION_ID)
@@ -209,7 +211,7 @@ def test_overdue_requests_shown_to_staff(node: Node) -> None:
     token = csrf(page.text)
     done = sho.post("/requests/update", data={**form, "csrf_token": token}, follow_redirects=False)
     assert done.status_code == 303
-    found = services.find_request(node.station, late.ref)
+    found = services_index.find_request(node.station.index, late.ref)
     assert found is not None and found.status == "completed" and not found.overdue
 
     writer = signed_in(node, "PEN200002", "gd_writer", STATION_ID)
@@ -249,7 +251,7 @@ def test_grievance_on_a_district_node_is_stored(district: Node) -> None:
     found = re.search(r'class="receipt-number">(GRV/\d{4}/\d{6})<', response.text)
     assert found, response.text
     number = found[1]
-    row = services.find_grievance(district.station, number)
+    row = services_index.find_grievance(district.station.index, number)
     assert row is not None and row.against_office == STATION_ID
     status = post_form(citizen, "/citizen/status", {"reference": number, "mobile": MOBILE})
     assert number in status.text and "Received" in status.text
@@ -279,14 +281,15 @@ def test_grievance_on_a_district_node_is_stored(district: Node) -> None:
         follow_redirects=False,
     )
     assert done.status_code == 303
-    assert services.find_grievance(district.station, number).status == "under_enquiry"  # type: ignore[union-attr]
+    assert services_index.find_grievance(district.station.index, number).status == "under_enquiry"  # type: ignore[union-attr]
     # The SHO of the station complained about never sees it, even on the district node.
     sho = signed_in(district, "PEN300002", "sho", STATION_ID)
     assert number not in sho.get("/grievances").text
 
 
 def test_missing_persons_list(node: Node) -> None:
-    node.station.receive_petition(
+    registers.receive_petition(
+        node.station,
         "PEN100001",
         records_pb2.Petition(
             subject="Child missing since Sunday",
@@ -302,7 +305,9 @@ def test_missing_persons_list(node: Node) -> None:
             ],
         ),
     )
-    node.station.write_gd("PEN100001", "other", f"Unidentified body of a man near the canal {XSS}")
+    registers.write_gd(
+        node.station, "PEN100001", "other", f"Unidentified body of a man near the canal {XSS}"
+    )
     page = TestClient(node.app).get("/citizen/missing")
     assert page.status_code == 200
     assert "Ammu K" in page.text and "Female" in page.text

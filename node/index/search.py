@@ -1,0 +1,609 @@
+"""Person, vehicle and property search over the index, the way officers type.
+
+Person search (`Search.persons`) looks names up by exact key equality on an indexed column
+(`name_keys.key`): variant keys and phonetic keys from `node.records.names`, never a LIKE scan,
+so it stays fast with hundreds of thousands of persons. A query token that is no known spelling
+is also matched against the known tokens a few edits away (`_Vocabulary`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jellyfish
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from node.index.schema import (
+    name_keys,
+    name_tokens,
+    person_names,
+    persons,
+    property_items,
+    read_meta,
+    records,
+    vehicles,
+)
+from node.records import names
+from node.records.validation import identifier_key, registration_key
+
+
+@dataclass(frozen=True, slots=True)
+class PersonHit:
+    """A person found by name, in one record. `score` orders hits; higher is better."""
+
+    person_id: str
+    name: str  # the person's current name
+    matched_name: str  # the written name that matched: the name, an alias, a relative's
+    relative_name: str
+    relation: str
+    age: int
+    sex: str
+    address: str
+    role: str
+    record_ref: str
+    ledger_index: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleHit:
+    """A vehicle in a record's property list."""
+
+    ledger_index: int
+    record_ref: str
+    registration: str
+    engine_number: str
+    chassis_number: str
+    make: str
+    model: str
+    colour: str
+    vehicle_type: str
+    property_status: str
+    matched_on: str  # "registration", "engine" or "chassis"
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyHit:
+    """One property item of a record."""
+
+    ledger_index: int
+    record_ref: str
+    property_id: str
+    category: str
+    description: str
+    status: str
+    value_inr: int
+    identifiers: str
+
+
+_NAME_KINDS = ("name", "alias")
+
+
+def name_key(form_kind: str, key_kind: str, value: str) -> str:
+    """The `name_keys.key` of a variant ("v") or phonetic ("p") key of a name form; "r" in
+    front for a relative's name, so a name search never wades through relatives' names."""
+    return ("r" if form_kind == "relative" else "") + key_kind + ":" + value
+
+
+# --- the typo vocabulary ------------------------------------------------------------------------
+
+# A query token that is no known spelling is also looked up as the known tokens within this many
+# edits (Damerau-Levenshtein: a letter dropped, added, changed, or two swapped): 1 for tokens
+# of 3-6 letters ("Hri" for Hari), 2 from 7 letters. Two-letter tokens are never expanded.
+_TYPO_MIN_LETTERS = 3
+_TYPO_LONG_LETTERS = 7
+
+
+def _typo_edits(token: str) -> int:
+    if len(token) < _TYPO_MIN_LETTERS:
+        return 0
+    return 2 if len(token) >= _TYPO_LONG_LETTERS else 1
+
+
+class _Vocabulary:
+    """The `name_tokens` table in memory, for matching typing slips: per kind ("name" for
+    names and aliases, "relative"), the known tokens by length, and the known variant keys.
+
+    Kept per `RecordIndex` and not part of `snapshot()`. Before each search it is brought up
+    to date from `index_meta.next_name_id`: name ids are handed out in ledger order, so the
+    names added since the last look are a range of `person_names`, whoever applied them. A
+    smaller `next_name_id` means the tables were rebuilt: it is loaded again. Guarded by a
+    lock, as searches may run in several threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._upto = 0  # names with ids below this are in; 0: not loaded
+        self._variants: set[tuple[str, str]] = set()  # (kind, variant key)
+        self._by_length: dict[tuple[str, int], dict[str, str]] = {}  # -> {token: variant}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._upto = 0
+            self._variants = set()
+            self._by_length = {}
+
+    def refresh(self, conn: Connection) -> None:
+        next_id = read_meta(conn, "next_name_id")
+        with self._lock:
+            if next_id == self._upto:
+                return
+            if next_id < self._upto or self._upto == 0:
+                self._variants, self._by_length = set(), {}
+                stmt = sa.select(name_tokens.c.kind, name_tokens.c.token, name_tokens.c.variant)
+                for kind, token, variant in conn.execute(stmt):
+                    self._add(str(kind), str(token), str(variant))
+            else:
+                pn = person_names
+                stmt = sa.select(pn.c.kind, pn.c.normalised, pn.c.variants).where(
+                    pn.c.name_id >= self._upto, pn.c.name_id < next_id
+                )
+                for kind, normalised, variants in conn.execute(stmt):
+                    token_kind = "relative" if kind == "relative" else "name"
+                    mains = [t for t in str(normalised).split() if len(t) > 1]
+                    for token, variant in zip(mains, str(variants).split(), strict=False):
+                        self._add(token_kind, token, variant)
+            self._upto = next_id
+
+    def _add(self, kind: str, token: str, variant: str) -> None:
+        self._variants.add((kind, variant))
+        self._by_length.setdefault((kind, len(token)), {})[token] = variant
+
+    def known(self, kind: str, variant: str) -> bool:
+        """Whether some name of `kind` has a token with this variant key."""
+        with self._lock:
+            return (kind, variant) in self._variants
+
+    def neighbours(self, kind: str, token: str, max_edits: int) -> list[str]:
+        """The variant keys of known tokens 1..max_edits edits (Damerau-Levenshtein) from
+        `token`, sorted."""
+        out: set[str] = set()
+        with self._lock:
+            for length in range(len(token) - max_edits, len(token) + max_edits + 1):
+                for other, variant in self._by_length.get((kind, length), {}).items():
+                    if 0 < jellyfish.damerau_levenshtein_distance(token, other) <= max_edits:
+                        out.add(variant)
+        return sorted(out)
+
+
+class Search:
+    """Person, vehicle and property search of one index (`RecordIndex.search`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._vocabulary = _Vocabulary()
+
+    def reset(self) -> None:
+        """Forgets the typo vocabulary (the tables were dropped)."""
+        self._vocabulary.reset()
+
+    def persons(
+        self,
+        query: str,
+        *,
+        relative: str | None = None,
+        age_min: int | None = None,
+        age_max: int | None = None,
+        role: str | None = None,
+        limit: int = 50,
+    ) -> list[PersonHit]:
+        """Finds persons the way officers type names; best first.
+
+        `query` may be "K. Raju", "Raju K", "raju", "Muhamad Rasheed", "Raju @ Kuttan" (name
+        or alias), "Raju S/o Gopalan" or just "S/o Gopalan" (by the relative's name), or in
+        Malayalam script. See `_score_form` for the ranking. Age filters use the age recorded
+        in the case; persons with unknown age (0) are left out when an age filter is given.
+        Persons whose identity is withheld are never found by name.
+        """
+        split = names.split_relation(query)
+        relative_text = relative if relative is not None else split.relative
+        alternatives = [a for a in names.split_aliases(split.name) if names.analyse(a).mains]
+        rel_query = _NameQuery.of(relative_text) if relative_text else None
+        if rel_query is not None and not rel_query.mains:
+            rel_query = None
+        if not alternatives and rel_query is None:
+            return []
+        with self._engine.connect() as conn:
+            self._vocabulary.refresh(conn)
+            filters = _person_filters(age_min, age_max, role)
+            best: dict[tuple[int, int], tuple[float, str]] = {}
+            for alternative in alternatives:
+                q = _NameQuery.of(alternative)
+                for key, score, matched in self._matching_forms(conn, q, _NAME_KINDS, filters):
+                    if key not in best or score > best[key][0]:
+                        best[key] = (score, matched)
+            if rel_query is not None:
+                rel_best: dict[tuple[int, int], tuple[float, str]] = {}
+                for key, score, matched in self._matching_forms(
+                    conn, rel_query, ("relative",), filters
+                ):
+                    if key not in rel_best or score > rel_best[key][0]:
+                        rel_best[key] = (score, matched)
+                if alternatives:
+                    best = {
+                        k: (s + 0.5 * rel_best[k][0], m)
+                        for k, (s, m) in best.items()
+                        if k in rel_best
+                    }
+                else:
+                    best = rel_best
+            ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+            return self._person_hits(conn, ranked)
+
+    def _matching_forms(
+        self,
+        conn: Connection,
+        q: _NameQuery,
+        kinds: tuple[str, ...],
+        filters: list[sa.ColumnElement[bool]],
+    ) -> list[tuple[tuple[int, int], float, str]]:
+        """Scores the written names that share keys with the query.
+
+        The database narrows first: a name must match every required query token by key
+        (grouped by name, counting distinct tokens matched). Only when that finds nothing is
+        a name matching any one token considered, so "Gopalan Raju" still finds "G. Raju".
+
+        A required token whose variant key no name has ("Mnoj") is probably a typing slip: it
+        also matches the known variant keys within a small edit distance ("manoj"), which
+        `_score_form` scores below phonetic matches. A token that is a known spelling is taken
+        as written, so "Rajesh" never finds "Ramesh".
+        """
+        token_kind = "relative" if kinds[0] == "relative" else "name"
+        groups: list[tuple[str, ...]] = []
+        typo = [0] * len(q.mains)
+        for i in range(len(q.mains)):
+            if q.optional[i]:
+                continue
+            group = [
+                name_key(kinds[0], "v", q.variants[i]),
+                name_key(kinds[0], "p", q.phonetics[i]),
+            ]
+            edits = _typo_edits(q.mains[i])
+            if edits and not self._vocabulary.known(token_kind, q.variants[i]):
+                near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
+                if near:
+                    typo[i] = edits
+                    group.extend(name_key(kinds[0], "v", v) for v in near)
+            groups.append(tuple(group))
+        if any(typo):
+            q = replace(q, typo=tuple(typo))
+        out = self._score_candidates(conn, q, kinds, filters, groups, len(groups))
+        if not out and len(groups) > 1:
+            out = self._score_candidates(conn, q, kinds, filters, groups, 1)
+        return out
+
+    def _score_candidates(
+        self,
+        conn: Connection,
+        q: _NameQuery,
+        kinds: tuple[str, ...],
+        filters: list[sa.ColumnElement[bool]],
+        groups: list[tuple[str, ...]],
+        min_groups: int,
+    ) -> list[tuple[tuple[int, int], float, str]]:
+        keys = sorted({key for group in groups for key in group})
+        nk = name_keys
+        matching: sa.Select[Any] = sa.select(nk.c.name_id).where(nk.c.key.in_(keys))
+        if min_groups > 1:
+            group_of = sa.case(
+                *((nk.c.key.in_(group), i) for i, group in enumerate(groups)), else_=-1
+            )
+            matching = matching.group_by(nk.c.name_id).having(
+                sa.func.count(sa.distinct(group_of)) >= min_groups
+            )
+        else:
+            matching = matching.distinct()
+        pn = person_names
+        stmt = sa.select(
+            pn.c.ledger_index,
+            pn.c.person_seq,
+            pn.c.kind,
+            pn.c.name,
+            pn.c.normalised,
+            pn.c.initials,
+            pn.c.variants,
+            pn.c.phonetics,
+            pn.c.superseded,
+        ).where(pn.c.name_id.in_(matching.scalar_subquery()), pn.c.kind.in_(kinds))
+        if min_groups < len(groups):
+            stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
+        if filters:
+            # Withheld persons have no searchable names; the persons join is only for filters.
+            stmt = stmt.join(
+                persons,
+                (persons.c.ledger_index == pn.c.ledger_index) & (persons.c.seq == pn.c.person_seq),
+            ).where(*filters)
+        out: list[tuple[tuple[int, int], float, str]] = []
+        for (
+            ledger_index,
+            seq,
+            kind,
+            name,
+            normalised,
+            initials,
+            variants,
+            phonetics,
+            old,
+        ) in conn.execute(stmt):
+            score = _score_form(q, normalised, initials, variants, phonetics)
+            if score is None:
+                continue
+            if kind == "alias":
+                score -= 0.02
+            if old:
+                score -= 0.05
+            out.append(((int(ledger_index), int(seq)), score, str(name)))
+        return out
+
+    def _person_hits(
+        self, conn: Connection, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
+    ) -> list[PersonHit]:
+        if not ranked:
+            return []
+        keys = [k for k, _ in ranked]
+        stmt = (
+            sa.select(persons, records.c.ref)
+            .select_from(persons.join(records, records.c.ledger_index == persons.c.ledger_index))
+            .where(persons.c.ledger_index.in_(sorted({k[0] for k in keys})))
+        )
+        wanted = set(keys)
+        rows = {
+            key: r
+            for r in conn.execute(stmt)
+            if (key := (int(r.ledger_index), int(r.seq))) in wanted
+        }
+        hits: list[PersonHit] = []
+        for key, (score, matched) in ranked:
+            r = rows.get(key)
+            if r is None or r.withheld:
+                continue
+            hits.append(
+                PersonHit(
+                    person_id=r.person_id,
+                    name=r.name,
+                    matched_name=matched,
+                    relative_name=r.relative_name,
+                    relation=r.relation,
+                    age=r.age,
+                    sex=r.sex,
+                    address=r.address,
+                    role=r.role,
+                    record_ref=r.ref or "",
+                    ledger_index=key[0],
+                    score=round(score, 4),
+                )
+            )
+        return hits
+
+    def vehicles(self, text: str, *, limit: int = 50) -> list[VehicleHit]:
+        """Finds vehicles by registration (any spacing or dashes, or its last characters),
+        engine or chassis number (whole, leading or trailing part). Needs 3+ characters."""
+        key = identifier_key(text)
+        if len(key) < 3:
+            return []
+        reg = registration_key(text)
+        v = vehicles
+        candidates: list[tuple[int, str, sa.ColumnElement[bool]]] = [
+            (0, "registration", v.c.reg_key == reg),
+            (1, "registration", self._prefix(v.c.reg_key, key)),
+            (2, "registration", self._prefix(v.c.reg_rev, key[::-1])),
+            (3, "engine", self._prefix(v.c.engine_key, key)),
+            (4, "engine", self._prefix(v.c.engine_rev, key[::-1])),
+            (5, "chassis", self._prefix(v.c.chassis_key, key)),
+            (6, "chassis", self._prefix(v.c.chassis_rev, key[::-1])),
+        ]
+        found: dict[tuple[int, int], tuple[int, str, Any]] = {}
+        with self._engine.connect() as conn:
+            for rank, matched_on, condition in candidates:
+                stmt = (
+                    sa.select(v, property_items.c.status, records.c.ref)
+                    .select_from(
+                        v.join(
+                            property_items,
+                            (property_items.c.ledger_index == v.c.ledger_index)
+                            & (property_items.c.seq == v.c.property_seq),
+                        ).join(records, records.c.ledger_index == v.c.ledger_index)
+                    )
+                    .where(condition)
+                    .limit(limit)
+                )
+                for row in conn.execute(stmt):
+                    k = (int(row.ledger_index), int(row.property_seq))
+                    if k not in found:
+                        found[k] = (rank, matched_on, row)
+        ordered = sorted(found.items(), key=lambda kv: (kv[1][0], kv[0]))[:limit]
+        return [
+            VehicleHit(
+                ledger_index=k[0],
+                record_ref=row.ref or "",
+                registration=row.registration,
+                engine_number=row.engine_number,
+                chassis_number=row.chassis_number,
+                make=row.make,
+                model=row.model,
+                colour=row.colour,
+                vehicle_type=row.vehicle_type,
+                property_status=row.status,
+                matched_on=matched_on,
+            )
+            for k, (_, matched_on, row) in ordered
+        ]
+
+    def _prefix(self, column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+        # SQLite's LIKE is case-insensitive and skips the index; keys are [A-Z0-9], so a range
+        # is the same test and uses it. PostgreSQL uses its varchar_pattern_ops index for LIKE.
+        if self._sqlite:
+            return (column >= prefix) & (column < prefix + "\x7f")
+        return column.like(prefix + "%")
+
+    def property(
+        self, text: str, *, status: str | None = None, limit: int = 50
+    ) -> list[PropertyHit]:
+        """Finds property by category ("mobile phone"), words of its description, or its
+        identifiers (IMEI, serial numbers); optionally only with `status` ("stolen", ...)."""
+        words = text.strip().lower()
+        p = property_items
+        conditions: list[sa.ColumnElement[bool]] = []
+        if words:
+            conditions.append(p.c.category == words)
+            conditions.append(sa.func.lower(p.c.description).contains(words, autoescape=True))
+        key = identifier_key(text)
+        if len(key) >= 3:
+            conditions.append(p.c.ident_key.contains(key, autoescape=True))
+        if not conditions:
+            return []
+        stmt = (
+            sa.select(p, records.c.ref)
+            .select_from(p.join(records, records.c.ledger_index == p.c.ledger_index))
+            .where(sa.or_(*conditions))
+            .order_by(p.c.ledger_index, p.c.seq)
+            .limit(limit)
+        )
+        if status is not None:
+            stmt = stmt.where(p.c.status == status.strip().lower())
+        with self._engine.connect() as conn:
+            return [property_hit(r) for r in conn.execute(stmt)]
+
+
+# --- search scoring -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _NameQuery:
+    mains: tuple[str, ...]
+    variants: tuple[str, ...]
+    phonetics: tuple[str, ...]
+    initials: str
+    optional: tuple[bool, ...]  # "kumar" may be missing from the record ("Suresh"/"Suresh Kumar")
+    typo: tuple[int, ...] = ()  # per token: edits a typo match may differ by (0 or absent: none)
+
+    @classmethod
+    def of(cls, text: str) -> _NameQuery:
+        keys = names.analyse(text)
+        optional = tuple(m in names.OPTIONAL_TOKENS for m in keys.mains)
+        if all(optional):
+            optional = tuple(False for _ in optional)  # a query of just "Kumar" means it
+        return cls(keys.mains, keys.variants, keys.phonetics, keys.initials, optional)
+
+
+_EXACT, _VARIANT, _INITIAL = 1.0, 0.8, 0.3
+# A typo match scores below any phonetic one (at least 0.55): 0.5 at one edit, 0.4 at two.
+_TYPO_ONE_EDIT, _TYPO_PER_EDIT = 0.5, 0.1
+_PHONETIC_MIN_SIMILARITY = 0.75
+
+
+def _score_form(
+    q: _NameQuery, normalised: str, initials: str, variants: str, phonetics: str
+) -> float | None:
+    """How well one written name matches the query, or None if it does not.
+
+    Every query main token must match a different token of the name: exactly (1.0), by
+    variant key (0.8), or by phonetic key when the variant keys are also similar
+    (0.55-0.6, by Jaro-Winkler); for a token that is no known spelling (`q.typo`), by a
+    token a few edits away (0.5 at one edit, 0.4 at two); else by an initial of the
+    name with its first letter (0.3,
+    "Gopalan Raju" finds "G. Raju"). An optional token ("kumar") may stay unmatched only if the
+    name has no other unmatched part. The mean token score ranks exact > variant > phonetic;
+    then +0.1 x the share of the name's parts matched ("Raju" prefers "Raju" to "Raju
+    Gopalan"), +0.15 when the query's initials are among the name's, -0.3 when both have
+    initials and none agree ("K. Raju" is probably not "P. Raju").
+    """
+    f_mains = [t for t in normalised.split() if len(t) > 1]
+    f_vars = variants.split()
+    f_phons = phonetics.split()
+    if len(f_vars) != len(f_mains) or len(f_phons) != len(f_mains):
+        return None
+    used: set[int] = set()
+    free_initials = list(initials)
+    levels: list[float] = []
+    skipped_optional = False
+    for i, token in enumerate(q.mains):
+        best, best_j = 0.0, -1
+        for j, f_token in enumerate(f_mains):
+            if j in used:
+                continue
+            if f_token == token:
+                score = _EXACT
+            elif f_vars[j] == q.variants[i]:
+                score = _VARIANT
+            elif f_phons[j] == q.phonetics[i] and (
+                (similarity := jellyfish.jaro_winkler_similarity(q.variants[i], f_vars[j]))
+                >= _PHONETIC_MIN_SIMILARITY
+            ):
+                score = 0.4 + 0.2 * similarity
+            elif i < len(q.typo) and q.typo[i]:
+                edits = jellyfish.damerau_levenshtein_distance(token, f_token)
+                if edits > q.typo[i]:
+                    continue
+                score = _TYPO_ONE_EDIT - _TYPO_PER_EDIT * (edits - 1)
+            else:
+                continue
+            if score > best:
+                best, best_j = score, j
+        if best_j >= 0:
+            used.add(best_j)
+            levels.append(best)
+        elif token[0] in free_initials:
+            free_initials.remove(token[0])
+            levels.append(_INITIAL)
+        elif q.optional[i]:
+            skipped_optional = True
+        else:
+            return None
+    if not levels or max(levels) <= _INITIAL:
+        return None
+    unmatched = [t for j, t in enumerate(f_mains) if j not in used]
+    if skipped_optional and any(t not in names.OPTIONAL_TOKENS for t in unmatched):
+        return None
+    score = sum(levels) / len(levels)
+    if skipped_optional:
+        score -= 0.05  # "Suresh Kumar" prefers "Suresh Kumar" to "Suresh"
+    countable = [t for t in f_mains if t not in names.OPTIONAL_TOKENS] or f_mains
+    matched = sum(1 for j, t in enumerate(f_mains) if j in used and t in countable)
+    score += 0.1 * matched / len(countable)
+    if q.initials:
+        q_init, f_init = set(q.initials), set(initials)
+        if f_init:
+            if q_init == f_init:
+                score += 0.2
+            elif q_init <= f_init:
+                score += 0.15
+            elif q_init & f_init:
+                score += 0.05
+            else:
+                score -= 0.3
+        elif q_init & {t[0] for t in unmatched}:
+            score += 0.05  # "K. Raju" and "Raju Kumar": K may stand for Kumar
+    return score
+
+
+def _person_filters(
+    age_min: int | None, age_max: int | None, role: str | None
+) -> list[sa.ColumnElement[bool]]:
+    out: list[sa.ColumnElement[bool]] = []
+    if age_min is not None or age_max is not None:
+        out.append(persons.c.age > 0)
+    if age_min is not None:
+        out.append(persons.c.age >= age_min)
+    if age_max is not None:
+        out.append(persons.c.age <= age_max)
+    if role:
+        out.append(persons.c.role == role.strip().lower())
+    return out
+
+
+def property_hit(r: Any) -> PropertyHit:
+    return PropertyHit(
+        ledger_index=int(r.ledger_index),
+        record_ref=r.ref or "",
+        property_id=r.property_id,
+        category=r.category,
+        description=r.description,
+        status=r.status,
+        value_inr=int(r.value_inr),
+        identifiers=r.identifiers,
+    )

@@ -1,0 +1,72 @@
+"""Casework rules: a petition's life after its receipt, and an FIR's investigation.
+
+Petitions: an enquiry is started; a preliminary enquiry (offences punishable with 3 to 7 years,
+BNSS s.173(3)) needs the permission of an officer not below the rank of DSP (the SDPO) and lasts
+at most 14 days, whose deadline is written in the permitting entry; an e-FIR from the portal is
+taken on record only when the informant signs it within 3 days; a petition ends closed with a
+recorded reason, or converted to an FIR (`Fir.petition_receipt` links the two). Missing-person
+and missing-child complaints must end in an FIR or a recorded reason: they are overdue after
+`MISSING_OVERDUE_DAYS` (1 day; a missing child's complaint is to be registered as an FIR at once,
+Bachpan Bachao Andolan v. Union of India, 2013, so a day is already generous).
+
+Cases: the investigating officer is assigned, then arrests, seizures, the case diary, the final
+report (charge sheet or closure, BNSS s.193) and court progress are appended as `CaseEvent`
+entries. The commands are in `node.station.casework`, the state they leave in the index in
+`node.index.casework`; who may do each is for the web rules (`node.web.rules`).
+
+Pure: constants and the one-line summary of a case event, no I/O.
+"""
+
+from __future__ import annotations
+
+from node.records.validation import DAY_MS
+from protos import records_pb2
+
+ENQUIRY_LIMIT_MS = 14 * DAY_MS  # a preliminary enquiry lasts at most 14 days (BNSS s.173(3))
+EFIR_SIGNATURE_MS = 3 * DAY_MS  # the informant signs an e-FIR within 3 days (BNSS s.173(1)(ii))
+MISSING_OVERDUE_DAYS = 1
+PETITION_CATEGORIES = ("general", "missing_person", "missing_child", "e_fir")
+MISSING_CATEGORIES = ("missing_person", "missing_child")
+CASE_EVENT_KINDS = (
+    "io_assigned",
+    "arrest",
+    "seizure",
+    "case_diary",
+    "final_report",
+    "court_progress",
+)
+REPORT_TYPES = ("charge_sheet", "closure")
+
+# Petition statuses (petition_status.status).
+RECEIVED, UNDER_ENQUIRY, CLOSED, CONVERTED = "received", "under_enquiry", "closed", "converted"
+ENDED = (CLOSED, CONVERTED)  # a petition ends closed or converted to an FIR
+
+
+def case_event_summary(event: records_pb2.CaseEvent) -> str:
+    """One line describing a case event, for the case timeline."""
+    kind = event.kind
+    if kind == "io_assigned":
+        return event.io_officer_id + (f": {event.text}" if event.text else "")
+    if kind == "arrest":
+        people = ", ".join(
+            (f"{p.accused_code} " if p.accused_code else "") + (p.person.name or "?")
+            for p in event.persons
+        )
+        return people + (f": {event.text}" if event.text else "")
+    if kind == "seizure":
+        items = ", ".join(
+            " ".join(x for x in (i.category, i.description) if x) for i in event.property
+        )
+        return items + (f": {event.text}" if event.text else "")
+    if kind == "final_report":
+        sections = ", ".join(f"{s.act} {s.section}" for s in event.sections)
+        head = event.report_type + (f" u/s {sections}" if sections else "")
+        return head + (f": {event.text}" if event.text else "")
+    if kind == "court_progress":
+        parts = [event.court, event.court_case_number]
+        if event.next_hearing:
+            parts.append(f"next hearing {event.next_hearing}")
+        if event.outcome:
+            parts.append(event.outcome)
+        return " · ".join(p for p in parts if p) + (f": {event.text}" if event.text else "")
+    return event.text

@@ -1,0 +1,289 @@
+"""Casework commands: a petition's enquiry, permission, signature, closing or conversion to an
+FIR; a case's investigating officer and events (see `node.records.casework` for the rules).
+
+Every command validates first and writes nothing when anything is wrong (InputError listing every
+problem), holding the station's single-writer lock while it reads the state and appends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from node.index import casework as cases
+from node.index.casework import PetitionStatus
+from node.records.casework import (
+    CASE_EVENT_KINDS,
+    CONVERTED,
+    ENQUIRY_LIMIT_MS,
+    MISSING_CATEGORIES,
+    REPORT_TYPES,
+    UNDER_ENQUIRY,
+)
+from node.records.validation import (
+    Problems,
+    check_officer,
+    check_person,
+    check_property,
+    check_sections,
+)
+from node.station import registers
+from node.station.core import Receipt, Station
+from protos import records_pb2
+
+
+def _open_petition(station: Station, receipt: str, problems: Problems) -> PetitionStatus | None:
+    found = cases.petition_status(station.index, receipt) if receipt.strip() else None
+    if found is None:
+        problems.add(f"no petition {receipt!r} at this station")
+    elif found.ended:
+        what = f"converted to {found.fir_number}" if found.status == CONVERTED else "closed"
+        problems.add(f"{found.receipt_number} is already {what}")
+    return found
+
+
+def _update(station: Station, officer_id: str, update: records_pb2.PetitionUpdate) -> Receipt:
+    return station.append_records(officer_id, [update], ref=update.receipt_number)
+
+
+def start_enquiry(station: Station, officer_id: str, receipt: str, note: str = "") -> Receipt:
+    """Starts the enquiry into a petition."""
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        found = _open_petition(station, receipt, problems)
+        if found is not None and found.status == UNDER_ENQUIRY:
+            problems.add(f"the enquiry into {found.receipt_number} has already started")
+        problems.raise_if_any("enquiry not started")
+        assert found is not None
+        return _update(
+            station,
+            officer_id,
+            records_pb2.PetitionUpdate(
+                receipt_number=found.receipt_number, action="enquiry_started", note=note.strip()
+            ),
+        )
+
+
+def permit_enquiry(
+    station: Station, sdpo_officer_id: str, receipt: str, *, now: int | None = None, note: str = ""
+) -> Receipt:
+    """Records the SDPO's permission for a preliminary enquiry: at most 14 days from `now`
+    (the deadline is written in the entry). The role check is the web rules' ("enquiry.permit")."""
+    moment = station.now() if now is None else now
+    with station.writing():
+        problems = Problems()
+        check_officer(sdpo_officer_id, problems)
+        found = _open_petition(station, receipt, problems)
+        if found is not None and found.enquiry_deadline_ms:
+            problems.add(
+                f"a preliminary enquiry into {found.receipt_number} was already permitted "
+                f"by {found.enquiry_permitted_by}"
+            )
+        problems.raise_if_any("enquiry not permitted")
+        assert found is not None
+        return _update(
+            station,
+            sdpo_officer_id,
+            records_pb2.PetitionUpdate(
+                receipt_number=found.receipt_number,
+                action="enquiry_permitted",
+                note=note.strip(),
+                permitted_by=sdpo_officer_id,
+                deadline_ms=moment + ENQUIRY_LIMIT_MS,
+            ),
+        )
+
+
+def sign_efir(
+    station: Station, officer_id: str, receipt: str, *, now: int | None = None
+) -> Receipt:
+    """Records the informant's signature on an e-FIR, within 3 days of its receipt."""
+    moment = station.now() if now is None else now
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        found = _open_petition(station, receipt, problems)
+        if found is not None and not found.ended:
+            if found.category != "e_fir":
+                problems.add(f"{found.receipt_number} is not an e-FIR")
+            elif found.efir_signed_ms:
+                problems.add(f"the informant has already signed {found.receipt_number}")
+            elif moment > found.efir_due_ms:
+                problems.add("the 3-day window for the informant's signature has passed")
+        problems.raise_if_any("signature not recorded")
+        assert found is not None
+        return _update(
+            station,
+            officer_id,
+            records_pb2.PetitionUpdate(
+                receipt_number=found.receipt_number, action="informant_signed"
+            ),
+        )
+
+
+def close_petition(station: Station, officer_id: str, receipt: str, reason: str) -> Receipt:
+    """Closes a petition with its recorded reason (the enquiry's result). A missing-person or
+    missing-child complaint ends in an FIR or in exactly this: a recorded reason."""
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        found = _open_petition(station, receipt, problems)
+        if not reason.strip():
+            if found is not None and found.category in MISSING_CATEGORIES:
+                problems.add(
+                    "a missing-person complaint ends in an FIR or a recorded reason: "
+                    "the reason for closing is required"
+                )
+            else:
+                problems.add("the reason for closing is required")
+        problems.raise_if_any("petition not closed")
+        assert found is not None
+        return _update(
+            station,
+            officer_id,
+            records_pb2.PetitionUpdate(
+                receipt_number=found.receipt_number, action="closed", note=reason.strip()
+            ),
+        )
+
+
+def convert_to_fir(
+    station: Station, officer_id: str, receipt: str, fir: records_pb2.Fir
+) -> Receipt:
+    """Registers an FIR on a petition (`fir.petition_receipt` links it), then appends the
+    petition's "converted" update naming the FIR. Returns the FIR's receipt. An e-FIR is taken
+    on record only once its informant has signed."""
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        found = _open_petition(station, receipt, problems)
+        if found is not None:
+            if fir.petition_receipt and fir.petition_receipt != found.receipt_number:
+                problems.add(f"the FIR names petition {fir.petition_receipt}, not {receipt}")
+            if found.category == "e_fir" and not found.efir_signed_ms:
+                problems.add(
+                    f"the informant has not signed the e-FIR {found.receipt_number}: "
+                    "it is taken on record only once signed"
+                )
+        problems.raise_if_any("petition not converted")
+        assert found is not None
+        linked = records_pb2.Fir()
+        linked.CopyFrom(fir)
+        linked.petition_receipt = found.receipt_number
+        registered = registers.register_fir(station, officer_id, linked)
+        _update(
+            station,
+            officer_id,
+            records_pb2.PetitionUpdate(
+                receipt_number=found.receipt_number, action="converted", fir_number=registered.ref
+            ),
+        )
+        return registered
+
+
+def _case(station: Station, fir_number: str, problems: Problems) -> str:
+    """The FIR's number as recorded, or "" (with a problem) when there is no such FIR here."""
+    view = station.index.lookups.fir(fir_number.strip()) if fir_number.strip() else None
+    if view is None:
+        problems.add(f"no FIR {fir_number!r} at this station")
+        return ""
+    return view.fir_number or view.zero_fir_number
+
+
+def assign_io(
+    station: Station, officer_id: str, fir_number: str, io_officer_id: str, note: str = ""
+) -> Receipt:
+    """Assigns (or changes) the case's investigating officer."""
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        number = _case(station, fir_number, problems)
+        io = io_officer_id.strip()
+        inner = Problems()
+        check_officer(io, inner)
+        if inner.items:
+            problems.add("the investigating officer's id is required")
+        elif number and cases.current_io(station.index, number) == io:
+            problems.add(f"{io} is already the investigating officer of {number}")
+        problems.raise_if_any("investigating officer not assigned")
+        event = records_pb2.CaseEvent(
+            fir_number=number, kind="io_assigned", at_ms=station.now(), io_officer_id=io, text=note
+        )
+        return station.append_records(officer_id, [event], ref=number)
+
+
+def record_case_event(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    kind: str,
+    *,
+    at_ms: int | None = None,
+    text: str = "",
+    persons: Sequence[records_pb2.PersonInCase] = (),
+    property: Sequence[records_pb2.PropertyItem] = (),
+    report_type: str = "",
+    sections: Sequence[records_pb2.ActSection] = (),
+    court: str = "",
+    court_case_number: str = "",
+    next_hearing: str = "",
+    outcome: str = "",
+) -> Receipt:
+    """Appends an arrest (`persons`), a seizure (`property`), a case diary entry (`text`), a
+    final report (`report_type` "charge_sheet" with its `sections`, or "closure" with its
+    reason in `text`) or court progress (`court`, case number, next hearing, outcome)."""
+    with station.writing():
+        problems = Problems()
+        check_officer(officer_id, problems)
+        number = _case(station, fir_number, problems)
+        when = station.given_time(at_ms, "the time of the event", problems)
+        event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=text.strip())
+        if kind == "arrest":
+            if not persons:
+                problems.add("an arrest names at least one arrested person")
+            for n, given in enumerate(persons, 1):
+                entry = event.persons.add()
+                entry.CopyFrom(given)
+                if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
+                    entry.role = records_pb2.ACCUSED
+                check_person(entry.person, f"arrested person {n}", problems)
+        elif kind == "seizure":
+            if not property:
+                problems.add("a seizure lists at least one item seized")
+            for given_item in property:
+                item = event.property.add()
+                item.CopyFrom(given_item)
+                if item.status == records_pb2.PROPERTY_STATUS_UNSPECIFIED:
+                    item.status = records_pb2.SEIZED
+            check_property(event.property, problems)
+        elif kind == "case_diary":
+            problems.require(event.text, "the case diary entry")
+        elif kind == "final_report":
+            event.report_type = report_type.strip()
+            if event.report_type not in REPORT_TYPES:
+                problems.add("the final report is a charge_sheet or a closure report")
+            elif event.report_type == "charge_sheet":
+                event.sections.extend(sections)
+                check_sections(event.sections, None, station.statutes, problems)
+            else:
+                problems.require(event.text, "the reason for the closure report")
+        elif kind == "court_progress":
+            event.court = court.strip()
+            event.court_case_number = court_case_number.strip()
+            event.next_hearing = next_hearing.strip()
+            event.outcome = outcome.strip()
+            problems.require(event.court, "the court")
+            if event.next_hearing:
+                try:
+                    dt.date.fromisoformat(event.next_hearing)
+                except ValueError:
+                    problems.add(f"next hearing {event.next_hearing!r} is not YYYY-MM-DD")
+            if not (event.next_hearing or event.outcome or event.court_case_number):
+                problems.add("court progress needs a next hearing, an outcome or a case number")
+        elif kind == "io_assigned":
+            problems.add("assign the investigating officer with assign_io")
+        else:
+            problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
+        problems.raise_if_any(f"{kind.replace('_', ' ') or 'case event'} not recorded")
+        return station.append_records(officer_id, [event], ref=number)
