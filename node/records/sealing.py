@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.errors import VerificationError
 from node.records.laws import Statutes
@@ -198,6 +199,26 @@ def restore(text: str, sealed: Iterable[SealedIdentity]) -> str:
     return _PLACEHOLDER.sub(name_of, text)
 
 
+def withheld_in_view(view: dict[str, Any], statutes: Statutes) -> str | None:
+    """Why the law keeps this record (a sealed current view of an FIR) from the public, or None.
+
+    Any cited section that withholds identity (BNS 64-79, POCSO, ...), any juvenile, any sealed
+    identity. The PDF module has its own test (`node.web.pdf.withheld_from_public`); the portal
+    applies both, so either one withholding is enough.
+    """
+    for cited in view.get("sections", []):
+        act, section = str(cited.get("act", "")), str(cited.get("section", ""))
+        if statutes.is_known(act, section) and statutes.section(act, section).identity_withheld:
+            return "identity of the victim withheld by law"
+    for entry in view.get("persons", []):
+        person = entry.get("person", {})
+        if person.get("juvenile"):
+            return "identity of a juvenile withheld by law"
+        if person.get("identity_commitment"):
+            return "an identity in this record is sealed"
+    return None
+
+
 __all__ = [
     "COMMITMENT_CONTEXT",
     "WITHHELD_FIELDS",
@@ -210,6 +231,7 @@ __all__ = [
     "seal_person",
     "unsealed_person",
     "verify_disclosure",
+    "withheld_in_view",
     "withheld_part",
     "withheld_persons",
 ]

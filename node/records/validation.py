@@ -6,6 +6,7 @@ A record with any problem raises InputError listing all of them; nothing is appe
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -27,6 +28,8 @@ PETITION_CHANNELS = ("in person", "post", "email", "online", "e-FIR", "phone", "
 _REGISTRATION = re.compile(r"^([A-Z]{2})(\d{1,2})([A-Z]{0,3})(\d{1,4})$")
 _BHARAT = re.compile(r"^(\d{2})BH(\d{4})([A-Z]{1,2})$")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+# An Indian mobile number: 10 digits starting 6-9, optionally written with +91 or a leading 0.
+_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9]\d{9})$")
 _OFFICER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,63}$")
 
 
@@ -159,3 +162,24 @@ def check_property(items: Iterable[records_pb2.PropertyItem], problems: Problems
                     problems.add(f"{what}: {exc}")
             elif not (vehicle.engine_number or vehicle.chassis_number):
                 problems.add(f"{what}: a vehicle needs its registration, engine or chassis number")
+
+
+def normalise_mobile(text: str) -> str | None:
+    """'+91 98470 12345', '098470-12345' -> '9847012345'; None when it is no Indian mobile."""
+    compact = re.sub(r"[\s().-]", "", text or "")
+    match = _INDIAN_MOBILE.match(compact)
+    return match[1] if match else None
+
+
+def same_mobile(recorded: str, given: str) -> bool:
+    """Whether a recorded mobile number is the (normalised) one given, in constant time."""
+    normalised = normalise_mobile(recorded)
+    return normalised is not None and hmac.compare_digest(normalised, given)
+
+
+def mobile_matches(recorded: Iterable[str], given: str) -> bool:
+    """Whether any recorded number is the given one (every number compared, in constant time)."""
+    found = False
+    for number in recorded:
+        found = same_mobile(number, given) or found
+    return found

@@ -15,9 +15,12 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from ledger.errors import InputError
+from node.records.refs import canonical_petition
 from node.records.sealing import restore, unsealed_person
 from node.station.core import Station
 from protos import records_pb2
+
+_INFORMANT_ROLES = (records_pb2.COMPLAINANT, records_pb2.INFORMANT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +108,41 @@ def _apply_change(view: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         target = target.setdefault(part, {})
     target[parts[-1]] = value
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPetition:
+    receipt_number: str
+    ledger_index: int
+    received_at_ms: int
+    petitioner_mobile: str
+
+
+def find_petition(station: Station, receipt: str) -> FoundPetition | None:
+    """The petition with this receipt number, from its ledger entry."""
+    canonical = canonical_petition(receipt)
+    if canonical is None:
+        return None
+    idx = station.index.lookups.record_index(canonical)
+    if idx is None:
+        return None
+    body = station.ledger.body(idx)
+    if body.WhichOneof("record") != "petition":
+        return None
+    pet = body.petition
+    return FoundPetition(pet.receipt_number, idx, pet.received_at_ms, pet.petitioner.mobile)
+
+
+def fir_contact_mobiles(station: Station, ledger_index: int) -> list[str]:
+    """Mobile numbers of the complainants and informants of the FIR at `ledger_index`, sealed
+    identities included (read from this station's sealed store, for the comparison only)."""
+    body = station.ledger.body(ledger_index)
+    if body.WhichOneof("record") != "fir":
+        return []
+    out: list[str] = []
+    for entry in body.fir.persons:
+        if entry.role in _INFORMANT_ROLES:
+            person = sealed_person(station, entry.person)
+            if person.mobile:
+                out.append(person.mobile)
+    return out

@@ -25,11 +25,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger import merkle
+from node.index import public, reports
 from node.records import zero_fir
 from node.records.refs import fir_number
+from node.records.validation import normalise_mobile
 from node.station import views
 from node.station.core import Station
-from node.web import reports
 from node.web.citizen import NO_MATCH, lookup_status
 from node.web.dashboard import require_this_station
 from node.web.rules import Officer
@@ -158,7 +159,7 @@ def citizen_status(
     receipt: Annotated[str, Path(max_length=40, description="receipt or FIR number")],
     mobile: Annotated[str, Query(max_length=20, description="the mobile number given")] = "",
 ) -> Any:
-    number = reports.normalise_mobile(mobile)
+    number = normalise_mobile(mobile)
     if number is None:
         return JSONResponse({"error": "give the 10-digit Indian mobile number"}, status_code=400)
     found = lookup_status(_station(request), receipt, number)
@@ -278,7 +279,7 @@ def public_vehicles(
                 station=v.station,
                 district=v.district,
             )
-            for v in reports.public_vehicles(station, query)
+            for v in public.public_vehicles(station.index, station.statutes, station.config, query)
         ],
         property=[
             PublicPropertyOut(
@@ -288,7 +289,7 @@ def public_vehicles(
                 station=p.station,
                 district=p.district,
             )
-            for p in reports.public_property(station, query)
+            for p in public.public_property(station.index, station.statutes, station.config, query)
         ],
     )
 
@@ -309,7 +310,7 @@ def crime_heads(
         station=station.config.station,
         crime_heads=[
             CrimeHeadOut(crime_head=head, firs=count)
-            for head, count in reports.crime_head_counts(station)
+            for head, count in reports.crime_head_counts(station.index)
         ],
     )
 

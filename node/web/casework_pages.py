@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node.index import casework as casework_index
+from node.index import listings
 from node.records import casework as casework_rules
 from node.records.validation import RELATIONS, SEXES
 from node.station import casework
@@ -125,10 +126,9 @@ def _petitions_extra(station: Station, receipts: Iterable[str]) -> PetitionsExtr
 
 @router.get("/petitions", response_class=HTMLResponse)
 def petitions_list(request: Request, officer: AsPetitionReceive) -> Response:
-    from node.web import queries
 
     station = _station(request)
-    rows = queries.recent_petitions(station.index)
+    rows = listings.recent_petitions(station.index)
     request.state.casework = _petitions_extra(station, (r.receipt_number for r in rows))
     return staff.petitions_list(request, officer)
 

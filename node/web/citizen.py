@@ -33,12 +33,15 @@ from fastapi.responses import HTMLResponse, Response
 
 from ledger import merkle
 from ledger.errors import InputError
+from node.index import public
 from node.index import services as services_index
 from node.index.lookups import FirView
 from node.records import refs
+from node.records.refs import canonical_petition
+from node.records.sealing import withheld_in_view
+from node.records.validation import mobile_matches, normalise_mobile
 from node.station import registers, services, transfer, views
 from node.station.core import Station
-from node.web import reports
 from node.web.app import language
 from node.web.pdf import fir_copy_pdf, withheld_from_public
 from node.web.security import csrf_protected
@@ -94,17 +97,17 @@ class CitizenStatus:
 
 def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatus | None:
     """The status of a petition receipt or an FIR number for the holder of `mobile` (as
-    normalised by `reports.normalise_mobile`); None when there is no match, whichever the
+    normalised by `normalise_mobile`); None when there is no match, whichever the
     reason."""
     reference = reference.strip()[:MAX_REFERENCE]
     if not reference or not mobile:
         return None
     config = station.config
-    petition = reports.find_petition(station, reference)
+    petition = views.find_petition(station, reference)
     if petition is not None:
-        if not reports.mobile_matches([petition.petitioner_mobile], mobile):
+        if not mobile_matches([petition.petitioner_mobile], mobile):
             return None
-        linked = reports.fir_on_petition(station, petition.receipt_number)
+        linked = public.fir_on_petition(station.index, station.statutes, petition.receipt_number)
         return CitizenStatus(
             kind="petition",
             reference=petition.receipt_number,
@@ -118,7 +121,7 @@ def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatu
     if found is None:
         return None
     view, ref = found
-    if not reports.mobile_matches(reports.fir_contact_mobiles(station, view.ledger_index), mobile):
+    if not mobile_matches(views.fir_contact_mobiles(station, view.ledger_index), mobile):
         return None
     if _withheld(station, ref) is not None:
         return CitizenStatus(
@@ -169,7 +172,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
     request = services_index.find_request(station.index, reference)
     if request is not None:
         record = services.request_record(station, request)
-        if not reports.mobile_matches([record.applicant.mobile], mobile):
+        if not mobile_matches([record.applicant.mobile], mobile):
             return None
         return ServiceStatus(
             kind="service_request",
@@ -185,7 +188,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
     grievance = services_index.find_grievance(station.index, reference)
     if grievance is not None:
         found = services.grievance_record(station, grievance)
-        if not reports.mobile_matches([found.complainant.mobile], mobile):
+        if not mobile_matches([found.complainant.mobile], mobile):
             return None
         return ServiceStatus(
             kind="grievance",
@@ -204,7 +207,7 @@ def _is_service_receipt(reference: str) -> bool:
 
 def _fir(station: Station, reference: str) -> tuple[FirView, str] | None:
     """The FIR (index view) called `reference` and its record reference."""
-    if reports.canonical_receipt(reference) is not None:
+    if canonical_petition(reference) is not None:
         return None
     view = station.index.lookups.fir(reference)
     if view is None:
@@ -216,7 +219,7 @@ def _withheld(station: Station, ref: str) -> str | None:
     """Why the law withholds FIR `ref` from the public (both tests: this module's and the PDF
     module's), or None."""
     view = views.current_view(station, ref)
-    reason = reports.withheld_in_view(view, station.statutes)
+    reason = withheld_in_view(view, station.statutes)
     if reason is not None:
         return reason
     return withheld_from_public(view, station.statutes)
@@ -240,7 +243,7 @@ def contact_fields(
             errors.append(f"portal.error.{field}_required")
         elif len(form[field]) > limit:
             errors.append(f"portal.error.{field}_too_long")
-    number = reports.normalise_mobile(form["mobile"])
+    number = normalise_mobile(form["mobile"])
     if number is None:
         errors.append("portal.error.mobile")
     return number
@@ -346,7 +349,7 @@ def status_submit(
     mobile: Annotated[str, Form()] = "",
 ) -> Response:
     reference = reference.strip()[:MAX_REFERENCE]
-    number = reports.normalise_mobile(mobile)
+    number = normalise_mobile(mobile)
     errors: list[str] = []
     if not reference:
         errors.append("portal.error.reference_required")
@@ -399,7 +402,7 @@ def fir_copy_submit(
     mobile: Annotated[str, Form()] = "",
 ) -> Response:
     reference = reference.strip()[:MAX_REFERENCE]
-    number = reports.normalise_mobile(mobile)
+    number = normalise_mobile(mobile)
     errors: list[str] = []
     if not reference:
         errors.append("portal.error.fir_required")
@@ -416,8 +419,8 @@ def fir_copy_submit(
     assert number is not None
     station = _station(request)
     found = _fir(station, reference)
-    if found is None or not reports.mobile_matches(
-        reports.fir_contact_mobiles(station, found[0].ledger_index), number
+    if found is None or not mobile_matches(
+        views.fir_contact_mobiles(station, found[0].ledger_index), number
     ):
         return _render(request, "fir_copy.html", **{**page, "no_match": True})
     view, ref = found
@@ -453,8 +456,8 @@ def vehicles(request: Request, q: Annotated[str, Query()] = "") -> Response:
         request,
         "vehicles_public.html",
         q=query,
-        vehicles=reports.public_vehicles(station, query),
-        items=reports.public_property(station, query),
+        vehicles=public.public_vehicles(station.index, station.statutes, station.config, query),
+        items=public.public_property(station.index, station.statutes, station.config, query),
     )
 
 

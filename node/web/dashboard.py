@@ -24,9 +24,11 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from ledger.log import now_ms
+from node.index import reports
+from node.index.record_index import RecordIndex
 from node.records.validation import IST
 from node.station.core import Station
-from node.web import charts, reports
+from node.web import charts
 from node.web.rules import CaseFacts, Officer, require
 from node.web.security import officer_required
 
@@ -57,13 +59,13 @@ def _t(request: Request, key: str, **params: Any) -> str:
     return text
 
 
-def _sources(request: Request) -> list[reports.Indexed]:
+def _sources(request: Request) -> list[RecordIndex]:
     """The station's own index, then on a district, state or national node every verified
     replica's: the dashboard of an office covers its whole subtree."""
-    sources: list[reports.Indexed] = [_station(request)]
+    sources: list[RecordIndex] = [_station(request).index]
     replicas = getattr(request.app.state.context, "replica_indexes", None)
     if replicas is not None:
-        sources.extend(reports.IndexView(index) for _, index in sorted(replicas.items()))
+        sources.extend(index for _, index in sorted(replicas.items()))
     return sources
 
 
@@ -72,7 +74,7 @@ def _replica_origins(request: Request) -> list[str]:
     return [] if replicas is None else sorted(origin for origin, _ in replicas.items())
 
 
-def _by_office(request: Request, sources: Sequence[reports.Indexed]) -> list[tuple[str, int]]:
+def _by_office(request: Request, sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
     """FIRs per office: this node's own, then each replicated office's."""
     names = [_station(request).config.node_id] + [
         origin.split("/", 1)[-1] for origin in _replica_origins(request)
@@ -83,7 +85,7 @@ def _by_office(request: Request, sources: Sequence[reports.Indexed]) -> list[tup
     ]
 
 
-def _charge(sources: Sequence[reports.Indexed]) -> reports.ChargeSheeting:
+def _charge(sources: Sequence[RecordIndex]) -> reports.ChargeSheeting:
     parts = [reports.charge_sheeting(source) for source in sources]
     firs = sum(p.firs for p in parts)
     filed = sum(p.charge_sheets for p in parts)
@@ -104,7 +106,7 @@ def dashboard(request: Request, officer: Viewer) -> Response:
     trend = reports.combined(lambda s: reports.monthly_trend(s, now), sources)
     pending = reports.combined(lambda s: reports.pending_by_age(s, now), sources)
     by_office = _by_office(request, sources)
-    overdue_total, overdue = reports.overdue_petitions(station, now, limit=20)
+    overdue_total, overdue = reports.overdue_petitions(station.index, now, limit=20)
     response: Response = request.app.state.render(
         request,
         "dashboard.html",
@@ -198,7 +200,7 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
         rate = "" if c.rate is None else f"{c.rate:.4f}"
         return _csv(("firs", "charge_sheets", "rate"), [(c.firs, c.charge_sheets, rate)], chart)
     if chart == "overdue":
-        _, rows = reports.overdue_petitions(station, now, limit=None)
+        _, rows = reports.overdue_petitions(station.index, now, limit=None)
         return _csv(
             ("receipt_number", "received_date", "days_waiting", "channel"),
             (

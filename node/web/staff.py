@@ -31,11 +31,11 @@ from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import parse_leaf
 from ledger.errors import CctnsError, InputError
+from node.index import listings
 from node.records.laws import Statutes
 from node.records.validation import GD_CATEGORIES, IST, PETITION_CHANNELS, RELATIONS, SEXES, utc_ms
 from node.station import registers, transfer, views
 from node.station.core import Station
-from node.web import queries
 from node.web.app import language
 from node.web.rules import (
     STATION_ROLES,
@@ -240,7 +240,7 @@ def gd_register(
     except ValueError:
         problems.append(f"{wanted!r} is not a date (YYYY-MM-DD)")
         day = date.fromisoformat(_today())
-    rows = queries.gd_day(station.index, day.isoformat())
+    rows = listings.gd_day(station.index, day.isoformat())
     flash = ""
     if saved.isdigit() and any(r.gd_number == int(saved) for r in rows):
         flash = f"GD {day.isoformat()}/{int(saved)}"
@@ -255,7 +255,7 @@ def gd_register(
         rows=rows,
         problems=problems,
         saved_ref=flash,
-        latest_day=queries.latest_gd_date(station.index),
+        latest_day=listings.latest_gd_date(station.index),
     )
 
 
@@ -306,7 +306,7 @@ async def gd_new(request: Request, officer: AsGdWrite) -> Response:
 
 @router.get("/petitions", response_class=HTMLResponse)
 def petitions_list(request: Request, officer: AsPetitionReceive) -> Response:
-    rows = queries.recent_petitions(_station(request).index)
+    rows = listings.recent_petitions(_station(request).index)
     return _render(request, "petitions.html", rows=rows)
 
 
@@ -395,7 +395,7 @@ def fir_list(
     station = _station(request)
     this_year = datetime.now(IST).year
     chosen = int(year) if year.isdigit() and 1900 < int(year) < 3000 else this_year
-    years = queries.fir_years(station.index)
+    years = listings.fir_years(station.index)
     if this_year not in years:
         years = [this_year, *years]
     return _render(
@@ -403,7 +403,7 @@ def fir_list(
         "fir_list.html",
         year=chosen,
         years=years,
-        rows=queries.fir_register(station.index, chosen),
+        rows=listings.fir_register(station.index, chosen),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger import merkle
-from node.web import reports
+from node.index import reports
 from tests.web.test_citizen import (
     SENSITIVE_MOBILE,
     THEFT_MOBILE,
@@ -168,5 +168,5 @@ def test_api_public_vehicles_and_dashboard(node: Node, sho: TestClient) -> None:
     }  # fmt: skip
     heads = sho.get("/api/dashboard/crime-heads").json()
     assert {h["crime_head"]: h["firs"] for h in heads["crime_heads"]} == dict(
-        reports.crime_head_counts(node.station)
+        reports.crime_head_counts(node.station.index)
     )

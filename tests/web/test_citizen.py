@@ -22,10 +22,11 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from node.config import DataDir
 from node.demo.seed import seed_station
-from node.records.validation import IST, utc_ms
+from node.index import public
+from node.records.refs import canonical_petition
+from node.records.validation import IST, normalise_mobile, utc_ms
 from node.station import registers
 from node.station.core import Station
-from node.web import reports
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.citizen import lookup_status
@@ -511,17 +512,19 @@ def test_citizen_vehicle_search_with_sql_text_is_harmless(node: Node, citizen: T
         api = citizen.get("/api/vehicles/public", params={"q": query[:64]})
         assert api.status_code == 200, query
     # Still there afterwards.
-    assert reports.public_vehicles(node.station, THEFT_REG)
+    assert public.public_vehicles(
+        node.station.index, node.station.statutes, node.station.config, THEFT_REG
+    )
 
 
 def test_citizen_mobile_numbers_are_normalised() -> None:
-    assert reports.normalise_mobile("+91 98470 12345") == "9847012345"
-    assert reports.normalise_mobile("098470-12345") == "9847012345"
-    assert reports.normalise_mobile("(984) 701-2345") == "9847012345"
+    assert normalise_mobile("+91 98470 12345") == "9847012345"
+    assert normalise_mobile("098470-12345") == "9847012345"
+    assert normalise_mobile("(984) 701-2345") == "9847012345"
     for bad in ("", "12345", "5847012345", "984701234567", "98470x2345"):
-        assert reports.normalise_mobile(bad) is None
-    assert reports.canonical_receipt("pet / 2026 / 12") == "PET/2026/000012"
-    assert reports.canonical_receipt("FIR No. 12/2026") is None
+        assert normalise_mobile(bad) is None
+    assert canonical_petition("pet / 2026 / 12") == "PET/2026/000012"
+    assert canonical_petition("FIR No. 12/2026") is None
 
 
 def test_citizen_catalog_has_english_and_malayalam_for_every_key() -> None:

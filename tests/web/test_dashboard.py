@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from ledger.log import now_ms
+from node.index import reports
 from node.station import registers
-from node.web import charts, reports
+from node.web import charts
 from tests.web.test_citizen import Node, TestClient, login, make_node
 
 
@@ -54,7 +55,7 @@ def test_dashboard_shows_the_charts_and_the_notes(node: Node, sho: TestClient) -
     assert page.status_code == 200
     assert page.text.count("<svg") == 3  # crime heads, trend, pending by age
     assert "<polyline" in page.text
-    for head in reports.crime_head_counts(node.station)[:3]:
+    for head in reports.crime_head_counts(node.station.index)[:3]:
         assert head[0] in page.text
     assert "No charge sheets recorded yet." in page.text
     assert "no final report (charge sheet or closure) recorded" in page.text
@@ -97,13 +98,13 @@ def test_dashboard_csv_downloads_have_a_header_and_the_rows(node: Node, sho: Tes
 
 def test_dashboard_figures_match_the_records(node: Node) -> None:
     now = now_ms()
-    trend = reports.monthly_trend(node.station, now)
+    trend = reports.monthly_trend(node.station.index, now)
     assert len(trend) == 12
     assert trend[-1][1] >= 3  # this month's FIRs include the three the fixture registered
-    pending = dict(reports.pending_by_age(node.station, now))
+    pending = dict(reports.pending_by_age(node.station.index, now))
     assert sum(pending.values()) == sum(node.station.index.lookups.counts_by_crime_head().values())
     assert pending[">365"] > 0  # the seed spans 400 days
-    total, rows = reports.overdue_petitions(node.station, now, limit=5)
+    total, rows = reports.overdue_petitions(node.station.index, now, limit=5)
     assert total >= len(rows) == 5
     assert [r.received_at_ms for r in rows] == sorted(r.received_at_ms for r in rows)
     # A petition received today is not overdue; FIR-less ones 15 days old are.
@@ -125,10 +126,10 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
     from datetime import datetime, timedelta
 
     from node.config import DataDir
+    from node.index import reports
     from node.records.validation import IST, utc_ms
     from node.station import casework
     from node.station.core import Station
-    from node.web import reports
     from protos import records_pb2
 
     data_dir = DataDir(tmp_path / "node")
@@ -149,9 +150,9 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
         )
         first = registers.register_fir(station, "PEN100001", fir).ref
         registers.register_fir(station, "PEN100001", fir)
-        assert reports.charge_sheeting(station).charge_sheets == 0
+        assert reports.charge_sheeting(station.index).charge_sheets == 0
         before = sum(
-            count for _, count in reports.pending_by_age(station, utc_ms(datetime.now(IST)))
+            count for _, count in reports.pending_by_age(station.index, utc_ms(datetime.now(IST)))
         )
         casework.assign_io(station, "PEN100001", first, "PEN100002")
         casework.record_case_event(
@@ -163,10 +164,10 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
             report_type="charge_sheet",
             sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
         )
-        rate = reports.charge_sheeting(station)
+        rate = reports.charge_sheeting(station.index)
         assert (rate.firs, rate.charge_sheets, rate.rate) == (2, 1, 0.5)
         after = sum(
-            count for _, count in reports.pending_by_age(station, utc_ms(datetime.now(IST)))
+            count for _, count in reports.pending_by_age(station.index, utc_ms(datetime.now(IST)))
         )
         assert after == before - 1
     finally:
@@ -177,9 +178,9 @@ def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) ->
     """A district node's dashboard adds its verified replicas' figures to its own."""
     from node.config import DataDir
     from node.demo.seed import seed_station
+    from node.index import reports
     from node.index.record_index import IndexedEntry, RecordIndex
     from node.station.core import Station
-    from node.web import reports
     from node.web.app import WebContext, create_app
     from node.web.auth import Accounts
 
@@ -189,14 +190,14 @@ def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) ->
     seed_station(child, 120, seed=3, show_progress=False)
     replica = RecordIndex(f"sqlite:///{tmp_path / 'replica.sqlite3'}")
     replica.apply([IndexedEntry(i, body) for i, body in child.ledger.bodies()])
-    child_heads = dict(reports.crime_head_counts(child))
+    child_heads = dict(reports.crime_head_counts(child.index))
     child.close()
 
     district_dir = DataDir(tmp_path / "district")
     district_dir.create(origin="cctns.in/kerala/ernakulam-city/dpo", role="district")
     district = Station.open(district_dir)
     try:
-        sources = [district, reports.IndexView(replica)]
+        sources = [district.index, replica]
         combined = dict(reports.combined(reports.crime_head_counts, sources))
         assert combined == child_heads and sum(combined.values()) > 0
 
