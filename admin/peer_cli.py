@@ -3,6 +3,7 @@
     cctns peer search "K. Raju" --data-dir D [--kind person] [--nodes ID,ID | all] [--json]
     cctns peer fetch "FIR No. 3/2026" --node ID --data-dir D [--json]
     cctns peer hit KL-07-AB-1234 --type vehicle_registration --data-dir D [--nodes ...]
+    cctns peer transfer-zero-fir "ZERO FIR 1/2026" --to ID --data-dir D
 
 Every answer is verified (signatures, inclusion proofs, receipts) before it is shown; nodes
 that did not answer in time are named.
@@ -13,20 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
 from typing import Any
 
 import trio
 from google.protobuf.json_format import MessageToDict
 
-from federation import tls
-from federation.fanout import fan_out, federated_search
-from federation.grpc_client import GrpcPeerClient
-from federation.membership import NodeCredentials
-from federation.verify import verify_receipt, verify_record_response
-from ledger.errors import InputError, UsageError
-from node.config import DataDir, FederationConfig, PeerEntry, load_federation
-from node.station import transfer
+from federation.fanout import fan_out
+from federation.verify import verify_record_response
+from node.config import DataDir
+from node.peers.clients import Peers, hand_over_zero_fir
+from node.station.core import Station
 from protos import federation_pb2
 
 
@@ -36,57 +33,12 @@ def _context(args: argparse.Namespace) -> federation_pb2.QueryContext:
     )
 
 
-def _clients(
-    data_dir: DataDir, federation: FederationConfig, names: str
-) -> tuple[list[GrpcPeerClient], dict[str, PeerEntry]]:
-    try:
-        creds = NodeCredentials.load(data_dir.path)
-    except FileNotFoundError as exc:
-        raise UsageError(f"{data_dir.path} has no TLS credentials: `cctns ca enrol` it") from exc
-    entries = {entry.address.node_id: entry for entry in federation.peers}
-    wanted = list(entries) if names == "all" else [n.strip() for n in names.split(",") if n]
-    unknown = [n for n in wanted if n not in entries]
-    if unknown:
-        raise InputError(f"unknown node(s): {', '.join(unknown)} (see federation.toml)")
-    clients = [
-        GrpcPeerClient(
-            entries[name].address,
-            credentials=tls.channel_credentials(creds),
-            options=tls.channel_options(),
-        )
-        for name in wanted
-    ]
-    return clients, entries
-
-
-def _key_of(entries: dict[str, PeerEntry]) -> Callable[[str], tuple[str, bytes]]:
-    def key(node_id: str) -> tuple[str, bytes]:
-        address = entries[node_id].address
-        return address.origin, address.ledger_key
-
-    return key
-
-
 def cmd_search(args: argparse.Namespace) -> int:
-    data_dir = DataDir(args.data_dir)
-    federation = load_federation(data_dir)
-    clients, entries = _clients(data_dir, federation, args.nodes)
-    key = _key_of(entries)
+    peers = Peers.load(DataDir(args.data_dir))
     request = federation_pb2.SearchRequest(
         kind=args.kind, query=args.query, limit=args.limit, context=_context(args)
     )
-
-    def check(node_id: str, response: federation_pb2.SearchResponse) -> object:
-        origin, public = key(node_id)
-        return verify_receipt(response.receipt, expected_origin=origin, owner_public_key=public)
-
-    try:
-        result = trio.run(
-            lambda: federated_search(clients, request, deadline=args.deadline, verify=check)
-        )
-    finally:
-        for client in clients:
-            client.close()
+    result = trio.run(lambda: peers.search(request, names=args.nodes, deadline=args.deadline))
     if args.json:
         print(
             json.dumps(
@@ -122,18 +74,19 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    data_dir = DataDir(args.data_dir)
-    federation = load_federation(data_dir)
-    clients, entries = _clients(data_dir, federation, args.node)
-    (client,) = clients
-    origin, public = _key_of(entries)(args.node)
+    peers = Peers.load(DataDir(args.data_dir))
+    (client,) = peers.clients([args.node])
+    owner = peers.address(args.node)
     request = federation_pb2.RecordRequest(ref=args.ref, context=_context(args))
     try:
         response = trio.run(lambda: client.fetch_record(request, timeout=args.deadline))
     finally:
         client.close()
     record = verify_record_response(
-        response, expected_origin=origin, owner_public_key=public, expected_ref=args.ref
+        response,
+        expected_origin=owner.origin,
+        owner_public_key=owner.ledger_key,
+        expected_ref=args.ref,
     )
     body = MessageToDict(record.record.body, preserving_proto_field_name=True)
     out: dict[str, Any] = {
@@ -150,9 +103,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_hit(args: argparse.Namespace) -> int:
-    data_dir = DataDir(args.data_dir)
-    federation = load_federation(data_dir)
-    clients, _ = _clients(data_dir, federation, args.nodes)
+    clients = Peers.load(DataDir(args.data_dir)).clients(args.nodes)
     request = federation_pb2.HitRequest(
         identifier_type=args.type, value=args.value, context=_context(args)
     )
@@ -177,23 +128,17 @@ def cmd_hit(args: argparse.Namespace) -> int:
 def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
     """Hands a Zero FIR over to the station with jurisdiction and records its answer. Opens
     this station's records, so run it while the node is not serving (the web UI does it live)."""
-    from node.station.core import Station
-
     data_dir = DataDir(args.data_dir)
-    federation = load_federation(data_dir)
-    clients, entries = _clients(data_dir, federation, args.to)
-    (client,) = clients
-    receiver = entries[args.to].address
+    peers = Peers.load(data_dir)
+    peers.address(args.to)  # InputError for a node not in federation.toml, before opening
     station = Station.open(data_dir)
     try:
-        handover = transfer.prepare_zero_fir_transfer(station, args.officer, args.ref, args.to)
-        acceptance = trio.run(lambda: client.transfer_zero_fir(handover, timeout=args.deadline))
-        transfer.record_transfer_acceptance(
-            station, args.officer, acceptance, receiver.ledger_key, receiver.origin
+        status = trio.run(
+            lambda: hand_over_zero_fir(
+                station, peers, args.ref, args.to, args.officer, timeout=args.deadline
+            )
         )
-        status = transfer.zero_fir_status(station, args.ref)
     finally:
-        client.close()
         station.close()
     if args.json:
         print(json.dumps(status, ensure_ascii=False, default=str))

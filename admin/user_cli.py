@@ -43,11 +43,11 @@ def _read_password(path: str) -> str:
 
 def _accounts(args: argparse.Namespace) -> Any:
     from node.config import DataDir
-    from node.web.auth import Accounts, accounts_url
+    from node.web.auth import accounts_for
 
     data_dir = DataDir(args.data_dir)
     data_dir.load_config()  # UsageError when the directory holds no node
-    return Accounts(accounts_url(data_dir))
+    return accounts_for(data_dir)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:

@@ -1,10 +1,13 @@
-"""A node at work: the trio loop that runs everything a node does for the federation.
+"""A node at work: the one composition root, and the trio loop that runs everything a node does.
 
 `serve` opens the station's records, the replicas it holds and their indexes, starts the gRPC
 server (mutual TLS, health, reflection) on grpc's own threads, and runs one replication loop per
-followed child and a revocation exchange with every peer, all in one trio nursery (structured
-concurrency: nothing outlives `serve`). gRPC handlers reach the node through the thread-safe
-LocalNode; trio code reaches peers through PeerClient.
+followed child, a revocation exchange with every peer and (with `http`) the web UI, all in one
+trio nursery (structured concurrency: nothing outlives `serve`). gRPC handlers reach the node
+through the thread-safe `StationPeerNode`; trio code reaches peers through `Peers`.
+
+Only this module wires the layers together: the web UI gets the federation as two callables in
+its `WebContext`, so `node.web` never imports `node.peers`.
 """
 
 from __future__ import annotations
@@ -21,21 +24,26 @@ from pathlib import Path
 import trio
 
 from federation import tls
+from federation.fanout import FederatedSearchResult
 from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
-from federation.interfaces import PeerAddress, PeerIdentity
-from federation.membership import NodeCredentials, RevocationSet
+from federation.interfaces import PeerIdentity
+from federation.membership import RevocationSet
 from federation.replicas import ReplicaSet
 from federation.replication import Alert, Witness, recover_from_parent, resync_own_log
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
 from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir, FederationConfig, load_federation
+from node.config import DataDir
+from node.peers.clients import Peers, hand_over_zero_fir
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.station.core import SYSTEM_OFFICER, Station
-from protos import ledger_pb2
+from node.web.app import WebContext, create_app
+from node.web.auth import accounts_for, session_secret
+from node.web.server import serve_http
+from protos import federation_pb2, ledger_pb2
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +57,11 @@ class NodeParts:
 
     data_dir: DataDir
     station: Station
-    federation: FederationConfig
-    credentials: NodeCredentials
+    peers: Peers
     revocations: RevocationSet
     replicas: ReplicaSet
     replica_indexes: ReplicaIndexes
     local: StationPeerNode
-
-    def client(
-        self, peer: PeerAddress, limiter: trio.CapacityLimiter | None = None
-    ) -> GrpcPeerClient:
-        """A mutual-TLS client to `peer` with this node's certificate."""
-        return GrpcPeerClient(
-            peer,
-            credentials=tls.channel_credentials(self.credentials),
-            options=tls.channel_options(),
-            limiter=limiter,
-        )
 
     def authenticate(self, context: object) -> PeerIdentity:
         return tls.peer_identity(context, self.revocations)  # type: ignore[arg-type]
@@ -79,14 +75,8 @@ class NodeParts:
 @contextmanager
 def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     """Opens a federated node's parts (records, replicas, indexes, keys); closes them after."""
-    federation = load_federation(data_dir)
-    try:
-        credentials = NodeCredentials.load(data_dir.path)
-    except FileNotFoundError as exc:
-        raise UsageError(
-            f"{data_dir.path} has no TLS credentials: enrol it with `cctns ca enrol`"
-        ) from exc
-    revocations = RevocationSet.load(data_dir.path, credentials.root_pem)
+    peers = Peers.load(data_dir)
+    revocations = RevocationSet.load(data_dir.path, peers.credentials.root_pem)
     station = Station.open(data_dir)
     indexes = ReplicaIndexes(data_dir.path / "replicas")
 
@@ -111,16 +101,14 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
         station.close()
         raise
     indexes.replicas = replicas
-    for entry in federation.peers:
+    for entry in peers.federation.peers:
         if entry.follow:
             replicas.follow(entry.address.origin, entry.address.ledger_key)
     indexes.catch_up_all()
     local = StationPeerNode(
         station, replicas=replicas, replica_indexes=indexes, revocations=revocations
     )
-    parts = NodeParts(
-        data_dir, station, federation, credentials, revocations, replicas, indexes, local
-    )
+    parts = NodeParts(data_dir, station, peers, revocations, replicas, indexes, local)
     try:
         yield parts
     finally:
@@ -153,17 +141,13 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
     verified against the parent-held checkpoint first, so the node never forks its own log.
     Returns how many entries were recovered. An unreachable parent does not stop a station
     from working (it must work offline for days); that is logged."""
-    federation = load_federation(data_dir)
+    peers = Peers.load(data_dir)
+    federation = peers.federation
     if not federation.parent:
         return 0
     config = data_dir.load_config()
     public = bytes(data_dir.load_key().verify_key)
-    credentials = NodeCredentials.load(data_dir.path)
-    parent = GrpcPeerClient(
-        federation.peer(federation.parent).address,
-        credentials=tls.channel_credentials(credentials),
-        options=tls.channel_options(),
-    )
+    parent = peers.client(peers.address(federation.parent))
     store = RocksDBLogStore.open(data_dir.ledger_path)
     try:
         try:
@@ -198,15 +182,16 @@ async def serve(
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         service = PeerService(parts.local)
+        federation = parts.peers.federation
         server, port = start_server(
             PeerServicer(service, parts.authenticate),
-            parts.federation.listen,
-            credentials=tls.server_credentials(parts.credentials),
+            federation.listen,
+            credentials=tls.server_credentials(parts.peers.credentials),
         )
-        clients = [parts.client(entry.address) for entry in parts.federation.peers]
+        clients = [parts.peers.client(entry.address) for entry in federation.peers]
         try:
             async with trio.open_nursery() as nursery:
-                for client, entry in zip(clients, parts.federation.peers, strict=True):
+                for client, entry in zip(clients, federation.peers, strict=True):
                     if entry.follow:
                         follower = parts.replicas.follow(
                             entry.address.origin, entry.address.ledger_key
@@ -219,14 +204,10 @@ async def serve(
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
                 if http:
-                    from node.web.app import create_app
-                    from node.web.context import web_context
-                    from node.web.server import serve_http
-
-                    context = web_context(data_dir, parts.station)
-                    context.replica_indexes = parts.replica_indexes
-                    app = create_app(context)
-                    await nursery.start(serve_http, app, http)
+                    context = web_context(
+                        data_dir, parts.station, parts.peers, parts.replica_indexes
+                    )
+                    await nursery.start(serve_http, create_app(context), http)
                     log.info("web UI on http://%s/", http)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
                 task_status.started(port)
@@ -243,14 +224,12 @@ async def serve_web_only(
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """A station's web UI without the federation (a node not yet enrolled, tests, benches)."""
-    from node.web.app import create_app
-    from node.web.context import web_context
-    from node.web.server import serve_http
-
+    """A station's web UI on its own: the node's peers when it has joined a federation, none
+    before (a node not yet enrolled, tests, benches)."""
     station = Station.open(data_dir)
     try:
-        app = create_app(web_context(data_dir, station))
+        peers = Peers.load(data_dir) if data_dir.federated() else None
+        app = create_app(web_context(data_dir, station, peers))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
             binds = await nursery.start(serve_http, app, http)
@@ -258,6 +237,44 @@ async def serve_web_only(
             task_status.started(binds)
     finally:
         station.close()
+
+
+def web_context(
+    data_dir: DataDir,
+    station: Station,
+    peers: Peers | None,
+    replica_indexes: ReplicaIndexes | None = None,
+) -> WebContext:
+    """What the web UI needs from the node: accounts, session secret, and the federation as a
+    search and a Zero FIR hand-over (None on a node with no federation)."""
+    search = hand_over = None
+    if peers is not None:
+        federation = peers
+
+        async def search(kind: str, query: str, officer_id: str) -> FederatedSearchResult:
+            request = federation_pb2.SearchRequest(
+                kind=kind,
+                query=query,
+                limit=20,
+                context=federation_pb2.QueryContext(
+                    officer_id=officer_id, purpose="investigation", case_ref="web search"
+                ),
+            )
+            return await federation.search(request, deadline=3.0)
+
+        async def hand_over(zero_ref: str, to_node_id: str, officer_id: str) -> str:
+            status = await hand_over_zero_fir(station, federation, zero_ref, to_node_id, officer_id)
+            return str(status.get("message", ""))
+
+    return WebContext(
+        station=station,
+        accounts=accounts_for(data_dir),
+        secret=session_secret(data_dir),
+        federated_search=search,
+        transfer_zero_fir=hand_over,
+        data_dir=data_dir.path,
+        replica_indexes=replica_indexes,
+    )
 
 
 async def _stop_on_signal(scope: trio.CancelScope) -> None:

@@ -271,8 +271,8 @@ def serve_node(path: Path) -> int:
         service = PeerService(parts.local)
         server, port = start_server(
             PeerServicer(service, parts.authenticate),
-            parts.federation.listen,
-            credentials=tls.server_credentials(parts.credentials),
+            parts.peers.federation.listen,
+            credentials=tls.server_credentials(parts.peers.credentials),
         )
         echo = grpc.method_handlers_generic_handler(
             ECHO_SERVICE, {"Echo": grpc.unary_unary_rpc_method_handler(_echo)}

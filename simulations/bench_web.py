@@ -109,7 +109,7 @@ def samples(data_dir: DataDir, count: int, seed: int = 7) -> tuple[list[str], li
 
 def add_officer(data_dir: DataDir) -> str:
     """The benchmark's officer (an SHO of the station); returns the TOTP secret."""
-    from node.web.context import accounts_for
+    from node.web.auth import accounts_for
 
     accounts = accounts_for(data_dir)
     try:

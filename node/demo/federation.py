@@ -20,13 +20,14 @@ from pathlib import Path
 
 import trio
 
-from federation import membership, tls
-from federation.grpc_client import GrpcPeerClient
+from federation import membership
 from federation.interfaces import PeerAddress
 from ledger.errors import PeerError, UsageError
 from node.config import DataDir, FederationConfig, PeerEntry, save_federation
 from node.demo.seed import seed_station
+from node.peers.clients import Peers
 from node.station.core import Station
+from node.web.auth import accounts_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,6 @@ DEMO_PASSWORD = "kerala-police-demo"
 def _demo_officer(data_dir: DataDir, node: DemoNode) -> None:
     """One officer per office for trying the web UI; the TOTP secret is kept in the demo
     folder (demo only: a real node shows it once, to the officer)."""
-    from node.web.context import accounts_for
-
     role = {"station": "sho", "district": "district_supervisor", "state": "scrb_analyst"}[node.role]
     jurisdiction = node.node_id.rsplit("/", 1)[0] if node.role != "station" else ""
     accounts = accounts_for(data_dir)
@@ -228,19 +227,14 @@ def start(base: Path) -> list[subprocess.Popen[bytes]]:
 
 async def _wait_ready(base: Path, timeout: float = 30.0) -> None:
     """Asks every node for its checkpoint, as the state node, until all answer."""
-    from node.config import load_federation
-
-    state_dir = DataDir(base / "scrb")
-    creds = membership.NodeCredentials.load(state_dir.path)
-    federation = load_federation(state_dir)
+    peers = Peers.load(DataDir(base / "scrb"))
+    federation = peers.federation
     targets = [e.address for e in federation.peers] + [
         PeerAddress(node_id=NODES[0].node_id, address=federation.listen)
     ]
     deadline = trio.current_time() + timeout
     for target in targets:
-        client = GrpcPeerClient(
-            target, credentials=tls.channel_credentials(creds), options=tls.channel_options()
-        )
+        client = peers.client(target)
         try:
             while True:
                 try:

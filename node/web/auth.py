@@ -20,11 +20,13 @@ Must never: store or log a password or a TOTP code; tell a caller whether an off
 from __future__ import annotations
 
 import hmac
+import os
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pyotp
@@ -52,7 +54,8 @@ __all__ = [
     "Officer",
     "PendingLogin",
     "Session",
-    "accounts_url",
+    "accounts_for",
+    "session_secret",
 ]
 
 MAX_FAILURES = 5
@@ -162,11 +165,26 @@ class LoginEvent:
     detail: str
 
 
-def accounts_url(data_dir: DataDir) -> str:
-    """The SQLAlchemy URL of a node's accounts database; creates `<data dir>/web/`."""
-    web = data_dir.path / "web"
-    web.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return f"sqlite:///{(web / 'accounts.sqlite3').resolve()}"
+def web_dir(data_dir: DataDir) -> Path:
+    """`<data dir>/web/`, owner-only: the accounts database and the session secret."""
+    path = data_dir.path / "web"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def accounts_for(data_dir: DataDir) -> Accounts:
+    """The officer accounts of the node in `data_dir`."""
+    return Accounts(f"sqlite:///{(web_dir(data_dir) / 'accounts.sqlite3').resolve()}")
+
+
+def session_secret(data_dir: DataDir) -> bytes:
+    """The node's cookie-signing secret, made once and kept owner-only."""
+    path = web_dir(data_dir) / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    return path.read_bytes()
 
 
 def clock_time(ms: int) -> str:

@@ -11,7 +11,7 @@ import pytest
 from admin import user_cli
 from ledger.errors import InputError, UsageError
 from node.config import DataDir
-from node.web.auth import Accounts, accounts_url
+from node.web.auth import accounts_for
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 
@@ -40,7 +40,7 @@ def test_user_cli_add_list_disable(tmp_path: Path, capsys: pytest.CaptureFixture
     assert row["station_node_id"] == "kerala/ernakulam-city/ps-kalamassery"
     assert (row["role"], row["totp_confirmed"], row["disabled"]) == ("sho", False, False)
     assert run("user", "disable", *common, "--officer-id", "PEN123456") == 0
-    store = Accounts(accounts_url(DataDir(data)))
+    store = accounts_for(DataDir(data))
     try:
         officer = store.officer("PEN123456")
         assert officer is not None and officer.disabled

@@ -131,7 +131,7 @@ def add_officer(
 ) -> Officer:
     """Adds an officer to the node's accounts; returns the officer with the TOTP secret."""
     from node.config import DataDir
-    from node.web.context import accounts_for
+    from node.web.auth import accounts_for
 
     officer_id = officer_id or f"PEN9{os.getpid() % 1000:03d}{next(_ids):02d}"
     accounts = accounts_for(DataDir(data_dir))

@@ -130,15 +130,15 @@ def app_routes() -> tuple[list[str], list[str]]:
     """The paths of the app's POST routes and GET routes (from app.routes, on a scratch node)."""
     import tempfile
 
+    from node.runtime import web_context
     from node.web.app import create_app
-    from node.web.context import web_context
 
     with tempfile.TemporaryDirectory(prefix="cctns-routes-") as tmp:
         data_dir = DataDir(Path(tmp) / "node")
         data_dir.create(origin="cctns.in/kerala/ernakulam-city/ps-routes")
         station = Station.open(data_dir)
         try:
-            app = create_app(web_context(data_dir, station))
+            app = create_app(web_context(data_dir, station, None))
             routes = list(walk_routes(list(app.routes)))
         finally:
             station.close()
