@@ -19,6 +19,7 @@ from typing import Any
 import trio
 from google.protobuf.json_format import MessageToDict
 
+from admin.common import data_dir_option
 from federation.fanout import fan_out
 from federation.verify import verify_record_response
 from node.config import DataDir
@@ -148,8 +149,7 @@ def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
 
 
 def _common(sub: argparse.ArgumentParser) -> None:
-    default = os.environ.get("CCTNS_DATA_DIR")
-    sub.add_argument("--data-dir", default=default, required=default is None)
+    data_dir_option(sub)
     sub.add_argument("--officer", default=os.environ.get("CCTNS_OFFICER", "PEN000000"))
     sub.add_argument("--case", default="enquiry", help="the case this query is for (audited)")
     sub.add_argument("--purpose", default="investigation")

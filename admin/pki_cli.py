@@ -14,28 +14,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from admin.common import data_dir_option, emit
 from ledger.errors import InputError, UsageError
-
-
-def _data_dir_arg(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    default = os.environ.get("CCTNS_DATA_DIR")
-    parser.add_argument(
-        "--data-dir",
-        default=default if required else None,
-        required=required and default is None,
-        help="the node's data directory"
-        + (" (default: $CCTNS_DATA_DIR)" if required else " (optional)"),
-    )
-
-
-def _emit(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False))
 
 
 def cmd_ca_init_root(args: argparse.Namespace) -> int:
@@ -127,7 +111,7 @@ def cmd_ca_show(args: argparse.Namespace) -> int:
         "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if args.json:
-        _emit(info)
+        emit(info)
     else:
         for name, value in info.items():
             print(f"{name + ':':12}{value}")
@@ -167,7 +151,7 @@ def register(groups: Any) -> None:
 
     sub = _add(ca, "enrol", cmd_ca_enrol, "certify a node (writes DATA_DIR/tls/)")
     sub.add_argument("--authority", required=True, help="the issuing authority's directory")
-    _data_dir_arg(sub)
+    data_dir_option(sub)
     sub.add_argument("--role", choices=ROLES, help="(default: the role in node.toml)")
     sub.add_argument("--parent", required=True, help="node id of the parent office")
     sub.add_argument("--address", required=True, help="host:port the node serves gRPC on")
@@ -179,8 +163,8 @@ def register(groups: Any) -> None:
     sub.add_argument("--serial", help="one certificate (hex); default: every certificate")
     sub.add_argument("--reason", required=True)
     sub.add_argument("--out", required=True, help="file to write the signed record to")
-    _data_dir_arg(sub, required=False)
+    data_dir_option(sub, required=False)
 
     sub = _add(ca, "show", cmd_ca_show, "the node's identity, from its certificate")
-    _data_dir_arg(sub)
+    data_dir_option(sub)
     sub.add_argument("--json", action="store_true")

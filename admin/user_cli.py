@@ -14,23 +14,12 @@ authenticator app and confirms one code at the first login. Passwords are read f
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from admin.common import data_dir_option, emit
 from ledger.errors import InputError
-
-
-def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
-    default = os.environ.get("CCTNS_DATA_DIR")
-    parser.add_argument(
-        "--data-dir",
-        default=default,
-        required=default is None,
-        help="the node's data directory (default: $CCTNS_DATA_DIR)",
-    )
 
 
 def _read_password(path: str) -> str:
@@ -97,7 +86,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
         for o in officers
     ]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        emit(rows)
         return 0
     for row in rows:
         state = "disabled" if row["disabled"] else ("active" if row["totp_confirmed"] else "new")
@@ -129,7 +118,7 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
 
 def _add(group: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
-    _data_dir_arg(sub)
+    data_dir_option(sub)
     sub.set_defaults(handler=handler)
     return sub
 

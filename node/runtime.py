@@ -16,10 +16,11 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -176,9 +177,9 @@ async def serve(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
-    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Runs the node until cancelled (or SIGTERM/SIGINT); reports the bound port when ready."""
+    """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         service = PeerService(parts.local)
@@ -210,7 +211,9 @@ async def serve(
                     await nursery.start(serve_http, create_app(context), http)
                     log.info("web UI on http://%s/", http)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
-                task_status.started(port)
+                task_status.started(
+                    Ready(parts.station.config.node_id, f"{_host(federation.listen)}:{port}", http)
+                )
                 await trio.sleep_forever()
         finally:
             server.stop(grace=1.0).wait()
@@ -222,7 +225,7 @@ async def serve_web_only(
     data_dir: DataDir,
     http: str,
     *,
-    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """A station's web UI on its own: the node's peers when it has joined a federation, none
     before (a node not yet enrolled, tests, benches)."""
@@ -234,7 +237,7 @@ async def serve_web_only(
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
             binds = await nursery.start(serve_http, app, http)
             log.info("web UI on %s", binds)
-            task_status.started(binds)
+            task_status.started(Ready(station.config.node_id, "", " ".join(binds)))
     finally:
         station.close()
 
@@ -284,6 +287,41 @@ async def _stop_on_signal(scope: trio.CancelScope) -> None:
             return
 
 
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """Where a node serves, once it does: what the ready line says."""
+
+    node_id: str
+    peer: str  # host:port of the gRPC peer service ("" for the web UI alone)
+    web: str  # the web UI's address(es) ("" without one)
+
+    def line(self) -> str:
+        """One line on stdout for supervisors and tests: `cctns ready node=ID peer=H:P web=U`."""
+        return f"cctns ready node={self.node_id} peer={self.peer or '-'} web={self.web or '-'}"
+
+
+def _host(listen: str) -> str:
+    return listen.rsplit(":", 1)[0]
+
+
+async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs: Any) -> None:
+    """Runs `service` and prints its ready line on stdout once it serves (flushed: a supervisor
+    or a test reads it from a pipe). Nothing else is written to stdout; logs go to stderr."""
+    async with trio.open_nursery() as nursery:
+        ready: Ready = await nursery.start(functools.partial(service, **kwargs))
+        print(ready.line(), flush=True)
+
+
+def run_web(data_dir: Path, http: str) -> int:
+    """Blocking entry point for `cctns node web`."""
+    trio.run(
+        functools.partial(
+            _run_reporting_ready, serve_web_only, data_dir=DataDir(data_dir), http=http
+        )
+    )
+    return 0
+
+
 def run(
     data_dir: Path,
     *,
@@ -293,8 +331,10 @@ def run(
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
     trio.run(
-        lambda: serve(
-            DataDir(data_dir),
+        functools.partial(
+            _run_reporting_ready,
+            serve,
+            data_dir=DataDir(data_dir),
             poll_interval=poll_interval,
             revocation_interval=revocation_interval,
             http=http,

@@ -8,7 +8,6 @@ mutual-TLS clients that speak as any enrolled node. Every wait is bounded.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from node.config import DataDir, FederationConfig, PeerEntry, save_federation
 from node.demo.seed import seed_station
 from node.station.core import Station
 from protos import ledger_pb2
+from tests.processes import launch_node, stop_node, wait_ready
 
 T = TypeVar("T")
 
@@ -149,10 +149,7 @@ class Federation:
         node = self.nodes[name]
         assert not node.running(), f"{name} is already running"
         node.log_path.parent.mkdir(exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "admin.cli",
+        node.process = launch_node(
             "node",
             "serve",
             "--data-dir",
@@ -161,37 +158,23 @@ class Federation:
             str(self.poll),
             "--revocation-interval",
             "1",
-        ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with node.log_path.open("ab") as log:
-            log.write(f"\n=== start {time.strftime('%H:%M:%S')} ===\n".encode())
-            log.flush()
-            node.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+            log_path=node.log_path,
+        )
         if wait:
             self.wait_ready(name)
         return node
 
-    def wait_ready(self, name: str, timeout: float = READY_TIMEOUT) -> None:
-        """Until the node answers a health check over mutual TLS (fails fast if it exits)."""
+    def wait_ready(self, name: str) -> None:
+        """Until the node prints its ready line (failing at once if it exits first); then it
+        must answer the standard health check over mutual TLS."""
         node = self.nodes[name]
+        assert node.process is not None, f"{name} was not started"
+        ready = wait_ready(node.process, log_path=node.log_path, timeout=READY_TIMEOUT)
+        assert ready["node"] == node.node_id and ready["peer"].endswith(f":{node.port}"), ready
         creds = tls.channel_credentials(node.credentials())
-
-        def probe() -> bool:
-            process = node.process
-            if process is None or process.poll() is not None:
-                raise AssertionError(
-                    f"{name} exited before it was ready:\n{node.log_text()[-3000:]}"
-                )
-            with grpc.secure_channel(node.address, creds, options=tls.channel_options()) as ch:
-                try:
-                    reply = health_check(ch, timeout=2.0)
-                except grpc.RpcError:
-                    return False
-            return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-        wait_for(f"{name} to serve", probe, timeout=timeout, every=0.2)
+        with grpc.secure_channel(node.address, creds, options=tls.channel_options()) as ch:
+            reply = health_check(ch, timeout=5.0)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
     def stop(self, name: str) -> None:
         """SIGTERM and wait (SIGKILL if it does not stop in time)."""
@@ -199,13 +182,7 @@ class Federation:
         process, node.process = node.process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
+        stop_node(process)
 
     def kill(self, name: str) -> None:
         """kill -9: no clean-up of any kind in the node."""
@@ -213,9 +190,7 @@ class Federation:
         process, node.process = node.process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=STOP_TIMEOUT)
+        stop_node(process, kill=True)
 
     def stop_all(self) -> None:
         running = [node for node in self.nodes.values() if node.process is not None]

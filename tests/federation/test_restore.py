@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,37 +12,28 @@ from pathlib import Path
 import pytest
 import trio
 
-from federation import tls
-from federation.grpc_client import GrpcPeerClient
-from federation.membership import NodeCredentials
 from ledger.checkpoint import parse_note
 from ledger.errors import PeerError
 from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir, load_federation
+from node.config import DataDir
 from node.demo.federation import build
 from node.demo.seed import seed_station
+from node.peers.clients import Peers
 from node.runtime import reconcile_with_parent
 from node.station.core import Station
+from tests.processes import start_node, stop_node
 
 STATION = "kalamassery"
 DISTRICT = "ekm-dpo"
 
 
 def _serve(base: Path, name: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "admin.cli", "node", "serve", "--data-dir", str(base / name)]
-    with (base / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen([*command, "--poll", "0.5"], stdout=log, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    process, _ = start_node(
+        "node", "serve", "--data-dir", str(base / name), "--poll", "0.5",
+        log_path=base / f"{name}.log",
+    )  # fmt: skip
+    return process
 
 
 @pytest.fixture
@@ -52,25 +42,18 @@ def federation(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
-async def _replica_size(base: Path, origin: str, deadline: float) -> int:
-    """The size of the district's verified replica of `origin`, asked as the station."""
-    station_dir = DataDir(base / STATION)
-    creds = NodeCredentials.load(station_dir.path)
-    district = load_federation(station_dir).peer(load_federation(station_dir).parent).address
-    client = GrpcPeerClient(
-        district, credentials=tls.channel_credentials(creds), options=tls.channel_options()
-    )
+async def _replica_size(base: Path, origin: str) -> int:
+    """The size of the district's verified replica of `origin`, asked as the station (0 while
+    it holds no verified checkpoint of it yet)."""
+    peers = Peers.load(DataDir(base / STATION))
+    client = peers.client(peers.address(peers.federation.parent))
     try:
-        while True:
-            try:
-                note = await client.get_checkpoint(origin, timeout=2.0)
-                return parse_note(note)[0].size
-            except PeerError:
-                if time.monotonic() > deadline:
-                    raise
-                await trio.sleep(0.3)
+        note = await client.get_checkpoint(origin, timeout=5.0)
+    except PeerError:
+        return 0
     finally:
         client.close()
+    return parse_note(note)[0].size
 
 
 def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
@@ -90,11 +73,11 @@ def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
         deadline = time.monotonic() + 60
         size = 0
         while size < full:
-            size = trio.run(_replica_size, base, origin, deadline)
+            size = trio.run(_replica_size, base, origin)
             if size < full:
                 assert time.monotonic() < deadline, f"district replicated {size} of {full}"
                 time.sleep(0.5)
-        _stop(child)
+        stop_node(child)
         shutil.rmtree(station_dir.ledger_path)
         shutil.copytree(backup, station_dir.ledger_path)  # restore the old backup
         with RocksDBLogStore.open(station_dir.ledger_path) as store:
@@ -103,8 +86,8 @@ def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
 
         recovered = trio.run(reconcile_with_parent, station_dir)
     finally:
-        _stop(child)
-        _stop(district)
+        stop_node(child)
+        stop_node(district)
 
     assert recovered == full - restored
     with RocksDBLogStore.open(station_dir.ledger_path) as store:

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import trio
-
-from federation import tls
-from federation.grpc_client import GrpcPeerClient
-from federation.membership import NodeCredentials
-from ledger.errors import PeerError
 from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir, load_federation
+from node.config import DataDir
 from node.demo.federation import build
 from node.records.validation import IST, utc_ms
 from node.station import registers, transfer
 from node.station.core import Station
 from protos import records_pb2
+from tests.processes import start_node, stop_node
 
 SENDER, RECEIVER = "kalamassery", "edappally"
 RECEIVER_ID = "kerala/ernakulam-city/ps-edappally"
@@ -46,25 +40,6 @@ def _zero_fir() -> records_pb2.Fir:
     )
 
 
-async def _wait_up(base: Path) -> None:
-    sender = DataDir(base / SENDER)
-    client = GrpcPeerClient(
-        load_federation(sender).peer(RECEIVER_ID).address,
-        credentials=tls.channel_credentials(NodeCredentials.load(sender.path)),
-        options=tls.channel_options(),
-    )
-    try:
-        for _ in range(100):
-            try:
-                await client.get_checkpoint(timeout=2.0)
-                return
-            except PeerError:
-                await trio.sleep(0.3)
-        raise AssertionError("receiving station did not come up")
-    finally:
-        client.close()
-
-
 def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
     build(tmp_path, records=20)
     sender_dir = DataDir(tmp_path / SENDER)
@@ -73,13 +48,10 @@ def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
         zero_ref = registers.register_fir(station, "PEN200001", _zero_fir()).ref
     finally:
         station.close()
-    command = [sys.executable, "-m", "admin.cli", "node", "serve", "--data-dir"]
-    with (tmp_path / "receiver.log").open("ab") as log:
-        receiver = subprocess.Popen(
-            [*command, str(tmp_path / RECEIVER)], stdout=log, stderr=subprocess.STDOUT
-        )
+    receiver, _ = start_node(
+        "node", "serve", "--data-dir", str(tmp_path / RECEIVER), log_path=tmp_path / "receiver.log"
+    )
     try:
-        trio.run(_wait_up, tmp_path)
         result = subprocess.run(
             [
                 sys.executable,
@@ -103,9 +75,7 @@ def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "FIR No. " in result.stdout
     finally:
-        receiver.terminate()
-        receiver.wait(timeout=20)
-    time.sleep(0.1)
+        stop_node(receiver)
     fir_number = result.stdout.split("numbered as ", 1)[1].split(" at ")[0]
     receiver_dir = DataDir(tmp_path / RECEIVER)
     got = Station.open(receiver_dir)

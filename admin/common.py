@@ -1,0 +1,109 @@
+"""What every `cctns` command group shares: the `--data-dir` option, JSON output, progress bars,
+and opening a node's station or its ledger alone."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tqdm import tqdm
+
+from ledger.errors import UsageError
+from ledger.log import Ledger
+from ledger.rocksdb_store import RocksDBLogStore
+from node.config import DataDir
+from node.station.core import Station
+
+Handler = Callable[[argparse.Namespace], int]
+DATA_DIR_ENV = "CCTNS_DATA_DIR"
+
+
+def data_dir_option(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """`--data-dir D`, defaulting to $CCTNS_DATA_DIR (required unless `required` is False)."""
+    default = os.environ.get(DATA_DIR_ENV)
+    parser.add_argument(
+        "--data-dir",
+        default=default if required else None,
+        required=required and default is None,
+        help="the node's data directory"
+        + (f" (default: ${DATA_DIR_ENV})" if required else " (optional)"),
+    )
+
+
+def subcommands(groups: Any, name: str, help_text: str) -> Any:
+    """A command group (`cctns node ...`) whose subcommands are added with `command`."""
+    return groups.add_parser(name, help=help_text).add_subparsers(
+        dest="command", required=True, metavar="SUBCOMMAND"
+    )
+
+
+def command(
+    group: Any, name: str, handler: Handler, help_text: str, *, data_dir: bool = True
+) -> argparse.ArgumentParser:
+    """One subcommand of a group, taking `--data-dir` unless `data_dir` is False."""
+    sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+    if data_dir:
+        data_dir_option(sub)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def emit(value: Any) -> None:
+    """Machine-readable output: one JSON document on stdout."""
+    print(json.dumps(value, ensure_ascii=False, indent=None))
+
+
+@contextmanager
+def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (silent when stderr is no terminal or `enabled` is False);
+    yields a callback taking the absolute count done."""
+    bar = tqdm(
+        total=total,
+        desc=what,
+        unit=" entries",
+        disable=not enabled or not sys.stderr.isatty(),
+        file=sys.stderr,
+    )
+
+    def advance(done: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        yield advance
+    finally:
+        bar.close()
+
+
+@contextmanager
+def open_station(data_dir_path: str) -> Iterator[Station]:
+    """The node's station records (ledger, index, sealed store), closed after."""
+    station = Station.open(DataDir(data_dir_path))
+    try:
+        yield station
+    finally:
+        station.close()
+
+
+@contextmanager
+def open_ledger(data_dir_path: str) -> Iterator[Ledger]:
+    """The ledger alone, for auditors: no index is opened or touched."""
+    data_dir = DataDir(data_dir_path)
+    config = data_dir.load_config()
+    key = data_dir.load_key()
+    if not data_dir.ledger_path.exists():
+        raise UsageError(f"{data_dir.ledger_path} holds no ledger")
+    store = RocksDBLogStore.open(data_dir.ledger_path, create=False)
+    try:
+        yield Ledger(store, key, config.origin)
+    finally:
+        store.close()

@@ -1,0 +1,125 @@
+"""`cctns ledger ...`: the auditor's interface to a node's signed log (JSON on stdout).
+
+    cctns ledger checkpoint --data-dir D                  the signed note (C2SP tlog-checkpoint)
+    cctns ledger entry N --data-dir D [--json]            one entry's exact signed bytes
+    cctns ledger prove-inclusion N [--size S] --data-dir D
+    cctns ledger prove-consistency M [N] --data-dir D
+    cctns ledger verify --data-dir D [--checkpoint note]  exit 0, or 3 naming the first bad index
+
+Read-only: these open the ledger alone (never the index), and `verify` opens it in audit mode,
+so it runs beside a serving node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from admin.common import b64, command, emit, open_ledger, progress, subcommands
+from ledger import merkle
+from ledger.entry import parse_leaf
+from ledger.errors import TamperError
+from ledger.log import verify_log
+from ledger.rocksdb_store import RocksDBLogStore
+from node.config import DataDir
+
+
+def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
+    with open_ledger(args.data_dir) as ledger:
+        sys.stdout.write(ledger.checkpoint().decode("utf-8"))
+    return 0
+
+
+def cmd_ledger_entry(args: argparse.Namespace) -> int:
+    with open_ledger(args.data_dir) as ledger:
+        raw = ledger.leaf(args.index)
+    leaf = parse_leaf(raw)
+    result = {"index": args.index, "leaf_hash": b64(merkle.leaf_hash(raw)), "entry": b64(raw)}
+    if args.json:
+        emit(result)
+    else:
+        body = MessageToDict(leaf.decode_body(), preserving_proto_field_name=True)
+        print(json.dumps({**result, "body": body}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_ledger_prove_inclusion(args: argparse.Namespace) -> int:
+    with open_ledger(args.data_dir) as ledger:
+        size = ledger.size() if args.size is None else args.size
+        proof = ledger.inclusion_proof(args.index, size)
+        result = {
+            "leafIdx": args.index,
+            "treeSize": size,
+            "root": b64(ledger.root(size)),
+            "leafHash": b64(merkle.leaf_hash(ledger.leaf(args.index))),
+            "proof": [b64(p) for p in proof],
+        }
+    emit(result)
+    return 0
+
+
+def cmd_ledger_prove_consistency(args: argparse.Namespace) -> int:
+    with open_ledger(args.data_dir) as ledger:
+        size2 = ledger.size() if args.size2 is None else args.size2
+        proof = ledger.consistency_proof(args.size1, size2)
+        result = {
+            "size1": args.size1,
+            "size2": size2,
+            "root1": b64(ledger.root(args.size1)),
+            "root2": b64(ledger.root(size2)),
+            "proof": [b64(p) for p in proof],
+        }
+    emit(result)
+    return 0
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    data_dir = DataDir(args.data_dir)
+    config = data_dir.load_config()
+    public = bytes(data_dir.load_key().verify_key)
+    trusted = [Path(p).read_bytes() for p in args.checkpoint or []]
+    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
+    try:
+        size = store.size()
+        with progress(size, "verifying", enabled=not args.quiet) as advance:
+            report = verify_log(
+                store, public, config.origin, trusted_checkpoints=trusted, progress=advance
+            )
+        if size:
+            genesis = parse_leaf(store.entry(0)).decode_body()
+            if genesis.node_event.kind != "genesis" or genesis.node_event.public_key != public:
+                raise TamperError("entry 0 is not this node's genesis entry", index=0)
+    finally:
+        store.close()
+    print(f"ok: {report.size} entries, {report.checkpoints} checkpoints, root {b64(report.root)}")
+    return 0
+
+
+def register(groups: Any) -> None:
+    """Adds the `ledger` command group."""
+    ledger = subcommands(groups, "ledger", "audit the signed log")
+    command(ledger, "checkpoint", cmd_ledger_checkpoint, "print the latest signed checkpoint")
+    sub = command(ledger, "entry", cmd_ledger_entry, "print one entry's exact signed bytes")
+    sub.add_argument("index", type=int)
+    sub.add_argument("--json", action="store_true")
+    sub = command(ledger, "prove-inclusion", cmd_ledger_prove_inclusion, "inclusion proof")
+    sub.add_argument("index", type=int)
+    sub.add_argument("--size", type=int)
+    sub.add_argument("--json", action="store_true", help="(output is always JSON)")
+    sub = command(ledger, "prove-consistency", cmd_ledger_prove_consistency, "consistency proof")
+    sub.add_argument("size1", type=int)
+    sub.add_argument("size2", type=int, nargs="?")
+    sub.add_argument("--json", action="store_true", help="(output is always JSON)")
+    sub = command(ledger, "verify", cmd_ledger_verify, "check every entry, hash and checkpoint")
+    sub.add_argument(
+        "--checkpoint", action="append", help="a checkpoint note held elsewhere to check against"
+    )
+    sub.add_argument("--quiet", action="store_true")
+
+
+__all__ = ["register"]

@@ -1,0 +1,194 @@
+"""`cctns node ...`, `cctns admin ...` and `cctns demo`: create, run and look after a node.
+
+cctns node init --data-dir D [--origin O --role R --district X --station Y --index-url U]
+cctns node info --data-dir D [--json]
+cctns node serve --data-dir D [--http HOST:PORT]     the gRPC peer service, replication, web
+cctns node web --data-dir D [--http HOST:PORT]       the web UI alone
+cctns node alerts --data-dir D [--json]              equivocations seen (exit 3 when any)
+cctns node seed --data-dir D --records N             synthetic records
+cctns admin rebuild-index --data-dir D
+cctns demo --data-dir D                              the 7-node federation of `make run`
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from admin.common import (
+    b64,
+    command,
+    data_dir_option,
+    emit,
+    open_station,
+    progress,
+    subcommands,
+)
+from ledger.checkpoint import verifier_key_string
+from ledger.entry import parse_leaf
+from ledger.rocksdb_store import RocksDBLogStore
+from node.config import DataDir
+from node.demo.seed import seed_station
+from node.station.core import Station
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def cmd_node_init(args: argparse.Namespace) -> int:
+    data_dir = DataDir(args.data_dir)
+    config = data_dir.create(
+        origin=args.origin,
+        role=args.role,
+        district=args.district or "",
+        station=args.station or "",
+        index_url=args.index_url,
+    )
+    Station.open(data_dir).close()
+    print(f"created node {config.node_id} ({config.origin}) in {data_dir.path}", file=sys.stderr)
+    return 0
+
+
+def cmd_node_info(args: argparse.Namespace) -> int:
+    data_dir = DataDir(args.data_dir)
+    config = data_dir.load_config()
+    public = bytes(data_dir.load_key().verify_key)
+    info = {"node_id": config.node_id, "origin": config.origin, "public_key": b64(public)}
+    if args.json:
+        emit(info)
+    else:
+        print(f"node id:    {config.node_id}")
+        print(f"origin:     {config.origin}")
+        print(f"role:       {config.role} ({config.district} / {config.station})")
+        print(f"public key: {info['public_key']}")
+        print(f"verifier:   {verifier_key_string(config.origin, public)}")
+    return 0
+
+
+def cmd_node_serve(args: argparse.Namespace) -> int:
+    # The runtime brings gRPC's server, FastAPI and hypercorn: a second and a half more start-up
+    # that only `node serve` and `node web` need, so they alone import it.
+    from node.runtime import run
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
+    return run(
+        Path(args.data_dir),
+        poll_interval=args.poll,
+        revocation_interval=args.revocation_interval,
+        http=args.http,
+    )
+
+
+def cmd_node_web(args: argparse.Namespace) -> int:
+    from node.runtime import run_web
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    return run_web(Path(args.data_dir), args.http)
+
+
+def cmd_node_alerts(args: argparse.Namespace) -> int:
+    """Equivocation alerts this node recorded: read-only, safe beside a running node."""
+    data_dir = DataDir(args.data_dir)
+    data_dir.load_config()
+    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
+    alerts = []
+    try:
+        for index, leaf in enumerate(store.entries(0, store.size())):
+            body = parse_leaf(leaf).decode_body()
+            if body.WhichOneof("record") == "replication_event":
+                event = body.replication_event
+                if event.kind == "equivocation":
+                    alerts.append(
+                        {
+                            "index": index,
+                            "written_at_ms": body.written_at_ms,
+                            **MessageToDict(event, preserving_proto_field_name=True),
+                        }
+                    )
+    finally:
+        store.close()
+    if args.json:
+        emit(alerts)
+    else:
+        for alert in alerts:
+            print(
+                f"entry {alert['index']}: {alert['origin']} EQUIVOCATED: {alert.get('detail', '')}"
+            )
+        if not alerts:
+            print("no equivocation alerts")
+    return 3 if alerts else 0
+
+
+def cmd_node_seed(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        counts = seed_station(station, args.records, seed=args.seed, show_progress=not args.quiet)
+    print(
+        ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) + " written",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_admin_rebuild_index(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        total = station.ledger.size()
+        with progress(total, "indexing", enabled=not args.quiet) as advance:
+            count = station.rebuild_index(lambda done, _total: advance(done))
+    print(f"index rebuilt from {count} ledger entries", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    # Each demo imports what it runs: the federation demo brings the gRPC stack (see above).
+    if args.station_only:
+        from node.demo.station import run_demo
+
+        return run_demo(Path(args.data_dir), records=args.records)
+    from node.demo.federation import run_federation_demo
+
+    return run_federation_demo(Path(args.data_dir), records=args.records, check=args.check)
+
+
+def register(groups: Any) -> None:
+    """Adds the `node`, `admin` and `demo` command groups."""
+    node = subcommands(groups, "node", "create, run and inspect a node")
+    sub = command(node, "init", cmd_node_init, "create a new node: key, configuration, ledger")
+    sub.add_argument("--origin", help="the log's origin line (unique per node)")
+    sub.add_argument("--role", default="station", help="office role (default: station)")
+    sub.add_argument("--district", help="police district")
+    sub.add_argument("--station", help="station name")
+    sub.add_argument("--index-url", help="SQLAlchemy URL of the query index (default: SQLite)")
+    sub = command(node, "info", cmd_node_info, "show the node's id, origin and public key")
+    sub.add_argument("--json", action="store_true")
+    sub = command(node, "serve", cmd_node_serve, "run the node: gRPC peer service, replication")
+    sub.add_argument("--poll", type=float, default=2.0, help="replication poll interval (s)")
+    sub.add_argument(
+        "--revocation-interval", type=float, default=30.0, help="revocation exchange interval (s)"
+    )
+    sub.add_argument("--http", default="", help="also serve the web UI on HOST:PORT")
+    sub = command(node, "web", cmd_node_web, "serve only the web UI (no federation)")
+    sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
+    sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
+    sub.add_argument("--json", action="store_true")
+    sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")
+    sub.add_argument("--records", type=int, required=True)
+    sub.add_argument("--seed", type=int, default=1)
+    sub.add_argument("--quiet", action="store_true")
+
+    admin = subcommands(groups, "admin", "operator tasks")
+    sub = command(admin, "rebuild-index", cmd_admin_rebuild_index, "drop and rebuild the index")
+    sub.add_argument("--quiet", action="store_true")
+
+    demo = groups.add_parser("demo", help="a federation of 7 nodes on this machine (make run)")
+    data_dir_option(demo)
+    demo.add_argument("--records", type=int, default=400, help="records per station")
+    demo.add_argument("--station-only", action="store_true", help="one station, no servers")
+    demo.add_argument("--check", action="store_true", help="run one search, then stop")
+    demo.set_defaults(handler=cmd_demo)
+
+
+__all__ = ["register"]

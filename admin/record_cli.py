@@ -1,0 +1,141 @@
+"""`cctns record ...` and `cctns search ...`: register, correct and read records; find persons
+and vehicles (JSON on stdout).
+
+    cctns record add fir --officer PEN123456 --file fir.json --data-dir D   (protobuf JSON)
+    cctns record amend "FIR No. 12/2026" --officer ID --reason "..." --changes '{...}' --data-dir D
+    cctns record show "FIR No. 12/2026" --data-dir D
+    cctns search person "K. Raju" [--age-min 30 --age-max 45] --data-dir D
+    cctns search vehicle "KL 07 AB 1234" --data-dir D
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import Parse, ParseError
+
+from admin.common import command, emit, open_station, subcommands
+from ledger.errors import InputError
+from node.station import registers, views
+from protos import records_pb2
+
+RECORD_TYPES = {
+    "fir": records_pb2.Fir,
+    "petition": records_pb2.Petition,
+    "ncr": records_pb2.NonCognizableReport,
+    "gd": records_pb2.GeneralDiaryEntry,
+}
+
+
+def cmd_record_add(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    try:
+        record = Parse(text, RECORD_TYPES[args.kind]())
+    except ParseError as exc:
+        raise InputError(f"{args.file}: not a valid {args.kind} record: {exc}") from exc
+    with open_station(args.data_dir) as station:
+        (receipt,) = registers.register_many(station, [(args.kind, args.officer, record)])
+    emit(
+        {
+            "kind": receipt.kind,
+            "ref": receipt.ref,
+            "index": receipt.index,
+            "related": list(receipt.related),
+        }
+    )
+    return 0
+
+
+def cmd_record_amend(args: argparse.Namespace) -> int:
+    try:
+        changes = json.loads(args.changes)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--changes is not JSON: {exc}") from exc
+    if not isinstance(changes, dict):
+        raise InputError("--changes must be a JSON object of field path to new value")
+    with open_station(args.data_dir) as station:
+        receipt = registers.amend(station, args.officer, args.ref, args.reason, changes)
+    emit({"kind": receipt.kind, "ref": receipt.ref, "index": receipt.index})
+    return 0
+
+
+def cmd_record_show(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        history = views.history(station, args.ref)
+        current = views.current_view(station, args.ref)
+    emit(
+        {
+            "ref": args.ref,
+            "current": current,
+            "history": [
+                {
+                    "index": item.index,
+                    "kind": item.kind,
+                    "officer_id": item.officer_id,
+                    "written_at_ms": item.written_at_ms,
+                    "record": item.record,
+                }
+                for item in history
+            ],
+        }
+    )
+    return 0
+
+
+def cmd_search_person(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        hits = station.index.search.persons(
+            args.name, age_min=args.age_min, age_max=args.age_max, limit=args.limit
+        )
+    if args.json:
+        emit([asdict(hit) for hit in hits])
+    else:
+        for hit in hits:
+            print(
+                f"{hit.name:30} {hit.relation or ''} {hit.relative_name or '':20} "
+                f"age {hit.age or '?':>3}  {hit.role:11} {hit.record_ref}"
+            )
+        if not hits:
+            print("no matching person")
+    return 0
+
+
+def cmd_search_vehicle(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        hits = station.index.search.vehicles(args.text)
+    emit([asdict(hit) for hit in hits])
+    return 0
+
+
+def register(groups: Any) -> None:
+    """Adds the `record` and `search` command groups."""
+    record = subcommands(groups, "record", "register and read records")
+    sub = command(record, "add", cmd_record_add, "register a record given as protobuf JSON")
+    sub.add_argument("kind", choices=sorted(RECORD_TYPES))
+    sub.add_argument("--file", default="-", help="JSON file ('-' for stdin)")
+    sub.add_argument("--officer", required=True, help="id of the officer writing it")
+    sub = command(record, "amend", cmd_record_amend, "append a correction to a record")
+    sub.add_argument("ref", help='e.g. "FIR No. 12/2026"')
+    sub.add_argument("--officer", required=True)
+    sub.add_argument("--reason", required=True)
+    sub.add_argument("--changes", required=True, help='JSON, e.g. {"brief_facts": "..."}')
+    sub = command(record, "show", cmd_record_show, "a record as it reads now, and its history")
+    sub.add_argument("ref")
+
+    search = subcommands(groups, "search", "find persons and vehicles")
+    sub = command(search, "person", cmd_search_person, "find a person by (misspelt) name")
+    sub.add_argument("name")
+    sub.add_argument("--age-min", type=int)
+    sub.add_argument("--age-max", type=int)
+    sub.add_argument("--limit", type=int, default=20)
+    sub.add_argument("--json", action="store_true")
+    sub = command(search, "vehicle", cmd_search_vehicle, "registration, engine or chassis no.")
+    sub.add_argument("text")
+
+
+__all__ = ["register"]
