@@ -22,7 +22,7 @@ from google.protobuf.json_format import MessageToDict
 from federation import tls
 from federation.fanout import fan_out, federated_search
 from federation.grpc_client import GrpcPeerClient
-from federation.membership import NodeCredentials
+from federation.trust.credentials import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import InputError, UsageError
 from node.config import DataDir

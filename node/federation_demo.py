@@ -20,9 +20,11 @@ from pathlib import Path
 
 import trio
 
-from federation import membership, tls
+from federation import tls
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
+from federation.trust.authority import create_root, enrol_node, issue_state_authority
+from federation.trust.credentials import NodeCredentials
 from ledger.errors import PeerError, UsageError
 from node.config import DataDir
 from node.federation_config import FederationConfig, PeerEntry, save_federation
@@ -111,8 +113,8 @@ def _descendants(name: str) -> list[DemoNode]:
 
 def build(base: Path, *, records: int) -> None:
     """Creates the demo's authorities, nodes, certificates, federation.toml files and records."""
-    root = membership.create_root(common_name="cctns demo national root")
-    kerala = membership.issue_state_authority(root, "kerala")
+    root = create_root(common_name="cctns demo national root")
+    kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
     kerala.save(base / "authorities" / "kerala")
     ports = {node.name: free_port() for node in NODES}
@@ -131,7 +133,7 @@ def build(base: Path, *, records: int) -> None:
     for number, node in enumerate(NODES):
         data_dir = DataDir(base / node.name)
         parent = by_name[node.parent].node_id if node.parent else ""
-        creds = membership.enrol_node(
+        creds = enrol_node(
             kerala,
             node_id=node.node_id,
             role=node.role,
@@ -232,7 +234,7 @@ async def _wait_ready(base: Path, timeout: float = 30.0) -> None:
     from node.federation_config import load_federation
 
     state_dir = DataDir(base / "scrb")
-    creds = membership.NodeCredentials.load(state_dir.path)
+    creds = NodeCredentials.load(state_dir.path)
     federation = load_federation(state_dir)
     targets = [e.address for e in federation.peers] + [
         PeerAddress(node_id=NODES[0].node_id, address=federation.listen)

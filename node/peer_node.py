@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation.interfaces import LogReader, PeerIdentity
-from federation.membership import RevocationSet
 from federation.replicas import ReplicaSet
 from federation.service import PermissionDenied
+from federation.trust.revocation import RevocationSet
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, PeerError
 from ledger.log import Ledger, now_ms

@@ -53,7 +53,7 @@ import nacl.bindings
 import nacl.signing
 import trio
 
-from federation import membership, tls
+from federation import tls
 from federation.fanout import federated_search
 from federation.grpc_client import DEFAULT_LIMITER, GRACE_SECONDS, GrpcPeerClient
 from federation.grpc_server import MAX_MESSAGE_BYTES, PeerServicer, start_server
@@ -61,6 +61,8 @@ from federation.interfaces import PeerAddress
 from federation.replicas import ReplicaSet
 from federation.replication import DEFAULT_CHUNK, Witness, follow_once
 from federation.service import DEFAULT_BATCH_SIZE, PeerService
+from federation.trust.authority import create_root, enrol_node, issue_state_authority
+from federation.trust.credentials import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import PeerUnavailable
 from node.config import DataDir
@@ -139,7 +141,7 @@ class Asker:
     """The district office the benchmark acts as."""
 
     data_dir: DataDir
-    credentials: membership.NodeCredentials
+    credentials: NodeCredentials
     origin: str
 
     def client(self, node: BenchNode) -> GrpcPeerClient:
@@ -155,8 +157,8 @@ class Federation:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        root = membership.create_root(common_name="cctns bench national root")
-        self.kerala = membership.issue_state_authority(root, "kerala")
+        root = create_root(common_name="cctns bench national root")
+        self.kerala = issue_state_authority(root, "kerala")
 
     def asker(self) -> Asker:
         origin = f"cctns.in/{DISTRICT}"
@@ -164,7 +166,7 @@ class Federation:
         data_dir.create(
             origin=origin, role="district", district="Ernakulam City", station="District Office"
         )
-        creds = membership.enrol_node(
+        creds = enrol_node(
             self.kerala,
             node_id=DISTRICT,
             role="district",
@@ -182,7 +184,7 @@ class Federation:
         data_dir.create(origin=origin, role="station", district="Ernakulam City", station=station)
         key = bytes(data_dir.load_key().verify_key)
         address = f"127.0.0.1:{free_port()}"
-        creds = membership.enrol_node(
+        creds = enrol_node(
             self.kerala,
             node_id=node_id,
             role="station",

@@ -44,7 +44,7 @@ def federated_search_for(data_dir: DataDir) -> Any:
     from federation import tls
     from federation.fanout import federated_search
     from federation.grpc_client import GrpcPeerClient
-    from federation.membership import NodeCredentials
+    from federation.trust.credentials import NodeCredentials
     from federation.verify import verify_receipt
     from node.federation_config import load_federation
     from protos import federation_pb2
@@ -93,7 +93,7 @@ def transfer_zero_fir_for(data_dir: DataDir, station: Station) -> Any:
 
     from federation import tls
     from federation.grpc_client import GrpcPeerClient
-    from federation.membership import NodeCredentials
+    from federation.trust.credentials import NodeCredentials
     from node.federation_config import load_federation
 
     federation = load_federation(data_dir)

@@ -15,7 +15,7 @@ import trio
 
 from federation import tls
 from federation.grpc_client import GrpcPeerClient
-from federation.membership import NodeCredentials
+from federation.trust.credentials import NodeCredentials
 from ledger.checkpoint import parse_note
 from ledger.errors import PeerError
 from ledger.log import verify_log
