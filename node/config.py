@@ -11,30 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.signing
 
+from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
 
 CONFIG_NAME = "node.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
-ROLES = (
-    "station",
-    "circle",
-    "sub-division",
-    "district",
-    "control-room",
-    "forensic-lab",
-    "fingerprint-bureau",
-    "state",
-    "national",
-)
-# An origin names one log forever: lower-case path segments under a host-like prefix.
-_ORIGIN = re.compile(r"^[a-z0-9.-]+(/[a-z0-9][a-z0-9._-]*)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +48,7 @@ def _toml_string(value: str) -> str:
 
 def validate_origin(origin: str) -> str:
     """Returns the origin if it is a valid log origin line, else raises InputError."""
-    if not _ORIGIN.match(origin):
+    if not ORIGIN.match(origin):
         raise InputError(
             f"origin {origin!r} must look like cctns.in/kerala/ernakulam-city/ps-kalamassery "
             "(lower-case letters, digits, '.', '-', '_' in '/'-separated parts)"
@@ -85,7 +72,7 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             values[name] = value
     for name in sorted(set(raw) - set(NodeConfig.__slots__)):
         problems.append(f"{source}: unknown setting '{name}'")
-    if "origin" in values and not _ORIGIN.match(values["origin"]):
+    if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
     if "role" in values and values["role"] not in ROLES:
         problems.append(f"{source}: role {values['role']!r} is not one of {', '.join(ROLES)}")

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from federation.interfaces import PeerAddress
+from federation.trust.identity import ROLES
 from ledger.errors import InputError
-from node.config import ROLES, DataDir
+from node.config import DataDir
 
 FILE_NAME = "federation.toml"
 

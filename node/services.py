@@ -45,6 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from federation.trust.identity import valid_node_id
 from ledger.errors import InputError
 from ledger.log import now_ms
 from node import index as ix
@@ -73,7 +74,6 @@ UNIDENTIFIED_BODY_PREFIX = "Unidentified body"
 MAX_DETAILS = 5000
 MAX_NOTE = 2000
 _MOBILE = re.compile(r"^[6-9]\d{9}$")
-_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 _SR = re.compile(r"^\s*SR\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
 _GRV = re.compile(r"^\s*GRV\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
 
@@ -358,7 +358,7 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
             f"a {config.role} node does not keep grievances: they are filed with the office "
             "that supervises the one complained about"
         )
-    if not _NODE_ID.match(g.against_office):
+    if not valid_node_id(g.against_office):
         problems.add("the office complained about must be a node id (state/district/office)")
     elif g.against_office == config.node_id:
         problems.add("a grievance against this office is filed with the office supervising it")

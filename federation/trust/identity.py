@@ -1,6 +1,7 @@
 """What names a node: its role, its id, its address, and the certificate extension carrying them.
 
-These facts are written once, here (federation never imports node/).
+These facts are written once, here: node/ imports ROLES, NODE_ID (or `valid_node_id`) and
+ORIGIN from this module rather than keeping copies (federation never imports node/).
 
 A node certificate carries the identity twice: the SAN URI `cctns:node:<node id>`, and a private
 non-critical extension (NODE_IDENTITY_OID) holding a DER UTF8String of canonical JSON with the
@@ -39,6 +40,9 @@ ROLES = (
 # "kerala/scrb". One part is a node id too (a node made for the origin "cctns.in/kerala").
 _NODE_ID_PATTERN = r"[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*"
 NODE_ID = re.compile(rf"^{_NODE_ID_PATTERN}$")
+# An origin names one log forever: a host-like prefix, then the node id of the log's writer
+# ("cctns.in/kerala/thrissur-city/ps-ollur").
+ORIGIN = re.compile(rf"^[a-z0-9.-]+/{_NODE_ID_PATTERN}$")
 # Private enterprise arc; 1.1 = the cctns node identity (a DER UTF8String of canonical JSON).
 NODE_IDENTITY_OID = ObjectIdentifier("1.3.6.1.4.1.59999.1.1")
 NODE_URI_PREFIX = "cctns:node:"

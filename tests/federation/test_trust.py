@@ -136,6 +136,44 @@ def test_der_utf8string_long_form_round_trip() -> None:
     assert trust._parse_der_utf8string(trust._der_utf8string(text)) == text
 
 
+@pytest.mark.parametrize(
+    ("node_id", "valid"),
+    [
+        ("kerala/thrissur-city/ps-ollur", True),
+        ("kerala/ernakulam-city/circle-kalamassery", True),
+        ("kerala/scrb", True),
+        ("india/ncrb", True),
+        ("kerala", True),  # one part: the node of the origin "cctns.in/kerala"
+        ("local/node-0a1b2c3d4e5f", True),  # DataDir.create's default
+        ("Kerala/ps-ollur", False),
+        ("kerala/", False),
+        ("/kerala", False),
+        ("kerala//ps-ollur", False),
+        ("kerala/ps ollur", False),
+        ("-kerala", False),
+        ("", False),
+    ],
+)
+def test_node_id_one_pattern_for_certificates_revocations_and_origins(
+    kerala: Authority, node_id: str, valid: bool
+) -> None:
+    assert trust.valid_node_id(node_id) is valid
+    # node.config's origins are "<host>/<node id>", and name the same nodes.
+    assert (trust.ORIGIN.match(f"cctns.in/{node_id}") is not None) is valid
+    if valid:
+        assert (
+            verify_revocation(
+                sign_revocation(kerala, node_id=node_id, reason="test"), kerala.root_pem
+            ).node_id
+            == node_id
+        )
+    else:
+        with pytest.raises(InputError, match="node id"):
+            sign_revocation(kerala, node_id=node_id, reason="test")
+        with pytest.raises(InputError, match="node id"):
+            enrol(kerala, node_id)
+
+
 def test_enrol_national_by_root_and_state_node_by_state(root: Authority, kerala: Authority) -> None:
     national = enrol(root, "india/ncrb", role="national", parent="")
     assert national.certificate.issuer == root.certificate.subject
