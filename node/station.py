@@ -30,7 +30,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from ledger import merkle
-from ledger.errors import InputError, UsageError, VerificationError
+from ledger.errors import InputError, NotFound, UsageError, VerificationError
 from ledger.log import Appended, Ledger, now_ms
 from node import zero_fir as zf
 from node.config import DataDir, NodeConfig
@@ -763,7 +763,7 @@ class Station:
         """The original record and every amendment to it, in the order they were appended."""
         indexes = self.index.history(ref)
         if not indexes:
-            raise InputError(f"no record {ref!r} at this station")
+            raise NotFound(f"no record {ref!r} at this station")
         items = []
         for position in indexes:
             body = self.ledger.body(position)
