@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import json
 import os
 import random
 import subprocess
@@ -73,8 +72,8 @@ from node.seed import seed_station
 from node.station import Station
 from node.validation import IST
 from protos import federation_pb2, ledger_pb2, records_pb2
-from simulations.bench import _percentile, _rate
 from simulations.chart import bar_chart
+from simulations.report import per_second, percentile, save_results
 
 SELF = "simulations.bench_federation"  # the node processes run this module with --serve
 ENTRY_BYTES = 1024
@@ -102,14 +101,14 @@ def bench_baselines(count: int) -> dict[str, float]:
     start = time.perf_counter()
     for buffer in buffers:
         sha256(buffer).digest()
-    sha_rate = _rate(count, time.perf_counter() - start)
+    sha_rate = per_second(count, time.perf_counter() - start)
     key = nacl.signing.SigningKey.generate()
     public = bytes(key.verify_key)
     signed = [bytes(key.sign(buffer)) for buffer in buffers[: max(1, count // 20)]]
     start = time.perf_counter()
     for message in signed:
         nacl.bindings.crypto_sign_open(message, public)
-    verify_rate = _rate(len(signed), time.perf_counter() - start)
+    verify_rate = per_second(len(signed), time.perf_counter() - start)
     return {"raw_sha256_per_s": sha_rate, "raw_ed25519_verify_per_s": verify_rate}
 
 
@@ -365,7 +364,7 @@ async def _catch_up(
     return {
         "entries": float(verified),
         "seconds": seconds,
-        "entries_per_s": _rate(verified, seconds),
+        "entries_per_s": per_second(verified, seconds),
         "rounds": float(rounds),
         "chunk": float(chunk),
         "batch_size": float(batch),
@@ -445,8 +444,8 @@ async def _direct_queries(
     finally:
         channel.close()
         client.close()
-    f50, f99 = _percentile(fetch, 50), _percentile(fetch, 99)
-    e50, e99 = _percentile(bare, 50), _percentile(bare, 99)
+    f50, f99 = percentile(fetch, 50), percentile(fetch, 99)
+    e50, e99 = percentile(bare, 50), percentile(bare, 99)
     return {
         "calls": calls,
         "fetch_p50_ms": f50 * 1000,
@@ -505,8 +504,8 @@ async def _fan_out(
     return {
         "nodes": len(nodes),
         "rounds": rounds,
-        "p50_ms": _percentile(latencies, 50) * 1000,
-        "p99_ms": _percentile(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "unanswered": unanswered,
         "hits_mean": hits / rounds,
     }
@@ -585,12 +584,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _derive(results)
     _report(results)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    chart = out.with_suffix(".svg")
-    chart.write_text(_chart(results))
-    print(f"\nresults: {out}, chart: {chart}")
+    save_results(results, args.out, _chart)
     return 0
 
 
