@@ -19,12 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from admin.common import data_dir_option, emit
+from federation.trust.authority import (
+    DEFAULT_NODE_DAYS,
+    DEFAULT_ROOT_DAYS,
+    DEFAULT_STATE_DAYS,
+    ROOT_COMMON_NAME,
+    Authority,
+    create_root,
+    enrol_node,
+    issue_state_authority,
+)
+from federation.trust.credentials import NodeCredentials
+from federation.trust.identity import ROLES, address_from_certificate
+from federation.trust.revocation import RevocationSet, sign_revocation, verify_revocation
 from ledger.errors import InputError, UsageError
 
 
 def cmd_ca_init_root(args: argparse.Namespace) -> int:
-    from federation.membership import create_root
-
     root = create_root(args.common_name, args.valid_days)
     root.save(args.dir)
     print(f"created national root {root.name!r} in {args.dir}", file=sys.stderr)
@@ -32,8 +43,6 @@ def cmd_ca_init_root(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_issue_state(args: argparse.Namespace) -> int:
-    from federation.membership import Authority, issue_state_authority
-
     root = Authority.load(args.root)
     state = issue_state_authority(root, args.state, args.valid_days)
     state.save(args.dir)
@@ -42,7 +51,6 @@ def cmd_ca_issue_state(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_enrol(args: argparse.Namespace) -> int:
-    from federation.membership import Authority, enrol_node
     from node.config import DataDir
 
     data_dir = DataDir(args.data_dir)
@@ -72,8 +80,6 @@ def cmd_ca_enrol(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_revoke(args: argparse.Namespace) -> int:
-    from federation.membership import Authority, RevocationSet, sign_revocation, verify_revocation
-
     authority = Authority.load(args.authority)
     signed = sign_revocation(
         authority, node_id=args.node_id, serial=args.serial or "", reason=args.reason
@@ -94,8 +100,6 @@ def cmd_ca_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_show(args: argparse.Namespace) -> int:
-    from federation.membership import NodeCredentials, address_from_certificate
-
     creds = NodeCredentials.load(args.data_dir)
     identity = creds.verify()
     cert = creds.certificate
@@ -126,14 +130,6 @@ def _add(group: Any, name: str, handler: Any, help_text: str) -> argparse.Argume
 
 def register(groups: Any) -> None:
     """Adds the `ca` command group to the `cctns` parser's top-level subparsers."""
-    from federation.membership import (
-        DEFAULT_NODE_DAYS,
-        DEFAULT_ROOT_DAYS,
-        DEFAULT_STATE_DAYS,
-        ROLES,
-        ROOT_COMMON_NAME,
-    )
-
     ca = groups.add_parser(
         "ca", help="certificate authorities: enrol and revoke nodes", description=__doc__
     ).add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")

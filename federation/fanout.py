@@ -26,11 +26,11 @@ from typing import Final, Generic, TypeVar
 import trio
 
 from federation.interfaces import PeerClient
-from federation.service import PermissionDenied
 from ledger.errors import (
     AuthenticationError,
     CctnsError,
     InputError,
+    NotPermitted,
     PeerUnavailable,
     VerificationError,
 )
@@ -99,7 +99,7 @@ async def fan_out(
             # A transport that gives up at the deadline says "unavailable": it was a timeout.
             timed_out = trio.current_time() - started >= deadline
             unanswered[node_id] = ("timeout" if timed_out else "unavailable", str(exc))
-        except (AuthenticationError, PermissionDenied) as exc:
+        except (AuthenticationError, NotPermitted) as exc:
             unanswered[node_id] = ("refused", str(exc))
         except CctnsError as exc:
             unanswered[node_id] = ("error", str(exc))

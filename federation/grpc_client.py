@@ -3,7 +3,8 @@
 grpcio's blocking stubs run in worker threads through `trio.to_thread.run_sync` with
 `abandon_on_cancel=True` and a shared CapacityLimiter, each call carrying its own gRPC deadline
 (so an abandoned thread ends by itself) and a trio deadline a little later (so trio never waits
-for a thread that hangs). gRPC failures become the project's errors, once, in `_translate`.
+for a thread that hangs). gRPC failures become the project's errors in federation/status.py, the
+one mapping both transports share.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import trio
 
 from federation.grpc_server import MAX_MESSAGE_BYTES
 from federation.interfaces import PeerAddress
-from ledger.errors import AuthenticationError, InputError, PeerError, PeerUnavailable
+from federation.status import error_for
+from ledger.errors import CctnsError, PeerError, PeerUnavailable
 from protos import federation_pb2, federation_pb2_grpc
 
 T = TypeVar("T")
@@ -26,20 +28,11 @@ GRACE_SECONDS = 0.5
 DEFAULT_LIMITER = trio.CapacityLimiter(64)
 
 
-def _translate(node_id: str, error: grpc.RpcError) -> Exception:
+def _translate(node_id: str, error: grpc.RpcError) -> CctnsError:
     # The errors grpc raises are also grpc.Call objects carrying the status.
     code: grpc.StatusCode = getattr(error, "code", lambda: grpc.StatusCode.UNKNOWN)()
     details: str = getattr(error, "details", lambda: "")() or code.name
-    if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
-        return AuthenticationError(details, node_id)
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        handshake = "handshake" in details.lower() or "ssl" in details.lower()
-        if handshake:
-            return AuthenticationError(f"TLS handshake refused: {details}", node_id)
-        return PeerUnavailable(details, node_id)
-    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
-        return InputError(f"{node_id}: {details}")
-    return PeerError(f"{code.name}: {details}", node_id)
+    return error_for(code, details, node_id)
 
 
 class GrpcPeerClient:

@@ -1,10 +1,11 @@
 """The Peer service over gRPC: a thin adapter. Decode, authenticate, call PeerService, encode.
 
 Requests arrive as raw bytes and are parsed here, so a malformed message is answered with
-INVALID_ARGUMENT (grpc's own deserialiser would report INTERNAL). Every error of the project's
-tree is mapped to one status, once, in `status_for`; anything unexpected is INTERNAL with no
-detail leaked. The standard health-checking and reflection services run beside it, so standard
-gRPC tools (grpcurl, grpc_health_probe, clients in other languages) can discover and call a node.
+INVALID_ARGUMENT (grpc's own deserialiser would report INTERNAL). Errors become statuses in
+federation/status.py, the one mapping both transports share; anything unexpected is INTERNAL
+with no detail leaked. The standard health-checking and reflection services run beside it, so
+standard gRPC tools (grpcurl, grpc_health_probe, clients in other languages) can discover and
+call a node.
 """
 
 from __future__ import annotations
@@ -21,15 +22,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from federation.interfaces import PeerIdentity
-from ledger.errors import (
-    AuthenticationError,
-    CctnsError,
-    InputError,
-    PeerError,
-    PeerUnavailable,
-    StoreError,
-    VerificationError,
-)
+from federation.status import reply_for
+from ledger.errors import AuthenticationError, StoreError
 from protos import federation_pb2
 
 log = logging.getLogger(__name__)
@@ -38,29 +32,6 @@ SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Peer"].full_name
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 Authenticate = Callable[[grpc.ServicerContext], PeerIdentity]
 M = TypeVar("M", bound=Message)
-
-
-def status_for(error: BaseException) -> grpc.StatusCode:
-    """The one mapping from the project's errors to gRPC status codes."""
-    if isinstance(error, AuthenticationError):
-        return grpc.StatusCode.UNAUTHENTICATED
-    if type(error).__name__ == "PermissionDenied":
-        return grpc.StatusCode.PERMISSION_DENIED
-    if isinstance(error, InputError):
-        return (
-            grpc.StatusCode.NOT_FOUND
-            if "no record" in str(error)
-            else (grpc.StatusCode.INVALID_ARGUMENT)
-        )
-    if isinstance(error, PeerUnavailable):
-        return grpc.StatusCode.UNAVAILABLE
-    if isinstance(error, VerificationError | PeerError):
-        return grpc.StatusCode.FAILED_PRECONDITION
-    if isinstance(error, StoreError):
-        return grpc.StatusCode.UNAVAILABLE
-    if isinstance(error, CctnsError):
-        return grpc.StatusCode.FAILED_PRECONDITION
-    return grpc.StatusCode.INTERNAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +76,7 @@ class PeerServicer:
         try:
             caller = self._authenticate(context)
         except AuthenticationError as exc:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+            context.abort(*reply_for(exc))
         request = method.request()
         try:
             request.ParseFromString(raw)
@@ -116,11 +87,10 @@ class PeerServicer:
         return caller, request
 
     def _fail(self, method: _Method, context: grpc.ServicerContext, exc: Exception) -> None:
-        status = status_for(exc)
+        status, details = reply_for(exc)
         if status == grpc.StatusCode.INTERNAL:
             log.exception("%s failed", method.name)
-            context.abort(status, "internal error")
-        context.abort(status, str(exc))
+        context.abort(status, details)
 
     def unary(self, method: _Method) -> Callable[[bytes, grpc.ServicerContext], Message]:
         call = getattr(self._service, _snake(method.name))

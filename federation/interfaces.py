@@ -41,8 +41,9 @@ class PeerAddress:
 
 class PeerClient(Protocol):
     """One remote node. Every call takes a deadline in seconds and raises
-    ledger.errors.PeerUnavailable (no answer in time), AuthenticationError (refused), or
-    PeerError (a malformed or wrong answer)."""
+    ledger.errors.PeerUnavailable (no answer in time), AuthenticationError (refused),
+    NotPermitted (our role may not ask that), InputError (NotFound: nothing by that name there),
+    or PeerError (a malformed or wrong answer); federation/status.py maps them."""
 
     @property
     def node_id(self) -> str: ...

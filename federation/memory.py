@@ -4,8 +4,9 @@ A `MemoryNetwork` holds node id -> (PeerService, PeerIdentity) and the state of 
 one-way latency (fixed, or uniform in a range drawn from a seeded RNG), loss probability, and
 faults (`partition(a, b)`, `down(node)`). `client(a, b)` is a PeerClient for node a calling
 node b that carries exactly what gRPC would: requests and responses are serialised to bytes and
-parsed again on the other side, and errors cross as a status and a message, so a test or a
-simulation cannot pass an object by reference that a real node could never receive.
+parsed again on the other side, and errors cross as a gRPC status and a message, mapped both
+ways by federation/status.py as over gRPC, so a test or a simulation cannot pass an object by
+reference that a real node could never receive, nor see an error a real node would not.
 
 One call: the request travels (latency), the target's PeerService runs in a worker thread
 (`trio.to_thread.run_sync(..., abandon_on_cancel=True, limiter=...)`), the response travels
@@ -31,20 +32,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
+import grpc
 import trio
 import trio.testing
 from google.protobuf.message import DecodeError, Message
 
 from federation.interfaces import PeerIdentity
-from federation.service import MAX_ENTRIES_PER_REQUEST, PeerService, PermissionDenied
-from ledger.errors import (
-    AuthenticationError,
-    CctnsError,
-    InputError,
-    PeerError,
-    PeerUnavailable,
-    StoreError,
-)
+from federation.service import MAX_ENTRIES_PER_REQUEST, PeerService
+from federation.status import error_for, reply_for
+from ledger.errors import InputError, PeerError, PeerUnavailable
 from protos import federation_pb2
 
 __all__ = ["Link", "MemoryNetwork", "MemoryPeerClient"]
@@ -53,31 +49,6 @@ log = logging.getLogger(__name__)
 
 Latency = float | tuple[float, float]
 M = TypeVar("M", bound=Message)
-
-# Errors cross the simulated wire as (status, message), as they do over gRPC.
-# A caller's bad input comes back as InputError (naming the node), so an officer sees "no record
-# 'FIR No. 99/2026' at ..." rather than a generic peer failure; everything else is a PeerError.
-_STATUS_ERRORS: Final[dict[str, type[PeerError]]] = {
-    "unauthenticated": AuthenticationError,
-    "permission_denied": PermissionDenied,
-    "unavailable": PeerUnavailable,
-    "failed_precondition": PeerError,
-    "internal": PeerError,
-}
-
-
-def _status_of(error: Exception) -> str:
-    if isinstance(error, AuthenticationError):
-        return "unauthenticated"
-    if isinstance(error, PermissionDenied):
-        return "permission_denied"
-    if isinstance(error, InputError):
-        return "invalid_argument"
-    if isinstance(error, PeerUnavailable | StoreError):
-        return "unavailable"
-    if isinstance(error, CctnsError):
-        return "failed_precondition"
-    return "internal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +83,10 @@ class _Node:
 class _WireError(Exception):
     """A server-side error as it crosses the wire: a status and a message."""
 
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: grpc.StatusCode, message: str) -> None:
         self.status = status
         self.message = message
-        super().__init__(f"{status}: {message}")
+        super().__init__(f"{status.name}: {message}")
 
 
 class MemoryNetwork:
@@ -254,9 +225,7 @@ class MemoryNetwork:
             answer = await self._serve(lambda: _serve(node.service, caller, method, request))
         except _WireError as exc:
             await self._travel(target, source, rng)
-            if exc.status == "invalid_argument":
-                raise InputError(f"{target}: {exc.message}") from None
-            raise _STATUS_ERRORS[exc.status](exc.message, node_id=target) from None
+            raise error_for(exc.status, exc.message, target) from None
         await self._travel(target, source, rng)
         return answer
 
@@ -309,7 +278,9 @@ def _serve(
     try:
         request.ParseFromString(raw)
     except DecodeError:
-        raise _WireError("invalid_argument", f"malformed {request_type.__name__} message") from None
+        raise _WireError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"malformed {request_type.__name__} message"
+        ) from None
     try:
         answer = getattr(service, method)(caller, request)
         if method == "get_entries":
@@ -317,11 +288,10 @@ def _serve(
         assert isinstance(answer, Message)
         return answer.SerializeToString()
     except Exception as exc:
-        status = _status_of(exc)
-        if status == "internal":
+        status, details = reply_for(exc)
+        if status == grpc.StatusCode.INTERNAL:
             log.exception("%s failed", method)
-            raise _WireError(status, "internal error") from None
-        raise _WireError(status, str(exc)) from None
+        raise _WireError(status, details) from None
 
 
 _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {

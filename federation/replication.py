@@ -439,7 +439,7 @@ class ReplicaFollower:
             )
         hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
         nodes = merkle.new_nodes(start, hashes, self.store)
-        root = merkle.MerkleTree(_Overlay(self.store, nodes)).root(end)
+        root = merkle.MerkleTree(merkle.PendingNodes(self.store, nodes)).root(end)
         try:
             if end == target.size:
                 if root != target.root:
@@ -513,18 +513,6 @@ class ReplicaFollower:
                 self.store.size(), [], [], meta={META_COSIGNATURE_SENT: size.to_bytes(8, "big")}
             )
         )
-
-
-class _Overlay:
-    """A NodeReader over the store plus the nodes of a chunk not yet committed."""
-
-    def __init__(self, store: LogStore, fresh: Sequence[tuple[int, int, bytes]]) -> None:
-        self._store = store
-        self._fresh = {(level, index): digest for level, index, digest in fresh}
-
-    def node(self, level: int, index: int) -> bytes | None:
-        found = self._fresh.get((level, index))
-        return found if found is not None else self._store.node(level, index)
 
 
 # -- the driver ------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Final
 
 from federation.interfaces import LocalNode, LogReader, PeerIdentity
 from ledger.checkpoint import parse_note
-from ledger.errors import InputError, PeerError, VerificationError
+from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from protos import federation_pb2, ledger_pb2
 
 __all__ = [
@@ -44,13 +44,8 @@ __all__ = [
     "SEARCH_KINDS",
     "Access",
     "PeerService",
-    "PermissionDenied",
     "access_for",
 ]
-
-
-class PermissionDenied(PeerError):
-    """The caller is authenticated but its role is not entitled to this answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +190,7 @@ class PeerService:
         context = _check_context(request.context)
         found = self.node.find_record(ref)
         if found is None:
-            raise InputError(f"no record {ref!r} at {self.node.node_id}")
+            raise NotFound(f"no record {ref!r} at {self.node.node_id}")
         record_index, amendment_indexes = found
         log = self.node.log()
         audit = _audit(caller, context, "fetch", ref, [ref], full_record=True)
@@ -235,7 +230,7 @@ class PeerService:
     ) -> federation_pb2.HitResponse:
         """Whether a record matches an identifier: yes/no and references, never the record."""
         if not access_for(caller.role).hit_no_hit:
-            raise PermissionDenied(f"a {caller.role!r} node may not ask hit/no-hit questions")
+            raise NotPermitted(f"a {caller.role!r} node may not ask hit/no-hit questions")
         kind = request.identifier_type
         if kind not in HIT_IDENTIFIER_TYPES:
             raise InputError(
@@ -257,7 +252,7 @@ class PeerService:
     ) -> federation_pb2.ZeroFirAcceptance:
         """A Zero FIR handed over by the station where it was registered."""
         if not access_for(caller.role).zero_fir:
-            raise PermissionDenied(f"a {caller.role!r} node may not hand over a Zero FIR")
+            raise NotPermitted(f"a {caller.role!r} node may not hand over a Zero FIR")
         if not request.origin or not request.checkpoint or not request.zero_fir.leaf:
             raise InputError("a Zero FIR handover needs the origin, the entry and a checkpoint")
         return self.node.accept_zero_fir(caller, request)
@@ -272,7 +267,7 @@ class PeerService:
 
     def _require_full(self, caller: PeerIdentity, what: str) -> None:
         if not access_for(caller.role).full_records:
-            raise PermissionDenied(
+            raise NotPermitted(
                 f"a {caller.role!r} node may not {what}: it is entitled to hit/no-hit answers only"
                 if access_for(caller.role).hit_no_hit
                 else f"a {caller.role!r} node may not {what}"

@@ -1,4 +1,4 @@
-"""Mutual TLS for gRPC, from a node's credentials (federation/membership.py).
+"""Mutual TLS for gRPC, from a node's credentials (federation/trust/credentials.py).
 
 Both sides present a certificate chained to the national root; the server requires one
 (`require_client_auth`), so a client with no certificate, an unknown root or an expired
@@ -6,8 +6,9 @@ certificate never completes the TLS handshake: gRPC reports that to the client a
 and no handler runs. A certificate TLS accepts may still be revoked: handlers call
 `peer_identity` (or `authenticate`), and a revoked caller gets UNAUTHENTICATED and nothing else.
 
-This module only builds credentials and reads the caller's identity; it holds no server or
-channel of its own.
+This module is the gRPC side of federation/trust/ (which never imports grpc): it builds
+credentials and hands the caller's certificate to `trust.chain.verify_peer_certificate`; it holds
+no server or channel of its own.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from typing import Any, NoReturn
 import grpc
 
 from federation.interfaces import PeerIdentity
-from federation.membership import (
-    NodeCredentials,
-    RevocationSet,
-    identity_from_certificate,
-    parse_address,
-)
+from federation.trust.chain import verify_peer_certificate
+from federation.trust.credentials import NodeCredentials
+from federation.trust.identity import parse_address
+from federation.trust.revocation import RevocationSet
 from ledger.errors import AuthenticationError
 
 # Large enough for a batch of entries or a search page; both sides set the same limits.
@@ -76,40 +75,15 @@ def server_options(*, max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[
 
 def peer_identity(context: grpc.ServicerContext, revocations: RevocationSet) -> PeerIdentity:
     """The calling node, from the certificate TLS verified; AuthenticationError when there is
-    none, it carries no node identity, or it has been revoked."""
+    none, it carries no node identity, it is outside its authority's state, or it has been
+    revoked."""
     # grpc returns {property name: [values]} (the stubs say bytes; the runtime gives lists).
     auth: Mapping[str, Any] = context.auth_context() or {}
     certs = auth.get(_AUTH_CERT_KEY) or []
     pem = certs if isinstance(certs, bytes) else next(iter(certs), b"")
     if not pem:
         raise AuthenticationError("caller presented no client certificate")
-    identity = identity_from_certificate(pem)
-    issuer = _issuer_name(pem)
-    state = _issuer_state(pem)
-    if state and not identity.node_id.startswith(f"{state}/"):
-        raise AuthenticationError(
-            f"certified by the {state} authority but claims to be {identity.node_id}",
-            identity.node_id,
-        )
-    if revocations.is_revoked(identity, issuer=issuer):
-        raise AuthenticationError("certificate has been revoked", identity.node_id)
-    return identity
-
-
-def _issuer_state(pem: bytes) -> str:
-    """The state named by the issuing authority (empty for the national root)."""
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    issuer = x509.load_pem_x509_certificate(pem).issuer
-    states = issuer.get_attributes_for_oid(NameOID.STATE_OR_PROVINCE_NAME)
-    return str(states[0].value) if states else ""
-
-
-def _issuer_name(pem: bytes) -> str:
-    from cryptography import x509
-
-    return x509.load_pem_x509_certificate(pem).issuer.rfc4514_string()
+    return verify_peer_certificate(pem, revocations)
 
 
 def abort_unauthenticated(context: grpc.ServicerContext, exc: AuthenticationError) -> NoReturn:

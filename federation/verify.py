@@ -7,8 +7,10 @@ the tree the checkpoint commits to. Search and hit/no-hit receipts carry no chec
 inclusion proof is for the tree whose last leaf they are (size index + 1), which a later signed
 checkpoint can vouch for through a consistency proof.
 
-Verifiers return the decoded bodies or raise VerificationError (ProofError for a bad proof). This
-module is pure: no I/O, no trio, no grpc.
+Each entry is checked by ledger/proof.py, the one proven-entry verifier; this module reads the
+federation's messages into it and checks what the entries say. Verifiers return the decoded
+bodies or raise VerificationError naming the part that failed. This module is pure: no I/O, no
+trio, no grpc.
 """
 
 from __future__ import annotations
@@ -17,27 +19,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, verify_checkpoint
-from ledger.entry import parse_leaf
+from ledger.checkpoint import Checkpoint
 from ledger.errors import VerificationError
+from ledger.proof import (
+    VerifiedEntry,
+    verify_log_checkpoint,
+    verify_proven,
+    verify_signed_entry,
+)
 from protos import federation_pb2, ledger_pb2
 
 __all__ = [
-    "VerifiedEntry",
     "VerifiedReceipt",
     "VerifiedRecord",
     "verify_receipt",
     "verify_record_response",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedEntry:
-    """One entry whose signature and inclusion were checked."""
-
-    index: int
-    leaf_hash: bytes
-    body: ledger_pb2.EntryBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +77,8 @@ def verify_record_response(
         raise VerificationError(
             f"the response is from log {response.origin!r}, expected {expected_origin!r}"
         )
-    checkpoint = verify_checkpoint(
-        response.checkpoint, owner_public_key, expected_origin, expected_origin
+    checkpoint = verify_log_checkpoint(
+        response.checkpoint, public_key=owner_public_key, origin=expected_origin
     )
     if not response.HasField("record"):
         raise VerificationError("the response carries no record")
@@ -146,13 +143,14 @@ def verify_receipt(
     of exactly that size must carry that root. Raises VerificationError on any mismatch.
     """
     size = receipt.index + 1
-    leaf = _signed_body(receipt, owner_public_key, expected_origin, "the receipt")
-    digest = merkle.leaf_hash(receipt.leaf)
+    entry = _verified_entry(receipt, None, owner_public_key, expected_origin, "the receipt")
     root = merkle.root_from_inclusion_proof(
-        digest, receipt.index, size, list(receipt.inclusion_proof)
+        entry.leaf_hash, receipt.index, size, list(receipt.inclusion_proof)
     )
     if checkpoint is not None:
-        note = verify_checkpoint(checkpoint, owner_public_key, expected_origin, expected_origin)
+        note = verify_log_checkpoint(
+            checkpoint, public_key=owner_public_key, origin=expected_origin
+        )
         if note.size < size:
             raise VerificationError(
                 f"the checkpoint covers {note.size} entries, before the receipt at {receipt.index}"
@@ -164,44 +162,26 @@ def verify_receipt(
                 raise VerificationError("the receipt's inclusion proof disagrees with the note")
         else:
             merkle.verify_consistency(size, note.size, list(consistency_proof), root, note.root)
-    entry = VerifiedEntry(receipt.index, digest, leaf)
     return _receipt_of(entry, root, size, asker_node_id)
-
-
-def _signed_body(
-    proven: federation_pb2.ProvenEntry, public_key: bytes, origin: str, what: str
-) -> ledger_pb2.EntryBody:
-    try:
-        leaf = parse_leaf(proven.leaf)
-        leaf.verify_signature(public_key)
-        body = leaf.decode_body()
-    except VerificationError as exc:
-        raise VerificationError(f"{what}: {exc}") from exc
-    if body.origin != origin:
-        raise VerificationError(f"{what} was written in log {body.origin!r}, not {origin!r}")
-    if body.index != proven.index:
-        raise VerificationError(
-            f"{what} claims index {proven.index} but was written as entry {body.index}"
-        )
-    return body
 
 
 def _verified_entry(
     proven: federation_pb2.ProvenEntry,
-    checkpoint: Checkpoint,
+    checkpoint: Checkpoint | None,
     public_key: bytes,
     origin: str,
     what: str,
 ) -> VerifiedEntry:
-    body = _signed_body(proven, public_key, origin, what)
-    digest = merkle.leaf_hash(proven.leaf)
+    """`proven` checked by ledger/proof.py: against `checkpoint`, or (None) its signature and
+    place only; the error names `what` failed."""
     try:
-        merkle.verify_inclusion(
-            digest, proven.index, checkpoint.size, list(proven.inclusion_proof), checkpoint.root
-        )
+        if checkpoint is None:
+            return verify_signed_entry(
+                proven.leaf, proven.index, public_key=public_key, origin=origin
+            )
+        return verify_proven(proven, checkpoint, public_key=public_key, origin=origin)
     except VerificationError as exc:
         raise VerificationError(f"{what}: {exc}") from exc
-    return VerifiedEntry(proven.index, digest, body)
 
 
 def _receipt_of(

@@ -1,11 +1,16 @@
 """The project's one exception tree, rooted at CctnsError.
 
-Three families, each mapped once at a boundary (CLI exit code, gRPC status, HTTP status):
+Families, each mapped once at a boundary (CLI exit code, gRPC status in federation/status.py,
+HTTP status):
 - InputError: a user or caller gave bad input (validation). Nothing was written.
+  NotFound is the InputError of asking for something that is not there, so a caller can tell
+  it apart by class (gRPC NOT_FOUND, HTTP 404) while `except InputError` still catches it.
 - VerificationError: data failed a cryptographic or structural check (tampering, a forged
   proof, a misbehaving peer). Verifiers return None or raise this.
 - StoreError: the storage layer failed or found itself inconsistent.
 - UsageError: the program was misused (a missing data dir, a node not initialised).
+- PeerError: another node misbehaved, could not be reached (PeerUnavailable), is not who it
+  claims (AuthenticationError), or asked for what its role may not have (NotPermitted).
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ class InputError(CctnsError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems = problems or [message]
         super().__init__(message)
+
+
+class NotFound(InputError):
+    """What the caller asked for is not there ("no record 'FIR No. 99/2026' at this station")."""
 
 
 class UsageError(CctnsError):
@@ -69,6 +78,12 @@ class PeerError(CctnsError):
 
 class AuthenticationError(PeerError):
     """A peer is unknown, expired, revoked, or presented no certificate."""
+
+
+class NotPermitted(PeerError):
+    """A node is authenticated, but its role is not entitled to what it asked for. Raised by
+    the answering node about its caller; the caller's transport raises it again on its side,
+    naming the node that refused."""
 
 
 class PeerUnavailable(PeerError):

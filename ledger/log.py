@@ -55,18 +55,6 @@ class Appended:
     body: ledger_pb2.EntryBody
 
 
-class _Overlay:
-    """A NodeReader over the store plus the nodes of a commit not yet written."""
-
-    def __init__(self, store: LogStore, fresh: Sequence[tuple[int, int, bytes]]) -> None:
-        self._store = store
-        self._fresh = {(level, index): digest for level, index, digest in fresh}
-
-    def node(self, level: int, index: int) -> bytes | None:
-        found = self._fresh.get((level, index))
-        return found if found is not None else self._store.node(level, index)
-
-
 class _Request:
     __slots__ = ("bodies", "error", "result")
 
@@ -153,7 +141,7 @@ class Ledger:
             hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
             end = start + len(leaves)
             nodes = merkle.new_nodes(start, hashes, self.store)
-            root = merkle.MerkleTree(_Overlay(self.store, nodes)).root(end)
+            root = merkle.MerkleTree(merkle.PendingNodes(self.store, nodes)).root(end)
             note = sign_checkpoint(Checkpoint(self.origin, end, root), self._key)
             self.store.commit(
                 CommitBatch(start=start, entries=leaves, nodes=nodes, checkpoint=note)

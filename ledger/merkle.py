@@ -69,6 +69,20 @@ class MemoryNodes:
         return len(self._nodes)
 
 
+class PendingNodes:
+    """A NodeReader over another reader plus nodes not yet written to it: the root of a tree
+    after a commit, computed before the commit (from new_nodes' output)."""
+
+    def __init__(self, reader: NodeReader, fresh: Iterable[tuple[int, int, bytes]]) -> None:
+        self._reader = reader
+        self._fresh = {(level, index): digest for level, index, digest in fresh}
+
+    def node(self, level: int, index: int) -> bytes | None:
+        """The fresh hash of node (level, index), else the underlying reader's."""
+        found = self._fresh.get((level, index))
+        return found if found is not None else self._reader.node(level, index)
+
+
 def _read(reader: NodeReader, level: int, index: int) -> bytes:
     digest = reader.node(level, index)
     if digest is None:

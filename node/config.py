@@ -28,7 +28,6 @@ import base64
 import binascii
 import hashlib
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,24 +35,12 @@ from pathlib import Path
 import nacl.signing
 
 from federation.interfaces import PeerAddress
+from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
 
 CONFIG_NAME = "node.toml"
 FEDERATION_NAME = "federation.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
-ROLES = (
-    "station",
-    "circle",
-    "sub-division",
-    "district",
-    "control-room",
-    "forensic-lab",
-    "fingerprint-bureau",
-    "state",
-    "national",
-)
-# An origin names one log forever: lower-case path segments under a host-like prefix.
-_ORIGIN = re.compile(r"^[a-z0-9.-]+(/[a-z0-9][a-z0-9._-]*)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +67,7 @@ def _toml_string(value: str) -> str:
 
 def validate_origin(origin: str) -> str:
     """Returns the origin if it is a valid log origin line, else raises InputError."""
-    if not _ORIGIN.match(origin):
+    if not ORIGIN.match(origin):
         raise InputError(
             f"origin {origin!r} must look like cctns.in/kerala/ernakulam-city/ps-kalamassery "
             "(lower-case letters, digits, '.', '-', '_' in '/'-separated parts)"
@@ -104,7 +91,7 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             values[name] = value
     for name in sorted(set(raw) - set(NodeConfig.__slots__)):
         problems.append(f"{source}: unknown setting '{name}'")
-    if "origin" in values and not _ORIGIN.match(values["origin"]):
+    if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
     if "role" in values and values["role"] not in ROLES:
         problems.append(f"{source}: role {values['role']!r} is not one of {', '.join(ROLES)}")

@@ -29,11 +29,11 @@ from federation.fanout import FederatedSearchResult
 from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
 from federation.interfaces import PeerIdentity
-from federation.membership import RevocationSet
 from federation.replicas import ReplicaSet
 from federation.replication import Alert, Witness, recover_from_parent, resync_own_log
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
+from federation.trust.revocation import RevocationSet
 from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir

@@ -15,7 +15,6 @@ Results are also written to bench-out/station.json.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -37,23 +36,15 @@ from node.index.record_index import IndexedEntry, RecordIndex
 from node.records.validation import IST, utc_ms
 from protos import ledger_pb2, records_pb2
 from simulations.chart import bar_chart
+from simulations.report import per_second, percentile, save_results
 
 ORIGIN = "cctns.in/bench/ps-bench"
-
-
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
 
 
 def _timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def sample_bodies(count: int, seed: int = 1) -> list[ledger_pb2.EntryBody]:
@@ -74,13 +65,13 @@ def bench_ledger(workdir: Path, entries: int) -> dict[str, float]:
     key = nacl.signing.SigningKey.generate()
     # Baseline: signing the same bytes, nothing else, one thread.
     sign_seconds = _timed(lambda: [key.sign(ENTRY_CONTEXT + r) for r in raw])
-    sign_rate = _rate(len(raw), sign_seconds)
+    sign_rate = per_second(len(raw), sign_seconds)
 
     single_n = min(1500, entries)
     store = RocksDBLogStore.open(workdir / "single")
     ledger = Ledger(store, key, ORIGIN)
     copies = [_copy(b) for b in bodies[:single_n]]
-    single_rate = _rate(single_n, _timed(lambda: [ledger.append(b) for b in copies]))
+    single_rate = per_second(single_n, _timed(lambda: [ledger.append(b) for b in copies]))
     ledger.close()
     store.close()
 
@@ -100,7 +91,7 @@ def bench_ledger(workdir: Path, entries: int) -> dict[str, float]:
             for start in range(0, len(copies), size):
                 ledger.append_many(copies[start : start + size])
 
-        rate = _rate(len(copies), _timed(group))
+        rate = per_second(len(copies), _timed(group))
         ledger.close()
         store.close()
         results[f"group{batch}_durable_appends_per_s"] = rate
@@ -156,8 +147,8 @@ def build_person_index(
         )
     print(file=sys.stderr)
     rates = {
-        "index_entries_per_s": _rate(len(entries), seconds),
-        "index_persons_per_s": _rate(len(people), seconds),
+        "index_entries_per_s": per_second(len(entries), seconds),
+        "index_persons_per_s": per_second(len(people), seconds),
         "raw_sqlite_inserts_per_s": _raw_sqlite_rate(workdir, len(people)),
         "persons": float(len(people)),
         "firs": float(len(entries)),
@@ -180,7 +171,7 @@ def _raw_sqlite_rate(workdir: Path, rows: int) -> float:
 
     seconds = _timed(insert)
     db.close()
-    return _rate(rows, seconds)
+    return per_second(rows, seconds)
 
 
 _VARIANTS = [
@@ -243,8 +234,8 @@ def bench_search(
         db.execute(f"SELECT * FROM {table} WHERE rowid = ?", (rowid,)).fetchall()
         base.append(time.perf_counter() - start)
     db.close()
-    p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
-    b99 = _percentile(base, 99)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    b99 = percentile(base, 99)
     return {
         "search_p50_ms": p50 * 1000,
         "search_p99_ms": p99 * 1000,
@@ -273,12 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         results.update(bench_search(index, people, args.queries, work))
         index.close()
     _report(results)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    chart = out.with_suffix(".svg")
-    chart.write_text(_chart(results))
-    print(f"\nresults: {out}, chart: {chart}")
+    save_results(results, args.out, _chart)
     return 0
 
 

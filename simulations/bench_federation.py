@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import json
 import os
 import random
 import subprocess
@@ -53,7 +52,7 @@ import nacl.bindings
 import nacl.signing
 import trio
 
-from federation import membership, tls
+from federation import tls
 from federation.fanout import federated_search
 from federation.grpc_client import DEFAULT_LIMITER, GRACE_SECONDS, GrpcPeerClient
 from federation.grpc_server import MAX_MESSAGE_BYTES, PeerServicer, start_server
@@ -61,6 +60,8 @@ from federation.interfaces import PeerAddress
 from federation.replicas import ReplicaSet
 from federation.replication import DEFAULT_CHUNK, Witness, follow_once
 from federation.service import DEFAULT_BATCH_SIZE, PeerService
+from federation.trust.authority import create_root, enrol_node, issue_state_authority
+from federation.trust.credentials import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
 from ledger.errors import PeerUnavailable
 from node.config import DataDir, FederationConfig, save_federation
@@ -70,8 +71,8 @@ from node.records.refs import record_ref
 from node.records.validation import IST
 from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
-from simulations.bench import _percentile, _rate
 from simulations.chart import bar_chart
+from simulations.report import per_second, percentile, save_results
 
 SELF = "simulations.bench_federation"  # the node processes run this module with --serve
 ENTRY_BYTES = 1024
@@ -99,14 +100,14 @@ def bench_baselines(count: int) -> dict[str, float]:
     start = time.perf_counter()
     for buffer in buffers:
         sha256(buffer).digest()
-    sha_rate = _rate(count, time.perf_counter() - start)
+    sha_rate = per_second(count, time.perf_counter() - start)
     key = nacl.signing.SigningKey.generate()
     public = bytes(key.verify_key)
     signed = [bytes(key.sign(buffer)) for buffer in buffers[: max(1, count // 20)]]
     start = time.perf_counter()
     for message in signed:
         nacl.bindings.crypto_sign_open(message, public)
-    verify_rate = _rate(len(signed), time.perf_counter() - start)
+    verify_rate = per_second(len(signed), time.perf_counter() - start)
     return {"raw_sha256_per_s": sha_rate, "raw_ed25519_verify_per_s": verify_rate}
 
 
@@ -138,7 +139,7 @@ class Asker:
     """The district office the benchmark acts as."""
 
     data_dir: DataDir
-    credentials: membership.NodeCredentials
+    credentials: NodeCredentials
     origin: str
 
     def client(self, node: BenchNode) -> GrpcPeerClient:
@@ -154,8 +155,8 @@ class Federation:
 
     def __init__(self, base: Path) -> None:
         self.base = base
-        root = membership.create_root(common_name="cctns bench national root")
-        self.kerala = membership.issue_state_authority(root, "kerala")
+        root = create_root(common_name="cctns bench national root")
+        self.kerala = issue_state_authority(root, "kerala")
 
     def asker(self) -> Asker:
         origin = f"cctns.in/{DISTRICT}"
@@ -163,7 +164,7 @@ class Federation:
         data_dir.create(
             origin=origin, role="district", district="Ernakulam City", station="District Office"
         )
-        creds = membership.enrol_node(
+        creds = enrol_node(
             self.kerala,
             node_id=DISTRICT,
             role="district",
@@ -181,7 +182,7 @@ class Federation:
         data_dir.create(origin=origin, role="station", district="Ernakulam City", station=station)
         key = bytes(data_dir.load_key().verify_key)
         address = f"127.0.0.1:{free_port()}"
-        creds = membership.enrol_node(
+        creds = enrol_node(
             self.kerala,
             node_id=node_id,
             role="station",
@@ -362,7 +363,7 @@ async def _catch_up(
     return {
         "entries": float(verified),
         "seconds": seconds,
-        "entries_per_s": _rate(verified, seconds),
+        "entries_per_s": per_second(verified, seconds),
         "rounds": float(rounds),
         "chunk": float(chunk),
         "batch_size": float(batch),
@@ -442,8 +443,8 @@ async def _direct_queries(
     finally:
         channel.close()
         client.close()
-    f50, f99 = _percentile(fetch, 50), _percentile(fetch, 99)
-    e50, e99 = _percentile(bare, 50), _percentile(bare, 99)
+    f50, f99 = percentile(fetch, 50), percentile(fetch, 99)
+    e50, e99 = percentile(bare, 50), percentile(bare, 99)
     return {
         "calls": calls,
         "fetch_p50_ms": f50 * 1000,
@@ -502,8 +503,8 @@ async def _fan_out(
     return {
         "nodes": len(nodes),
         "rounds": rounds,
-        "p50_ms": _percentile(latencies, 50) * 1000,
-        "p99_ms": _percentile(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "unanswered": unanswered,
         "hits_mean": hits / rounds,
     }
@@ -582,12 +583,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _derive(results)
     _report(results)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    chart = out.with_suffix(".svg")
-    chart.write_text(_chart(results))
-    print(f"\nresults: {out}, chart: {chart}")
+    save_results(results, args.out, _chart)
     return 0
 
 

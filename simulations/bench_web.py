@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import random
 import re
 import signal
@@ -44,8 +43,9 @@ from node.records.refs import record_ref
 from node.records.validation import IST
 from node.station.core import Station
 from protos import records_pb2
-from simulations.bench import _percentile, misspell
+from simulations.bench import misspell
 from simulations.chart import bar_chart
+from simulations.report import percentile, save_results
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER_ID = "PEN700001"
@@ -213,8 +213,8 @@ def measure(
             raise SystemExit(f"GET {path}: {response.status_code}\n{response.text[:600]}")
         times.append(elapsed * 1000)
     return {
-        "p50_ms": _percentile(times, 50),
-        "p99_ms": _percentile(times, 99),
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
         "mean_ms": sum(times) / len(times),
         "requests": float(requests),
     }
@@ -272,12 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         r["p99_ms"] < TARGET_P99_MS for name, r in pages.items() if name != "healthz"
     )
     _report(results)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    chart = out.with_suffix(".svg")
-    chart.write_text(_chart(results))
-    print(f"\nresults: {out}, chart: {chart}")
+    save_results(results, args.out, _chart)
     return 0
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import trio
 
-from federation import membership
 from federation.interfaces import PeerAddress
+from federation.trust.authority import create_root, enrol_node, issue_state_authority
 from ledger.errors import PeerError, UsageError
 from node.config import DataDir, FederationConfig, PeerEntry, save_federation
 from node.demo.seed import seed_station
@@ -111,8 +111,8 @@ def _descendants(name: str) -> list[DemoNode]:
 
 def build(base: Path, *, records: int) -> None:
     """Creates the demo's authorities, nodes, certificates, federation.toml files and records."""
-    root = membership.create_root(common_name="cctns demo national root")
-    kerala = membership.issue_state_authority(root, "kerala")
+    root = create_root(common_name="cctns demo national root")
+    kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
     kerala.save(base / "authorities" / "kerala")
     ports = {node.name: free_port() for node in NODES}
@@ -131,7 +131,7 @@ def build(base: Path, *, records: int) -> None:
     for number, node in enumerate(NODES):
         data_dir = DataDir(base / node.name)
         parent = by_name[node.parent].node_id if node.parent else ""
-        creds = membership.enrol_node(
+        creds = enrol_node(
             kerala,
             node_id=node.node_id,
             role=node.role,

@@ -16,7 +16,7 @@ from federation import tls
 from federation.fanout import FederatedSearchResult, federated_search
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
-from federation.membership import NodeCredentials
+from federation.trust.credentials import NodeCredentials
 from federation.verify import VerifiedReceipt, verify_receipt
 from ledger.errors import InputError, UsageError
 from node.config import FEDERATION_NAME, DataDir, FederationConfig, load_federation

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation.interfaces import LogReader, PeerIdentity
-from federation.membership import RevocationSet
 from federation.replicas import ReplicaSet
-from federation.service import PermissionDenied
+from federation.trust.revocation import RevocationSet
 from ledger.entry import parse_leaf
-from ledger.errors import InputError, PeerError
+from ledger.errors import InputError, NotPermitted, PeerError
 from ledger.log import Ledger, now_ms
 from node.index.record_index import RecordIndex
 from node.index.search import VehicleHit
@@ -317,7 +316,7 @@ class StationPeerNode:
         """A Zero FIR from another station: the sender's key comes from its certificate, and
         the log handed over must be the caller's own."""
         if handover.origin.split("/", 1)[-1] != caller.node_id:
-            raise PermissionDenied(
+            raise NotPermitted(
                 f"{caller.node_id} handed over a Zero FIR of another log ({handover.origin})"
             )
         return transfer.accept_zero_fir(

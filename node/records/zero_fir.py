@@ -27,12 +27,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ledger import merkle
-from ledger.checkpoint import Checkpoint, parse_note, verify_checkpoint
-from ledger.entry import parse_leaf
+from ledger.checkpoint import Checkpoint
 from ledger.errors import InputError, VerificationError
-from ledger.log import Ledger
-from protos import federation_pb2, ledger_pb2, records_pb2
+from ledger.proof import verify_log_checkpoint, verify_proven
+from protos import federation_pb2, records_pb2
 
 SENT = "sent"
 RECEIVED = "received"
@@ -64,57 +62,18 @@ class VerifiedAcceptance:
     received: records_pb2.ZeroFirTransfer
 
 
-def proven_entry(ledger: Ledger, index: int, size: int) -> federation_pb2.ProvenEntry:
-    """Entry `index` with its inclusion proof in the tree of `size` entries."""
-    return federation_pb2.ProvenEntry(
-        index=index, leaf=ledger.leaf(index), inclusion_proof=ledger.inclusion_proof(index, size)
-    )
-
-
-def checkpoint_size(note: bytes) -> int:
-    """The tree size a note (our own, trusted) commits to."""
-    return parse_note(note)[0].size
-
-
-def verify_proven(
-    entry: federation_pb2.ProvenEntry, checkpoint: Checkpoint, public_key: bytes, origin: str
-) -> ledger_pb2.EntryBody:
-    """The body of a proven entry once its signature, place and inclusion proof check out."""
-    if entry.index >= checkpoint.size:
-        raise VerificationError(
-            f"entry {entry.index} is outside the checkpoint's {checkpoint.size} entries"
-        )
-    leaf = parse_leaf(entry.leaf)
-    leaf.verify_signature(public_key)
-    body = leaf.decode_body()
-    if body.index != entry.index:
-        raise VerificationError(f"entry {entry.index} was written as entry {body.index}")
-    if body.origin != origin:
-        raise VerificationError(f"entry {entry.index} belongs to log {body.origin!r}")
-    merkle.verify_inclusion(
-        merkle.leaf_hash(entry.leaf),
-        entry.index,
-        checkpoint.size,
-        list(entry.inclusion_proof),
-        checkpoint.root,
-    )
-    return body
-
-
-def _verified_note(note: bytes, public_key: bytes, origin: str, claimed: str) -> Checkpoint:
-    if claimed != origin:
-        raise VerificationError(f"the message is from log {claimed!r}, expected {origin!r}")
-    return verify_checkpoint(note, public_key, origin, origin)
-
-
 def verify_handover(
     handover: federation_pb2.ZeroFirHandover, public_key: bytes, origin: str
 ) -> VerifiedHandover:
     """Checks a hand-over from the log `origin` signed by `public_key`; VerificationError if
     anything does not hold (note, leaf signatures, inclusion proofs, the entries' contents)."""
-    checkpoint = _verified_note(handover.checkpoint, public_key, origin, handover.origin)
-    zero_body = verify_proven(handover.zero_fir, checkpoint, public_key, origin)
-    sent_body = verify_proven(handover.sent, checkpoint, public_key, origin)
+    if handover.origin != origin:
+        raise VerificationError(f"the message is from log {handover.origin!r}, expected {origin!r}")
+    checkpoint = verify_log_checkpoint(handover.checkpoint, public_key=public_key, origin=origin)
+    zero_body = verify_proven(
+        handover.zero_fir, checkpoint, public_key=public_key, origin=origin
+    ).body
+    sent_body = verify_proven(handover.sent, checkpoint, public_key=public_key, origin=origin).body
     if zero_body.WhichOneof("record") != "fir" or not zero_body.fir.zero_fir:
         raise VerificationError(f"entry {handover.zero_fir.index} is not a Zero FIR")
     fir = zero_body.fir
@@ -146,8 +105,8 @@ def verify_acceptance(
     acceptance: federation_pb2.ZeroFirAcceptance, public_key: bytes, origin: str
 ) -> VerifiedAcceptance:
     """Checks an acceptance from the log `origin` signed by `public_key`."""
-    checkpoint = verify_checkpoint(acceptance.checkpoint, public_key, origin, origin)
-    body = verify_proven(acceptance.received, checkpoint, public_key, origin)
+    checkpoint = verify_log_checkpoint(acceptance.checkpoint, public_key=public_key, origin=origin)
+    body = verify_proven(acceptance.received, checkpoint, public_key=public_key, origin=origin).body
     if body.WhichOneof("record") != "zero_fir_transfer":
         raise VerificationError(f"entry {acceptance.received.index} is not a Zero FIR transfer")
     received = body.zero_fir_transfer
@@ -217,12 +176,9 @@ __all__ = [
     "VerifiedAcceptance",
     "VerifiedHandover",
     "check_transfer_target",
-    "checkpoint_size",
     "names_station",
-    "proven_entry",
     "station_names",
     "transferred_fir",
     "verify_acceptance",
     "verify_handover",
-    "verify_proven",
 ]

@@ -8,8 +8,7 @@ Receipts are numbered per year, under `Station.writing()`, from the highest seri
 
 from __future__ import annotations
 
-import re
-
+from federation.trust.identity import valid_node_id
 from ledger.errors import InputError
 from node.index import services as index
 from node.records.refs import (
@@ -33,8 +32,6 @@ from node.records.services import (
 from node.records.validation import Problems, check_officer, ist_date
 from node.station.core import Receipt, Station
 from protos import records_pb2
-
-_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 
 
 def receive_request(
@@ -104,7 +101,7 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
             f"a {config.role} node does not keep grievances: they are filed with the office "
             "that supervises the one complained about"
         )
-    if not _NODE_ID.match(g.against_office):
+    if not valid_node_id(g.against_office):
         problems.add("the office complained about must be a node id (state/district/office)")
     elif g.against_office == config.node_id:
         problems.add("a grievance against this office is filed with the office supervising it")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.checkpoint import parse_note
 from ledger.errors import InputError, VerificationError
 from node.index.lookups import ZeroFirTransferRow
 from node.records import zero_fir as zf
@@ -69,11 +70,11 @@ def prepare_zero_fir_transfer(
             )
             sent_index = station.run(draft).index
         note = station.ledger.checkpoint()
-        size = zf.checkpoint_size(note)
+        size = parse_note(note)[0].size
         return federation_pb2.ZeroFirHandover(
             origin=station.config.origin,
-            zero_fir=zf.proven_entry(station.ledger, index, size),
-            sent=zf.proven_entry(station.ledger, sent_index, size),
+            zero_fir=_proven(station, index, size),
+            sent=_proven(station, sent_index, size),
             checkpoint=note,
         )
 
@@ -305,6 +306,15 @@ def _acceptance(
     note = station.ledger.checkpoint()
     return federation_pb2.ZeroFirAcceptance(
         fir_number=fir_number,
-        received=zf.proven_entry(station.ledger, received_index, zf.checkpoint_size(note)),
+        received=_proven(station, received_index, parse_note(note)[0].size),
         checkpoint=note,
+    )
+
+
+def _proven(station: Station, index: int, size: int) -> federation_pb2.ProvenEntry:
+    """Entry `index` of this station's log with its inclusion proof in the tree of `size`."""
+    return federation_pb2.ProvenEntry(
+        index=index,
+        leaf=station.ledger.leaf(index),
+        inclusion_proof=station.ledger.inclusion_proof(index, size),
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from ledger.errors import InputError
+from ledger.errors import NotFound
 from node.records.refs import canonical_petition
 from node.records.sealing import restore, unsealed_person
 from node.station.core import Station
@@ -38,7 +38,7 @@ def history(station: Station, ref: str) -> list[HistoryItem]:
     """The original record and every amendment to it, in the order they were appended."""
     indexes = station.index.lookups.history(ref)
     if not indexes:
-        raise InputError(f"no record {ref!r} at this station")
+        raise NotFound(f"no record {ref!r} at this station")
     items = []
     for position in indexes:
         body = station.ledger.body(position)

@@ -25,8 +25,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger import merkle
+from ledger.checkpoint import parse_note
 from node.index import public, reports
-from node.records import zero_fir
 from node.records.refs import fir_number
 from node.records.validation import normalise_mobile
 from node.station import views
@@ -197,7 +197,7 @@ def fir(
         return JSONResponse({"error": f"no {ref} at this station"}, status_code=404)
     ledger = station.ledger
     note = ledger.checkpoint()
-    size = zero_fir.checkpoint_size(note)
+    size = parse_note(note)[0].size
     if found.ledger_index >= size:  # registered after the latest checkpoint
         size = ledger.size()
     return FirOut(

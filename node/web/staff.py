@@ -27,10 +27,8 @@ from markupsafe import escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ledger import merkle
-from ledger.checkpoint import verify_checkpoint
-from ledger.entry import parse_leaf
 from ledger.errors import CctnsError, InputError
+from ledger.proof import verify_entry, verify_log_checkpoint
 from node.index import listings
 from node.records.laws import Statutes
 from node.records.validation import GD_CATEGORIES, IST, PETITION_CHANNELS, RELATIONS, SEXES, utc_ms
@@ -645,8 +643,8 @@ def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
     ledger = station.ledger
     wanted = sorted(set(indexes))
     try:
-        checkpoint = verify_checkpoint(
-            ledger.checkpoint(), ledger.public_key, ledger.origin, ledger.origin
+        checkpoint = verify_log_checkpoint(
+            ledger.checkpoint(), public_key=ledger.public_key, origin=ledger.origin
         )
     except CctnsError as exc:
         failed = {i: EntryProof(i, False, str(exc)) for i in wanted}
@@ -654,11 +652,13 @@ def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
     entries: dict[int, EntryProof] = {}
     for index in wanted:
         try:
-            leaf = ledger.leaf(index)
-            parse_leaf(leaf).verify_signature(ledger.public_key)
-            proof = ledger.inclusion_proof(index, checkpoint.size)
-            merkle.verify_inclusion(
-                merkle.leaf_hash(leaf), index, checkpoint.size, proof, checkpoint.root
+            verify_entry(
+                ledger.leaf(index),
+                index,
+                ledger.inclusion_proof(index, checkpoint.size),
+                checkpoint,
+                public_key=ledger.public_key,
+                origin=ledger.origin,
             )
         except CctnsError as exc:
             entries[index] = EntryProof(index, False, str(exc))

@@ -22,9 +22,11 @@ import grpc
 import trio
 from grpc_health.v1 import health_pb2
 
-from federation import membership, tls
+from federation import tls
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
+from federation.trust.authority import Authority, create_root, enrol_node, issue_state_authority
+from federation.trust.credentials import NodeCredentials
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, FederationConfig, PeerEntry, save_federation
@@ -117,8 +119,8 @@ class Node:
             ledger_key=self.ledger_key,
         )
 
-    def credentials(self) -> membership.NodeCredentials:
-        return membership.NodeCredentials.load(self.path)
+    def credentials(self) -> NodeCredentials:
+        return NodeCredentials.load(self.path)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -135,8 +137,8 @@ class Federation:
     """The nodes of one test federation under `base`, and their processes."""
 
     base: Path
-    root: membership.Authority
-    state: membership.Authority
+    root: Authority
+    state: Authority
     nodes: dict[str, Node]
     poll: float = 1.0
 
@@ -203,7 +205,7 @@ class Federation:
 
     # -- talking to nodes ------------------------------------------------------------------
 
-    def client(self, asker: str | membership.NodeCredentials, target: str) -> GrpcPeerClient:
+    def client(self, asker: str | NodeCredentials, target: str) -> GrpcPeerClient:
         """A mutual-TLS client to `target`, presenting `asker`'s certificate. Use inside trio."""
         creds = self.nodes[asker].credentials() if isinstance(asker, str) else asker
         return GrpcPeerClient(
@@ -215,7 +217,7 @@ class Federation:
 
     def ask(
         self,
-        asker: str | membership.NodeCredentials,
+        asker: str | NodeCredentials,
         target: str,
         call: Callable[[GrpcPeerClient], Awaitable[T]],
     ) -> T:
@@ -273,8 +275,8 @@ def build_federation(base: Path, specs: list[Spec], *, poll: float = 1.0) -> Fed
     node's origin and node id, with a ledger key of its own (and a genuine certificate saying
     so), while the parent's federation.toml lists the impersonated node's real key.
     """
-    root = membership.create_root(common_name="cctns test national root")
-    state = membership.issue_state_authority(root, STATE)
+    root = create_root(common_name="cctns test national root")
+    state = issue_state_authority(root, STATE)
     nodes: dict[str, Node] = {}
     for spec in specs:
         prefix = STATE if spec.role == "state" else DISTRICT
@@ -291,7 +293,7 @@ def build_federation(base: Path, specs: list[Spec], *, poll: float = 1.0) -> Fed
     for number, spec in enumerate(specs):
         node = nodes[spec.name]
         parent = nodes[spec.parent].node_id if spec.parent else ""
-        creds = membership.enrol_node(
+        creds = enrol_node(
             state,
             node_id=node.node_id,
             role=spec.role,

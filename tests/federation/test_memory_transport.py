@@ -10,9 +10,8 @@ import trio
 import trio.testing
 
 from federation.memory import Link, MemoryNetwork
-from federation.service import PermissionDenied
 from federation.verify import verify_record_response
-from ledger.errors import InputError, PeerUnavailable
+from ledger.errors import InputError, NotPermitted, PeerUnavailable
 from protos import federation_pb2
 from tests.federation.cluster import LAB, Member, context, first_fir, network, open_cluster
 
@@ -160,7 +159,7 @@ def test_memory_errors_cross_the_wire_as_status_and_message(members: dict[str, M
                 federation_pb2.RecordRequest(ref="FIR No. 999/2026", context=context()),
                 timeout=5,
             )
-        with pytest.raises(PermissionDenied) as refused:
+        with pytest.raises(NotPermitted) as refused:
             await net.client(lab.node_id, owner.node_id).fetch_record(
                 record_request(owner), timeout=5
             )

@@ -23,9 +23,10 @@ import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from federation import membership, tls
+from federation import tls
 from federation.grpc_server import MAX_MESSAGE_BYTES, SERVICE_NAME
 from federation.replicas import origin_slug
+from federation.trust.authority import create_root, enrol_node, issue_state_authority
 from federation.verify import verify_receipt, verify_record_response
 from ledger.checkpoint import parse_note, verify_checkpoint
 from ledger.entry import parse_leaf
@@ -340,7 +341,7 @@ def test_forged_checkpoint_is_rejected(world: World) -> None:
 
 def test_revoked_node_is_refused_others_are_not(world: World) -> None:
     fed = world.fed
-    retired = membership.enrol_node(
+    retired = enrol_node(
         fed.state,
         node_id="kerala/ernakulam-city/ps-retired",
         role="station",
@@ -402,8 +403,8 @@ def test_clients_without_a_valid_certificate_are_refused(world: World) -> None:
     root_pem = fed["stb"].credentials().root_pem
     anonymous = grpc.ssl_channel_credentials(root_certificates=root_pem)
     assert _probe(target, anonymous) == grpc.StatusCode.UNAVAILABLE
-    stranger = membership.enrol_node(
-        membership.issue_state_authority(membership.create_root(), "kerala"),
+    stranger = enrol_node(
+        issue_state_authority(create_root(), "kerala"),
         node_id=fed["sta"].node_id,
         role="station",
         parent=fed["dpo"].node_id,

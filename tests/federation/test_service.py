@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from federation.service import (
-    MAX_BATCH_SIZE,
-    MAX_ENTRIES_PER_REQUEST,
-    PeerService,
-    PermissionDenied,
-)
+from federation.service import MAX_BATCH_SIZE, MAX_ENTRIES_PER_REQUEST, PeerService
 from federation.verify import verify_receipt, verify_record_response
 from ledger.checkpoint import parse_note, sign_checkpoint
-from ledger.errors import InputError, VerificationError
+from ledger.errors import InputError, NotPermitted, VerificationError
 from node.station import registers
 from protos import federation_pb2
 from tests.federation.cluster import (
@@ -166,14 +161,14 @@ def test_service_unknown_record_is_not_found_and_not_audited(owner: Member, aske
 
 def test_service_forensic_lab_gets_hit_no_hit_only(owner: Member, lab: Member) -> None:
     registration, fir_number = first_vehicle(owner.station)
-    with pytest.raises(PermissionDenied, match="hit/no-hit"):
+    with pytest.raises(NotPermitted, match="hit/no-hit"):
         fetch(owner, lab, fir_number)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotPermitted):
         owner.service.search(
             lab.identity,
             federation_pb2.SearchRequest(kind="vehicle", query=registration, context=context()),
         )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotPermitted):
         list(owner.service.get_entries(lab.identity, federation_pb2.EntriesRequest(start=0, end=1)))
     answer = owner.service.hit_no_hit(
         lab.identity,
@@ -189,12 +184,12 @@ def test_service_unknown_role_is_refused_everything(owner: Member, asker: Member
     from dataclasses import replace
 
     stranger = replace(asker.identity, role="press")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotPermitted):
         owner.service.hit_no_hit(
             stranger,
             federation_pb2.HitRequest(identifier_type="fir", value="1/2026", context=context()),
         )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotPermitted):
         fetch(owner, Member(asker.station, asker.node, asker.service, stranger), "1/2026")
 
 

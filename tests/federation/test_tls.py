@@ -17,15 +17,6 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from federation.membership import (
-    Authority,
-    NodeCredentials,
-    RevocationSet,
-    create_root,
-    enrol_node,
-    issue_state_authority,
-    sign_revocation,
-)
 from federation.tls import (
     authenticate,
     channel_credentials,
@@ -33,6 +24,9 @@ from federation.tls import (
     server_credentials,
     server_options,
 )
+from federation.trust.authority import Authority, create_root, enrol_node, issue_state_authority
+from federation.trust.credentials import NodeCredentials
+from federation.trust.revocation import RevocationSet, sign_revocation
 
 WHOAMI = "/cctns.test.Probe/WhoAmI"
 TIMEOUT = 10.0

@@ -19,6 +19,7 @@ from ledger.merkle import (
     EMPTY_ROOT,
     MemoryNodes,
     MerkleTree,
+    PendingNodes,
     leaf_hash,
     new_nodes,
     node_hash,
@@ -183,6 +184,15 @@ def test_merkle_tree_missing_node_raises_store_error() -> None:
         tree.root(12)
     with pytest.raises(StoreError, match="missing Merkle node"):
         tree.inclusion_proof(0, 9)
+
+
+def test_pending_nodes_give_the_root_before_they_are_written() -> None:
+    leaves = [_data(i) for i in range(SMALL)]
+    written = MemoryNodes(new_nodes(0, [leaf_hash(d) for d in leaves[:37]], MemoryNodes()))
+    fresh = new_nodes(37, [leaf_hash(d) for d in leaves[37:]], written)
+    assert MerkleTree(PendingNodes(written, fresh)).root(SMALL) == ref.mth(leaves)
+    with pytest.raises(StoreError):
+        MerkleTree(written).root(SMALL)
 
 
 def test_merkle_tree_equal_sizes_consistency_proof_is_empty() -> None:

@@ -169,6 +169,30 @@ def test_grievances_on_a_supervising_office(district: Station) -> None:
         services.update_grievance(district, OFFICER, first.ref, "under_enquiry", "again")
 
 
+@pytest.mark.parametrize(
+    ("office", "accepted"),
+    [
+        ("kerala/ernakulam-city/ps-aluva", True),
+        ("kerala/scrb", True),
+        ("Aluva PS", False),
+        ("kerala/ernakulam-city/", False),
+        ("kerala//ps-aluva", False),
+        ("", False),
+    ],
+)
+def test_grievances_name_the_office_by_its_node_id(
+    district: Station, office: str, accepted: bool
+) -> None:
+    grievance = records_pb2.Grievance(
+        complainant=applicant(), against_office=office, details="Rude behaviour at the desk."
+    )
+    if accepted:
+        assert services.receive_grievance(district, OFFICER, grievance).ref.startswith("GRV/")
+    else:
+        with pytest.raises(InputError, match="must be a node id"):
+            services.receive_grievance(district, OFFICER, grievance)
+
+
 def _missing_petition(category: str, name: str, age: int) -> records_pb2.Petition:
     return records_pb2.Petition(
         subject="Missing since Sunday",

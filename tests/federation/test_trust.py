@@ -1,4 +1,5 @@
-"""The certificate hierarchy: enrolment, chain checks, identities, revocations, `cctns ca`."""
+"""The certificate hierarchy (federation/trust/): enrolment, chain checks, identities,
+revocations, `cctns ca`."""
 
 from __future__ import annotations
 
@@ -15,19 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from admin import pki_cli
-from federation import membership
-from federation.membership import (
-    Authority,
-    NodeCredentials,
-    RevocationSet,
-    create_root,
-    enrol_node,
-    identity_from_certificate,
-    issue_state_authority,
-    sign_revocation,
-    verify_chain,
-    verify_revocation,
-)
+from federation.trust import identity as trust
+from federation.trust.authority import Authority, create_root, enrol_node, issue_state_authority
+from federation.trust.chain import verify_chain
+from federation.trust.credentials import NodeCredentials
+from federation.trust.identity import identity_from_certificate
+from federation.trust.revocation import RevocationSet, sign_revocation, verify_revocation
 from ledger.errors import AuthenticationError, InputError, UsageError, VerificationError
 from node.config import ROLES, DataDir
 
@@ -72,7 +66,7 @@ def certs(pem: bytes) -> list[x509.Certificate]:
 
 
 def test_roles_match_node_config() -> None:
-    assert membership.ROLES == ROLES
+    assert trust.ROLES == ROLES
 
 
 def test_enrol_chain_is_leaf_then_state_without_root(
@@ -100,7 +94,7 @@ def test_enrol_identity_round_trip(station: NodeCredentials) -> None:
     assert identity.serial == format(leaf.serial_number, "x")
     der = leaf.public_bytes(serialization.Encoding.DER)
     assert identity_from_certificate(der) == identity
-    assert membership.address_from_certificate(der) == "127.0.0.1:7001"
+    assert trust.address_from_certificate(der) == "127.0.0.1:7001"
 
 
 def test_enrol_extensions_carry_san_and_canonical_json(station: NodeCredentials) -> None:
@@ -109,12 +103,12 @@ def test_enrol_extensions_carry_san_and_canonical_json(station: NodeCredentials)
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == [f"cctns:node:{STATION}"]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     assert san.get_values_for_type(x509.DNSName) == ["localhost"]
-    ext = leaf.extensions.get_extension_for_oid(membership.NODE_IDENTITY_OID)
+    ext = leaf.extensions.get_extension_for_oid(trust.NODE_IDENTITY_OID)
     assert not ext.critical
     assert isinstance(ext.value, x509.UnrecognizedExtension)
-    text = membership._parse_der_utf8string(ext.value.value)
+    text = trust._parse_der_utf8string(ext.value.value)
     fields = json.loads(text)
-    assert text == membership.canonical_json(fields)
+    assert text == trust.canonical_json(fields)
     assert fields == {
         "node_id": STATION,
         "role": "station",
@@ -139,7 +133,45 @@ def test_enrol_dns_address_names_that_host(kerala: Authority) -> None:
 
 def test_der_utf8string_long_form_round_trip() -> None:
     text = b"x" * 70000
-    assert membership._parse_der_utf8string(membership._der_utf8string(text)) == text
+    assert trust._parse_der_utf8string(trust._der_utf8string(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("node_id", "valid"),
+    [
+        ("kerala/thrissur-city/ps-ollur", True),
+        ("kerala/ernakulam-city/circle-kalamassery", True),
+        ("kerala/scrb", True),
+        ("india/ncrb", True),
+        ("kerala", True),  # one part: the node of the origin "cctns.in/kerala"
+        ("local/node-0a1b2c3d4e5f", True),  # DataDir.create's default
+        ("Kerala/ps-ollur", False),
+        ("kerala/", False),
+        ("/kerala", False),
+        ("kerala//ps-ollur", False),
+        ("kerala/ps ollur", False),
+        ("-kerala", False),
+        ("", False),
+    ],
+)
+def test_node_id_one_pattern_for_certificates_revocations_and_origins(
+    kerala: Authority, node_id: str, valid: bool
+) -> None:
+    assert trust.valid_node_id(node_id) is valid
+    # node.config's origins are "<host>/<node id>", and name the same nodes.
+    assert (trust.ORIGIN.match(f"cctns.in/{node_id}") is not None) is valid
+    if valid:
+        assert (
+            verify_revocation(
+                sign_revocation(kerala, node_id=node_id, reason="test"), kerala.root_pem
+            ).node_id
+            == node_id
+        )
+    else:
+        with pytest.raises(InputError, match="node id"):
+            sign_revocation(kerala, node_id=node_id, reason="test")
+        with pytest.raises(InputError, match="node id"):
+            enrol(kerala, node_id)
 
 
 def test_enrol_national_by_root_and_state_node_by_state(root: Authority, kerala: Authority) -> None:
@@ -277,7 +309,7 @@ def test_verify_chain_rejects_station_certified_by_root_directly(
             forged = forged.add_extension(ext.value, ext.critical)
     cert = forged.sign(root.private_key, hashes.SHA256())
     with pytest.raises(AuthenticationError, match="certified by its state authority"):
-        verify_chain(membership._pem(cert), [], station.root_pem, at=NOW)
+        verify_chain(trust.pem(cert), [], station.root_pem, at=NOW)
 
 
 # -- persistence -----------------------------------------------------------------------------
@@ -346,7 +378,7 @@ def test_revocation_forged_signature_rejected(kerala: Authority, station: NodeCr
     signature[-1] ^= 1
     document["signature"] = base64.b64encode(bytes(signature)).decode()
     with pytest.raises(VerificationError):
-        verify_revocation(membership.canonical_json(document), station.root_pem)
+        verify_revocation(trust.canonical_json(document), station.root_pem)
 
 
 def test_revocation_by_impostor_authority_rejected(
