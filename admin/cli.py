@@ -39,16 +39,16 @@ EXIT_CODES: tuple[tuple[type[CctnsError], int], ...] = (
     (PeerError, 5),
     (CctnsError, 1),
 )
-EPILOG = "exit codes: " + "; ".join(
-    (
-        "0 ok",
-        "1 a search some node did not answer, or another failure",
-        "2 bad input or usage",
-        "3 verification failed",
-        "4 storage failure",
-        "5 a peer failed or refused",
-    )
+# What each exit code means, as `cctns --help`, the README and docs/decisions.md say it.
+EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
+    (0, "ok"),
+    (1, "a search that some node did not answer (named), or another failure"),
+    (2, "bad input or usage"),
+    (3, "verification failed"),
+    (4, "storage failure"),
+    (5, "a peer failed or refused"),
 )
+EPILOG = "exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_MEANINGS)
 
 
 def exit_code(error: CctnsError) -> int:

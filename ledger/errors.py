@@ -1,7 +1,7 @@
 """The project's one exception tree, rooted at CctnsError.
 
-Families, each mapped once at a boundary (CLI exit code, gRPC status in federation/status.py,
-HTTP status):
+Families, each mapped once at a boundary, by class: the CLI exit code (`admin/cli.py`
+`EXIT_CODES`), the gRPC status (`federation/status.py`), the HTTP status (`node/web/errors.py`):
 - InputError: a user or caller gave bad input (validation). Nothing was written.
   NotFound is the InputError of asking for something that is not there, so a caller can tell
   it apart by class (gRPC NOT_FOUND, HTTP 404) while `except InputError` still catches it.
@@ -19,13 +19,9 @@ from __future__ import annotations
 class CctnsError(Exception):
     """Root of every error this project raises on purpose."""
 
-    exit_code = 1
-
 
 class InputError(CctnsError):
     """Bad input from a user or caller; carries one message per problem found."""
-
-    exit_code = 2
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems = problems or [message]
@@ -39,13 +35,9 @@ class NotFound(InputError):
 class UsageError(CctnsError):
     """The program was asked to do something it cannot in this state."""
 
-    exit_code = 2
-
 
 class VerificationError(CctnsError):
     """A signature, hash, proof or structural check failed."""
-
-    exit_code = 3
 
 
 class ProofError(VerificationError):
@@ -63,13 +55,9 @@ class TamperError(VerificationError):
 class StoreError(CctnsError):
     """Storage failed, or a commit did not fit the store's current state."""
 
-    exit_code = 4
-
 
 class PeerError(CctnsError):
     """Another node misbehaved or could not be reached; `node_id` names it."""
-
-    exit_code = 5
 
     def __init__(self, message: str, node_id: str = "") -> None:
         self.node_id = node_id

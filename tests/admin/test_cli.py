@@ -12,9 +12,25 @@ from pathlib import Path
 
 import pytest
 
+from admin import cli
 from admin.cli import main
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
+from ledger.errors import (
+    AuthenticationError,
+    CctnsError,
+    EquivocationError,
+    InputError,
+    NotFound,
+    NotPermitted,
+    PeerError,
+    PeerUnavailable,
+    ProofError,
+    StoreError,
+    TamperError,
+    UsageError,
+    VerificationError,
+)
 
 ORIGIN = "cctns.in/kerala/thrissur-city/ps-ollur"
 
@@ -234,3 +250,36 @@ def test_cli_alerts_lists_recorded_equivocations(
     (alert,) = json.loads(out)
     assert alert["origin"] == "cctns.in/kerala/x/ps-y"
     assert alert["detail"] == "same size 10, different roots"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (InputError("x"), 2),
+        (NotFound("x"), 2),
+        (UsageError("x"), 2),
+        (VerificationError("x"), 3),
+        (TamperError("x", index=4), 3),
+        (ProofError("x"), 3),
+        (EquivocationError("x"), 3),
+        (StoreError("x"), 4),
+        (PeerError("x"), 5),
+        (PeerUnavailable("x"), 5),
+        (AuthenticationError("x"), 5),
+        (NotPermitted("x"), 5),
+        (CctnsError("x"), 1),
+    ],
+)
+def test_cli_exit_code_by_error_class(error: CctnsError, code: int) -> None:
+    assert cli.exit_code(error) == code
+
+
+def test_cli_exit_codes_stated_alike_in_help_readme_and_decisions() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    readme = " ".join((repo / "README.md").read_text().split())
+    decisions = " ".join((repo / "docs" / "decisions.md").read_text().split())
+    help_text = " ".join(cli.build_parser().format_help().split())
+    for code, meaning in cli.EXIT_MEANINGS:
+        stated = f"{code} {meaning}"
+        assert stated in readme and stated in decisions and stated in help_text, stated
+    assert {code for _, code in cli.EXIT_CODES} <= {code for code, _ in cli.EXIT_MEANINGS}
