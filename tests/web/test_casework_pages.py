@@ -20,7 +20,7 @@ from node.station.core import Station
 from node.web.app import WebContext, create_app
 from node.web.auth import Accounts
 from node.web.staff import ref_slug
-from tests.node.test_station import theft_fir
+from tests.node.support import theft_fir
 from tests.web.support import FAST, NODE_ID, Clock, sign_in
 from tests.web.test_staff import ORIGIN, Node, TestClient, _csrf
 

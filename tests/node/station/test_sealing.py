@@ -1,38 +1,29 @@
-"""Sealed identities: the ledger carries a commitment, the station keeps the value."""
+"""Identities the law withholds, at the station: sealed while an FIR is drafted, never in the ledger
+or the index in clear, disclosed only with a logged Disclosure entry."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ledger.errors import InputError, VerificationError
+from ledger.errors import InputError
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.records.sealing import (
-    COMMITMENT_CONTEXT,
-    canonical_identity,
-    commit_identity,
-    redact,
-    restore,
-    seal_person,
     verify_disclosure,
 )
 from node.records.validation import IST, utc_ms
 from node.station import disclosure, registers, views
 from node.station.core import Station
-from node.station.sealed_store import SealedStore
 from protos import records_pb2
+from tests.node.support import VICTIM, VICTIM_FATHER, VICTIM_MOBILE, victim
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-VICTIM = "Sreelakshmi Raveendran"
-VICTIM_FATHER = "Raveendran Pillai"
-VICTIM_MOBILE = "9447012345"
 
 
 @pytest.fixture
@@ -47,18 +38,6 @@ def station(data_dir: DataDir) -> Iterator[Station]:
     opened = Station.open(data_dir)
     yield opened
     opened.close()
-
-
-def victim() -> records_pb2.Person:
-    return records_pb2.Person(
-        name=VICTIM,
-        relative_name=VICTIM_FATHER,
-        relation="D/o",
-        age=24,
-        sex="F",
-        address="Thekkedath House, Edappally",
-        mobile=VICTIM_MOBILE,
-    )
 
 
 def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
@@ -106,75 +85,6 @@ def all_leaf_bytes(station: Station) -> bytes:
 def commitments(station: Station, index: int) -> list[bytes]:
     fir = station.ledger.body(index).fir
     return [e.person.identity_commitment for e in fir.persons if e.person.identity_commitment]
-
-
-# -- the primitives ------------------------------------------------------------------------------
-
-
-def test_sealed_commitment_is_salted_hash_of_the_withheld_fields() -> None:
-    person = victim()
-    person.person_id = "P-9-2"
-    person.juvenile = True
-    salt = bytes(range(32))
-    item = seal_person(person, salt=salt)
-
-    expected = hashlib.sha256(COMMITMENT_CONTEXT + salt + canonical_identity(victim())).digest()
-    assert item.commitment == expected == person.identity_commitment
-    # The entry keeps id, sex and the juvenile flag; the identity is gone.
-    assert (person.person_id, person.sex, person.juvenile) == ("P-9-2", "F", True)
-    assert not person.name and not person.mobile and not person.age and not person.relation
-    verify_disclosure(item.commitment, victim(), salt)
-
-
-def test_sealed_same_identity_different_salt_gives_different_commitments() -> None:
-    assert seal_person(victim()).commitment != seal_person(victim()).commitment
-
-
-def test_sealed_wrong_value_or_salt_fails_verification() -> None:
-    item = seal_person(victim())
-    wrong = victim()
-    wrong.name = "Sreelekha Raveendran"
-    with pytest.raises(VerificationError):
-        verify_disclosure(item.commitment, wrong, item.salt)
-    with pytest.raises(VerificationError):
-        verify_disclosure(item.commitment, item.identity, bytes(32))
-    with pytest.raises(VerificationError):
-        verify_disclosure(item.commitment, item.identity, item.salt[:16])
-    with pytest.raises(VerificationError):
-        verify_disclosure(item.commitment[:16], item.identity, item.salt)
-    assert commit_identity(item.identity, item.salt) == item.commitment
-
-
-def test_sealed_redaction_round_trips_in_local_view() -> None:
-    item = seal_person(victim())
-    text = f"{VICTIM} (daughter of {VICTIM_FATHER}) told that {VICTIM.upper()} was alone."
-    redacted = redact(text, [item])
-    assert VICTIM.lower() not in redacted.lower() and VICTIM_FATHER not in redacted
-    assert restore(redacted, [item]) == (
-        f"{VICTIM} (daughter of {VICTIM_FATHER}) told that {VICTIM} was alone."
-    )
-
-
-def test_sealed_store_keeps_items_across_reopen(tmp_path: Path) -> None:
-    store = SealedStore.open(tmp_path / "sealed")
-    item = seal_person(victim(), record_ref="FIR No. 1/2026")
-    store.put_many([item])
-    store.close()
-    again = SealedStore.open(tmp_path / "sealed")
-    try:
-        found = again.get(item.commitment)
-        assert found is not None
-        assert (found.salt, found.identity, found.record_ref) == (
-            item.salt,
-            item.identity,
-            "FIR No. 1/2026",
-        )
-        assert again.get(bytes(32)) is None
-    finally:
-        again.close()
-
-
-# -- through the station -------------------------------------------------------------------------
 
 
 def test_sealed_bns64_victim_never_in_the_ledger_bytes(station: Station) -> None:

@@ -15,6 +15,7 @@ from node.records.validation import IST, normalise_registration, utc_ms
 from node.station import registers, views
 from node.station.core import Station
 from protos import records_pb2
+from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
@@ -27,44 +28,6 @@ def station(tmp_path: Path) -> Iterator[Station]:
     opened = Station.open(data_dir)
     yield opened
     opened.close()
-
-
-def person(name: str, role: int, **fields: object) -> records_pb2.PersonInCase:
-    return records_pb2.PersonInCase(
-        person=records_pb2.Person(name=name, **fields),  # type: ignore[arg-type]
-        role=role,  # type: ignore[arg-type]
-    )
-
-
-def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir:
-    occurred = (when or datetime.now(IST)) - timedelta(hours=5)
-    fir = records_pb2.Fir(
-        occurrence_from_ms=utc_ms(occurred),
-        place_of_occurrence=records_pb2.Place(description="Near HMT junction bus stop"),
-        sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
-        brief_facts="The complainant's motorcycle parked near the bus stop was stolen.",
-        persons=[
-            person(
-                "Rajesh K",
-                records_pb2.COMPLAINANT,
-                age=41,
-                sex="M",
-                relation="S/o",
-                relative_name="Krishnan",
-            ),
-            records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
-        ],
-        property=[
-            records_pb2.PropertyItem(
-                category="vehicle",
-                status=records_pb2.STOLEN,
-                value_inr=65000,
-                vehicle=records_pb2.Vehicle(registration="kl 7 bq 4521", make="Honda"),
-            )
-        ],
-        **fields,  # type: ignore[arg-type]
-    )
-    return fir
 
 
 def test_station_fir_numbers_are_consecutive_per_year(station: Station) -> None:

@@ -15,7 +15,7 @@ from node.index import casework as casework_index
 from node.station import casework, registers, views
 from node.station.core import Station
 from protos import records_pb2
-from tests.node.test_station import theft_fir
+from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"

@@ -1,0 +1,63 @@
+"""Records the node tests share: a theft FIR, a person in a case, a victim whose identity the law
+withholds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from node.records.validation import IST, utc_ms
+from protos import records_pb2
+
+VICTIM = "Sreelakshmi Raveendran"
+VICTIM_FATHER = "Raveendran Pillai"
+VICTIM_MOBILE = "9447012345"
+
+
+def victim() -> records_pb2.Person:
+    return records_pb2.Person(
+        name=VICTIM,
+        relative_name=VICTIM_FATHER,
+        relation="D/o",
+        age=24,
+        sex="F",
+        address="Thekkedath House, Edappally",
+        mobile=VICTIM_MOBILE,
+    )
+
+
+def person(name: str, role: int, **fields: object) -> records_pb2.PersonInCase:
+    return records_pb2.PersonInCase(
+        person=records_pb2.Person(name=name, **fields),  # type: ignore[arg-type]
+        role=role,  # type: ignore[arg-type]
+    )
+
+
+def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir:
+    occurred = (when or datetime.now(IST)) - timedelta(hours=5)
+    fir = records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="Near HMT junction bus stop"),
+        sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+        brief_facts="The complainant's motorcycle parked near the bus stop was stolen.",
+        persons=[
+            person(
+                "Rajesh K",
+                records_pb2.COMPLAINANT,
+                age=41,
+                sex="M",
+                relation="S/o",
+                relative_name="Krishnan",
+            ),
+            records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
+        ],
+        property=[
+            records_pb2.PropertyItem(
+                category="vehicle",
+                status=records_pb2.STOLEN,
+                value_inr=65000,
+                vehicle=records_pb2.Vehicle(registration="kl 7 bq 4521", make="Honda"),
+            )
+        ],
+        **fields,  # type: ignore[arg-type]
+    )
+    return fir
