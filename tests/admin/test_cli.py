@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import rocksdict
 
 from admin import cli
 from admin.cli import main
@@ -31,6 +32,9 @@ from ledger.errors import (
     UsageError,
     VerificationError,
 )
+from node.config import DataDir
+from node.station.core import Station
+from protos import ledger_pb2
 
 ORIGIN = "cctns.in/kerala/thrissur-city/ps-ollur"
 
@@ -130,7 +134,6 @@ def test_cli_verify_passes_then_names_a_tampered_entry(
 ) -> None:
     code, out, _ = run(capsys, "ledger", "verify", "--data-dir", node_dir, "--quiet")
     assert code == 0 and out.startswith("ok:")
-    import rocksdict
 
     path = str(Path(node_dir) / "ledger")
     options = rocksdict.Options(raw_mode=True)
@@ -158,9 +161,6 @@ def test_cli_verify_passes_then_names_a_tampered_entry(
 def test_cli_rebuild_index_gives_identical_answers(
     node_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from node.config import DataDir
-    from node.station.core import Station
-
     def answers() -> tuple[object, ...]:
         station = Station.open(DataDir(node_dir))
         try:
@@ -212,6 +212,7 @@ def test_cli_record_add_rejects_bad_input_and_writes_nothing(
     assert before == after
 
 
+@pytest.mark.slow  # a real `cctns` process
 def test_cli_entry_point_runs_as_a_program(node_dir: str) -> None:
     exe = Path(sys.executable).parent / "cctns"
     result = subprocess.run(
@@ -227,10 +228,6 @@ def test_cli_entry_point_runs_as_a_program(node_dir: str) -> None:
 def test_cli_alerts_lists_recorded_equivocations(
     node_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from node.config import DataDir
-    from node.station.core import Station
-    from protos import ledger_pb2
-
     assert run(capsys, "node", "alerts", "--data-dir", node_dir)[0] == 0
     station = Station.open(DataDir(node_dir))
     try:

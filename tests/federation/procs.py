@@ -9,6 +9,7 @@ mutual-TLS clients that speak as any enrolled node. Every wait is bounded.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -45,8 +46,6 @@ STOP_TIMEOUT = 20.0
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

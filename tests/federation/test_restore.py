@@ -24,6 +24,8 @@ from node.runtime import reconcile_with_parent
 from node.station.core import Station
 from tests.processes import start_node, stop_node
 
+pytestmark = pytest.mark.slow  # real node processes
+
 STATION = "kalamassery"
 DISTRICT = "ekm-dpo"
 

@@ -4,8 +4,10 @@ verification of records and receipts (federation/verify.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import nacl.signing
 import pytest
 
 from federation.service import MAX_BATCH_SIZE, MAX_ENTRIES_PER_REQUEST, PeerService
@@ -181,8 +183,6 @@ def test_service_forensic_lab_gets_hit_no_hit_only(owner: Member, lab: Member) -
 
 
 def test_service_unknown_role_is_refused_everything(owner: Member, asker: Member) -> None:
-    from dataclasses import replace
-
     stranger = replace(asker.identity, role="press")
     with pytest.raises(NotPermitted):
         owner.service.hit_no_hit(
@@ -374,8 +374,6 @@ def test_service_logs_of_unknown_origins_are_not_found(owner: Member, asker: Mem
 def test_service_put_cosignature_keeps_a_cosigned_note_of_its_own_log(
     owner: Member, asker: Member, tmp_path: Path
 ) -> None:
-    import nacl.signing
-
     note = owner.service.get_checkpoint(asker.identity, federation_pb2.CheckpointRequest()).note
     with pytest.raises(InputError, match="no cosignature"):
         owner.service.put_cosignature(

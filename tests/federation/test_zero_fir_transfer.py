@@ -8,6 +8,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
@@ -20,6 +22,9 @@ from tests.processes import start_node, stop_node
 
 SENDER, RECEIVER = "kalamassery", "edappally"
 RECEIVER_ID = "kerala/ernakulam-city/ps-edappally"
+
+
+pytestmark = pytest.mark.slow  # real node processes
 
 
 def _zero_fir() -> records_pb2.Fir:

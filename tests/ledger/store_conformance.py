@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import rocksdict
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -32,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.errors import StoreError
+from ledger.rocksdb_store import COLUMN_FAMILIES
 from ledger.store import CommitBatch, LogStore
 
 
@@ -71,9 +73,6 @@ def batch_for(store: LogStore, count: int, *, tag: str = "", note: bool = True) 
 @contextmanager
 def raw_column_families(path: Path) -> Iterator[dict[str, Any]]:
     """A closed RocksDB store's column families (and "default"), opened with rocksdict itself."""
-    import rocksdict
-
-    from ledger.rocksdb_store import COLUMN_FAMILIES
 
     names = (*COLUMN_FAMILIES, "default")
     options = rocksdict.Options(raw_mode=True)

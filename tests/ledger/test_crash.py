@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.signing
+import pytest
 
 from ledger import merkle
 from ledger.log import Ledger, verify_log
@@ -103,6 +104,7 @@ def _check_recovered(db: Path, signing_key: nacl.signing.SigningKey, acks: list[
         return report.size
 
 
+@pytest.mark.slow  # real writer processes, killed
 def test_crash_sigkill_loses_no_acknowledged_entry(tmp_path: Path) -> None:
     signing_key = nacl.signing.SigningKey(SEED)
     key_file = tmp_path / "key.hex"

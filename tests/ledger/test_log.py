@@ -16,7 +16,7 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.entry import ENTRY_CONTEXT, encode_leaf, parse_leaf
 from ledger.errors import InputError, StoreError, VerificationError
 from ledger.log import Ledger, verify_log
-from ledger.store import MemoryLogStore
+from ledger.store import CommitBatch, MemoryLogStore
 from protos import ledger_pb2, records_pb2
 from tests.ledger.reference_merkle import mth
 
@@ -110,7 +110,6 @@ def test_log_failed_commit_reaches_every_caller_and_writes_nothing() -> None:
 def test_log_refuses_a_store_whose_entries_outrun_its_checkpoint() -> None:
     store = MemoryLogStore()
     Ledger(store, KEY, ORIGIN).append(gd("a"))
-    from ledger.store import CommitBatch
 
     store.commit(CommitBatch(start=1, entries=[b"junk"], nodes=[]))
     with pytest.raises(StoreError, match="checkpoint covers 1"):

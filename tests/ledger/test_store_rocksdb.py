@@ -114,6 +114,7 @@ def test_rocksdb_second_open_in_process_is_refused(tmp_path: Path) -> None:
     RocksDBLogStore.open(tmp_path / "db").close()  # and the close released it
 
 
+@pytest.mark.slow  # a second real process holds the lock
 def test_rocksdb_locked_by_another_process(tmp_path: Path) -> None:
     holder = textwrap.dedent(
         f"""

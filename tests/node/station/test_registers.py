@@ -14,7 +14,7 @@ from node.config import DataDir
 from node.records.validation import IST, normalise_registration, utc_ms
 from node.station import registers, views
 from node.station.core import Station
-from protos import records_pb2
+from protos import ledger_pb2, records_pb2
 from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
@@ -243,7 +243,6 @@ def test_station_index_catches_up_after_it_lags(tmp_path: Path) -> None:
     gd = records_pb2.GeneralDiaryEntry(
         gd_date="2026-01-01", gd_number=1, summary="late", category="other"
     )
-    from protos import ledger_pb2
 
     station.ledger.append(ledger_pb2.EntryBody(officer_id=OFFICER, general_diary=gd))
     size = station.ledger.size()
