@@ -72,7 +72,7 @@ def cmd_node_info(args: argparse.Namespace) -> int:
 def cmd_node_serve(args: argparse.Namespace) -> int:
     # The runtime brings gRPC's server, FastAPI and hypercorn: a second and a half more start-up
     # that only `node serve` and `node web` need, so they alone import it.
-    from node.runtime import run
+    from node.runtime import run  # noqa: PLC0415
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
     return run(
@@ -84,7 +84,8 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_node_web(args: argparse.Namespace) -> int:
-    from node.runtime import run_web
+    # See cmd_node_serve.
+    from node.runtime import run_web  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     return run_web(Path(args.data_dir), args.http)
@@ -145,10 +146,10 @@ def cmd_admin_rebuild_index(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     # Each demo imports what it runs: the federation demo brings the gRPC stack (see above).
     if args.station_only:
-        from node.demo.station import run_demo
+        from node.demo.station import run_demo  # noqa: PLC0415
 
         return run_demo(Path(args.data_dir), records=args.records)
-    from node.demo.federation import run_federation_demo
+    from node.demo.federation import run_federation_demo  # noqa: PLC0415
 
     return run_federation_demo(Path(args.data_dir), records=args.records, check=args.check)
 

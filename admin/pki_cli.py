@@ -33,6 +33,7 @@ from federation.trust.credentials import NodeCredentials
 from federation.trust.identity import ROLES, address_from_certificate
 from federation.trust.revocation import RevocationSet, sign_revocation, verify_revocation
 from ledger.errors import InputError, UsageError
+from node.config import DataDir
 
 
 def cmd_ca_init_root(args: argparse.Namespace) -> int:
@@ -51,8 +52,6 @@ def cmd_ca_issue_state(args: argparse.Namespace) -> int:
 
 
 def cmd_ca_enrol(args: argparse.Namespace) -> int:
-    from node.config import DataDir
-
     data_dir = DataDir(args.data_dir)
     config = data_dir.load_config()
     role = args.role or config.role

@@ -20,6 +20,9 @@ from typing import Any
 
 from admin.common import data_dir_option, emit
 from ledger.errors import InputError
+from node.config import DataDir
+from node.web.auth import accounts_for
+from node.web.rules import ROLES
 
 
 def _read_password(path: str) -> str:
@@ -31,17 +34,12 @@ def _read_password(path: str) -> str:
 
 
 def _accounts(args: argparse.Namespace) -> Any:
-    from node.config import DataDir
-    from node.web.auth import accounts_for
-
     data_dir = DataDir(args.data_dir)
     data_dir.load_config()  # UsageError when the directory holds no node
     return accounts_for(data_dir)
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from node.config import DataDir
-
     password = _read_password(args.password_file)
     station_node_id = args.station_node_id or DataDir(args.data_dir).load_config().node_id
     store = _accounts(args)
@@ -125,8 +123,6 @@ def _add(group: Any, name: str, handler: Any, help_text: str) -> argparse.Argume
 
 def register(groups: Any) -> None:
     """Adds the `user` command group to the `cctns` parser's top-level subparsers."""
-    from node.web.rules import ROLES
-
     user = groups.add_parser(
         "user", help="officer accounts of the web UI", description=__doc__
     ).add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")

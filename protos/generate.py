@@ -16,8 +16,9 @@ ROOT = PROTO_DIR.parent
 
 def generate(out_dir: Path) -> list[Path]:
     """Runs protoc (from grpcio-tools) over protos/*.proto, writing under out_dir/protos/."""
-    import grpc_tools
-    from grpc_tools import protoc
+    # grpcio-tools is a development dependency: only `make proto` and its test need it.
+    import grpc_tools  # noqa: PLC0415
+    from grpc_tools import protoc  # noqa: PLC0415
 
     (out_dir / "protos").mkdir(parents=True, exist_ok=True)
     protos = sorted(PROTO_DIR.glob("*.proto"))

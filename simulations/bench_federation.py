@@ -63,12 +63,14 @@ from federation.service import DEFAULT_BATCH_SIZE, PeerService
 from federation.trust.authority import create_root, enrol_node, issue_state_authority
 from federation.trust.credentials import NodeCredentials
 from federation.verify import verify_receipt, verify_record_response
+from ledger.checkpoint import parse_note
 from ledger.errors import PeerUnavailable
 from node.config import DataDir, FederationConfig, save_federation
 from node.demo.federation import free_port
 from node.demo.seed import seed_station
 from node.records.refs import record_ref
 from node.records.validation import IST
+from node.runtime import open_node
 from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
 from simulations.chart import bar_chart
@@ -266,8 +268,6 @@ def serve_node(path: Path) -> int:
     """The node process: opens the node as `cctns node serve` does, serves the Peer service
     (mTLS, health, reflection) plus a bare echo RPC on the same server, prints the port, and
     runs until its stdin closes."""
-    from node.runtime import open_node
-
     with open_node(DataDir(path)) as parts:
         service = PeerService(parts.local)
         server, port = start_server(
@@ -324,8 +324,6 @@ def running(nodes: Sequence[BenchNode], logs: Path) -> Iterator[None]:
 
 async def _until_ready(client: GrpcPeerClient) -> int:
     """Waits for the node to answer; returns its log size."""
-    from ledger.checkpoint import parse_note
-
     for _ in range(100):
         try:
             note = await client.get_checkpoint(timeout=2.0)

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from tqdm import tqdm
+
 from ledger.errors import InputError
 from node.demo.synthetic import SyntheticRecords
 from node.records.validation import IST
@@ -37,8 +39,6 @@ def seed_station(
 ) -> dict[str, int]:
     """Writes `records` synthetic records spread over the past `days` (about 2 a day by
     default... scaled so that a year holds a realistic station's load). Returns counts by kind."""
-    from tqdm import tqdm
-
     end = datetime.now(IST) - timedelta(minutes=1)
     span = days if days is not None else max(30, min(3 * 365, records // 8))
     start = end - timedelta(days=span)

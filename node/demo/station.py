@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ledger.log import verify_log
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.records.validation import IST
@@ -17,8 +18,6 @@ DEMO_ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 
 def run_demo(path: Path, *, records: int = 3000) -> int:
     """Creates (once) and seeds a demo station, verifies its ledger, shows a search."""
-    from ledger.log import verify_log
-
     data_dir = DataDir(path)
     if not data_dir.exists():
         data_dir.create(
