@@ -1,9 +1,10 @@
 """Query indexes over the verified replicas an aggregating node holds (district, state, nation).
 
-One RecordIndex per replicated log, beside the replica (`<replicas>/<slug>/index.sqlite3`), fed by
-the replica set's `on_verified` hook after every verified commit, and caught up on open. Only
-verified entries are ever indexed, so a subtree answer never contains what a checkpoint does not
-cover. (At state and national scale the per-log SQLite files give way to one PostgreSQL index
+One RecordIndex per replicated log, beside the replica (`<replicas>/<slug>/index.sqlite3`), with
+the same tables as a station's own (casework and services included, so the dashboards' figures
+read alike), fed by the replica set's `on_verified` hook after every verified commit, and caught
+up on open. Only verified entries are ever indexed, so a subtree answer never contains what a
+checkpoint does not cover. (At state and national scale the per-log SQLite files give way to one PostgreSQL index
 partitioned by origin: a later issue.)
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from federation.replicas import ReplicaSet, origin_slug
 from ledger.entry import parse_leaf
 from node.index.record_index import IndexedEntry, RecordIndex
+from node.station.core import station_projections
 
 CHUNK = 2000
 
@@ -40,7 +42,7 @@ class ReplicaIndexes:
                     folder = self._directory / origin_slug(origin)
                     folder.mkdir(parents=True, exist_ok=True)
                     url = f"sqlite:///{folder / 'index.sqlite3'}"
-                found = RecordIndex(url)
+                found = RecordIndex(url, station_projections())
                 self._indexes[origin] = found
             return found
 
