@@ -8,7 +8,7 @@ problem), holding the station's single-writer lock while it reads the state and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from node.index import casework as cases
 from node.index.casework import PetitionStatus
@@ -42,27 +42,43 @@ def _open_petition(station: Station, receipt: str, problems: Problems) -> Petiti
     return found
 
 
-def _update(station: Station, officer_id: str, update: records_pb2.PetitionUpdate) -> Receipt:
-    return station.append_records(officer_id, [update], ref=update.receipt_number)
-
-
-def start_enquiry(station: Station, officer_id: str, receipt: str, note: str = "") -> Receipt:
-    """Starts the enquiry into a petition."""
+def _petition_step(
+    station: Station,
+    officer_id: str,
+    receipt: str,
+    failed: str,
+    check: Callable[[PetitionStatus | None, Problems], None],
+    update: Callable[[PetitionStatus], records_pb2.PetitionUpdate],
+) -> Receipt:
+    """One step of an open petition's life: under the lock, find it, run the step's own `check`
+    (every problem listed, nothing written: InputError `failed: ...`), append `update`."""
     with station.writing():
         problems = Problems()
         check_officer(officer_id, problems)
         found = _open_petition(station, receipt, problems)
+        check(found, problems)
+        problems.raise_if_any(failed)
+        assert found is not None
+        return station.append_records(officer_id, [update(found)], ref=found.receipt_number)
+
+
+def start_enquiry(station: Station, officer_id: str, receipt: str, note: str = "") -> Receipt:
+    """Starts the enquiry into a petition."""
+
+    def check(found: PetitionStatus | None, problems: Problems) -> None:
         if found is not None and found.status == UNDER_ENQUIRY:
             problems.add(f"the enquiry into {found.receipt_number} has already started")
-        problems.raise_if_any("enquiry not started")
-        assert found is not None
-        return _update(
-            station,
-            officer_id,
-            records_pb2.PetitionUpdate(
-                receipt_number=found.receipt_number, action="enquiry_started", note=note.strip()
-            ),
-        )
+
+    return _petition_step(
+        station,
+        officer_id,
+        receipt,
+        "enquiry not started",
+        check,
+        lambda found: records_pb2.PetitionUpdate(
+            receipt_number=found.receipt_number, action="enquiry_started", note=note.strip()
+        ),
+    )
 
 
 def permit_enquiry(
@@ -71,28 +87,28 @@ def permit_enquiry(
     """Records the SDPO's permission for a preliminary enquiry: at most 14 days from `now`
     (the deadline is written in the entry). The role check is the web rules' ("enquiry.permit")."""
     moment = station.now() if now is None else now
-    with station.writing():
-        problems = Problems()
-        check_officer(sdpo_officer_id, problems)
-        found = _open_petition(station, receipt, problems)
+
+    def check(found: PetitionStatus | None, problems: Problems) -> None:
         if found is not None and found.enquiry_deadline_ms:
             problems.add(
                 f"a preliminary enquiry into {found.receipt_number} was already permitted "
                 f"by {found.enquiry_permitted_by}"
             )
-        problems.raise_if_any("enquiry not permitted")
-        assert found is not None
-        return _update(
-            station,
-            sdpo_officer_id,
-            records_pb2.PetitionUpdate(
-                receipt_number=found.receipt_number,
-                action="enquiry_permitted",
-                note=note.strip(),
-                permitted_by=sdpo_officer_id,
-                deadline_ms=moment + ENQUIRY_LIMIT_MS,
-            ),
-        )
+
+    return _petition_step(
+        station,
+        sdpo_officer_id,
+        receipt,
+        "enquiry not permitted",
+        check,
+        lambda found: records_pb2.PetitionUpdate(
+            receipt_number=found.receipt_number,
+            action="enquiry_permitted",
+            note=note.strip(),
+            permitted_by=sdpo_officer_id,
+            deadline_ms=moment + ENQUIRY_LIMIT_MS,
+        ),
+    )
 
 
 def sign_efir(
@@ -100,52 +116,54 @@ def sign_efir(
 ) -> Receipt:
     """Records the informant's signature on an e-FIR, within 3 days of its receipt."""
     moment = station.now() if now is None else now
-    with station.writing():
-        problems = Problems()
-        check_officer(officer_id, problems)
-        found = _open_petition(station, receipt, problems)
-        if found is not None and not found.ended:
-            if found.category != "e_fir":
-                problems.add(f"{found.receipt_number} is not an e-FIR")
-            elif found.efir_signed_ms:
-                problems.add(f"the informant has already signed {found.receipt_number}")
-            elif moment > found.efir_due_ms:
-                problems.add("the 3-day window for the informant's signature has passed")
-        problems.raise_if_any("signature not recorded")
-        assert found is not None
-        return _update(
-            station,
-            officer_id,
-            records_pb2.PetitionUpdate(
-                receipt_number=found.receipt_number, action="informant_signed"
-            ),
-        )
+
+    def check(found: PetitionStatus | None, problems: Problems) -> None:
+        if found is None or found.ended:
+            return
+        if found.category != "e_fir":
+            problems.add(f"{found.receipt_number} is not an e-FIR")
+        elif found.efir_signed_ms:
+            problems.add(f"the informant has already signed {found.receipt_number}")
+        elif moment > found.efir_due_ms:
+            problems.add("the 3-day window for the informant's signature has passed")
+
+    return _petition_step(
+        station,
+        officer_id,
+        receipt,
+        "signature not recorded",
+        check,
+        lambda found: records_pb2.PetitionUpdate(
+            receipt_number=found.receipt_number, action="informant_signed"
+        ),
+    )
 
 
 def close_petition(station: Station, officer_id: str, receipt: str, reason: str) -> Receipt:
     """Closes a petition with its recorded reason (the enquiry's result). A missing-person or
     missing-child complaint ends in an FIR or in exactly this: a recorded reason."""
-    with station.writing():
-        problems = Problems()
-        check_officer(officer_id, problems)
-        found = _open_petition(station, receipt, problems)
-        if not reason.strip():
-            if found is not None and found.category in MISSING_CATEGORIES:
-                problems.add(
-                    "a missing-person complaint ends in an FIR or a recorded reason: "
-                    "the reason for closing is required"
-                )
-            else:
-                problems.add("the reason for closing is required")
-        problems.raise_if_any("petition not closed")
-        assert found is not None
-        return _update(
-            station,
-            officer_id,
-            records_pb2.PetitionUpdate(
-                receipt_number=found.receipt_number, action="closed", note=reason.strip()
-            ),
-        )
+
+    def check(found: PetitionStatus | None, problems: Problems) -> None:
+        if reason.strip():
+            return
+        if found is not None and found.category in MISSING_CATEGORIES:
+            problems.add(
+                "a missing-person complaint ends in an FIR or a recorded reason: "
+                "the reason for closing is required"
+            )
+        else:
+            problems.add("the reason for closing is required")
+
+    return _petition_step(
+        station,
+        officer_id,
+        receipt,
+        "petition not closed",
+        check,
+        lambda found: records_pb2.PetitionUpdate(
+            receipt_number=found.receipt_number, action="closed", note=reason.strip()
+        ),
+    )
 
 
 def convert_to_fir(
@@ -172,13 +190,10 @@ def convert_to_fir(
         linked.CopyFrom(fir)
         linked.petition_receipt = found.receipt_number
         registered = registers.register_fir(station, officer_id, linked)
-        _update(
-            station,
-            officer_id,
-            records_pb2.PetitionUpdate(
-                receipt_number=found.receipt_number, action="converted", fir_number=registered.ref
-            ),
+        converted = records_pb2.PetitionUpdate(
+            receipt_number=found.receipt_number, action="converted", fir_number=registered.ref
         )
+        station.append_records(officer_id, [converted], ref=found.receipt_number)
         return registered
 
 

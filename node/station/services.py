@@ -8,8 +8,10 @@ Receipts are numbered per year, under `Station.writing()`, from the highest seri
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from federation.trust.identity import valid_node_id
-from ledger.errors import InputError
+from ledger.errors import InputError, NotFound
 from node.index import services as index
 from node.records.refs import (
     canonical_grievance,
@@ -55,7 +57,7 @@ def receive_request(
     problems.raise_if_any("service request not received")
     year = ist_date(received).year
     with station.writing():
-        serial = index.max_serial(station.index, index.service_requests, year) + 1
+        serial = _next_serial(station, "request", index.service_requests, year)
         sr.receipt_number = request_receipt(serial, year)
         sr.received_at_ms = received
         sr.due_ms = due_ms(sr.kind, received)
@@ -66,18 +68,14 @@ def update_request(
     station: Station, officer_id: str, receipt: str, status: str, note: str = ""
 ) -> Receipt:
     """Records a step of a service request: in progress, completed or rejected."""
-    problems = Problems()
-    check_officer(officer_id, problems)
     canonical = canonical_request(receipt) or receipt.strip()
-    if status not in REQUEST_UPDATES:
-        problems.add(f"status must be one of {', '.join(REQUEST_UPDATES)}")
-    if len(note) > MAX_NOTE:
-        problems.add(f"the note is longer than {MAX_NOTE} characters")
-    problems.raise_if_any("service request not updated")
+    _update_problems(officer_id, status, REQUEST_UPDATES, note).raise_if_any(
+        "service request not updated"
+    )
     with station.writing():
         row = index.find_request(station.index, canonical)
         if row is None:
-            raise InputError(f"no service request {receipt!r} at this station")
+            raise NotFound(f"no service request {receipt!r} at this station")
         if row.status in REQUEST_CLOSED:
             raise InputError(f"{canonical} is already {row.status}")
         update = records_pb2.ServiceRequestUpdate(
@@ -115,7 +113,7 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
     problems.raise_if_any("grievance not received")
     year = ist_date(received).year
     with station.writing():
-        serial = index.max_serial(station.index, index.grievances, year) + 1
+        serial = _next_serial(station, "grievance", index.grievances, year)
         g.receipt_number = grievance_receipt(serial, year)
         g.received_at_ms = received
         return station.append_records(officer_id, [g], ref=g.receipt_number)
@@ -125,26 +123,40 @@ def update_grievance(
     station: Station, officer_id: str, receipt: str, status: str, note: str = ""
 ) -> Receipt:
     """Records a step of a grievance: under enquiry, or closed with its result."""
-    problems = Problems()
-    check_officer(officer_id, problems)
     canonical = canonical_grievance(receipt) or receipt.strip()
-    if status not in GRIEVANCE_UPDATES:
-        problems.add(f"status must be one of {', '.join(GRIEVANCE_UPDATES)}")
+    problems = _update_problems(officer_id, status, GRIEVANCE_UPDATES, note)
     if status == "closed" and not note.strip():
         problems.add("closing a grievance needs the result of the enquiry")
-    if len(note) > MAX_NOTE:
-        problems.add(f"the note is longer than {MAX_NOTE} characters")
     problems.raise_if_any("grievance not updated")
     with station.writing():
         row = index.find_grievance(station.index, canonical)
         if row is None:
-            raise InputError(f"no grievance {receipt!r} at this office")
+            raise NotFound(f"no grievance {receipt!r} at this office")
         if row.status == "closed":
             raise InputError(f"{canonical} is already closed")
         update = records_pb2.GrievanceUpdate(
             receipt_number=canonical, status=status, note=note.strip()
         )
         return station.append_records(officer_id, [update], ref=canonical)
+
+
+def _next_serial(station: Station, series: str, table: sa.Table, year: int) -> int:
+    """The next receipt serial of `series` in `year`, from the station's counters (the highest
+    in `table` the first time)."""
+    return station.numbers.next(
+        series, str(year), lambda: index.max_serial(station.index, table, year)
+    )
+
+
+def _update_problems(officer_id: str, status: str, allowed: tuple[str, ...], note: str) -> Problems:
+    """The problems of a status update (officer, status, note), every one listed."""
+    problems = Problems()
+    check_officer(officer_id, problems)
+    if status not in allowed:
+        problems.add(f"status must be one of {', '.join(allowed)}")
+    if len(note) > MAX_NOTE:
+        problems.add(f"the note is longer than {MAX_NOTE} characters")
+    return problems
 
 
 def request_record(station: Station, row: index.RequestRow) -> records_pb2.ServiceRequest:
