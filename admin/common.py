@@ -36,9 +36,9 @@ def data_dir_option(parser: argparse.ArgumentParser, *, required: bool = True) -
     )
 
 
-def subcommands(groups: Any, name: str, help_text: str) -> Any:
+def subcommands(groups: Any, name: str, help_text: str, description: str | None = None) -> Any:
     """A command group (`cctns node ...`) whose subcommands are added with `command`."""
-    return groups.add_parser(name, help=help_text).add_subparsers(
+    return groups.add_parser(name, help=help_text, description=description).add_subparsers(
         dest="command", required=True, metavar="SUBCOMMAND"
     )
 

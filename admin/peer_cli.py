@@ -19,7 +19,7 @@ from typing import Any
 import trio
 from google.protobuf.json_format import MessageToDict
 
-from admin.common import data_dir_option
+from admin.common import Handler, command, subcommands
 from federation.fanout import fan_out
 from federation.verify import verify_record_response
 from node.config import DataDir
@@ -148,33 +148,29 @@ def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
     return 0
 
 
-def _common(sub: argparse.ArgumentParser) -> None:
-    data_dir_option(sub)
+def _query(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    """A `peer` subcommand with what every audited query carries: who asks, for which case."""
+    sub = command(group, name, handler, help_text)
     sub.add_argument("--officer", default=os.environ.get("CCTNS_OFFICER", "PEN000000"))
     sub.add_argument("--case", default="enquiry", help="the case this query is for (audited)")
     sub.add_argument("--purpose", default="investigation")
     sub.add_argument("--deadline", type=float, default=3.0, help="seconds per node")
     sub.add_argument("--json", action="store_true")
+    return sub
 
 
 def register(groups: Any) -> None:
     """Adds the `peer` command group to the cctns parser."""
-    peer = groups.add_parser("peer", help="ask other nodes").add_subparsers(
-        dest="command", required=True, metavar="SUBCOMMAND"
-    )
-    sub = peer.add_parser("search", help="search many nodes at once (fan-out)")
+    peer = subcommands(groups, "peer", "ask other nodes")
+    sub = _query(peer, "search", cmd_search, "search many nodes at once (fan-out)")
     sub.add_argument("query")
     sub.add_argument("--kind", default="person", choices=["person", "vehicle", "property", "case"])
     sub.add_argument("--nodes", default="all", help="comma-separated node ids, or 'all'")
     sub.add_argument("--limit", type=int, default=20)
-    _common(sub)
-    sub.set_defaults(handler=cmd_search)
-    sub = peer.add_parser("fetch", help="one record from its owner, with proofs")
+    sub = _query(peer, "fetch", cmd_fetch, "one record from its owner, with proofs")
     sub.add_argument("ref")
     sub.add_argument("--node", required=True)
-    _common(sub)
-    sub.set_defaults(handler=cmd_fetch)
-    sub = peer.add_parser("hit", help="hit/no-hit: who holds this identifier?")
+    sub = _query(peer, "hit", cmd_hit, "hit/no-hit: who holds this identifier?")
     sub.add_argument("value")
     sub.add_argument(
         "--type",
@@ -182,15 +178,14 @@ def register(groups: Any) -> None:
         choices=["vehicle_registration", "engine_number", "chassis_number", "person_name", "fir"],
     )
     sub.add_argument("--nodes", default="all")
-    _common(sub)
-    sub.set_defaults(handler=cmd_hit)
-    sub = peer.add_parser(
-        "transfer-zero-fir", help="hand a Zero FIR over to the station with jurisdiction"
+    sub = _query(
+        peer,
+        "transfer-zero-fir",
+        cmd_transfer_zero_fir,
+        "hand a Zero FIR over to the station with jurisdiction",
     )
     sub.add_argument("ref", help='e.g. "ZERO FIR 1/2026"')
     sub.add_argument("--to", required=True, help="node id of the station with jurisdiction")
-    _common(sub)
-    sub.set_defaults(handler=cmd_transfer_zero_fir)
 
 
 __all__ = ["register"]

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from admin.common import data_dir_option, emit
+from admin.common import command, data_dir_option, emit, subcommands
 from federation.trust.authority import (
     DEFAULT_NODE_DAYS,
     DEFAULT_ROOT_DAYS,
@@ -121,38 +121,37 @@ def cmd_ca_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add(group: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
-    sub.set_defaults(handler=handler)
-    return sub
-
-
 def register(groups: Any) -> None:
     """Adds the `ca` command group to the `cctns` parser's top-level subparsers."""
-    ca = groups.add_parser(
-        "ca", help="certificate authorities: enrol and revoke nodes", description=__doc__
-    ).add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    ca = subcommands(groups, "ca", "certificate authorities: enrol and revoke nodes", __doc__)
 
-    sub = _add(ca, "init-root", cmd_ca_init_root, "create the national root authority")
+    sub = command(
+        ca, "init-root", cmd_ca_init_root, "create the national root authority", data_dir=False
+    )
     sub.add_argument("--dir", required=True, help="directory for ca.crt and ca.key")
     sub.add_argument("--common-name", default=ROOT_COMMON_NAME)
     sub.add_argument("--valid-days", type=int, default=DEFAULT_ROOT_DAYS)
 
-    sub = _add(ca, "issue-state", cmd_ca_issue_state, "certify a state authority with the root")
+    sub = command(
+        ca,
+        "issue-state",
+        cmd_ca_issue_state,
+        "certify a state authority with the root",
+        data_dir=False,
+    )
     sub.add_argument("--root", required=True, help="the national root's directory")
     sub.add_argument("--state", required=True, help="e.g. kerala")
     sub.add_argument("--dir", required=True, help="directory for the state authority")
     sub.add_argument("--valid-days", type=int, default=DEFAULT_STATE_DAYS)
 
-    sub = _add(ca, "enrol", cmd_ca_enrol, "certify a node (writes DATA_DIR/tls/)")
+    sub = command(ca, "enrol", cmd_ca_enrol, "certify a node (writes DATA_DIR/tls/)")
     sub.add_argument("--authority", required=True, help="the issuing authority's directory")
-    data_dir_option(sub)
     sub.add_argument("--role", choices=ROLES, help="(default: the role in node.toml)")
     sub.add_argument("--parent", required=True, help="node id of the parent office")
     sub.add_argument("--address", required=True, help="host:port the node serves gRPC on")
     sub.add_argument("--valid-days", type=int, default=DEFAULT_NODE_DAYS)
 
-    sub = _add(ca, "revoke", cmd_ca_revoke, "sign a revocation record")
+    sub = command(ca, "revoke", cmd_ca_revoke, "sign a revocation record", data_dir=False)
     sub.add_argument("--authority", required=True, help="the revoking authority's directory")
     sub.add_argument("--node-id", required=True)
     sub.add_argument("--serial", help="one certificate (hex); default: every certificate")
@@ -160,6 +159,5 @@ def register(groups: Any) -> None:
     sub.add_argument("--out", required=True, help="file to write the signed record to")
     data_dir_option(sub, required=False)
 
-    sub = _add(ca, "show", cmd_ca_show, "the node's identity, from its certificate")
-    data_dir_option(sub)
+    sub = command(ca, "show", cmd_ca_show, "the node's identity, from its certificate")
     sub.add_argument("--json", action="store_true")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from admin.common import data_dir_option, emit
+from admin.common import command, emit, subcommands
 from ledger.errors import InputError
 from node.config import DataDir
 from node.web.auth import accounts_for
@@ -114,20 +114,11 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add(group: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
-    data_dir_option(sub)
-    sub.set_defaults(handler=handler)
-    return sub
-
-
 def register(groups: Any) -> None:
     """Adds the `user` command group to the `cctns` parser's top-level subparsers."""
-    user = groups.add_parser(
-        "user", help="officer accounts of the web UI", description=__doc__
-    ).add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+    user = subcommands(groups, "user", "officer accounts of the web UI", __doc__)
 
-    sub = _add(user, "add", cmd_user_add, "create an officer account (prints the TOTP setup)")
+    sub = command(user, "add", cmd_user_add, "create an officer account (prints the TOTP setup)")
     sub.add_argument("--officer-id", required=True, help="e.g. PEN123456")
     sub.add_argument("--name", required=True)
     sub.add_argument("--sex", required=True, choices=["M", "F", "T"])
@@ -140,13 +131,13 @@ def register(groups: Any) -> None:
         "--password-file", required=True, help="file holding the password ('-': stdin)"
     )
 
-    sub = _add(user, "list", cmd_user_list, "list the accounts")
+    sub = command(user, "list", cmd_user_list, "list the accounts")
     sub.add_argument("--json", action="store_true")
 
-    sub = _add(user, "disable", cmd_user_disable, "disable an account and end its sessions")
+    sub = command(user, "disable", cmd_user_disable, "disable an account and end its sessions")
     sub.add_argument("--officer-id", required=True)
 
-    sub = _add(user, "set-password", cmd_user_set_password, "replace an account's password")
+    sub = command(user, "set-password", cmd_user_set_password, "replace an account's password")
     sub.add_argument("--officer-id", required=True)
     sub.add_argument(
         "--password-file", required=True, help="file holding the password ('-': stdin)"
