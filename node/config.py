@@ -31,6 +31,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nacl.signing
 
@@ -75,12 +76,16 @@ def validate_origin(origin: str) -> str:
     return origin
 
 
-def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
-    """Parses and validates node.toml text; InputError lists every problem."""
+def _toml(text: str, source: str) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML: {exc}") from exc
+
+
+def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
+    """Parses and validates node.toml text; InputError lists every problem."""
+    raw = _toml(text, source)
     problems: list[str] = []
     values: dict[str, str] = {}
     for name in NodeConfig.__slots__:
@@ -247,10 +252,7 @@ def _address(value: object, where: str, problems: list[str]) -> str:
 
 def parse_federation(text: str, source: str = FEDERATION_NAME) -> FederationConfig:
     """Parses federation.toml; InputError lists every problem."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML: {exc}") from exc
+    raw = _toml(text, source)
     problems: list[str] = []
     listen = _address(raw.get("listen"), f"{source}: listen", problems)
     parent = raw.get("parent", "")

@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ledger.errors import InputError
 from ledger.log import now_ms
-from node.config import DataDir
 from node.index import casework as casework_index
 from node.station import casework, registers, views
 from node.station.core import Station
@@ -22,15 +18,6 @@ OFFICER = "PEN100001"
 SDPO = "PEN900001"
 IO = "PEN300001"
 HOUR = 60 * 60 * 1000
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Iterator[Station]:
-    data_dir = DataDir(tmp_path / "node")
-    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
-    opened = Station.open(data_dir)
-    yield opened
-    opened.close()
 
 
 def receive(station: Station, category: str = "general", *, age_ms: int = HOUR) -> str:

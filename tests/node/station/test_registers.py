@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,15 +18,6 @@ from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-@pytest.fixture
-def station(tmp_path: Path) -> Iterator[Station]:
-    data_dir = DataDir(tmp_path / "node")
-    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
-    opened = Station.open(data_dir)
-    yield opened
-    opened.close()
 
 
 def test_station_fir_numbers_are_consecutive_per_year(station: Station) -> None:

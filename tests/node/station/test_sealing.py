@@ -4,9 +4,7 @@ or the index in clear, disclosed only with a logged Disclosure entry."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,20 +22,6 @@ from tests.node.support import VICTIM, VICTIM_FATHER, VICTIM_MOBILE, victim
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> DataDir:
-    data_dir = DataDir(tmp_path / "node")
-    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
-    return data_dir
-
-
-@pytest.fixture
-def station(data_dir: DataDir) -> Iterator[Station]:
-    opened = Station.open(data_dir)
-    yield opened
-    opened.close()
 
 
 def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:

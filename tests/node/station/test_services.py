@@ -33,13 +33,6 @@ def _open(tmp: Path, origin: str, role: str = "station") -> Station:
 
 
 @pytest.fixture
-def station(tmp_path: Path) -> Iterator[Station]:
-    opened = _open(tmp_path, ORIGIN)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def district(tmp_path: Path) -> Iterator[Station]:
     opened = _open(tmp_path, DISTRICT_ORIGIN, role="district")
     yield opened
