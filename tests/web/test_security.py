@@ -30,6 +30,7 @@ from tests.web.browser import (
     login,
     serve,
 )
+from tests.web.support import walk_routes
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = '"><script>alert(2)</script>'
@@ -110,20 +111,6 @@ def xss_fir() -> records_pb2.Fir:
     )
     fir.persons.add(person=records_pb2.Person(name=XSS_SCRIPT), role=records_pb2.ACCUSED)
     return fir
-
-
-def walk_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
-    """(path, methods) of every endpoint, through included routers (FastAPI 0.16x keeps an
-    included router as one route holding the original router, older versions copy its routes)."""
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, set(route.methods or ())
-        elif hasattr(route, "original_router"):
-            context = getattr(route, "include_context", None)
-            inner = prefix + str(getattr(context, "prefix", "") or "")
-            yield from walk_routes(list(route.original_router.routes), inner)
 
 
 def app_routes() -> tuple[list[str], list[str]]:
