@@ -1,11 +1,10 @@
 """The ASGI app: one FastAPI application per node, pages and JSON API side by side.
 
 `create_app(context)` wires the parts: templates (Jinja2, autoescaped), the translator, the
-officer accounts, security (sessions, CSRF, headers) and the routers of every area, named in one
-list (`ROUTERS`). Every page is rendered through `app.state.render`, which adds what every
-template needs: the language, `t()`, the officer signed in, the CSRF token, the station, date
-and number formats, and the record URLs. Errors of the project's tree map to pages (or JSON
-under /api/) in one place.
+officer accounts, security (sessions, CSRF, headers), the error mapping (`node.web.errors`) and
+the routers of every area, named in one list (`ROUTERS`). Every page is rendered through
+`app.state.render`, which adds what every template needs: the language, `t()`, the officer
+signed in, the CSRF token, the station, date and number formats, and the record URLs.
 """
 
 from __future__ import annotations
@@ -14,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ledger.errors import CctnsError, InputError
-from node.web.deps import WebContext, language, render
+from node.web import errors
+from node.web.deps import WebContext, language
 from node.web.pages import api, auth, cases, citizen, dashboard, home, registers, search, services
-from node.web.rules import Forbidden
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
 from node.web.urls import case_url, pdf_url
 
@@ -44,7 +42,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     api.router,
 )
 
-DESCRIPTION = "Crime and Criminal Tracking Network node: records, search, citizen services."
+DESCRIPTION = """\
+Crime and Criminal Tracking Network node: records, search, citizen services.
+
+Every error under /api/ answers one JSON shape, with the HTTP status repeated:
+`{"error": {"status": 404, "message": "no matching record", "problems": []}}`.
+`problems` lists each bad input (400) or each invalid parameter (422), else it is empty.
+401: no officer session; 403: the officer may not; 409: a record did not verify;
+502: another node failed; 503: the node's storage is unavailable.
+"""
 
 
 def _environment() -> Environment:
@@ -101,24 +107,5 @@ def create_app(context: WebContext) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)
-    _error_pages(app)
+    errors.install(app)
     return app
-
-
-def _error_pages(app: FastAPI) -> None:
-    def page(request: Request, status: int, message: str) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": message}, status_code=status)
-        return render(request, "error.html", status_code=status, status=status, message=message)
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return page(request, 403, str(exc))
-
-    @app.exception_handler(InputError)
-    async def bad_input(request: Request, exc: InputError) -> Response:
-        return page(request, 400, str(exc))
-
-    @app.exception_handler(CctnsError)
-    async def failed(request: Request, exc: CctnsError) -> Response:
-        return page(request, 409, str(exc))

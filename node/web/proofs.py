@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import parse_leaf
-from ledger.errors import CctnsError
+from ledger.errors import CctnsError, VerificationError
 from node.records import casework as casework_rules
 from node.station.core import Station
+from node.web.errors import public_message
 from protos import ledger_pb2
 
 __all__ = ["EntryProof", "Proofs", "TimelineItem", "describe", "timeline", "verify_entries"]
@@ -42,6 +43,11 @@ class Proofs:
     error: str = ""
 
 
+def _shown(exc: CctnsError) -> str:
+    # A failed check says what failed; a storage failure (its text may name files) does not.
+    return str(exc) if isinstance(exc, VerificationError) else public_message(exc)
+
+
 def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
     """Checks the latest signed checkpoint with the node's public key, then each entry's
     signature and its inclusion proof against that checkpoint's root."""
@@ -52,8 +58,8 @@ def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
             ledger.checkpoint(), ledger.public_key, ledger.origin, ledger.origin
         )
     except CctnsError as exc:
-        failed = {i: EntryProof(i, False, str(exc)) for i in wanted}
-        return Proofs(False, 0, failed, str(exc))
+        failed = {i: EntryProof(i, False, _shown(exc)) for i in wanted}
+        return Proofs(False, 0, failed, _shown(exc))
     entries: dict[int, EntryProof] = {}
     for index in wanted:
         try:
@@ -64,7 +70,7 @@ def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
                 merkle.leaf_hash(leaf), index, checkpoint.size, proof, checkpoint.root
             )
         except CctnsError as exc:
-            entries[index] = EntryProof(index, False, str(exc))
+            entries[index] = EntryProof(index, False, _shown(exc))
         else:
             entries[index] = EntryProof(index, True)
     return Proofs(True, checkpoint.size, entries)

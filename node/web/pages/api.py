@@ -12,7 +12,9 @@
   GET /api/dashboard/crime-heads         FIRs per crime head (officer: "dashboard.view")
 
 Officers authenticate with the web session cookie; without one an officer route answers 401
-JSON (`node.web.security`). Every route has a response model, so /api/openapi.json describes it.
+(`node.web.security`). Every route has a response model, so /api/openapi.json describes it, and
+every error has the one shape of `node.web.errors.ErrorOut`:
+{"error": {"status": 404, "message": "...", "problems": [...]}}.
 """
 
 from __future__ import annotations
@@ -20,33 +22,38 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ledger import merkle
+from ledger.errors import InputError
 from node.index import public, reports
 from node.records import zero_fir
 from node.records.refs import fir_number
 from node.records.validation import normalise_mobile
 from node.station import views
 from node.web.deps import station, station_officer
+from node.web.errors import ErrorOut
 from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["api"])
-
-
-class ErrorOut(BaseModel):
-    error: str
-
-
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+_ERROR: dict[str, Any] = {"model": ErrorOut}
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    # Any route may fail so; FastAPI's own 422 answer is replaced by the API's error shape.
+    responses={
+        422: {**_ERROR, "description": "a parameter is not valid: one problem per parameter"},
+        500: {**_ERROR, "description": "the node failed (the message is generic)"},
+        503: {**_ERROR, "description": "the node's storage is unavailable"},
+    },
+)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERROR, "description": "no such record"}}
 _OFFICER_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no officer session"},
-    403: {"model": ErrorOut, "description": "the officer's role may not"},
+    401: {**_ERROR, "description": "no officer session"},
+    403: {**_ERROR, "description": "the officer's role or jurisdiction may not"},
 }
 
 
@@ -146,7 +153,7 @@ class CrimeHeadsOut(BaseModel):
 @router.get(
     "/status/{receipt:path}",
     response_model=StatusOut,
-    responses={**_NOT_FOUND, 400: {"model": ErrorOut}},
+    responses={**_NOT_FOUND, 400: {**_ERROR, "description": "no valid mobile number"}},
     summary="A citizen's petition or FIR status",
 )
 def citizen_status(
@@ -156,10 +163,10 @@ def citizen_status(
 ) -> Any:
     number = normalise_mobile(mobile)
     if number is None:
-        return JSONResponse({"error": "give the 10-digit Indian mobile number"}, status_code=400)
+        raise InputError("give the 10-digit Indian mobile number")
     found = lookup_status(station(request), receipt, number)
     if found is None:
-        return JSONResponse({"error": NO_MATCH}, status_code=404)
+        raise HTTPException(404, NO_MATCH)
     return StatusOut.model_validate(found, from_attributes=True)
 
 
@@ -179,7 +186,7 @@ def fir(
     ref = fir_number(serial, year)
     found = node.index.lookups.fir(ref)
     if found is None or found.serial != serial or found.year != year:
-        return JSONResponse({"error": f"no {ref} at this station"}, status_code=404)
+        raise HTTPException(404, f"no {ref} at this station")
     ledger = node.ledger
     note = ledger.checkpoint()
     size = zero_fir.checkpoint_size(note)

@@ -55,6 +55,7 @@ from node.web.deps import (
     station,
     station_officer,
 )
+from node.web.errors import public_message
 from node.web.proofs import timeline
 from node.web.rules import (
     STATION_ROLES,
@@ -520,7 +521,7 @@ async def case_send_zero(request: Request, ref: str, officer: AsZeroTransfer) ->
     try:
         message = await hand_over(fir.zero_fir_number, to, officer.officer_id)
     except CctnsError as exc:
-        refused = Refused([f"the hand-over did not complete: {exc}"])
+        refused = Refused([f"the hand-over did not complete: {public_message(exc)}"])
         return await blocking(
             _case_page, request, officer, ref, action=refused, transfer_command=command
         )

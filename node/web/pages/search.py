@@ -20,6 +20,7 @@ from ledger.errors import CctnsError, InputError
 from node.records.refs import record_ref
 from node.station.core import Station
 from node.web.deps import blocking, context, render, station, station_officer
+from node.web.errors import public_message
 from node.web.proofs import describe
 from node.web.rules import allowed, require
 from node.web.urls import parse_ref
@@ -140,7 +141,7 @@ async def search(
         try:
             result = await federated_search(kind, query, officer.officer_id)
         except CctnsError as exc:
-            federated = FederatedView([], [], [], str(exc))
+            federated = FederatedView([], [], [], public_message(exc))
         else:
             federated = _federated_view(result)
     return await blocking(

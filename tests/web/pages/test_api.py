@@ -94,7 +94,11 @@ def test_api_citizen_status_without_enumeration(node: Node) -> None:
     wrong = client.get(f"/api/status/{node.theft}", params={"mobile": "9000000000"})
     unknown = client.get("/api/status/FIR No. 9999/2031", params={"mobile": "9000000000"})
     assert wrong.status_code == unknown.status_code == 404
-    assert wrong.json() == unknown.json() == {"error": "no matching record"}
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {"error": {"status": 404, "message": "no matching record", "problems": []}}
+    )
     assert client.get(f"/api/status/{node.theft}", params={"mobile": "12"}).status_code == 400
     receipt = post_form(
         client,

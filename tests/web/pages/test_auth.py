@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 
-from node.web import security
+from node.web import errors, security
 from node.web.auth import Accounts, Officer
 from node.web.pages import auth as auth_pages
 from tests.web.support import PASSWORD, Clock, TestClient, add_officer, code
@@ -56,7 +56,8 @@ def _app(store: Accounts) -> FastAPI:
     app.state.accounts = store
     app.state.secret = b"test secret, not a real one"
     app.state.render = render
-    security.install(app)
+    app.add_middleware(security.SecurityHeadersMiddleware)
+    errors.install(app)
     app.include_router(auth_pages.router)
 
     @app.get("/gd")
@@ -190,7 +191,7 @@ def test_pages_api_401_and_role_403(client: TestClient, store: Accounts, clock: 
     _login(client, clock, totp)
     response = client.get("/api/users")
     assert response.status_code == 403
-    assert "users.manage" in response.json()["detail"]
+    assert "users.manage" in response.json()["error"]["message"]
 
 
 def test_pages_first_login_goes_through_totp_setup(
