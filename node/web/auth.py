@@ -172,9 +172,9 @@ def web_dir(data_dir: DataDir) -> Path:
     return path
 
 
-def accounts_for(data_dir: DataDir) -> Accounts:
-    """The officer accounts of the node in `data_dir`."""
-    return Accounts(f"sqlite:///{(web_dir(data_dir) / 'accounts.sqlite3').resolve()}")
+def accounts_for(data_dir: DataDir, *, clock: Callable[[], int] = now_ms) -> Accounts:
+    """The officer accounts of the node in `data_dir` (on `clock`, Unix ms: tests move it)."""
+    return Accounts(f"sqlite:///{(web_dir(data_dir) / 'accounts.sqlite3').resolve()}", clock=clock)
 
 
 def session_secret(data_dir: DataDir) -> bytes:

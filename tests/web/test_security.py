@@ -3,7 +3,7 @@
 guessing FIR numbers, XSS payloads in names, SQL-injection strings in every search box.
 
 Each area's own tests check its pages; these walk every route the app declares, so a route added
-later is covered without a new test.
+later is covered without a new test. Slow: they start a node process.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from tests.web.browser import (
     serve,
 )
 from tests.web.support import walk_routes
+
+pytestmark = pytest.mark.slow  # a node process per module
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = '"><script>alert(2)</script>'
