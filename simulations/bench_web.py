@@ -43,6 +43,7 @@ from node.demo.seed import seed_station
 from node.records.refs import record_ref
 from node.records.validation import IST
 from node.station.core import Station
+from node.web.auth import accounts_for
 from protos import records_pb2
 from simulations.bench import _percentile, misspell
 from simulations.chart import bar_chart
@@ -109,8 +110,6 @@ def samples(data_dir: DataDir, count: int, seed: int = 7) -> tuple[list[str], li
 
 def add_officer(data_dir: DataDir) -> str:
     """The benchmark's officer (an SHO of the station); returns the TOTP secret."""
-    from node.web.auth import accounts_for
-
     accounts = accounts_for(data_dir)
     try:
         if accounts.officer(OFFICER_ID) is not None:
