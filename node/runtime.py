@@ -41,8 +41,9 @@ from node.peers.clients import Peers, hand_over_zero_fir
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.station.core import SYSTEM_OFFICER, Station
-from node.web.app import WebContext, create_app
+from node.web.app import create_app
 from node.web.auth import accounts_for, session_secret
+from node.web.deps import WebContext
 from node.web.server import serve_http
 from protos import federation_pb2, ledger_pb2
 

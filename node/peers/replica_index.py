@@ -4,8 +4,8 @@ One RecordIndex per replicated log, beside the replica (`<replicas>/<slug>/index
 the same tables as a station's own (casework and services included, so the dashboards' figures
 read alike), fed by the replica set's `on_verified` hook after every verified commit, and caught
 up on open. Only verified entries are ever indexed, so a subtree answer never contains what a
-checkpoint does not cover. (At state and national scale the per-log SQLite files give way to one PostgreSQL index
-partitioned by origin: a later issue.)
+checkpoint does not cover. (At state and national scale the per-log SQLite files give way to
+one PostgreSQL index partitioned by origin: a later issue.)
 """
 
 from __future__ import annotations

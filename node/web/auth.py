@@ -123,8 +123,6 @@ class LoginFailed(CctnsError):
     """A login step failed. The message is safe to show; `reason` names the case for
     translated text: "credentials", "locked", "code", "expired", "setup"."""
 
-    exit_code = 2
-
     def __init__(self, message: str, reason: str, locked_until_ms: int = 0) -> None:
         self.reason = reason
         self.locked_until_ms = locked_until_ms
@@ -172,9 +170,9 @@ def web_dir(data_dir: DataDir) -> Path:
     return path
 
 
-def accounts_for(data_dir: DataDir) -> Accounts:
-    """The officer accounts of the node in `data_dir`."""
-    return Accounts(f"sqlite:///{(web_dir(data_dir) / 'accounts.sqlite3').resolve()}")
+def accounts_for(data_dir: DataDir, *, clock: Callable[[], int] = now_ms) -> Accounts:
+    """The officer accounts of the node in `data_dir` (on `clock`, Unix ms: tests move it)."""
+    return Accounts(f"sqlite:///{(web_dir(data_dir) / 'accounts.sqlite3').resolve()}", clock=clock)
 
 
 def session_secret(data_dir: DataDir) -> bytes:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -175,8 +176,6 @@ def _default_fonts() -> FontSet:
 
 @functools.cache
 def _coverage(path: Path) -> frozenset[int]:
-    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
-
     with TTFont(str(path), lazy=True) as font:
         cmap = font.getBestCmap() or {}
         return frozenset(cmap)

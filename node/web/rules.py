@@ -162,8 +162,6 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
 class Forbidden(CctnsError):
     """The officer may not do this; the message says why (it is shown to the officer)."""
 
-    exit_code = 2
-
 
 @dataclass(frozen=True, slots=True)
 class Officer:

@@ -4,9 +4,8 @@ Starlette only (FastAPI for the dependency signatures). The app provides
 `app.state.accounts` (a `node.web.auth.Accounts`), `app.state.secret` (bytes or str, the key that
 signs anonymous CSRF tokens) and may set `app.state.secure_cookies` (True/False; when unset the
 Secure flag follows the request's scheme, so http://127.0.0.1 tests work). `LoginRequired` is an
-HTTPException: a 303 to /login for pages, 401 JSON for /api/, with FastAPI's default handler.
-`Forbidden` (from the rules) is mapped to 403 by the app; `install(app)` does that and adds
-`SecurityHeadersMiddleware` for apps without their own mapping (tests).
+HTTPException: a 303 to /login for pages, 401 for /api/. `Forbidden` (from the rules) is 403;
+both are answered by the web boundary's one error mapping (`node.web.errors`).
 
 CSRF: every state-changing POST depends on `csrf_protected`. A logged-in officer's token is their
 session's; during a login it is the pending login's; an anonymous visitor (a citizen's form, the
@@ -30,7 +29,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node.web.auth import Accounts, PendingLogin, Session
@@ -182,8 +181,8 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
 def csrf_token(request: Request) -> str:
     """The token to put in this page's forms (hidden field `csrf_token`). Blocking: a DB read.
 
-    Anonymous visitors get a fresh nonce cookie if they have none; the security middleware
-    (`install`) sets it on the response.
+    Anonymous visitors get a fresh nonce cookie if they have none; `SecurityHeadersMiddleware`
+    sets it on the response.
     """
     session = current_session(request)
     if session is not None:
@@ -237,7 +236,7 @@ async def csrf_protected(request: Request) -> None:
     await run_in_threadpool(verify_csrf, request, token)
 
 
-# -- middleware and error pages ----------------------------------------------------------------
+# -- middleware ----------------------------------------------------------------
 
 
 class SecurityHeadersMiddleware:
@@ -271,21 +270,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _forbidden_handler(request: Request, exc: Exception) -> Response:
-    message = str(exc)
-    render = getattr(request.app.state, "render", None)
-    if is_api(request) or render is None:
-        return JSONResponse({"detail": message}, status_code=403)
-    response: Response = render(request, "error.html", status_code=403, status=403, message=message)
-    return response
-
-
-def install(app: Any) -> None:
-    """Adds the security headers middleware and maps Forbidden to 403 (HTML or JSON).
-
-    For apps that do not map the project's errors themselves; `node.web.app` does.
-    """
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_exception_handler(Forbidden, _forbidden_handler)

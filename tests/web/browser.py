@@ -2,11 +2,14 @@
 (hypercorn's trio worker, as in production), officers with real TOTP secrets, and Playwright
 driving Debian's Chromium (`/usr/bin/chromium`; never a browser Playwright downloads).
 
-`running_node(base)` makes a station (seeded with synthetic records), starts
-`python -m admin.cli node web` on a free loopback port, waits for /healthz and stops the process
-when the block ends, whatever happened inside it. `WebNode.new_officer()` adds an officer to the
-node's account store (the node reads it on every login) and `WebNode.login()` signs one in over
-HTTP (password, then TOTP, CSRF tokens taken from the forms).
+`running_node(base)` makes a station (seeded with synthetic records), starts the node's command
+line (`cctns node web`, through `tests.web.clocked_node`) on a free loopback port, waits for
+/healthz and stops the process when the block ends, whatever happened inside it. The node's
+officer accounts run on a clock the test moves (`WebNode.clock`): an officer who logs in again
+within one 30-second TOTP step moves that clock to the next step, so no test waits for one.
+`WebNode.new_officer()` adds an officer to the node's account store (the node reads it on every
+login) and `WebNode.login()` signs one in over HTTP (password, then TOTP, CSRF tokens taken from
+the forms).
 
 The fixture `browser_fixture` (named `browser`) gives a headless Chromium launched with the flags
 this machine needs; import it into a test module to use it. Without /usr/bin/chromium the tests
@@ -33,6 +36,14 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from playwright.sync_api import sync_playwright
+
+from node.config import DataDir
+from node.demo.federation import free_port as port
+from node.demo.seed import seed_station
+from node.station.core import Station
+from node.web.auth import accounts_for
+from tests.web.clocked_node import ClockFile
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,8 +70,6 @@ _STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def free_port() -> int:
-    from node.demo.federation import free_port as port
-
     return port()
 
 
@@ -83,27 +92,24 @@ class Officer:
     role: str
     station_node_id: str
     totp_secret: str
+    clock: ClockFile  # the node's accounts' clock
     password: str = PASSWORD
     _last_step: int = -1
 
     def code(self) -> str:
-        """A TOTP code not used before (waits for the next 30 s step if this one was used:
-        a node may refuse a replayed code)."""
+        """A TOTP code not used before: when this step's code was used (a node refuses a
+        replayed code), the node's clock moves on to the next step."""
         totp = pyotp.TOTP(self.totp_secret)
-        step = int(time.time()) // totp.interval
-        if step <= self._last_step:
-            time.sleep((self._last_step + 1) * totp.interval - time.time() + 0.2)
-            step = int(time.time()) // totp.interval
+        step_ms = totp.interval * 1000
+        if self.clock() // step_ms <= self._last_step:
+            self.clock.set((self._last_step + 1) * step_ms)
+        step = self.clock() // step_ms
         self._last_step = step
         return totp.at(step * totp.interval)
 
 
 def create_station(path: Path, *, records: int = 300, origin: str = ORIGIN) -> Path:
     """A station's data directory with `records` synthetic records."""
-    from node.config import DataDir
-    from node.demo.seed import seed_station
-    from node.station.core import Station
-
     data_dir = DataDir(path)
     data_dir.create(origin=origin, district=DISTRICT, station=STATION)
     station = Station.open(data_dir)
@@ -121,6 +127,7 @@ _ids = itertools.count(1)
 def add_officer(
     data_dir: Path,
     *,
+    clock: ClockFile,
     role: str = "sho",
     name: str = "Anitha Kumari",
     sex: str = "F",
@@ -129,10 +136,8 @@ def add_officer(
     password: str = PASSWORD,
     officer_id: str = "",
 ) -> Officer:
-    """Adds an officer to the node's accounts; returns the officer with the TOTP secret."""
-    from node.config import DataDir
-    from node.web.auth import accounts_for
-
+    """Adds an officer to the node's accounts; returns the officer with the TOTP secret, whose
+    codes follow the node's `clock`."""
     officer_id = officer_id or f"PEN9{os.getpid() % 1000:03d}{next(_ids):02d}"
     accounts = accounts_for(DataDir(data_dir))
     try:
@@ -149,7 +154,7 @@ def add_officer(
         close = getattr(accounts, "close", None)
         if close is not None:
             close()
-    return Officer(officer_id, name, role, station_node_id, secret, password)
+    return Officer(officer_id, name, role, station_node_id, secret, clock, password)
 
 
 def start_process(command: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -205,11 +210,12 @@ class WebNode:
     base_url: str
     process: subprocess.Popen[bytes]
     log: Path
+    clock: ClockFile
     officer: Officer
     officers: list[Officer] = field(default_factory=list)
 
     def new_officer(self, **fields: Any) -> Officer:
-        officer = add_officer(self.data_dir, **fields)
+        officer = add_officer(self.data_dir, clock=self.clock, **fields)
         self.officers.append(officer)
         return officer
 
@@ -260,19 +266,21 @@ def serve(
     *,
     command: str = "web",
     extra: tuple[str, ...] = (),
-    officer: Officer | None = None,
 ) -> Iterator[WebNode]:
     """Runs `cctns node <command> --data-dir … --http 127.0.0.1:<free port>` until the block
-    ends; `command` "serve" runs the whole node (federation and web UI)."""
-    officer = officer or add_officer(data_dir)
+    ends, its officer accounts on a clock of the test's; `command` "serve" runs the whole node
+    (federation and web UI)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = data_dir.parent / f"{data_dir.name}-{command}-{port}.log"
+    clock = ClockFile.start(data_dir.parent / f"{data_dir.name}-{command}-{port}.clock")
+    officer = add_officer(data_dir, clock=clock)
     process = start_process(
         [
             sys.executable,
             "-m",
-            "admin.cli",
+            "tests.web.clocked_node",
+            str(clock.path),
             "node",
             command,
             "--data-dir",
@@ -285,7 +293,7 @@ def serve(
     )
     try:
         wait_healthy(base_url, process, log)
-        yield WebNode(data_dir, base_url, process, log, officer, [officer])
+        yield WebNode(data_dir, base_url, process, log, clock, officer, [officer])
     finally:
         stop_process(process)
 
@@ -317,7 +325,6 @@ def require_chromium() -> None:
 def browser_fixture() -> Iterator[Any]:
     """A headless Debian Chromium under Playwright (its own temporary, empty profile)."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -4,12 +4,14 @@ web UI (hypercorn) as a separate process.
 An officer logs in with password and TOTP, registers an FIR and downloads its copy; a citizen
 files a complaint and tracks it; the page switches to Malayalam; a federated search names the
 offices that did not answer; a name carrying markup opens no dialog. With CCTNS_SCREENSHOTS set
-(`make screenshots`), full-page PNGs of the main pages are written there.
+(`make screenshots`), full-page PNGs of the main pages are written there. Slow: node processes
+and a browser.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from node.demo.federation import NODES, build
 from node.records.validation import IST
 from tests.web.browser import (
     Officer,
@@ -26,6 +29,8 @@ from tests.web.browser import (
     screenshot,
     serve,
 )
+
+pytestmark = pytest.mark.slow  # node processes and a browser
 
 MALAYALAM = re.compile(r"[\u0D00-\u0D7F]")
 RECEIPT = re.compile(r"PET/\d{4}/\d{6}")
@@ -89,6 +94,19 @@ def test_officer_logs_in_with_password_and_totp(browser: Any, node: WebNode) -> 
         screenshot(page, "home")
     finally:
         context.close()
+
+
+def test_an_officer_logs_in_again_at_once(node: WebNode) -> None:
+    """A second login in the same TOTP step moves the node's clock to the next step (a node
+    refuses a replayed code) instead of waiting for it."""
+    officer = node.new_officer(role="sho", sex="F", name="Mini Thomas")
+    started = time.monotonic()
+    before = node.clock()
+    for _ in range(3):
+        with node.client() as client:
+            node.login(client, officer)
+    assert node.clock() == before + 2 * 30_000  # setup, then two more steps
+    assert time.monotonic() - started < 25  # no wait for a 30-second step
 
 
 def register_fir(page: Any, base_url: str, complainant: str, mobile: str = "9447000123") -> str:
@@ -217,8 +235,6 @@ def test_markup_in_a_name_opens_no_dialog(officer_context: Any, node: WebNode) -
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, list[str]]]:
     """The demo federation (7 nodes) with only Kalamassery (web UI) and Edappally running;
     yields Kalamassery's web node and the node ids of the offices left stopped."""
-    from node.demo.federation import NODES, build
-
     base: Path = tmp_path_factory.mktemp("federation")
     build(base, records=20)
     stopped = [n.node_id for n in NODES if n.name not in ("kalamassery", "edappally")]

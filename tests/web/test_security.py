@@ -3,12 +3,13 @@
 guessing FIR numbers, XSS payloads in names, SQL-injection strings in every search box.
 
 Each area's own tests check its pages; these walk every route the app declares, so a route added
-later is covered without a new test.
+later is covered without a new test. Slow: they start a node process.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +21,10 @@ import pytest
 
 from node.config import DataDir
 from node.records.validation import IST, utc_ms
+from node.runtime import web_context
 from node.station import registers
 from node.station.core import Station
+from node.web.app import create_app
 from protos import records_pb2
 from tests.web.browser import (
     WebNode,
@@ -30,6 +33,9 @@ from tests.web.browser import (
     login,
     serve,
 )
+from tests.web.support import walk_routes
+
+pytestmark = pytest.mark.slow  # a node process per module
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = '"><script>alert(2)</script>'
@@ -112,26 +118,8 @@ def xss_fir() -> records_pb2.Fir:
     return fir
 
 
-def walk_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
-    """(path, methods) of every endpoint, through included routers (FastAPI 0.16x keeps an
-    included router as one route holding the original router, older versions copy its routes)."""
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, set(route.methods or ())
-        elif hasattr(route, "original_router"):
-            context = getattr(route, "include_context", None)
-            inner = prefix + str(getattr(context, "prefix", "") or "")
-            yield from walk_routes(list(route.original_router.routes), inner)
-
-
 def app_routes() -> tuple[list[str], list[str]]:
     """The paths of the app's POST routes and GET routes (from app.routes, on a scratch node)."""
-    import tempfile
-
-    from node.runtime import web_context
-    from node.web.app import create_app
 
     with tempfile.TemporaryDirectory(prefix="cctns-routes-") as tmp:
         data_dir = DataDir(Path(tmp) / "node")

@@ -1,5 +1,5 @@
 """A Zero FIR handed over from its case page: the sending station's web UI (inside its running
-node) calls the station with jurisdiction over mutual TLS; both are real processes."""
+node) calls the station with jurisdiction over mutual TLS; both are real processes (slow)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pyotp
+import pytest
 
 from node.config import DataDir
 from node.demo.federation import DEMO_PASSWORD, build, free_port
@@ -19,16 +20,12 @@ from node.records.validation import IST, utc_ms
 from node.station import registers, transfer
 from node.station.core import Station
 from protos import records_pb2
-from tests.web.browser import form_action
+from tests.web.browser import csrf_from, form_action, wait_healthy
+
+pytestmark = pytest.mark.slow
 
 SENDER, RECEIVER = "kalamassery", "edappally"
 RECEIVER_ID = "kerala/ernakulam-city/ps-edappally"
-
-
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found[1]
 
 
 def _serve(base: Path, name: str, *extra: str) -> subprocess.Popen[bytes]:
@@ -37,28 +34,16 @@ def _serve(base: Path, name: str, *extra: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*command, *extra], stdout=log, stderr=subprocess.STDOUT)
 
 
-def _wait_http(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the sender's web UI did not come up"
-        time.sleep(0.3)
-
-
 def _login(client: httpx.Client, officer: str, secret: str) -> None:
     """Password, then the code: on the TOTP page, or on the first-login setup page."""
     page = client.get("/login")
     step = client.post(
         "/login",
-        data={"officer_id": officer, "password": DEMO_PASSWORD, "csrf_token": _token(page.text)},
+        data={"officer_id": officer, "password": DEMO_PASSWORD, "csrf_token": csrf_from(page.text)},
     )
     action = form_action(step.text, "code", "/login/totp")
     done = client.post(
-        action, data={"code": pyotp.TOTP(secret).now(), "csrf_token": _token(step.text)}
+        action, data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(step.text)}
     )
     assert done.status_code == 200, done.text[:300]
     assert "cctns_session" in client.cookies
@@ -96,7 +81,7 @@ def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
     web = _serve(tmp_path, SENDER, "--http", f"127.0.0.1:{port}")
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_http(url)
+        wait_healthy(url, web, tmp_path / f"{SENDER}.log")
         with httpx.Client(base_url=url, follow_redirects=True, timeout=60) as client:
             _login(client, officer, secret)
             serial, year = re.findall(r"\d+", zero)
@@ -105,7 +90,7 @@ def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
             assert page.status_code == 200, page.text[:300]
             sent = client.post(
                 f"{case}/send-zero",
-                data={"to_station": RECEIVER_ID, "csrf_token": _token(page.text)},
+                data={"to_station": RECEIVER_ID, "csrf_token": csrf_from(page.text)},
             )
             for _ in range(20):  # the receiving node may still be starting
                 if "numbered as FIR No." in sent.text:
@@ -114,7 +99,7 @@ def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
                 page = client.get(case)
                 sent = client.post(
                     f"{case}/send-zero",
-                    data={"to_station": RECEIVER_ID, "csrf_token": _token(page.text)},
+                    data={"to_station": RECEIVER_ID, "csrf_token": csrf_from(page.text)},
                 )
             assert "numbered as FIR No." in sent.text, sent.text[-2000:]
     finally:

@@ -8,7 +8,7 @@
 
 Charts are SVG drawn on the server (`node.web.charts`): no script, and they print. What each
 figure approximates while final reports and petition closures are not recorded is said on the
-page and in `node.web.reports`.
+page and in `node.index.reports`.
 """
 
 from __future__ import annotations
@@ -27,62 +27,49 @@ from ledger.log import now_ms
 from node.index import reports
 from node.index.record_index import RecordIndex
 from node.records.validation import IST
-from node.station.core import Station
 from node.web import charts
-from node.web.rules import CaseFacts, Officer, require
-from node.web.security import officer_required
+from node.web.deps import context, no_store, render, station, station_officer, t
+from node.web.rules import Officer
+
+__all__ = ["CHARTS", "router"]
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
-Viewer = Annotated[Officer, Depends(officer_required("dashboard.view"))]
+Viewer = Annotated[Officer, Depends(station_officer("dashboard.view"))]
 CHARTS = ("crime-heads", "offices", "trend", "pending", "charge-sheeting", "overdue")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _station(request: Request) -> Station:
-    station: Station = request.app.state.station
-    return station
-
-
-def require_this_station(officer: Officer, action: str, station: Station) -> None:
-    """Refuses (Forbidden) an officer whose jurisdiction does not cover this station: another
-    station's officer, a supervisor of another district. The node's own administrator (whose
-    account exists only on this node) is not bound to a station."""
-    if officer.role == "node_admin":
-        return
-    require(officer, action, CaseFacts(station.config.node_id, ""))
-
-
-def _t(request: Request, key: str, **params: Any) -> str:
-    from node.web.app import language
-
-    text: str = request.app.state.translator.t(language(request), key, **params)
-    return text
 
 
 def _sources(request: Request) -> list[RecordIndex]:
     """The station's own index, then on a district, state or national node every verified
     replica's: the dashboard of an office covers its whole subtree."""
-    sources: list[RecordIndex] = [_station(request).index]
-    replicas = getattr(request.app.state.context, "replica_indexes", None)
+    sources: list[RecordIndex] = [station(request).index]
+    replicas = context(request).replica_indexes
     if replicas is not None:
         sources.extend(index for _, index in sorted(replicas.items()))
     return sources
 
 
 def _replica_origins(request: Request) -> list[str]:
-    replicas = getattr(request.app.state.context, "replica_indexes", None)
+    replicas = context(request).replica_indexes
     return [] if replicas is None else sorted(origin for origin, _ in replicas.items())
 
 
 def _by_office(request: Request, sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
     """FIRs per office: this node's own, then each replicated office's."""
-    names = [_station(request).config.node_id] + [
+    names = [station(request).config.node_id] + [
         origin.split("/", 1)[-1] for origin in _replica_origins(request)
     ]
     return [
         (name, sum(count for _, count in reports.crime_head_counts(source)))
         for name, source in zip(names, sources, strict=True)
     ]
+
+
+def _crime_heads(sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
+    """FIRs per crime head over `sources`, most first."""
+    return sorted(
+        reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
+    )
 
 
 def _charge(sources: Sequence[RecordIndex]) -> reports.ChargeSheeting:
@@ -96,46 +83,43 @@ def _charge(sources: Sequence[RecordIndex]) -> reports.ChargeSheeting:
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(request: Request, officer: Viewer) -> Response:
-    station = _station(request)
-    require_this_station(officer, "dashboard.view", station)
+    index = station(request).index
     now = now_ms()
     sources = _sources(request)
-    heads = sorted(
-        reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
-    )
+    heads = _crime_heads(sources)
     trend = reports.combined(lambda s: reports.monthly_trend(s, now), sources)
     pending = reports.combined(lambda s: reports.pending_by_age(s, now), sources)
     by_office = _by_office(request, sources)
-    overdue_total, overdue = reports.overdue_petitions(station.index, now, limit=20)
-    response: Response = request.app.state.render(
+    overdue_total, overdue = reports.overdue_petitions(index, now, limit=20)
+    page = render(
         request,
         "dashboard.html",
         now_ms=now,
         crime_heads=heads,
         crime_heads_svg=Markup(
             charts.bar_chart(
-                _t(request, "dash.crime_heads"),
+                t(request, "dash.crime_heads"),
                 [(head, float(count)) for head, count in heads],
-                empty=_t(request, "dash.none"),
+                empty=t(request, "dash.none"),
             )
         ),
         trend=trend,
         trend_svg=Markup(
             charts.line_chart(
-                _t(request, "dash.trend"), [(month, float(count)) for month, count in trend]
+                t(request, "dash.trend"), [(month, float(count)) for month, count in trend]
             )
         ),
         pending=pending,
         pending_svg=Markup(
             charts.bar_chart(
-                _t(request, "dash.pending"), [(age, float(count)) for age, count in pending]
+                t(request, "dash.pending"), [(age, float(count)) for age, count in pending]
             )
         ),
         charge=_charge(sources),
         by_office=by_office,
         by_office_svg=Markup(
             charts.bar_chart(
-                _t(request, "dash.by_office"), [(office, float(n)) for office, n in by_office]
+                t(request, "dash.by_office"), [(office, float(n)) for office, n in by_office]
             )
         )
         if len(by_office) > 1
@@ -145,8 +129,7 @@ def dashboard(request: Request, officer: Viewer) -> Response:
         overdue=overdue,
         overdue_days=reports.OVERDUE_DAYS,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(page)
 
 
 def _cell(value: Any) -> str:
@@ -178,17 +161,11 @@ def _iso_date(ms: int) -> str:
 
 @router.get("/{chart}.csv", include_in_schema=False)
 def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
-    station = _station(request)
-    require_this_station(officer, "dashboard.view", station)
     now = now_ms()
     if chart == "offices":
         return _csv(("office", "firs"), _by_office(request, _sources(request)), chart)
     if chart == "crime-heads":
-        sources = _sources(request)
-        heads = sorted(
-            reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
-        )
-        return _csv(("crime_head", "firs"), heads, chart)
+        return _csv(("crime_head", "firs"), _crime_heads(_sources(request)), chart)
     if chart == "trend":
         trend = reports.combined(lambda s: reports.monthly_trend(s, now), _sources(request))
         return _csv(("month", "firs_registered"), trend, chart)
@@ -200,7 +177,7 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
         rate = "" if c.rate is None else f"{c.rate:.4f}"
         return _csv(("firs", "charge_sheets", "rate"), [(c.firs, c.charge_sheets, rate)], chart)
     if chart == "overdue":
-        _, rows = reports.overdue_petitions(station.index, now, limit=None)
+        _, rows = reports.overdue_petitions(station(request).index, now, limit=None)
         return _csv(
             ("receipt_number", "received_date", "days_waiting", "channel"),
             (
@@ -214,6 +191,3 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
         status_code=404,
         media_type="text/plain; charset=utf-8",
     )
-
-
-__all__ = ["CHARTS", "require_this_station", "router"]

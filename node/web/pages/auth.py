@@ -6,8 +6,8 @@
     POST     /logout
 
 Handlers are plain `def`: FastAPI runs them in worker threads, so argon2 and the accounts
-database never block the event loop. Every POST depends on `csrf_protected`. Pages are rendered
-by the app's `app.state.render`; texts are translation keys (see `i18n_auth.json`).
+database never block the event loop. Every POST depends on `csrf_protected`. Texts are
+translation keys (see `i18n_auth.json`); no page here is cached (`Cache-Control: no-store`).
 
 Must never: redirect off the node (`next` is a local path or "/"), or let a page holding the
 TOTP secret be cached.
@@ -15,13 +15,15 @@ TOTP secret be cached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from node.web.auth import MAX_PASSWORD, LoginFailed, Session, clock_time
+from node.web.deps import no_store, redirect, render
 from node.web.security import (
     CSRF_HEADER,
     LOGIN_COOKIE,
@@ -37,6 +39,8 @@ from node.web.security import (
     set_cookie,
     verify_csrf,
 )
+
+__all__ = ["router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,17 +65,11 @@ def safe_next(target: str | None) -> str:
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    response: Response = request.app.state.render(
-        request, template, status_code=status_code, **context
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(render(request, template, status_code, **context))
 
 
 def _redirect(target: str) -> Response:
-    response = RedirectResponse(target, status_code=303)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(redirect(target))
 
 
 def _error(exc: LoginFailed) -> dict[str, str]:
@@ -132,21 +130,45 @@ def totp_page(request: Request, next: str = "/") -> Response:
     return _page(request, "login_totp.html", next=safe_next(next), error_key="")
 
 
-@router.post("/login/totp", dependencies=[Depends(csrf_protected)])
-def totp(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
-    """Checks the code; on success the officer is logged in."""
+def _second_factor(
+    request: Request,
+    code: str,
+    next: str,
+    *,
+    check: Callable[[str, str], Session],
+    elsewhere: str,
+    again: Callable[[str, dict[str, str]], Response],
+) -> Response:
+    """A code posted after the password: `check(pending token, code)` makes the session; a
+    wrong code shows the form `again` (with the officer id and the error), an account on the
+    other path goes `elsewhere`, anything else back to the login."""
     pending = current_pending(request)
     if pending is None:
         return _redirect("/login")
     try:
-        session = accounts(request).complete_login(pending.token, code)
+        session = check(pending.token, code)
     except LoginFailed as exc:
         if exc.reason == "setup":
-            return _redirect("/account/totp-setup")
+            return _redirect(elsewhere)
         if exc.reason == "code":
-            return _page(request, "login_totp.html", 401, next=safe_next(next), **_error(exc))
+            return again(pending.officer_id, _error(exc))
         return _back_to_login(request, exc, next)
     return _logged_in(request, session, next)
+
+
+@router.post("/login/totp", dependencies=[Depends(csrf_protected)])
+def totp(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
+    """Checks the code; on success the officer is logged in."""
+    return _second_factor(
+        request,
+        code,
+        next,
+        check=accounts(request).complete_login,
+        elsewhere="/account/totp-setup",
+        again=lambda _, error: _page(
+            request, "login_totp.html", 401, next=safe_next(next), **error
+        ),
+    )
 
 
 @router.get("/account/totp-setup")
@@ -181,18 +203,14 @@ def _setup_page(
 @router.post("/account/totp-setup", dependencies=[Depends(csrf_protected)])
 def totp_setup(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
     """Confirms the first code: the account's second factor is set up and the officer is in."""
-    pending = current_pending(request)
-    if pending is None:
-        return _redirect("/login")
-    try:
-        session = accounts(request).confirm_totp(pending.token, code)
-    except LoginFailed as exc:
-        if exc.reason == "setup":
-            return _redirect("/login/totp")
-        if exc.reason == "code":
-            return _setup_page(request, pending.officer_id, next, 401, **_error(exc))
-        return _back_to_login(request, exc, next)
-    return _logged_in(request, session, next)
+    return _second_factor(
+        request,
+        code,
+        next,
+        check=accounts(request).confirm_totp,
+        elsewhere="/login/totp",
+        again=lambda officer_id, error: _setup_page(request, officer_id, next, 401, **error),
+    )
 
 
 @router.post("/logout")

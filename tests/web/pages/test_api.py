@@ -1,6 +1,6 @@
-"""The JSON API over a real seeded station: the OpenAPI description, the citizen's status
-without login (no enumeration), and the officer routes behind the session cookie (401 JSON
-without one), with the FIR's ledger proof checked."""
+"""The JSON API (`node.web.pages.api`) over a real seeded station: the OpenAPI description, the
+citizen's status without login (no enumeration), and the officer routes behind the session
+cookie (401 JSON without one), with the FIR's ledger proof checked."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from ledger import merkle
 from node.index import reports
-from tests.web.test_citizen import (
+from tests.web.support import (
     SENSITIVE_MOBILE,
     THEFT_MOBILE,
     THEFT_REG,
@@ -34,8 +34,7 @@ OFFICER_ROUTES = (
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     made = make_node(tmp_path_factory.mktemp("api"))
     yield made
-    made.accounts.close()
-    made.station.close()
+    made.close()
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,17 @@ def test_api_citizen_status_without_enumeration(node: Node) -> None:
     wrong = client.get(f"/api/status/{node.theft}", params={"mobile": "9000000000"})
     unknown = client.get("/api/status/FIR No. 9999/2031", params={"mobile": "9000000000"})
     assert wrong.status_code == unknown.status_code == 404
-    assert wrong.json() == unknown.json() == {"error": "no matching record"}
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {
+            "error": {
+                "status": 404,
+                "message": "no matching record",
+                "problems": ["no matching record"],
+            }
+        }
+    )
     assert client.get(f"/api/status/{node.theft}", params={"mobile": "12"}).status_code == 400
     receipt = post_form(
         client,

@@ -1,108 +1,126 @@
-"""Casework pages over a real station and real officer accounts (signed in through /login and
-/login/totp): the petition page's actions, the case page's investigation actions with the
-investigating-officer rule, the petitions list's e-FIR and missing-person sections, CSRF."""
+"""The case page and the petition page (`node.web.pages.cases`) over a real station and real
+officer accounts (signed in through /login and /login/totp): the case page's ledger proofs and
+amendments, its investigation actions with the investigating-officer rule, the Zero FIR
+hand-over, the petition page's actions, CSRF."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from ledger.log import now_ms
-from node.config import DataDir
 from node.index import casework as casework_index
 from node.records.validation import IST
 from node.station import registers
-from node.station.core import Station
-from node.web.app import WebContext, create_app
-from node.web.auth import Accounts
-from node.web.staff import ref_slug
+from node.web.urls import ref_slug
 from tests.node.support import theft_fir
-from tests.web.support import FAST, NODE_ID, Clock, sign_in
-from tests.web.test_staff import ORIGIN, Node, TestClient, _csrf
-
-HOUR = 60 * 60 * 1000
+from tests.web.support import (
+    HOUR,
+    Node,
+    TestClient,
+    csrf,
+    login,
+    open_kalamassery,
+    post_form,
+    receive_petition,
+    theft_form,
+    web_node,
+)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    tmp = tmp_path_factory.mktemp("casework")
-    data_dir = DataDir(tmp / "node")
-    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
-    station = Station.open(data_dir)
-    clock = Clock()
-    accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
-    app = create_app(WebContext(station=station, accounts=accounts))
-    yield Node(station, accounts, clock, app)
-    accounts.close()
-    station.close()
-
-
-def _login(node: Node, officer_id: str, role: str, jurisdiction: str = "") -> TestClient:
-    return sign_in(
-        node.accounts,
-        node.clock,
-        node.app,
-        officer_id,
-        role,
-        station_node_id="" if jurisdiction else NODE_ID,
-        jurisdiction=jurisdiction,
-    )
+    tmp = tmp_path_factory.mktemp("cases")
+    made = web_node(tmp, open_kalamassery(tmp))
+    yield made
+    made.close()
 
 
 @pytest.fixture(scope="module")
 def sho(node: Node) -> TestClient:
-    return _login(node, "PEN400001", "sho")
+    return login(node, "PEN400001", "sho")
 
 
 @pytest.fixture(scope="module")
 def io(node: Node) -> TestClient:
-    return _login(node, "PEN400002", "investigating_officer")
+    return login(node, "PEN400002", "investigating_officer")
 
 
 @pytest.fixture(scope="module")
 def other_io(node: Node) -> TestClient:
-    return _login(node, "PEN400003", "investigating_officer")
+    return login(node, "PEN400003", "investigating_officer")
 
 
 @pytest.fixture(scope="module")
 def sdpo(node: Node) -> TestClient:
-    return _login(node, "PEN400004", "sdpo", "kerala/ernakulam-city")
+    return login(
+        node, "PEN400004", "sdpo", station_node_id="", jurisdiction="kerala/ernakulam-city"
+    )
 
 
 def _post(client: TestClient, path: str, data: dict[str, str]) -> Any:
-    token = _csrf(client.get("/petitions").text)
-    return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+    return post_form(client, path, data, page="/petitions")
 
 
-def _receive(node: Node, category: str, *, age_ms: int = HOUR, subject: str = "") -> str:
-    petition = registers.receive_petition(
-        node.station,
-        "PEN400009",
-        cw_petition(category, age_ms, subject or f"A {category} complaint"),
+# -- the case page -------------------------------------------------------------------------------
+
+
+def test_staff_fir_amendment_appends_and_shows(node: Node, sho: TestClient) -> None:
+    token = csrf(sho.get("/fir/new").text)
+    response = sho.post(
+        "/fir/new", data={**theft_form(), "csrf_token": token}, follow_redirects=False
     )
-    return petition.ref
-
-
-def cw_petition(category: str, age_ms: int, subject: str) -> Any:
-    from protos import records_pb2
-
-    return records_pb2.Petition(
-        petitioner=records_pb2.Person(name="Leela Menon", age=44, sex="F", address="Edappally"),
-        subject=subject,
-        details="She left for college at 8 and has not come back.",
-        category=category,
-        received_at_ms=now_ms() - age_ms,
+    case = response.headers["location"].split("?")[0]
+    page = sho.get(case)
+    response = sho.post(
+        f"{case}/amend",
+        data={
+            "reason": "Colour of the scooter corrected",
+            "brief_facts": "The complainant's blue scooter parked near the bus stop was stolen.",
+            "csrf_token": csrf(page.text),
+        },
+        follow_redirects=False,
     )
+    assert response.status_code == 303, response.text
+    page = sho.get(response.headers["location"])
+    assert "blue scooter" in page.text
+    assert "Colour of the scooter corrected" in page.text
+    assert page.text.count('class="verified"') >= 3
+    # No reason: refused, nothing written.
+    size = node.station.ledger.size()
+    response = sho.post(
+        f"{case}/amend",
+        data={"reason": "", "brief_facts": "x", "csrf_token": csrf(page.text)},
+    )
+    assert response.status_code == 400
+    assert "reason for the correction is required" in response.text
+    assert node.station.ledger.size() == size
 
 
-def _section(html: str, section_id: str) -> str:
-    match = re.search(rf'<section id="{section_id}">(.*?)</section>', html, re.S)
-    assert match, f"no section {section_id}"
-    return match[1]
+def test_staff_case_page_says_not_verified_when_a_proof_fails(
+    node: Node, sho: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = csrf(sho.get("/fir/new").text)
+    response = sho.post(
+        "/fir/new", data={**theft_form(), "csrf_token": token}, follow_redirects=False
+    )
+    case = response.headers["location"].split("?")[0]
+    ledger = node.station.ledger
+    real = ledger.inclusion_proof
+
+    def forged(index: int, size: int | None = None) -> list[bytes]:
+        return [bytes(32) for _ in real(index, size)]
+
+    monkeypatch.setattr(ledger, "inclusion_proof", forged)
+    page = sho.get(case)
+    assert page.status_code == 200
+    assert "NOT VERIFIED" in page.text
+    assert 'class="verified"' not in page.text
+
+
+# -- casework --------------------------------------------------------------------------------------
 
 
 def test_casework_io_files_the_charge_sheet_and_others_are_refused(
@@ -164,32 +182,25 @@ def test_casework_invalid_case_event_is_shown_and_not_written(node: Node, sho: T
     assert "A1 Manoj P" in sho.get(f"/case/{ref_slug(fir)}").text
 
 
-def test_casework_petitions_list_shows_pending_efirs_and_overdue_missing_persons(
-    node: Node, sho: TestClient
-) -> None:
-    efir = _receive(node, "e_fir")
-    lapsed = _receive(node, "e_fir", age_ms=4 * 24 * HOUR)
-    missing = _receive(node, "missing_person", age_ms=30 * HOUR)
-    recent = _receive(node, "missing_child")
-    page = sho.get("/petitions")
-    assert page.status_code == 200
-    pending = _section(page.text, "pending-efirs")
-    assert efir in pending and lapsed in pending
-    assert "3-day window passed" in pending
-    overdue = _section(page.text, "overdue-missing")
-    assert missing in overdue and recent not in overdue
-    # Closing with a reason takes it off the list.
-    response = _post(sho, "/petition/close", {"number": missing, "reason": "Found at Aluva"})
-    assert response.status_code == 303
-    assert missing not in _section(sho.get("/petitions").text, "overdue-missing")
-    ml = sho.get("/petitions?lang=ml").text
-    assert "ഇ-എഫ്.ഐ.ആറുകൾ" in ml
+def test_casework_zero_fir_send_shows_the_command(node: Node, sho: TestClient) -> None:
+    zero = registers.register_fir(
+        node.station, "PEN400001", theft_fir(zero_fir=True, jurisdiction_station="Aluva")
+    ).ref
+    case = f"/case/{ref_slug(zero)}"
+    assert 'action="' + case + '/send-zero"' in sho.get(case).text
+    response = _post(sho, f"{case}/send-zero", {"to_station": "kerala/ernakulam-rural/ps-aluva"})
+    assert response.status_code == 200
+    assert "cctns peer transfer-zero-fir" in response.text
+    assert "--to kerala/ernakulam-rural/ps-aluva" in response.text
+
+
+# -- a petition's page ---------------------------------------------------------------------------
 
 
 def test_casework_petition_page_enquiry_permission_and_conversion(
     node: Node, sho: TestClient, io: TestClient, sdpo: TestClient
 ) -> None:
-    receipt = _receive(node, "missing_child", subject="Girl missing since morning")
+    receipt = receive_petition(node.station, "missing_child", subject="Girl missing since morning")
     page = sho.get("/petition", params={"number": receipt})
     assert page.status_code == 200
     assert "Girl missing since morning" in page.text and 'id="form-enquire"' in page.text
@@ -225,20 +236,20 @@ def test_casework_petition_page_enquiry_permission_and_conversion(
 
 
 def test_casework_efir_signature_on_the_petition_page(node: Node, sho: TestClient) -> None:
-    efir = _receive(node, "e_fir")
+    efir = receive_petition(node.station, "e_fir")
     page = sho.get("/petition", params={"number": efir})
     assert 'id="form-sign"' in page.text and 'id="form-convert"' not in page.text
     assert _post(sho, "/petition/sign", {"number": efir}).status_code == 303
     page = sho.get("/petition", params={"number": efir})
     assert "signed at" in page.text and 'id="form-convert"' in page.text
-    lapsed = _receive(node, "e_fir", age_ms=4 * 24 * HOUR)
+    lapsed = receive_petition(node.station, "e_fir", age_ms=4 * 24 * HOUR)
     response = _post(sho, "/petition/sign", {"number": lapsed})
     assert response.status_code == 400
     assert "the 3-day window for the informant&#39;s signature has passed" in response.text
 
 
 def test_casework_post_without_csrf_is_refused(node: Node, sho: TestClient) -> None:
-    receipt = _receive(node, "general")
+    receipt = receive_petition(node.station, "general")
     size = node.station.ledger.size()
     response = sho.post("/petition/close", data={"number": receipt, "reason": "No offence"})
     assert response.status_code == 403
@@ -247,18 +258,6 @@ def test_casework_post_without_csrf_is_refused(node: Node, sho: TestClient) -> N
     response = sho.post(f"/case/{ref_slug(fir)}/casework/diary", data={"text": "x"})
     assert response.status_code == 403
     assert node.station.ledger.size() == size
-
-
-def test_casework_zero_fir_send_shows_the_command(node: Node, sho: TestClient) -> None:
-    zero = registers.register_fir(
-        node.station, "PEN400001", theft_fir(zero_fir=True, jurisdiction_station="Aluva")
-    ).ref
-    case = f"/case/{ref_slug(zero)}"
-    assert 'action="' + case + '/send-zero"' in sho.get(case).text
-    response = _post(sho, f"{case}/send-zero", {"to_station": "kerala/ernakulam-rural/ps-aluva"})
-    assert response.status_code == 200
-    assert "cctns peer transfer-zero-fir" in response.text
-    assert "--to kerala/ernakulam-rural/ps-aluva" in response.text
 
 
 def test_casework_pages_need_a_signed_in_officer(node: Node) -> None:

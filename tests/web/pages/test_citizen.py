@@ -1,203 +1,50 @@
-"""The citizens' portal over a real station (RocksDB ledger, SQLite index, seeded records):
-online complaint -> receipt -> status, the FIR copy, recovered vehicles; CSRF, escaping, no
-enumeration, and that an FIR the law withholds (BNS 64) shows nothing on any public route.
-
-The fixtures here (a seeded station with known FIRs, officers signed in through /login and
-/login/totp) are shared with test_dashboard.py and test_api.py.
-"""
+"""The citizens' portal (`node.web.pages.citizen`) over a real station (RocksDB ledger, SQLite
+index, seeded records): online complaint -> receipt -> status, the FIR copy, recovered vehicles;
+CSRF, escaping, no enumeration, and that an FIR the law withholds (BNS 64) shows nothing on any
+public route."""
 
 from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
 
-from node.config import DataDir
-from node.demo.seed import seed_station
-from node.index import public
+from node.index import casework, public
 from node.records.refs import canonical_petition
-from node.records.validation import IST, normalise_mobile, utc_ms
+from node.records.validation import normalise_mobile
 from node.station import registers
-from node.station.core import Station
-from node.web.app import WebContext, create_app
-from node.web.auth import Accounts
-from node.web.citizen import lookup_status
-from node.web.i18n import Translator
+from node.web.public_status import lookup_status
 from protos import records_pb2
-from tests.web.support import FAST, NODE_ID, Clock, csrf, sign_in
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for `httpx2` under its TestClient; httpx (a dev dependency) still works.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient as TestClient  # re-exported for the others
-
-ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
-OFFICER = "PEN100001"
-_TOKENS = re.compile(r'(name="csrf_token" value="|<meta name="csrf-token" content=")[^"]+"')
-
-THEFT_MOBILE = "9847012345"
-THEFT_REG = "KL-07-BQ-4521"
-THEFT_ENGINE = "JF50E7123456"
-THEFT_CHASSIS = "ME4JF504KH7001234"
-SENSITIVE_MOBILE = "9447011111"
-SENSITIVE_REG = "KL-07-CD-9876"
-VICTIM = "Anitha Kumari"
-INFORMANT = "Lakshmi Devi"
-SENSITIVE_FACTS = "The victim Anitha Kumari was assaulted near the Kalamassery railway gate."
-ZERO_MOBILE = "9633022222"
-
-
-@dataclass
-class Node:
-    station: Station
-    accounts: Accounts
-    clock: Clock
-    app: Any
-    theft: str  # FIR numbers registered for the tests
-    sensitive: str
-    zero: str
-
-
-def person(name: str, role: int, **fields: Any) -> records_pb2.PersonInCase:
-    return records_pb2.PersonInCase(person=records_pb2.Person(name=name, **fields), role=role)  # type: ignore[arg-type]
-
-
-def fir_record(
-    sections: list[tuple[str, str]],
-    persons: list[records_pb2.PersonInCase],
-    facts: str,
-    property_items: list[records_pb2.PropertyItem] = (),  # type: ignore[assignment]
-    **fields: Any,
-) -> records_pb2.Fir:
-    occurred = datetime.now(IST) - timedelta(hours=5)
-    return records_pb2.Fir(
-        occurrence_from_ms=utc_ms(occurred),
-        place_of_occurrence=records_pb2.Place(description="Near HMT junction bus stop"),
-        sections=[records_pb2.ActSection(act=act, section=sec) for act, sec in sections],
-        brief_facts=facts,
-        persons=persons,
-        property=property_items,
-        **fields,
-    )
-
-
-def vehicle_item(
-    registration: str, status: int, engine: str = "", chassis: str = ""
-) -> records_pb2.PropertyItem:
-    return records_pb2.PropertyItem(
-        category="vehicle",
-        description="grey scooter",
-        status=status,  # type: ignore[arg-type]
-        value_inr=65000,
-        vehicle=records_pb2.Vehicle(
-            registration=registration,
-            engine_number=engine,
-            chassis_number=chassis,
-            make="Honda",
-            model="Activa 6G",
-            colour="Grey",
-            vehicle_type="scooter",
-        ),
-    )
-
-
-def make_node(tmp: Path) -> Node:
-    data_dir = DataDir(tmp / "node")
-    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
-    station = Station.open(data_dir)
-    seed_station(station, 160, seed=11, days=400, show_progress=False)
-    theft = registers.register_fir(station,
-        OFFICER,
-        fir_record(
-            [("BNS", "303(2)")],
-            [
-                person("Rajesh Kumar", records_pb2.COMPLAINANT, age=41, sex="M",
-                       mobile=THEFT_MOBILE, address="Kalamassery"),
-                records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
-            ],
-            "The complainant's scooter parked near the bus stop was stolen; later recovered.",
-            [
-                vehicle_item(THEFT_REG, records_pb2.RECOVERED, THEFT_ENGINE, THEFT_CHASSIS),
-                records_pb2.PropertyItem(
-                    category="mobile phone",
-                    description="Redmi Note 12 of Rajesh Kumar, black",
-                    status=records_pb2.UNCLAIMED,
-                    identifiers="IMEI 356789012345678",
-                ),
-            ],
-        ),
-    )  # fmt: skip
-    sensitive = registers.register_fir(station,
-        OFFICER,
-        fir_record(
-            [("BNS", "64(1)")],
-            [
-                person(INFORMANT, records_pb2.INFORMANT, age=45, sex="F",
-                       mobile=SENSITIVE_MOBILE, address="Kalamassery"),
-                person(VICTIM, records_pb2.VICTIM, age=24, sex="F", address="Kalamassery"),
-                records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
-            ],
-            SENSITIVE_FACTS,
-            [vehicle_item(SENSITIVE_REG, records_pb2.UNCLAIMED, "SENS1234567", "SENSCH998877")],
-        ),
-    )  # fmt: skip
-    zero = registers.register_fir(
-        station,
-        OFFICER,
-        fir_record(
-            [("BNS", "303(2)")],
-            [person("Joseph Mathew", records_pb2.COMPLAINANT, sex="M", mobile=ZERO_MOBILE)],
-            "A mobile phone was stolen on the bus from Aluva.",
-            zero_fir=True,
-            jurisdiction_station="Aluva",
-        ),
-    )
-    clock = Clock()
-    accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
-    app = create_app(WebContext(station=station, accounts=accounts, translator=Translator()))
-    return Node(station, accounts, clock, app, theft.ref, sensitive.ref, zero.ref)
-
-
-def login(
-    node: Node, officer_id: str, role: str, *, sex: str = "M", station_node_id: str = NODE_ID
-) -> TestClient:
-    """A client signed in as a new officer: password, then the authenticator code."""
-    return sign_in(
-        node.accounts,
-        node.clock,
-        node.app,
-        officer_id,
-        role,
-        sex=sex,
-        station_node_id=station_node_id,
-    )
-
-
-def post_form(client: TestClient, path: str, data: dict[str, str]) -> Any:
-    """Posts a citizen form the way a browser does: the page first, then the form with its
-    CSRF token."""
-    token = csrf(client.get(path).text)
-    return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
-
-
-def without_tokens(html: str) -> str:
-    return _TOKENS.sub(r"\1-", html)
+from tests.web.support import (
+    INFORMANT,
+    OFFICER,
+    SENSITIVE_MOBILE,
+    SENSITIVE_REG,
+    THEFT_CHASSIS,
+    THEFT_ENGINE,
+    THEFT_MOBILE,
+    THEFT_REG,
+    VICTIM,
+    ZERO_MOBILE,
+    Node,
+    TestClient,
+    csrf,
+    fir_record,
+    make_node,
+    person,
+    post_form,
+    without_tokens,
+)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     made = make_node(tmp_path_factory.mktemp("citizen"))
     yield made
-    made.accounts.close()
-    made.station.close()
+    made.close()
 
 
 @pytest.fixture
@@ -529,7 +376,7 @@ def test_citizen_mobile_numbers_are_normalised() -> None:
 
 def test_citizen_catalog_has_english_and_malayalam_for_every_key() -> None:
     catalog = json.loads(
-        (Path(__file__).resolve().parents[2] / "node/web/i18n_citizen.json").read_text("utf-8")
+        (Path(__file__).resolve().parents[3] / "node/web/i18n_citizen.json").read_text("utf-8")
     )
     assert set(catalog) == {"en", "ml"}
     assert set(catalog["en"]) == set(catalog["ml"])
@@ -537,7 +384,7 @@ def test_citizen_catalog_has_english_and_malayalam_for_every_key() -> None:
         assert text.strip() and catalog["en"][key].strip(), key
         assert re.search("[\u0d00-\u0d7f]", text), f"{key} has no Malayalam"
     used: set[str] = set()
-    templates = Path(__file__).resolve().parents[2] / "node/web/templates"
+    templates = Path(__file__).resolve().parents[3] / "node/web/templates"
     for name in ("citizen_home", "complaint_new", "complaint_receipt", "status", "fir_copy",
                  "vehicles_public", "dashboard"):  # fmt: skip
         used |= set(
@@ -553,8 +400,6 @@ def test_citizen_efir_and_missing_child_complaints_reach_casework(
 ) -> None:
     """An e-FIR from the portal waits for the informant's signature; a missing child's
     complaint is listed until it ends in an FIR or a recorded reason."""
-    from node.index import casework
-
     base = {
         "name": "Sajitha P.",
         "mobile": "9447012345",

@@ -1,5 +1,6 @@
 """Citizen services pages: verification requests, NOCs and permissions; grievances against the
-police; the public lists of missing persons and unidentified bodies (rules in `node.services`).
+police; the public lists of missing persons and unidentified bodies (rules in
+`node.records.services`).
 
   GET  /citizen/request         the service request form (no login)
   POST /citizen/request         -> the receipt, with the date the request is due
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from ledger.errors import InputError
 from ledger.log import now_ms
@@ -35,9 +36,8 @@ from node.config import DataDir, load_federation
 from node.index import services as services_index
 from node.records import services as services_rules
 from node.station import services
-from node.station.core import Station
-from node.web.citizen import contact_fields
-from node.web.dashboard import require_this_station
+from node.web.deps import context, no_store, redirect, render, station, station_officer
+from node.web.forms import contact_fields
 from node.web.rules import Forbidden, Officer, covers
 from node.web.security import csrf_protected, officer_required
 from protos import records_pb2
@@ -48,24 +48,20 @@ MAX_ADDRESS = 400
 MAX_OFFICE = 200
 
 router = APIRouter(tags=["services"])
-Handler = Annotated[Officer, Depends(officer_required("requests.handle"))]
+# A service request is handled at the station it was made to; a grievance is checked against
+# the office it names (`_may_handle`), not against this station.
+Handler = Annotated[Officer, Depends(station_officer("requests.handle"))]
 GrievanceHandler = Annotated[Officer, Depends(officer_required("grievance.handle"))]
 
 
-def _station(request: Request) -> Station:
-    station: Station = request.app.state.station
-    return station
-
-
-def _render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
-    response: Response = request.app.state.render(request, template, status_code, **values)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _page(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
+    """A services page: never cached (a citizen's receipt, the staff's lists)."""
+    return no_store(render(request, template, status_code, **values))
 
 
 def supervising_office(request: Request) -> str:
     """The node id of the office supervising this one (`parent` in federation.toml), or ""."""
-    data_dir = getattr(request.app.state.context, "data_dir", None)
+    data_dir = context(request).data_dir
     if data_dir is None:
         return ""
     try:
@@ -86,7 +82,7 @@ def _person_fields(form: dict[str, str], errors: list[str]) -> str | None:
 
 @router.get("/citizen/request", response_class=HTMLResponse, include_in_schema=False)
 def request_form(request: Request) -> Response:
-    return _render(
+    return _page(
         request, "request_new.html", form={}, errors=[], kinds=services_rules.DUE_DAYS.items()
     )
 
@@ -117,7 +113,7 @@ def request_submit(
         errors.append("services.error.kind")
     number = _person_fields(form, errors)
     if errors:
-        return _render(
+        return _page(
             request,
             "request_new.html",
             status_code=400,
@@ -131,10 +127,10 @@ def request_submit(
         details=form["details"],
         applicant=records_pb2.Person(name=form["name"], mobile=number, address=form["address"]),
     )
-    station = _station(request)
-    receipt = services.receive_request(station, PORTAL_OFFICER, record)
-    written = station.ledger.body(receipt.index).service_request
-    return _render(
+    node = station(request)
+    receipt = services.receive_request(node, PORTAL_OFFICER, record)
+    written = node.ledger.body(receipt.index).service_request
+    return _page(
         request,
         "request_receipt.html",
         what="request",
@@ -147,14 +143,14 @@ def request_submit(
 
 @router.get("/citizen/grievance", response_class=HTMLResponse, include_in_schema=False)
 def grievance_form(request: Request) -> Response:
-    station = _station(request)
-    return _render(
+    node = station(request)
+    return _page(
         request,
         "grievance_new.html",
-        form={"against": station.config.node_id},
+        form={"against": node.config.node_id},
         errors=[],
         routed=None,
-        holds=services_rules.holds_grievances(station.config.role),
+        holds=services_rules.holds_grievances(node.config.role),
         parent=supervising_office(request),
     )
 
@@ -173,8 +169,8 @@ def grievance_submit(
     address: Annotated[str, Form()] = "",
     details: Annotated[str, Form()] = "",
 ) -> Response:
-    station = _station(request)
-    config = station.config
+    node = station(request)
+    config = node.config
     holds = services_rules.holds_grievances(config.role)
     parent = supervising_office(request)
     form = {
@@ -190,7 +186,7 @@ def grievance_submit(
     number = _person_fields(form, errors)
     page: dict[str, Any] = {"holds": holds, "parent": parent}
     if errors:
-        return _render(
+        return _page(
             request,
             "grievance_new.html",
             status_code=400,
@@ -204,7 +200,7 @@ def grievance_submit(
         # Kept by the office that supervises the one complained about, never by this one:
         # nothing of it is written here. The form is not echoed back.
         own = form["against"] == config.node_id
-        return _render(
+        return _page(
             request,
             "grievance_new.html",
             form={},
@@ -218,9 +214,9 @@ def grievance_submit(
         complainant=records_pb2.Person(name=form["name"], mobile=number, address=form["address"]),
     )
     try:
-        receipt = services.receive_grievance(station, PORTAL_OFFICER, record)
+        receipt = services.receive_grievance(node, PORTAL_OFFICER, record)
     except InputError:
-        return _render(
+        return _page(
             request,
             "grievance_new.html",
             status_code=400,
@@ -229,8 +225,8 @@ def grievance_submit(
             routed=None,
             **page,
         )
-    written = station.ledger.body(receipt.index).grievance
-    return _render(
+    written = node.ledger.body(receipt.index).grievance
+    return _page(
         request,
         "request_receipt.html",
         what="grievance",
@@ -243,14 +239,13 @@ def grievance_submit(
 
 @router.get("/citizen/missing", response_class=HTMLResponse, include_in_schema=False)
 def missing_public(request: Request) -> Response:
-    station = _station(request)
-    response: Response = request.app.state.render(
+    index = station(request).index
+    return render(
         request,
         "missing_public.html",
-        missing=services_index.missing_persons(station.index),
-        bodies=services_index.unidentified_bodies(station.index),
+        missing=services_index.missing_persons(index),
+        bodies=services_index.unidentified_bodies(index),
     )
-    return response
 
 
 # -- staff ---------------------------------------------------------------------------------------
@@ -258,12 +253,11 @@ def missing_public(request: Request) -> Response:
 
 @router.get("/requests", response_class=HTMLResponse, include_in_schema=False)
 def requests_staff(request: Request, officer: Handler, show: str = "open") -> Response:
-    station = _station(request)
-    require_this_station(officer, "requests.handle", station)
+    index = station(request).index
     now = now_ms()
-    rows = services_index.list_requests(station.index, now, open_only=show != "all")
-    total, _ = services_index.overdue_requests(station.index, now, limit=0)
-    return _render(
+    rows = services_index.list_requests(index, now, open_only=show != "all")
+    total, _ = services_index.overdue_requests(index, now, limit=0)
+    return _page(
         request,
         "requests_staff.html",
         rows=rows,
@@ -282,10 +276,8 @@ def requests_update(
     status: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    station = _station(request)
-    require_this_station(officer, "requests.handle", station)
-    done = services.update_request(station, officer.officer_id, receipt, status, note)
-    return RedirectResponse(f"/requests?saved={done.ref}", status_code=303)
+    done = services.update_request(station(request), officer.officer_id, receipt, status, note)
+    return redirect("/requests", saved=done.ref)
 
 
 def _may_handle(officer: Officer, against_office: str) -> bool:
@@ -295,10 +287,10 @@ def _may_handle(officer: Officer, against_office: str) -> bool:
 
 @router.get("/grievances", response_class=HTMLResponse, include_in_schema=False)
 def grievances_staff(request: Request, officer: GrievanceHandler) -> Response:
-    station = _station(request)
-    holds = services_rules.holds_grievances(station.config.role)
-    rows = services_index.list_grievances(station.index) if holds else []
-    return _render(
+    node = station(request)
+    holds = services_rules.holds_grievances(node.config.role)
+    rows = services_index.list_grievances(node.index) if holds else []
+    return _page(
         request,
         "grievances_staff.html",
         holds=holds,
@@ -317,8 +309,8 @@ def grievances_update(
     status: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    station = _station(request)
-    row = services_index.find_grievance(station.index, receipt)
+    node = station(request)
+    row = services_index.find_grievance(node.index, receipt)
     if row is None:
         raise InputError(f"no grievance {receipt!r} at this office")
     if not _may_handle(officer, row.against_office):
@@ -326,8 +318,5 @@ def grievances_update(
             f"{officer.officer_id}: the grievance against {row.against_office} is outside "
             "this officer's jurisdiction or against their own office"
         )
-    done = services.update_grievance(station, officer.officer_id, row.receipt, status, note)
-    return RedirectResponse(f"/grievances?saved={done.ref}", status_code=303)
-
-
-__all__ = ["router", "supervising_office"]
+    done = services.update_grievance(node, officer.officer_id, row.receipt, status, note)
+    return redirect("/grievances", saved=done.ref)

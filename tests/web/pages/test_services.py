@@ -1,7 +1,8 @@
-"""Citizen services pages over real stations (RocksDB ledger, SQLite index, real accounts): a
-service request -> receipt with its due date -> status by receipt and mobile; no enumeration;
-overdue requests shown to staff and on the dashboard; CSRF; grievances refused and routed on a
-station node, kept on a district node; the missing persons list; escaping."""
+"""Citizen services pages (`node.web.pages.services`) over real stations (RocksDB ledger, SQLite
+index, real accounts): a service request -> receipt with its due date -> status by receipt and
+mobile; no enumeration; overdue requests shown to staff and on the dashboard; CSRF; grievances
+refused and routed on a station node, kept on a district node; the missing persons list;
+escaping."""
 
 from __future__ import annotations
 
@@ -17,12 +18,9 @@ from node.index import services as services_index
 from node.records import validation
 from node.station import registers, services
 from node.station.core import Station
-from node.web.app import WebContext, create_app
-from node.web.auth import Accounts
 from node.web.i18n import Translator
 from protos import records_pb2
-from tests.web.support import FAST, Clock, csrf, sign_in
-from tests.web.test_citizen import Node, TestClient, post_form
+from tests.web.support import Node, TestClient, csrf, login, post_form, web_node
 
 STATION_ID = "kerala/ernakulam-city/ps-kalamassery"
 DISTRICT_ID = "kerala/ernakulam-city/dpo"
@@ -40,44 +38,27 @@ def _node(tmp: Path, node_id: str, role: str, parent: str = "") -> Node:
             f'listen = "127.0.0.1:7101"\nparent = "{parent}"\n', "utf-8"
         )
     station = Station.open(data_dir)
-    clock = Clock()
-    accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
-    app = create_app(
-        WebContext(
-            station=station, accounts=accounts, translator=Translator(), data_dir=data_dir.path
-        )
-    )
-    return Node(station, accounts, clock, app, "", "", "")
+    return web_node(tmp, station, translator=Translator(), data_dir=data_dir.path)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     made = _node(tmp_path_factory.mktemp("services"), STATION_ID, "station", DISTRICT_ID)
     yield made
-    made.accounts.close()
-    made.station.close()
+    made.close()
 
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     made = _node(tmp_path_factory.mktemp("district"), DISTRICT_ID, "district")
     yield made
-    made.accounts.close()
-    made.station.close()
+    made.close()
 
 
 def signed_in(
     node: Node, officer_id: str, role: str, station_node_id: str, jurisdiction: str = ""
 ) -> TestClient:
-    return sign_in(
-        node.accounts,
-        node.clock,
-        node.app,
-        officer_id,
-        role,
-        station_node_id=station_node_id,
-        jurisdiction=jurisdiction,
-    )
+    return login(node, officer_id, role, station_node_id=station_node_id, jurisdiction=jurisdiction)
 
 
 def _request_form(**overrides: str) -> dict[str, str]:

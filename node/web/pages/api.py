@@ -12,7 +12,9 @@
   GET /api/dashboard/crime-heads         FIRs per crime head (officer: "dashboard.view")
 
 Officers authenticate with the web session cookie; without one an officer route answers 401
-JSON (`node.web.security`). Every route has a response model, so /api/openapi.json describes it.
+(`node.web.security`). Every route has a response model, so /api/openapi.json describes it, and
+every error has the one shape of `node.web.errors.ErrorOut`:
+{"error": {"status": 404, "message": "...", "problems": [...]}}.
 """
 
 from __future__ import annotations
@@ -21,26 +23,38 @@ import base64
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ledger import merkle
 from ledger.checkpoint import parse_note
+from ledger.errors import InputError, NotFound
 from node.index import public, reports
 from node.records.refs import fir_number
 from node.records.validation import normalise_mobile
 from node.station import views
-from node.station.core import Station
-from node.web.citizen import NO_MATCH, lookup_status
-from node.web.dashboard import require_this_station
+from node.web.deps import station, station_officer
+from node.web.errors import ErrorOut
+from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
-from node.web.security import officer_required
 
-router = APIRouter(prefix="/api", tags=["api"])
+__all__ = ["router"]
 
-
-class ErrorOut(BaseModel):
-    error: str
+_ERROR: dict[str, Any] = {"model": ErrorOut}
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    # Any route may fail so; FastAPI's own 422 answer is replaced by the API's error shape.
+    responses={
+        422: {**_ERROR, "description": "a parameter is not valid: one problem per parameter"},
+        500: {**_ERROR, "description": "the node failed (the message is generic)"},
+        503: {**_ERROR, "description": "the node's storage is unavailable"},
+    },
+)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {**_ERROR, "description": "no such record"}}
+_OFFICER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {**_ERROR, "description": "no officer session"},
+    403: {**_ERROR, "description": "the officer's role or jurisdiction may not"},
+}
 
 
 class StatusOut(BaseModel):
@@ -136,22 +150,10 @@ class CrimeHeadsOut(BaseModel):
     crime_heads: list[CrimeHeadOut]
 
 
-def _station(request: Request) -> Station:
-    station: Station = request.app.state.station
-    return station
-
-
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
-_OFFICER_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no officer session"},
-    403: {"model": ErrorOut, "description": "the officer's role may not"},
-}
-
-
 @router.get(
     "/status/{receipt:path}",
     response_model=StatusOut,
-    responses={**_NOT_FOUND, 400: {"model": ErrorOut}},
+    responses={**_NOT_FOUND, 400: {**_ERROR, "description": "no valid mobile number"}},
     summary="A citizen's petition or FIR status",
 )
 def citizen_status(
@@ -161,20 +163,11 @@ def citizen_status(
 ) -> Any:
     number = normalise_mobile(mobile)
     if number is None:
-        return JSONResponse({"error": "give the 10-digit Indian mobile number"}, status_code=400)
-    found = lookup_status(_station(request), receipt, number)
+        raise InputError("give the 10-digit Indian mobile number")
+    found = lookup_status(station(request), receipt, number)
     if found is None:
-        return JSONResponse({"error": NO_MATCH}, status_code=404)
-    return StatusOut(
-        kind=found.kind,
-        reference=found.reference,
-        station=found.station,
-        district=found.district,
-        date_ms=found.date_ms,
-        state=found.state,
-        fir_number=found.fir_number,
-        message=found.message,
-    )
+        raise NotFound(NO_MATCH)
+    return StatusOut.model_validate(found, from_attributes=True)
 
 
 @router.get(
@@ -187,15 +180,14 @@ def fir(
     request: Request,
     year: Annotated[int, Path(ge=1860, le=9999)],
     serial: Annotated[int, Path(ge=1)],
-    officer: Annotated[Officer, Depends(officer_required("fir.read"))],
+    officer: Annotated[Officer, Depends(station_officer("fir.read"))],
 ) -> Any:
-    station = _station(request)
-    require_this_station(officer, "fir.read", station)
+    node = station(request)
     ref = fir_number(serial, year)
-    found = station.index.lookups.fir(ref)
+    found = node.index.lookups.fir(ref)
     if found is None or found.serial != serial or found.year != year:
-        return JSONResponse({"error": f"no {ref} at this station"}, status_code=404)
-    ledger = station.ledger
+        raise NotFound(f"no {ref} at this station")
+    ledger = node.ledger
     note = ledger.checkpoint()
     size = parse_note(note)[0].size
     if found.ledger_index >= size:  # registered after the latest checkpoint
@@ -204,9 +196,9 @@ def fir(
         fir_number=ref,
         ledger_index=found.ledger_index,
         amendments=list(found.amendments),
-        view=views.current_view(station, ref),
+        view=views.current_view(node, ref),
         verification=VerificationOut(
-            origin=station.config.origin,
+            origin=node.config.origin,
             ledger_index=found.ledger_index,
             leaf_hash=merkle.leaf_hash(ledger.leaf(found.ledger_index)).hex(),
             tree_size=size,
@@ -226,33 +218,14 @@ def fir(
 )
 def search_persons(
     request: Request,
-    officer: Annotated[Officer, Depends(officer_required("search.local"))],
+    officer: Annotated[Officer, Depends(station_officer("search.local"))],
     q: Annotated[str, Query(min_length=2, max_length=100)],
     age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
 ) -> PersonSearchOut:
-    station = _station(request)
-    require_this_station(officer, "search.local", station)
-    hits = station.index.search.persons(q, age_min=age_min, age_max=age_max)
+    hits = station(request).index.search.persons(q, age_min=age_min, age_max=age_max)
     return PersonSearchOut(
-        query=q,
-        persons=[
-            PersonOut(
-                person_id=h.person_id,
-                name=h.name,
-                matched_name=h.matched_name,
-                relative_name=h.relative_name,
-                relation=h.relation,
-                age=h.age,
-                sex=h.sex,
-                address=h.address,
-                role=h.role,
-                record_ref=h.record_ref,
-                ledger_index=h.ledger_index,
-                score=h.score,
-            )
-            for h in hits
-        ],
+        query=q, persons=[PersonOut.model_validate(h, from_attributes=True) for h in hits]
     )
 
 
@@ -264,33 +237,14 @@ def search_persons(
 def public_vehicles(
     request: Request, q: Annotated[str, Query(max_length=64)] = ""
 ) -> PublicVehiclesOut:
-    station = _station(request)
+    node = station(request)
     query = q.strip()
+    vehicles = public.public_vehicles(node.index, node.statutes, node.config, query)
+    found = public.public_property(node.index, node.statutes, node.config, query)
     return PublicVehiclesOut(
         query=query,
-        vehicles=[
-            PublicVehicleOut(
-                registration=v.registration,
-                make=v.make,
-                model=v.model,
-                colour=v.colour,
-                vehicle_type=v.vehicle_type,
-                status=v.status,
-                station=v.station,
-                district=v.district,
-            )
-            for v in public.public_vehicles(station.index, station.statutes, station.config, query)
-        ],
-        property=[
-            PublicPropertyOut(
-                category=p.category,
-                description=p.description,
-                status=p.status,
-                station=p.station,
-                district=p.district,
-            )
-            for p in public.public_property(station.index, station.statutes, station.config, query)
-        ],
+        vehicles=[PublicVehicleOut.model_validate(v, from_attributes=True) for v in vehicles],
+        property=[PublicPropertyOut.model_validate(p, from_attributes=True) for p in found],
     )
 
 
@@ -302,17 +256,13 @@ def public_vehicles(
 )
 def crime_heads(
     request: Request,
-    officer: Annotated[Officer, Depends(officer_required("dashboard.view"))],
+    officer: Annotated[Officer, Depends(station_officer("dashboard.view"))],
 ) -> CrimeHeadsOut:
-    station = _station(request)
-    require_this_station(officer, "dashboard.view", station)
+    node = station(request)
     return CrimeHeadsOut(
-        station=station.config.station,
+        station=node.config.station,
         crime_heads=[
             CrimeHeadOut(crime_head=head, firs=count)
-            for head, count in reports.crime_head_counts(station.index)
+            for head, count in reports.crime_head_counts(node.index)
         ],
     )
-
-
-__all__ = ["router"]
