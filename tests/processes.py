@@ -22,16 +22,18 @@ REPO = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 20.0
 
 
-def launch_node(*args: str, log_path: Path) -> subprocess.Popen[bytes]:
-    """Starts `cctns <args>` (`node serve ...` or `node web ...`) with its logs appended to
-    `log_path` and its ready line to come on its stdout (`wait_ready`)."""
+def launch_node(*args: str, log_path: Path, module: str = "admin.cli") -> subprocess.Popen[bytes]:
+    """Starts `cctns <args>` (`node serve ...` or `node web ...`; `python -m <module> <args>`
+    for a wrapper such as `tests.web.clocked_node`) with its logs appended to `log_path` and its
+    ready line to come on its stdout (`wait_ready`)."""
     with log_path.open("ab") as log:  # the child keeps its own descriptor
         log.write(f"\n=== start {time.strftime('%H:%M:%S')} ===\n".encode())
         log.flush()
         return subprocess.Popen(
-            [sys.executable, "-m", "admin.cli", *args],
+            [sys.executable, "-m", module, *args],
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
         )
@@ -52,10 +54,10 @@ def wait_ready(
 
 
 def start_node(
-    *args: str, log_path: Path, timeout: float = 60.0
+    *args: str, log_path: Path, timeout: float = 60.0, module: str = "admin.cli"
 ) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """`launch_node`, then `wait_ready`: the serving process and its ready line's fields."""
-    process = launch_node(*args, log_path=log_path)
+    process = launch_node(*args, log_path=log_path, module=module)
     return process, wait_ready(process, log_path=log_path, timeout=timeout)
 
 

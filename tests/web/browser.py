@@ -18,16 +18,12 @@ skip, except under CI (`CI=true`), where a missing browser is a failure.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import html
 import itertools
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +39,7 @@ from node.demo.federation import free_port as port
 from node.demo.seed import seed_station
 from node.station.core import Station
 from node.web.auth import accounts_for
+from tests.processes import start_node, stop_node
 from tests.web.clocked_node import ClockFile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +63,6 @@ START_TIMEOUT = 60.0
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 
 # Every process started here, stopped at exit if a test run is interrupted before teardown.
-_STARTED: list[subprocess.Popen[bytes]] = []
 
 
 def free_port() -> int:
@@ -157,51 +153,6 @@ def add_officer(
     return Officer(officer_id, name, role, station_node_id, secret, clock, password)
 
 
-def start_process(command: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    _STARTED.append(process)
-    return process
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    with contextlib.suppress(ValueError):
-        _STARTED.remove(process)
-
-
-@atexit.register
-def _stop_leftovers() -> None:
-    for process in list(_STARTED):
-        stop_process(process)
-
-
-def wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the node exited with {process.returncode}:\n{log.read_text(errors='replace')}"
-            )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/healthz", timeout=2.0).status_code == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"no answer from {base_url}/healthz after {START_TIMEOUT:.0f}s:\n"
-                f"{log.read_text(errors='replace')}"
-            )
-        time.sleep(0.2)
-
-
 @dataclass
 class WebNode:
     """A node process serving the web UI at `base_url`."""
@@ -275,27 +226,24 @@ def serve(
     log = data_dir.parent / f"{data_dir.name}-{command}-{port}.log"
     clock = ClockFile.start(data_dir.parent / f"{data_dir.name}-{command}-{port}.clock")
     officer = add_officer(data_dir, clock=clock)
-    process = start_process(
-        [
-            sys.executable,
-            "-m",
-            "tests.web.clocked_node",
-            str(clock.path),
-            "node",
-            command,
-            "--data-dir",
-            str(data_dir),
-            "--http",
-            f"127.0.0.1:{port}",
-            *extra,
-        ],
-        log,
+    process, ready = start_node(
+        str(clock.path),
+        "node",
+        command,
+        "--data-dir",
+        str(data_dir),
+        "--http",
+        f"127.0.0.1:{port}",
+        *extra,
+        log_path=log,
+        module="tests.web.clocked_node",
+        timeout=START_TIMEOUT,
     )
     try:
-        wait_healthy(base_url, process, log)
+        assert ready["web"].endswith(f":{port}"), ready
         yield WebNode(data_dir, base_url, process, log, clock, officer, [officer])
     finally:
-        stop_process(process)
+        stop_node(process)
 
 
 @contextlib.contextmanager

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +18,8 @@ from node.records.validation import IST, utc_ms
 from node.station import registers, transfer
 from node.station.core import Station
 from protos import records_pb2
-from tests.web.browser import csrf_from, form_action, wait_healthy
+from tests.processes import start_node, stop_node
+from tests.web.browser import csrf_from, form_action
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +28,11 @@ RECEIVER_ID = "kerala/ernakulam-city/ps-edappally"
 
 
 def _serve(base: Path, name: str, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "admin.cli", "node", "serve", "--data-dir", str(base / name)]
-    with (base / f"{name}.log").open("ab") as log:
-        return subprocess.Popen([*command, *extra], stdout=log, stderr=subprocess.STDOUT)
+    """`cctns node serve` of `name`, once its ready line has come."""
+    process, _ = start_node(
+        "node", "serve", "--data-dir", str(base / name), *extra, log_path=base / f"{name}.log"
+    )
+    return process
 
 
 def _login(client: httpx.Client, officer: str, secret: str) -> None:
@@ -81,7 +82,6 @@ def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
     web = _serve(tmp_path, SENDER, "--http", f"127.0.0.1:{port}")
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, web, tmp_path / f"{SENDER}.log")
         with httpx.Client(base_url=url, follow_redirects=True, timeout=60) as client:
             _login(client, officer, secret)
             serial, year = re.findall(r"\d+", zero)
@@ -92,20 +92,10 @@ def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
                 f"{case}/send-zero",
                 data={"to_station": RECEIVER_ID, "csrf_token": csrf_from(page.text)},
             )
-            for _ in range(20):  # the receiving node may still be starting
-                if "numbered as FIR No." in sent.text:
-                    break
-                time.sleep(1)
-                page = client.get(case)
-                sent = client.post(
-                    f"{case}/send-zero",
-                    data={"to_station": RECEIVER_ID, "csrf_token": csrf_from(page.text)},
-                )
             assert "numbered as FIR No." in sent.text, sent.text[-2000:]
     finally:
         for process in (web, receiver):
-            process.terminate()
-            process.wait(timeout=20)
+            stop_node(process)
     again = Station.open(sender)
     try:
         assert transfer.zero_fir_status(again, zero)["fir_number"].startswith("FIR No. ")
