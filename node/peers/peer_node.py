@@ -1,4 +1,4 @@
-"""A station as the federation sees it: `LocalNode` over a `node.station.Station`.
+"""A station as the federation sees it: `LocalNode` over a `node.station.core.Station`.
 
 It answers from the station's own log and index only (replicas come with replication): records
 by reference, person / vehicle / property / case searches, hit/no-hit lookups by identifier,

@@ -17,7 +17,7 @@ N/YYYY") and hands it over to the station with jurisdiction. Both logs record th
 In a "received" entry `to_station` names the counterparty (the sending log's origin): the
 message has no other field for it, and that is what the receiver's idempotency check needs.
 
-This module holds the pure parts (proofs, checks, the copy of the FIR); `node.station.Station`
+This module holds the pure parts (proofs, checks, the copy of the FIR); `node.station.transfer`
 runs them under its lock and appends the entries.
 """
 

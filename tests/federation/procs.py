@@ -1,7 +1,7 @@
 """A small federation of real node processes on 127.0.0.1, for the multi-process tests.
 
 `build_federation` writes authorities, data directories, certificates and federation.toml files
-(like node/federation_demo.py, smaller); `Federation` starts, stops (SIGTERM), kills (SIGKILL)
+(like node/demo/federation.py, smaller); `Federation` starts, stops (SIGTERM), kills (SIGKILL)
 and waits for each node as its own `python -m admin.cli node serve` process, and gives test code
 mutual-TLS clients that speak as any enrolled node. Every wait is bounded.
 """

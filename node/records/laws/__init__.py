@@ -1,6 +1,6 @@
 """Acts and sections a police station cites, shipped as data with their sources.
 
-The data lives in `node/laws/data/*.json` (see `data/SOURCES.md` for where each number comes from
+The data lives in `node/records/laws/data/*.json` (see `data/SOURCES.md` for where each number comes from
 and what could not be verified). This module loads it once and answers the questions the rest of
 the node asks: is this section known, what does it punish, which BNS section replaced this IPC
 section, may this section be cited for an offence on this date, and under which crime head does a
@@ -201,7 +201,7 @@ class Statutes:
             self._ipc_to_bns[ipc_key] = targets
         if problems:
             # The data ships with the code: an inconsistency is our bug, found at start-up.
-            raise UsageError("node/laws data is inconsistent: " + "; ".join(problems))
+            raise UsageError("node/records/laws data is inconsistent: " + "; ".join(problems))
 
     # -- lookup ----------------------------------------------------------------------------
 
