@@ -1,8 +1,8 @@
 """Acts and sections a police station cites, shipped as data with their sources.
 
-The data lives in `node/records/laws/data/*.json` (see `data/SOURCES.md` for where each number comes from
-and what could not be verified). This module loads it once and answers the questions the rest of
-the node asks: is this section known, what does it punish, which BNS section replaced this IPC
+The data lives in `node/records/laws/data/*.json` (see `data/SOURCES.md` for where each number
+comes from and what could not be verified). This module loads it once and answers the questions
+the rest of the node asks: is this section known, what does it punish, which BNS section replaced this IPC
 section, may this section be cited for an offence on this date, and under which crime head does a
 case count in the statistics.
 
