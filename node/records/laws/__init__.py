@@ -2,9 +2,9 @@
 
 The data lives in `node/records/laws/data/*.json` (see `data/SOURCES.md` for where each number
 comes from and what could not be verified). This module loads it once and answers the questions
-the rest of the node asks: is this section known, what does it punish, which BNS section replaced this IPC
-section, may this section be cited for an offence on this date, and under which crime head does a
-case count in the statistics.
+the rest of the node asks: is this section known, what does it punish, which BNS section replaced
+this IPC section, may this section be cited for an offence on this date, and under which crime
+head does a case count in the statistics.
 
 It must never do I/O beyond reading its own package data, and never guess: an unknown act or
 section is an `InputError` with a message a user can act on.
