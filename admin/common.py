@@ -71,7 +71,7 @@ def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[[
         total=total,
         desc=what,
         unit=" entries",
-        disable=not enabled or not sys.stderr.isatty(),
+        disable=None if enabled else True,  # None: silent when stderr is no terminal
         file=sys.stderr,
     )
 

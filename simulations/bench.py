@@ -36,7 +36,7 @@ from node.index.record_index import IndexedEntry, RecordIndex
 from node.records.validation import IST, utc_ms
 from protos import ledger_pb2, records_pb2
 from simulations.chart import bar_chart
-from simulations.report import per_second, percentile, save_results
+from simulations.report import per_second, percentile, progress, save_results
 
 ORIGIN = "cctns.in/bench/ps-bench"
 
@@ -140,12 +140,7 @@ def build_person_index(
     for begin in range(0, len(entries), chunk):
         part = entries[begin : begin + chunk]
         seconds += _timed(lambda part=part: index.apply(part))  # type: ignore[misc]
-        print(
-            f"  indexed {min(begin + chunk, len(entries)):,}/{len(entries):,} FIRs",
-            file=sys.stderr,
-            end="\r",
-        )
-    print(file=sys.stderr)
+        progress("  indexed FIRs", min(begin + chunk, len(entries)), len(entries))
     rates = {
         "index_entries_per_s": per_second(len(entries), seconds),
         "index_persons_per_s": per_second(len(people), seconds),

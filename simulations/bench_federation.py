@@ -74,7 +74,7 @@ from node.runtime import open_node
 from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
 from simulations.chart import bar_chart
-from simulations.report import per_second, percentile, save_results
+from simulations.report import per_second, percentile, progress, save_results
 
 SELF = "simulations.bench_federation"  # the node processes run this module with --serve
 ENTRY_BYTES = 1024
@@ -223,7 +223,7 @@ def build_catch_up_node(federation: Federation, entries: int) -> tuple[BenchNode
         for first in range(1, entries, group):
             last = min(first + group, entries)
             station.ledger.append_many([_padded_gd(i, padding) for i in range(first, last)])
-            _log_progress("  appended", last, entries)
+            progress("  appended", last, entries)
         _log("")
         station.sync_index()
         size = station.ledger.size()
@@ -231,10 +231,6 @@ def build_catch_up_node(federation: Federation, entries: int) -> tuple[BenchNode
     finally:
         station.close()
     return node, total / 1000
-
-
-def _log_progress(what: str, done: int, total: int) -> None:
-    print(f"{what} {done:,}/{total:,}", file=sys.stderr, end="\r", flush=True)
 
 
 def build_seeded_node(

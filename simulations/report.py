@@ -7,6 +7,7 @@ results as JSON (`--out`) and the chart beside them as SVG, and says where both 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,3 +32,10 @@ def save_results(results: dict[str, Any], out: str, chart: Callable[[dict[str, A
     svg = path.with_suffix(".svg")
     svg.write_text(chart(results))
     print(f"\nresults: {path}, chart: {svg}")
+
+
+def progress(what: str, done: int, total: int) -> None:
+    """`what done/total` over itself on stderr, when stderr is a terminal (silent otherwise)."""
+    if sys.stderr.isatty():
+        end = "\n" if done >= total else "\r"
+        print(f"{what} {done:,}/{total:,}", file=sys.stderr, end=end, flush=True)

@@ -60,7 +60,12 @@ def seed_station(
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
     bar = tqdm(
-        total=records, desc="seeding", unit=" records", file=sys.stderr, disable=not show_progress
+        total=records,
+        desc="seeding",
+        unit=" records",
+        file=sys.stderr,
+        # None: tqdm stays silent when stderr is no terminal.
+        disable=None if show_progress else True,
     )
 
     def items() -> Iterator[tuple[str, str, Any]]:
