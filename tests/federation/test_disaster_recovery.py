@@ -12,9 +12,7 @@ appends, and the parent's witness refuses the second head (quarantine and an ale
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from federation.replication import META_STATUS
 from federation.standby import TAKEOVER, find_takeover
 from ledger.checkpoint import verify_checkpoint
 from ledger.log import verify_log
-from node.config import DataDir
 from protos import federation_pb2
 from tests.federation.procs import (
     Federation,
@@ -35,6 +32,7 @@ from tests.federation.procs import (
     Spec,
     append_entries,
     build_federation,
+    make_standby,
     read_store,
     wait_for,
 )
@@ -56,24 +54,6 @@ class Failover:
     old_checkpoints: list[bytes]  # every checkpoint the old primary's store holds
     taken_over_at: int  # the takeover entry's index (the old primary's size)
     size: int  # the new primary's size once the parent replicated it
-
-
-def make_standby(fed: Federation, name: str, standby: str) -> Node:
-    """What the operator does at the DR centre: the node's identity, certificate and
-    federation.toml copied from the primary, and an index of its own; no ledger."""
-    primary = fed[name]
-    path = fed.base / standby
-    path.mkdir()
-    for folder in ("keys", "tls"):
-        shutil.copytree(primary.path / folder, path / folder)
-    shutil.copy2(primary.data_dir.federation_path, path / "federation.toml")
-    config = dataclasses.replace(
-        primary.data_dir.load_config(), index_url=DataDir(path).default_index_url()
-    )
-    DataDir(path).config_path.write_text(config.to_toml(), "utf-8")
-    node = Node(standby, primary.node_id, primary.role, primary.port, path, primary.ledger_key)
-    fed.nodes[standby] = node
-    return node
 
 
 def searched(fed: Federation, asker: str, target: str, count: int) -> None:
