@@ -58,7 +58,7 @@ from ledger.store import LogStore
 from protos import ledger_pb2
 
 TAKEOVER: Final = "takeover"  # the ReplicationEvent kind of a takeover entry
-FENCE_TIMEOUT: Final = 3.0  # how long the primary is given to show it is still alive
+PROBE_TIMEOUT: Final = 10.0  # how long the primary or the parent is given to say it is there
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,7 @@ async def _ask_parent(
     """Whether the parent holds a checkpoint of this log ("asked"), holds none ("none"), or
     cannot be asked ("unreachable", allowed only `without_parent`: else UsageError)."""
     try:
-        await parent.get_checkpoint(origin, timeout=FENCE_TIMEOUT)
+        await parent.get_checkpoint(origin, timeout=PROBE_TIMEOUT)
     except PeerUnavailable as exc:
         if not without_parent:
             state = StandbyState.of(ReplicaFollower(store, origin, public_key))
@@ -199,7 +199,7 @@ async def _ask_parent(
 async def _check_primary_is_gone(primary: PeerClient, origin: str) -> None:
     """UsageError when the primary answers at all: it is alive, and may still be appending."""
     try:
-        note = await primary.get_checkpoint(origin, timeout=FENCE_TIMEOUT)
+        note = await primary.get_checkpoint(origin, timeout=PROBE_TIMEOUT)
     except PeerUnavailable:
         return
     except PeerError as exc:
