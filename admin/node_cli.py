@@ -5,6 +5,8 @@ cctns node info --data-dir D [--json]
 cctns node serve --data-dir D [--http HOST:PORT]     the gRPC peer service, replication, web
 cctns node web --data-dir D [--http HOST:PORT]       the web UI alone
 cctns node alerts --data-dir D [--json]              equivocations seen (exit 3 when any)
+cctns node standby --data-dir D [--primary HOST:PORT] follow the node's primary (the DR site)
+cctns node takeover --data-dir D [--without-parent]  make the standby the primary
 cctns node seed --data-dir D --records N             synthetic records
 cctns admin rebuild-index --data-dir D
 cctns demo --data-dir D                              the 7-node federation of `make run`
@@ -13,11 +15,13 @@ cctns demo --data-dir D                              the 7-node federation of `m
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+import trio
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import (
@@ -29,11 +33,12 @@ from admin.common import (
     progress,
     subcommands,
 )
-from ledger.checkpoint import verifier_key_string
+from ledger.checkpoint import parse_note, verifier_key_string
 from ledger.entry import parse_leaf
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
+from node.peers.standby import take_over_as_primary
 from node.station.core import Station
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -57,7 +62,14 @@ def cmd_node_info(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     config = data_dir.load_config()
     public = bytes(data_dir.load_key().verify_key)
-    info = {"node_id": config.node_id, "origin": config.origin, "public_key": b64(public)}
+    standby = data_dir.standby()
+    info: dict[str, object] = {
+        "node_id": config.node_id,
+        "origin": config.origin,
+        "public_key": b64(public),
+    }
+    if standby is not None:
+        info["standby"] = {"primary": standby.primary, "reason": standby.reason}
     if args.json:
         emit(info)
     else:
@@ -66,6 +78,9 @@ def cmd_node_info(args: argparse.Namespace) -> int:
         print(f"role:       {config.role} ({config.district} / {config.station})")
         print(f"public key: {info['public_key']}")
         print(f"verifier:   {verifier_key_string(config.origin, public)}")
+        if standby is not None:
+            why = f" ({standby.reason})" if standby.reason else ""
+            print(f"standby:    follows the primary at {standby.primary}{why}")
     return 0
 
 
@@ -89,6 +104,44 @@ def cmd_node_web(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     return run_web(Path(args.data_dir), args.http)
+
+
+def cmd_node_standby(args: argparse.Namespace) -> int:
+    # See cmd_node_serve.
+    from node.runtime import run_standby  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
+    return run_standby(Path(args.data_dir), primary=args.primary, poll_interval=args.poll)
+
+
+def cmd_node_takeover(args: argparse.Namespace) -> int:
+    """The standby becomes the primary; nothing is written when it may not (see the error)."""
+    data_dir = DataDir(args.data_dir)
+    done = trio.run(
+        functools.partial(take_over_as_primary, data_dir, without_parent=args.without_parent)
+    )
+    # The index is brought up to the log now rather than when the node first serves.
+    with progress(done.index + 1, "indexing", enabled=not args.quiet) as advance:
+        Station.open(data_dir, progress=lambda count, _total: advance(count)).close()
+    continued = parse_note(done.continued)[0]
+    result = {
+        "takeover_index": done.index,
+        "continued_checkpoint_size": continued.size,
+        "from_parent": done.from_parent,
+        "parent": done.parent,
+    }
+    if args.json:
+        emit(result)
+    else:
+        print(
+            f"took over {continued.origin}: the old primary's checkpoint for {continued.size} "
+            f"entries continues with the takeover entry {done.index}"
+            + (f" ({done.from_parent} entries from the parent)" if done.from_parent else "")
+            + (" without asking the parent" if done.parent == "unreachable" else "")
+            + ". Start it with `cctns node serve`",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def cmd_node_alerts(args: argparse.Namespace) -> int:
@@ -173,6 +226,23 @@ def register(groups: Any) -> None:
     sub.add_argument("--http", default="", help="also serve the web UI on HOST:PORT")
     sub = command(node, "web", cmd_node_web, "serve only the web UI (no federation)")
     sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
+    sub = command(
+        node, "standby", cmd_node_standby, "follow the node's primary as its standby (DR site)"
+    )
+    sub.add_argument(
+        "--primary",
+        default="",
+        help="HOST:PORT of the primary (default: standby.toml's, else federation.toml's listen)",
+    )
+    sub.add_argument("--poll", type=float, default=2.0, help="replication poll interval (s)")
+    sub = command(node, "takeover", cmd_node_takeover, "make this standby the node's primary")
+    sub.add_argument(
+        "--without-parent",
+        action="store_true",
+        help="take over even when the parent cannot be asked what it holds (may fork the log)",
+    )
+    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--quiet", action="store_true")
     sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
     sub.add_argument("--json", action="store_true")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")

@@ -3,6 +3,8 @@
 Layout of a data directory:
     node.toml          configuration, validated on load with one message per mistake
     federation.toml    where the node listens and the peers it knows (once it has joined)
+    standby.toml       present while this directory is a standby: it follows its node's
+                       primary and never appends (docs/disaster-recovery.md)
     keys/node.ed25519  the 32-byte signing seed, readable by the owner only
     tls/               the node's certificate and TLS key (`cctns ca enrol`)
     ledger/            the RocksDB log
@@ -41,6 +43,7 @@ from ledger.errors import InputError, UsageError
 
 CONFIG_NAME = "node.toml"
 FEDERATION_NAME = "federation.toml"
+STANDBY_NAME = "standby.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
 
 
@@ -107,6 +110,44 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
     return NodeConfig(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class StandbyConfig:
+    """standby.toml: this directory holds a standby of its node, which never appends.
+
+    `primary` is where the primary serves (host:port), followed by `cctns node standby`;
+    `reason` says why a directory that was a primary became one (it was taken over).
+    """
+
+    primary: str
+    reason: str = ""
+
+    def to_toml(self) -> str:
+        lines = [
+            "# This directory is a standby: it follows its node's primary and never appends.",
+            "# `cctns node standby` follows; `cctns node takeover` makes it the primary.",
+            f"primary = {_toml_string(self.primary)}",
+        ]
+        if self.reason:
+            lines.append(f"reason = {_toml_string(self.reason)}")
+        return "\n".join(lines) + "\n"
+
+
+def parse_standby(text: str, source: str = STANDBY_NAME) -> StandbyConfig:
+    """Parses standby.toml; InputError lists every problem."""
+    raw = _toml(text, source)
+    problems: list[str] = []
+    primary = _address(raw.get("primary"), f"{source}: primary", problems)
+    reason = raw.get("reason", "")
+    if not isinstance(reason, str):
+        problems.append(f"{source}: reason must be a string")
+        reason = ""
+    for name in sorted(set(raw) - {"primary", "reason"}):
+        problems.append(f"{source}: unknown setting '{name}'")
+    if problems:
+        raise InputError("; ".join(problems), problems)
+    return StandbyConfig(primary=primary, reason=reason)
+
+
 class DataDir:
     """A node's data directory."""
 
@@ -138,6 +179,43 @@ class DataDir:
     def federated(self) -> bool:
         """Whether this node has joined a federation (federation.toml and a certificate)."""
         return self.federation_path.exists() and (self.path / "tls").exists()
+
+    @property
+    def standby_path(self) -> Path:
+        return self.path / STANDBY_NAME
+
+    def standby(self) -> StandbyConfig | None:
+        """standby.toml when this directory is a standby, else None."""
+        try:
+            text = self.standby_path.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        return parse_standby(text, str(self.standby_path))
+
+    def require_primary(self) -> None:
+        """UsageError when this directory is a standby: nothing may append to its log here.
+
+        Every writer of the node's own log passes this door (`Station.open`, and the runtime
+        before it recovers entries from the parent): a standby that appended would sign a
+        second history for its node."""
+        standby = self.standby()
+        if standby is None:
+            return
+        why = f" ({standby.reason})" if standby.reason else ""
+        raise UsageError(
+            f"{self.path} is a standby of its node, following the primary at "
+            f"{standby.primary}{why}: it does not append. `cctns node standby` follows the "
+            "primary; `cctns node takeover` makes this directory the primary"
+        )
+
+    def mark_standby(self, standby: StandbyConfig) -> None:
+        """Writes standby.toml, durably: from now on nothing appends to the log here."""
+        _write_durably(self.standby_path, standby.to_toml())
+
+    def clear_standby(self) -> None:
+        """Removes standby.toml, durably (the takeover's last step)."""
+        self.standby_path.unlink(missing_ok=True)
+        _sync_directory(self.path)
 
     def load_config(self) -> NodeConfig:
         """Reads node.toml; UsageError when the directory holds no node."""
@@ -197,6 +275,26 @@ class DataDir:
         tmp.write_text(config.to_toml(), "utf-8")
         os.replace(tmp, self.config_path)
         return config
+
+
+def _write_durably(path: Path, text: str) -> None:
+    """Replaces `path` with `text` atomically, on disk before returning (a power cut leaves
+    the old file or the new one)."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _sync_directory(path.parent)
+
+
+def _sync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # --- federation.toml ----------------------------------------------------------------------------

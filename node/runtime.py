@@ -30,16 +30,24 @@ from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
 from federation.interfaces import PeerIdentity
 from federation.replicas import ReplicaSet
-from federation.replication import Alert, Witness, recover_from_parent, resync_own_log
+from federation.replication import (
+    Alert,
+    Progress,
+    Witness,
+    recover_from_parent,
+    resync_own_log,
+)
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
+from federation.standby import find_takeover
 from federation.trust.revocation import RevocationSet
-from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.errors import CctnsError, PeerError, PeerUnavailable, UsageError, VerificationError
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import DataDir
+from node.config import DataDir, StandbyConfig
 from node.peers.clients import Peers, hand_over_zero_fir
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
+from node.peers.standby import Standby
 from node.station.core import SYSTEM_OFFICER, Station
 from node.web.app import create_app
 from node.web.auth import accounts_for, session_secret
@@ -142,7 +150,12 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
     local store (a node restored from an old backup)? Then those entries are fetched back and
     verified against the parent-held checkpoint first, so the node never forks its own log.
     Returns how many entries were recovered. An unreachable parent does not stop a station
-    from working (it must work offline for days); that is logged."""
+    from working (it must work offline for days); that is logged.
+
+    When the entries recovered hold a takeover (federation/standby.py), this directory is an
+    old primary that its standby replaced: it is marked a standby of the new primary (where
+    this node's address now leads) and UsageError says so; it never appends again."""
+    data_dir.require_primary()
     peers = Peers.load(data_dir)
     federation = peers.federation
     if not federation.parent:
@@ -157,10 +170,12 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
             return 0
         except UsageError as behind:
             log.warning("%s", behind)
+            held = store.size()
             recovered = await recover_from_parent(
                 store, config.origin, public, parent, timeout=timeout
             )
             log.warning("recovered %d entries of the own log from the parent", recovered)
+            _refuse_if_taken_over(data_dir, store, held, federation.listen)
             return recovered
         except (PeerUnavailable, PeerError) as exc:
             log.warning(
@@ -170,6 +185,24 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
     finally:
         store.close()
         parent.close()
+
+
+def _refuse_if_taken_over(
+    data_dir: DataDir, store: RocksDBLogStore, held: int, address: str
+) -> None:
+    """UsageError, and standby.toml, when the own log's entries from `held` on (recovered from
+    the parent) hold a takeover: another holder of this node's key continued the log."""
+    found = find_takeover(store, held)
+    if found is None:
+        return
+    index, event = found
+    reason = f"replaced: the log was taken over at entry {index}, {event.detail}"
+    data_dir.mark_standby(StandbyConfig(address, reason))
+    raise UsageError(
+        f"this node was replaced by its standby: the log continued elsewhere from entry {index} "
+        f"({event.detail}). {data_dir.path} now holds the log up to the parent's checkpoint "
+        "and is marked a standby; it will not append"
+    )
 
 
 async def serve(
@@ -243,6 +276,40 @@ async def serve_web_only(
         station.close()
 
 
+async def serve_standby(
+    data_dir: DataDir,
+    *,
+    primary: str = "",
+    poll_interval: float = 2.0,
+    task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Follows the node's primary as its standby until cancelled (or SIGTERM/SIGINT); serves
+    nothing. Reports, once following, the primary it follows."""
+    standby = Standby.open(data_dir, primary)
+    log.info("standby of %s at %s: %s", standby.config.origin, standby.primary,
+             standby.state().describe())  # fmt: skip
+
+    def report(progress: Progress) -> None:
+        if progress.fetched:
+            log.info("standby %s", standby.state().describe())
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+            await nursery.start(
+                functools.partial(
+                    follow_forever,
+                    standby.follower,
+                    standby.client,
+                    poll_interval=poll_interval,
+                    on_progress=report,
+                )
+            )
+            task_status.started(Ready(standby.config.node_id, "", "", following=standby.primary))
+    finally:
+        standby.close()
+
+
 def web_context(
     data_dir: DataDir,
     station: Station,
@@ -295,10 +362,13 @@ class Ready:
     node_id: str
     peer: str  # host:port of the gRPC peer service ("" for the web UI alone)
     web: str  # the web UI's address(es) ("" without one)
+    following: str = ""  # a standby: the primary's host:port
 
     def line(self) -> str:
-        """One line on stdout for supervisors and tests: `cctns ready node=ID peer=H:P web=U`."""
-        return f"cctns ready node={self.node_id} peer={self.peer or '-'} web={self.web or '-'}"
+        """One line on stdout for supervisors and tests: `cctns ready node=ID peer=H:P web=U`,
+        and for a standby ` following=H:P`."""
+        line = f"cctns ready node={self.node_id} peer={self.peer or '-'} web={self.web or '-'}"
+        return f"{line} following={self.following}" if self.following else line
 
 
 def _host(listen: str) -> str:
@@ -313,14 +383,37 @@ async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs
         print(ready.line(), flush=True)
 
 
+def _run(service: Callable[..., Awaitable[None]], **kwargs: Any) -> int:
+    """Runs `service` reporting its ready line; a project error it stopped on (a standby
+    refused, a replaced node refused) comes out as itself, not inside trio's ExceptionGroup,
+    so the command line gives its one-line message and exit code."""
+    try:
+        trio.run(functools.partial(_run_reporting_ready, service, **kwargs))
+    except BaseExceptionGroup as group:
+        errors = _leaves(group)
+        if len(errors) == 1 and isinstance(errors[0], CctnsError):
+            raise errors[0] from group
+        raise
+    return 0
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for error in group.exceptions:
+        found.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return found
+
+
 def run_web(data_dir: Path, http: str) -> int:
     """Blocking entry point for `cctns node web`."""
-    trio.run(
-        functools.partial(
-            _run_reporting_ready, serve_web_only, data_dir=DataDir(data_dir), http=http
-        )
+    return _run(serve_web_only, data_dir=DataDir(data_dir), http=http)
+
+
+def run_standby(data_dir: Path, *, primary: str = "", poll_interval: float = 2.0) -> int:
+    """Blocking entry point for `cctns node standby`."""
+    return _run(
+        serve_standby, data_dir=DataDir(data_dir), primary=primary, poll_interval=poll_interval
     )
-    return 0
 
 
 def run(
@@ -331,14 +424,10 @@ def run(
     http: str = "",
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
-    trio.run(
-        functools.partial(
-            _run_reporting_ready,
-            serve,
-            data_dir=DataDir(data_dir),
-            poll_interval=poll_interval,
-            revocation_interval=revocation_interval,
-            http=http,
-        )
+    return _run(
+        serve,
+        data_dir=DataDir(data_dir),
+        poll_interval=poll_interval,
+        revocation_interval=revocation_interval,
+        http=http,
     )
-    return 0

@@ -313,7 +313,7 @@ class ReplicationEvent(_message.Message):
     CONFLICTING_CHECKPOINT_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
-    """"verified", "equivocation" """
+    """"verified", "equivocation", "takeover" (federation/standby.py)"""
     origin: _builtins.str
     size: _builtins.int
     checkpoint: _builtins.bytes

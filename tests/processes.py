@@ -1,7 +1,8 @@
 """Real node processes in tests: start one and wait for its ready line, not for the clock.
 
 `cctns node serve` and `cctns node web` print exactly one line on stdout once they serve
-(`cctns ready node=ID peer=HOST:PORT web=ADDRESS`, see `node.runtime.Ready`); their logs go to
+(`cctns ready node=ID peer=HOST:PORT web=ADDRESS`, see `node.runtime.Ready`; `cctns node
+standby` adds `following=HOST:PORT` once it follows its primary); their logs go to
 stderr. `read_ready_line` blocks on that pipe, bounded by a deadline, and fails at once, with the
 node's log, when the process exits first.
 """

@@ -150,8 +150,10 @@ class Station:
         index_url: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> Station:
-        """Opens a node's station records: RocksDB ledger, index (caught up), genesis entry."""
+        """Opens a node's station records: RocksDB ledger, index (caught up), genesis entry.
+        Refuses a standby's directory (UsageError): the station appends."""
         config = data_dir.load_config()
+        data_dir.require_primary()
         key = data_dir.load_key()
         store = RocksDBLogStore.open(data_dir.ledger_path)
         try:

@@ -8,6 +8,8 @@ mutual-TLS clients that speak as any enrolled node. Every wait is bounded.
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import signal
 import socket
 import subprocess
@@ -358,6 +360,25 @@ def append_entries(node: Node, count: int, *, note: str = "bulk") -> int:
         return size
     finally:
         station.close()
+
+
+def make_standby(fed: Federation, name: str, standby: str, *, own_index: bool = True) -> Node:
+    """What the operator does at the DR centre: the node's identity, certificate and
+    federation.toml copied from the primary, and (unless not `own_index`: node.toml copied as
+    it is) an index of its own; no ledger."""
+    primary = fed[name]
+    path = fed.base / standby
+    path.mkdir()
+    for folder in ("keys", "tls"):
+        shutil.copytree(primary.path / folder, path / folder)
+    shutil.copy2(primary.data_dir.federation_path, path / "federation.toml")
+    config = primary.data_dir.load_config()
+    if own_index:
+        config = dataclasses.replace(config, index_url=DataDir(path).default_index_url())
+    DataDir(path).config_path.write_text(config.to_toml(), "utf-8")
+    node = Node(standby, primary.node_id, primary.role, primary.port, path, primary.ledger_key)
+    fed.nodes[standby] = node
+    return node
 
 
 @contextmanager
