@@ -278,6 +278,7 @@ def web_context(
         transfer_zero_fir=hand_over,
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
+        limits=station.config.limits,
     )
 
 

@@ -1,7 +1,8 @@
 """The node's JSON API, beside the pages and under the same rules, enforced here on the server.
 
   GET /api/status/{receipt}?mobile=      a citizen's status (no login; no enumeration: unknown
-                                         number and wrong mobile give the same 404)
+                                         number and wrong mobile give the same 404; the portal's
+                                         budget of lookups, 429 over it)
   GET /api/firs/{year}/{serial}          an FIR's sealed current view, its ledger entry and the
                                          proof of it (officer: "fir.read", this station's cases)
   GET /api/search/persons?q=&age_min=&age_max=
@@ -36,6 +37,7 @@ from node.web.deps import station, station_officer
 from node.web.errors import ErrorOut
 from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
+from node.web.throttle import LOOKUPS, portal_limit
 
 __all__ = ["router"]
 
@@ -153,7 +155,16 @@ class CrimeHeadsOut(BaseModel):
 @router.get(
     "/status/{receipt:path}",
     response_model=StatusOut,
-    responses={**_NOT_FOUND, 400: {**_ERROR, "description": "no valid mobile number"}},
+    responses={
+        **_NOT_FOUND,
+        400: {**_ERROR, "description": "no valid mobile number"},
+        429: {
+            **_ERROR,
+            "description": "over the portal's limit of status lookups (per client or in "
+            "total): the Retry-After header gives the seconds to wait",
+        },
+    },
+    dependencies=[Depends(portal_limit(LOOKUPS))],
     summary="A citizen's petition or FIR status",
 )
 def citizen_status(
