@@ -8,6 +8,12 @@ over it: they authenticate the caller, decode, call, encode, and map errors once
 Policy lives in one table, `ACCESS`: which roles may read full records (fetch, search, log
 entries) and which may only ask hit/no-hit questions. Roles not in the table get nothing.
 
+Every fetch, search and hit/no-hit counts against the caller's quota (`quota`, per peer node id;
+node.toml's `peer_audited_calls`): over it, the call is refused with RateLimited
+(RESOURCE_EXHAUSTED) before anything is looked up or written, so a peer cannot fill this node's
+log with audit entries or its CPU with searches. Calls that write nothing (checkpoints, entries,
+proofs, revocations) are not counted. Without a quota (tests, the simulator) nothing is.
+
 Every fetch, search and hit/no-hit answered here is first appended to the node's own ledger as an
 AuditEntry (who asked, for which case, what was returned); the signed leaf of that entry, with
 its inclusion proof, goes back to the asker as the `receipt`:
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from federation.interfaces import LocalNode, LogReader, PeerIdentity
+from federation.quota import Quota
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from protos import federation_pb2, ledger_pb2
@@ -45,6 +52,7 @@ __all__ = [
     "Access",
     "PeerService",
     "access_for",
+    "audited_call_quota",
 ]
 
 
@@ -104,11 +112,20 @@ def access_for(role: str) -> Access:
     return ACCESS.get(role, _NO_ACCESS)
 
 
+def audited_call_quota(spec: str) -> Quota:
+    """The quota of each peer's audited calls (FetchRecord, Search, HitNoHit), `spec` as
+    node.toml's `peer_audited_calls` writes it ("60/minute;1800/hour")."""
+    refusal = "too many audited calls (FetchRecord, Search, HitNoHit) from your node"
+    return Quota(spec, "peer.audited", refusal)
+
+
 class PeerService:
     """The Peer service over one LocalNode. Synchronous and thread-safe."""
 
-    def __init__(self, node: LocalNode) -> None:
+    def __init__(self, node: LocalNode, *, quota: Quota | None = None) -> None:
+        """`quota`: of each peer's audited calls (`audited_call_quota`); None counts nothing."""
         self.node = node
+        self._quota = quota
 
     # -- logs: checkpoints, entries, proofs --------------------------------------------------------
 
@@ -186,6 +203,7 @@ class PeerService:
     ) -> federation_pb2.RecordResponse:
         """One record by reference, with its amendments, proofs, checkpoint and the receipt."""
         self._require_full(caller, "fetch records")
+        self._spend_quota(caller)
         ref = _clean(request.ref, "record reference", _MAX_REF)
         context = _check_context(request.context)
         found = self.node.find_record(ref)
@@ -212,6 +230,7 @@ class PeerService:
     ) -> federation_pb2.SearchResponse:
         """Person / vehicle / property / case search from this node's index and replicas."""
         self._require_full(caller, "search records")
+        self._spend_quota(caller)
         checked = _check_search(request)
         context = _check_context(request.context)
         hits, freshness = self.node.search(checked)
@@ -231,6 +250,7 @@ class PeerService:
         """Whether a record matches an identifier: yes/no and references, never the record."""
         if not access_for(caller.role).hit_no_hit:
             raise NotPermitted(f"a {caller.role!r} node may not ask hit/no-hit questions")
+        self._spend_quota(caller)
         kind = request.identifier_type
         if kind not in HIT_IDENTIFIER_TYPES:
             raise InputError(
@@ -272,6 +292,11 @@ class PeerService:
                 if access_for(caller.role).hit_no_hit
                 else f"a {caller.role!r} node may not {what}"
             )
+
+    def _spend_quota(self, caller: PeerIdentity) -> None:
+        """Counts an audited call of `caller`; RateLimited over its quota (nothing done yet)."""
+        if self._quota is not None:
+            self._quota.spend(caller.node_id)
 
     def _log(self, origin: str) -> LogReader:
         if origin and (_CONTROL.search(origin) or len(origin) > 300):

@@ -32,7 +32,7 @@ from federation.interfaces import PeerIdentity
 from federation.replicas import ReplicaSet
 from federation.replication import Alert, Witness, recover_from_parent, resync_own_log
 from federation.replication_loop import follow_forever
-from federation.service import PeerService
+from federation.service import PeerService, audited_call_quota
 from federation.trust.revocation import RevocationSet
 from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
 from ledger.rocksdb_store import RocksDBLogStore
@@ -183,7 +183,8 @@ async def serve(
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
-        service = PeerService(parts.local)
+        limits = parts.station.config.limits
+        service = PeerService(parts.local, quota=audited_call_quota(limits.peer_audited_calls))
         federation = parts.peers.federation
         server, port = start_server(
             PeerServicer(service, parts.authenticate),
