@@ -57,8 +57,9 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
 
 
 @pytest.fixture
-def limited(tmp_path: Path, station: Station) -> Iterator[list[Node]]:
-    """Apps over the station made by `app(tmp, station, **limits)`; their accounts closed after."""
+def limited() -> Iterator[list[Node]]:
+    """Apps over the station made by `app(apps, tmp, station, **limits)`; their accounts closed
+    after."""
     apps: list[Node] = []
     yield apps
     for made in apps:
