@@ -10,6 +10,7 @@ traceback) and the command exits with the code of the first row of `EXIT_CODES` 
     3  verification failed (a tampered log, a forged proof, an equivocation seen)
     4  storage failure
     5  a peer failed or refused
+    6  refused for now: asked too often (retry later)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.errors import (
     CctnsError,
     InputError,
     PeerError,
+    RateLimited,
     StoreError,
     UsageError,
     VerificationError,
@@ -37,6 +39,7 @@ EXIT_CODES: tuple[tuple[type[CctnsError], int], ...] = (
     (VerificationError, 3),
     (StoreError, 4),
     (PeerError, 5),
+    (RateLimited, 6),
     (CctnsError, 1),
 )
 # What each exit code means, as `cctns --help`, the README and docs/decisions.md say it.
@@ -47,6 +50,7 @@ EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
     (3, "verification failed"),
     (4, "storage failure"),
     (5, "a peer failed or refused"),
+    (6, "refused for now: asked too often (retry later)"),
 )
 EPILOG = "exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_MEANINGS)
 

@@ -8,6 +8,12 @@ over it: they authenticate the caller, decode, call, encode, and map errors once
 Policy lives in one table, `ACCESS`: which roles may read full records (fetch, search, log
 entries) and which may only ask hit/no-hit questions. Roles not in the table get nothing.
 
+Every fetch, search and hit/no-hit counts against the caller's quota (`quota`, per peer node id;
+node.toml's `peer_audited_calls`): over it, the call is refused with RateLimited
+(RESOURCE_EXHAUSTED) before anything is looked up or written, so a peer cannot fill this node's
+log with audit entries or its CPU with searches. Calls that write nothing (checkpoints, entries,
+proofs, revocations) are not counted. Without a quota (tests, the simulator) nothing is.
+
 Every fetch, search and hit/no-hit answered here is first appended to the node's own ledger as an
 AuditEntry (who asked, for which case, what was returned); the signed leaf of that entry, with
 its inclusion proof, goes back to the asker as the `receipt`:
@@ -22,12 +28,13 @@ only through `LocalNode`, and is synchronous and thread-safe as that is.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from federation.audit import CONTROL, audit_entry, check_context, describe_search
 from federation.interfaces import LocalNode, LogReader, PeerIdentity
+from federation.quota import Quota
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from protos import federation_pb2, ledger_pb2
@@ -45,6 +52,7 @@ __all__ = [
     "Access",
     "PeerService",
     "access_for",
+    "audited_call_quota",
 ]
 
 
@@ -95,8 +103,6 @@ MAX_COSIGNED_NOTE_BYTES: Final = 16 * 1024
 MAX_AGE: Final = 150
 _MAX_REF = 80
 _MAX_QUERY = 200
-_MAX_CONTEXT_FIELD = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def access_for(role: str) -> Access:
@@ -104,11 +110,20 @@ def access_for(role: str) -> Access:
     return ACCESS.get(role, _NO_ACCESS)
 
 
+def audited_call_quota(spec: str) -> Quota:
+    """The quota of each peer's audited calls (FetchRecord, Search, HitNoHit), `spec` as
+    node.toml's `peer_audited_calls` writes it ("60/minute;1800/hour")."""
+    refusal = "too many audited calls (FetchRecord, Search, HitNoHit) from your node"
+    return Quota(spec, "peer.audited", refusal)
+
+
 class PeerService:
     """The Peer service over one LocalNode. Synchronous and thread-safe."""
 
-    def __init__(self, node: LocalNode) -> None:
+    def __init__(self, node: LocalNode, *, quota: Quota | None = None) -> None:
+        """`quota`: of each peer's audited calls (`audited_call_quota`); None counts nothing."""
         self.node = node
+        self._quota = quota
 
     # -- logs: checkpoints, entries, proofs --------------------------------------------------------
 
@@ -186,14 +201,15 @@ class PeerService:
     ) -> federation_pb2.RecordResponse:
         """One record by reference, with its amendments, proofs, checkpoint and the receipt."""
         self._require_full(caller, "fetch records")
+        self._spend_quota(caller)
         ref = _clean(request.ref, "record reference", _MAX_REF)
-        context = _check_context(request.context)
+        context = check_context(request.context)
         found = self.node.find_record(ref)
         if found is None:
             raise NotFound(f"no record {ref!r} at {self.node.node_id}")
         record_index, amendment_indexes = found
         log = self.node.log()
-        audit = _audit(caller, context, "fetch", ref, [ref], full_record=True)
+        audit = audit_entry(caller.node_id, context, "fetch", ref, [ref], full_record=True)
         receipt_index, receipt_leaf = self.node.append_audit(audit)
         note = log.checkpoint()
         size = parse_note(note)[0].size
@@ -212,13 +228,15 @@ class PeerService:
     ) -> federation_pb2.SearchResponse:
         """Person / vehicle / property / case search from this node's index and replicas."""
         self._require_full(caller, "search records")
+        self._spend_quota(caller)
         checked = _check_search(request)
-        context = _check_context(request.context)
+        context = check_context(request.context)
         hits, freshness = self.node.search(checked)
         hits = sorted(hits, key=lambda h: -h.score)[: checked.limit]
         refs = list(dict.fromkeys(h.ref for h in hits if h.ref))
-        audit = _audit(
-            caller, context, f"search:{checked.kind}", _describe(checked), refs, full_record=True
+        kind = f"search:{checked.kind}"
+        audit = audit_entry(
+            caller.node_id, context, kind, describe_search(checked), refs, full_record=True
         )
         receipt = self._self_anchored_receipt(audit)
         return federation_pb2.SearchResponse(
@@ -231,15 +249,16 @@ class PeerService:
         """Whether a record matches an identifier: yes/no and references, never the record."""
         if not access_for(caller.role).hit_no_hit:
             raise NotPermitted(f"a {caller.role!r} node may not ask hit/no-hit questions")
+        self._spend_quota(caller)
         kind = request.identifier_type
         if kind not in HIT_IDENTIFIER_TYPES:
             raise InputError(
                 f"identifier type {kind!r} is not one of {', '.join(HIT_IDENTIFIER_TYPES)}"
             )
         value = _clean(request.value, "identifier", _MAX_QUERY)
-        context = _check_context(request.context)
+        context = check_context(request.context)
         refs = list(dict.fromkeys(self.node.hits(kind, value)))[:MAX_HIT_REFS]
-        audit = _audit(caller, context, f"hit:{kind}", value, refs, full_record=False)
+        audit = audit_entry(caller.node_id, context, f"hit:{kind}", value, refs, full_record=False)
         receipt = self._self_anchored_receipt(audit)
         return federation_pb2.HitResponse(
             hit=bool(refs), refs=refs, receipt=receipt, answered_by=self.node.node_id
@@ -273,8 +292,13 @@ class PeerService:
                 else f"a {caller.role!r} node may not {what}"
             )
 
+    def _spend_quota(self, caller: PeerIdentity) -> None:
+        """Counts an audited call of `caller`; RateLimited over its quota (nothing done yet)."""
+        if self._quota is not None:
+            self._quota.spend(caller.node_id)
+
     def _log(self, origin: str) -> LogReader:
-        if origin and (_CONTROL.search(origin) or len(origin) > 300):
+        if origin and (CONTROL.search(origin) or len(origin) > 300):
             raise InputError("the origin is not a valid log origin")
         try:
             return self.node.log(origin)
@@ -310,31 +334,9 @@ def _clean(text: str, what: str, limit: int) -> str:
         raise InputError(f"the {what} is empty")
     if len(value) > limit:
         raise InputError(f"the {what} is longer than {limit} characters")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise InputError(f"the {what} contains a control character")
     return value
-
-
-def _check_context(context: federation_pb2.QueryContext) -> federation_pb2.QueryContext:
-    """Who asks and for which case: both are required, as the audit entry records them."""
-    problems: list[str] = []
-    for name, what in (("officer_id", "officer id"), ("case_ref", "case reference")):
-        value: str = getattr(context, name)
-        if not value.strip():
-            problems.append(f"the query context needs the asking {what}")
-    for name in ("officer_id", "purpose", "case_ref"):
-        value = getattr(context, name)
-        if len(value) > _MAX_CONTEXT_FIELD:
-            problems.append(f"the query context's {name} is too long")
-        elif _CONTROL.search(value):
-            problems.append(f"the query context's {name} contains a control character")
-    if problems:
-        raise InputError("; ".join(problems), problems)
-    return federation_pb2.QueryContext(
-        officer_id=context.officer_id.strip(),
-        purpose=context.purpose.strip(),
-        case_ref=context.case_ref.strip(),
-    )
 
 
 def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.SearchRequest:
@@ -362,31 +364,3 @@ def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.Searc
     checked.query = query
     checked.limit = request.limit or DEFAULT_SEARCH_LIMIT
     return checked
-
-
-def _describe(request: federation_pb2.SearchRequest) -> str:
-    text = request.query
-    if request.age_min or request.age_max:
-        text += f" (age {request.age_min or ''}-{request.age_max or ''})"
-    return text
-
-
-def _audit(
-    caller: PeerIdentity,
-    context: federation_pb2.QueryContext,
-    kind: str,
-    query: str,
-    refs: list[str],
-    *,
-    full_record: bool,
-) -> ledger_pb2.AuditEntry:
-    return ledger_pb2.AuditEntry(
-        asker_node_id=caller.node_id,
-        asker_officer_id=context.officer_id,
-        purpose=context.purpose,
-        case_ref=context.case_ref,
-        query_kind=kind,
-        query=query,
-        returned_refs=refs,
-        full_record=full_record,
-    )

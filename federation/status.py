@@ -26,6 +26,7 @@ from ledger.errors import (
     NotPermitted,
     PeerError,
     PeerUnavailable,
+    RateLimited,
     StoreError,
 )
 
@@ -41,6 +42,10 @@ STATUSES: Final[tuple[tuple[type[CctnsError], grpc.StatusCode], ...]] = (
     (PeerUnavailable, grpc.StatusCode.DEADLINE_EXCEEDED),
     # Server side only: the client of a node whose storage failed sees it as unavailable.
     (StoreError, grpc.StatusCode.UNAVAILABLE),
+    # A caller over its quota. Its client raises a PeerError naming the status (the quota is the
+    # answering node's, not something the caller's own users did), as for gRPC's own
+    # RESOURCE_EXHAUSTED (a message over the size limit).
+    (RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     # Verification, peer and usage errors: the answering node could not do what was asked.
     (CctnsError, grpc.StatusCode.FAILED_PRECONDITION),
 )

@@ -11,6 +11,8 @@ Families, each mapped once at a boundary, by class: the CLI exit code (`admin/cl
 - UsageError: the program was misused (a missing data dir, a node not initialised).
 - PeerError: another node misbehaved, could not be reached (PeerUnavailable), is not who it
   claims (AuthenticationError), or asked for what its role may not have (NotPermitted).
+- RateLimited: a caller (a citizen's address, a peer) asked more often than its limit allows;
+  nothing was done, and `retry_after_s` says when to ask again.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ class NotPermitted(PeerError):
 
 class PeerUnavailable(PeerError):
     """A peer did not answer (down, partitioned, or past its deadline)."""
+
+
+class RateLimited(CctnsError):
+    """A caller asked more often than its rate limit or quota allows (HTTP 429, gRPC
+    RESOURCE_EXHAUSTED). Nothing was done or written; one more request will be accepted in
+    `retry_after_s` seconds (at least 1)."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(message)
 
 
 class EquivocationError(VerificationError):

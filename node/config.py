@@ -1,7 +1,8 @@
 """A node's configuration: its data directory, node.toml and federation.toml, validated on load.
 
 Layout of a data directory:
-    node.toml          configuration, validated on load with one message per mistake
+    node.toml          configuration, validated on load with one message per mistake (its
+                       optional [limits] table: rate limits and quotas, see `Limits`)
     federation.toml    where the node listens and the peers it knows (once it has joined)
     standby.toml       present while this directory is a standby: it follows its node's
                        primary and never appends (docs/disaster-recovery.md)
@@ -31,13 +32,14 @@ import binascii
 import hashlib
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import nacl.signing
 
 from federation.interfaces import PeerAddress
+from federation.quota import parse_limit
 from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
 
@@ -45,6 +47,48 @@ CONFIG_NAME = "node.toml"
 FEDERATION_NAME = "federation.toml"
 STANDBY_NAME = "standby.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The [limits] table of node.toml: rate limits and quotas, each as the `limits` library
+    writes one ("5/minute;20/hour": every window must have room; see `federation.quota`).
+    A "per client" limit counts one address (an IPv6 address by its /64), a "total" one every
+    caller together. Over a limit the caller is answered 429 with Retry-After (gRPC:
+    RESOURCE_EXHAUSTED) and nothing is done. Each default has its reason beside it (and in
+    docs/web.md, "Rate limits").
+    """
+
+    # Complaints, e-FIRs, missing-person reports, service requests, grievances: each is a
+    # permanent entry in the log. A citizen files one or two; a common service centre (Akshaya)
+    # files for many people from one address, so 20 an hour.
+    portal_submissions: str = "5/minute;20/hour;100/day"
+    # A station's portal takes a handful a day; 120 an hour is far above any real day and holds
+    # a flood to 2,880 permanent entries a day (one client wrote 8,800 a minute without it).
+    portal_submissions_total: str = "20/minute;120/hour"
+    # Status lookups (page and API share the budget): a citizen checks a few times; guessing a
+    # receipt together with its mobile number takes thousands of tries.
+    portal_lookups: str = "10/minute;60/hour"
+    # Lookups write nothing but read the index and the log: 5 a second for everyone together
+    # (one client made 200 a second without it).
+    portal_lookups_total: str = "300/minute"
+    # An FIR copy is a PDF drawn on the server (tens of ms of CPU each).
+    portal_fir_copies: str = "5/minute;20/hour"
+    portal_fir_copies_total: str = "60/minute"
+    # Every password or code posted from one address. A station's officers share one address,
+    # and a change of shift signs dozens in within minutes.
+    login_attempts_per_client: str = "30/minute"
+    # Failed sign-ins from one address, whichever accounts they named: slows an outsider
+    # trying passwords across accounts without locking any officer out (each account's own
+    # lock is 5 failures for 15 minutes, node/web/auth.py).
+    login_failures_per_client: str = "10/minute;30/hour"
+    # FetchRecord, Search and HitNoHit of one peer: each writes a permanent audit entry. A
+    # supervising office fans its officers' searches out to every station; 60 a minute covers
+    # that, and bounds one peer to 43,200 audit entries a day (a lab made 163 a second).
+    peer_audited_calls: str = "60/minute;1800/hour"
+
+
+_LIMIT_NAMES = tuple(f.name for f in fields(Limits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +101,21 @@ class NodeConfig:
     district: str
     station: str
     index_url: str
+    limits: Limits = field(default_factory=Limits)
 
     def to_toml(self) -> str:
-        """The configuration as TOML text (all values are plain strings)."""
-        lines = [f"{name} = {_toml_string(getattr(self, name))}" for name in self.__slots__]
+        """The configuration as TOML text; [limits] only where it differs from the defaults."""
+        lines = [f"{name} = {_toml_string(getattr(self, name))}" for name in _SETTINGS]
+        defaults = Limits()
+        changed = [n for n in _LIMIT_NAMES if getattr(self.limits, n) != getattr(defaults, n)]
+        if changed:
+            lines += ["", "[limits]"]
+            lines += [f"{name} = {_toml_string(getattr(self.limits, name))}" for name in changed]
         return "# cctns node configuration\n" + "\n".join(lines) + "\n"
+
+
+# The plain settings of node.toml (strings), as opposed to its tables.
+_SETTINGS = ("node_id", "origin", "role", "district", "station", "index_url")
 
 
 def _toml_string(value: str) -> str:
@@ -91,23 +145,46 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
     raw = _toml(text, source)
     problems: list[str] = []
     values: dict[str, str] = {}
-    for name in NodeConfig.__slots__:
+    for name in _SETTINGS:
         value = raw.get(name)
         if not isinstance(value, str) or not value.strip():
             problems.append(f"{source}: '{name}' must be a non-empty string")
         else:
             values[name] = value
-    for name in sorted(set(raw) - set(NodeConfig.__slots__)):
+    for name in sorted(set(raw) - {*_SETTINGS, "limits"}):
         problems.append(f"{source}: unknown setting '{name}'")
     if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
     if "role" in values and values["role"] not in ROLES:
         problems.append(f"{source}: role {values['role']!r} is not one of {', '.join(ROLES)}")
+    limits = _limits(raw.get("limits", {}), source, problems)
     if problems:
         raise InputError(
             f"{source}: " + "; ".join(p.removeprefix(f"{source}: ") for p in problems), problems
         )
-    return NodeConfig(**values)
+    return NodeConfig(**values, limits=limits)
+
+
+def _limits(table: object, source: str, problems: list[str]) -> Limits:
+    """The [limits] table: each a rate limit `federation.quota` can count; defaults elsewhere."""
+    if not isinstance(table, dict):
+        problems.append(f"{source}: [limits] must be a table")
+        return Limits()
+    values: dict[str, str] = {}
+    for name, value in table.items():
+        where = f"{source}: limits.{name}"
+        if name not in _LIMIT_NAMES:
+            problems.append(f"{where}: unknown limit (known: {', '.join(_LIMIT_NAMES)})")
+        elif not isinstance(value, str):
+            problems.append(f'{where}: must be a string like "5/minute;20/hour"')
+        else:
+            try:
+                parse_limit(value)
+            except InputError as exc:
+                problems.append(f"{where}: {exc}")
+            else:
+                values[name] = value
+    return Limits(**values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from federation.replication import (
     resync_own_log,
 )
 from federation.replication_loop import follow_forever
-from federation.service import PeerService
+from federation.service import PeerService, audited_call_quota
 from federation.standby import find_takeover
 from federation.trust.revocation import RevocationSet
 from ledger.errors import CctnsError, PeerError, PeerUnavailable, UsageError, VerificationError
@@ -216,7 +216,8 @@ async def serve(
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
-        service = PeerService(parts.local)
+        limits = parts.station.config.limits
+        service = PeerService(parts.local, quota=audited_call_quota(limits.peer_audited_calls))
         federation = parts.peers.federation
         server, port = start_server(
             PeerServicer(service, parts.authenticate),
@@ -345,6 +346,7 @@ def web_context(
         transfer_zero_fir=hand_over,
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
+        limits=station.config.limits,
     )
 
 

@@ -21,6 +21,7 @@ from node.web import errors
 from node.web.deps import WebContext, language
 from node.web.pages import api, auth, cases, citizen, dashboard, home, registers, search, services
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
+from node.web.throttle import Throttle
 from node.web.urls import case_url, pdf_url
 
 __all__ = ["ROUTERS", "create_app"]
@@ -49,6 +50,7 @@ Every error under /api/ answers one JSON shape, with the HTTP status repeated:
 `{"error": {"status": 404, "message": "no matching record", "problems": []}}`.
 `problems` lists each bad input (400) or each invalid parameter (422), else it is empty.
 401: no officer session; 403: the officer may not; 409: a record did not verify;
+429: over a rate limit (the `Retry-After` header gives the seconds to wait);
 502: another node failed; 503: the node's storage is unavailable.
 """
 
@@ -81,6 +83,7 @@ def create_app(context: WebContext) -> FastAPI:
     app.state.accounts = context.accounts
     app.state.secret = context.secret
     app.state.secure_cookies = context.secure_cookies
+    app.state.throttle = Throttle(context.limits)
 
     def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         lang = language(request)

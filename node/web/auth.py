@@ -8,7 +8,13 @@ returns a short-lived pending login; `complete_login` checks a TOTP code and tur
 session with a new id (so a token seen before the second factor is worth nothing after). An
 account whose TOTP secret was never confirmed finishes its first login with `confirm_totp`.
 
-Five failures in a row (passwords or codes) lock the account for 15 minutes. A TOTP code is
+Five failures in a row (passwords or codes) lock the account for 15 minutes. Every attempt is
+counted before it is checked, in the one statement that decides whether it may be checked
+(`_count_attempt`): of any number of concurrent attempts at most five are checked and none after
+the lock, and a right password or code whose check overlapped the lock is refused too. The lock
+is time-bound on purpose: anyone can lock an account by trying it, so the lock must not keep
+the officer out for long; the web UI's throttle per client (`node.web.throttle`) is what slows
+the one trying. A TOTP code is
 accepted once: the time step of the last accepted code is stored, and a code from that step or
 an earlier one is refused. Sessions end after 30 minutes idle or 12 hours in all.
 Every account change and every login event is written to `login_events`.
@@ -373,29 +379,26 @@ class Accounts:
         """Checks the password; returns a pending login awaiting the second factor.
 
         Raises LoginFailed with one generic message for an unknown id, a wrong password or a
-        disabled account, and "account locked until HH:MM" while locked.
+        disabled account, and "account locked until HH:MM" while locked (the password is then
+        not checked at all, and a right one that was being checked as the lock fell is refused).
         """
         now = self._clock()
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(officers).where(officers.c.officer_id == officer_id)
             ).first()
-        if row is None:
-            self._verify_hash(self._dummy_hash, password)
+        if row is None or row.disabled:
+            # The same argon2 cost as any other attempt: the answer's time tells nothing.
+            self._verify_hash(self._dummy_hash if row is None else row.password_hash, password)
             with self._engine.begin() as conn:
-                self._event(conn, officer_id[:64], "login_unknown_officer")
+                if row is None:
+                    self._event(conn, officer_id[:64], "login_unknown_officer")
+                else:
+                    self._event(conn, officer_id, "login_disabled")
             raise LoginFailed(_GENERIC, "credentials")
-        if row.locked_until_ms > now:
-            with self._engine.begin() as conn:
-                self._event(conn, officer_id, "login_while_locked")
-            raise self._locked(row.locked_until_ms)
-        password_ok = self._verify_hash(row.password_hash, password)
-        if row.disabled:
-            with self._engine.begin() as conn:
-                self._event(conn, officer_id, "login_disabled")
-            raise LoginFailed(_GENERIC, "credentials")
-        if not password_ok:
-            self._fail(officer_id, "password_failed")
+        self._count_attempt(officer_id, now)
+        if not self._verify_hash(row.password_hash, password):
+            self._failed(officer_id, "password_failed")
         if self._hasher.check_needs_rehash(row.password_hash):
             with self._engine.begin() as conn:
                 conn.execute(
@@ -411,18 +414,30 @@ class Accounts:
             needs_totp_setup=not row.totp_confirmed,
         )
         with self._engine.begin() as conn:
-            conn.execute(
-                sessions.insert().values(
-                    id=pending.token,
-                    officer_id=officer_id,
-                    created_ms=now,
-                    last_seen_ms=now,
-                    expires_ms=pending.expires_ms,
-                    csrf_token=pending.csrf_token,
-                    second_factor_done=False,
+            # A right password was no failure: its count is taken back, in the same statement
+            # that makes sure the account did not lock while it was being checked.
+            taken_back = conn.execute(
+                officers.update()
+                .where(officers.c.officer_id == officer_id, officers.c.locked_until_ms <= now)
+                .values(failed_attempts=sa.func.max(officers.c.failed_attempts - 1, 0))
+            ).rowcount
+            if taken_back:
+                conn.execute(
+                    sessions.insert().values(
+                        id=pending.token,
+                        officer_id=officer_id,
+                        created_ms=now,
+                        last_seen_ms=now,
+                        expires_ms=pending.expires_ms,
+                        csrf_token=pending.csrf_token,
+                        second_factor_done=False,
+                    )
                 )
-            )
-            self._event(conn, officer_id, "password_ok")
+                self._event(conn, officer_id, "password_ok")
+            else:
+                self._event(conn, officer_id, "login_while_locked")
+        if not taken_back:
+            raise self._locked(self._locked_until(officer_id, now))
         return pending
 
     def pending(self, token: str) -> PendingLogin | None:
@@ -536,36 +551,81 @@ class Accounts:
             raise LoginFailed("the login has expired: enter your password again", "expired")
         return pending
 
-    def _fail(self, officer_id: str, event: str) -> NoReturn:
-        """Counts a failure, locks the account at the limit, and raises LoginFailed."""
-        now = self._clock()
-        until = 0
+    def _count_attempt(self, officer_id: str, now: int) -> None:
+        """Counts an attempt before its password or code is checked, in one statement that
+        also decides whether it may be checked at all: not while the account is locked, and
+        not when as many attempts as the limit allows are counted already (checked and failed,
+        or still being checked). That one locks the account and, like every attempt while it is
+        locked, is refused with LoginFailed("locked"), unchecked.
+
+        So of any number of concurrent attempts at most MAX_FAILURES are checked, and none
+        after the lock: the count and the decision are one UPDATE ... RETURNING, which SQLite
+        runs under its write lock."""
         with self._engine.begin() as conn:
-            conn.execute(
+            counted = conn.execute(
                 officers.update()
-                .where(officers.c.officer_id == officer_id)
+                .where(
+                    officers.c.officer_id == officer_id,
+                    officers.c.locked_until_ms <= now,
+                    officers.c.failed_attempts < MAX_FAILURES,
+                )
                 .values(failed_attempts=officers.c.failed_attempts + 1)
+                .returning(officers.c.failed_attempts)
+            ).first()
+            if counted is None:
+                until = self._lock(conn, officer_id, now)
+                self._event(conn, officer_id, "login_while_locked")
+        # Raised outside the transaction, which would otherwise roll the lock back.
+        if counted is None:
+            raise self._locked(until)
+
+    def _lock(self, conn: sa.Connection, officer_id: str, now: int) -> int:
+        """Locks the account if its count has reached the limit and it is not locked yet (and
+        ends its pending logins, so codes cannot be tried on regardless). Returns until when it
+        is locked (Unix ms), or 0 when it is not."""
+        until = now + LOCKOUT_MS
+        locked = conn.execute(
+            officers.update()
+            .where(
+                officers.c.officer_id == officer_id,
+                officers.c.locked_until_ms <= now,
+                officers.c.failed_attempts >= MAX_FAILURES,
             )
+            .values(failed_attempts=0, locked_until_ms=until)
+        ).rowcount
+        if locked:
+            conn.execute(
+                sessions.delete().where(
+                    sessions.c.officer_id == officer_id,
+                    sessions.c.second_factor_done.is_(False),
+                )
+            )
+            self._event(conn, officer_id, "locked", detail=f"until_ms={until}")
+            return until
+        current = conn.execute(
+            sa.select(officers.c.locked_until_ms).where(officers.c.officer_id == officer_id)
+        ).scalar_one()
+        return int(current) if current > now else 0
+
+    def _locked_until(self, officer_id: str, now: int) -> int:
+        """Until when the account is locked (Unix ms), or 0."""
+        with self._engine.connect() as conn:
+            current = conn.execute(
+                sa.select(officers.c.locked_until_ms).where(officers.c.officer_id == officer_id)
+            ).scalar_one()
+        return int(current) if current > now else 0
+
+    def _failed(self, officer_id: str, event: str) -> NoReturn:
+        """A counted attempt failed: its count stays, the account locks if the count is at the
+        limit, and LoginFailed is raised ("locked" once the account is)."""
+        now = self._clock()
+        with self._engine.begin() as conn:
             failures = conn.execute(
                 sa.select(officers.c.failed_attempts).where(officers.c.officer_id == officer_id)
             ).scalar_one()
             self._event(conn, officer_id, event, detail=f"failures={failures}")
-            if failures >= MAX_FAILURES:
-                until = now + LOCKOUT_MS
-                conn.execute(
-                    officers.update()
-                    .where(officers.c.officer_id == officer_id)
-                    .values(failed_attempts=0, locked_until_ms=until)
-                )
-                # A lock also ends any pending login, so codes cannot be tried on regardless.
-                conn.execute(
-                    sessions.delete().where(
-                        sessions.c.officer_id == officer_id,
-                        sessions.c.second_factor_done.is_(False),
-                    )
-                )
-                self._event(conn, officer_id, "locked", detail=f"until_ms={until}")
-        # Raised outside the transaction, which would otherwise roll the count back.
+            until = self._lock(conn, officer_id, now)
+        # Raised outside the transaction, which would otherwise roll the lock back.
         if until:
             raise self._locked(until)
         if event == "password_failed":
@@ -580,11 +640,10 @@ class Accounts:
             ).first()
         if row is None or row.disabled:
             raise LoginFailed("the login has expired: enter your password again", "expired")
-        if row.locked_until_ms > now:
-            raise self._locked(row.locked_until_ms)
+        self._count_attempt(pending.officer_id, now)
         step = self._matching_step(row.totp_secret, code.strip(), now)
         if step is None:
-            self._fail(pending.officer_id, "code_failed")
+            self._failed(pending.officer_id, "code_failed")
         session = Session(
             id=_new_id(),
             officer_id=pending.officer_id,
@@ -594,12 +653,14 @@ class Accounts:
             csrf_token=_new_id(),
         )
         with self._engine.begin() as conn:
-            # Conditional on the stored step, so two requests racing with one code cannot both win.
+            # Conditional on the stored step, so two requests racing with one code cannot both
+            # win, and on the account not having locked while the code was being checked.
             accepted = conn.execute(
                 officers.update()
                 .where(
                     officers.c.officer_id == pending.officer_id,
                     officers.c.totp_last_step < step,
+                    officers.c.locked_until_ms <= now,
                 )
                 .values(
                     totp_last_step=step,
@@ -625,8 +686,11 @@ class Accounts:
                     self._event(conn, pending.officer_id, "totp_confirmed")
                 self._event(conn, pending.officer_id, "login")
         if not accepted:
+            until = self._locked_until(pending.officer_id, now)
+            if until:
+                raise self._locked(until)
             # A replayed code counts as a failure, like any other wrong code.
-            self._fail(pending.officer_id, "code_replayed")
+            self._failed(pending.officer_id, "code_replayed")
         return session
 
     @staticmethod

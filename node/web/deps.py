@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from node.config import Limits
 from node.station.core import Station
 from node.web.auth import Accounts
 from node.web.i18n import LANGUAGES, Translator
@@ -67,6 +68,8 @@ class WebContext:
     # On district, state and national nodes: the verified replicas' indexes (ReplicaIndexes),
     # so that dashboards cover the office's whole subtree.
     replica_indexes: Any = None
+    # The portal's and sign-in's rate limits (node.toml [limits]; `node.web.throttle`).
+    limits: Limits = field(default_factory=Limits)
 
 
 # -- the node ------------------------------------------------------------------------------------

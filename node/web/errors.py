@@ -16,6 +16,8 @@ and for its request validation (422, one problem per invalid parameter). Pages g
 page (`error.html`) for the project's errors; FastAPI's own errors on pages keep FastAPI's
 answers (the 303 to /login among them).
 
+A `RateLimited` answer (429) carries `Retry-After: <seconds>`, whose value the error holds.
+
 Must never: show a user a file path or a traceback; map an error by its name or message text.
 """
 
@@ -41,6 +43,7 @@ from ledger.errors import (
     NotFound,
     NotPermitted,
     PeerError,
+    RateLimited,
     StoreError,
     VerificationError,
 )
@@ -67,6 +70,8 @@ ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(Forbidden, 403),
     ErrorRow(NotFound, 404),
     ErrorRow(InputError, 400),
+    # Over a rate limit: the answer carries `Retry-After` (seconds), pages and API alike.
+    ErrorRow(RateLimited, 429),
     # 409, not 422: the records' state (the node's log, a peer's answer) failed a check, not the
     # request; 422 stays what it is in the API, a request whose parameters are invalid.
     ErrorRow(VerificationError, 409, "a record did not verify against the signed log"),
@@ -134,10 +139,13 @@ async def _project_error(request: Request, exc: Exception) -> Response:
             exc,
             exc_info=exc if failed else None,
         )
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else {}
     if is_api(request):
         problems = list(exc.problems) if isinstance(exc, InputError) else []
-        return _json(row.status, message, problems)
-    return render(request, "error.html", status_code=row.status, status=row.status, message=message)
+        return _json(row.status, message, problems, headers=headers)
+    page = render(request, "error.html", status_code=row.status, status=row.status, message=message)
+    page.headers.update(headers)
+    return page
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -27,6 +27,7 @@ from ledger.errors import (
     PeerError,
     PeerUnavailable,
     ProofError,
+    RateLimited,
     StoreError,
     TamperError,
     UsageError,
@@ -264,6 +265,7 @@ def test_cli_alerts_lists_recorded_equivocations(
         (PeerUnavailable("x"), 5),
         (AuthenticationError("x"), 5),
         (NotPermitted("x"), 5),
+        (RateLimited("x", retry_after_s=30), 6),
         (CctnsError("x"), 1),
     ],
 )

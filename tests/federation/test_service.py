@@ -1,19 +1,30 @@
-"""PeerService over real stations: entitlements, validation, audit receipts, and the caller's
-verification of records and receipts (federation/verify.py)."""
+"""PeerService over real stations: entitlements, validation, audit receipts, the caller's
+verification of records and receipts (federation/verify.py), and the quota per peer on audited
+calls (over a real gRPC server on loopback)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import nacl.signing
 import pytest
+import trio
 
-from federation.service import MAX_BATCH_SIZE, MAX_ENTRIES_PER_REQUEST, PeerService
+from federation.grpc_client import GrpcPeerClient
+from federation.grpc_server import PeerServicer, start_server
+from federation.interfaces import PeerAddress, PeerIdentity
+from federation.service import (
+    MAX_BATCH_SIZE,
+    MAX_ENTRIES_PER_REQUEST,
+    PeerService,
+    audited_call_quota,
+)
 from federation.verify import verify_receipt, verify_record_response
 from ledger.checkpoint import parse_note, sign_checkpoint
-from ledger.errors import InputError, NotPermitted, VerificationError
+from ledger.errors import InputError, NotPermitted, PeerError, RateLimited, VerificationError
 from node.station import registers
 from protos import federation_pb2
 from tests.federation.cluster import (
@@ -407,3 +418,80 @@ def test_service_station_keeps_registering_after_audits(owner: Member, asker: Me
 def test_service_is_a_plain_object_over_a_local_node(owner: Member) -> None:
     assert isinstance(owner.service, PeerService)
     assert owner.service.node is owner.node
+
+
+# -- the quota per peer on audited calls ---------------------------------------------------------
+
+
+@pytest.fixture
+def over_grpc(owner: Member) -> Iterator[Callable[[PeerIdentity], GrpcPeerClient]]:
+    """`client(identity)`: a gRPC client of `owner` over loopback whose calls the server takes
+    as `identity`'s (one server per identity, all over one PeerService with a quota of 3 audited
+    calls a minute per peer)."""
+    service = PeerService(owner.node, quota=audited_call_quota("3/minute"))
+    servers: list[Any] = []
+    clients: list[GrpcPeerClient] = []
+
+    def client(identity: PeerIdentity) -> GrpcPeerClient:
+        servicer = PeerServicer(service, authenticate=lambda context: identity)
+        server, port = start_server(servicer, "127.0.0.1:0", credentials=None, max_workers=2)
+        servers.append(server)
+        made = GrpcPeerClient(PeerAddress(owner.node_id, f"127.0.0.1:{port}"), credentials=None)
+        clients.append(made)
+        return made
+
+    yield client
+    for made in clients:
+        made.close()
+    for server in servers:
+        server.stop(grace=None).wait()
+
+
+def call(awaitable: Callable[[], Awaitable[Any]]) -> Any:
+    return trio.run(awaitable)
+
+
+def test_service_quota_refuses_a_peers_audited_calls_before_any_audit_entry(
+    owner: Member, asker: Member, lab: Member, over_grpc: Callable[[PeerIdentity], GrpcPeerClient]
+) -> None:
+    registration, _ = first_vehicle(owner.station)
+    hit = federation_pb2.HitRequest(
+        identifier_type="vehicle_registration", value=registration, context=context()
+    )
+    by_lab = over_grpc(lab.identity)
+    for _ in range(3):
+        assert call(lambda: by_lab.hit_no_hit(hit, timeout=10.0)).hit
+    before = owner.station.ledger.size()
+    with pytest.raises(PeerError) as refused:
+        call(lambda: by_lab.hit_no_hit(hit, timeout=10.0))
+    assert "RESOURCE_EXHAUSTED" in str(refused.value)
+    assert "too many audited calls" in str(refused.value) and "try again in" in str(refused.value)
+    assert owner.station.ledger.size() == before  # no audit entry written for the refused call
+    # Calls that write nothing are not counted; another peer has a quota of its own.
+    assert call(lambda: by_lab.get_checkpoint(timeout=10.0))
+    by_station = over_grpc(asker.identity)
+    assert call(lambda: by_station.hit_no_hit(hit, timeout=10.0)).hit
+    assert owner.station.ledger.size() == before + 1
+
+
+def test_service_quota_counts_fetch_search_and_hit_alike(owner: Member, asker: Member) -> None:
+    service = PeerService(owner.node, quota=audited_call_quota("3/minute"))
+    ref = first_fir(owner.station).fir_number
+    name, _ = first_person(owner.station)
+    service.fetch_record(asker.identity, federation_pb2.RecordRequest(ref=ref, context=context()))
+    search = federation_pb2.SearchRequest(kind="person", query=name, context=context())
+    service.search(asker.identity, search)
+    hit = federation_pb2.HitRequest(identifier_type="fir", value=ref, context=context())
+    service.hit_no_hit(asker.identity, hit)
+    before = owner.station.ledger.size()
+    for refused in (
+        lambda: service.fetch_record(
+            asker.identity, federation_pb2.RecordRequest(ref=ref, context=context())
+        ),
+        lambda: service.search(asker.identity, search),
+        lambda: service.hit_no_hit(asker.identity, hit),
+    ):
+        with pytest.raises(RateLimited) as info:
+            refused()
+        assert 1 <= info.value.retry_after_s <= 60
+    assert owner.station.ledger.size() == before

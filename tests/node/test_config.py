@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InputError, UsageError
-from node.config import DataDir, parse_config
+from node.config import DataDir, Limits, parse_config
 
 
 def test_config_round_trip(tmp_path: Path) -> None:
@@ -56,3 +56,36 @@ def test_config_default_origin_is_unique_per_node(tmp_path: Path) -> None:
     assert first.origin != second.origin
     with pytest.raises(UsageError, match="refusing to overwrite"):
         DataDir(tmp_path / "a").create()
+
+
+def test_config_limits_default_and_round_trip(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path)
+    config = data_dir.create(origin="cctns.in/kerala/kollam-city/ps-chavara")
+    assert config.limits == Limits()
+    assert "[limits]" not in data_dir.config_path.read_text()  # defaults are not written
+    text = data_dir.config_path.read_text() + (
+        '\n[limits]\nportal_submissions = "2/minute"\npeer_audited_calls = "10/second;100/hour"\n'
+    )
+    data_dir.config_path.write_text(text)
+    loaded = data_dir.load_config()
+    assert loaded.limits.portal_submissions == "2/minute"
+    assert loaded.limits.peer_audited_calls == "10/second;100/hour"
+    assert loaded.limits.portal_lookups == Limits().portal_lookups
+    assert parse_config(loaded.to_toml()) == loaded
+
+
+def test_config_limits_list_every_mistake() -> None:
+    text = (
+        'node_id = "kerala/x/ps-y"\norigin = "cctns.in/kerala/x/ps-y"\nrole = "station"\n'
+        'district = "X"\nstation = "Y"\nindex_url = "sqlite://"\n\n[limits]\n'
+        'portal_submissions = "lots"\nportal_lookups = 5\nportal_fir_copies = "0/minute"\n'
+        'login_speed = "5/minute"\n'
+    )
+    with pytest.raises(InputError) as caught:
+        parse_config(text, "node.toml")
+    problems = caught.value.problems
+    assert len(problems) == 4
+    assert any("limits.portal_submissions: 'lots' is not a rate limit" in p for p in problems)
+    assert any("limits.portal_lookups: must be a string" in p for p in problems)
+    assert any("limits.portal_fir_copies: '0/minute' is not a rate limit" in p for p in problems)
+    assert any("limits.login_speed: unknown limit" in p for p in problems)

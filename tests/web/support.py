@@ -1,6 +1,10 @@
 """What the in-process web tests share: a hand-moved clock for the accounts, cheap argon2
 settings, a station with its web app (`Node`), the seeded station the citizen, dashboard and API
-tests read (`make_node`), the CSRF token of a page, and signing an officer in as a browser does."""
+tests read (`make_node`), the CSRF token of a page, and signing an officer in as a browser does.
+
+The apps run with `ROOMY` rate limits unless a test gives its own: the tests of other features
+post from one client far more often than a citizen would (the limits have tests of their own,
+tests/web/test_throttle.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import StarletteDeprecationWarning
 
 from ledger.log import now_ms
-from node.config import DataDir
+from node.config import DataDir, Limits
 from node.demo.seed import seed_station
 from node.records.validation import IST, utc_ms
 from node.station import registers
@@ -55,6 +59,7 @@ INFORMANT = "Lakshmi Devi"
 SENSITIVE_FACTS = "The victim Anitha Kumari was assaulted near the Kalamassery railway gate."
 ZERO_MOBILE = "9633022222"
 HOUR = 60 * 60 * 1000
+ROOMY = Limits(**{name: "100000/minute" for name in Limits.__dataclass_fields__})
 
 
 class Clock:
@@ -123,11 +128,12 @@ def web_node(
     *,
     translator: Translator | None = None,
     data_dir: Path | None = None,
+    limits: Limits = ROOMY,
 ) -> Node:
     """`station`'s web app, with its own accounts (in `tmp`) on a hand-moved clock."""
     clock = Clock()
     accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
-    context = WebContext(station=station, accounts=accounts, data_dir=data_dir)
+    context = WebContext(station=station, accounts=accounts, data_dir=data_dir, limits=limits)
     if translator is not None:
         context.translator = translator
     return Node(station, accounts, clock, create_app(context))

@@ -1,22 +1,33 @@
-"""Officer accounts (`node.web.auth`): argon2 hashes, TOTP with replay refusal, lockout, session
-expiry, account changes and their audit events."""
+"""Officer accounts (`node.web.auth`): argon2 hashes, TOTP with replay refusal, lockout (counted
+atomically: concurrent attempts on real threads), session expiry, account changes and their
+audit events."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from ledger.errors import InputError
+from node.config import DataDir
 from node.web.auth import (
     ABSOLUTE_MS,
     IDLE_MS,
     LOCKOUT_MS,
+    MAX_FAILURES,
     Accounts,
     LoginFailed,
+    accounts_for,
     clock_time,
 )
+from tests.web.browser import create_station, csrf_from, serve, set_limits
 from tests.web.support import NODE_ID, PASSWORD, Clock, add_officer, code
 
 STATION = NODE_ID
@@ -234,3 +245,148 @@ def test_accounts_set_password_and_disable_end_sessions(store: Accounts, clock: 
     assert [o.officer_id for o in store.list_officers()] == ["PEN123456"]
     events = [e.event for e in store.events("PEN123456")]
     assert {"created", "totp_confirmed", "login", "password_set", "disabled"} <= set(events)
+
+
+# -- lockout under concurrency (real threads, one SQLite database) ------------------------------
+
+
+class CountingHasher(PasswordHasher):
+    """argon2id with the tests' cheap settings that counts the passwords it checks and can hold
+    the check of one password until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.checked = 0
+        self.hold: str | None = None  # a password whose check waits for `release`
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self._lock:
+            self.checked += 1
+        if password == self.hold:
+            self.holding.set()
+            assert self.release.wait(30), "the test never released the held check"
+        return super().verify(hash, password)
+
+
+@pytest.fixture
+def counted(tmp_path: Path, clock: Clock) -> Any:
+    hasher = CountingHasher()
+    accounts = Accounts(f"sqlite:///{tmp_path / 'race.sqlite3'}", clock=clock, hasher=hasher)
+    yield accounts, hasher
+    accounts.close()
+
+
+def at_once(count: int, attempt: Callable[[], Any]) -> list[BaseException | None]:
+    """Runs `attempt` on `count` threads released together; what each raised (None: nothing)."""
+    start = threading.Barrier(count)
+
+    def one() -> BaseException | None:
+        start.wait()
+        try:
+            attempt()
+        except BaseException as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: one(), range(count)))
+
+
+def test_accounts_concurrent_wrong_passwords_stop_at_the_limit(counted: Any, clock: Clock) -> None:
+    store, hasher = counted
+    add_officer(store, clock)
+    hasher.checked = 0
+    outcomes = at_once(30, lambda: store.begin_login("PEN123456", "wrong password!"))
+    assert all(isinstance(o, LoginFailed) for o in outcomes)
+    assert hasher.checked == MAX_FAILURES  # of 30 wrong passwords, 5 were checked
+    events = [e.event for e in store.events("PEN123456")]
+    assert events.count("password_failed") == MAX_FAILURES
+    assert events.count("login_while_locked") == 30 - MAX_FAILURES
+    assert events.count("locked") == 1
+    # Locked: the right password is refused, unchecked, until the lock expires.
+    with pytest.raises(LoginFailed) as info:
+        store.begin_login("PEN123456", PASSWORD)
+    assert info.value.reason == "locked"
+    assert hasher.checked == MAX_FAILURES
+    clock.advance(LOCKOUT_MS)
+    assert store.begin_login("PEN123456", PASSWORD).officer_id == "PEN123456"
+
+
+def test_accounts_right_password_checked_as_the_lock_falls_is_refused(
+    counted: Any, clock: Clock
+) -> None:
+    store, hasher = counted
+    add_officer(store, clock)
+    hasher.hold = PASSWORD
+    with ThreadPoolExecutor(1) as pool:
+        right = pool.submit(store.begin_login, "PEN123456", PASSWORD)
+        assert hasher.holding.wait(30)  # the right password is being checked ...
+        for _ in range(MAX_FAILURES - 1):  # ... while wrong ones lock the account
+            with pytest.raises(LoginFailed):
+                store.begin_login("PEN123456", "wrong password!")
+        hasher.release.set()
+        with pytest.raises(LoginFailed) as info:
+            right.result(timeout=30)
+    assert info.value.reason == "locked"
+    events = [e.event for e in store.events("PEN123456")]
+    assert events[:2] == ["login_while_locked", "locked"]  # newest first
+    assert events.count("password_ok") == 1  # add_officer's own; none for the held check
+
+
+def test_accounts_concurrent_wrong_codes_stop_at_the_limit(counted: Any, clock: Clock) -> None:
+    store, _ = counted
+    _, totp = add_officer(store, clock)
+    pending = store.begin_login("PEN123456", PASSWORD)
+    right = code(totp, clock.now)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    outcomes = at_once(30, lambda: store.complete_login(pending.token, wrong))
+    assert all(isinstance(o, LoginFailed) for o in outcomes)
+    events = [e.event for e in store.events("PEN123456")]
+    assert events.count("code_failed") == MAX_FAILURES
+    assert events.count("locked") == 1
+    # The lock ended the pending login, and the right code is refused while locked.
+    with pytest.raises(LoginFailed) as info:
+        store.complete_login(pending.token, right)
+    assert info.value.reason == "expired"
+    with pytest.raises(LoginFailed, match="account locked until"):
+        store.begin_login("PEN123456", PASSWORD)
+
+
+@pytest.mark.slow
+def test_accounts_concurrent_wrong_passwords_over_http_stop_at_the_limit(tmp_path: Path) -> None:
+    """The node's own process (hypercorn, its accounts on a clock the test moves): 30 wrong
+    passwords posted at once on 30 connections; then the right one, locked and unlocked."""
+    data_dir = create_station(tmp_path / "station", records=0)
+    # All from one address: the client's throttle must not be what stops them here.
+    roomy = "1000/minute"
+    set_limits(data_dir, login_attempts_per_client=roomy, login_failures_per_client=roomy)
+    with serve(data_dir) as node:
+        officer = node.officer
+
+        def post_password(password: str, start: threading.Barrier) -> httpx.Response:
+            with node.client() as client:
+                page = client.get("/login")
+                form = {"officer_id": officer.officer_id, "password": password}
+                form["csrf_token"] = csrf_from(page.text)
+                start.wait()
+                return client.post("/login", data=form)
+
+        together = threading.Barrier(30)
+        with ThreadPoolExecutor(30) as pool:
+            answers = list(pool.map(lambda _: post_password("wrong", together), range(30)))
+        assert {a.status_code for a in answers} == {401}
+        accounts = accounts_for(DataDir(data_dir))
+        try:
+            events = [e.event for e in accounts.events(officer.officer_id)]
+        finally:
+            accounts.close()
+        assert events.count("password_failed") == MAX_FAILURES
+        assert events.count("login_while_locked") == 30 - MAX_FAILURES
+        alone = threading.Barrier(1)
+        locked = post_password(officer.password, alone)
+        assert locked.status_code == 401 and "locked until" in locked.text
+        node.clock.advance(LOCKOUT_MS)
+        assert post_password(officer.password, alone).status_code == 303

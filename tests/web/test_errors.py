@@ -21,6 +21,7 @@ from ledger.errors import (
     NotPermitted,
     PeerError,
     PeerUnavailable,
+    RateLimited,
     StoreError,
     TamperError,
     UsageError,
@@ -59,6 +60,7 @@ CASES: list[tuple[CctnsError, int, str | None]] = [
     (Forbidden("PEN1: the role 'sho' may not do 'x'"), 403, None),
     (NotFound("no FIR No. 99/2026 at this station"), 404, None),
     (InputError("two problems", ["first problem", "second problem"]), 400, None),
+    (RateLimited("too many status lookups from your address", retry_after_s=42), 429, None),
     (VerificationError(f"checkpoint of {SECRET} does not verify"), 409, "did not verify"),
     (TamperError(f"the store cannot say its size: {SECRET}", index=0), 409, "did not verify"),
     (NotPermitted(f"role denied at {SECRET}", "kerala/ernakulam-city/dpo"), 502, "refused"),
@@ -92,6 +94,8 @@ def test_errors_each_row_answers_its_status_as_json_and_as_a_page(
         answer = client.get(API)
         page = client.get(PAGE)
     assert answer.status_code == page.status_code == status
+    retry_after = str(error.retry_after_s) if isinstance(error, RateLimited) else None
+    assert answer.headers.get("retry-after") == page.headers.get("retry-after") == retry_after
     body = answer.json()
     assert set(body) == {"error"}
     assert body["error"]["status"] == status

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,9 @@ from tests.web.browser import (
     csrf_from,
     login,
     serve,
+    set_limits,
 )
-from tests.web.support import walk_routes
+from tests.web.support import ROOMY, walk_routes
 
 pytestmark = pytest.mark.slow  # a node process per module
 
@@ -163,6 +164,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     finally:
         station.close()
     posts, gets = app_routes()
+    # The probes below post from one address far more often than a citizen would; the portal's
+    # limits are not what this module tests (tests/web/test_throttle.py does).
+    set_limits(data_dir, **asdict(ROOMY))
     with serve(data_dir) as node:
         yield Setup(node, sensitive.ref, xss.ref, petition.ref, fir_count, year, posts, gets)
 

@@ -1,15 +1,23 @@
 """The node's JSON API, beside the pages and under the same rules, enforced here on the server.
 
   GET /api/status/{receipt}?mobile=      a citizen's status (no login; no enumeration: unknown
-                                         number and wrong mobile give the same 404)
-  GET /api/firs/{year}/{serial}          an FIR's sealed current view, its ledger entry and the
-                                         proof of it (officer: "fir.read", this station's cases)
-  GET /api/search/persons?q=&age_min=&age_max=
-                                         persons by name (officer: "search.local"); withheld
-                                         identities are never found
+                                         number and wrong mobile give the same 404; the portal's
+                                         budget of lookups, 429 over it)
+  GET /api/firs/{year}/{serial}?case=&purpose=
+                                         an FIR's sealed current view, its ledger entry and the
+                                         proof of it (officer: "fir.read", this station's cases;
+                                         audited)
+  GET /api/search/persons?q=&age_min=&age_max=&case=&purpose=
+                                         persons by name (officer: "search.local"; audited);
+                                         withheld identities are never found
   GET /api/vehicles/public?q=            recovered and unclaimed vehicles and property (no
                                          login; sensitive records left out)
   GET /api/dashboard/crime-heads         FIRs per crime head (officer: "dashboard.view")
+
+An officer's read of records (the FIR, the person search) is audited as another office's read
+is (`federation.audit`): an AuditEntry naming this node, the officer, the case and purpose
+(`case`, `purpose`: optional parameters; the case defaults to the FIR read, or "api search") and
+the records returned is appended to the node's log before the answer leaves.
 
 Officers authenticate with the web session cookie; without one an officer route answers 401
 (`node.web.security`). Every route has a response model, so /api/openapi.json describes it, and
@@ -25,6 +33,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from federation.audit import MAX_CONTEXT_FIELD, audit_entry, check_context, describe_search
 from ledger import merkle
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound
@@ -36,6 +45,8 @@ from node.web.deps import station, station_officer
 from node.web.errors import ErrorOut
 from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
+from node.web.throttle import LOOKUPS, portal_limit
+from protos import federation_pb2
 
 __all__ = ["router"]
 
@@ -55,6 +66,36 @@ _OFFICER_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {**_ERROR, "description": "no officer session"},
     403: {**_ERROR, "description": "the officer's role or jurisdiction may not"},
 }
+
+
+# Why an officer reads: recorded in the audit entry of the read (as a peer's query context is).
+CaseParam = Annotated[
+    str, Query(max_length=MAX_CONTEXT_FIELD, description="the case the read is for")
+]
+PurposeParam = Annotated[
+    str, Query(max_length=MAX_CONTEXT_FIELD, description='why, e.g. "investigation"')
+]
+API_SEARCH_CASE = "api search"
+
+
+def _audit(
+    request: Request,
+    officer: Officer,
+    context: tuple[str, str],
+    kind: str,
+    query: str,
+    refs: list[str],
+) -> None:
+    """Appends the audit entry of an officer's read (`context`: case, purpose) to the log."""
+    case_ref, purpose = context
+    checked = check_context(
+        federation_pb2.QueryContext(
+            officer_id=officer.officer_id, purpose=purpose, case_ref=case_ref
+        )
+    )
+    node = station(request)
+    entry = audit_entry(node.config.node_id, checked, kind, query, refs, full_record=True)
+    node.append_system(entry)
 
 
 class StatusOut(BaseModel):
@@ -153,7 +194,16 @@ class CrimeHeadsOut(BaseModel):
 @router.get(
     "/status/{receipt:path}",
     response_model=StatusOut,
-    responses={**_NOT_FOUND, 400: {**_ERROR, "description": "no valid mobile number"}},
+    responses={
+        **_NOT_FOUND,
+        400: {**_ERROR, "description": "no valid mobile number"},
+        429: {
+            **_ERROR,
+            "description": "over the portal's limit of status lookups (per client or in "
+            "total): the Retry-After header gives the seconds to wait",
+        },
+    },
+    dependencies=[Depends(portal_limit(LOOKUPS))],
     summary="A citizen's petition or FIR status",
 )
 def citizen_status(
@@ -181,12 +231,15 @@ def fir(
     year: Annotated[int, Path(ge=1860, le=9999)],
     serial: Annotated[int, Path(ge=1)],
     officer: Annotated[Officer, Depends(station_officer("fir.read"))],
+    case: CaseParam = "",
+    purpose: PurposeParam = "",
 ) -> Any:
     node = station(request)
     ref = fir_number(serial, year)
     found = node.index.lookups.fir(ref)
     if found is None or found.serial != serial or found.year != year:
         raise NotFound(f"no {ref} at this station")
+    _audit(request, officer, (case or ref, purpose), "fetch", ref, [ref])
     ledger = node.ledger
     note = ledger.checkpoint()
     size = parse_note(note)[0].size
@@ -222,8 +275,16 @@ def search_persons(
     q: Annotated[str, Query(min_length=2, max_length=100)],
     age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+    case: CaseParam = "",
+    purpose: PurposeParam = "",
 ) -> PersonSearchOut:
     hits = station(request).index.search.persons(q, age_min=age_min, age_max=age_max)
+    asked = federation_pb2.SearchRequest(
+        kind="person", query=q, age_min=age_min or 0, age_max=age_max or 0
+    )
+    refs = list(dict.fromkeys(h.record_ref for h in hits if h.record_ref))
+    context = (case or API_SEARCH_CASE, purpose)
+    _audit(request, officer, context, "search:person", describe_search(asked), refs)
     return PersonSearchOut(
         query=q, persons=[PersonOut.model_validate(h, from_attributes=True) for h in hits]
     )

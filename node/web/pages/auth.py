@@ -6,8 +6,11 @@
     POST     /logout
 
 Handlers are plain `def`: FastAPI runs them in worker threads, so argon2 and the accounts
-database never block the event loop. Every POST depends on `csrf_protected`. Texts are
-translation keys (see `i18n_auth.json`); no page here is cached (`Cache-Control: no-store`).
+database never block the event loop. Every POST depends on `csrf_protected`, and every
+sign-in step then on `sign_in_attempt`, the client's throttle (`node.web.throttle`: 429 over
+it); a step that fails (a wrong password or code, a locked account) is counted against the
+client. Texts are translation keys (see `i18n_auth.json`); no page here is cached
+(`Cache-Control: no-store`).
 
 Must never: redirect off the node (`next` is a local path or "/"), or let a page holding the
 TOTP secret be cached.
@@ -39,6 +42,7 @@ from node.web.security import (
     set_cookie,
     verify_csrf,
 )
+from node.web.throttle import sign_in_attempt, sign_in_failed
 
 __all__ = ["router", "safe_next"]
 
@@ -72,6 +76,16 @@ def _redirect(target: str) -> Response:
     return no_store(redirect(target))
 
 
+# Failed steps a client is throttled for: not an expired login or a step taken out of turn.
+_CLIENT_FAILURES = ("credentials", "code", "locked")
+_SIGN_IN = [Depends(csrf_protected), Depends(sign_in_attempt)]
+
+
+def _failed(request: Request, exc: LoginFailed) -> None:
+    if exc.reason in _CLIENT_FAILURES:
+        sign_in_failed(request)
+
+
 def _error(exc: LoginFailed) -> dict[str, str]:
     time = clock_time(exc.locked_until_ms) if exc.locked_until_ms else ""
     return {"error_key": f"login.error.{exc.reason}", "error_time": time}
@@ -100,7 +114,7 @@ def login_page(request: Request, next: str = "/") -> Response:
     return _page(request, "login.html", next=safe_next(next), officer_id="", error_key="")
 
 
-@router.post("/login", dependencies=[Depends(csrf_protected)])
+@router.post("/login", dependencies=_SIGN_IN)
 def login(
     request: Request,
     officer_id: OfficerIdField = "",
@@ -112,6 +126,7 @@ def login(
     try:
         pending = accounts(request).begin_login(officer_id.strip(), password)
     except LoginFailed as exc:
+        _failed(request, exc)
         return _page(request, "login.html", 401, next=target, officer_id=officer_id, **_error(exc))
     where = "/account/totp-setup" if pending.needs_totp_setup else "/login/totp"
     response = _redirect(f"{where}?{urlencode({'next': target})}" if target != "/" else where)
@@ -148,6 +163,7 @@ def _second_factor(
     try:
         session = check(pending.token, code)
     except LoginFailed as exc:
+        _failed(request, exc)
         if exc.reason == "setup":
             return _redirect(elsewhere)
         if exc.reason == "code":
@@ -156,7 +172,7 @@ def _second_factor(
     return _logged_in(request, session, next)
 
 
-@router.post("/login/totp", dependencies=[Depends(csrf_protected)])
+@router.post("/login/totp", dependencies=_SIGN_IN)
 def totp(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
     """Checks the code; on success the officer is logged in."""
     return _second_factor(
@@ -200,7 +216,7 @@ def _setup_page(
     )
 
 
-@router.post("/account/totp-setup", dependencies=[Depends(csrf_protected)])
+@router.post("/account/totp-setup", dependencies=_SIGN_IN)
 def totp_setup(request: Request, code: CodeField = "", next: NextField = "/") -> Response:
     """Confirms the first code: the account's second factor is set up and the officer is in."""
     return _second_factor(

@@ -10,6 +10,9 @@
   POST /citizen/fir-copy        FIR number + the complainant's mobile -> the PDF copy
   GET  /citizen/vehicles?q=     recovered and unclaimed vehicles and property
 
+Submissions, status lookups and FIR copies count against the portal's rate limits, per client
+and in total (`node.web.throttle`): over one, 429 with Retry-After, and nothing is done.
+
 Two rules hold on every route here and in the JSON API (both ask `node.web.public_status`):
   * no enumeration: an unknown number and a known number with the wrong mobile number get the
     same answer, word for word;
@@ -45,6 +48,7 @@ from node.web.public_status import (
     withheld,
 )
 from node.web.security import csrf_protected
+from node.web.throttle import FIR_COPIES, LOOKUPS, SUBMISSIONS, portal_limit
 from protos import records_pb2
 
 __all__ = ["router"]
@@ -82,7 +86,7 @@ def complaint_form(request: Request) -> Response:
     "/complaint",
     response_class=HTMLResponse,
     include_in_schema=False,
-    dependencies=[Depends(csrf_protected)],
+    dependencies=[Depends(csrf_protected), Depends(portal_limit(SUBMISSIONS))],
 )
 def complaint_submit(
     request: Request,
@@ -178,7 +182,7 @@ def status_form(request: Request) -> Response:
     "/status",
     response_class=HTMLResponse,
     include_in_schema=False,
-    dependencies=[Depends(csrf_protected)],
+    dependencies=[Depends(csrf_protected), Depends(portal_limit(LOOKUPS))],
 )
 def status_submit(
     request: Request,
@@ -224,7 +228,11 @@ def fir_copy_form(request: Request) -> Response:
     return _page(request, "fir_copy.html", reference="", no_match=False, withheld=False, errors=[])
 
 
-@router.post("/fir-copy", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+@router.post(
+    "/fir-copy",
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protected), Depends(portal_limit(FIR_COPIES))],
+)
 def fir_copy_submit(
     request: Request,
     reference: Annotated[str, Form()] = "",

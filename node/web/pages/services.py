@@ -13,6 +13,9 @@ police; the public lists of missing persons and unidentified bodies (rules in
   GET  /grievances              officers ("grievance.handle") of a supervising office
   POST /grievances/update       records a step (under enquiry, closed)
 
+Requests and grievances count against the portal's budget of submissions, per client and in
+total (`node.web.throttle`); the staff pages count against nothing.
+
 Grievance routing (option (a)): a grievance is kept only by the office that supervises the one
 complained about. A station node records nothing of a grievance (not in its ledger, not in its
 logs) and names its supervising office: `parent` in federation.toml, else the district police
@@ -40,6 +43,7 @@ from node.web.deps import context, no_store, redirect, render, station, station_
 from node.web.forms import contact_fields
 from node.web.rules import Forbidden, Officer, covers
 from node.web.security import csrf_protected, officer_required
+from node.web.throttle import SUBMISSIONS, portal_limit
 from protos import records_pb2
 
 PORTAL_OFFICER = "citizen-portal"
@@ -91,7 +95,7 @@ def request_form(request: Request) -> Response:
     "/citizen/request",
     response_class=HTMLResponse,
     include_in_schema=False,
-    dependencies=[Depends(csrf_protected)],
+    dependencies=[Depends(csrf_protected), Depends(portal_limit(SUBMISSIONS))],
 )
 def request_submit(
     request: Request,
@@ -159,7 +163,7 @@ def grievance_form(request: Request) -> Response:
     "/citizen/grievance",
     response_class=HTMLResponse,
     include_in_schema=False,
-    dependencies=[Depends(csrf_protected)],
+    dependencies=[Depends(csrf_protected), Depends(portal_limit(SUBMISSIONS))],
 )
 def grievance_submit(
     request: Request,

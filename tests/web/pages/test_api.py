@@ -1,6 +1,7 @@
 """The JSON API (`node.web.pages.api`) over a real seeded station: the OpenAPI description, the
 citizen's status without login (no enumeration), and the officer routes behind the session
-cookie (401 JSON without one), with the FIR's ledger proof checked."""
+cookie (401 JSON without one), with the FIR's ledger proof checked and each officer's read of
+records audited in the node's log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 
 from ledger import merkle
 from node.index import reports
+from protos import ledger_pb2
 from tests.web.support import (
+    NODE_ID,
     SENSITIVE_MOBILE,
     THEFT_MOBILE,
     THEFT_REG,
@@ -179,3 +182,53 @@ def test_api_public_vehicles_and_dashboard(node: Node, sho: TestClient) -> None:
     assert {h["crime_head"]: h["firs"] for h in heads["crime_heads"]} == dict(
         reports.crime_head_counts(node.station.index)
     )
+
+
+def _audits_since(node: Node, start: int) -> list[ledger_pb2.AuditEntry]:
+    return [
+        body.audit
+        for _, body in node.station.ledger.bodies(start)
+        if body.WhichOneof("record") == "audit"
+    ]
+
+
+def test_api_officer_reads_are_audited_naming_the_officer(node: Node, sho: TestClient) -> None:
+    serial, year = node.theft.removeprefix("FIR No. ").split("/")
+    before = node.station.ledger.size()
+    answer = sho.get(
+        f"/api/firs/{year}/{serial}",
+        params={"case": "Crime 7/2026 of ps-aluva", "purpose": "investigation"},
+    )
+    assert answer.status_code == 200
+    (fetched,) = _audits_since(node, before)
+    assert (fetched.asker_node_id, fetched.asker_officer_id) == (NODE_ID, "PEN400001")
+    assert (fetched.case_ref, fetched.purpose) == ("Crime 7/2026 of ps-aluva", "investigation")
+    assert (fetched.query_kind, list(fetched.returned_refs)) == ("fetch", [node.theft])
+    assert fetched.full_record
+    # Without a case named, the FIR read is its own case.
+    before = node.station.ledger.size()
+    sho.get(f"/api/firs/{year}/{serial}")
+    (own,) = _audits_since(node, before)
+    assert own.case_ref == node.theft
+    before = node.station.ledger.size()
+    found = sho.get(
+        "/api/search/persons", params={"q": "Rajesh Kumar", "age_min": 40, "age_max": 42}
+    )
+    assert found.status_code == 200
+    (searched,) = _audits_since(node, before)
+    assert searched.asker_officer_id == "PEN400001"
+    assert (searched.query_kind, searched.query) == ("search:person", "Rajesh Kumar (age 40-42)")
+    assert node.theft in searched.returned_refs
+    assert searched.case_ref == "api search"
+
+
+def test_api_read_with_a_bad_case_is_refused_and_not_answered(node: Node, sho: TestClient) -> None:
+    serial, year = node.theft.removeprefix("FIR No. ").split("/")
+    before = node.station.ledger.size()
+    refused = sho.get(f"/api/firs/{year}/{serial}", params={"case": "Crime 7\x00"})
+    assert refused.status_code == 400
+    assert "control character" in refused.json()["error"]["message"]
+    assert "view" not in refused.json()
+    assert node.station.ledger.size() == before
+    too_long = sho.get("/api/search/persons", params={"q": "Rajesh", "case": "x" * 201})
+    assert too_long.status_code == 422

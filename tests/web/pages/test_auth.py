@@ -17,9 +17,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 
+from node.config import Limits
 from node.web import errors, security
 from node.web.auth import Accounts, Officer
 from node.web.pages import auth as auth_pages
+from node.web.throttle import Throttle
 from tests.web.support import PASSWORD, Clock, TestClient, add_officer, code
 
 WEB = Path(__file__).resolve().parents[3] / "node" / "web"
@@ -56,6 +58,7 @@ def _app(store: Accounts) -> FastAPI:
     app.state.accounts = store
     app.state.secret = b"test secret, not a real one"
     app.state.render = render
+    app.state.throttle = Throttle(Limits())  # the default sign-in throttle
     app.add_middleware(security.SecurityHeadersMiddleware)
     errors.install(app)
     app.include_router(auth_pages.router)
