@@ -679,10 +679,10 @@ async def petition_close(request: Request, officer: AsPetitionClose) -> Response
 
 def _convert(node: Station, officer: Officer, number: str, values: Mapping[str, str]) -> str:
     """Registers the FIR of the conversion form on petition `number`; its reference."""
-    parsed = forms.parse_fir(values, node.statutes)
+    parsed = forms.parse_fir(values)
     if parsed.problems:
         raise InputError("; ".join(parsed.problems), parsed.problems)
-    check_fir_recorder(officer, sexual_offence=parsed.sexual_offence, victim_sex=parsed.victim_sex)
+    check_fir_recorder(officer, parsed.fir, node.statutes)
     return casework.convert_to_fir(node, officer.officer_id, number, parsed.fir).ref
 
 

@@ -187,7 +187,7 @@ def test_sealed_theft_fir_is_not_sealed(station: Station) -> None:
 def test_sealed_identity_cannot_be_amended_into_clear(station: Station) -> None:
     receipt = registers.register_fir(station, OFFICER, sexual_offence_fir())
     person_id = station.ledger.body(receipt.index).fir.persons[1].person.person_id
-    with pytest.raises(InputError, match="sealed"):
+    with pytest.raises(InputError, match="withheld by law"):
         registers.amend(
             station, OFFICER, receipt.ref, "spelling", {f"persons.{person_id}.name": VICTIM}
         )
