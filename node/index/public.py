@@ -52,13 +52,14 @@ def sensitive_records(
                 .order_by(ix.persons.c.ledger_index, ix.persons.c.seq)
             ):
                 parties[int(row.ledger_index)].append(party_of_row(row))
-            occurred = dict(
-                conn.execute(
+            occurred = {
+                int(idx): int(ms)
+                for idx, ms in conn.execute(
                     sa.select(ix.firs.c.ledger_index, ix.firs.c.occurrence_from_ms).where(
                         ix.firs.c.ledger_index.in_(chunk)
                     )
-                ).tuples()
-            )
+                )
+            }
             for idx in chunk:
                 offence = withholding.offence_of(cited[idx], statutes, occurred.get(idx, 0))
                 if withholding.assess(offence, parties[idx]).public_withholding is not None:

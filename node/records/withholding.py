@@ -28,8 +28,9 @@ The rules, with their sources (see docs/sensitive-and-transfer.md):
   `juvenile` flag. A missing child is the exception: the station publishes a missing person to
   trace them (JJ Act s.74(1) proviso; the police's missing-person notices), so the MISSING role is
   not sealed for age.
-* Anyone recorded again under a protected person's name (the victim also listed as a witness) is
-  protected as that person.
+* Anyone recorded again under a protected person's name (the victim also listed as a witness),
+  or under a protected accused's code in a later record of the case (the arrest of A1), is
+  protected as that person, on the same ground.
 * Informants, in any case, when the officer orders it (`withhold_informants`).
 
 A record is withheld from public answers (the citizen's status, the FIR copy, public lists) when a
@@ -65,7 +66,6 @@ __all__ = [
     "CHILD_AGE",
     "ON_REQUEST",
     "REPORTER",
-    "SAME_PERSON",
     "VICTIM",
     "WOMAN_OFFICER_SECTIONS",
     "Assessment",
@@ -118,7 +118,6 @@ REPORTER = Ground(
     "complainant or informant of such an offence is the victim or identifies her",
 )
 CHILD = Ground("child", "JJ Act 2015 s.74(1): a child (under 18 on the date of the offence)")
-SAME_PERSON = Ground("same_person", "recorded again under a protected person's name")
 ON_REQUEST = Ground("on_request", "an informant withheld on the officer's order")
 
 
@@ -246,12 +245,11 @@ def assess(
     protected = list(zip(parties, grounds, strict=True))
     if case is not None:
         protected += zip(case.parties, case.grounds, strict=True)
-    keys = {p.key for p, g in protected if g is not None and p.key}
-    codes = {p.code for p, g in protected if g is not None and p.code}
+    # Someone recorded again (by name, or as the case's accused code) is protected as they were.
+    by_key = {p.key: g for p, g in protected if g is not None and p.key}
+    by_code = {p.code: g for p, g in protected if g is not None and p.code}
     grounds = [
-        SAME_PERSON
-        if g is None and ((p.key and p.key in keys) or (p.code and p.code in codes))
-        else g
+        g if g is not None else by_key.get(p.key) or by_code.get(p.code)
         for p, g in zip(parties, grounds, strict=True)
     ]
     return Assessment(offence, tuple(parties), tuple(grounds))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,14 @@ def _unescape(raw: bytes) -> bytes:
             out += _ESCAPES.get(nxt, nxt)
             i += 2
     return bytes(out)
+
+
+_STREAM = re.compile(rb"/Filter /FlateDecode(.*?)stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def inflate(data: bytes) -> bytes:
+    """A compressed PDF (as the portal serves it) with its streams inflated, for `pdf_text`."""
+    return _STREAM.sub(lambda m: m[1] + b"stream\n" + zlib.decompress(m[2]) + b"\nendstream", data)
 
 
 def pdf_text(data: bytes) -> str:

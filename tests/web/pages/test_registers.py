@@ -313,3 +313,105 @@ def test_staff_section_picker_offers_matching_sections(sho: TestClient) -> None:
     assert '<option value="BNS 303(2)">' in response.text
     response = sho.get("/fir/sections", params={"section_0": "theft"})
     assert "<option" in response.text
+
+
+# -- identities the law withholds, through the form, the search page and the API ---------------
+
+_NO_PROPERTY = {
+    "property_0_category": "",
+    "property_0_description": "",
+    "property_0_status": "",
+    "property_0_value": "",
+    "property_0_registration": "",
+    "witness_0_name": "",
+    "witness_0_sex": "",
+}
+
+
+def _not_found_by_name(client: TestClient, ref: str, name: str, mobile: str) -> None:
+    """Neither the search page nor the JSON API finds FIR `ref` by `name` (whole or in part)
+    or by `mobile`, nor shows the name."""
+    for query in (name, name.split()[0], mobile):
+        page = client.get("/search", params={"q": query, "kind": "person", "scope": "local"})
+        assert page.status_code == 200
+        form_end = page.text.index("</form>", page.text.index('name="q"'))
+        results = page.text[form_end:]  # the search form echoes the query
+        assert name not in results and mobile not in results and ref not in results
+        api = client.get("/api/search/persons", params={"q": query})
+        assert api.status_code == 200, api.text
+        hits = api.json()["persons"]
+        assert all(h["record_ref"] != ref and h["name"] != name for h in hits), hits
+
+
+def test_staff_woman_complainant_of_a_sexual_offence_is_sealed_and_needs_a_woman_officer(
+    node: Node, sho: TestClient, woman_sho: TestClient
+) -> None:
+    # She reports the offence against herself: no victim row.
+    form = theft_form(
+        section_0="BNS 64(1)",
+        complainant_name="Reshmi Sasidharan",
+        complainant_relation="D/o",
+        complainant_relative_name="Sasidharan Nair",
+        complainant_sex="F",
+        complainant_age="26",
+        complainant_mobile="9447066666",
+        complainant_address="Panakkal House, Kalamassery",
+        accused_0_unknown="",
+        accused_0_name="Vinod T",
+        brief_facts="Reshmi Sasidharan reported that the accused assaulted her.",
+        **_NO_PROPERTY,
+    )
+    size = node.station.ledger.size()
+    token = csrf(sho.get("/fir/new").text)
+    refused = sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 403 and "woman officer" in refused.text
+    assert node.station.ledger.size() == size
+    token = csrf(woman_sho.get("/fir/new").text)
+    done = woman_sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    ref = parse_ref(done.headers["location"].split("/case/")[1].split("?")[0])
+    entry = node.station.ledger.leaf(node.station.index.lookups.record_index(ref) or 0)
+    for secret in ("Reshmi", "Sasidharan", "9447066666", "Panakkal"):
+        assert secret.encode() not in entry
+    _not_found_by_name(woman_sho, ref, "Reshmi Sasidharan", "9447066666")
+    _not_found_by_name(woman_sho, ref, "Sasidharan Nair", "9447066666")
+    assert "Vinod T" in woman_sho.get("/search", params={"q": "Vinod T"}).text
+
+
+def test_staff_pocso_complainant_parent_is_sealed(node: Node, sho: TestClient) -> None:
+    form = theft_form(
+        section_0="POCSO 8",
+        complainant_name="Prakash Menon",
+        complainant_sex="M",
+        complainant_age="45",
+        complainant_mobile="9447077777",
+        victim_0_name="Child Name Here",
+        victim_0_sex="F",
+        victim_0_age="12",
+        accused_0_unknown="",
+        accused_0_name="Shibu K",
+        brief_facts="Prakash Menon reported the abuse of his daughter by the accused.",
+        **_NO_PROPERTY,
+    )
+    token = csrf(sho.get("/fir/new").text)
+    done = sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    ref = parse_ref(done.headers["location"].split("/case/")[1].split("?")[0])
+    _not_found_by_name(sho, ref, "Prakash Menon", "9447077777")
+    _not_found_by_name(sho, ref, "Child Name Here", "9447077777")
+    shared = repr(views.current_view(node.station, ref))
+    assert "Prakash" not in shared and "Child Name" not in shared
+
+
+@pytest.mark.parametrize("lang", ["en", "ml"])
+def test_staff_free_text_forms_say_not_to_write_names(
+    node: Node, sho: TestClient, lang: str
+) -> None:
+    hint = {"en": "Do not write the name", "ml": "പേര്, വിലാസം, സ്കൂൾ"}[lang]
+    for path in ("/fir/new", "/gd/new"):
+        page = sho.get(path, params={"lang": lang})
+        assert page.status_code == 200 and hint in page.text, path
+    token = csrf(sho.get("/fir/new").text)
+    done = sho.post("/fir/new", data={**theft_form(), "csrf_token": token}, follow_redirects=False)
+    case = sho.get(done.headers["location"].split("?")[0], params={"lang": lang})
+    assert 'id="diary-hint"' in case.text and hint in case.text
