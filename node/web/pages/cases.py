@@ -159,7 +159,9 @@ def _person_rows(view: Mapping[str, Any]) -> list[PersonRow]:
                 role=str(entry.get("role", "")).lower(),
                 accused_code=str(entry.get("accused_code", "")),
                 unknown=bool(entry.get("unknown", False)),
-                withheld=bool(commitment) and not person.get("identity_sealed"),
+                # Sealed, or (an older entry) protected by the withholding policy in clear.
+                withheld=(bool(commitment) or person.get("identity_withheld") is True)
+                and not person.get("identity_sealed"),
                 commitment=_commitment_text(commitment) if commitment else "",
                 unsealed=bool(person.get("identity_sealed")),
                 name=str(person.get("name", "")),
