@@ -159,6 +159,17 @@ class Lookups:
             )
         return None if found is None else int(found)
 
+    def firs_citing_gd(self, gd_ref: str) -> list[int]:
+        """Ledger indexes of the FIRs that cite GD entry `gd_ref` ("2026-11-28/14") as the entry
+        in which their information was first recorded."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(firs.c.ledger_index)
+                .where(firs.c.gd_reference == gd_ref.removeprefix("GD ").strip())
+                .order_by(firs.c.ledger_index)
+            ).scalars()
+            return [int(r) for r in rows]
+
     def history(self, ref: str) -> list[int]:
         """The original record's ledger index, then each amendment's, in ledger order."""
         original = self.record_index(ref)

@@ -13,7 +13,7 @@ import functools
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,7 +43,8 @@ from node.index.schema import (
     zero_fir_transfers,
 )
 from node.index.search import name_key
-from node.records import names
+from node.records import names, withholding
+from node.records.laws import Statutes
 from node.records.validation import identifier_key, registration_key
 from protos import ledger_pb2, records_pb2
 
@@ -246,6 +247,7 @@ def _person_row(
     role: str,
     accused_code: str = "",
     unknown: bool = False,
+    protected: bool = False,
 ) -> dict[str, Any]:
     return {
         "ledger_index": ledger_index,
@@ -263,13 +265,8 @@ def _person_row(
         "address": person.address,
         "mobile": person.mobile,
         "juvenile": person.juvenile,
-        "withheld": _withheld(person),
+        "withheld": protected or bool(person.identity_commitment),
     }
-
-
-def _withheld(person: records_pb2.Person) -> bool:
-    # The shared record carries only a commitment: the person must never be found by name.
-    return bool(person.identity_commitment) and not person.name
 
 
 def _add_person(
@@ -280,15 +277,42 @@ def _add_person(
     role: str,
     accused_code: str = "",
     unknown: bool = False,
+    protected: bool = False,
 ) -> None:
-    batch.add(persons, _person_row(ledger_index, seq, person, role, accused_code, unknown))
-    if _withheld(person):
+    """A person's row, and their names to search by unless the withholding policy protects them
+    (`protected`) or the entry carries only a commitment: such a person is never found by name."""
+    row = _person_row(ledger_index, seq, person, role, accused_code, unknown, protected)
+    batch.add(persons, row)
+    if row["withheld"]:
         return
     batch.add_name_form(ledger_index, seq, "name", person.name, ledger_index)
     for alias in person.aliases:
         batch.add_name_form(ledger_index, seq, "alias", alias, ledger_index)
     if person.relative_name:
         batch.add_name_form(ledger_index, seq, "relative", person.relative_name, ledger_index)
+
+
+def _add_persons(
+    batch: Batch,
+    ledger_index: int,
+    entries: Sequence[records_pb2.PersonInCase],
+    offence: withholding.Offence,
+    roles: Sequence[str],
+) -> None:
+    """The persons of one record, in order from seq 0, asking the withholding policy who is
+    protected (entries written before it may hold a protected person in clear)."""
+    assessment = withholding.assess_persons(entries, offence)
+    for seq, (entry, role) in enumerate(zip(entries, roles, strict=True)):
+        _add_person(
+            batch,
+            ledger_index,
+            seq,
+            entry.person,
+            role,
+            entry.accused_code,
+            entry.unknown,
+            assessment.protected(seq),
+        )
 
 
 def _add_sections(
@@ -336,16 +360,9 @@ def _project_fir(conn: Connection, batch: Batch, idx: int, fir: records_pb2.Fir)
         },
     )
     _add_sections(batch, idx, fir.sections)
-    for seq, pic in enumerate(fir.persons):
-        _add_person(
-            batch,
-            idx,
-            seq,
-            pic.person,
-            _ROLE_NAMES.get(pic.role, ""),
-            pic.accused_code,
-            pic.unknown,
-        )
+    offence = withholding.offence_of(fir.sections, Statutes.default(), fir.occurrence_from_ms)
+    roles = [_ROLE_NAMES.get(pic.role, "") for pic in fir.persons]
+    _add_persons(batch, idx, fir.persons, offence, roles)
     for seq, item in enumerate(fir.property):
         batch.add(
             property_items,
@@ -439,14 +456,12 @@ def _project_petition(conn: Connection, batch: Batch, idx: int, pet: records_pb2
             "status": "received",
         },
     )
-    seq = 0
+    entries = list(pet.respondents)
+    roles = [_ROLE_NAMES.get(pic.role, "") or "respondent" for pic in entries]
     if pet.HasField("petitioner"):
-        _add_person(batch, idx, seq, pet.petitioner, "petitioner")
-        seq += 1
-    for pic in pet.respondents:
-        role = _ROLE_NAMES.get(pic.role, "") or "respondent"
-        _add_person(batch, idx, seq, pic.person, role, pic.accused_code, pic.unknown)
-        seq += 1
+        petitioner = records_pb2.PersonInCase(person=pet.petitioner, role=records_pb2.COMPLAINANT)
+        entries, roles = [petitioner, *entries], ["petitioner", *roles]
+    _add_persons(batch, idx, entries, withholding.Offence(occurred_ms=pet.received_at_ms), roles)
 
 
 def _ncr_heading(ncr: records_pb2.NonCognizableReport) -> _Heading:
@@ -471,7 +486,9 @@ def _project_ncr(
     )
     _add_sections(batch, idx, ncr.sections)
     if ncr.HasField("informant"):
-        _add_person(batch, idx, 0, ncr.informant, "informant")
+        informant = records_pb2.PersonInCase(person=ncr.informant, role=records_pb2.INFORMANT)
+        offence = withholding.offence_of(ncr.sections, Statutes.default(), ncr.reported_at_ms)
+        _add_persons(batch, idx, [informant], offence, ["informant"])
 
 
 def _fir_heading(fir: records_pb2.Fir) -> _Heading:
@@ -567,6 +584,60 @@ def _project_change(
                     ledger_index=target, seq=seq, act=act.strip(), section=section.strip()
                 )
             )
+        _reassess(conn, target)
+
+
+def _reassess(conn: Connection, target: int) -> None:
+    """After a correction of an FIR's sections or of a person's age, asks the withholding policy
+    again: a person it now protects is no longer found by name (the entries keep what they hold;
+    a later entry cannot seal an earlier one)."""
+    f = conn.execute(
+        sa.select(firs.c.occurrence_from_ms).where(firs.c.ledger_index == target)
+    ).one_or_none()
+    if f is None:
+        return
+    sections = conn.execute(
+        sa.select(record_sections.c.act, record_sections.c.section).where(
+            record_sections.c.ledger_index == target
+        )
+    ).all()
+    offence = withholding.offence_of(sections, Statutes.default(), int(f.occurrence_from_ms))
+    rows = conn.execute(
+        sa.select(persons).where(persons.c.ledger_index == target).order_by(persons.c.seq)
+    ).all()
+    assessment = withholding.assess(offence, [party_of_row(row) for row in rows])
+    for position, row in enumerate(rows):
+        if row.withheld or not assessment.protected(position):
+            continue
+        conn.execute(
+            persons.update()
+            .where((persons.c.ledger_index == target) & (persons.c.seq == row.seq))
+            .values(withheld=True)
+        )
+        forms = sa.select(person_names.c.name_id).where(
+            person_names.c.ledger_index == target, person_names.c.person_seq == row.seq
+        )
+        conn.execute(name_keys.delete().where(name_keys.c.name_id.in_(forms)))
+        conn.execute(
+            person_names.delete().where(
+                person_names.c.ledger_index == target, person_names.c.person_seq == row.seq
+            )
+        )
+
+
+def party_of_row(row: Any) -> withholding.Party:
+    """A `persons` row as the withholding policy sees the person (a row that is `withheld`
+    without a name carries only a commitment)."""
+    return withholding.Party(
+        role=str(row.role).upper(),
+        sex=str(row.sex),
+        age=int(row.age),
+        date_of_birth=str(row.date_of_birth),
+        juvenile=bool(row.juvenile),
+        sealed=bool(row.withheld) and not row.name,
+        key=withholding.name_key(str(row.name)),
+        code=str(row.accused_code),
+    )
 
 
 def _project_person_change(
@@ -597,6 +668,7 @@ def _project_person_change(
                 value = int(value)
             if isinstance(value, int) and not isinstance(value, bool):
                 conn.execute(persons.update().where(where).values(age=value))
+                _reassess(conn, target)
         elif field_name == "aliases" and isinstance(value, list) and not withheld:
             _replace_forms(conn, batch, idx, target, seq, "alias", [str(v) for v in value])
 

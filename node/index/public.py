@@ -1,6 +1,7 @@
 """What the public may see of a station's records, and the one rule every public answer shares:
-a record the law keeps from the public (a cited section that withholds identity, a juvenile, a
-sealed identity) is *sensitive*, and public answers leave it out entirely.
+a record the withholding policy keeps from the public (`node.records.withholding`: a cited
+section that withholds identity, or a protected person standing in clear) is *sensitive*, and
+public answers leave it out entirely.
 
 Recovered and unclaimed vehicles and property (no person, no case, names redacted from
 descriptions, identifiers never shown) and the FIR registered on a petition, for the citizen's
@@ -18,8 +19,10 @@ import sqlalchemy as sa
 
 from node.config import NodeConfig
 from node.index import schema as ix
+from node.index.projection import party_of_row
 from node.index.record_index import RecordIndex
 from node.index.search import PropertyHit
+from node.records import withholding
 from node.records.laws import Statutes
 
 PUBLIC_PROPERTY_STATUSES = ("recovered", "unclaimed")
@@ -29,36 +32,38 @@ _MIN_REDACTED = 3
 def sensitive_records(
     index: RecordIndex, statutes: Statutes, ledger_indexes: Iterable[int]
 ) -> set[int]:
-    """The records among `ledger_indexes` that public answers must leave out: a cited section
-    that withholds identity, a juvenile or a withheld (sealed) person in the record."""
+    """The records among `ledger_indexes` that public answers must leave out, as the
+    withholding policy says (`node.records.withholding`: a cited section that withholds the
+    victim's identity, or a protected person standing in clear)."""
     wanted = sorted(set(ledger_indexes))
-    if not wanted:
-        return set()
     out: set[int] = set()
     with index.engine.connect() as conn:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for idx, act, section in conn.execute(
-                sa.select(
-                    ix.record_sections.c.ledger_index,
-                    ix.record_sections.c.act,
-                    ix.record_sections.c.section,
-                ).where(ix.record_sections.c.ledger_index.in_(chunk))
+            cited: dict[int, list[Any]] = {idx: [] for idx in chunk}
+            for row in conn.execute(
+                sa.select(ix.record_sections).where(ix.record_sections.c.ledger_index.in_(chunk))
             ):
-                if (
-                    statutes.is_known(act, section)
-                    and statutes.section(act, section).identity_withheld
-                ):
-                    out.add(int(idx))
-            for idx in conn.execute(
-                sa.select(ix.persons.c.ledger_index)
-                .where(
-                    ix.persons.c.ledger_index.in_(chunk),
-                    sa.or_(ix.persons.c.juvenile.is_(True), ix.persons.c.withheld.is_(True)),
+                cited[int(row.ledger_index)].append(row)
+            parties: dict[int, list[Any]] = {idx: [] for idx in chunk}
+            for row in conn.execute(
+                sa.select(ix.persons)
+                .where(ix.persons.c.ledger_index.in_(chunk))
+                .order_by(ix.persons.c.ledger_index, ix.persons.c.seq)
+            ):
+                parties[int(row.ledger_index)].append(party_of_row(row))
+            occurred = {
+                int(idx): int(ms)
+                for idx, ms in conn.execute(
+                    sa.select(ix.firs.c.ledger_index, ix.firs.c.occurrence_from_ms).where(
+                        ix.firs.c.ledger_index.in_(chunk)
+                    )
                 )
-                .distinct()
-            ).scalars():
-                out.add(int(idx))
+            }
+            for idx in chunk:
+                offence = withholding.offence_of(cited[idx], statutes, occurred.get(idx, 0))
+                if withholding.assess(offence, parties[idx]).public_withholding is not None:
+                    out.add(idx)
     return out
 
 
@@ -206,3 +211,29 @@ def _redact_names(text: str, names: Sequence[str]) -> str:
     for word in sorted(words, key=len, reverse=True):
         text = re.sub(r"(?<!\w)" + re.escape(word) + r"(?!\w)", "…", text, flags=re.IGNORECASE)
     return text
+
+
+def stand_ins(index: RecordIndex, *, window: int = 500) -> tuple[int | None, int | None]:
+    """The ledger indexes of the records a citizen's lookup reads when the number asked about
+    does not exist, so that it does the work a real record costs (`node.web.public_status`):
+    the latest petition, and the latest of the last `window` FIRs with a withheld person (else
+    the latest FIR). Primary-key lookups only."""
+    p, f, persons = ix.petitions, ix.firs, ix.persons
+    with index.engine.connect() as conn:
+        petition = conn.execute(sa.select(sa.func.max(p.c.ledger_index))).scalar()
+        latest = list(
+            conn.execute(
+                sa.select(f.c.ledger_index).order_by(f.c.ledger_index.desc()).limit(window)
+            ).scalars()
+        )
+        fir = conn.execute(
+            sa.select(sa.func.max(persons.c.ledger_index)).where(
+                persons.c.ledger_index.in_(latest), persons.c.withheld.is_(True)
+            )
+        ).scalar()
+    if fir is None and latest:
+        fir = latest[0]
+    return (
+        None if petition is None else int(petition),
+        None if fir is None else int(fir),
+    )

@@ -19,6 +19,7 @@ Pure: constants and the one-line summary of a case event, no I/O.
 
 from __future__ import annotations
 
+from node.records.sealing import WITHHELD_TEXT
 from node.records.validation import DAY_MS
 from protos import records_pb2
 
@@ -49,7 +50,8 @@ def case_event_summary(event: records_pb2.CaseEvent) -> str:
         return event.io_officer_id + (f": {event.text}" if event.text else "")
     if kind == "arrest":
         people = ", ".join(
-            (f"{p.accused_code} " if p.accused_code else "") + (p.person.name or "?")
+            (f"{p.accused_code} " if p.accused_code else "")
+            + (p.person.name or (WITHHELD_TEXT if p.person.identity_commitment else "?"))
             for p in event.persons
         )
         return people + (f": {event.text}" if event.text else "")

@@ -1,7 +1,8 @@
 """Sealed identities: who the law says must not be named leaves the station only as a commitment.
 
-The identity of a victim of a sexual offence (BNS 64-79, POCSO, ...), of a juvenile, and of an
-informant who asks for it is moved out of the signed entry. The entry keeps the person's id,
+The identity of a person the law protects (`node.records.withholding`: the victim of a sexual
+offence and whoever reports it, a child in any role, an informant on the officer's order) is moved
+out of the signed entry. The entry keeps the person's id,
 role, sex, nationality, the `juvenile` flag and
 
     identity_commitment = SHA-256("cctns/identity/v1\\n" || salt || canonical identity)
@@ -12,11 +13,13 @@ the entry's signature without ever seeing the value; the clear identity and its 
 station's sealed store (`node.station.sealed_store`), beside the ledger, never replicated.
 
 An authorised disclosure releases identity and salt; anyone holding the signed entry checks them
-with `verify_disclosure`. Free text (brief facts) that names a sealed person is redacted with a
-placeholder naming the commitment, which the station's own unsealed view fills back in.
+with `verify_disclosure`. Free text (`FREE_TEXT`: brief facts, GD summaries, case diary and other
+case-event text, amendments) that names a sealed person is redacted with a placeholder naming
+the commitment (`Redactor`), which the station's own unsealed view fills back in (`restore`).
 
-Who is withheld is decided here (`withheld_persons`); this module must never touch the ledger,
-a store or the network: the station seals while it drafts an FIR and logs disclosures.
+Who is withheld is decided by `node.records.withholding`, not here: this module is the mechanism
+(commitments, sealing, redaction). It must never touch the ledger, a store or the network: the
+station seals while it drafts a record and logs disclosures.
 """
 
 from __future__ import annotations
@@ -25,12 +28,11 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import VerificationError
-from node.records.laws import Statutes
 from protos import records_pb2
 
 COMMITMENT_CONTEXT = b"cctns/identity/v1\n"
@@ -54,6 +56,18 @@ WITHHELD_FIELDS = (
 # 4 bytes in hex), and "[withheld:1a2b3c4d:relative]" for the relative's name.
 _PLACEHOLDER = re.compile(r"\[withheld:([0-9a-f]{8})(:relative)?\]")
 _MIN_REDACTED = 3
+# What stands in for the name of a protected person who is not sealed (no commitment to name).
+WITHHELD_TEXT = "[withheld]"
+# The free-text fields of each record kind, where an officer may write a name (dotted paths into
+# the record; a repeated field's every item). Amendments correct the same fields by these paths.
+FREE_TEXT: Mapping[str, tuple[str, ...]] = {
+    "fir": ("brief_facts", "place_of_occurrence.description", "property.description"),
+    "ncr": ("brief_facts",),
+    "general_diary": ("summary",),
+    "petition": ("subject", "details"),
+    "case_event": ("text", "outcome", "property.description"),
+    "amendment": ("reason",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,41 +122,6 @@ def verify_disclosure(commitment: bytes, person: records_pb2.Person, salt: bytes
         raise VerificationError("the disclosed identity and salt do not match the commitment")
 
 
-def withheld_persons(
-    fir: records_pb2.Fir, statutes: Statutes, *, withhold_informants: bool = False
-) -> list[records_pb2.Person]:
-    """The persons of `fir` whose identity the law withholds, not sealed yet.
-
-    Every juvenile; where a cited section withholds identity (BNS 64-79, POCSO, ...) the
-    victims, the informants and anyone recorded with a victim's identity (the victim as
-    complainant); informants in any case when `withhold_informants`. Persons already sealed (a
-    transferred Zero FIR) keep their commitment and are not listed.
-    """
-    sensitive = any(
-        statutes.is_known(s.act, s.section) and statutes.section(s.act, s.section).identity_withheld
-        for s in fir.sections
-    )
-    victims = (
-        {canonical_identity(e.person) for e in fir.persons if e.role == records_pb2.VICTIM}
-        if sensitive
-        else set()
-    )
-    found: list[records_pb2.Person] = []
-    for entry in fir.persons:
-        person = entry.person
-        if person.identity_commitment or not has_identity(person):
-            continue
-        informant = entry.role == records_pb2.INFORMANT
-        if (
-            person.juvenile
-            or (withhold_informants and informant)
-            or (sensitive and (entry.role == records_pb2.VICTIM or informant))
-            or canonical_identity(person) in victims
-        ):
-            found.append(person)
-    return found
-
-
 def seal_person(
     person: records_pb2.Person, *, record_ref: str = "", salt: bytes | None = None
 ) -> SealedIdentity:
@@ -169,21 +148,47 @@ def placeholder(commitment: bytes, *, relative: bool = False) -> str:
     return f"[withheld:{commitment[:4].hex()}{':relative' if relative else ''}]"
 
 
+class Redactor:
+    """Replaces the names of protected persons in free text: each sealed identity's name,
+    aliases and relative's name by its placeholder, and the names of `clear` persons (protected
+    but not sealed: entries written before the policy) by `WITHHELD_TEXT`. Whole words, any
+    case, longest first ("Anitha Kumari" before "Anitha"); names shorter than three letters are
+    left alone."""
+
+    def __init__(
+        self, sealed: Iterable[SealedIdentity] = (), clear: Iterable[records_pb2.Person] = ()
+    ) -> None:
+        stand_ins: dict[str, str] = {}
+        for item in sealed:
+            for name in (item.identity.name, *item.identity.aliases):
+                stand_ins.setdefault(name.strip().lower(), placeholder(item.commitment))
+            relative = item.identity.relative_name.strip().lower()
+            stand_ins.setdefault(relative, placeholder(item.commitment, relative=True))
+        for person in clear:
+            for name in (person.name, *person.aliases, person.relative_name):
+                stand_ins.setdefault(name.strip().lower(), WITHHELD_TEXT)
+        words = sorted((w for w in stand_ins if len(w) >= _MIN_REDACTED), key=len, reverse=True)
+        self._stand_ins = stand_ins
+        self._pattern = (
+            re.compile(
+                r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE
+            )
+            if words
+            else None
+        )
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(lambda m: self._stand_ins.get(m[0].lower(), WITHHELD_TEXT), text)
+
+
 def redact(text: str, sealed: Iterable[SealedIdentity]) -> str:
     """`text` with every sealed name, alias and relative's name replaced by a placeholder."""
-    words: list[tuple[str, str]] = []
-    for item in sealed:
-        for name in (item.identity.name, *item.identity.aliases):
-            words.append((name, placeholder(item.commitment)))
-        words.append((item.identity.relative_name, placeholder(item.commitment, relative=True)))
-    # Longest first, so "Anitha Kumari" goes before "Anitha".
-    for word, stand_in in sorted(words, key=lambda pair: -len(pair[0])):
-        word = word.strip()
-        if len(word) < _MIN_REDACTED:
-            continue
-        pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
-        text = pattern.sub(stand_in, text)
-    return text
+    return Redactor(sealed)(text)
 
 
 def restore(text: str, sealed: Iterable[SealedIdentity]) -> str:
@@ -199,39 +204,51 @@ def restore(text: str, sealed: Iterable[SealedIdentity]) -> str:
     return _PLACEHOLDER.sub(name_of, text)
 
 
-def withheld_in_view(view: dict[str, Any], statutes: Statutes) -> str | None:
-    """Why the law keeps this record (a sealed current view of an FIR) from the public, or None.
+def rewrite_free_text(record: Any, kind: str, rewrite: Callable[[str], str]) -> None:
+    """Applies `rewrite` to every free-text field (`FREE_TEXT[kind]`) of `record`, in place:
+    a record message, or its dict as `MessageToDict` writes it (a view)."""
+    for path in FREE_TEXT.get(kind, ()):
+        _rewrite(record, path.split("."), rewrite)
 
-    Any cited section that withholds identity (BNS 64-79, POCSO, ...), any juvenile, any sealed
-    identity. The PDF module has its own test (`node.web.pdf.withheld_from_public`); the portal
-    applies both, so either one withholding is enough.
-    """
-    for cited in view.get("sections", []):
-        act, section = str(cited.get("act", "")), str(cited.get("section", ""))
-        if statutes.is_known(act, section) and statutes.section(act, section).identity_withheld:
-            return "identity of the victim withheld by law"
-    for entry in view.get("persons", []):
-        person = entry.get("person", {})
-        if person.get("juvenile"):
-            return "identity of a juvenile withheld by law"
-        if person.get("identity_commitment"):
-            return "an identity in this record is sealed"
-    return None
+
+def _rewrite(node: Any, parts: list[str], rewrite: Callable[[str], str]) -> None:
+    name, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        value = node.get(name)
+        if not rest:
+            if isinstance(value, str) and value:
+                node[name] = rewrite(value)
+            return
+    else:
+        value = getattr(node, name)
+        if not rest:
+            changed = rewrite(value)
+            if changed != value:  # never marks an absent sub-message present
+                setattr(node, name, changed)
+            return
+    if value is None or isinstance(value, str):
+        return
+    children = value if isinstance(value, Sequence) else [value]
+    for child in children:
+        if isinstance(child, dict) or hasattr(child, "DESCRIPTOR"):
+            _rewrite(child, rest, rewrite)
 
 
 __all__ = [
     "COMMITMENT_CONTEXT",
+    "FREE_TEXT",
     "WITHHELD_FIELDS",
+    "WITHHELD_TEXT",
+    "Redactor",
     "SealedIdentity",
     "canonical_identity",
     "commit_identity",
     "has_identity",
     "redact",
     "restore",
+    "rewrite_free_text",
     "seal_person",
     "unsealed_person",
     "verify_disclosure",
-    "withheld_in_view",
     "withheld_part",
-    "withheld_persons",
 ]

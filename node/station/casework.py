@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from node.index import casework as cases
 from node.index.casework import PetitionStatus
+from node.records import withholding
 from node.records.casework import (
     CASE_EVENT_KINDS,
     CONVERTED,
@@ -20,6 +21,7 @@ from node.records.casework import (
     REPORT_TYPES,
     UNDER_ENQUIRY,
 )
+from node.records.sealing import Redactor, rewrite_free_text
 from node.records.validation import (
     Problems,
     check_officer,
@@ -27,8 +29,8 @@ from node.records.validation import (
     check_property,
     check_sections,
 )
-from node.station import registers
-from node.station.core import Receipt, Station
+from node.station import registers, views
+from node.station.core import Draft, Receipt, Station
 from protos import records_pb2
 
 
@@ -225,7 +227,7 @@ def assign_io(
         event = records_pb2.CaseEvent(
             fir_number=number, kind="io_assigned", at_ms=station.now(), io_officer_id=io, text=note
         )
-        return station.append_records(officer_id, [event], ref=number)
+        return _append_event(station, officer_id, event)
 
 
 def record_case_event(
@@ -301,4 +303,20 @@ def record_case_event(
         else:
             problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
         problems.raise_if_any(f"{kind.replace('_', ' ') or 'case event'} not recorded")
-        return station.append_records(officer_id, [event], ref=number)
+        return _append_event(station, officer_id, event)
+
+
+def _append_event(station: Station, officer_id: str, event: records_pb2.CaseEvent) -> Receipt:
+    """Appends a case event as the withholding policy allows: the persons it protects in the
+    case (by the FIR's offence and persons, `node.records.withholding`) sealed, their names
+    redacted from the event's free text. Called under the station's lock, input checked."""
+    _, view = views.amended_view(station, event.fir_number)
+    case = views.protection(station, "fir", view)
+    assert case.assessment is not None  # the view of an FIR
+    assessment = withholding.assess_persons(
+        event.persons, case.assessment.offence, case=case.assessment
+    )
+    sealed = withholding.seal(assessment, [e.person for e in event.persons], event.fir_number)
+    rewrite_free_text(event, "case_event", Redactor([*case.sealed, *sealed], case.clear))
+    body = station.body(officer_id, event)
+    return station.run(Draft("case_event", event.fir_number, [body], sealed=sealed))

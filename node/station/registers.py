@@ -6,9 +6,10 @@ per year, Zero FIRs in their own series, receipts), through the writer core's on
 everything first (InputError listing every problem, nothing written), number, draft, commit.
 Corrections never edit: `amend` appends an Amendment that refers to the original entry.
 
-Identities the law withholds (victims of sexual offences, juveniles, informants who ask) are
-sealed while an FIR is drafted (`node.records.sealing`): the entry carries a salted commitment,
-the clear identity stays in the station's sealed store.
+Identities the law withholds (`node.records.withholding`: victims of sexual offences and whoever
+reports them, children in any role, informants on the officer's order) are sealed while a
+record is drafted (`node.records.sealing`): the entry carries a salted commitment, the clear
+identity stays in the station's sealed store, and the sealed names leave the free text.
 
 `draft_*` prepare a record's entries without committing, for commands that write several
 records in one commit (an FIR with its GD entry, a Zero FIR received with its transfer entry).
@@ -22,8 +23,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.errors import InputError
+from node.records import withholding
 from node.records.refs import fir_number, gd_ref, ncr_number, petition_receipt, zero_fir_number
-from node.records.sealing import SealedIdentity, has_identity, redact, seal_person, withheld_persons
+from node.records.sealing import (
+    FREE_TEXT,
+    Redactor,
+    SealedIdentity,
+    has_identity,
+    rewrite_free_text,
+)
 from node.records.validation import (
     GD_CATEGORIES,
     PETITION_CHANNELS,
@@ -34,6 +42,7 @@ from node.records.validation import (
     check_sections,
     ist_date,
 )
+from node.station import views
 from node.station.core import Batch, Draft, Receipt, Station
 from protos import records_pb2
 
@@ -78,8 +87,8 @@ def register_fir(
 ) -> Receipt:
     """Registers an FIR (or a Zero FIR); numbers it and cites or writes its GD entry.
 
-    Identities the law withholds are sealed (victims and informants where a cited section
-    withholds identity, every juvenile); `withhold_informants` seals informants in any case.
+    Identities the withholding policy protects are sealed (`node.records.withholding`);
+    `withhold_informants` seals informants in any case.
     """
     with station.writing():
         return station.run(
@@ -186,8 +195,17 @@ def draft_petition(
     petition.received_at_ms = received
     petition.channel = petition.channel or "in person"
     _assign_person_ids(station, [petition.petitioner], batch)
+    # No offence is cited yet: only a child is protected (JJ Act s.74), the petitioner included.
+    entries = [
+        records_pb2.PersonInCase(person=petition.petitioner, role=records_pb2.COMPLAINANT),
+        *petition.respondents,
+    ]
+    assessment = withholding.assess_persons(entries, withholding.Offence(occurred_ms=received))
+    persons = [petition.petitioner, *(r.person for r in petition.respondents)]
+    sealed = _seal(assessment, persons, petition.receipt_number, petition, "petition")
     batch.bodies += 1
-    return Draft("petition", petition.receipt_number, [station.body(officer_id, petition)])
+    body = station.body(officer_id, petition)
+    return Draft("petition", petition.receipt_number, [body], sealed=sealed)
 
 
 def draft_ncr(
@@ -215,8 +233,12 @@ def draft_ncr(
     ncr.ncr_number = ncr_number(serial, year)
     ncr.reported_at_ms = reported
     _assign_person_ids(station, [ncr.informant], batch)
+    offence = withholding.offence_of(ncr.sections, station.statutes, reported)
+    informant = records_pb2.PersonInCase(person=ncr.informant, role=records_pb2.INFORMANT)
+    assessment = withholding.assess_persons([informant], offence)
+    sealed = _seal(assessment, [ncr.informant], ncr.ncr_number, ncr, "ncr")
     batch.bodies += 1
-    return Draft("ncr", ncr.ncr_number, [station.body(officer_id, ncr)])
+    return Draft("ncr", ncr.ncr_number, [station.body(officer_id, ncr)], sealed=sealed)
 
 
 def draft_fir(
@@ -290,15 +312,26 @@ def draft_fir(
 def _seal_fir(
     station: Station, fir: records_pb2.Fir, ref: str, withhold_informants: bool
 ) -> list[SealedIdentity]:
-    """Seals the identities the law withholds (in place) and redacts them from the facts."""
-    sealed = [
-        seal_person(person, record_ref=ref)
-        for person in withheld_persons(
-            fir, station.statutes, withhold_informants=withhold_informants
-        )
-    ]
+    """Seals the identities the withholding policy protects (in place) and redacts their names
+    from the FIR's free text."""
+    assessment = withholding.assess_fir(
+        fir, station.statutes, withhold_informants=withhold_informants
+    )
+    return _seal(assessment, [e.person for e in fir.persons], ref, fir, "fir")
+
+
+def _seal(
+    assessment: withholding.Assessment,
+    persons: Sequence[records_pb2.Person],
+    ref: str,
+    record: Any,
+    kind: str,
+) -> list[SealedIdentity]:
+    """Applies the policy's answer to `persons` of `record` (sealing them in place) and redacts
+    the sealed names from the record's free text; what the sealed store must keep."""
+    sealed = withholding.seal(assessment, persons, ref)
     if sealed:
-        fir.brief_facts = redact(fir.brief_facts, sealed)
+        rewrite_free_text(record, kind, Redactor(sealed))
     return sealed
 
 
@@ -434,7 +467,7 @@ def draft_amendment(
         problems.add(f"corrections must be plain values: {exc}")
         changes_json = ""
     if target is not None and not problems.items:
-        changes = _guard_sealed(station, target, changes, problems)
+        changes, reason = _guard_sealed(station, ref, changes, reason, problems)
         changes_json = json.dumps(changes, sort_keys=True, ensure_ascii=False)
     problems.raise_if_any(f"correction to {ref} not written")
     assert target is not None
@@ -445,32 +478,32 @@ def draft_amendment(
 
 
 def _guard_sealed(
-    station: Station, target: int, changes: dict[str, Any], problems: Problems
-) -> dict[str, Any]:
-    """A correction never puts a sealed identity back in clear: changes to a sealed
-    person's fields are refused, and sealed names in corrected facts are redacted."""
-    body = station.ledger.body(target)
-    if body.WhichOneof("record") != "fir":
-        return changes
-    commitments = {
-        e.person.person_id: e.person.identity_commitment
-        for e in body.fir.persons
-        if e.person.identity_commitment
-    }
-    if not commitments:
-        return changes
+    station: Station, ref: str, changes: dict[str, Any], reason: str, problems: Problems
+) -> tuple[dict[str, Any], str]:
+    """A correction never puts a protected identity back in clear: changes to the fields of a
+    person the withholding policy protects (or whose identity is sealed) are refused, and the
+    protected names in corrected text and in the reason are redacted."""
+    kind, view = views.amended_view(station, ref)
+    found = views.protection(station, kind, view)
+    protected: set[str] = set()
+    for position, entry in enumerate(view.get("persons", [])):
+        person = entry.get("person", {})
+        sealed = bool(person.get("identity_commitment"))
+        if sealed or (found.assessment is not None and found.assessment.protected(position)):
+            protected.add(str(person.get("person_id", "")))
     for path in changes:
         match = _PERSON_PATH.match(path)
-        if match and match[1] in commitments:
+        if match and match[1] in protected:
             problems.add(
-                f"{path!r}: the identity of {match[1]} is sealed and cannot be corrected "
-                "in the shared record"
+                f"{path!r}: the identity of {match[1]} is withheld by law and cannot be "
+                "corrected in the shared record"
             )
-    facts = changes.get("brief_facts")
-    if isinstance(facts, str):
-        sealed = station.sealed.get_many(commitments.values())
-        changes = {**changes, "brief_facts": redact(facts, sealed)}
-    return changes
+    texts = set(FREE_TEXT.get(kind, ()))
+    changes = {
+        path: found.redactor(value) if path in texts and isinstance(value, str) else value
+        for path, value in changes.items()
+    }
+    return changes, found.redactor(reason)
 
 
 def _check_amended_sections(station: Station, value: Any, problems: Problems) -> None:

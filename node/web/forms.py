@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from node.records.laws import Statutes
 from node.records.validation import IST, normalise_mobile, utc_ms
 from protos import records_pb2
 
@@ -155,15 +154,13 @@ def _property(
 
 @dataclass(slots=True)
 class FirForm:
-    """The FIR form read: the record, the problems found, and what the recorder rule needs."""
+    """The FIR form read: the record and the problems found."""
 
     fir: records_pb2.Fir
     problems: list[str] = field(default_factory=list)
-    sexual_offence: bool = False
-    victim_sex: str = ""
 
 
-def parse_fir(values: Mapping[str, str], statutes: Statutes) -> FirForm:
+def parse_fir(values: Mapping[str, str]) -> FirForm:
     """The FIR form (`/fir/new`, and a petition's conversion) as an FIR record."""
     problems: list[str] = []
     fir = records_pb2.Fir(
@@ -213,12 +210,7 @@ def parse_fir(values: Mapping[str, str], statutes: Statutes) -> FirForm:
         item = _property(values, f"property_{row}_", f"property item {row + 1}", problems)
         if item is not None:
             fir.property.append(item)
-    sexual = any(
-        statutes.is_known(s.act, s.section) and statutes.section(s.act, s.section).identity_withheld
-        for s in fir.sections
-    )
-    female_victim = any(p.role == records_pb2.VICTIM and p.person.sex == "F" for p in fir.persons)
-    return FirForm(fir, problems, sexual, "F" if female_victim else "")
+    return FirForm(fir, problems)
 
 
 def contact_fields(

@@ -1,4 +1,4 @@
-"""The complainant's printable FIR copy (CCTNS IIF-1 layout) and when the law withholds it.
+"""The complainant's printable FIR copy (CCTNS IIF-1 layout).
 
 `fir_copy_pdf` lays out an A4 "FIRST INFORMATION REPORT (Under Section 173 BNSS)" from the
 record's sealed current view (`node.station.views.current_view`), in English or Malayalam: the
@@ -6,9 +6,11 @@ numbered items of the CCTNS Integrated Investigation Form I, then the officer's 
 signature places, and on every page the line that the copy was given free (BNSS 173(2)) with how
 to verify the entry in the station's ledger.
 
-Persons whose identity is sealed (a salted commitment in place of the name) print as
+Persons whose identity is sealed (a salted commitment in place of the name), and any person the
+withholding policy protects (`node.records.withholding`: a child accused too), print as
 "[identity withheld by law]": the PDF is built from the sealed view only, never from the
-station's sealed store.
+station's sealed store. Whether a copy may be given online at all is `node.web.public_status`'s
+question, asked of the same policy.
 
 Fonts: a Malayalam font found on the machine (Manjari, Noto Sans/Serif Malayalam, Rachana, Meera,
 Gayathri, AnjaliOldLipi; Debian's fonts-smc-* and fonts-noto-* packages) is embedded beside
@@ -39,14 +41,13 @@ from fpdf.enums import XPos, YPos
 
 from node.records.laws import Statutes
 from node.records.names import transliterate_malayalam
+from node.records.withholding import assess_view
 from node.web.i18n import Translator
 
 __all__ = [
     "FontSet",
     "find_fonts",
     "fir_copy_pdf",
-    "withheld_from_public",
-    "withholding",
 ]
 
 log = logging.getLogger(__name__)
@@ -298,13 +299,12 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _sealed(person: dict[str, Any]) -> bool:
-    return bool(person.get("identity_commitment"))
-
-
-def _entries(view: dict[str, Any]) -> list[dict[str, Any]]:
+def _entries(view: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """The view's persons with their positions (as the withholding policy numbers them)."""
     persons = view.get("persons")
-    return [e for e in persons if isinstance(e, dict)] if isinstance(persons, list) else []
+    if not isinstance(persons, list):
+        return []
+    return [(n, e) for n, e in enumerate(persons) if isinstance(e, dict)]
 
 
 def _person(entry: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +320,16 @@ class _Copy:
         self.lang = lang
         self.tr = tr
         self.statutes = statutes
+        self.assessment = assess_view(view, statutes)
+
+    def withheld(self, position: int, person: dict[str, Any]) -> bool:
+        """Whether the person prints as withheld: sealed, or protected by the withholding policy
+        (a view of an older entry may hold a protected person in clear)."""
+        return (
+            bool(person.get("identity_commitment"))
+            or person.get("identity_withheld") is True
+            or self.assessment.protected(position)
+        )
 
     def t(self, key: str, **params: Any) -> str:
         return self.tr.t(self.lang, key, **params)
@@ -343,11 +353,11 @@ class _Copy:
             lines.append(citation)
         return "\n".join(lines)
 
-    def person_lines(self, entry: dict[str, Any], *, contact: bool) -> str:
+    def person_lines(self, position: int, entry: dict[str, Any], *, contact: bool) -> str:
         person = _person(entry)
         code = _text(entry.get("accused_code"))
         prefix = f"{code}: " if code else ""
-        if _sealed(person):
+        if self.withheld(position, person):
             return prefix + self.t(IDENTITY_WITHHELD)
         if entry.get("unknown") and not _text(person.get("name")):
             head = prefix + self.t("pdf.unknown_accused")
@@ -384,8 +394,8 @@ class _Copy:
         return "\n".join(parts)
 
     def persons(self, roles: set[str], *, contact: bool) -> str:
-        chosen = [e for e in _entries(self.view) if e.get("role") in roles]
-        return "\n\n".join(self.person_lines(e, contact=contact) for e in chosen)
+        chosen = [(n, e) for n, e in _entries(self.view) if e.get("role") in roles]
+        return "\n\n".join(self.person_lines(n, e, contact=contact) for n, e in chosen)
 
     def property(self) -> tuple[str, int]:
         lines: list[str] = []
@@ -666,41 +676,3 @@ def _wrapped(pdf: FPDF, lines: list[str]) -> list[str]:
         wrapped = pdf.multi_cell(pdf.epw, 3.5, text, dry_run=True, output="LINES")
         out.extend(wrapped if isinstance(wrapped, list) else [text])
     return out
-
-
-# -- when the copy is not for public download ---------------------------------------------
-
-
-def withholding(view: dict[str, Any], statutes: Statutes) -> tuple[str, dict[str, str]] | None:
-    """Why the law withholds this FIR from public download, as a catalog key and its params.
-
-    A cited section that withholds identity (sexual offences, POCSO, ...: BNS 72), any juvenile
-    (JJ Act 74), or any sealed identity. None when the copy may be downloaded.
-    """
-    for cited in view.get("sections") or []:
-        if not isinstance(cited, dict):
-            continue
-        act, section = _text(cited.get("act")), _text(cited.get("section"))
-        if statutes.is_known(act, section) and statutes.section(act, section).identity_withheld:
-            return "withheld.sexual_offence", {"citation": f"{act.upper()} {section}"}
-    entries = _entries(view)
-    if any(_person(e).get("juvenile") for e in entries):
-        return "withheld.juvenile", {}
-    if any(_sealed(_person(e)) for e in entries):
-        return "withheld.sealed", {}
-    return None
-
-
-def withheld_from_public(
-    view: dict[str, Any],
-    statutes: Statutes,
-    *,
-    lang: str = "en",
-    translator: Translator | None = None,
-) -> str | None:
-    """The reason the law withholds this FIR copy from public download, or None."""
-    found = withholding(view, statutes)
-    if found is None:
-        return None
-    key, params = found
-    return (translator or _default_translator()).t(lang, key, **params)

@@ -12,7 +12,8 @@ Three layers, checked in order:
 3. case rules: a case's diary, arrests, seizures and charge sheet belong to its investigating
    officer, or to a supervisor (the SHO of that station, the circle inspector, the SDPO, the
    district supervisor); information on a listed sexual offence against a woman is recorded by
-   a woman officer (BNSS s.173(1) proviso, earlier CrPC s.154(1) proviso).
+   a woman officer (BNSS s.173(1) proviso, earlier CrPC s.154(1) proviso): who that woman is,
+   the withholding policy says (`node.records.withholding`).
 
 Must never: import a web framework or a database, or grant anything the table does not list.
 """
@@ -24,6 +25,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ledger.errors import CctnsError, UsageError
+from node.records.laws import Statutes
+from node.records.withholding import assess_fir
+from protos import records_pb2
 
 ROLES = (
     "gd_writer",
@@ -180,15 +184,11 @@ class Officer:
 
 @dataclass(frozen=True, slots=True)
 class CaseFacts:
-    """What the rules need to know about a case.
-
-    `sexual_offence` is true when the case is one of the listed sexual offences against a woman
-    (BNS ss.64-71, 74-79, 124; IPC ss.326A, 326B, 354-354D, 376-376E, 509).
-    """
+    """What the rules need to know about a case. (Who records an FIR is the FIR's own question:
+    `check_fir_recorder`.)"""
 
     station_node_id: str
     io_officer_id: str
-    sexual_offence: bool = False
 
 
 _KNOWN_ACTIONS = frozenset(ACTIONS)
@@ -236,8 +236,6 @@ def _refusal(officer: Officer, action: str, case: CaseFacts | None) -> str | Non
         and officer.role != "sho"
     ):
         return f"only the case's investigating officer or a supervisor may do {action!r}"
-    if action == "fir.register" and case.sexual_offence and officer.sex != "F":
-        return _WOMAN_OFFICER
     return None
 
 
@@ -277,8 +275,10 @@ def require_woman_officer(officer: Officer) -> None:
         raise Forbidden(f"{officer.officer_id}: {_WOMAN_OFFICER}")
 
 
-def check_fir_recorder(officer: Officer, *, sexual_offence: bool, victim_sex: str) -> None:
-    """The recorder rule for FIR registration: a listed sexual offence against a woman (or a
-    girl) is recorded by a woman officer. Raises Forbidden otherwise."""
-    if sexual_offence and victim_sex == "F":
+def check_fir_recorder(officer: Officer, fir: records_pb2.Fir, statutes: Statutes) -> None:
+    """The recorder rule for FIR registration, as the withholding policy reads the FIR
+    (`node.records.withholding.Assessment.woman_officer`): information about a listed sexual
+    offence against a woman (or a girl), whether she is listed as the victim or reports it as
+    the complainant, is recorded by a woman officer. Raises Forbidden otherwise."""
+    if assess_fir(fir, statutes).woman_officer:
         require_woman_officer(officer)

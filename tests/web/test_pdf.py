@@ -1,8 +1,9 @@
-"""The complainant's FIR copy as PDF, and when the law withholds it from public download."""
+"""The complainant's FIR copy as PDF, with the persons the law withholds printed as withheld."""
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from node.config import DataDir
 from node.records.laws import Statutes
 from node.records.validation import IST, utc_ms
+from node.records.withholding import assess_view
 from node.station import registers, views
 from node.station.core import Station
 from node.web.pdf import (
@@ -19,8 +21,6 @@ from node.web.pdf import (
     find_fonts,
     fir_copy_pdf,
     visual_order_malayalam,
-    withheld_from_public,
-    withholding,
 )
 from protos import records_pb2
 
@@ -56,6 +56,14 @@ def _unescape(raw: bytes) -> bytes:
             out += _ESCAPES.get(nxt, nxt)
             i += 2
     return bytes(out)
+
+
+_STREAM = re.compile(rb"/Filter /FlateDecode(.*?)stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def inflate(data: bytes) -> bytes:
+    """A compressed PDF (as the portal serves it) with its streams inflated, for `pdf_text`."""
+    return _STREAM.sub(lambda m: m[1] + b"stream\n" + zlib.decompress(m[2]) + b"\nendstream", data)
 
 
 def pdf_text(data: bytes) -> str:
@@ -264,30 +272,30 @@ def test_visual_order_moves_pre_base_vowel_signs() -> None:
     assert visual_order_malayalam("ക്ഷേത്രം") == "േക്ഷത്രം"
 
 
-# -- withheld from public download ---------------------------------------------------------
+# -- persons the withholding policy protects -------------------------------------------------
 
 
-def test_ordinary_theft_may_be_downloaded(theft: dict[str, Any]) -> None:
-    assert withholding(theft, Statutes.default()) is None
-    assert withheld_from_public(theft, Statutes.default()) is None
+def test_juvenile_accused_prints_withheld_and_the_copy_may_be_given(
+    juvenile: dict[str, Any],
+) -> None:
+    # Sealed at registration (JJ Act 74): the complainant's copy names no child.
+    text = pdf_text(_copy(juvenile))
+    assert "Child X" not in text
+    assert "A1: [identity withheld by law]" in text
+    assert "Anil Kumar" in text
+    assert assess_view(juvenile, Statutes.default()).public_withholding is None
 
 
-def test_sexual_offence_is_withheld(sexual_offence: dict[str, Any]) -> None:
-    reason = withheld_from_public(sexual_offence, Statutes.default())
-    assert reason is not None and "BNS 64(1)" in reason
-    ml = withheld_from_public(sexual_offence, Statutes.default(), lang="ml")
-    assert ml is not None and "BNS 64(1)" in ml and "ഇര" in ml
-
-
-def test_juvenile_case_is_withheld(juvenile: dict[str, Any]) -> None:
-    found = withholding(juvenile, Statutes.default())
-    assert found is not None
-    # The station seals every juvenile: the flag may be sealed too, the commitment is not.
-    assert found[0] in ("withheld.juvenile", "withheld.sealed")
-    unsealed_flag: dict[str, Any] = {
+def test_protected_person_in_clear_prints_withheld() -> None:
+    # A view of an entry written before the policy: a 15-year-old accused stands in clear.
+    view: dict[str, Any] = {
+        "fir_number": "FIR No. 8/2026",
         "sections": [{"act": "BNS", "section": "303(2)"}],
-        "persons": [{"person": {"name": "Child X", "juvenile": True}, "role": "VICTIM"}],
+        "persons": [
+            {"person": {"name": "Anil Kumar"}, "role": "COMPLAINANT"},
+            {"person": {"name": "Child Y", "age": 15}, "role": "ACCUSED", "accused_code": "A1"},
+        ],
     }
-    reason = withheld_from_public(unsealed_flag, Statutes.default())
-    assert reason is not None and "Juvenile Justice" in reason
-    assert "Child X" not in pdf_text(_copy(juvenile))
+    text = pdf_text(_copy(view))
+    assert "Child Y" not in text and "A1: [identity withheld by law]" in text
+    assert "Anil Kumar" in text

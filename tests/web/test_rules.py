@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import UsageError
+from node.records.laws import Statutes
 from node.web.rules import (
     ACTIONS,
     CASE_ACTIONS,
@@ -19,6 +20,7 @@ from node.web.rules import (
     require,
     require_woman_officer,
 )
+from protos import records_pb2
 
 KALAMASSERY = "kerala/ernakulam-city/ps-kalamassery"
 ALUVA = "kerala/ernakulam-rural/ps-aluva"
@@ -39,8 +41,16 @@ def officer(role: str, officer_id: str = "PEN100001", **changes: object) -> Offi
     return Officer(**values)  # type: ignore[arg-type]
 
 
-def case(io: str = "PEN100001", station: str = KALAMASSERY, sexual: bool = False) -> CaseFacts:
-    return CaseFacts(station_node_id=station, io_officer_id=io, sexual_offence=sexual)
+def case(io: str = "PEN100001", station: str = KALAMASSERY) -> CaseFacts:
+    return CaseFacts(station_node_id=station, io_officer_id=io)
+
+
+def fir(section: str, *persons: tuple[int, str]) -> records_pb2.Fir:
+    """An FIR citing BNS `section` with persons given as (role, sex)."""
+    record = records_pb2.Fir(sections=[records_pb2.ActSection(act="BNS", section=section)])
+    for role, sex in persons:
+        record.persons.add(person=records_pb2.Person(name="Someone", sex=sex), role=role)  # type: ignore[arg-type]
+    return record
 
 
 def test_rules_table_covers_every_role_with_known_actions() -> None:
@@ -136,14 +146,25 @@ def test_rules_unknown_action_is_a_usage_error() -> None:
 def test_rules_woman_officer_records_sexual_offence_against_woman() -> None:
     man = officer("sho", sex="M")
     woman = officer("investigating_officer", "PEN100009", sex="F")
+    statutes = Statutes.default()
     with pytest.raises(Forbidden, match="woman officer"):
         require_woman_officer(man)
     require_woman_officer(woman)
+    listed_victim = fir("64(1)", (records_pb2.COMPLAINANT, "M"), (records_pb2.VICTIM, "F"))
     with pytest.raises(Forbidden, match="woman officer"):
-        check_fir_recorder(man, sexual_offence=True, victim_sex="F")
-    check_fir_recorder(woman, sexual_offence=True, victim_sex="F")
-    check_fir_recorder(man, sexual_offence=False, victim_sex="F")
-    check_fir_recorder(man, sexual_offence=True, victim_sex="M")
-    assert not allowed(man, "fir.register", case=case(sexual=True))
-    assert allowed(woman, "fir.register", case=case(sexual=True))
-    assert allowed(man, "fir.register", case=case(sexual=False))
+        check_fir_recorder(man, listed_victim, statutes)
+    check_fir_recorder(woman, listed_victim, statutes)
+    # She reports the offence against herself: no victim row, the complainant is the woman.
+    herself = fir("64(1)", (records_pb2.COMPLAINANT, "F"), (records_pb2.ACCUSED, "M"))
+    with pytest.raises(Forbidden, match="woman officer"):
+        check_fir_recorder(man, herself, statutes)
+    check_fir_recorder(woman, herself, statutes)
+    # An acid attack (BNS 124) is on the proviso's list, though its victim's name is not withheld.
+    with pytest.raises(Forbidden, match="woman officer"):
+        check_fir_recorder(man, fir("124(1)", (records_pb2.COMPLAINANT, "F")), statutes)
+    # A man reporting the offence against another man, and a theft, need no woman officer.
+    check_fir_recorder(man, fir("64(1)", (records_pb2.COMPLAINANT, "M")), statutes)
+    check_fir_recorder(man, fir("303(2)", (records_pb2.COMPLAINANT, "F")), statutes)
+    # An acid attack on a man, reported by his mother: the offence is not against a woman.
+    son = fir("124(1)", (records_pb2.COMPLAINANT, "F"), (records_pb2.VICTIM, "M"))
+    check_fir_recorder(man, son, statutes)

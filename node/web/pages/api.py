@@ -1,8 +1,9 @@
 """The node's JSON API, beside the pages and under the same rules, enforced here on the server.
 
   GET /api/status/{receipt}?mobile=      a citizen's status (no login; no enumeration: unknown
-                                         number and wrong mobile give the same 404; the portal's
-                                         budget of lookups, 429 over it)
+                                         number, wrong mobile and a record the law withholds
+                                         give the same 404; the portal's budget of lookups, 429
+                                         over it)
   GET /api/firs/{year}/{serial}?case=&purpose=
                                          an FIR's sealed current view, its ledger entry and the
                                          proof of it (officer: "fir.read", this station's cases;
@@ -99,16 +100,14 @@ def _audit(
 
 
 class StatusOut(BaseModel):
-    """A citizen's petition or FIR as the holder of its mobile number may see it. For a record
-    the law withholds (`kind` "withheld") nothing but the station is given."""
+    """A citizen's petition or FIR as the holder of its mobile number may see it. A record the
+    law keeps from the public answers 404, as a number that does not exist."""
 
-    kind: Literal["petition", "fir", "withheld"]
-    reference: str = Field(description='"PET/2026/000123" or "FIR No. 12/2026"; "" if withheld')
+    kind: Literal["petition", "fir"]
+    reference: str = Field(description='"PET/2026/000123" or "FIR No. 12/2026"')
     station: str
     district: str
-    date_ms: int = Field(
-        description="received (petition) or registered (FIR), Unix ms; 0 if withheld"
-    )
+    date_ms: int = Field(description="received (petition) or registered (FIR), Unix ms")
     state: str = Field(description='"under_enquiry", "fir_registered", "registered", ...')
     fir_number: str = Field(description="the FIR registered on a petition, when it may be shown")
     message: str = Field(description="a Zero FIR's transfer status")

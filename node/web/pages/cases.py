@@ -159,7 +159,9 @@ def _person_rows(view: Mapping[str, Any]) -> list[PersonRow]:
                 role=str(entry.get("role", "")).lower(),
                 accused_code=str(entry.get("accused_code", "")),
                 unknown=bool(entry.get("unknown", False)),
-                withheld=bool(commitment) and not person.get("identity_sealed"),
+                # Sealed, or (an older entry) protected by the withholding policy in clear.
+                withheld=(bool(commitment) or person.get("identity_withheld") is True)
+                and not person.get("identity_sealed"),
                 commitment=_commitment_text(commitment) if commitment else "",
                 unsealed=bool(person.get("identity_sealed")),
                 name=str(person.get("name", "")),
@@ -679,10 +681,10 @@ async def petition_close(request: Request, officer: AsPetitionClose) -> Response
 
 def _convert(node: Station, officer: Officer, number: str, values: Mapping[str, str]) -> str:
     """Registers the FIR of the conversion form on petition `number`; its reference."""
-    parsed = forms.parse_fir(values, node.statutes)
+    parsed = forms.parse_fir(values)
     if parsed.problems:
         raise InputError("; ".join(parsed.problems), parsed.problems)
-    check_fir_recorder(officer, sexual_offence=parsed.sexual_offence, victim_sex=parsed.victim_sex)
+    check_fir_recorder(officer, parsed.fir, node.statutes)
     return casework.convert_to_fir(node, officer.officer_id, number, parsed.fir).ref
 
 

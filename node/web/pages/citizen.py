@@ -14,15 +14,17 @@ Submissions, status lookups and FIR copies count against the portal's rate limit
 and in total (`node.web.throttle`): over one, 429 with Retry-After, and nothing is done.
 
 Two rules hold on every route here and in the JSON API (both ask `node.web.public_status`):
-  * no enumeration: an unknown number and a known number with the wrong mobile number get the
-    same answer, word for word;
-  * a record the law keeps from the public (sexual offences, juveniles, sealed identities)
-    shows nothing of itself anywhere: not its crime head, sections, names or dates. Its own
-    complainant, proving the mobile number, learns only that it is withheld by law and to come
-    to the station.
+  * no enumeration: an unknown number, a known number with the wrong mobile number, and a
+    record the withholding policy keeps from the public get the same answer, byte for byte
+    (the form comes back empty), after the same work;
+  * a record the law keeps from the public (`node.records.withholding`: a sexual offence, a
+    protected person standing in clear) shows nothing of itself anywhere: not its crime head,
+    sections, names or dates, nor that it exists, even to the holder of its mobile number. The
+    "no match" text says that such records are given only at the station. A record whose
+    protected persons are sealed (a theft by a child) is shown, those persons withheld.
 
 Must never: show a person's name or mobile number, or anything of a sensitive record; answer
-differently for "no such number" and "wrong mobile number".
+differently for "no such number", "wrong mobile number" and "withheld by law".
 """
 
 from __future__ import annotations
@@ -34,18 +36,17 @@ from fastapi.responses import HTMLResponse, Response
 
 from ledger import merkle
 from node.index import public
-from node.records.validation import mobile_matches, normalise_mobile
-from node.station import registers, views
+from node.records.validation import normalise_mobile
+from node.station import registers
 from node.web.deps import language, no_store, render, station
 from node.web.forms import contact_fields
 from node.web.pdf import fir_copy_pdf
 from node.web.public_status import (
     MAX_REFERENCE,
-    find_fir,
+    fir_for_holder,
     is_service_receipt,
     lookup_service_status,
     lookup_status,
-    withheld,
 )
 from node.web.security import csrf_protected
 from node.web.throttle import FIR_COPIES, LOOKUPS, SUBMISSIONS, portal_limit
@@ -206,17 +207,18 @@ def status_submit(
         return _page(
             request,
             "status.html",
-            reference=reference,
+            reference=reference if service is not None else "",
             result=None,
             service=service,
             no_match=service is None,
             errors=[],
         )
     result = lookup_status(station(request), reference, number)
+    # No match gives back an empty form: the page is then the same whatever number was asked.
     return _page(
         request,
         "status.html",
-        reference=reference,
+        reference=reference if result is not None else "",
         result=result,
         no_match=result is None,
         errors=[],
@@ -225,7 +227,7 @@ def status_submit(
 
 @router.get("/fir-copy", response_class=HTMLResponse, include_in_schema=False)
 def fir_copy_form(request: Request) -> Response:
-    return _page(request, "fir_copy.html", reference="", no_match=False, withheld=False, errors=[])
+    return _page(request, "fir_copy.html", reference="", no_match=False, errors=[])
 
 
 @router.post(
@@ -239,30 +241,21 @@ def fir_copy_submit(
     mobile: Annotated[str, Form()] = "",
 ) -> Response:
     reference, number, errors = _reference_and_mobile(reference, mobile, "fir_required")
-    page: dict[str, Any] = {
-        "reference": reference,
-        "no_match": False,
-        "withheld": False,
-        "errors": errors,
-    }
     if errors:
+        page = {"reference": reference, "no_match": False, "errors": errors}
         return _page(request, "fir_copy.html", status_code=400, **page)
     assert number is not None
     node = station(request)
-    found = find_fir(node, reference)
-    if found is None or not mobile_matches(
-        views.fir_contact_mobiles(node, found[0].ledger_index), number
-    ):
-        return _page(request, "fir_copy.html", **{**page, "no_match": True})
-    view, ref = found
-    if withheld(node, ref) is not None:
-        # Nothing of the record: not even its number is repeated back.
-        return _page(request, "fir_copy.html", **{**page, "reference": "", "withheld": True})
-    current = views.current_view(node, ref)
-    leaf_hash = merkle.leaf_hash(node.ledger.leaf(view.ledger_index)).hex()
-    verified = f"{node.config.origin}, entry {view.ledger_index}, leaf hash {leaf_hash[:32]}"
+    held = fir_for_holder(node, reference, number)
+    if held is None:
+        # No such FIR, another mobile number, or a record the law keeps from online services:
+        # one answer, an empty form (nothing of what was asked is repeated back).
+        return _page(request, "fir_copy.html", reference="", no_match=True, errors=[])
+    ref, position = held.ref, held.fir.ledger_index
+    leaf_hash = merkle.leaf_hash(node.ledger.leaf(position)).hex()
+    verified = f"{node.config.origin}, entry {position}, leaf hash {leaf_hash[:32]}"
     pdf = fir_copy_pdf(
-        current,
+        held.view,
         station_name=node.config.station,
         district=node.config.district,
         lang=language(request),

@@ -300,13 +300,11 @@ def fir_new_form(request: Request, officer: AsFirRegister) -> Response:
 async def fir_new(request: Request, officer: AsFirRegister) -> Response:
     values = await form(request)
     node = station(request)
-    parsed = forms.parse_fir(values, node.statutes)
+    parsed = forms.parse_fir(values)
     if parsed.problems:
         return fir_form_page(request, values, parsed.problems)
     try:
-        check_fir_recorder(
-            officer, sexual_offence=parsed.sexual_offence, victim_sex=parsed.victim_sex
-        )
+        check_fir_recorder(officer, parsed.fir, node.statutes)
     except Forbidden as exc:
         return fir_form_page(request, values, [str(exc)], status=403)
     try:

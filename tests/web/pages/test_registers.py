@@ -241,45 +241,6 @@ def test_staff_invalid_fir_lists_problems_and_writes_nothing(node: Node, sho: Te
     assert node.station.ledger.size() == size
 
 
-def test_staff_sexual_offence_against_a_woman_needs_a_woman_officer(
-    node: Node, sho: TestClient, woman_sho: TestClient
-) -> None:
-    form = theft_form(
-        section_0="BNS 64(1)",
-        victim_0_name="Victim Name Here",
-        victim_0_sex="F",
-        victim_0_age="24",
-        complainant_name="Sarada Devi",
-        complainant_sex="F",
-        brief_facts="Information about a sexual offence against the victim.",
-        accused_0_unknown="",
-        accused_0_name="Manoj",
-        property_0_category="",
-        property_0_description="",
-        property_0_status="",
-        property_0_value="",
-        property_0_registration="",
-    )
-    size = node.station.ledger.size()
-    token = csrf(sho.get("/fir/new").text)
-    response = sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 403
-    assert "woman officer" in response.text
-    assert node.station.ledger.size() == size
-    token = csrf(woman_sho.get("/fir/new").text)
-    response = woman_sho.post(
-        "/fir/new", data={**form, "csrf_token": token}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    page = woman_sho.get(response.headers["location"])
-    # This station's officer sees the sealed identity; the shared record holds a commitment.
-    assert "Victim Name Here" in page.text
-    assert "sealed" in page.text
-    ref = parse_ref(response.headers["location"].split("/case/")[1].split("?")[0])
-    shared = views.current_view(node.station, ref)
-    assert "Victim Name Here" not in repr(shared)
-
-
 def test_staff_zero_fir_is_registered_for_the_station_with_jurisdiction(
     node: Node, sho: TestClient
 ) -> None:
@@ -313,3 +274,133 @@ def test_staff_section_picker_offers_matching_sections(sho: TestClient) -> None:
     assert '<option value="BNS 303(2)">' in response.text
     response = sho.get("/fir/sections", params={"section_0": "theft"})
     assert "<option" in response.text
+
+
+# -- identities the law withholds, through the form, the search page and the API ---------------
+
+_NO_PROPERTY = {
+    "property_0_category": "",
+    "property_0_description": "",
+    "property_0_status": "",
+    "property_0_value": "",
+    "property_0_registration": "",
+    "witness_0_name": "",
+    "witness_0_sex": "",
+}
+
+
+def _not_found_by_name(client: TestClient, ref: str, name: str, mobile: str) -> None:
+    """Neither the search page nor the JSON API finds FIR `ref` by `name` (whole or in part)
+    or by `mobile`, nor shows the name."""
+    for query in (name, name.split()[0], mobile):
+        page = client.get("/search", params={"q": query, "kind": "person", "scope": "local"})
+        assert page.status_code == 200
+        form_end = page.text.index("</form>", page.text.index('name="q"'))
+        results = page.text[form_end:]  # the search form echoes the query
+        assert name not in results and mobile not in results and ref not in results
+        api = client.get("/api/search/persons", params={"q": query})
+        assert api.status_code == 200, api.text
+        hits = api.json()["persons"]
+        assert all(h["record_ref"] != ref and h["name"] != name for h in hits), hits
+
+
+# The woman listed as the victim (a relative complains), or reporting it herself (no victim row).
+_AGAINST_A_WOMAN = {
+    "victim row": (
+        "Victim Name Here",
+        "9447055555",
+        {
+            "victim_0_name": "Victim Name Here",
+            "victim_0_sex": "F",
+            "victim_0_age": "24",
+            "complainant_name": "Sarada Devi",
+            "complainant_sex": "F",
+            "complainant_mobile": "9447055555",
+        },
+    ),
+    "herself": (
+        "Reshmi Sasidharan",
+        "9447066666",
+        {
+            "complainant_name": "Reshmi Sasidharan",
+            "complainant_relation": "D/o",
+            "complainant_relative_name": "Sasidharan Nair",
+            "complainant_sex": "F",
+            "complainant_age": "26",
+            "complainant_mobile": "9447066666",
+            "complainant_address": "Panakkal House, Kalamassery",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_AGAINST_A_WOMAN))
+def test_staff_sexual_offence_against_a_woman_needs_a_woman_officer_and_is_sealed(
+    node: Node, sho: TestClient, woman_sho: TestClient, case: str
+) -> None:
+    name, mobile, fields = _AGAINST_A_WOMAN[case]
+    form = theft_form(
+        section_0="BNS 64(1)",
+        accused_0_unknown="",
+        accused_0_name="Vinod T",
+        brief_facts=f"{name} reported a sexual offence.",
+        **_NO_PROPERTY,
+        **fields,
+    )
+    size = node.station.ledger.size()
+    token = csrf(sho.get("/fir/new").text)
+    refused = sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 403 and "woman officer" in refused.text
+    assert node.station.ledger.size() == size
+    token = csrf(woman_sho.get("/fir/new").text)
+    done = woman_sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    # This station's officer sees the sealed identity; the shared record holds a commitment.
+    page = woman_sho.get(done.headers["location"])
+    assert name in page.text and "sealed" in page.text
+    ref = parse_ref(done.headers["location"].split("/case/")[1].split("?")[0])
+    assert name not in repr(views.current_view(node.station, ref))
+    entry = node.station.ledger.leaf(node.station.index.lookups.record_index(ref) or 0)
+    for secret in (name, mobile, "Sasidharan", "Panakkal"):
+        assert secret.encode() not in entry
+    _not_found_by_name(woman_sho, ref, name, mobile)
+    assert "Vinod T" in woman_sho.get("/search", params={"q": "Vinod T"}).text
+
+
+def test_staff_pocso_complainant_parent_is_sealed(node: Node, sho: TestClient) -> None:
+    form = theft_form(
+        section_0="POCSO 8",
+        complainant_name="Prakash Menon",
+        complainant_sex="M",
+        complainant_age="45",
+        complainant_mobile="9447077777",
+        victim_0_name="Child Name Here",
+        victim_0_sex="F",
+        victim_0_age="12",
+        accused_0_unknown="",
+        accused_0_name="Shibu K",
+        brief_facts="Prakash Menon reported the abuse of his daughter by the accused.",
+        **_NO_PROPERTY,
+    )
+    token = csrf(sho.get("/fir/new").text)
+    done = sho.post("/fir/new", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    ref = parse_ref(done.headers["location"].split("/case/")[1].split("?")[0])
+    _not_found_by_name(sho, ref, "Prakash Menon", "9447077777")
+    _not_found_by_name(sho, ref, "Child Name Here", "9447077777")
+    shared = repr(views.current_view(node.station, ref))
+    assert "Prakash" not in shared and "Child Name" not in shared
+
+
+@pytest.mark.parametrize("lang", ["en", "ml"])
+def test_staff_free_text_forms_say_not_to_write_names(
+    node: Node, sho: TestClient, lang: str
+) -> None:
+    hint = {"en": "Do not write the name", "ml": "പേര്, വിലാസം, സ്കൂൾ"}[lang]
+    for path in ("/fir/new", "/gd/new"):
+        page = sho.get(path, params={"lang": lang})
+        assert page.status_code == 200 and hint in page.text, path
+    token = csrf(sho.get("/fir/new").text)
+    done = sho.post("/fir/new", data={**theft_form(), "csrf_token": token}, follow_redirects=False)
+    case = sho.get(done.headers["location"].split("?")[0], params={"lang": lang})
+    assert 'id="diary-hint"' in case.text and hint in case.text
