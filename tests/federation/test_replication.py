@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from federation.interfaces import LogReader
+from federation.logs import LedgerLogReader, proven_key_handovers
 from federation.replicas import ReplicaSet
 from federation.replication import (
     DEFAULT_CHUNK,
@@ -72,32 +73,6 @@ def append(ledger: Ledger, count: int, tag: str = "gd") -> None:
         ledger.append_many([gd(f"{tag} {i}") for i in range(start, min(count, start + 100))])
 
 
-class LedgerLog:
-    """A LogReader over a child's Ledger."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def origin(self) -> str:
-        return self.ledger.origin
-
-    def size(self) -> int:
-        return self.ledger.size()
-
-    def checkpoint(self) -> bytes:
-        return self.ledger.checkpoint()
-
-    def leaves(self, start: int, end: int) -> list[bytes]:
-        return list(self.ledger.store.entries(start, end))
-
-    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return self.ledger.inclusion_proof(index, size)
-
-    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        return self.ledger.consistency_proof(size1, size2)
-
-
 class LogPeer:
     """A PeerClient answering from in-process logs: stands in for the network in these tests."""
 
@@ -107,6 +82,7 @@ class LogPeer:
         self.cosignatures: list[bytes] = []
         self.unavailable = False
         self.entry_calls = 0
+        self.key_history_calls = 0
         self.fail_entries_after: int | None = None  # link drops after this many entry calls
         self.tamper: Callable[[int, bytes], bytes] | None = None
         self.bad_proof: Callable[[int, int], bool] = lambda size1, size2: False
@@ -150,6 +126,13 @@ class LogPeer:
             proof[0] = bytes(32)
         return proof
 
+    async def get_key_history(
+        self, origin: str, size: int, *, timeout: float
+    ) -> list[federation_pb2.ProvenEntry]:
+        self._check()
+        self.key_history_calls += 1
+        return proven_key_handovers(self.log(origin), size)
+
     async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None:
         self._check()
         self.cosignatures.append(cosigned_note)
@@ -183,15 +166,15 @@ class ChildPeer(LogPeer):
 
     def __init__(self, ledger: Ledger) -> None:
         super().__init__(self._find, "ps-aluva")
-        self.current = LedgerLog(ledger)
+        self.current = LedgerLogReader(ledger)
 
-    def _find(self, origin: str) -> LedgerLog:
+    def _find(self, origin: str) -> LedgerLogReader:
         if origin != ORIGIN:
             raise PeerError(f"no log {origin}")
         return self.current
 
     def serve(self, other: Ledger) -> None:
-        self.current = LedgerLog(other)
+        self.current = LedgerLogReader(other)
 
 
 def serving(ledger: Ledger) -> ChildPeer:

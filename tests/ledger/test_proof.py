@@ -9,6 +9,7 @@ import pytest
 from ledger import merkle
 from ledger.checkpoint import Checkpoint
 from ledger.errors import ProofError, VerificationError
+from ledger.keys import LogKeys
 from ledger.log import Ledger
 from ledger.proof import verify_entry, verify_log_checkpoint, verify_signed_entry
 from ledger.store import MemoryLogStore
@@ -18,6 +19,8 @@ ORIGIN = "cctns.in/test/ps-one"
 KEY = nacl.signing.SigningKey(bytes(range(32)))
 PUBLIC = bytes(KEY.verify_key)
 OTHER = bytes(nacl.signing.SigningKey(bytes(32)).verify_key)
+KEYS = LogKeys.single(PUBLIC)
+OTHER_KEYS = LogKeys.single(OTHER)
 
 
 def gd(text: str) -> ledger_pb2.EntryBody:
@@ -36,13 +39,13 @@ def ledger() -> Ledger:
 
 def check(ledger: Ledger, position: int, **changes: object) -> ledger_pb2.EntryBody:
     """Entry `position` of `ledger` through verify_entry, with some arguments changed."""
-    checkpoint = verify_log_checkpoint(ledger.checkpoint(), public_key=PUBLIC, origin=ORIGIN)
+    checkpoint = verify_log_checkpoint(ledger.checkpoint(), keys=KEYS, origin=ORIGIN)
     arguments: dict[str, object] = {
         "leaf": ledger.leaf(position),
         "index": position,
         "inclusion_proof": ledger.inclusion_proof(position, checkpoint.size),
         "checkpoint": checkpoint,
-        "public_key": PUBLIC,
+        "keys": KEYS,
         "origin": ORIGIN,
     }
     arguments.update(changes)
@@ -52,22 +55,22 @@ def check(ledger: Ledger, position: int, **changes: object) -> ledger_pb2.EntryB
 def test_proof_entry_verifies_and_decodes(ledger: Ledger) -> None:
     for index in range(ledger.size()):
         assert check(ledger, index).general_diary.summary == f"entry {index}"
-    entry = verify_signed_entry(ledger.leaf(3), 3, public_key=PUBLIC, origin=ORIGIN)
+    entry = verify_signed_entry(ledger.leaf(3), 3, keys=KEYS, origin=ORIGIN)
     assert entry.index == 3 and entry.leaf_hash == merkle.leaf_hash(ledger.leaf(3))
 
 
 def test_proof_note_must_be_the_logs_own(ledger: Ledger) -> None:
     with pytest.raises(VerificationError):
-        verify_log_checkpoint(ledger.checkpoint(), public_key=OTHER, origin=ORIGIN)
+        verify_log_checkpoint(ledger.checkpoint(), keys=OTHER_KEYS, origin=ORIGIN)
     with pytest.raises(VerificationError):
-        verify_log_checkpoint(ledger.checkpoint(), public_key=PUBLIC, origin="cctns.in/other")
+        verify_log_checkpoint(ledger.checkpoint(), keys=KEYS, origin="cctns.in/other")
 
 
 def test_proof_wrong_key_origin_or_index_is_refused(ledger: Ledger) -> None:
     with pytest.raises(VerificationError, match="signature"):
-        check(ledger, 2, public_key=OTHER)
+        check(ledger, 2, keys=OTHER_KEYS)
     with pytest.raises(VerificationError, match="written in log"):
-        verify_signed_entry(ledger.leaf(2), 2, public_key=PUBLIC, origin="cctns.in/other")
+        verify_signed_entry(ledger.leaf(2), 2, keys=KEYS, origin="cctns.in/other")
     with pytest.raises(VerificationError, match="written as entry 2"):
         check(ledger, 2, index=3, inclusion_proof=ledger.inclusion_proof(3, ledger.size()))
     other_log = Checkpoint("cctns.in/other", ledger.size(), bytes(32))
