@@ -190,6 +190,16 @@ def follow(follower: ReplicaFollower, peer: LogPeer, *, chunk: int = DEFAULT_CHU
     return trio.run(run)
 
 
+def followed(count: int) -> tuple[Ledger, ChildPeer, ReplicaFollower]:
+    """A child with `count` entries, serving them, and a new in-memory replica that followed."""
+    ledger = child()
+    append(ledger, count)
+    peer = serving(ledger)
+    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
+    follow(follower, peer)
+    return ledger, peer, follower
+
+
 def snapshot(store: LogStore) -> tuple[int, list[tuple[int, bytes]], bytes | None]:
     return store.size(), list(store.checkpoints()), store.meta(META_TARGET)
 
@@ -285,11 +295,7 @@ def test_replication_cosignature_delivered_after_link_returns() -> None:
 
 
 def test_replication_link_down_store_and_forward() -> None:
-    ledger = child()
-    append(ledger, 8)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(8)
     peer.unavailable = True
     append(ledger, 50)  # the child keeps writing while the link is down
     with pytest.raises(PeerUnavailable):
@@ -438,11 +444,7 @@ def test_replication_quarantine_survives_restart_and_operator_clears(tmp_path: P
 
 
 def test_replication_forged_checkpoint_rejected_replica_unchanged() -> None:
-    ledger = child()
-    append(ledger, 6)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    _, peer, follower = followed(6)
     before = snapshot(follower.store)
     impostor = child(key=nacl.signing.SigningKey(bytes(range(5, 37))))
     append(impostor, 9)
@@ -497,11 +499,7 @@ def test_replication_bad_proof_between_signed_notes_is_equivocation() -> None:
     # Both notes carry the child's signature; an honest child can always prove one extends
     # the other, so failing to is treated as equivocation (the issue's rule), with both notes
     # kept. An operator who finds a transport fault instead can clear the quarantine.
-    ledger = child()
-    append(ledger, 10)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(10)
     append(ledger, 5)
     peer.bad_proof = lambda size1, size2: (size1, size2) == (10, 15)
     progress = follow(follower, peer)
@@ -642,11 +640,7 @@ def forged_rotation(ledger: Ledger) -> Ledger:
 
 
 def test_replication_forged_rotation_is_refused_and_nothing_stored() -> None:
-    ledger = child()
-    append(ledger, 12)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(12)
     before = snapshot(follower.store)
     peer.serve(forged_rotation(ledger))
     with pytest.raises(VerificationError, match="signature"):
@@ -671,11 +665,7 @@ def test_replication_forged_rotation_is_refused_and_nothing_stored() -> None:
 def test_replication_handover_its_checkpoint_ignores_is_refused() -> None:
     """A hand-over among the leaves that the note does not account for (signed by the old key
     after handing over: a compromised old key, or a broken writer) stores nothing."""
-    ledger = child()
-    append(ledger, 6)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(6)
     before = snapshot(follower.store)
     forge_handover(
         ledger.store,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64 as b64
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +36,7 @@ from node.station.rotation import rotate_key
 from protos import federation_pb2
 from tests.federation.cluster import OFFICER, Member, context, first_fir, open_member
 from tests.node.support import theft_fir
-from tests.processes import start_node, stop_node
+from tests.processes import serve_federated, stop_node
 
 # -- in-process: PeerService over real stations -----------------------------------------------
 
@@ -164,14 +163,6 @@ DISTRICT_ID = "kerala/ernakulam-city/dpo"
 REPLICATION_DEADLINE = 90.0
 
 
-def _serve(base: Path, name: str) -> subprocess.Popen[bytes]:
-    process, _ = start_node(
-        "node", "serve", "--data-dir", str(base / name), "--poll", "0.5",
-        log_path=base / f"{name}.log",
-    )  # fmt: skip
-    return process
-
-
 async def _district_holds(base: Path, origin: str) -> tuple[int, list[int]]:
     """The size of the district's verified replica of `origin` and the hand-overs it serves
     with it, asked over gRPC as another station would."""
@@ -213,8 +204,8 @@ def test_rotation_end_to_end_parent_follows_and_asker_verifies(
     station_dir = DataDir(tmp_path / STATION)
     origin = station_dir.load_config().origin
     old = bytes(station_dir.load_key().verify_key)
-    district = _serve(tmp_path, DISTRICT)
-    child = _serve(tmp_path, STATION)
+    district = serve_federated(tmp_path, DISTRICT)
+    child = serve_federated(tmp_path, STATION)
     try:
         assert _wait_replicated(tmp_path, origin, _size(station_dir)) == []
         stop_node(child)
@@ -245,7 +236,7 @@ def test_rotation_end_to_end_parent_follows_and_asker_verifies(
         finally:
             station.close()
         assert after, "the seed wrote no FIR after the rotation"
-        child = _serve(tmp_path, STATION)
+        child = serve_federated(tmp_path, STATION)
 
         # The district follows across the hand-over with the key its federation.toml pinned.
         assert _wait_replicated(tmp_path, origin, size) == [rotated["handover_index"]]

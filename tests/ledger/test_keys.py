@@ -161,31 +161,35 @@ def honest() -> MemoryLogStore:
     return store
 
 
-def test_keys_handover_signed_by_an_outsider_is_refused(honest: MemoryLogStore) -> None:
-    # The outsider hands the log to itself: possession fine, but the entry is not OLD's.
+@pytest.mark.parametrize(
+    ("previous", "new", "possession_by", "entry_key", "refusal"),
+    [
+        # The outsider hands the log to itself: possession fine, but the entry is not OLD's.
+        (OLD, OUTSIDER, OUTSIDER, OUTSIDER, "signature"),
+        # The old key names a new key whose holder never agreed (possession by another).
+        (OLD, NEW, OUTSIDER, OLD, "not signed by the key it hands over to"),
+        # Signed by the key in force, but handing over from another one.
+        (OUTSIDER, NEW, NEW, OLD, "not the one in force"),
+    ],
+    ids=["signed-by-an-outsider", "not-accepted-by-the-new-key", "from-a-key-not-in-force"],
+)
+def test_keys_forged_handover_is_refused(
+    honest: MemoryLogStore,
+    previous: nacl.signing.SigningKey,
+    new: nacl.signing.SigningKey,
+    possession_by: nacl.signing.SigningKey,
+    entry_key: nacl.signing.SigningKey,
+    refusal: str,
+) -> None:
     at = forge_handover(
-        honest, ORIGIN, previous=pub(OLD), new=OUTSIDER, possession_by=OUTSIDER, entry_key=OUTSIDER
+        honest,
+        ORIGIN,
+        previous=pub(previous),
+        new=new,
+        possession_by=possession_by,
+        entry_key=entry_key,
     )
-    with pytest.raises(TamperError, match="signature") as caught:
-        verify_log(honest, pub(OLD), ORIGIN)
-    assert caught.value.index == at
-
-
-def test_keys_handover_the_new_key_did_not_accept_is_refused(honest: MemoryLogStore) -> None:
-    # The old key names a new key whose holder never agreed (possession signed by another).
-    at = forge_handover(
-        honest, ORIGIN, previous=pub(OLD), new=NEW, possession_by=OUTSIDER, entry_key=OLD
-    )
-    with pytest.raises(TamperError, match="not signed by the key it hands over to") as caught:
-        verify_log(honest, pub(OLD), ORIGIN)
-    assert caught.value.index == at
-
-
-def test_keys_handover_from_a_key_not_in_force_is_refused(honest: MemoryLogStore) -> None:
-    at = forge_handover(
-        honest, ORIGIN, previous=pub(OUTSIDER), new=NEW, possession_by=NEW, entry_key=OLD
-    )
-    with pytest.raises(TamperError, match="not the one in force") as caught:
+    with pytest.raises(TamperError, match=refusal) as caught:
         verify_log(honest, pub(OLD), ORIGIN)
     assert caught.value.index == at
 
