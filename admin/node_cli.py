@@ -210,7 +210,12 @@ def register(groups: Any) -> None:
     sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
     sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
     sub.add_argument("--json", action="store_true")
-    sub = command(node, "rotate-key", cmd_node_rotate_key, "hand the log over to a new signing key")
+    sub = command(
+        node,
+        "rotate-key",
+        cmd_node_rotate_key,
+        "hand the log over to a new signing key (with the node stopped)",
+    )
     sub.add_argument("--officer", default=SYSTEM_OFFICER, help="who rotates (default: system)")
     sub.add_argument("--note", default="", help="why, for the record (e.g. a scheduled change)")
     sub.add_argument("--json", action="store_true")
