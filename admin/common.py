@@ -18,7 +18,7 @@ from ledger.errors import UsageError
 from ledger.log import Ledger
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
-from node.station.core import Station
+from node.station.core import Station, node_ledger
 
 Handler = Callable[[argparse.Namespace], int]
 DATA_DIR_ENV = "CCTNS_DATA_DIR"
@@ -99,11 +99,10 @@ def open_ledger(data_dir_path: str) -> Iterator[Ledger]:
     """The ledger alone, for auditors: no index is opened or touched."""
     data_dir = DataDir(data_dir_path)
     config = data_dir.load_config()
-    key = data_dir.load_key()
     if not data_dir.ledger_path.exists():
         raise UsageError(f"{data_dir.ledger_path} holds no ledger")
     store = RocksDBLogStore.open(data_dir.ledger_path, create=False)
     try:
-        yield Ledger(store, key, config.origin)
+        yield node_ledger(data_dir, store, config.origin)
     finally:
         store.close()

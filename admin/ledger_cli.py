@@ -5,6 +5,8 @@
     cctns ledger prove-inclusion N [--size S] --data-dir D
     cctns ledger prove-consistency M [N] --data-dir D
     cctns ledger verify --data-dir D [--checkpoint note]  exit 0, or 3 naming the first bad index
+                                                          (from the genesis key through each
+                                                          key hand-over to the node's key)
 
 Read-only: these open the ledger alone (never the index), and `verify` opens it in audit mode,
 so it runs beside a serving node.
@@ -24,7 +26,8 @@ from admin.common import b64, command, emit, open_ledger, progress, subcommands
 from ledger import merkle
 from ledger.entry import parse_leaf
 from ledger.errors import TamperError
-from ledger.log import verify_log
+from ledger.keys import GENESIS
+from ledger.log import key_fingerprint, verify_log
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 
@@ -79,24 +82,42 @@ def cmd_ledger_prove_consistency(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    """Walks the log from its genesis key through each key hand-over; the key it ends with
+    must be the node's (its key file, or the new key of a rotation a crash interrupted)."""
     data_dir = DataDir(args.data_dir)
     config = data_dir.load_config()
-    public = bytes(data_dir.load_key().verify_key)
+    node_keys = {bytes(data_dir.load_key().verify_key)}
+    pending = data_dir.load_next_key()
+    if pending is not None:
+        node_keys.add(bytes(pending.verify_key))
     trusted = [Path(p).read_bytes() for p in args.checkpoint or []]
     store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
     try:
         size = store.size()
-        with progress(size, "verifying", enabled=not args.quiet) as advance:
-            report = verify_log(
-                store, public, config.origin, trusted_checkpoints=trusted, progress=advance
-            )
+        first = min(node_keys)
         if size:
             genesis = parse_leaf(store.entry(0)).decode_body()
-            if genesis.node_event.kind != "genesis" or genesis.node_event.public_key != public:
-                raise TamperError("entry 0 is not this node's genesis entry", index=0)
+            if genesis.node_event.kind != GENESIS or len(genesis.node_event.public_key) != 32:
+                raise TamperError("entry 0 is not a genesis entry", index=0)
+            first = genesis.node_event.public_key
+        with progress(size, "verifying", enabled=not args.quiet) as advance:
+            report = verify_log(
+                store, first, config.origin, trusted_checkpoints=trusted, progress=advance
+            )
+        if report.keys.current not in node_keys:
+            raise TamperError(
+                f"the log ends signed by key {key_fingerprint(report.keys.current)}, which is "
+                f"not this node's ({key_fingerprint(bytes(data_dir.load_key().verify_key))})",
+                index=max(report.keys.eras[-1].start - 1, 0),
+            )
     finally:
         store.close()
-    print(f"ok: {report.size} entries, {report.checkpoints} checkpoints, root {b64(report.root)}")
+    rotations = len(report.keys.eras) - 1
+    keys = f", {rotations} key hand-over{'s' if rotations != 1 else ''}" if rotations else ""
+    print(
+        f"ok: {report.size} entries, {report.checkpoints} checkpoints{keys}, "
+        f"root {b64(report.root)}"
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ cctns node web --data-dir D [--http HOST:PORT]       the web UI alone
 cctns node alerts --data-dir D [--json]              equivocations seen (exit 3 when any)
 cctns node standby --data-dir D [--primary HOST:PORT] follow the node's primary (the DR site)
 cctns node takeover --data-dir D [--without-parent]  make the standby the primary
+cctns node rotate-key --data-dir D [--officer ID]    hand the log over to a new signing key
 cctns node seed --data-dir D --records N             synthetic records
 cctns admin rebuild-index --data-dir D
 cctns demo --data-dir D                              the 7-node federation of `make run`
@@ -35,11 +36,13 @@ from admin.common import (
 )
 from ledger.checkpoint import parse_note, verifier_key_string
 from ledger.entry import parse_leaf
+from ledger.log import key_fingerprint
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.peers.standby import take_over_as_primary
-from node.station.core import Station
+from node.station.core import SYSTEM_OFFICER, Station
+from node.station.rotation import rotate_key
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -177,6 +180,38 @@ def cmd_node_alerts(args: argparse.Namespace) -> int:
     return 3 if alerts else 0
 
 
+def cmd_node_rotate_key(args: argparse.Namespace) -> int:
+    """Hands the node's log over to a fresh signing key (run it while the node is stopped)."""
+    data_dir = DataDir(args.data_dir)
+    with open_station(args.data_dir) as station:
+        old = station.ledger.public_key
+        receipt = rotate_key(station, data_dir, args.officer, note=args.note)
+        new = station.ledger.public_key
+        origin = station.config.origin
+    info = {
+        "origin": origin,
+        "handover_index": receipt.index,
+        "previous_key": b64(old),
+        "public_key": b64(new),
+        "verifier": verifier_key_string(origin, new),
+    }
+    if args.json:
+        emit(info)
+    else:
+        print(
+            f"handed {origin} over at entry {receipt.index} from key {key_fingerprint(old)} "
+            f"to {key_fingerprint(new)}"
+        )
+        print(f"public key: {info['public_key']}")
+        print(f"verifier:   {info['verifier']}")
+    print(
+        "its certificate still names the old key: re-enrol it with `cctns ca enrol` "
+        '(docs/federation-trust.md, "Rotating a node\'s keys")',
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_node_seed(args: argparse.Namespace) -> int:
     with open_station(args.data_dir) as station:
         counts = seed_station(station, args.records, seed=args.seed, show_progress=not args.quiet)
@@ -244,6 +279,15 @@ def register(groups: Any) -> None:
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--quiet", action="store_true")
     sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
+    sub.add_argument("--json", action="store_true")
+    sub = command(
+        node,
+        "rotate-key",
+        cmd_node_rotate_key,
+        "hand the log over to a new signing key (with the node stopped)",
+    )
+    sub.add_argument("--officer", default=SYSTEM_OFFICER, help="who rotates (default: system)")
+    sub.add_argument("--note", default="", help="why, for the record (e.g. a scheduled change)")
     sub.add_argument("--json", action="store_true")
     sub = command(node, "seed", cmd_node_seed, "fill the node with synthetic records")
     sub.add_argument("--records", type=int, required=True)

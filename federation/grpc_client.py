@@ -118,6 +118,15 @@ class GrpcPeerClient:
         )
         return list(response.hashes)
 
+    async def get_key_history(
+        self, origin: str, size: int, *, timeout: float
+    ) -> list[federation_pb2.ProvenEntry]:
+        request = federation_pb2.KeyHistoryRequest(origin=origin, size=size)
+        response = await self._run(
+            functools.partial(self._unary, self._stub.GetKeyHistory, request), timeout
+        )
+        return list(response.handovers)
+
     async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None:
         request = federation_pb2.CosignatureRequest(cosigned_note=cosigned_note)
         await self._run(functools.partial(self._unary, self._stub.PutCosignature, request), timeout)

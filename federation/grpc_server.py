@@ -46,6 +46,7 @@ _METHODS = (
     _Method("GetCheckpoint", federation_pb2.CheckpointRequest, federation_pb2.CheckpointResponse),
     _Method("GetEntries", federation_pb2.EntriesRequest, federation_pb2.EntryBatch, True),
     _Method("GetConsistencyProof", federation_pb2.ConsistencyRequest, federation_pb2.ProofResponse),
+    _Method("GetKeyHistory", federation_pb2.KeyHistoryRequest, federation_pb2.KeyHistory),
     _Method(
         "PutCosignature", federation_pb2.CosignatureRequest, federation_pb2.CosignatureResponse
     ),

@@ -58,6 +58,10 @@ class PeerClient(Protocol):
         self, origin: str, size1: int, size2: int, *, timeout: float
     ) -> list[bytes]: ...
 
+    async def get_key_history(
+        self, origin: str, size: int, *, timeout: float
+    ) -> list[federation_pb2.ProvenEntry]: ...
+
     async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None: ...
 
     async def fetch_record(
@@ -95,6 +99,10 @@ class LogReader(Protocol):
     def inclusion_proof(self, index: int, size: int) -> list[bytes]: ...
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]: ...
+
+    def key_handovers(self) -> list[int]:
+        """Indexes of the log's key hand-over entries, oldest first (ledger/keys.py)."""
+        ...
 
 
 class LocalNode(Protocol):

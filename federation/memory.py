@@ -298,6 +298,7 @@ _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {
     "get_checkpoint": (federation_pb2.CheckpointRequest, federation_pb2.CheckpointResponse),
     "get_entries": (federation_pb2.EntriesRequest, federation_pb2.EntryBatch),
     "get_consistency_proof": (federation_pb2.ConsistencyRequest, federation_pb2.ProofResponse),
+    "get_key_history": (federation_pb2.KeyHistoryRequest, federation_pb2.KeyHistory),
     "put_cosignature": (federation_pb2.CosignatureRequest, federation_pb2.CosignatureResponse),
     "fetch_record": (federation_pb2.RecordRequest, federation_pb2.RecordResponse),
     "search": (federation_pb2.SearchRequest, federation_pb2.SearchResponse),
@@ -378,6 +379,13 @@ class MemoryPeerClient:
             "get_consistency_proof", request, federation_pb2.ProofResponse, timeout
         )
         return list(response.hashes)
+
+    async def get_key_history(
+        self, origin: str, size: int, *, timeout: float
+    ) -> list[federation_pb2.ProvenEntry]:
+        request = federation_pb2.KeyHistoryRequest(origin=origin, size=size)
+        response = await self._unary("get_key_history", request, federation_pb2.KeyHistory, timeout)
+        return list(response.handovers)
 
     async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None:
         request = federation_pb2.CosignatureRequest(cosigned_note=cosigned_note)

@@ -23,6 +23,7 @@ from typing import Final
 from federation.replication import Alert, ReplicaFollower, Witness
 from ledger import merkle
 from ledger.errors import InputError, PeerError, StoreError, UsageError
+from ledger.log import key_fingerprint
 from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import CommitBatch, LogStore, MemoryLogStore
 
@@ -85,6 +86,10 @@ class Replica:
             raise InputError(f"no consistency proof from size {size1} to {size2}")
         return merkle.MerkleTree(self._store).consistency_proof(size1, size2)
 
+    def key_handovers(self) -> list[int]:
+        """The child's key hand-overs within what the latest checkpoint covers."""
+        return self._follower.keys.up_to(self.size()).handover_indexes()
+
     def _check_size(self, size: int) -> None:
         verified = self.size()
         if not 0 <= size <= verified:
@@ -143,8 +148,10 @@ class ReplicaSet:
     def follow(self, origin: str, public_key: bytes) -> ReplicaFollower:
         """The follower of `origin`'s log, creating an empty replica the first time.
 
-        A replica already held under another key is refused: a key change is a membership
-        decision (a new certificate), not something replication may accept on its own.
+        `public_key` is the key trusted for the child (federation.toml). For a replica already
+        held it must be one of the keys the replica's verified entries (or the key history of
+        its catch-up) hand over between: the replica learns new keys from the child's log only,
+        and a pinned key its log never handed over to is refused as an operator's mistake.
         """
         if not origin or "\n" in origin:
             raise InputError("a log origin is one non-empty line")
@@ -153,10 +160,11 @@ class ReplicaSet:
         with self._lock:
             held = self._replicas.get(origin)
             if held is not None:
-                if held.follower.public_key != public_key:
+                if public_key not in held.follower.keys:
                     raise UsageError(
-                        f"the replica of {origin} is held under another key; a key change "
-                        "needs an operator"
+                        f"the replica of {origin} was never handed over to the key "
+                        f"{key_fingerprint(public_key)} given for it: keep the key it follows "
+                        "until it has replicated the child's key hand-over"
                     )
                 return held.follower
             store = self._open_store(origin)

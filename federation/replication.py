@@ -20,9 +20,16 @@ the store at some commit (each is one atomic store commit):
       from its end to T). With no target, held equals the latest checkpoint's size.
 
 The newest signed note the follower has accepted is its *anchor*: the target while catching up,
-else the latest stored checkpoint. A round, for a new note N from the child:
+else the latest stored checkpoint. Each anchor carries the child's keys up to its size
+(ledger/keys.py: which key signs which entry and checkpoint); the keys of the entries held are
+kept in the store's meta (`META_KEYS`, as the child's own store keeps them), written by the same
+commits as the leaves they derive from. A round, for a new note N from the child:
 
-    idle/fetching --checkpoint--> (signature and origin checked with the child's ledger key)
+    idle/fetching --checkpoint--> N.size > anchor.size, and N is not signed by the key in force
+                                  at the anchor (the child rotated its key), or the replica is
+                                  new (its pinned key may not be the child's first): keying.
+                                  Otherwise N's signature and origin are checked with the key in
+                                  force at N.size, and:
         N.size == anchor.size:  same root: nothing new (continue any catch-up);
                                 another root: EQUIVOCATION.
         N.size <  anchor.size:  a stale or rolled-back child. If N.size <= held, the root at
@@ -30,26 +37,38 @@ else the latest stored checkpoint. A round, for a new note N from the child:
                                 EQUIVOCATION. Beyond held nothing can be decided: STALE.
         N.size >  anchor.size:  anchor.size == 0: fetch from 0. Otherwise checking: ask for
                                 the consistency proof anchor -> N.
+    keying --key history-->  the child's key hand-over entries below N.size, each with its
+                             inclusion proof for N.size (GetKeyHistory). The follower learns a
+                             new key only from these entries of the child's own log: each is
+                             signed by the key before it, starting from the anchor's keys (a new
+                             replica: passing through its pinned key), the new key's possession
+                             signature holds, N verifies with the last key, and each entry's
+                             proof leads to N's root. They must agree with the hand-overs of the
+                             entries held. Then N is classified as above (checking / fetching).
     checking --consistency proof-->  verifies: N becomes the target (fetching);
                                      fails: EQUIVOCATION (the child signed both notes and
                                      cannot show one extends the other).
     fetching --chunk [held, e)-->   hash the leaves, make their subtree nodes (merkle.new_nodes)
                                     and compute the root at e locally. e < T: a consistency
                                     proof e -> T must verify against the target's root; e == T:
-                                    the root must equal the target's signed root. Then ONE
-                                    commit: leaves, nodes, and either the new target-progress
-                                    or (e == T) the child's note as checkpoint, cosigned by the
-                                    witness when one is configured. A failed check stores
-                                    nothing and raises PeerError: the chunk was tampered with
-                                    or is not the child's history; the anchor is not in doubt.
+                                    the root must equal the target's signed root. Every key
+                                    hand-over among the leaves must be one the target's keys
+                                    name (signed by the key in force, possession verified), and
+                                    every one they name in [held, e) must be there. Then ONE
+                                    commit: leaves, nodes, the keys of the entries now held,
+                                    and either the new target-progress or (e == T) the child's
+                                    note as checkpoint, cosigned by the witness when one is
+                                    configured. A failed check stores nothing and raises
+                                    PeerError: the chunk was tampered with or is not the
+                                    child's history; the anchor is not in doubt.
     EQUIVOCATION: both signed notes are kept as evidence (a ReplicationEvent in the store's
                   meta), the replica is marked quarantined (persisted) and an Alert is returned
                   and handed to `on_alert`. A quarantined replica takes no further updates
                   until an operator clears it; what it verified before stays readable.
 
-Entry signatures are not checked on this path: the child's signed checkpoint covers every leaf
-byte through the root, which is recomputed here from the leaves received. They remain in the
-leaves for proving one record on its own.
+Entry signatures are not checked on this path (but a key hand-over's): the child's signed
+checkpoint covers every leaf byte through the root, which is recomputed here from the leaves
+received. They remain in the leaves for proving one record on its own.
 
 Resuming is reading the store: held = store size, anchor = target or latest checkpoint, status
 from meta. Idempotent: repeating a round whose answers are already stored changes nothing.
@@ -67,20 +86,25 @@ import nacl.signing
 
 from federation.interfaces import PeerClient
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, parse_note, verify_checkpoint
+from ledger.checkpoint import Checkpoint, parse_note
 from ledger.cosignature import cosign
+from ledger.entry import parse_leaf
 from ledger.errors import (
     EquivocationError,
     PeerError,
     ProofError,
     StoreError,
     UsageError,
+    VerificationError,
 )
+from ledger.keys import META_KEYS, ROTATION_MARKER, LogKeys, handover_of, stored_keys
+from ledger.proof import ProvenLeaf, verify_log_checkpoint, verify_log_head
 from ledger.store import CommitBatch, LogStore
 from protos import ledger_pb2
 
 # Meta keys of a replica store. An empty value means "absent" (a store cannot delete a key).
 META_TARGET: Final = "replication/target"
+META_TARGET_KEYS: Final = "replication/target_keys"
 META_STATUS: Final = "replication/status"
 META_EVIDENCE_COUNT: Final = "replication/evidence_count"
 META_EVIDENCE_PREFIX: Final = "replication/evidence/"
@@ -89,15 +113,19 @@ META_COSIGNATURE_SENT: Final = "replication/cosignature_sent"
 DEFAULT_CHUNK: Final = 2048  # entries per store commit (and per consistency proof)
 DEFAULT_TIMEOUT: Final = 30.0
 
-Status = Literal["idle", "checking", "fetching", "quarantined"]
+Status = Literal["idle", "keying", "checking", "fetching", "quarantined"]
 
 # The transitions, as data: (state, event) -> states the event may lead to. Anything else is a
 # caller bug (UsageError), never a silent no-op.
 _TRANSITIONS: Final[dict[tuple[Status, str], frozenset[Status]]] = {
-    ("idle", "checkpoint"): frozenset({"idle", "checking", "fetching", "quarantined"}),
-    ("checking", "checkpoint"): frozenset({"idle", "checking", "fetching", "quarantined"}),
-    ("fetching", "checkpoint"): frozenset({"fetching", "checking", "quarantined"}),
+    ("idle", "checkpoint"): frozenset({"idle", "keying", "checking", "fetching", "quarantined"}),
+    ("keying", "checkpoint"): frozenset({"idle", "keying", "checking", "fetching", "quarantined"}),
+    ("checking", "checkpoint"): frozenset(
+        {"idle", "keying", "checking", "fetching", "quarantined"}
+    ),
+    ("fetching", "checkpoint"): frozenset({"fetching", "keying", "checking", "quarantined"}),
     ("quarantined", "checkpoint"): frozenset({"quarantined"}),
+    ("keying", "keys"): frozenset({"checking", "fetching"}),
     ("checking", "consistency"): frozenset({"fetching", "quarantined"}),
     ("fetching", "chunk"): frozenset({"fetching", "idle"}),
     ("quarantined", "clear"): frozenset({"idle", "fetching"}),
@@ -146,6 +174,13 @@ class Stale:
 
 
 @dataclass(frozen=True, slots=True)
+class NeedKeyHistory:
+    """Fetch the child's key hand-over entries proven for `size` (the new note's size)."""
+
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class NeedConsistency:
     """Fetch the consistency proof from `size1` (the anchor) to `size2` (the new note)."""
 
@@ -168,7 +203,7 @@ class Quarantined:
     alert: Alert | None
 
 
-Step = UpToDate | Stale | NeedConsistency | NeedEntries | Quarantined
+Step = UpToDate | Stale | NeedKeyHistory | NeedConsistency | NeedEntries | Quarantined
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +245,7 @@ class _Anchor:
     size: int
     root: bytes
     note: bytes
+    keys: LogKeys  # the child's keys up to `size`
 
 
 class ReplicaFollower:
@@ -235,8 +271,8 @@ class ReplicaFollower:
         self._witness = witness
         self._on_verified = on_verified
         self._on_alert = on_alert
-        self._pending: Checkpoint | None = None  # the note awaiting its consistency proof
-        self._pending_note = b""
+        self._pending: _Anchor | None = None  # the note awaiting its consistency proof
+        self._keying_note = b""  # the note awaiting the key history it is signed under
         self._state: Status = "idle"
         self._load()
 
@@ -246,18 +282,24 @@ class ReplicaFollower:
         """Rebuilds the machine from the store (a restart is just another load)."""
         held = self.store.size()
         latest = self.store.latest_checkpoint()
+        # The keys of the entries held: a replica that never held a hand-over keeps no list.
+        self._keys = stored_keys(self.store.meta(META_KEYS), self.public_key)
         if latest is None:
-            self._checkpointed = _Anchor(0, merkle.EMPTY_ROOT, b"")
+            self._checkpointed = _Anchor(0, merkle.EMPTY_ROOT, b"", self._keys)
         else:
-            cp = self._verify_note(latest[1])
+            cp = self._verify_note(latest[1], self._keys)
             if cp.size != latest[0]:
                 raise StoreError(f"replica of {self.origin}: checkpoint stored under wrong size")
-            self._checkpointed = _Anchor(cp.size, cp.root, latest[1])
+            self._checkpointed = _Anchor(cp.size, cp.root, latest[1], self._keys.up_to(cp.size))
         target_note = self.store.meta(META_TARGET) or b""
         self._target: _Anchor | None = None
         if target_note:
-            cp = self._verify_note(target_note)
-            self._target = _Anchor(cp.size, cp.root, target_note)
+            raw_keys = self.store.meta(META_TARGET_KEYS) or b""
+            keys = LogKeys.decode(raw_keys) if raw_keys else self._keys
+            if not keys.extends(self._keys):
+                raise StoreError(f"replica of {self.origin}: the catch-up's keys do not extend")
+            cp = self._verify_note(target_note, keys)
+            self._target = _Anchor(cp.size, cp.root, target_note, keys)
         if self._target is not None and self._target.size <= held:
             self._target = None  # completed by the same commit that stored its checkpoint
         if self._target is None and held != self._checkpointed.size:
@@ -270,15 +312,21 @@ class ReplicaFollower:
         else:
             self._state = "fetching" if self._target is not None else "idle"
 
-    def _verify_note(self, note: bytes) -> Checkpoint:
-        return verify_checkpoint(note, self.public_key, self.origin, self.origin)
+    def _verify_note(self, note: bytes, keys: LogKeys) -> Checkpoint:
+        return verify_log_checkpoint(note, keys=keys, origin=self.origin)
 
     # -- what anyone may ask -----------------------------------------------------------------
 
     @property
     def state(self) -> Status:
-        """idle | checking | fetching | quarantined."""
+        """idle | keying | checking | fetching | quarantined."""
         return self._state
+
+    @property
+    def keys(self) -> LogKeys:
+        """The child's keys as far as they are known: up to the catch-up's target, else up to
+        the entries held (every one learnt from a verified hand-over of the child's log)."""
+        return self._target.keys if self._target is not None else self._keys
 
     @property
     def quarantined(self) -> bool:
@@ -343,21 +391,58 @@ class ReplicaFollower:
         """The child's latest signed note: decides what to fetch, or detects equivocation.
 
         Raises VerificationError for a note that is not the child's (bad signature, wrong key
-        or origin): such a note is nobody's evidence, so nothing changes.
+        or origin): such a note is nobody's evidence, so nothing changes. A bigger note signed
+        by a key the replica does not know yet (or any note, for a new replica) asks for the
+        child's key history first (NeedKeyHistory).
         """
         self._check_event("checkpoint")
         if self._state == "quarantined":
             return Quarantined(None)
-        new = self._verify_note(note)
         anchor = self._anchor()
-        self._pending, self._pending_note = None, b""
+        self._pending, self._keying_note = None, b""
+        size = parse_note(note)[0].size
+        if size > anchor.size and (anchor.size == 0 or not self._signed_in_force(note, anchor)):
+            self._keying_note = note
+            self._move("checkpoint", "keying")
+            return NeedKeyHistory(size)
+        new = self._verify_note(note, anchor.keys)
+        return self._classify("checkpoint", new, note, anchor.keys)
+
+    def _signed_in_force(self, note: bytes, anchor: _Anchor) -> bool:
+        try:
+            self._verify_note(note, anchor.keys)
+        except VerificationError:
+            return False
+        return True
+
+    def receive_key_history(self, handovers: Sequence[ProvenLeaf]) -> Step:
+        """The child's key hand-overs proven for the note awaiting them; then that note is
+        classified as `receive_checkpoint` would. VerificationError when they do not lead from
+        the keys known to the key that signed the note (nothing changes)."""
+        self._check_event("keys")
+        note, self._keying_note = self._keying_note, b""
+        anchor = self._anchor()
+        # A new replica trusts its pinned key, wherever it stands in the child's history; one
+        # that holds entries trusts the keys of what it holds, which the history must extend.
+        pinned = self.public_key if anchor.size == 0 else anchor.keys.first
+        head = verify_log_head(note, handovers, pinned_key=pinned, origin=self.origin)
+        if anchor.size and not head.keys.extends(anchor.keys):
+            raise VerificationError(
+                f"the key history of {self.origin} disagrees with the hand-overs of the entries "
+                f"verified up to size {anchor.size}"
+            )
+        return self._classify("keys", head.checkpoint, note, head.keys)
+
+    def _classify(self, event: str, new: Checkpoint, note: bytes, keys: LogKeys) -> Step:
+        """What a verified note `new` (the child's keys up to its size: `keys`) calls for."""
+        anchor = self._anchor()
         settled: Status = "fetching" if self._target is not None else "idle"
         if new.size == anchor.size:
             if new.root != anchor.root:
                 return self._equivocation(
-                    "checkpoint", anchor.note, note, f"two roots for size {new.size}"
+                    event, anchor.note, note, f"two roots for size {new.size}"
                 )
-            self._move("checkpoint", settled)
+            self._move(event, settled)
             if self._target is not None:
                 return NeedEntries(self.held, self._target.size)
             return UpToDate(new.size)
@@ -367,28 +452,28 @@ class ReplicaFollower:
                 local = merkle.MerkleTree(self.store).root(new.size)
                 if local != new.root:
                     return self._equivocation(
-                        "checkpoint",
+                        event,
                         anchor.note,
                         note,
                         f"the root for size {new.size} differs from the one computed from the "
                         f"entries verified under the checkpoint for size {anchor.size}",
                     )
-            self._move("checkpoint", settled)
+            self._move(event, settled)
             return Stale(new.size, anchor.size)
         if anchor.size == 0:
-            self._set_target(new, note)
-            self._move("checkpoint", "fetching")
+            self._set_target(new, note, keys)
+            self._move(event, "fetching")
             return NeedEntries(self.held, new.size)
-        self._pending, self._pending_note = new, note
-        self._move("checkpoint", "checking")
+        self._pending = _Anchor(new.size, new.root, note, keys)
+        self._move(event, "checking")
         return NeedConsistency(anchor.size, new.size)
 
     def receive_consistency(self, proof: Sequence[bytes]) -> Step:
         """The proof from the anchor to the pending note. Fails: equivocation."""
         self._check_event("consistency")
-        new, note = self._pending, self._pending_note
+        new = self._pending
         assert new is not None
-        self._pending, self._pending_note = None, b""
+        self._pending = None
         anchor = self._anchor()
         try:
             merkle.verify_consistency(anchor.size, new.size, list(proof), anchor.root, new.root)
@@ -396,17 +481,17 @@ class ReplicaFollower:
             return self._equivocation(
                 "consistency",
                 anchor.note,
-                note,
+                new.note,
                 f"no valid consistency proof from size {anchor.size} to {new.size}: {exc}",
             )
-        self._set_target(new, note)
+        self._target = new
         self._move("consistency", "fetching")
         return NeedEntries(self.held, new.size)
 
-    def _set_target(self, new: Checkpoint, note: bytes) -> None:
+    def _set_target(self, new: Checkpoint, note: bytes, keys: LogKeys) -> None:
         # Kept in memory only until the first chunk commits it along with its leaves: until
         # then the store holds nothing that depends on it.
-        self._target = _Anchor(new.size, new.root, note)
+        self._target = _Anchor(new.size, new.root, note, keys)
 
     def next_chunk(self, chunk: int = DEFAULT_CHUNK) -> ChunkRequest | None:
         """The next range to fetch while catching up, or None when there is none."""
@@ -451,7 +536,12 @@ class ReplicaFollower:
                 f"entries {start}..{end - 1} of {self.origin} are not part of its checkpoint "
                 f"for size {target.size}: {exc}"
             ) from exc
-        meta = {META_TARGET: b""} if end == target.size else {META_TARGET: target.note}
+        keys = self._checked_handovers(start, leaves, target.keys)
+        meta = {META_KEYS: keys.encode()}
+        if end == target.size:
+            meta |= {META_TARGET: b"", META_TARGET_KEYS: b""}
+        else:
+            meta |= {META_TARGET: target.note, META_TARGET_KEYS: target.keys.encode()}
         note: bytes | None = None
         if end == target.size:
             note = target.note
@@ -459,8 +549,9 @@ class ReplicaFollower:
                 witness = self._witness
                 note = cosign(note, witness.key, witness.name, witness.clock())
         self.store.commit(CommitBatch(start, list(leaves), nodes, checkpoint=note, meta=meta))
+        self._keys = keys
         if note is not None:
-            self._checkpointed = _Anchor(target.size, target.root, note)
+            self._checkpointed = _Anchor(target.size, target.root, note, target.keys)
             self._target = None
             self._move("chunk", "idle")
         else:
@@ -468,6 +559,44 @@ class ReplicaFollower:
         if self._on_verified is not None:
             self._on_verified(self.origin, start, end)
         return ChunkApplied(start, end, note)
+
+    def _checked_handovers(self, start: int, leaves: Sequence[bytes], expected: LogKeys) -> LogKeys:
+        """The keys of the entries held once leaves start.. are: the hand-overs among them must
+        be exactly those `expected` (the target's keys) names there, each signed by the key in
+        force and accepted by the new key. PeerError otherwise."""
+        end = start + len(leaves)
+        found: list[int] = []
+        # Most chunks hold no hand-over: one search over the chunk, then one per leaf if needed.
+        suspects = leaves if ROTATION_MARKER in b"".join(leaves) else ()
+        for offset, leaf in enumerate(suspects):
+            if ROTATION_MARKER not in leaf:
+                continue
+            index = start + offset
+            try:
+                parsed = parse_leaf(leaf)
+                handover = handover_of(parsed.decode_body())
+                if handover is None:
+                    continue
+                parsed.verify_signature(expected.key_at(index))
+            except VerificationError as exc:
+                raise PeerError(f"entry {index} of {self.origin}: {exc}") from exc
+            if (handover.index, handover.previous_key, handover.new_key) != (
+                index,
+                expected.key_at(index),
+                expected.key_at(index + 1),
+            ):
+                raise PeerError(
+                    f"entry {index} of {self.origin} hands its key over, but not as the key "
+                    f"history its checkpoint for size {self._anchor().size} was verified with"
+                )
+            found.append(index)
+        named = [i for i in expected.handover_indexes() if start <= i < end]
+        if found != named:
+            raise PeerError(
+                f"entries {start}..{end - 1} of {self.origin} hand the key over at {found}, "
+                f"where its verified key history says {named}"
+            )
+        return expected.up_to(end)
 
     def _equivocation(self, event: str, first: bytes, second: bytes, detail: str) -> Quarantined:
         count = int.from_bytes(self.store.meta(META_EVIDENCE_COUNT) or b"", "big")
@@ -536,6 +665,7 @@ class Progress:
 _STEP_NAMES: Final = {
     UpToDate: "up-to-date",
     Stale: "stale",
+    NeedKeyHistory: "key-history",
     NeedConsistency: "consistency",
     NeedEntries: "fetch",
     Quarantined: "quarantined",
@@ -563,6 +693,9 @@ async def follow_once(
         return Progress(follower.origin, before, before, 0, follower.state, "quarantined")
     note = await client.get_checkpoint(follower.origin, timeout=timeout)
     step: Step = follower.receive_checkpoint(note)
+    if isinstance(step, NeedKeyHistory):
+        handovers = await client.get_key_history(follower.origin, step.size, timeout=timeout)
+        step = follower.receive_key_history(handovers)
     name = _STEP_NAMES[type(step)]
     if isinstance(step, NeedConsistency):
         proof = await client.get_consistency_proof(
@@ -641,17 +774,23 @@ async def resync_own_log(
     Returns the parent's (verified) checkpoint when the local log holds everything it covers.
     Raises UsageError when the parent has seen more entries than the log holds (restored from
     an old backup: run `recover_from_parent` before appending, or the node would fork its own
-    log), and EquivocationError when the local log disagrees with what it once signed.
+    log; it verifies what it fetches, key hand-overs included), and EquivocationError when the
+    local log disagrees with what it once signed. The note is checked with the key the local
+    log says was in force at its size (`own_public_key` for a log that never rotated).
     """
     note = await parent.get_checkpoint(own_origin, timeout=timeout)
-    seen = verify_checkpoint(note, own_public_key, own_origin, own_origin)
     size = store.size()
-    if seen.size > size:
+    claimed = parse_note(note)[0].size
+    if claimed > size:
+        # Its key may have been handed over in the entries missing here: the recovery checks
+        # the note and everything it fetches with the key history.
         raise UsageError(
-            f"the parent holds a checkpoint of this node's log for {seen.size} entries but the "
+            f"the parent holds a checkpoint of this node's log for {claimed} entries but the "
             f"local log has {size}: it was restored from an older backup. Recover the missing "
             "entries from the parent before appending"
         )
+    keys = stored_keys(store.meta(META_KEYS), own_public_key)
+    seen = verify_log_checkpoint(note, keys=keys, origin=own_origin)
     if merkle.MerkleTree(store).root(seen.size) != seen.root:
         local = store.latest_checkpoint()
         raise EquivocationError(

@@ -21,6 +21,9 @@ its inclusion proof, goes back to the asker as the `receipt`:
 - a SearchResponse or HitResponse carries no checkpoint, so its receipt's proof is for the tree
   of size `index + 1` (the audit entry is the last leaf). The asker can link that root to any
   later signed checkpoint with a consistency proof (see federation/verify.py, verify_receipt).
+Every message carrying entries also carries the log's key hand-over entries, proven for the same
+tree (`key_handovers`; empty for a log that never rotated its key), so an asker that trusts an
+earlier key of the answering node can follow the log to the key that signed the answer.
 
 This module never does I/O of its own and never imports trio, grpc or node/: it talks to its node
 only through `LocalNode`, and is synchronous and thread-safe as that is.
@@ -34,6 +37,7 @@ from typing import Final
 
 from federation.audit import CONTROL, audit_entry, check_context, describe_search
 from federation.interfaces import LocalNode, LogReader, PeerIdentity
+from federation.logs import proven_entry, proven_key_handovers
 from federation.quota import Quota
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
@@ -168,6 +172,17 @@ class PeerService:
         hashes = log.consistency_proof(request.size1, request.size2)
         return federation_pb2.ProofResponse(hashes=hashes)
 
+    def get_key_history(
+        self, caller: PeerIdentity, request: federation_pb2.KeyHistoryRequest
+    ) -> federation_pb2.KeyHistory:
+        """The key hand-over entries of a log held here below `size`, proven for that size.
+        They carry no record data: open to every authenticated node, like checkpoints."""
+        log = self._log(request.origin)
+        size = log.size()
+        if not 0 < request.size <= size:
+            raise InputError(f"no key history for size {request.size}: need 0 < size <= {size}")
+        return federation_pb2.KeyHistory(handovers=proven_key_handovers(log, request.size))
+
     def put_cosignature(
         self, caller: PeerIdentity, request: federation_pb2.CosignatureRequest
     ) -> federation_pb2.CosignatureResponse:
@@ -217,10 +232,11 @@ class PeerService:
             raise PeerError("the log's checkpoint does not cover the audit entry just written")
         return federation_pb2.RecordResponse(
             origin=self.node.origin,
-            record=_proven(log, record_index, size),
-            amendments=[_proven(log, i, size) for i in amendment_indexes],
+            record=proven_entry(log, record_index, size),
+            amendments=[proven_entry(log, i, size) for i in amendment_indexes],
             checkpoint=note,
-            receipt=_proven(log, receipt_index, size, leaf=receipt_leaf),
+            receipt=proven_entry(log, receipt_index, size, leaf=receipt_leaf),
+            key_handovers=proven_key_handovers(log, size),
         )
 
     def search(
@@ -238,9 +254,13 @@ class PeerService:
         audit = audit_entry(
             caller.node_id, context, kind, describe_search(checked), refs, full_record=True
         )
-        receipt = self._self_anchored_receipt(audit)
+        receipt, handovers = self._self_anchored_receipt(audit)
         return federation_pb2.SearchResponse(
-            hits=hits, freshness=freshness, receipt=receipt, answered_by=self.node.node_id
+            hits=hits,
+            freshness=freshness,
+            receipt=receipt,
+            answered_by=self.node.node_id,
+            key_handovers=handovers,
         )
 
     def hit_no_hit(
@@ -259,9 +279,13 @@ class PeerService:
         context = check_context(request.context)
         refs = list(dict.fromkeys(self.node.hits(kind, value)))[:MAX_HIT_REFS]
         audit = audit_entry(caller.node_id, context, f"hit:{kind}", value, refs, full_record=False)
-        receipt = self._self_anchored_receipt(audit)
+        receipt, handovers = self._self_anchored_receipt(audit)
         return federation_pb2.HitResponse(
-            hit=bool(refs), refs=refs, receipt=receipt, answered_by=self.node.node_id
+            hit=bool(refs),
+            refs=refs,
+            receipt=receipt,
+            answered_by=self.node.node_id,
+            key_handovers=handovers,
         )
 
     # -- other exchanges -----------------------------------------------------------------------
@@ -305,10 +329,14 @@ class PeerService:
         except PeerError as exc:
             raise InputError(f"{self.node.node_id} holds no log {origin!r}") from exc
 
-    def _self_anchored_receipt(self, audit: ledger_pb2.AuditEntry) -> federation_pb2.ProvenEntry:
-        """Appends `audit`; its proof is for the tree whose last leaf it is (size index + 1)."""
+    def _self_anchored_receipt(
+        self, audit: ledger_pb2.AuditEntry
+    ) -> tuple[federation_pb2.ProvenEntry, list[federation_pb2.ProvenEntry]]:
+        """Appends `audit`; its proof is for the tree whose last leaf it is (size index + 1),
+        and so are the proofs of the log's key hand-overs that come with it."""
         index, leaf = self.node.append_audit(audit)
-        return _proven(self.node.log(), index, index + 1, leaf=leaf)
+        log = self.node.log()
+        return proven_entry(log, index, index + 1, leaf=leaf), proven_key_handovers(log, index + 1)
 
 
 def _batches(
@@ -317,15 +345,6 @@ def _batches(
     for first in range(start, end, batch_size):
         last = min(first + batch_size, end)
         yield federation_pb2.EntryBatch(start=first, leaves=log.leaves(first, last))
-
-
-def _proven(
-    log: LogReader, index: int, size: int, *, leaf: bytes | None = None
-) -> federation_pb2.ProvenEntry:
-    raw = leaf if leaf is not None else log.leaves(index, index + 1)[0]
-    return federation_pb2.ProvenEntry(
-        index=index, leaf=raw, inclusion_proof=log.inclusion_proof(index, size)
-    )
 
 
 def _clean(text: str, what: str, limit: int) -> str:

@@ -3,9 +3,12 @@
 A RecordResponse is believed only if its checkpoint note is signed by the owning node's key for
 the expected origin, and every entry in it (the record, each amendment, the audit receipt) is a
 leaf signed by that key, written at the index it claims, in that origin's log, and included in
-the tree the checkpoint commits to. Search and hit/no-hit receipts carry no checkpoint: their
-inclusion proof is for the tree whose last leaf they are (size index + 1), which a later signed
-checkpoint can vouch for through a consistency proof.
+the tree the checkpoint commits to. "That key" is the key in force at each place: the asker
+trusts one key of the owner (`owner_public_key`, pinned in federation.toml or its certificate)
+and the message carries the owner's key hand-over entries, proven like the rest, which
+ledger/proof.py follows from that key (docs/ledger.md, "Key rotation"). Search and hit/no-hit
+receipts carry no checkpoint: their inclusion proof is for the tree whose last leaf they are
+(size index + 1), which a later signed checkpoint can vouch for through a consistency proof.
 
 Each entry is checked by ledger/proof.py, the one proven-entry verifier; this module reads the
 federation's messages into it and checks what the entries say. Verifiers return the decoded
@@ -21,9 +24,13 @@ from dataclasses import dataclass
 from ledger import merkle
 from ledger.checkpoint import Checkpoint
 from ledger.errors import VerificationError
+from ledger.keys import LogKeys
 from ledger.proof import (
     VerifiedEntry,
+    verify_included,
+    verify_key_history,
     verify_log_checkpoint,
+    verify_log_head,
     verify_proven,
     verify_signed_entry,
 )
@@ -77,22 +84,22 @@ def verify_record_response(
         raise VerificationError(
             f"the response is from log {response.origin!r}, expected {expected_origin!r}"
         )
-    checkpoint = verify_log_checkpoint(
-        response.checkpoint, public_key=owner_public_key, origin=expected_origin
+    head = verify_log_head(
+        response.checkpoint,
+        response.key_handovers,
+        pinned_key=owner_public_key,
+        origin=expected_origin,
     )
+    checkpoint, keys = head.checkpoint, head.keys
     if not response.HasField("record"):
         raise VerificationError("the response carries no record")
-    record = _verified_entry(
-        response.record, checkpoint, owner_public_key, expected_origin, "the record"
-    )
+    record = _verified_entry(response.record, checkpoint, keys, expected_origin, "the record")
     if record.body.WhichOneof("record") in (None, "audit", "node_event", "amendment"):
         raise VerificationError(f"entry {record.index} is not a police record")
     amendments: list[VerifiedEntry] = []
     previous = record.index
     for number, proven in enumerate(response.amendments, 1):
-        entry = _verified_entry(
-            proven, checkpoint, owner_public_key, expected_origin, f"amendment {number}"
-        )
+        entry = _verified_entry(proven, checkpoint, keys, expected_origin, f"amendment {number}")
         if entry.body.WhichOneof("record") != "amendment":
             raise VerificationError(f"amendment {number} (entry {entry.index}) is no amendment")
         if entry.body.amendment.amends_index != record.index:
@@ -107,7 +114,7 @@ def verify_record_response(
     if not response.HasField("receipt"):
         raise VerificationError("the response carries no receipt")
     receipt_entry = _verified_entry(
-        response.receipt, checkpoint, owner_public_key, expected_origin, "the receipt"
+        response.receipt, checkpoint, keys, expected_origin, "the receipt"
     )
     receipt = _receipt_of(receipt_entry, checkpoint.root, checkpoint.size, asker_node_id)
     if receipt.audit.query_kind != "fetch" or not receipt.audit.full_record:
@@ -131,26 +138,30 @@ def verify_receipt(
     expected_origin: str,
     owner_public_key: bytes,
     asker_node_id: str | None = None,
+    key_handovers: Sequence[federation_pb2.ProvenEntry] = (),
     checkpoint: bytes | None = None,
     consistency_proof: Sequence[bytes] = (),
 ) -> VerifiedReceipt:
     """Checks the receipt of a search or hit/no-hit answer (proof for size index + 1).
 
-    The leaf must be an AuditEntry signed by the owner at `receipt.index` of `expected_origin`,
-    and its inclusion proof must lead to a root of the tree of index + 1 leaves. With a signed
-    `checkpoint` note of a later size, `consistency_proof` (from size index + 1 to the note's
-    size, e.g. from PeerClient.get_consistency_proof) must tie that root to the note's; a note
-    of exactly that size must carry that root. Raises VerificationError on any mismatch.
+    The leaf must be an AuditEntry signed by the owner at `receipt.index` of `expected_origin`
+    (with the key in force there, following the response's `key_handovers` from
+    `owner_public_key`), and its inclusion proof must lead to a root of the tree of index + 1
+    leaves, to which every hand-over's proof must lead too. With a signed `checkpoint` note of
+    a later size, `consistency_proof` (from size index + 1 to the note's size, e.g. from
+    PeerClient.get_consistency_proof) must tie that root to the note's; a note of exactly that
+    size must carry that root. Raises VerificationError on any mismatch.
     """
     size = receipt.index + 1
-    entry = _verified_entry(receipt, None, owner_public_key, expected_origin, "the receipt")
+    keys = verify_key_history(key_handovers, pinned_key=owner_public_key, origin=expected_origin)
+    entry = _verified_entry(receipt, None, keys, expected_origin, "the receipt")
     root = merkle.root_from_inclusion_proof(
         entry.leaf_hash, receipt.index, size, list(receipt.inclusion_proof)
     )
+    for proven in key_handovers:
+        verify_included(proven, size, root)
     if checkpoint is not None:
-        note = verify_log_checkpoint(
-            checkpoint, public_key=owner_public_key, origin=expected_origin
-        )
+        note = verify_log_checkpoint(checkpoint, keys=keys, origin=expected_origin)
         if note.size < size:
             raise VerificationError(
                 f"the checkpoint covers {note.size} entries, before the receipt at {receipt.index}"
@@ -168,7 +179,7 @@ def verify_receipt(
 def _verified_entry(
     proven: federation_pb2.ProvenEntry,
     checkpoint: Checkpoint | None,
-    public_key: bytes,
+    keys: LogKeys,
     origin: str,
     what: str,
 ) -> VerifiedEntry:
@@ -176,10 +187,8 @@ def _verified_entry(
     place only; the error names `what` failed."""
     try:
         if checkpoint is None:
-            return verify_signed_entry(
-                proven.leaf, proven.index, public_key=public_key, origin=origin
-            )
-        return verify_proven(proven, checkpoint, public_key=public_key, origin=origin)
+            return verify_signed_entry(proven.leaf, proven.index, keys=keys, origin=origin)
+        return verify_proven(proven, checkpoint, keys=keys, origin=origin)
     except VerificationError as exc:
         raise VerificationError(f"{what}: {exc}") from exc
 

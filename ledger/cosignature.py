@@ -15,6 +15,11 @@ The statement is: "as of <timestamp>, this is the largest consistent tree head I
 this origin". `ledger.checkpoint.verify_checkpoint` ignores lines by other keys, so a cosigned
 note still verifies as the child's checkpoint.
 
+A witness cosigns with its own ledger key, so its key rotates with its log (ledger/keys.py).
+`verify_witness_cosignature` takes the witness's keys across its rotations: a line by any of
+them counts, except one by a key the witness had already handed over from, dated at or after
+the hand-over: a retired key signs nothing new.
+
 Pure logic: no I/O, no clock (the caller passes the timestamp). Verifiers return the timestamp
 or raise VerificationError; bad arguments from our own callers raise InputError.
 """
@@ -30,6 +35,7 @@ import nacl.signing
 
 from ledger.checkpoint import is_valid_key_name, split_note
 from ledger.errors import InputError, VerificationError
+from ledger.keys import LogKeys, retired_at_ms
 
 COSIGNATURE_ALGORITHM: Final = 0x04
 """The signed-note signature type byte of a C2SP cosignature/v1 (Ed25519) line."""
@@ -124,4 +130,30 @@ def verify_cosignature(note: bytes, witness_public_key: bytes, witness_name: str
                 f"bad cosignature by {witness_name} on checkpoint of size {checkpoint.size}"
             ) from None
         latest = max(latest, timestamp)
+    return latest
+
+
+def verify_witness_cosignature(note: bytes, witness_keys: LogKeys, witness_name: str) -> int:
+    """The timestamp of the latest valid cosignature on `note` by the witness whose keys, across
+    its rotations, are `witness_keys`. Every line by one of them must verify, and a line by a
+    key the witness handed over from must be dated before that hand-over. VerificationError
+    when there is none or one fails."""
+    _, checkpoint, signatures = split_note(note)
+    latest = -1
+    for era in witness_keys:
+        kid = cosignature_key_id(witness_name, era.public_key)
+        if not any(s.key_name == witness_name and s.key_id == kid for s in signatures):
+            continue
+        timestamp = verify_cosignature(note, era.public_key, witness_name)
+        retired = retired_at_ms(witness_keys, era.public_key)
+        if retired is not None and timestamp * 1000 >= retired:
+            raise VerificationError(
+                f"cosignature by {witness_name} at {timestamp} is by a key it handed over "
+                f"from at {retired // 1000}"
+            )
+        latest = max(latest, timestamp)
+    if latest < 0:
+        raise VerificationError(
+            f"checkpoint of size {checkpoint.size} has no cosignature by any key of {witness_name}"
+        )
     return latest

@@ -12,8 +12,15 @@ extend past its latest checkpoint was written by someone other than this code.
 Callers in several threads may append at once: the first to take the commit lock commits every
 pending request in one batch (leader/follower group commit); the others find their work done.
 
-`verify_log` re-derives everything from the leaves alone: signatures, indexes, origins, clock
-order, every stored tree node and every checkpoint's root. Nothing stored is trusted.
+`rotate_key` hands the log over to a new key (ledger/keys.py): the hand-over entry, signed by the
+key in force and by the new key's possession signature, is committed alone, with the checkpoint
+for its size signed by the new key and the log's key list in the store's meta, in one atomic
+commit; from then on this Ledger signs with the new key. Entries waiting for the commit lock are
+committed under the old key first.
+
+`verify_log` re-derives everything from the leaves alone: signatures (with the key each entry's
+place calls for, following the hand-overs from the first key), indexes, origins, clock order,
+every stored tree node and every checkpoint's root. Nothing stored is trusted.
 
 This module must never import a storage engine, a network stack or an event loop.
 """
@@ -30,9 +37,19 @@ from dataclasses import dataclass
 import nacl.signing
 
 from ledger import merkle
-from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
-from ledger.entry import Leaf, encode_leaf, parse_leaf, sign_body
-from ledger.errors import InputError, StoreError, TamperError, VerificationError
+from ledger.checkpoint import Checkpoint, parse_note, sign_checkpoint, verify_checkpoint
+from ledger.entry import encode_leaf, parse_leaf, sign_body
+from ledger.errors import InputError, StoreError, TamperError, UsageError, VerificationError
+from ledger.keys import (
+    KEY_ROTATION,
+    META_KEYS,
+    ROTATION_MARKER,
+    Handover,
+    LogKeys,
+    handover_of,
+    sign_possession,
+    stored_keys,
+)
 from ledger.store import CommitBatch, LogStore
 from protos import ledger_pb2
 
@@ -65,7 +82,11 @@ class _Request:
 
 
 class Ledger:
-    """A node's own log: append, read, prove. Thread-safe; one Ledger per store."""
+    """A node's own log: append, read, prove. Thread-safe; one Ledger per store.
+
+    `signing_key` must be the key in force: the last key the log was handed over to (the only
+    key, for a log that never rotated). `keys` are the log's keys across its rotations.
+    """
 
     def __init__(
         self,
@@ -79,19 +100,24 @@ class Ledger:
             raise InputError("a log origin is one non-empty line")
         self.store = store
         self.origin = origin
-        self._key = signing_key
-        # libsodium's 64-byte secret key (seed || public key), for the fast signing path.
-        self._secret = bytes(signing_key) + bytes(signing_key.verify_key)
-        self.public_key = bytes(signing_key.verify_key)
+        self._use_key(signing_key)
         self._clock = clock
         self._commit_lock = threading.Lock()
         self._pending_lock = threading.Lock()
         self._pending: list[_Request] = []
         self._signer: ThreadPoolExecutor | None = None
+        self.keys = stored_keys(store.meta(META_KEYS), self.public_key)
         self._recover()
 
+    def _use_key(self, signing_key: nacl.signing.SigningKey) -> None:
+        self._key = signing_key
+        # libsodium's 64-byte secret key (seed || public key), for the fast signing path.
+        self._secret = bytes(signing_key) + bytes(signing_key.verify_key)
+        self.public_key = bytes(signing_key.verify_key)
+
     def _recover(self) -> None:
-        """Checks the store is where a finished commit left it, and restores the clock floor."""
+        """Checks the store is where a finished commit left it, signed by the key given, and
+        restores the clock floor."""
         size = self.store.size()
         latest = self.store.latest_checkpoint()
         if size and (latest is None or latest[0] != size):
@@ -100,6 +126,19 @@ class Ledger:
                 f"log has {size} entries but its latest checkpoint covers {covered}: "
                 "run `cctns ledger verify`"
             )
+        if self.keys.current != self.public_key:
+            raise UsageError(
+                f"the log {self.origin} is signed by key {key_fingerprint(self.keys.current)} "
+                f"now, not by the key given ({key_fingerprint(self.public_key)})"
+            )
+        if latest is not None:
+            try:
+                verify_checkpoint(latest[1], self.public_key, self.origin, self.origin)
+            except VerificationError as exc:
+                raise StoreError(
+                    f"the log's latest checkpoint does not verify with its key ({exc}): "
+                    "run `cctns ledger verify`"
+                ) from exc
         self._last_ms = 0
         if size:
             self._last_ms = parse_leaf(self.store.entry(size - 1)).decode_body().written_at_ms
@@ -125,7 +164,39 @@ class Ledger:
         assert request.result is not None
         return request.result
 
-    def _commit(self, requests: list[_Request]) -> None:
+    def rotate_key(
+        self, new_key: nacl.signing.SigningKey, *, officer_id: str, note: str = ""
+    ) -> Appended:
+        """Hands the log over to `new_key`; returns the hand-over entry once it is durable.
+
+        The entry is signed by the key in force and carries the new key's possession signature;
+        the checkpoint committed with it, and every entry and checkpoint after it, are signed
+        by `new_key`. InputError when the log has been signed by `new_key` before.
+        """
+        new_public = bytes(new_key.verify_key)
+        if new_public in self.keys:
+            raise InputError("the new key has signed this log before: a hand-over needs a new key")
+        event = ledger_pb2.NodeEvent(
+            kind=KEY_ROTATION, public_key=new_public, previous_key=self.public_key, note=note
+        )
+        request = _Request([ledger_pb2.EntryBody(officer_id=officer_id, node_event=event)])
+        with self._commit_lock:
+            # Entries already waiting were asked for under the old key: they go first.
+            with self._pending_lock:
+                waiting, self._pending = self._pending, []
+            if waiting:
+                self._commit(waiting)
+            self._commit([request], next_key=new_key)
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result[0]
+
+    def _commit(
+        self, requests: list[_Request], next_key: nacl.signing.SigningKey | None = None
+    ) -> None:
+        """One group commit. With `next_key`, the last body is a hand-over to it: it gets its
+        possession signature, and the checkpoint and everything after are signed by it."""
         try:
             start = self.store.size()
             stamp = max(self._clock(), self._last_ms)
@@ -136,17 +207,31 @@ class Ledger:
                 body.index = start + offset
                 body.written_at_ms = stamp
                 raws.append(body.SerializeToString(deterministic=True))
+            keys, meta, signer = self.keys, {}, self._key
+            if next_key is not None:
+                last = bodies[-1]
+                last.node_event.possession = sign_possession(
+                    next_key, self.origin, last.index, self.public_key
+                )
+                raws[-1] = last.SerializeToString(deterministic=True)
+                keys = keys.after(
+                    Handover(last.index, self.public_key, bytes(next_key.verify_key), stamp)
+                )
+                meta, signer = {META_KEYS: keys.encode()}, next_key
             signatures = self._sign_all(raws)
             leaves = [encode_leaf(raw, sig) for raw, sig in zip(raws, signatures, strict=True)]
             hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
             end = start + len(leaves)
             nodes = merkle.new_nodes(start, hashes, self.store)
             root = merkle.MerkleTree(merkle.PendingNodes(self.store, nodes)).root(end)
-            note = sign_checkpoint(Checkpoint(self.origin, end, root), self._key)
+            note = sign_checkpoint(Checkpoint(self.origin, end, root), signer)
             self.store.commit(
-                CommitBatch(start=start, entries=leaves, nodes=nodes, checkpoint=note)
+                CommitBatch(start=start, entries=leaves, nodes=nodes, checkpoint=note, meta=meta)
             )
             self._last_ms = stamp
+            if next_key is not None:
+                self._use_key(next_key)
+                self.keys = keys
         except BaseException as exc:
             # Every caller in the batch, the leader included, sees the failure; nothing was
             # acknowledged, and the store's commit is all-or-nothing.
@@ -252,6 +337,7 @@ class VerifyReport:
     size: int
     checkpoints: int
     root: bytes
+    keys: LogKeys  # the first key, then one era per hand-over met
 
 
 def verify_log(
@@ -264,28 +350,37 @@ def verify_log(
 ) -> VerifyReport:
     """Re-derives the whole log from its leaves and checks every stored claim against it.
 
+    `public_key` is the log's first key (the genesis key). Every hand-over met on the way is
+    checked (signed by the key in force, accepted by the new key) and followed, so each entry
+    and each checkpoint is checked with the key its place calls for; an entry or checkpoint
+    signed by a key the log never handed over to is refused, and so is a stored key list
+    (META_KEYS) that disagrees with the hand-overs.
+
     Raises TamperError naming the first bad entry index (or VerificationError for a bad
-    checkpoint). `trusted_checkpoints` are notes held elsewhere (a parent, an auditor): the
-    log must still contain what they committed to, which is how a truncated tail is caught
-    even when the local checkpoints were removed with it.
+    trusted checkpoint). `trusted_checkpoints` are notes held elsewhere (a parent, an
+    auditor): the log must still contain what they committed to, which is how a truncated
+    tail is caught even when the local checkpoints were removed with it.
     """
     size = _store_size(store)
-    checkpoints = sorted(_stored_checkpoints(store, public_key, origin))
-    external = [verify_checkpoint(note, public_key, origin, origin) for note in trusted_checkpoints]
-    wanted: dict[int, list[tuple[bytes, str]]] = {}
-    for cp_size, root in checkpoints:
-        wanted.setdefault(cp_size, []).append((root, "stored checkpoint"))
-    for cp in external:
-        wanted.setdefault(cp.size, []).append((cp.root, "trusted checkpoint"))
+    stored = _stored_notes(store, origin)
+    notes: dict[int, list[tuple[bytes, bool]]] = {}  # size -> [(note, trusted)]
+    for cp_size, note in stored:
+        notes.setdefault(cp_size, []).append((note, False))
+    for note in trusted_checkpoints:
+        _, checkpoint = _trusted_note(note, origin)
+        notes.setdefault(checkpoint.size, []).append((note, True))
+    keys = LogKeys.single(public_key)
+    _check_notes(notes.get(0, ()), 0, keys, merkle.EMPTY_ROOT, origin)
     # Compact range: perfect subtree hashes of the prefix, largest first, as (level, hash).
     stack: list[tuple[int, bytes]] = []
     last_ms = 0
     for index, raw in _read_all(store, size):
-        leaf = _checked_leaf(raw, index, public_key, origin)
-        body = leaf.decode_body()
+        body = _checked_leaf(raw, index, keys.key_at(index), origin)
         if body.written_at_ms < last_ms:
             raise TamperError(f"entry {index} is dated before the entry preceding it", index=index)
         last_ms = body.written_at_ms
+        if ROTATION_MARKER in raw:
+            keys = _followed(keys, body, index)
         digest = merkle.leaf_hash(raw)
         level, position = 0, index
         _check_node(store, 0, position, digest, index)
@@ -297,27 +392,95 @@ def verify_log(
         stack.append((level, digest))
         if progress is not None:
             progress(index + 1)
-        for root, what in wanted.get(index + 1, ()):
-            if _fold(stack) != root:
-                raise TamperError(
-                    f"the {what} for size {index + 1} does not match entries 0..{index}",
-                    index=index,
-                )
+        if index + 1 in notes:
+            _check_notes(notes[index + 1], index + 1, keys, _fold(stack), origin)
     # Only now the tail: an entry inserted or moved earlier in the log is named at its own index.
-    beyond = [s for s in wanted if s > size]
+    beyond = [s for s in notes if s > size]
     if beyond:
-        raise TamperError(
-            f"a checkpoint covers {max(beyond)} entries but the log holds {size}: "
-            f"entry {size} onward is missing",
-            index=size,
-        )
-    latest = checkpoints[-1][0] if checkpoints else 0
+        raise _missing_tail(notes, max(beyond), size, keys, origin)
+    latest = stored[-1][0] if stored else 0
     if size > latest:
         raise TamperError(
             f"entries from {latest} on are not covered by any signed checkpoint", index=latest
         )
+    _check_stored_keys(store, keys)
     final_root = _fold(stack) if stack else merkle.EMPTY_ROOT
-    return VerifyReport(size=size, checkpoints=len(checkpoints), root=final_root)
+    return VerifyReport(size=size, checkpoints=len(stored), root=final_root, keys=keys)
+
+
+def _followed(keys: LogKeys, body: ledger_pb2.EntryBody, index: int) -> LogKeys:
+    """`keys` after the entry `body` at `index`: one era more when it is a hand-over."""
+    try:
+        handover = handover_of(body)
+        return keys if handover is None else keys.after(handover)
+    except VerificationError as exc:
+        raise TamperError(f"entry {index}: {exc}", index=index) from exc
+
+
+def _check_notes(
+    notes: Sequence[tuple[bytes, bool]], size: int, keys: LogKeys, root: bytes, origin: str
+) -> None:
+    """Each note for `size` must be signed by the key in force at that size and commit to
+    `root`, the root recomputed from the entries."""
+    at = max(size - 1, 0)
+    for note, trusted in notes:
+        what = "trusted checkpoint" if trusted else "stored checkpoint"
+        try:
+            checkpoint = verify_checkpoint(note, keys.key_at(size), origin, origin)
+        except VerificationError as exc:
+            if trusted:
+                raise
+            raise TamperError(f"checkpoint for size {size}: {exc}", index=at) from exc
+        if checkpoint.root != root:
+            raise TamperError(
+                f"the {what} for size {size} does not match entries 0..{size - 1}", index=at
+            )
+
+
+def _missing_tail(
+    notes: dict[int, list[tuple[bytes, bool]]], claimed: int, size: int, keys: LogKeys, origin: str
+) -> TamperError:
+    """The error for checkpoints beyond the log's end: entries are missing, when the key in
+    force signed them; else the note is not this log's (or the lost entries handed it over)."""
+    for note, _ in notes[claimed]:
+        try:
+            verify_checkpoint(note, keys.current, origin, origin)
+        except VerificationError:
+            return TamperError(
+                f"a checkpoint claims {claimed} entries but the log holds {size}, and it is not "
+                "signed by the log's key in force: the missing entries may have handed the key "
+                "over, or the note is not this log's",
+                index=size,
+            )
+    return TamperError(
+        f"a checkpoint covers {claimed} entries but the log holds {size}: "
+        f"entry {size} onward is missing",
+        index=size,
+    )
+
+
+def _check_stored_keys(store: LogStore, keys: LogKeys) -> None:
+    """The key list the store keeps (used to open it) must be the one its entries hand over."""
+    raw = store.meta(META_KEYS)
+    if not raw:
+        if len(keys.eras) > 1:
+            first = keys.eras[1].start - 1
+            raise TamperError(
+                f"the log hands its key over at entry {first} but keeps no key list", index=first
+            )
+        return
+    try:
+        kept = LogKeys.decode(raw)
+    except StoreError as exc:
+        raise TamperError(f"the stored key list: {exc}", index=0) from exc
+    if kept != keys:
+        differ = next(
+            (a.start for a, b in zip(kept.eras, keys.eras, strict=False) if a != b),
+            min(len(kept.eras), len(keys.eras)),
+        )
+        raise TamperError(
+            "the stored key list disagrees with the log's hand-over entries", index=differ
+        )
 
 
 def _fold(stack: list[tuple[int, bytes]]) -> bytes:
@@ -356,7 +519,7 @@ def _store_entry(store: LogStore, index: int) -> bytes:
         raise TamperError(f"entry {index} is missing", index=index) from exc
 
 
-def _checked_leaf(raw: bytes, index: int, public_key: bytes, origin: str) -> Leaf:
+def _checked_leaf(raw: bytes, index: int, public_key: bytes, origin: str) -> ledger_pb2.EntryBody:
     try:
         leaf = parse_leaf(raw)
         leaf.verify_signature(public_key)
@@ -369,7 +532,7 @@ def _checked_leaf(raw: bytes, index: int, public_key: bytes, origin: str) -> Lea
         )
     if body.origin != origin:
         raise TamperError(f"entry {index} belongs to log {body.origin!r}", index=index)
-    return leaf
+    return body
 
 
 def _check_node(store: LogStore, level: int, position: int, digest: bytes, first: int) -> None:
@@ -382,19 +545,36 @@ def _check_node(store: LogStore, level: int, position: int, digest: bytes, first
         )
 
 
-def _stored_checkpoints(
-    store: LogStore, public_key: bytes, origin: str
-) -> Iterator[tuple[int, bytes]]:
+def _stored_notes(store: LogStore, origin: str) -> list[tuple[int, bytes]]:
+    """(size, note) of every stored checkpoint, in size order, once each is well formed, of
+    this origin and stored under its own size (signatures are checked in the walk)."""
+    notes = []
     for size, note in store.checkpoints():
+        at = max(size - 1, 0)
         try:
-            cp = verify_checkpoint(note, public_key, origin, origin)
+            checkpoint = parse_note(note)[0]
         except VerificationError as exc:
-            raise TamperError(f"checkpoint for size {size}: {exc}", index=max(size - 1, 0)) from exc
-        if cp.size != size:
+            raise TamperError(f"checkpoint for size {size}: {exc}", index=at) from exc
+        if checkpoint.origin != origin:
             raise TamperError(
-                f"checkpoint stored under size {size} says size {cp.size}", index=max(size - 1, 0)
+                f"checkpoint for size {size} is for origin {checkpoint.origin!r}", index=at
             )
-        yield size, cp.root
+        if checkpoint.size != size:
+            raise TamperError(
+                f"checkpoint stored under size {size} says size {checkpoint.size}", index=at
+            )
+        notes.append((size, note))
+    return sorted(notes)
+
+
+def _trusted_note(note: bytes, origin: str) -> tuple[bytes, Checkpoint]:
+    """A trusted note's format and origin (its signature is checked in the walk)."""
+    checkpoint = parse_note(note)[0]
+    if checkpoint.origin != origin:
+        raise VerificationError(
+            f"checkpoint is for origin {checkpoint.origin!r}, expected {origin!r}"
+        )
+    return note, checkpoint
 
 
 def key_fingerprint(public_key: bytes) -> str:

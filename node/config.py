@@ -7,6 +7,7 @@ Layout of a data directory:
     standby.toml       present while this directory is a standby: it follows its node's
                        primary and never appends (docs/disaster-recovery.md)
     keys/node.ed25519  the 32-byte signing seed, readable by the owner only
+    keys/node.ed25519.next   only during a key rotation: the key the log is being handed to
     tls/               the node's certificate and TLS key (`cctns ca enrol`)
     ledger/            the RocksDB log
     index.sqlite3      the default query index (any SQLAlchemy URL may be configured instead)
@@ -40,13 +41,16 @@ import nacl.signing
 
 from federation.interfaces import PeerAddress
 from federation.quota import parse_limit
+from federation.trust.files import fsync_directory, write_private
 from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
+from ledger.log import key_fingerprint
 
 CONFIG_NAME = "node.toml"
 FEDERATION_NAME = "federation.toml"
 STANDBY_NAME = "standby.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
+NEXT_KEY_PATH = Path("keys") / "node.ed25519.next"
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +316,50 @@ class DataDir:
         if len(seed) != 32:
             raise UsageError(f"{self.key_path} must hold a 32-byte Ed25519 seed")
         return nacl.signing.SigningKey(seed)
+
+    # -- key rotation (docs/ledger.md, "Key rotation") -------------------------------------------
+    # The new key is written to its own file, durably, before the log is handed over to it; the
+    # key file is replaced by it (one rename) only after the hand-over is durable. A crash
+    # between any two steps leaves files `key_in_force` sorts out from what the log says.
+
+    @property
+    def next_key_path(self) -> Path:
+        return self.path / NEXT_KEY_PATH
+
+    def load_next_key(self) -> nacl.signing.SigningKey | None:
+        """The key a rotation is handing the log to, if one is under way (None when there is
+        no such file, or a crash left it incomplete)."""
+        try:
+            seed = self.next_key_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return nacl.signing.SigningKey(seed) if len(seed) == 32 else None
+
+    def write_next_key(self, key: nacl.signing.SigningKey) -> None:
+        """Keeps the key a rotation will hand the log to, owner-only and durable."""
+        write_private(self.next_key_path, bytes(key))
+        fsync_directory(self.next_key_path.parent)
+
+    def key_in_force(self, public_key: bytes | None) -> nacl.signing.SigningKey:
+        """The signing key whose public half is `public_key`, the key the log says it is signed
+        with now (None: a log that never rotated, whose key is the key file's), finishing what
+        a crash interrupted: a new key the log was handed over to replaces the key file; one it
+        never was handed over to is deleted. UsageError when neither file holds that key."""
+        current = self.load_key()
+        pending = self.load_next_key()
+        if public_key is None or bytes(current.verify_key) == public_key:
+            if self.next_key_path.exists():
+                self.next_key_path.unlink()  # a rotation that never reached the log
+                fsync_directory(self.next_key_path.parent)
+            return current
+        if pending is not None and bytes(pending.verify_key) == public_key:
+            os.replace(self.next_key_path, self.key_path)  # the old key goes with it
+            fsync_directory(self.key_path.parent)
+            return pending
+        raise UsageError(
+            f"the log is signed by key {key_fingerprint(public_key)} now, and {self.key_path} "
+            f"holds {key_fingerprint(bytes(current.verify_key))}: this is not that node's key"
+        )
 
     def create(
         self,

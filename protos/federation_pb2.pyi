@@ -156,6 +156,53 @@ class ProofResponse(_message.Message):
 Global___ProofResponse: _TypeAlias = ProofResponse  # noqa: Y015
 
 @_typing.final
+class KeyHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    size: _builtins.int
+    """the tree size the hand-overs are proven for"""
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["origin", b"origin", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyHistoryRequest: _TypeAlias = KeyHistoryRequest  # noqa: Y015
+
+@_typing.final
+class KeyHistory(_message.Message):
+    """A log's key hand-over entries (NodeEvent "key_rotation"), oldest first, each proven for the
+    tree size of the message it travels with. Empty for a log that never rotated its key.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDOVERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]: ...
+    def __init__(
+        self,
+        *,
+        handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handovers", b"handovers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KeyHistory: _TypeAlias = KeyHistory  # noqa: Y015
+
+@_typing.final
 class CosignatureRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -280,6 +327,7 @@ class RecordResponse(_message.Message):
     AMENDMENTS_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     checkpoint: _builtins.bytes
     """the note the proofs lead to"""
@@ -291,6 +339,10 @@ class RecordResponse(_message.Message):
     def receipt(self) -> Global___ProvenEntry:
         """the audit entry of this read, signed by the answering node"""
 
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """the log's key hand-overs, proven to `checkpoint`"""
+
     def __init__(
         self,
         *,
@@ -299,10 +351,11 @@ class RecordResponse(_message.Message):
         amendments: _abc.Iterable[Global___ProvenEntry] | None = ...,
         checkpoint: _builtins.bytes = ...,
         receipt: Global___ProvenEntry | None = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "record", b"record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "checkpoint", b"checkpoint", "origin", b"origin", "receipt", b"receipt", "record", b"record"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "receipt", b"receipt", "record", b"record"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -419,6 +472,7 @@ class SearchResponse(_message.Message):
     FRESHNESS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
     ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     answered_by: _builtins.str
     @_builtins.property
     def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchHit]: ...
@@ -426,6 +480,10 @@ class SearchResponse(_message.Message):
     def freshness(self) -> _containers.RepeatedCompositeFieldContainer[Global___Freshness]: ...
     @_builtins.property
     def receipt(self) -> Global___ProvenEntry: ...
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """proven for the receipt's tree (size index + 1)"""
+
     def __init__(
         self,
         *,
@@ -433,10 +491,11 @@ class SearchResponse(_message.Message):
         freshness: _abc.Iterable[Global___Freshness] | None = ...,
         receipt: Global___ProvenEntry | None = ...,
         answered_by: _builtins.str = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "freshness", b"freshness", "hits", b"hits", "receipt", b"receipt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "freshness", b"freshness", "hits", b"hits", "key_handovers", b"key_handovers", "receipt", b"receipt"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -477,6 +536,7 @@ class HitResponse(_message.Message):
     REFS_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
     ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     hit: _builtins.bool
     answered_by: _builtins.str
     @_builtins.property
@@ -485,6 +545,10 @@ class HitResponse(_message.Message):
 
     @_builtins.property
     def receipt(self) -> Global___ProvenEntry: ...
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """proven for the receipt's tree (size index + 1)"""
+
     def __init__(
         self,
         *,
@@ -492,10 +556,11 @@ class HitResponse(_message.Message):
         refs: _abc.Iterable[_builtins.str] | None = ...,
         receipt: Global___ProvenEntry | None = ...,
         answered_by: _builtins.str = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "hit", b"hit", "receipt", b"receipt", "refs", b"refs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "hit", b"hit", "key_handovers", b"key_handovers", "receipt", b"receipt", "refs", b"refs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -509,6 +574,7 @@ class ZeroFirHandover(_message.Message):
     ZERO_FIR_FIELD_NUMBER: _builtins.int
     SENT_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the sending station's log"""
     checkpoint: _builtins.bytes
@@ -520,6 +586,10 @@ class ZeroFirHandover(_message.Message):
     def sent(self) -> Global___ProvenEntry:
         """the sender's "sent" transfer entry"""
 
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """the sender's key hand-overs, proven to `checkpoint`"""
+
     def __init__(
         self,
         *,
@@ -527,10 +597,11 @@ class ZeroFirHandover(_message.Message):
         zero_fir: Global___ProvenEntry | None = ...,
         sent: Global___ProvenEntry | None = ...,
         checkpoint: _builtins.bytes = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sent", b"sent", "zero_fir", b"zero_fir"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "origin", b"origin", "sent", b"sent", "zero_fir", b"zero_fir"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "sent", b"sent", "zero_fir", b"zero_fir"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -543,6 +614,7 @@ class ZeroFirAcceptance(_message.Message):
     FIR_NUMBER_FIELD_NUMBER: _builtins.int
     RECEIVED_FIELD_NUMBER: _builtins.int
     CHECKPOINT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     fir_number: _builtins.str
     """as numbered by the receiving station"""
     checkpoint: _builtins.bytes
@@ -550,16 +622,21 @@ class ZeroFirAcceptance(_message.Message):
     def received(self) -> Global___ProvenEntry:
         """the receiver's "received" transfer entry"""
 
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """the receiver's key hand-overs, proven to `checkpoint`"""
+
     def __init__(
         self,
         *,
         fir_number: _builtins.str = ...,
         received: Global___ProvenEntry | None = ...,
         checkpoint: _builtins.bytes = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["received", b"received"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "fir_number", b"fir_number", "received", b"received"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "fir_number", b"fir_number", "key_handovers", b"key_handovers", "received", b"received"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -49,6 +49,11 @@ class PeerStub:
                 request_serializer=protos_dot_federation__pb2.ConsistencyRequest.SerializeToString,
                 response_deserializer=protos_dot_federation__pb2.ProofResponse.FromString,
                 _registered_method=True)
+        self.GetKeyHistory = channel.unary_unary(
+                '/cctns.v1.Peer/GetKeyHistory',
+                request_serializer=protos_dot_federation__pb2.KeyHistoryRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.KeyHistory.FromString,
+                _registered_method=True)
         self.PutCosignature = channel.unary_unary(
                 '/cctns.v1.Peer/PutCosignature',
                 request_serializer=protos_dot_federation__pb2.CosignatureRequest.SerializeToString,
@@ -100,6 +105,14 @@ class PeerServicer:
 
     def GetConsistencyProof(self, request, context):
         """RFC 9162 consistency proof between two sizes of a log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKeyHistory(self, request, context):
+        """The entries that handed a log's signing key over (key rotations) below a tree size, each
+        with its inclusion proof for that size: how a follower learns a new key from the log itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -164,6 +177,11 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.GetConsistencyProof,
                     request_deserializer=protos_dot_federation__pb2.ConsistencyRequest.FromString,
                     response_serializer=protos_dot_federation__pb2.ProofResponse.SerializeToString,
+            ),
+            'GetKeyHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeyHistory,
+                    request_deserializer=protos_dot_federation__pb2.KeyHistoryRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.KeyHistory.SerializeToString,
             ),
             'PutCosignature': grpc.unary_unary_rpc_method_handler(
                     servicer.PutCosignature,
@@ -277,6 +295,33 @@ class Peer:
             '/cctns.v1.Peer/GetConsistencyProof',
             protos_dot_federation__pb2.ConsistencyRequest.SerializeToString,
             protos_dot_federation__pb2.ProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKeyHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/GetKeyHistory',
+            protos_dot_federation__pb2.KeyHistoryRequest.SerializeToString,
+            protos_dot_federation__pb2.KeyHistory.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,10 @@ class PeerStub:
     """Leaves start..end-1 of a log, many per message."""
     GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_federation_pb2.ConsistencyRequest, _federation_pb2.ProofResponse]
     """RFC 9162 consistency proof between two sizes of a log."""
+    GetKeyHistory: _grpc.UnaryUnaryMultiCallable[_federation_pb2.KeyHistoryRequest, _federation_pb2.KeyHistory]
+    """The entries that handed a log's signing key over (key rotations) below a tree size, each
+    with its inclusion proof for that size: how a follower learns a new key from the log itself.
+    """
     PutCosignature: _grpc.UnaryUnaryMultiCallable[_federation_pb2.CosignatureRequest, _federation_pb2.CosignatureResponse]
     """A witness (the parent) hands back its cosignature of a checkpoint it verified."""
     FetchRecord: _grpc.UnaryUnaryMultiCallable[_federation_pb2.RecordRequest, _federation_pb2.RecordResponse]
@@ -59,6 +63,10 @@ class PeerAsyncStub(PeerStub):
     """Leaves start..end-1 of a log, many per message."""
     GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_federation_pb2.ConsistencyRequest, _federation_pb2.ProofResponse]  # type: ignore[assignment]
     """RFC 9162 consistency proof between two sizes of a log."""
+    GetKeyHistory: _aio.UnaryUnaryMultiCallable[_federation_pb2.KeyHistoryRequest, _federation_pb2.KeyHistory]  # type: ignore[assignment]
+    """The entries that handed a log's signing key over (key rotations) below a tree size, each
+    with its inclusion proof for that size: how a follower learns a new key from the log itself.
+    """
     PutCosignature: _aio.UnaryUnaryMultiCallable[_federation_pb2.CosignatureRequest, _federation_pb2.CosignatureResponse]  # type: ignore[assignment]
     """A witness (the parent) hands back its cosignature of a checkpoint it verified."""
     FetchRecord: _aio.UnaryUnaryMultiCallable[_federation_pb2.RecordRequest, _federation_pb2.RecordResponse]  # type: ignore[assignment]
@@ -96,6 +104,16 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.ProofResponse, _abc.Awaitable[_federation_pb2.ProofResponse]]:
         """RFC 9162 consistency proof between two sizes of a log."""
+
+    @_abc_1.abstractmethod
+    def GetKeyHistory(
+        self,
+        request: _federation_pb2.KeyHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.KeyHistory, _abc.Awaitable[_federation_pb2.KeyHistory]]:
+        """The entries that handed a log's signing key over (key rotations) below a tree size, each
+        with its inclusion proof for that size: how a follower learns a new key from the log itself.
+        """
 
     @_abc_1.abstractmethod
     def PutCosignature(

@@ -153,28 +153,43 @@ Global___SignedEntry: _TypeAlias = SignedEntry  # noqa: Y015
 
 @_typing.final
 class NodeEvent(_message.Message):
-    """Operational events of the node itself (genesis, key rotation, ...)."""
+    """Operational events of the node itself (genesis, key rotation, ...).
+    "genesis" (entry 0): `public_key` signs the log from this entry on.
+    "key_rotation", the hand-over (docs/ledger.md, ledger/keys.py): the entry is signed by
+    `previous_key`, the key in force until now; `public_key` signs every later entry and every
+    checkpoint from this entry's size on. `possession` is the new key's signature over the
+    hand-over ("cctns/key-rotation/v1\\n" || origin || "\\n" || index (8 bytes, big-endian) ||
+    previous_key || public_key): the holder of the new key agreed to continue this log there.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
     PUBLIC_KEY_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_KEY_FIELD_NUMBER: _builtins.int
+    POSSESSION_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
-    """"genesis", ..."""
+    """"genesis", "key_rotation" """
     public_key: _builtins.bytes
-    """Ed25519 public key in force from this entry"""
+    """Ed25519 public key in force from this entry (genesis) or the next"""
     note: _builtins.str
+    previous_key: _builtins.bytes
+    """key_rotation: the key handed over from"""
+    possession: _builtins.bytes
+    """key_rotation: Ed25519 signature by public_key, see above"""
     def __init__(
         self,
         *,
         kind: _builtins.str = ...,
         public_key: _builtins.bytes = ...,
         note: _builtins.str = ...,
+        previous_key: _builtins.bytes = ...,
+        possession: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "note", b"note", "public_key", b"public_key"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "note", b"note", "possession", b"possession", "previous_key", b"previous_key", "public_key", b"public_key"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

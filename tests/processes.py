@@ -62,6 +62,16 @@ def start_node(
     return process, wait_ready(process, log_path=log_path, timeout=timeout)
 
 
+def serve_federated(base: Path, name: str) -> subprocess.Popen[bytes]:
+    """`cctns node serve` for the node `base/name` of a built federation (replication polled
+    every half second, logs in `base/<name>.log`), once it is ready."""
+    process, _ = start_node(
+        "node", "serve", "--data-dir", str(base / name), "--poll", "0.5",
+        log_path=base / f"{name}.log",
+    )  # fmt: skip
+    return process
+
+
 def stop_node(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     """SIGTERM (or, with `kill`, SIGKILL: no clean-up in the node) and wait; SIGKILL when it
     does not stop in time."""

@@ -9,6 +9,15 @@ import os
 from pathlib import Path
 
 
+def fsync_directory(path: Path) -> None:
+    """Makes the names in directory `path` durable (a file created or renamed there)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Writes a private key (or any secret) readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)

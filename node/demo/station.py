@@ -28,7 +28,7 @@ def run_demo(path: Path, *, records: int = 3000) -> int:
     try:
         if station.ledger.size() < records // 2:
             seed_station(station, records, seed=7)
-        report = verify_log(station.ledger.store, station.ledger.public_key, station.config.origin)
+        report = verify_log(station.ledger.store, station.ledger.keys.first, station.config.origin)
         sample = station.index.search.persons("Muhamed", limit=3)
     finally:
         station.close()

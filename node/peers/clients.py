@@ -73,11 +73,17 @@ class Peers:
             raise InputError(f"unknown node(s): {', '.join(unknown)} (see {FEDERATION_NAME})")
         return [self.client(self.address(name)) for name in wanted]
 
-    def check_receipt(self, node_id: str, receipt: federation_pb2.ProvenEntry) -> VerifiedReceipt:
-        """The audit receipt peer `node_id` returned, verified against its ledger key."""
+    def check_receipt(
+        self, node_id: str, response: federation_pb2.SearchResponse | federation_pb2.HitResponse
+    ) -> VerifiedReceipt:
+        """The audit receipt of peer `node_id`'s answer, verified against its ledger key (the
+        one federation.toml pins, followed through the key hand-overs the answer carries)."""
         peer = self.address(node_id)
         return verify_receipt(
-            receipt, expected_origin=peer.origin, owner_public_key=peer.ledger_key
+            response.receipt,
+            expected_origin=peer.origin,
+            owner_public_key=peer.ledger_key,
+            key_handovers=response.key_handovers,
         )
 
     async def search(
@@ -92,7 +98,7 @@ class Peers:
         clients = self.clients(names)
 
         def check(node_id: str, response: federation_pb2.SearchResponse) -> object:
-            return self.check_receipt(node_id, response.receipt)
+            return self.check_receipt(node_id, response)
 
         try:
             return await federated_search(clients, request, deadline=deadline, verify=check)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation.interfaces import LogReader, PeerIdentity
+from federation.logs import LedgerLogReader
 from federation.replicas import ReplicaSet
 from federation.trust.revocation import RevocationSet
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, NotPermitted, PeerError
-from ledger.log import Ledger, now_ms
+from ledger.log import now_ms
 from node.index.record_index import RecordIndex
 from node.index.search import VehicleHit
 from node.peers.replica_index import ReplicaIndexes
@@ -41,34 +42,6 @@ _IDENT_KEYS = {
     "engine_number": "engine_number",
     "chassis_number": "chassis_number",
 }
-
-
-class LedgerLogReader:
-    """A LogReader over the station's own Ledger."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    @property
-    def origin(self) -> str:
-        return self._ledger.origin
-
-    def size(self) -> int:
-        return self._ledger.size()
-
-    def checkpoint(self) -> bytes:
-        return self._ledger.checkpoint()
-
-    def leaves(self, start: int, end: int) -> list[bytes]:
-        if not 0 <= start <= end <= self._ledger.size():
-            raise InputError(f"entry range {start}..{end} is outside the log")
-        return list(self._ledger.store.entries(start, end))
-
-    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return self._ledger.inclusion_proof(index, size)
-
-    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        return self._ledger.consistency_proof(size1, size2)
 
 
 class StationPeerNode:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from ledger.checkpoint import Checkpoint
 from ledger.errors import InputError, VerificationError
-from ledger.proof import verify_log_checkpoint, verify_proven
+from ledger.proof import verify_log_head, verify_proven
 from protos import federation_pb2, records_pb2
 
 SENT = "sent"
@@ -65,15 +65,17 @@ class VerifiedAcceptance:
 def verify_handover(
     handover: federation_pb2.ZeroFirHandover, public_key: bytes, origin: str
 ) -> VerifiedHandover:
-    """Checks a hand-over from the log `origin` signed by `public_key`; VerificationError if
-    anything does not hold (note, leaf signatures, inclusion proofs, the entries' contents)."""
+    """Checks a hand-over from the log `origin`, whose key `public_key` is trusted (followed
+    through the log's key hand-overs the message carries); VerificationError if anything does
+    not hold (note, leaf signatures, inclusion proofs, the entries' contents)."""
     if handover.origin != origin:
         raise VerificationError(f"the message is from log {handover.origin!r}, expected {origin!r}")
-    checkpoint = verify_log_checkpoint(handover.checkpoint, public_key=public_key, origin=origin)
-    zero_body = verify_proven(
-        handover.zero_fir, checkpoint, public_key=public_key, origin=origin
-    ).body
-    sent_body = verify_proven(handover.sent, checkpoint, public_key=public_key, origin=origin).body
+    head = verify_log_head(
+        handover.checkpoint, handover.key_handovers, pinned_key=public_key, origin=origin
+    )
+    checkpoint, keys = head.checkpoint, head.keys
+    zero_body = verify_proven(handover.zero_fir, checkpoint, keys=keys, origin=origin).body
+    sent_body = verify_proven(handover.sent, checkpoint, keys=keys, origin=origin).body
     if zero_body.WhichOneof("record") != "fir" or not zero_body.fir.zero_fir:
         raise VerificationError(f"entry {handover.zero_fir.index} is not a Zero FIR")
     fir = zero_body.fir
@@ -104,9 +106,12 @@ def verify_handover(
 def verify_acceptance(
     acceptance: federation_pb2.ZeroFirAcceptance, public_key: bytes, origin: str
 ) -> VerifiedAcceptance:
-    """Checks an acceptance from the log `origin` signed by `public_key`."""
-    checkpoint = verify_log_checkpoint(acceptance.checkpoint, public_key=public_key, origin=origin)
-    body = verify_proven(acceptance.received, checkpoint, public_key=public_key, origin=origin).body
+    """Checks an acceptance from the log `origin`, whose key `public_key` is trusted (followed
+    through the log's key hand-overs the message carries)."""
+    head = verify_log_head(
+        acceptance.checkpoint, acceptance.key_handovers, pinned_key=public_key, origin=origin
+    )
+    body = verify_proven(acceptance.received, head.checkpoint, keys=head.keys, origin=origin).body
     if body.WhichOneof("record") != "zero_fir_transfer":
         raise VerificationError(f"entry {acceptance.received.index} is not a Zero FIR transfer")
     received = body.zero_fir_transfer
@@ -114,7 +119,7 @@ def verify_acceptance(
         raise VerificationError(f"the transfer entry says {received.direction!r}, not 'received'")
     if not received.assigned_fir_number or received.assigned_fir_number != acceptance.fir_number:
         raise VerificationError("the acceptance's FIR number is not the one its entry records")
-    return VerifiedAcceptance(origin, checkpoint, acceptance.received.index, received)
+    return VerifiedAcceptance(origin, head.checkpoint, acceptance.received.index, received)
 
 
 def _station_key(name: str) -> str:

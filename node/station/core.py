@@ -23,8 +23,10 @@ from typing import Any
 
 from ledger import merkle
 from ledger.errors import UsageError
+from ledger.keys import META_KEYS, LogKeys
 from ledger.log import Appended, Ledger, now_ms
 from ledger.rocksdb_store import RocksDBLogStore
+from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex
@@ -44,6 +46,15 @@ _RECORD_FIELDS: dict[str, str] = {
     for f in ledger_pb2.EntryBody.DESCRIPTOR.oneofs_by_name["record"].fields
     if f.message_type is not None
 }
+
+
+def node_ledger(data_dir: DataDir, store: LogStore, origin: str) -> Ledger:
+    """The node's Ledger over its store, signing with the key in force: the key the store's
+    key list names (ledger/keys.py), taken from the node's key files, which finishes a key
+    rotation a crash interrupted (`DataDir.key_in_force`)."""
+    raw = store.meta(META_KEYS)
+    key = data_dir.key_in_force(LogKeys.decode(raw).current if raw else None)
+    return Ledger(store, key, origin)
 
 
 def station_projections() -> tuple[Projection, ...]:
@@ -154,7 +165,6 @@ class Station:
         Refuses a standby's directory (UsageError): the station appends."""
         config = data_dir.load_config()
         data_dir.require_primary()
-        key = data_dir.load_key()
         store = RocksDBLogStore.open(data_dir.ledger_path)
         try:
             sealed = SealedStore.open(data_dir.path / SEALED_DIR)
@@ -162,7 +172,7 @@ class Station:
             store.close()
             raise
         try:
-            ledger = Ledger(store, key, config.origin)
+            ledger = node_ledger(data_dir, store, config.origin)
             index = RecordIndex(index_url or config.index_url, station_projections())
         except BaseException:
             sealed.close()
@@ -317,5 +327,6 @@ __all__ = [
     "Numbering",
     "Receipt",
     "Station",
+    "node_ledger",
     "station_projections",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.logs import LedgerLogReader, proven_entry, proven_key_handovers
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, VerificationError
 from node.index.lookups import ZeroFirTransferRow
@@ -69,13 +70,15 @@ def prepare_zero_fir_transfer(
                 (gd.ref,),
             )
             sent_index = station.run(draft).index
-        note = station.ledger.checkpoint()
+        log = LedgerLogReader(station.ledger)
+        note = log.checkpoint()
         size = parse_note(note)[0].size
         return federation_pb2.ZeroFirHandover(
             origin=station.config.origin,
-            zero_fir=_proven(station, index, size),
-            sent=_proven(station, sent_index, size),
+            zero_fir=proven_entry(log, index, size),
+            sent=proven_entry(log, sent_index, size),
             checkpoint=note,
+            key_handovers=proven_key_handovers(log, size),
         )
 
 
@@ -303,18 +306,12 @@ def _station_keys(station: Station) -> set[str]:
 def _acceptance(
     station: Station, received_index: int, fir_number: str
 ) -> federation_pb2.ZeroFirAcceptance:
-    note = station.ledger.checkpoint()
+    log = LedgerLogReader(station.ledger)
+    note = log.checkpoint()
+    size = parse_note(note)[0].size
     return federation_pb2.ZeroFirAcceptance(
         fir_number=fir_number,
-        received=_proven(station, received_index, parse_note(note)[0].size),
+        received=proven_entry(log, received_index, size),
         checkpoint=note,
-    )
-
-
-def _proven(station: Station, index: int, size: int) -> federation_pb2.ProvenEntry:
-    """Entry `index` of this station's log with its inclusion proof in the tree of `size`."""
-    return federation_pb2.ProvenEntry(
-        index=index,
-        leaf=station.ledger.leaf(index),
-        inclusion_proof=station.ledger.inclusion_proof(index, size),
+        key_handovers=proven_key_handovers(log, size),
     )

@@ -47,13 +47,14 @@ def _shown(exc: CctnsError) -> str:
 
 
 def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
-    """Checks the latest signed checkpoint with the node's public key, then each entry (its
-    signature, place and inclusion proof) against it, by `ledger.proof`."""
+    """Checks the latest signed checkpoint with the node's key in force, then each entry (its
+    signature by the key in force at its place, place and inclusion proof) against it, by
+    `ledger.proof`."""
     ledger = station.ledger
     wanted = sorted(set(indexes))
     try:
         checkpoint = verify_log_checkpoint(
-            ledger.checkpoint(), public_key=ledger.public_key, origin=ledger.origin
+            ledger.checkpoint(), keys=ledger.keys, origin=ledger.origin
         )
     except CctnsError as exc:
         failed = {i: EntryProof(i, False, _shown(exc)) for i in wanted}
@@ -66,7 +67,7 @@ def verify_entries(station: Station, indexes: Iterable[int]) -> Proofs:
                 index,
                 ledger.inclusion_proof(index, checkpoint.size),
                 checkpoint,
-                public_key=ledger.public_key,
+                keys=ledger.keys,
                 origin=ledger.origin,
             )
         except CctnsError as exc:

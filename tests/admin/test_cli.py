@@ -159,6 +159,45 @@ def test_cli_verify_passes_then_names_a_tampered_entry(
     assert "entry 42" in err and len(err.strip().splitlines()) == 1
 
 
+def test_cli_rotate_key_then_the_auditors_commands_follow(
+    node_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = info(capsys, node_dir)["public_key"]
+    code, out, err = run(capsys, "node", "rotate-key", "--data-dir", node_dir, "--json")
+    assert code == 0, err
+    rotated = json.loads(out)
+    assert rotated["previous_key"] == before != rotated["public_key"]
+    assert "cctns ca enrol" in err  # the certificate still names the old key
+    assert info(capsys, node_dir)["public_key"] == rotated["public_key"]
+    code, out, _ = run(capsys, "ledger", "verify", "--data-dir", node_dir, "--quiet")
+    assert code == 0 and "1 key hand-over" in out
+    # The checkpoint is now the new key's; the hand-over entry is the old key's.
+    _, note, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
+    new = base64.b64decode(rotated["public_key"])
+    assert (
+        verify_checkpoint(note.encode(), new, ORIGIN, ORIGIN).size == rotated["handover_index"] + 1
+    )
+    _, out, _ = run(
+        capsys, "ledger", "entry", str(rotated["handover_index"]), "--data-dir", node_dir
+    )
+    event = json.loads(out)["body"]["node_event"]
+    assert event["kind"] == "key_rotation"
+    assert event["previous_key"] == before and event["public_key"] == rotated["public_key"]
+    code, _, err = run(capsys, "node", "rotate-key", "--data-dir", node_dir, "--officer", " ")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_cli_verify_refuses_a_log_that_ends_on_another_key(
+    node_dir: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A log handed over to a key this node does not hold is not this node's log."""
+    assert run(capsys, "node", "rotate-key", "--data-dir", node_dir)[0] == 0
+    key_path = DataDir(node_dir).key_path
+    key_path.write_bytes(bytes(range(32)))  # another node's key file
+    code, _, err = run(capsys, "ledger", "verify", "--data-dir", node_dir, "--quiet")
+    assert code == 3 and "not this node's" in err
+
+
 def test_cli_rebuild_index_gives_identical_answers(
     node_dir: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,9 +15,11 @@ from ledger.cosignature import (
     cosignature_key_id,
     signed_message,
     verify_cosignature,
+    verify_witness_cosignature,
     witness_key_string,
 )
 from ledger.errors import InputError, VerificationError
+from ledger.keys import Handover, LogKeys
 
 ORIGIN = "cctns.in/kerala/ekm/ps-aluva"
 LOG_KEY = nacl.signing.SigningKey(bytes(range(32)))
@@ -119,3 +121,23 @@ def test_cosignature_timestamp_out_of_range_is_refused(timestamp: int) -> None:
 def test_cosignature_malformed_note_is_refused() -> None:
     with pytest.raises(VerificationError, match="malformed"):
         cosign(b"not a note", WITNESS_KEY, WITNESS, 1)
+
+
+def test_cosignature_across_the_witness_key_rotation() -> None:
+    """The witness handed its key over at 1_700_000_000 s: its old key's cosignatures dated
+    before count, later ones do not (a retired key signs nothing new), the new key's do."""
+    new_key = nacl.signing.SigningKey(bytes(range(2, 34)))
+    old, new = bytes(WITNESS_KEY.verify_key), bytes(new_key.verify_key)
+    keys = LogKeys.single(old).after(Handover(40, old, new, 1_700_000_000_000))
+    before = cosign(note(), WITNESS_KEY, WITNESS, 1_699_999_999)
+    assert verify_witness_cosignature(before, keys, WITNESS) == 1_699_999_999
+    after = cosign(note(), new_key, WITNESS, 1_700_000_100)
+    assert verify_witness_cosignature(after, keys, WITNESS) == 1_700_000_100
+    both = cosign(before, new_key, WITNESS, 1_700_000_100)
+    assert verify_witness_cosignature(both, keys, WITNESS) == 1_700_000_100
+    late = cosign(note(), WITNESS_KEY, WITNESS, 1_700_000_000)
+    with pytest.raises(VerificationError, match="handed over from"):
+        verify_witness_cosignature(late, keys, WITNESS)
+    stranger = nacl.signing.SigningKey(bytes(range(3, 35)))
+    with pytest.raises(VerificationError, match="no cosignature by any key"):
+        verify_witness_cosignature(cosign(note(), stranger, WITNESS, 1), keys, WITNESS)

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from federation.interfaces import LogReader
+from federation.logs import LedgerLogReader, proven_key_handovers
 from federation.replicas import ReplicaSet
 from federation.replication import (
     DEFAULT_CHUNK,
@@ -43,10 +44,12 @@ from ledger.errors import (
     UsageError,
     VerificationError,
 )
+from ledger.keys import LogKeys
 from ledger.log import Ledger, verify_log
 from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import LogStore, MemoryLogStore
 from protos import federation_pb2, ledger_pb2, records_pb2
+from tests.ledger.forgery import forge, forge_handover
 
 ORIGIN = "cctns.in/kerala/ekm/ps-aluva"
 CHILD_KEY = nacl.signing.SigningKey(bytes(range(32)))
@@ -72,32 +75,6 @@ def append(ledger: Ledger, count: int, tag: str = "gd") -> None:
         ledger.append_many([gd(f"{tag} {i}") for i in range(start, min(count, start + 100))])
 
 
-class LedgerLog:
-    """A LogReader over a child's Ledger."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-
-    @property
-    def origin(self) -> str:
-        return self.ledger.origin
-
-    def size(self) -> int:
-        return self.ledger.size()
-
-    def checkpoint(self) -> bytes:
-        return self.ledger.checkpoint()
-
-    def leaves(self, start: int, end: int) -> list[bytes]:
-        return list(self.ledger.store.entries(start, end))
-
-    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return self.ledger.inclusion_proof(index, size)
-
-    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        return self.ledger.consistency_proof(size1, size2)
-
-
 class LogPeer:
     """A PeerClient answering from in-process logs: stands in for the network in these tests."""
 
@@ -107,6 +84,7 @@ class LogPeer:
         self.cosignatures: list[bytes] = []
         self.unavailable = False
         self.entry_calls = 0
+        self.key_history_calls = 0
         self.fail_entries_after: int | None = None  # link drops after this many entry calls
         self.tamper: Callable[[int, bytes], bytes] | None = None
         self.bad_proof: Callable[[int, int], bool] = lambda size1, size2: False
@@ -150,6 +128,13 @@ class LogPeer:
             proof[0] = bytes(32)
         return proof
 
+    async def get_key_history(
+        self, origin: str, size: int, *, timeout: float
+    ) -> list[federation_pb2.ProvenEntry]:
+        self._check()
+        self.key_history_calls += 1
+        return proven_key_handovers(self.log(origin), size)
+
     async def put_cosignature(self, cosigned_note: bytes, *, timeout: float) -> None:
         self._check()
         self.cosignatures.append(cosigned_note)
@@ -183,15 +168,15 @@ class ChildPeer(LogPeer):
 
     def __init__(self, ledger: Ledger) -> None:
         super().__init__(self._find, "ps-aluva")
-        self.current = LedgerLog(ledger)
+        self.current = LedgerLogReader(ledger)
 
-    def _find(self, origin: str) -> LedgerLog:
+    def _find(self, origin: str) -> LedgerLogReader:
         if origin != ORIGIN:
             raise PeerError(f"no log {origin}")
         return self.current
 
     def serve(self, other: Ledger) -> None:
-        self.current = LedgerLog(other)
+        self.current = LedgerLogReader(other)
 
 
 def serving(ledger: Ledger) -> ChildPeer:
@@ -203,6 +188,16 @@ def follow(follower: ReplicaFollower, peer: LogPeer, *, chunk: int = DEFAULT_CHU
         return await follow_once(follower, peer, chunk=chunk, timeout=5)
 
     return trio.run(run)
+
+
+def followed(count: int) -> tuple[Ledger, ChildPeer, ReplicaFollower]:
+    """A child with `count` entries, serving them, and a new in-memory replica that followed."""
+    ledger = child()
+    append(ledger, count)
+    peer = serving(ledger)
+    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
+    follow(follower, peer)
+    return ledger, peer, follower
 
 
 def snapshot(store: LogStore) -> tuple[int, list[tuple[int, bytes]], bytes | None]:
@@ -300,11 +295,7 @@ def test_replication_cosignature_delivered_after_link_returns() -> None:
 
 
 def test_replication_link_down_store_and_forward() -> None:
-    ledger = child()
-    append(ledger, 8)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(8)
     peer.unavailable = True
     append(ledger, 50)  # the child keeps writing while the link is down
     with pytest.raises(PeerUnavailable):
@@ -453,11 +444,7 @@ def test_replication_quarantine_survives_restart_and_operator_clears(tmp_path: P
 
 
 def test_replication_forged_checkpoint_rejected_replica_unchanged() -> None:
-    ledger = child()
-    append(ledger, 6)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    _, peer, follower = followed(6)
     before = snapshot(follower.store)
     impostor = child(key=nacl.signing.SigningKey(bytes(range(5, 37))))
     append(impostor, 9)
@@ -512,11 +499,7 @@ def test_replication_bad_proof_between_signed_notes_is_equivocation() -> None:
     # Both notes carry the child's signature; an honest child can always prove one extends
     # the other, so failing to is treated as equivocation (the issue's rule), with both notes
     # kept. An operator who finds a transport fault instead can clear the quarantine.
-    ledger = child()
-    append(ledger, 10)
-    peer = serving(ledger)
-    follower = ReplicaSet(None).follow(ORIGIN, CHILD_PUBLIC)
-    follow(follower, peer)
+    ledger, peer, follower = followed(10)
     append(ledger, 5)
     peer.bad_proof = lambda size1, size2: (size1, size2) == (10, 15)
     progress = follow(follower, peer)
@@ -548,6 +531,154 @@ def test_replication_wrong_key_for_existing_replica_refused() -> None:
         replicas.follow(ORIGIN, bytes(PARENT_KEY.verify_key))
     with pytest.raises(PeerError):
         replicas.get("cctns.in/elsewhere")
+
+
+# -- across the child's key rotation -------------------------------------------------------------
+
+NEW_CHILD_KEY = nacl.signing.SigningKey(bytes(range(7, 39)))
+NEW_CHILD_PUBLIC = bytes(NEW_CHILD_KEY.verify_key)
+OUTSIDER_KEY = nacl.signing.SigningKey(bytes(range(9, 41)))
+
+
+def rotated_child(before: int, after: int) -> Ledger:
+    ledger = child()
+    append(ledger, before)
+    ledger.rotate_key(NEW_CHILD_KEY, officer_id="PEN1")
+    append(ledger, after, "after")
+    return ledger
+
+
+def test_replication_follows_the_child_across_its_key_rotation(tmp_path: Path) -> None:
+    ledger = child()
+    append(ledger, 40)
+    peer = serving(ledger)
+    replicas = ReplicaSet(tmp_path / "replicas", witness=WITNESS)
+    follower = replicas.follow(ORIGIN, CHILD_PUBLIC)
+    follow(follower, peer, chunk=16)
+    asked = peer.key_history_calls  # a new replica asks once where its pinned key stands
+    ledger.rotate_key(NEW_CHILD_KEY, officer_id="PEN1")
+    append(ledger, 30, "after")
+    progress = follow(follower, peer, chunk=16)
+    assert progress.after == ledger.size() == 71 and not follower.quarantined
+    assert peer.key_history_calls == asked + 1  # the new key, learnt from the log's hand-over
+    assert follower.keys == ledger.keys
+    report = verify_log(follower.store, CHILD_PUBLIC, ORIGIN)
+    assert report.keys == ledger.keys and report.root == ledger.root()
+    append(ledger, 5, "later")  # the next round needs no key history: the key is known
+    follow(follower, peer)
+    assert peer.key_history_calls == asked + 1 and follower.verified_size == 76
+    # The parent serves the hand-over with its replica, to whoever follows it in turn.
+    assert replicas.get(ORIGIN).key_handovers() == [40]
+    replicas.close()
+
+    reopened = ReplicaSet(tmp_path / "replicas")
+    assert reopened.follow(ORIGIN, CHILD_PUBLIC).keys == ledger.keys
+    assert reopened.follow(ORIGIN, NEW_CHILD_PUBLIC).verified_size == 76  # a pin it has seen
+    with pytest.raises(UsageError, match="never handed over"):
+        reopened.follow(ORIGIN, bytes(OUTSIDER_KEY.verify_key))
+    reopened.close()
+
+
+def test_replication_new_replica_pinned_to_the_childs_new_key() -> None:
+    ledger = rotated_child(25, 25)
+    follower = ReplicaSet(None).follow(ORIGIN, NEW_CHILD_PUBLIC)
+    follow(follower, serving(ledger), chunk=8)
+    assert follower.verified_size == 51 and follower.keys == ledger.keys
+    assert verify_log(follower.store, CHILD_PUBLIC, ORIGIN).keys == ledger.keys
+
+
+def test_replication_resumes_a_catch_up_across_the_rotation(tmp_path: Path) -> None:
+    ledger = child()
+    append(ledger, 20)
+    peer = serving(ledger)
+    replicas = ReplicaSet(tmp_path / "replicas")
+    follower = replicas.follow(ORIGIN, CHILD_PUBLIC)
+    follow(follower, peer)
+    append(ledger, 30, "more")
+    ledger.rotate_key(NEW_CHILD_KEY, officer_id="PEN1")  # the hand-over at 50
+    append(ledger, 30, "after")
+    peer.fail_entries_after = peer.entry_calls + 1
+    with pytest.raises(PeerUnavailable):
+        follow(follower, peer, chunk=10)
+    # Held: 30 entries, all under the old key; the target (81) is signed by the new key, which
+    # the replica knows from the key history it verified, kept with the target.
+    assert follower.held == 30 and follower.keys.handover_indexes() == [50]
+    replicas.close()  # the parent process dies mid catch-up
+
+    replicas = ReplicaSet(tmp_path / "replicas")
+    follower = replicas.follow(ORIGIN, CHILD_PUBLIC)
+    assert (follower.state, follower.target_size) == ("fetching", 81)
+    assert follower.keys == ledger.keys
+    peer.fail_entries_after = None
+    follow(follower, peer, chunk=10)
+    assert follower.verified_size == 81
+    verify_log(follower.store, CHILD_PUBLIC, ORIGIN)
+    replicas.close()
+
+
+def forged_rotation(ledger: Ledger) -> Ledger:
+    """A copy of `ledger`'s log (same entries: the clock is fixed) continued by someone without
+    its key: a hand-over to the outsider's key, signed by the outsider, and entries by it."""
+    copy = MemoryLogStore()
+    twin = child(copy)
+    for _, body in ledger.bodies():
+        clean = ledger_pb2.EntryBody()
+        clean.CopyFrom(body)
+        twin.append(clean)
+    assert twin.root() == ledger.root()
+    twin.close()
+    forge_handover(
+        copy,
+        ORIGIN,
+        previous=CHILD_PUBLIC,
+        new=OUTSIDER_KEY,
+        possession_by=OUTSIDER_KEY,
+        entry_key=OUTSIDER_KEY,
+    )
+    forge(copy, ORIGIN, gd("forged"), entry_key=OUTSIDER_KEY, checkpoint_key=OUTSIDER_KEY)
+    return Ledger(copy, OUTSIDER_KEY, ORIGIN, clock=lambda: 1)
+
+
+def test_replication_forged_rotation_is_refused_and_nothing_stored() -> None:
+    ledger, peer, follower = followed(12)
+    before = snapshot(follower.store)
+    peer.serve(forged_rotation(ledger))
+    with pytest.raises(VerificationError, match="signature"):
+        follow(follower, peer)
+    assert snapshot(follower.store) == before and follower.keys == LogKeys.single(CHILD_PUBLIC)
+
+    # A peer that says nothing of a hand-over cannot make a new key believed either.
+    peer.serve(rotated_child(12, 5))
+
+    async def no_history(origin: str, size: int, *, timeout: float) -> list[object]:
+        return []
+
+    peer.get_key_history = no_history  # type: ignore[method-assign,assignment]
+    with pytest.raises(VerificationError):
+        follow(follower, peer)
+    assert snapshot(follower.store) == before
+    del peer.get_key_history
+    follow(follower, peer)
+    assert follower.verified_size == 18 and len(follower.keys.eras) == 2
+
+
+def test_replication_handover_its_checkpoint_ignores_is_refused() -> None:
+    """A hand-over among the leaves that the note does not account for (signed by the old key
+    after handing over: a compromised old key, or a broken writer) stores nothing."""
+    ledger, peer, follower = followed(6)
+    before = snapshot(follower.store)
+    forge_handover(
+        ledger.store,
+        ORIGIN,
+        previous=CHILD_PUBLIC,
+        new=NEW_CHILD_KEY,
+        possession_by=NEW_CHILD_KEY,
+        entry_key=CHILD_KEY,
+        checkpoint_key=CHILD_KEY,
+    )
+    with pytest.raises(PeerError, match=r"entry 6 .* hands its key over, but not as"):
+        follow(follower, peer)
+    assert snapshot(follower.store) == before
 
 
 # -- a node restored from an old backup -----------------------------------------------------------

@@ -4,7 +4,6 @@ of its log, and recovers those entries from the parent's replica (real processes
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,20 +21,12 @@ from node.demo.seed import seed_station
 from node.peers.clients import Peers
 from node.runtime import reconcile_with_parent
 from node.station.core import Station
-from tests.processes import start_node, stop_node
+from tests.processes import serve_federated, stop_node
 
 pytestmark = pytest.mark.slow  # real node processes
 
 STATION = "kalamassery"
 DISTRICT = "ekm-dpo"
-
-
-def _serve(base: Path, name: str) -> subprocess.Popen[bytes]:
-    process, _ = start_node(
-        "node", "serve", "--data-dir", str(base / name), "--poll", "0.5",
-        log_path=base / f"{name}.log",
-    )  # fmt: skip
-    return process
 
 
 @pytest.fixture
@@ -69,8 +60,8 @@ def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
     full = station.ledger.size()
     station.close()
 
-    district = _serve(base, DISTRICT)
-    child = _serve(base, STATION)
+    district = serve_federated(base, DISTRICT)
+    child = serve_federated(base, STATION)
     try:
         deadline = time.monotonic() + 60
         size = 0

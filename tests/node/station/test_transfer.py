@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import nacl.signing
 import pytest
 
 from ledger.errors import CctnsError, InputError, VerificationError
@@ -15,6 +16,7 @@ from node.records.sealing import verify_disclosure
 from node.records.validation import IST, utc_ms
 from node.station import disclosure, registers, transfer, views
 from node.station.core import Station
+from node.station.rotation import rotate_key
 from protos import federation_pb2, records_pb2
 
 SENDER = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
@@ -383,3 +385,30 @@ def test_zero_fir_with_sealed_victim_stays_sealed_across_the_transfer(
     wrong = records_pb2.Person(name="Someone Else")
     with pytest.raises(VerificationError):
         disclosure.import_disclosed(receiver, commitment, wrong, salt)
+
+
+def test_zero_fir_hand_over_after_both_stations_rotated_their_keys(
+    tmp_path: Path, stations: tuple[Station, Station]
+) -> None:
+    """Each side trusts the other's key from before its rotation (federation.toml is not
+    edited): the messages carry the key hand-overs, which lead from it to the key in force."""
+    sender, receiver = stations
+    pinned_sender, pinned_receiver = keys(sender), keys(receiver)
+    rotate_key(sender, DataDir(tmp_path / "a"), OFFICER)
+    rotate_key(receiver, DataDir(tmp_path / "b"), RECEIVING_OFFICER)
+    assert keys(sender) != pinned_sender and keys(receiver) != pinned_receiver
+    ref, handover = hand_over(sender, receiver)
+    assert len(handover.key_handovers) == 1
+    acceptance = transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *pinned_sender)
+    assert len(acceptance.key_handovers) == 1
+    transfer.record_transfer_acceptance(sender, OFFICER, acceptance, *pinned_receiver)
+    status = transfer.zero_fir_status(sender, ref)
+    assert (status["state"], status["fir_number"]) == ("numbered", acceptance.fir_number)
+    # A key neither log ever had is no pin: the same messages are refused under it.
+    stranger = bytes(nacl.signing.SigningKey.generate().verify_key)
+    with pytest.raises(VerificationError, match="never pass through"):
+        transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, stranger, SENDER)
+    # Without its hand-over the message names no way to the new key.
+    del handover.key_handovers[:]
+    with pytest.raises(VerificationError):
+        transfer.accept_zero_fir(receiver, RECEIVING_OFFICER, handover, *pinned_sender)
