@@ -25,11 +25,12 @@ GD_CATEGORIES = ("arrival", "departure", "information", "arrest", "property", "f
 PETITION_CHANNELS = ("in person", "post", "email", "online", "e-FIR", "phone", "referred")
 # Indian registration marks: state code, RTO number, series letters, number (KL-07-AB-1234,
 # KL-7-1234 for old marks), and the Bharat series (22-BH-1234-AA).
-_REGISTRATION = re.compile(r"^([A-Z]{2})(\d{1,2})([A-Z]{0,3})(\d{1,4})$")
-_BHARAT = re.compile(r"^(\d{2})BH(\d{4})([A-Z]{1,2})$")
+# Digits are 0-9 throughout: `\d` would take any script's digits.
+_REGISTRATION = re.compile(r"^([A-Z]{2})([0-9]{1,2})([A-Z]{0,3})([0-9]{1,4})$")
+_BHARAT = re.compile(r"^([0-9]{2})BH([0-9]{4})([A-Z]{1,2})$")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 # An Indian mobile number: 10 digits starting 6-9, optionally written with +91 or a leading 0.
-_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9]\d{9})$")
+_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9][0-9]{9})$")
 _OFFICER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,63}$")
 
 

@@ -2,7 +2,9 @@
 FIR; a case's investigating officer and events (see `node.records.casework` for the rules).
 
 Every command validates first and writes nothing when anything is wrong (InputError listing every
-problem), holding the station's single-writer lock while it reads the state and appends.
+problem), holding the station's single-writer lock while it reads the state and appends. The
+records they append are held to the table of limits (`node.records.limits`) by
+`Station.append_records`; what is looked up (a receipt, an FIR number) is held to it first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from node.index import casework as cases
 from node.index.casework import PetitionStatus
+from node.records import limits
 from node.records.casework import (
     CASE_EVENT_KINDS,
     CONVERTED,
@@ -33,6 +36,8 @@ from protos import records_pb2
 
 
 def _open_petition(station: Station, receipt: str, problems: Problems) -> PetitionStatus | None:
+    if not limits.check_text(receipt, "PetitionUpdate.receipt_number", "the receipt", problems):
+        return None
     found = cases.petition_status(station.index, receipt) if receipt.strip() else None
     if found is None:
         problems.add(f"no petition {receipt!r} at this station")
@@ -199,6 +204,8 @@ def convert_to_fir(
 
 def _case(station: Station, fir_number: str, problems: Problems) -> str:
     """The FIR's number as recorded, or "" (with a problem) when there is no such FIR here."""
+    if not limits.check_text(fir_number, "CaseEvent.fir_number", "the FIR number", problems):
+        return ""
     view = station.index.lookups.fir(fir_number.strip()) if fir_number.strip() else None
     if view is None:
         problems.add(f"no FIR {fir_number!r} at this station")
@@ -248,8 +255,22 @@ def record_case_event(
     """Appends an arrest (`persons`), a seizure (`property`), a case diary entry (`text`), a
     final report (`report_type` "charge_sheet" with its `sections`, or "closure" with its
     reason in `text`) or court progress (`court`, case number, next hearing, outcome)."""
+    asked = records_pb2.CaseEvent(
+        kind=kind,
+        text=text,
+        persons=persons,
+        property=property,
+        report_type=report_type,
+        sections=sections,
+        court=court,
+        court_case_number=court_case_number,
+        next_hearing=next_hearing,
+        outcome=outcome,
+    )
+    problems = Problems()
+    limits.check(asked, problems)
+    problems.raise_if_any(f"{limits.clip(kind, limits.CODE).replace('_', ' ')} not recorded")
     with station.writing():
-        problems = Problems()
         check_officer(officer_id, problems)
         number = _case(station, fir_number, problems)
         when = station.given_time(at_ms, "the time of the event", problems)

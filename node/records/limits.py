@@ -1,0 +1,409 @@
+"""Every input bounded: the one table of limits on what a record, a peer's request or a form may
+hold, and the check that walks a message against it.
+
+The table is the documentation. Each string field has a most number of characters (`TEXT`, by
+"Message.field" of protos/records.proto, ledger.proto and federation.proto), each bytes field a
+most number of bytes (`BYTES`), each repeated field a most number of items (`COUNT`); a field not
+listed gets the default of its kind. Times (int64 fields named `*_ms`) lie between the years
+`FIRST_YEAR` and `LAST_YEAR`, coordinates on the globe, and a whole record within
+`MAX_RECORD_BYTES` once encoded. Every path reads these numbers and no other: the station checks
+every record with `check` before it numbers anything (node/station), the web pages and the JSON
+API read form fields and parameters with them (node/web), the peer service checks each request
+(federation/service.py, through `LocalNode.check_request`), and `cctns record add` goes through
+the station.
+
+Why these numbers (characters, not bytes: Malayalam takes three bytes a character in UTF-8):
+  CODE 40        codes and kinds from fixed lists (tighter where the index's column is)
+  REFERENCE 40   record references ("FIR No. 123/2026", "PET/2026/000123")
+  IDENTIFIER 60  engine and chassis numbers, person and property ids (OFFICER_ID 64)
+  NAME 120       a person's name as written in the registers (the portal's limit since 2024)
+  LINE 200       a subject, a court, an office's node id or a log's origin (ORIGIN), a query
+  ADDRESS 400    a postal address with landmarks
+  DESCRIPTION 1,000  a property item, a place of occurrence
+  NOTE 2,000     a status note, a reason for closing or correcting, a GD entry's summary
+  DETAILS 5,000  a petition's, a service request's or a grievance's account
+  FACTS 20,000   an FIR's or NCR's brief facts, a case diary entry (about eight typed pages)
+and counts: 100 persons and 100 property items in one FIR (a riot or a large seizure), 20 sections,
+10 aliases or identifying marks a person. A record at every limit at once may still be larger than
+the ledger takes (`MAX_RECORD_BYTES`, under `ledger.log.MAX_ENTRY_BYTES`): it is refused whole, with
+its size, before anything is numbered.
+
+`MAX_REQUEST_BYTES` bounds any HTTP request body: the FIR form with every field at its limit in
+Malayalam, percent-encoded (9 bytes a character), is about 260 KiB, so 512 KiB refuses a megabyte
+field (413) before it is parsed and never a real form. `PUBLIC_ROWS` and `PUBLIC_TEXT` bound the
+public lists (missing persons, unidentified bodies, recovered vehicles and property): rows, and
+the characters of each free-text cell, so that a record written before these limits cannot make
+a public page large either.
+
+Pure: no I/O. `check` lists every problem and never includes the offending value in a message.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from ledger.errors import InputError
+from ledger.log import MAX_ENTRY_BYTES
+from node.records.validation import Problems
+from protos import federation_pb2, ledger_pb2, records_pb2
+
+__all__ = [
+    "ADDRESS",
+    "BYTES",
+    "CODE",
+    "COUNT",
+    "DEFAULT_BYTES",
+    "DEFAULT_COUNT",
+    "DEFAULT_TEXT",
+    "DESCRIPTION",
+    "DETAILS",
+    "FACTS",
+    "FIRST_YEAR",
+    "IDENTIFIER",
+    "LAST_YEAR",
+    "LINE",
+    "MAX_RECORD_BYTES",
+    "MAX_REQUEST_BYTES",
+    "NAME",
+    "NOTE",
+    "OFFICER_ID",
+    "ORIGIN",
+    "PUBLIC_ROWS",
+    "PUBLIC_TEXT",
+    "REFERENCE",
+    "TEXT",
+    "check",
+    "check_text",
+    "clip",
+    "count",
+    "problems",
+    "size",
+    "text",
+    "time_ms_in_range",
+    "whole_number",
+]
+
+CODE: Final = 40
+REFERENCE: Final = 40
+IDENTIFIER: Final = 60
+NAME: Final = 120
+LINE: Final = 200
+ADDRESS: Final = 400
+DESCRIPTION: Final = 1_000
+NOTE: Final = 2_000
+DETAILS: Final = 5_000
+FACTS: Final = 20_000
+# A log's origin line ("cctns.in/kerala/ernakulam-city/ps-kalamassery").
+ORIGIN: Final = 200
+# An officer's id (node/records/validation.py: a letter or digit and up to 63 more).
+OFFICER_ID: Final = 64
+
+DEFAULT_TEXT: Final = LINE
+DEFAULT_COUNT: Final = 20
+DEFAULT_BYTES: Final = 1_024
+# A signed note (a checkpoint with its cosignature lines).
+NOTE_BYTES: Final = 16 * 1024
+# A leaf as the ledger writes it: the body, its 64-byte signature and their framing.
+LEAF_BYTES: Final = MAX_ENTRY_BYTES + 128
+# Room in an entry for the envelope around the record (origin, index, time, officer).
+_ENVELOPE: Final = 4 * 1024
+MAX_RECORD_BYTES: Final = MAX_ENTRY_BYTES - _ENVELOPE
+MAX_REQUEST_BYTES: Final = 512 * 1024
+PUBLIC_ROWS: Final = 200
+PUBLIC_TEXT: Final = 500
+# Times (Unix ms) are 0 (unknown) or within these years: no datetime overflows in between.
+FIRST_YEAR: Final = 1900
+LAST_YEAR: Final = 2199
+
+# The most characters of each string field ("Message.field"); DEFAULT_TEXT for the others.
+TEXT: Final[Mapping[str, int]] = {
+    # records.proto (never wider than the index's column for the field: node/index/schema.py)
+    "ActSection.act": 20,
+    "ActSection.section": CODE,
+    "Person.person_id": IDENTIFIER,
+    "Person.name": NAME,
+    "Person.aliases": NAME,
+    "Person.relative_name": NAME,
+    "Person.relation": 8,
+    "Person.date_of_birth": 10,
+    "Person.sex": 2,
+    "Person.address": ADDRESS,
+    "Person.identifying_marks": LINE,
+    "Person.photo_ref": LINE,
+    "Person.fingerprint_ref": LINE,
+    "Person.mobile": 20,  # "+91 98470 12345", spaced as people write it
+    "Person.nationality": NAME,
+    "PersonInCase.accused_code": 8,
+    "Vehicle.registration": CODE,
+    "Vehicle.engine_number": IDENTIFIER,
+    "Vehicle.chassis_number": IDENTIFIER,
+    "Vehicle.make": IDENTIFIER,
+    "Vehicle.model": IDENTIFIER,
+    "Vehicle.colour": CODE,
+    "Vehicle.vehicle_type": CODE,
+    "PropertyItem.property_id": IDENTIFIER,
+    "PropertyItem.category": 80,
+    "PropertyItem.description": DESCRIPTION,
+    "PropertyItem.identifiers": ADDRESS,
+    "Place.description": DESCRIPTION,
+    "Place.village": NAME,
+    "Place.beat": NAME,
+    "Place.direction_from_station": CODE,
+    "GeneralDiaryEntry.gd_date": 10,
+    "GeneralDiaryEntry.category": CODE,
+    "GeneralDiaryEntry.summary": NOTE,
+    "Petition.receipt_number": REFERENCE,
+    "Petition.subject": LINE,
+    "Petition.details": DETAILS,
+    "Petition.channel": 20,
+    "Petition.gd_reference": REFERENCE,
+    "Petition.category": 20,
+    "NonCognizableReport.ncr_number": REFERENCE,
+    "NonCognizableReport.brief_facts": FACTS,
+    "NonCognizableReport.gd_reference": REFERENCE,
+    "Fir.fir_number": REFERENCE,
+    "Fir.district": 80,
+    "Fir.police_station": NAME,
+    "Fir.brief_facts": FACTS,
+    "Fir.gd_reference": REFERENCE,
+    "Fir.information_type": 20,
+    "Fir.zero_fir_number": REFERENCE,
+    "Fir.jurisdiction_station": NAME,
+    "Fir.crime_head": 80,
+    "Fir.petition_receipt": REFERENCE,
+    "Amendment.record_ref": REFERENCE,
+    "Amendment.reason": NOTE,
+    # The corrected values as JSON: room for corrected brief facts, escaped.
+    "Amendment.changes_json": 2 * FACTS + NOTE,
+    "ZeroFirTransfer.zero_fir_number": REFERENCE,
+    "ZeroFirTransfer.to_station": ORIGIN,
+    "ZeroFirTransfer.direction": 10,
+    "ZeroFirTransfer.assigned_fir_number": REFERENCE,
+    "PetitionUpdate.receipt_number": REFERENCE,
+    "PetitionUpdate.action": 24,
+    "PetitionUpdate.note": NOTE,
+    "PetitionUpdate.fir_number": REFERENCE,
+    "PetitionUpdate.permitted_by": OFFICER_ID,
+    "CaseEvent.fir_number": REFERENCE,
+    "CaseEvent.kind": 24,
+    "CaseEvent.text": FACTS,
+    "CaseEvent.report_type": 24,
+    "CaseEvent.court": LINE,
+    "CaseEvent.court_case_number": REFERENCE,
+    "CaseEvent.next_hearing": 10,
+    "CaseEvent.outcome": NOTE,
+    "CaseEvent.io_officer_id": OFFICER_ID,
+    "ServiceRequest.receipt_number": REFERENCE,
+    "ServiceRequest.kind": CODE,
+    "ServiceRequest.details": DETAILS,
+    "ServiceRequestUpdate.receipt_number": REFERENCE,
+    "ServiceRequestUpdate.status": 20,
+    "ServiceRequestUpdate.note": NOTE,
+    "Grievance.receipt_number": REFERENCE,
+    "Grievance.against_office": ORIGIN,
+    "Grievance.details": DETAILS,
+    "GrievanceUpdate.receipt_number": REFERENCE,
+    "GrievanceUpdate.status": 20,
+    "GrievanceUpdate.note": NOTE,
+    # ledger.proto
+    "EntryBody.origin": ORIGIN,
+    "EntryBody.officer_id": OFFICER_ID,
+    "NodeEvent.note": NOTE,
+    "AuditEntry.asker_node_id": ORIGIN,
+    "AuditEntry.asker_officer_id": OFFICER_ID,
+    "AuditEntry.case_ref": LINE,
+    "AuditEntry.query": 2 * LINE,
+    "AuditEntry.returned_refs": REFERENCE,
+    "Disclosure.record_ref": REFERENCE,
+    "Disclosure.requester_node_id": ORIGIN,
+    "Disclosure.requester_officer_id": OFFICER_ID,
+    "Disclosure.authority": LINE,
+    "ReplicationEvent.origin": ORIGIN,
+    "ReplicationEvent.detail": NOTE,
+    # federation.proto: what other nodes send
+    "CheckpointRequest.origin": ORIGIN,
+    "EntriesRequest.origin": ORIGIN,
+    "ConsistencyRequest.origin": ORIGIN,
+    "ZeroFirHandover.origin": ORIGIN,
+    "RecordRequest.ref": REFERENCE,
+    "SearchRequest.kind": CODE,
+    "SearchRequest.query": LINE,
+    "HitRequest.identifier_type": CODE,
+    "HitRequest.value": LINE,
+    "QueryContext.officer_id": OFFICER_ID,
+    "QueryContext.purpose": LINE,
+    "QueryContext.case_ref": LINE,
+}
+# The most bytes of each bytes field; DEFAULT_BYTES for the others.
+BYTES: Final[Mapping[str, int]] = {
+    "Person.identity_commitment": 64,
+    "SignedEntry.body": MAX_ENTRY_BYTES,
+    "NodeEvent.public_key": 64,
+    "Disclosure.commitment": 64,
+    "Revocation.signed_revocation": NOTE_BYTES,
+    "ReplicationEvent.checkpoint": NOTE_BYTES,
+    "ReplicationEvent.conflicting_checkpoint": NOTE_BYTES,
+    "CosignatureRequest.cosigned_note": NOTE_BYTES,
+    "ProvenEntry.leaf": LEAF_BYTES,
+    "ZeroFirHandover.checkpoint": NOTE_BYTES,
+    "ZeroFirAcceptance.checkpoint": NOTE_BYTES,
+}
+# The most items of each repeated field; DEFAULT_COUNT for the others.
+COUNT: Final[Mapping[str, int]] = {
+    "Person.aliases": 10,
+    "Person.identifying_marks": 10,
+    "NonCognizableReport.sections": 20,
+    "Fir.sections": 20,
+    "Fir.persons": 100,
+    "Fir.property": 100,
+    "Petition.respondents": 20,
+    "CaseEvent.persons": 100,
+    "CaseEvent.property": 100,
+    "CaseEvent.sections": 20,
+    # A search answers at most 500 hits (federation/service.py MAX_SEARCH_LIMIT).
+    "AuditEntry.returned_refs": 500,
+    # A proof in a tree of up to 2^64 leaves.
+    "ProvenEntry.inclusion_proof": 64,
+}
+# Numeric fields with a range of their own, when set: (least, most).
+_RANGES: Final[Mapping[str, tuple[float, float]]] = {
+    "Place.latitude": (-90.0, 90.0),
+    "Place.longitude": (-180.0, 180.0),
+    "Place.distance_from_station_km": (0.0, 10_000.0),
+    "Fir.fir_year": (FIRST_YEAR, LAST_YEAR),
+}
+_FIRST_MS: Final = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_END_MS: Final = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_DIGITS: Final = re.compile(r"[0-9]+")
+_MESSAGES: Final = (records_pb2.DESCRIPTOR, ledger_pb2.DESCRIPTOR, federation_pb2.DESCRIPTOR)
+
+
+def text(field: str) -> int:
+    """The most characters of the string field `field` ("Person.name")."""
+    return TEXT.get(field, DEFAULT_TEXT)
+
+
+def size(field: str) -> int:
+    """The most bytes of the bytes field `field` ("ProvenEntry.leaf")."""
+    return BYTES.get(field, DEFAULT_BYTES)
+
+
+def count(field: str) -> int:
+    """The most items of the repeated field `field` ("Fir.persons")."""
+    return COUNT.get(field, DEFAULT_COUNT)
+
+
+def clip(value: str, most: int) -> str:
+    """`value` cut to `most` characters (an ellipsis marks the cut): for showing text written
+    before these limits on a page whose size must stay bounded."""
+    return value if len(value) <= most else value[: most - 1] + "…"
+
+
+def time_ms_in_range(ms: int) -> bool:
+    """Whether a time (Unix ms) lies within the years FIRST_YEAR..LAST_YEAR."""
+    return _FIRST_MS <= ms < _END_MS
+
+
+def problems(message: Message, what: str = "") -> list[str]:
+    """Every field of `message` (and of the messages inside it) over its limit, one line each,
+    named by its path ("persons 3 person name is longer than 120 characters"); never the value."""
+    found: list[str] = []
+    _walk(message, what, found)
+    return found
+
+
+def check(record: Message, into: Problems, what: str = "") -> None:
+    """Adds to `into` every limit the record `record` exceeds: its fields (`problems`) and its
+    encoded size (at most MAX_RECORD_BYTES, so that its entry fits in the ledger)."""
+    for line in problems(record, what):
+        into.add(line)
+    encoded = record.ByteSize()
+    if encoded > MAX_RECORD_BYTES:
+        into.add(
+            f"{what or 'the record'} is {encoded:,} bytes encoded, at most {MAX_RECORD_BYTES:,}"
+        )
+
+
+def check_text(value: str, field: str, what: str, into: Problems) -> bool:
+    """Whether `value`, given for the string field `field` outside a record (a receipt number to
+    look up), is within its limit; adds a problem naming `what` when it is not."""
+    if len(value) <= text(field):
+        return True
+    into.add(f"{what} is longer than {text(field):,} characters")
+    return False
+
+
+def whole_number(text_value: str, what: str, most: int) -> int:
+    """A whole number as people type it: the digits 0-9 only, at most `most`; 0 when empty.
+    InputError otherwise (digits of other scripts, signs, a value out of range)."""
+    value = text_value.strip()
+    if not value:
+        return 0
+    if not _DIGITS.fullmatch(value):
+        raise InputError(f"{what}: write a whole number with the digits 0-9")
+    if len(value) > len(str(most)) or int(value) > most:
+        raise InputError(f"{what}: at most {most:,}")
+    return int(value)
+
+
+def _label(path: str, name: str) -> str:
+    return f"{path} {name.replace('_', ' ')}".strip()
+
+
+def _walk(message: Message, path: str, found: list[str]) -> None:
+    kind = message.DESCRIPTOR.name
+    for field, value in message.ListFields():
+        key = f"{kind}.{field.name}"
+        label = _label(path, field.name)
+        if field.is_repeated:
+            items = list(value)
+            if len(items) > count(key):
+                found.append(f"{label}: {len(items)} given, at most {count(key)}")
+            for number, item in enumerate(items[: count(key)], 1):
+                _check_value(field, key, f"{label} {number}", item, found)
+        else:
+            _check_value(field, key, label, value, found)
+
+
+def _check_value(
+    field: FieldDescriptor, key: str, label: str, value: object, found: list[str]
+) -> None:
+    if isinstance(value, Message):
+        _walk(value, label, found)
+    elif isinstance(value, str):
+        if len(value) > text(key):
+            found.append(f"{label} is longer than {text(key):,} characters")
+    elif isinstance(value, bytes):
+        if len(value) > size(key):
+            found.append(f"{label} is larger than {size(key):,} bytes")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int | float):
+        least, most = _RANGES.get(key, (-math.inf, math.inf))
+        if field.name.endswith("_ms") and value and not time_ms_in_range(int(value)):
+            found.append(f"{label} is not a time between the years {FIRST_YEAR} and {LAST_YEAR}")
+        elif not (math.isfinite(value) and least <= value <= most):
+            found.append(f"{label} is out of range ({least:g} to {most:g})")
+
+
+def _field_names() -> set[str]:
+    """Every "Message.field" of the protos (for the tests: the tables name real fields)."""
+    names: set[str] = set()
+
+    def add(descriptor: Descriptor) -> None:
+        for field in descriptor.fields:
+            names.add(f"{descriptor.name}.{field.name}")
+        for nested in descriptor.nested_types:
+            add(nested)
+
+    for file in _MESSAGES:
+        for descriptor in file.message_types_by_name.values():
+            add(descriptor)
+    return names
