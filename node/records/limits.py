@@ -5,12 +5,12 @@ The table is the documentation. Each string field has a most number of character
 "Message.field" of protos/records.proto, ledger.proto and federation.proto), each bytes field a
 most number of bytes (`BYTES`), each repeated field a most number of items (`COUNT`); a field not
 listed gets the default of its kind. Times (int64 fields named `*_ms`) lie between the years
-`FIRST_YEAR` and `LAST_YEAR`, coordinates on the globe, and a whole record within
-`MAX_RECORD_BYTES` once encoded. Every path reads these numbers and no other: the station checks
-every record with `check` before it numbers anything (node/station), the web pages and the JSON
-API read form fields and parameters with them (node/web), the peer service checks each request
-(federation/service.py, through `LocalNode.check_request`), and `cctns record add` goes through
-the station.
+`FIRST_YEAR` and `LAST_YEAR` (node/records/validation.py, with the other facts of time),
+coordinates on the globe, and a whole record within `MAX_RECORD_BYTES` once encoded. Every path
+reads these numbers and no other: the station checks every record with `check` before it numbers
+anything (node/station), the web pages and the JSON API read form fields and parameters with them
+(node/web), the peer service checks each request (federation/service.py, through
+`LocalNode.check_request`), and `cctns record add` goes through the station.
 
 Why these numbers (characters, not bytes: Malayalam takes three bytes a character in UTF-8):
   CODE 40        codes and kinds from fixed lists (tighter where the index's column is)
@@ -29,7 +29,7 @@ the ledger takes (`MAX_RECORD_BYTES`, under `ledger.log.MAX_ENTRY_BYTES`): it is
 its size, before anything is numbered.
 
 `MAX_REQUEST_BYTES` bounds any HTTP request body: the FIR form with every field at its limit in
-Malayalam, percent-encoded (9 bytes a character), is about 260 KiB, so 512 KiB refuses a megabyte
+Malayalam, percent-encoded (9 bytes a character), is about 250 KiB, so 512 KiB refuses a megabyte
 field (413) before it is parsed and never a real form. `PUBLIC_ROWS` and `PUBLIC_TEXT` bound the
 public lists (missing persons, unidentified bodies, recovered vehicles and property): rows, and
 the characters of each free-text cell, so that a record written before these limits cannot make
@@ -43,7 +43,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -51,7 +50,7 @@ from google.protobuf.message import Message
 
 from ledger.errors import InputError
 from ledger.log import MAX_ENTRY_BYTES
-from node.records.validation import Problems
+from node.records.validation import FIRST_YEAR, LAST_YEAR, Problems, time_in_years
 from protos import federation_pb2, ledger_pb2, records_pb2
 
 __all__ = [
@@ -86,7 +85,6 @@ __all__ = [
     "problems",
     "size",
     "text",
-    "time_ms_in_range",
     "whole_number",
 ]
 
@@ -118,9 +116,6 @@ MAX_RECORD_BYTES: Final = MAX_ENTRY_BYTES - _ENVELOPE
 MAX_REQUEST_BYTES: Final = 512 * 1024
 PUBLIC_ROWS: Final = 200
 PUBLIC_TEXT: Final = 500
-# Times (Unix ms) are 0 (unknown) or within these years: no datetime overflows in between.
-FIRST_YEAR: Final = 1900
-LAST_YEAR: Final = 2199
 
 # The most characters of each string field ("Message.field"); DEFAULT_TEXT for the others.
 TEXT: Final[Mapping[str, int]] = {
@@ -279,8 +274,6 @@ _RANGES: Final[Mapping[str, tuple[float, float]]] = {
     "Place.distance_from_station_km": (0.0, 10_000.0),
     "Fir.fir_year": (FIRST_YEAR, LAST_YEAR),
 }
-_FIRST_MS: Final = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
-_END_MS: Final = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _DIGITS: Final = re.compile(r"[0-9]+")
 _MESSAGES: Final = (records_pb2.DESCRIPTOR, ledger_pb2.DESCRIPTOR, federation_pb2.DESCRIPTOR)
 
@@ -304,11 +297,6 @@ def clip(value: str, most: int) -> str:
     """`value` cut to `most` characters (an ellipsis marks the cut): for showing text written
     before these limits on a page whose size must stay bounded."""
     return value if len(value) <= most else value[: most - 1] + "…"
-
-
-def time_ms_in_range(ms: int) -> bool:
-    """Whether a time (Unix ms) lies within the years FIRST_YEAR..LAST_YEAR."""
-    return _FIRST_MS <= ms < _END_MS
 
 
 def problems(message: Message, what: str = "") -> list[str]:
@@ -387,7 +375,7 @@ def _check_value(
         return
     elif isinstance(value, int | float):
         least, most = _RANGES.get(key, (-math.inf, math.inf))
-        if field.name.endswith("_ms") and value and not time_ms_in_range(int(value)):
+        if field.name.endswith("_ms") and value and not time_in_years(int(value)):
             found.append(f"{label} is not a time between the years {FIRST_YEAR} and {LAST_YEAR}")
         elif not (math.isfinite(value) and least <= value <= most):
             found.append(f"{label} is out of range ({least:g} to {most:g})")

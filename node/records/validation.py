@@ -19,6 +19,12 @@ IST = timezone(timedelta(hours=5, minutes=30), "IST")
 DAY_MS = 24 * 60 * 60 * 1000
 # Clocks on two machines differ a little; a time given further ahead than this is refused.
 CLOCK_SKEW_MS = 5 * 60 * 1000
+# The years a record's dates and times may name: wide enough for any record a station keeps,
+# narrow enough that no date arithmetic on them overflows (year 1 and year 9999 did).
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+_FIRST_MS = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_END_MS = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000)
 RELATIONS = ("S/o", "D/o", "W/o", "H/o", "M/o", "F/o", "G/o", "C/o")
 SEXES = ("M", "F", "T", "U")
 GD_CATEGORIES = ("arrival", "departure", "information", "arrest", "property", "fir", "other")
@@ -50,6 +56,22 @@ class Problems:
     def raise_if_any(self, what: str) -> None:
         if self.items:
             raise InputError(f"{what}: {'; '.join(self.items)}", list(self.items))
+
+
+def time_in_years(ms: int) -> bool:
+    """Whether a time (Unix ms) lies within the years FIRST_YEAR..LAST_YEAR."""
+    return _FIRST_MS <= ms < _END_MS
+
+
+def check_date(text: str, what: str, problems: Problems) -> None:
+    """An ISO date ("2026-11-28") within the years FIRST_YEAR..LAST_YEAR."""
+    try:
+        year = date.fromisoformat(text).year
+    except ValueError:
+        problems.add(f"{what} {text[:40]!r} is not YYYY-MM-DD")
+        return
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        problems.add(f"{what} is not a date between the years {FIRST_YEAR} and {LAST_YEAR}")
 
 
 def ist_date(ms: int) -> date:
@@ -118,10 +140,7 @@ def check_person(person: records_pb2.Person, what: str, problems: Problems) -> N
     if person.relation and not person.relative_name.strip():
         problems.add(f"{what}: relation {person.relation} given without the relative's name")
     if person.date_of_birth:
-        try:
-            date.fromisoformat(person.date_of_birth)
-        except ValueError:
-            problems.add(f"{what}: date of birth {person.date_of_birth!r} is not YYYY-MM-DD")
+        check_date(person.date_of_birth, f"{what}: date of birth", problems)
 
 
 def check_sections(

@@ -9,7 +9,6 @@ records they append are held to the table of limits (`node.records.limits`) by
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 
 from node.index import casework as cases
@@ -25,6 +24,7 @@ from node.records.casework import (
 )
 from node.records.validation import (
     Problems,
+    check_date,
     check_officer,
     check_person,
     check_property,
@@ -311,10 +311,7 @@ def record_case_event(
             event.outcome = outcome.strip()
             problems.require(event.court, "the court")
             if event.next_hearing:
-                try:
-                    dt.date.fromisoformat(event.next_hearing)
-                except ValueError:
-                    problems.add(f"next hearing {event.next_hearing!r} is not YYYY-MM-DD")
+                check_date(event.next_hearing, "next hearing", problems)
             if not (event.next_hearing or event.outcome or event.court_case_number):
                 problems.add("court progress needs a next hearing, an outcome or a case number")
         elif kind == "io_assigned":

@@ -32,7 +32,14 @@ from node.index.services import ServicesProjection
 from node.records import limits
 from node.records.laws import Statutes
 from node.records.sealing import SealedIdentity
-from node.records.validation import CLOCK_SKEW_MS, Problems, check_officer
+from node.records.validation import (
+    CLOCK_SKEW_MS,
+    FIRST_YEAR,
+    LAST_YEAR,
+    Problems,
+    check_officer,
+    time_in_years,
+)
 from node.station.sealed_store import SealedStore
 from protos import ledger_pb2
 
@@ -239,10 +246,8 @@ class Station:
         now = self._clock()
         if not given_ms:
             return now
-        if not limits.time_ms_in_range(given_ms):
-            problems.add(
-                f"{what} is not a time between the years {limits.FIRST_YEAR} and {limits.LAST_YEAR}"
-            )
+        if not time_in_years(given_ms):
+            problems.add(f"{what} is not a time between the years {FIRST_YEAR} and {LAST_YEAR}")
             return now
         if given_ms > now + CLOCK_SKEW_MS:
             problems.add(f"{what} is in the future")
