@@ -42,13 +42,23 @@ from ledger.errors import (
     NotPermitted,
     PeerError,
     StoreError,
+    TooLarge,
     VerificationError,
 )
 from node.web.deps import render
 from node.web.rules import Forbidden
 from node.web.security import is_api
 
-__all__ = ["ERRORS", "ErrorBody", "ErrorOut", "ErrorRow", "install", "public_message", "row_for"]
+__all__ = [
+    "ERRORS",
+    "ErrorBody",
+    "ErrorOut",
+    "ErrorRow",
+    "answer",
+    "install",
+    "public_message",
+    "row_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,8 @@ class ErrorRow:
 ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(Forbidden, 403),
     ErrorRow(NotFound, 404),
+    # A request body (or an entry) larger than its declared maximum: refused unread.
+    ErrorRow(TooLarge, 413),
     ErrorRow(InputError, 400),
     # 409, not 422: the records' state (the node's log, a peer's answer) failed a check, not the
     # request; 422 stays what it is in the API, a request whose parameters are invalid.
@@ -119,6 +131,13 @@ def _json(
 
 async def _project_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CctnsError)  # registered for CctnsError only
+    return answer(request, exc)
+
+
+def answer(request: Request, exc: CctnsError) -> Response:
+    """The answer to `exc` by `ERRORS`: the error page, or under /api/ the JSON error shape. For
+    the exception handlers, and for what refuses a request before the app sees it
+    (`node.web.request_size`)."""
     row = row_for(exc)
     if row.public is None:
         message = str(exc)

@@ -20,7 +20,7 @@ from ledger.errors import InputError
 from node.index import public
 from node.index import services as services_index
 from node.index.lookups import FirView
-from node.records import refs
+from node.records import limits, refs
 from node.records.refs import canonical_petition
 from node.records.sealing import withheld_in_view
 from node.records.validation import mobile_matches
@@ -29,7 +29,6 @@ from node.station.core import Station
 from node.web.pdf import withheld_from_public
 
 __all__ = [
-    "MAX_REFERENCE",
     "NO_MATCH",
     "CitizenStatus",
     "ServiceStatus",
@@ -40,7 +39,6 @@ __all__ = [
     "withheld",
 ]
 
-MAX_REFERENCE = 40
 NO_MATCH = "no matching record"
 
 
@@ -67,7 +65,7 @@ def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatu
     """The status of a petition receipt or an FIR number for the holder of `mobile` (as
     normalised by `normalise_mobile`); None when there is no match, whichever the
     reason."""
-    reference = reference.strip()[:MAX_REFERENCE]
+    reference = reference.strip()[: limits.REFERENCE]
     if not reference or not mobile:
         return None
     config = station.config
@@ -133,7 +131,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
     """The status of a service request ("SR/...") or grievance ("GRV/...") receipt for the
     holder of `mobile`; None when there is no match, whichever the reason (the same rule as
     `lookup_status`: no enumeration)."""
-    reference = reference.strip()[:MAX_REFERENCE]
+    reference = reference.strip()[: limits.REFERENCE]
     if not reference or not mobile:
         return None
     config = station.config

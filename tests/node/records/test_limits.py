@@ -192,7 +192,7 @@ def test_limits_whole_number_reads_digits(text: str, expected: int) -> None:
          "5000 digits", "exponent"],
 )  # fmt: skip
 def test_limits_whole_number_refuses_anything_else(text: str) -> None:
-    with pytest.raises(InputError, match="^age: "):
+    with pytest.raises(InputError, match=r"^age: "):
         limits.whole_number(text, "age", 150)
 
 
