@@ -342,7 +342,8 @@ def whole_number(text_value: str, what: str, most: int) -> int:
 
 
 def _label(path: str, name: str) -> str:
-    return f"{path} {name.replace('_', ' ')}".strip()
+    """ "persons 3" and "registered_at_ms" -> "persons 3 registered at"."""
+    return f"{path} {name.removesuffix('_ms').replace('_', ' ')}".strip()
 
 
 def _walk(message: Message, path: str, found: list[str]) -> None:

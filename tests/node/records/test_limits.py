@@ -49,7 +49,7 @@ def test_limits_problems_name_each_field_over_its_limit_without_its_value() -> N
     fir.persons.add().person.name = "n" * (limits.NAME + 1)
     found = limits.problems(fir)
     assert found == [
-        "occurrence from ms is not a time between the years 1900 and 2199",
+        "occurrence from is not a time between the years 1900 and 2199",
         "place of occurrence latitude is out of range (-90 to 90)",
         "sections: 21 given, at most 20",
         "persons 1 person name is longer than 120 characters",
