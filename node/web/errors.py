@@ -76,7 +76,7 @@ class ErrorRow:
 ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(Forbidden, 403),
     ErrorRow(NotFound, 404),
-    # A request body (or an entry) larger than its declared maximum: refused unread.
+    # A request body (or an entry) larger than its declared maximum: refused before it is parsed.
     ErrorRow(TooLarge, 413),
     ErrorRow(InputError, 400),
     # 409, not 422: the records' state (the node's log, a peer's answer) failed a check, not the

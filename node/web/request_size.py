@@ -1,13 +1,16 @@
 """The one bound on what a request may carry: a body larger than `limits.MAX_REQUEST_BYTES` is
 refused with 413 (through the one error mapping, `node.web.errors`) before anything parses it.
 
-Pure ASGI middleware. A declared Content-Length over the limit is refused at once, unread; a
-body sent without one (chunked) is read up to the limit and refused as soon as it passes it.
-A body within the limit is read here whole and handed on, so a form or JSON parser never sees
-more than the limit. The fields inside are then held to the table of limits by the pages and
-the station (`node.records.limits`).
+Pure ASGI middleware. A body within the limit is read here whole and handed on, so a form or
+JSON parser never sees more than the limit; the fields inside are then held to the table of
+limits by the pages and the station (`node.records.limits`). A body over it (a declared
+Content-Length, or a chunked body as soon as it passes the limit) is refused: what the client is
+still sending is read and dropped, up to `DRAIN_BYTES`, before the answer goes out, because a
+server that answers and closes while the client is still sending makes the client's network
+stack drop the answer with the connection (a reset), and the user sees no page at all. A body
+larger than that is answered at once; the connection then closes, as it must.
 
-Must never: hand the app a body over the limit, or read more of one than the limit.
+Must never: hand the app a body over the limit, or keep more of one than the limit in memory.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from ledger.errors import TooLarge
 from node.records import limits
 from node.web.errors import answer
 
-__all__ = ["RequestSizeMiddleware"]
+__all__ = ["DRAIN_BYTES", "RequestSizeMiddleware"]
+
+# How much of a refused body is read and dropped so that the client can read the answer.
+DRAIN_BYTES = 16 * 1024 * 1024
 
 
 class RequestSizeMiddleware:
@@ -35,6 +41,8 @@ class RequestSizeMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
+            if declared <= self.max_bytes + DRAIN_BYTES:
+                await _drain(receive, DRAIN_BYTES)
             await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -46,6 +54,8 @@ class RequestSizeMiddleware:
             chunk: bytes = message.get("body", b"")
             held += len(chunk)
             if held > self.max_bytes:
+                if message.get("more_body", False):
+                    await _drain(receive, DRAIN_BYTES)
                 await self._refuse(scope, receive, send)
                 return
             chunks.append(chunk)
@@ -64,11 +74,21 @@ class RequestSizeMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = TooLarge(
-            f"the request is larger than {self.max_bytes:,} bytes: it was refused unread"
-        )
+        error = TooLarge(f"the request is larger than {self.max_bytes:,} bytes: it was refused")
         response = answer(Request(scope), error)
         await response(scope, receive, send)
+
+
+async def _drain(receive: Receive, most: int) -> None:
+    """Reads and drops the rest of a request body, up to `most` bytes."""
+    dropped = 0
+    while dropped <= most:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        dropped += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _content_length(scope: Scope) -> int | None:

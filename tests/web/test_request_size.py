@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from ledger.rocksdb_store import RocksDBLogStore
+from node.config import DataDir
 from node.records import limits
 from node.records.validation import IST
 from node.web.forms import ACCUSED_ROWS, PROPERTY_ROWS, VICTIM_ROWS, WITNESS_ROWS
+from tests.web.browser import csrf_from, running_node
 from tests.web.support import Node, TestClient, csrf, login, post_form, staff_node
 
 MEGABYTE = "x" * 1_000_000
@@ -49,7 +53,7 @@ def test_request_size_portal_complaint_with_a_megabyte_field(node: Node) -> None
             {**form, "details": "d", "kind": "missing_person", "missing_age": "9", field: MEGABYTE},
         )
         assert answer.status_code == 413, field
-        assert "refused unread" in answer.text
+        assert "bytes: it was refused" in answer.text
         assert answer.headers["x-frame-options"] == "DENY"  # the security headers too
     assert _unchanged(node, before)
 
@@ -159,3 +163,39 @@ def test_request_size_largest_fir_form_is_registered(node: Node, sho: TestClient
     written = node.station.ledger.body(index).fir
     assert written.brief_facts == form["brief_facts"]
     assert len(written.persons) == 1 + ACCUSED_ROWS + VICTIM_ROWS + WITNESS_ROWS
+
+
+def _ledger_size(data_dir: Path) -> int:
+    """The size of a running node's log, read beside it (read-only)."""
+    with RocksDBLogStore.open(DataDir(data_dir).ledger_path, audit=True) as store:
+        return store.size()
+
+
+@pytest.mark.slow  # a real node process: hypercorn between the client and the app
+def test_request_size_real_server_refuses_a_megabyte_complaint(tmp_path: Path) -> None:
+    with running_node(tmp_path, records=0) as served, served.client() as client:
+        before = _ledger_size(served.data_dir)
+        token = csrf_from(client.get("/citizen/complaint").text)
+        form = {"csrf_token": token, "mobile": "9847012345", "name": MEGABYTE}
+        refused = client.post("/citizen/complaint", data=form)
+        assert refused.status_code == 413
+        assert "bytes: it was refused" in refused.text
+
+        def chunks() -> Iterator[bytes]:
+            yield f"csrf_token={token}&name=".encode()
+            for _ in range(10):
+                yield b"z" * 100_000
+
+        unannounced = client.post(
+            "/citizen/complaint",
+            content=chunks(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert unannounced.status_code == 413
+        # The node still serves, and takes a complaint of a real size.
+        token = csrf_from(client.get("/citizen/complaint").text)
+        fine = {**form, "csrf_token": token, "name": "Mini Joseph", "address": "Kalamassery"}
+        fine.update(subject="Neighbour's dog bites", details="It bit my son near the gate.")
+        accepted = client.post("/citizen/complaint", data=fine)
+        assert accepted.status_code == 200 and "PET/" in accepted.text
+        assert _ledger_size(served.data_dir) == before + 1
