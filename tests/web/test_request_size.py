@@ -5,7 +5,6 @@ a staff form and the JSON API, and nothing is written; the largest real form sti
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,9 @@ import pytest
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.records import limits
-from node.records.validation import IST
 from node.web.forms import ACCUSED_ROWS, PROPERTY_ROWS, VICTIM_ROWS, WITNESS_ROWS
 from tests.web.browser import csrf_from, running_node
-from tests.web.support import Node, TestClient, csrf, login, post_form, staff_node
+from tests.web.support import Node, TestClient, csrf, login, post_form, staff_node, theft_form
 
 MEGABYTE = "x" * 1_000_000
 MALAYALAM = "കേരളം" * limits.FACTS  # three bytes a character, nine percent-encoded
@@ -32,6 +30,16 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 @pytest.fixture(scope="module")
 def sho(node: Node) -> TestClient:
     return login(node, "PEN300001", "sho", name="Anitha K", sex="F")
+
+
+FORM_ENCODED = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _chunked_name(token: str, size: int) -> Iterator[bytes]:
+    """A complaint form whose name is `size` bytes, sent in chunks: no Content-Length."""
+    yield f"csrf_token={token}&mobile=9847012345&name=".encode()
+    for _ in range(size // 100_000):
+        yield b"y" * 100_000
 
 
 def _unchanged(node: Node, before: tuple[int, bytes]) -> bool:
@@ -60,7 +68,7 @@ def test_request_size_portal_complaint_with_a_megabyte_field(node: Node) -> None
 
 def test_request_size_staff_fir_form_with_a_megabyte_field(node: Node, sho: TestClient) -> None:
     before = _state(node)
-    answer = post_form(sho, "/fir/new", _fir_form(brief_facts=MEGABYTE))
+    answer = post_form(sho, "/fir/new", theft_form(brief_facts=MEGABYTE))
     assert answer.status_code == 413
     assert _unchanged(node, before)
 
@@ -91,37 +99,11 @@ def test_request_size_chunked_form_over_the_limit_is_refused(node: Node) -> None
     token = csrf(citizen.get("/citizen/complaint").text)
     before = _state(node)
 
-    def chunks() -> Iterator[bytes]:
-        yield f"csrf_token={token}&mobile=9847012345&name=".encode()
-        for _ in range(6):
-            yield b"y" * 100_000
-
     answer = citizen.post(
-        "/citizen/complaint",
-        content=chunks(),
-        headers={"content-type": "application/x-www-form-urlencoded"},
+        "/citizen/complaint", content=_chunked_name(token, 600_000), headers=FORM_ENCODED
     )
     assert answer.status_code == 413
     assert _unchanged(node, before)
-
-
-def _local(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M")
-
-
-def _fir_form(**overrides: str) -> dict[str, str]:
-    occurred = datetime.now(IST) - timedelta(hours=3)
-    form = {
-        "occurrence_from": _local(occurred),
-        "place": "Near HMT junction",
-        "section_0": "BNS 303(2)",
-        "information_type": "oral",
-        "complainant_name": "Rajesh Kumar",
-        "complainant_mobile": "9447000000",
-        "accused_0_unknown": "on",
-        "brief_facts": "The scooter was stolen.",
-    }
-    return {**form, **overrides}
 
 
 def _at_limit(field: str) -> str:
@@ -131,10 +113,8 @@ def _at_limit(field: str) -> str:
 def test_request_size_largest_fir_form_is_registered(node: Node, sho: TestClient) -> None:
     """Every free-text field of the FIR form at its limit, in Malayalam (nine bytes a character
     once percent-encoded): the form fits the bound, and the station registers it."""
-    form = _fir_form(
-        place=_at_limit("Place.description"),
-        brief_facts=_at_limit("Fir.brief_facts"),
-        jurisdiction_station="",
+    form = theft_form(
+        place=_at_limit("Place.description"), brief_facts=_at_limit("Fir.brief_facts")
     )
     people = ["complainant_"]
     people += [f"accused_{row}_" for row in range(ACCUSED_ROWS)]
@@ -180,16 +160,8 @@ def test_request_size_real_server_refuses_a_megabyte_complaint(tmp_path: Path) -
         refused = client.post("/citizen/complaint", data=form)
         assert refused.status_code == 413
         assert "bytes: it was refused" in refused.text
-
-        def chunks() -> Iterator[bytes]:
-            yield f"csrf_token={token}&name=".encode()
-            for _ in range(10):
-                yield b"z" * 100_000
-
         unannounced = client.post(
-            "/citizen/complaint",
-            content=chunks(),
-            headers={"content-type": "application/x-www-form-urlencoded"},
+            "/citizen/complaint", content=_chunked_name(token, 1_000_000), headers=FORM_ENCODED
         )
         assert unannounced.status_code == 413
         # The node still serves, and takes a complaint of a real size.
