@@ -40,10 +40,12 @@ Pure: no I/O. `check` lists every problem and never includes the offending value
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -303,7 +305,7 @@ def problems(message: Message, what: str = "") -> list[str]:
     """Every field of `message` (and of the messages inside it) over its limit, one line each,
     named by its path ("persons 3 person name is longer than 120 characters"); never the value."""
     found: list[str] = []
-    _walk(message, what, found)
+    _walk(message, (None, what, 0) if what else None, found)
     return found
 
 
@@ -341,45 +343,95 @@ def whole_number(text_value: str, what: str, most: int) -> int:
     return int(value)
 
 
-def _label(path: str, name: str) -> str:
-    """ "persons 3" and "registered_at_ms" -> "persons 3 registered at"."""
-    return f"{path} {name.removesuffix('_ms').replace('_', ' ')}".strip()
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """What the table says of one field, looked up once per field (the check runs on every
+    record the station writes)."""
+
+    key: str  # "Message.field"
+    name: str  # how a problem names it: "registered at", "brief facts"
+    kind: int  # FieldDescriptor.CPPTYPE_*
+    repeated: bool
+    most_items: int
+    most: float  # characters, bytes, or the highest number
+    least: float
+    time: bool
 
 
-def _walk(message: Message, path: str, found: list[str]) -> None:
-    kind = message.DESCRIPTOR.name
+@functools.cache
+def _rule(field: FieldDescriptor) -> _Rule:
+    assert field.containing_type is not None  # a field of a message
+    key = f"{field.containing_type.name}.{field.name}"
+    kind = field.cpp_type
+    least, most = _RANGES.get(key, (-math.inf, math.inf))
+    if kind == FieldDescriptor.CPPTYPE_STRING:
+        most = size(key) if field.type == FieldDescriptor.TYPE_BYTES else text(key)
+    return _Rule(
+        key=key,
+        name=field.name.removesuffix("_ms").replace("_", " "),
+        kind=kind,
+        repeated=field.is_repeated,
+        most_items=count(key),
+        most=most,
+        least=least,
+        time=field.name.endswith("_ms"),
+    )
+
+
+# Where a field is: None at the top, else (where its message is, the message's field name, the
+# item's number in a repeated field or 0). Made into words only for a problem.
+_Path = tuple["_Path", str, int] | None
+_MESSAGE: Final = FieldDescriptor.CPPTYPE_MESSAGE
+_STRING: Final = FieldDescriptor.CPPTYPE_STRING
+_BOOL: Final = FieldDescriptor.CPPTYPE_BOOL
+
+
+def _walk(message: Message, path: _Path, found: list[str]) -> None:
     for field, value in message.ListFields():
-        key = f"{kind}.{field.name}"
-        label = _label(path, field.name)
-        if field.is_repeated:
-            items = list(value)
-            if len(items) > count(key):
-                found.append(f"{label}: {len(items)} given, at most {count(key)}")
-            for number, item in enumerate(items[: count(key)], 1):
-                _check_value(field, key, f"{label} {number}", item, found)
-        else:
-            _check_value(field, key, label, value, found)
+        rule = _rule(field)
+        if not rule.repeated:
+            if rule.kind == _MESSAGE:
+                _walk(value, (path, rule.name, 0), found)
+            elif rule.kind != _BOOL:
+                _check_value(rule, path, 0, value, found)
+            continue
+        items = value
+        if len(value) > rule.most_items:
+            found.append(
+                f"{_label(path, rule.name)}: {len(value)} given, at most {rule.most_items}"
+            )
+            items = value[: rule.most_items]
+        if rule.kind == _MESSAGE:
+            for number, item in enumerate(items, 1):
+                _walk(item, (path, rule.name, number), found)
+        elif rule.kind != _BOOL:
+            for number, item in enumerate(items, 1):
+                _check_value(rule, path, number, item, found)
 
 
-def _check_value(
-    field: FieldDescriptor, key: str, label: str, value: object, found: list[str]
-) -> None:
-    if isinstance(value, Message):
-        _walk(value, label, found)
-    elif isinstance(value, str):
-        if len(value) > text(key):
-            found.append(f"{label} is longer than {text(key):,} characters")
-    elif isinstance(value, bytes):
-        if len(value) > size(key):
-            found.append(f"{label} is larger than {size(key):,} bytes")
-    elif isinstance(value, bool):
-        return
-    elif isinstance(value, int | float):
-        least, most = _RANGES.get(key, (-math.inf, math.inf))
-        if field.name.endswith("_ms") and value and not time_in_years(int(value)):
-            found.append(f"{label} is not a time between the years {FIRST_YEAR} and {LAST_YEAR}")
-        elif not (math.isfinite(value) and least <= value <= most):
-            found.append(f"{label} is out of range ({least:g} to {most:g})")
+def _label(path: _Path, name: str, number: int = 0) -> str:
+    """Where a field is, in words: "persons 3 person name"."""
+    words = [name, str(number)] if number else [name]
+    while path is not None:
+        path, parent, position = path
+        words[:0] = [parent, str(position)] if position else [parent]
+    return " ".join(words)
+
+
+def _check_value(rule: _Rule, path: _Path, number: int, value: Any, found: list[str]) -> None:
+    if rule.kind == _STRING:
+        if len(value) > rule.most:
+            what, unit = ("longer", "characters") if isinstance(value, str) else ("larger", "bytes")
+            found.append(f"{_label(path, rule.name, number)} is {what} than {rule.most:,} {unit}")
+    elif rule.time and value and not time_in_years(int(value)):
+        found.append(
+            f"{_label(path, rule.name, number)} is not a time between the years "
+            f"{FIRST_YEAR} and {LAST_YEAR}"
+        )
+    elif not (math.isfinite(value) and rule.least <= value <= rule.most):
+        found.append(
+            f"{_label(path, rule.name, number)} is out of range ({rule.least:g} to {rule.most:g})"
+        )
 
 
 def _field_names() -> set[str]:
