@@ -286,6 +286,7 @@ def fir_sections(request: Request, officer: AsFirRegister) -> Response:
     text = params.get("q") or next(
         (v for k, v in params.multi_items() if k.startswith("section") and v.strip()), ""
     )
+    text = text[: limits.text("SearchRequest.query")]
     found = station(request).statutes.search(text)[:PICKER_LIMIT] if text.strip() else []
     options = "".join(
         f'<option value="{escape(s.citation)}">{escape(s.citation)} · {escape(s.title)}</option>'
