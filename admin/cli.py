@@ -28,12 +28,14 @@ from ledger.errors import (
     PeerError,
     RateLimited,
     StoreError,
+    TooLarge,
     UsageError,
     VerificationError,
 )
 
 # The one mapping from the project's errors to exit codes: the first class that matches wins.
 EXIT_CODES: tuple[tuple[type[CctnsError], int], ...] = (
+    (TooLarge, 2),  # an input over its declared maximum is bad input
     (InputError, 2),
     (UsageError, 2),
     (VerificationError, 3),

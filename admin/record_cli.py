@@ -6,6 +6,9 @@ and vehicles (JSON on stdout).
     cctns record show "FIR No. 12/2026" --data-dir D
     cctns search person "K. Raju" [--age-min 30 --age-max 45] --data-dir D
     cctns search vehicle "KL 07 AB 1234" --data-dir D
+
+A record given to `record add` is held to the table of limits by the station, like one typed in
+a form (`node.records.limits`); its file is read only up to `MAX_RECORD_FILE_BYTES`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,8 @@ from typing import Any
 from google.protobuf.json_format import Parse, ParseError
 
 from admin.common import command, emit, open_station, subcommands
-from ledger.errors import InputError
+from ledger.errors import InputError, TooLarge
+from node.records import limits
 from node.station import registers, views
 from protos import records_pb2
 
@@ -30,10 +35,43 @@ RECORD_TYPES = {
     "ncr": records_pb2.NonCognizableReport,
     "gd": records_pb2.GeneralDiaryEntry,
 }
+# The largest record file read: a record within its limits, as protobuf JSON with every
+# character escaped (\uXXXX, six bytes for one to three), fits in it.
+MAX_RECORD_FILE_BYTES = 4 * limits.MAX_RECORD_BYTES
+MAX_SEARCH_HITS = 500
+MAX_AGE = 150
+
+
+def _read_record_file(name: str) -> str:
+    """The text of a record file ('-': stdin), refused (TooLarge) beyond MAX_RECORD_FILE_BYTES
+    before more of it is read."""
+    if name == "-":
+        data = sys.stdin.buffer.read(MAX_RECORD_FILE_BYTES + 1)
+    else:
+        with Path(name).open("rb") as stream:
+            data = stream.read(MAX_RECORD_FILE_BYTES + 1)
+    if len(data) > MAX_RECORD_FILE_BYTES:
+        raise TooLarge(f"{name}: larger than {MAX_RECORD_FILE_BYTES:,} bytes: no record is")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text: {exc}") from exc
+
+
+def _whole_number(most: int) -> Callable[[str], int]:
+    """An argparse type: a whole number, digits 0-9, at most `most`."""
+
+    def parse(text: str) -> int:
+        try:
+            return limits.whole_number(text, "the number", most)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
 
 
 def cmd_record_add(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    text = _read_record_file(args.file)
     try:
         record = Parse(text, RECORD_TYPES[args.kind]())
     except ParseError as exc:
@@ -130,9 +168,9 @@ def register(groups: Any) -> None:
     search = subcommands(groups, "search", "find persons and vehicles")
     sub = command(search, "person", cmd_search_person, "find a person by (misspelt) name")
     sub.add_argument("name")
-    sub.add_argument("--age-min", type=int)
-    sub.add_argument("--age-max", type=int)
-    sub.add_argument("--limit", type=int, default=20)
+    sub.add_argument("--age-min", type=_whole_number(MAX_AGE))
+    sub.add_argument("--age-max", type=_whole_number(MAX_AGE))
+    sub.add_argument("--limit", type=_whole_number(MAX_SEARCH_HITS), default=20)
     sub.add_argument("--json", action="store_true")
     sub = command(search, "vehicle", cmd_search_vehicle, "registration, engine or chassis no.")
     sub.add_argument("text")

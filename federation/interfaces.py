@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from google.protobuf.message import Message
+
 from protos import federation_pb2, ledger_pb2
 
 
@@ -116,6 +118,11 @@ class LocalNode(Protocol):
 
     def log(self, origin: str = "") -> LogReader:
         """The node's own log ('' or its own origin) or a replica it holds; PeerError if none."""
+        ...
+
+    def check_request(self, request: Message) -> None:
+        """Refuses (InputError, every problem listed) a request with a field over the node's
+        declared limit for it: the federation has no numbers of its own for what fits."""
         ...
 
     def find_record(self, ref: str) -> tuple[int, list[int]] | None:

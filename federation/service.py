@@ -14,6 +14,10 @@ node.toml's `peer_audited_calls`): over it, the call is refused with RateLimited
 log with audit entries or its CPU with searches. Calls that write nothing (checkpoints, entries,
 proofs, revocations) are not counted. Without a quota (tests, the simulator) nothing is.
 
+Every request is first held to the node's limits (`LocalNode.check_request`: the node's one table
+of limits, node/records/limits.py, so this module keeps no lengths of its own); what is checked
+here besides is what a request means (ranges, kinds, who may ask).
+
 Every fetch, search and hit/no-hit answered here is first appended to the node's own ledger as an
 AuditEntry (who asked, for which case, what was returned); the signed leaf of that entry, with
 its inclusion proof, goes back to the asker as the `receipt`:
@@ -48,6 +52,7 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_SEARCH_LIMIT",
     "HIT_IDENTIFIER_TYPES",
+    "MAX_BATCH_BYTES",
     "MAX_BATCH_SIZE",
     "MAX_ENTRIES_PER_REQUEST",
     "MAX_HIT_REFS",
@@ -100,13 +105,17 @@ MAX_SEARCH_LIMIT: Final = 500
 MAX_HIT_REFS: Final = 100
 DEFAULT_BATCH_SIZE: Final = 500
 MAX_BATCH_SIZE: Final = 2000
+# One EntryBatch holds leaves of at most this many bytes together (a single larger leaf goes
+# alone): with the ledger's largest entry (ledger.log.MAX_ENTRY_BYTES, 1 MiB) a batch stays far
+# below gRPC's message limit (federation/grpc_server.py MAX_MESSAGE_BYTES, 16 MiB) whatever the
+# entries' sizes, where a count alone let twenty large entries overflow it.
+MAX_BATCH_BYTES: Final = 4 * 1024 * 1024
+# Bytes a leaf adds to a batch besides itself: its field tag and length.
+_LEAF_FRAMING: Final = 6
 # One GetEntries call returns at most this many leaves; a longer range is refused with InputError
 # (clients ask for long ranges in parts), so one call cannot hold a server thread for minutes.
 MAX_ENTRIES_PER_REQUEST: Final = 50_000
-MAX_COSIGNED_NOTE_BYTES: Final = 16 * 1024
 MAX_AGE: Final = 150
-_MAX_REF = 80
-_MAX_QUERY = 200
 
 
 def access_for(role: str) -> Access:
@@ -135,13 +144,16 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.CheckpointRequest
     ) -> federation_pb2.CheckpointResponse:
         """The latest signed checkpoint of the own log or of a replica held here."""
+        self.node.check_request(request)
         return federation_pb2.CheckpointResponse(note=self._log(request.origin).checkpoint())
 
     def get_entries(
         self, caller: PeerIdentity, request: federation_pb2.EntriesRequest
     ) -> Iterator[federation_pb2.EntryBatch]:
-        """Leaves start..end-1 in batches of at most MAX_BATCH_SIZE. The request is checked
-        before the first batch; a range longer than MAX_ENTRIES_PER_REQUEST is refused."""
+        """Leaves start..end-1 in batches of at most MAX_BATCH_SIZE leaves and MAX_BATCH_BYTES
+        (at least one leaf each). The request is checked before the first batch; a range longer
+        than MAX_ENTRIES_PER_REQUEST is refused."""
+        self.node.check_request(request)
         self._require_full(caller, "read log entries")
         log = self._log(request.origin)
         size = log.size()
@@ -156,12 +168,13 @@ class PeerService:
                 "ask for it in parts"
             )
         batch_size = min(request.batch_size or DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE)
-        return _batches(log, start, end, batch_size)
+        return _batches(log, start, end, batch_size, MAX_BATCH_BYTES)
 
     def get_consistency_proof(
         self, caller: PeerIdentity, request: federation_pb2.ConsistencyRequest
     ) -> federation_pb2.ProofResponse:
         """RFC 9162 consistency proof between two sizes of a log held here."""
+        self.node.check_request(request)
         log = self._log(request.origin)
         size = log.size()
         if not 0 < request.size1 <= request.size2 <= size:
@@ -191,11 +204,10 @@ class PeerService:
         Checked here: the note is well formed, names this node's log, and does not claim more
         entries than the log has. The witness's own signature is the node's to check.
         """
+        self.node.check_request(request)
         note = request.cosigned_note
         if not note:
             raise InputError("the cosigned note is empty")
-        if len(note) > MAX_COSIGNED_NOTE_BYTES:
-            raise InputError(f"the cosigned note is larger than {MAX_COSIGNED_NOTE_BYTES} bytes")
         try:
             checkpoint, signatures = parse_note(note)
         except VerificationError as exc:
@@ -215,9 +227,10 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.RecordRequest
     ) -> federation_pb2.RecordResponse:
         """One record by reference, with its amendments, proofs, checkpoint and the receipt."""
+        self.node.check_request(request)
         self._require_full(caller, "fetch records")
         self._spend_quota(caller)
-        ref = _clean(request.ref, "record reference", _MAX_REF)
+        ref = _clean(request.ref, "record reference")
         context = check_context(request.context)
         found = self.node.find_record(ref)
         if found is None:
@@ -243,6 +256,7 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.SearchRequest
     ) -> federation_pb2.SearchResponse:
         """Person / vehicle / property / case search from this node's index and replicas."""
+        self.node.check_request(request)
         self._require_full(caller, "search records")
         self._spend_quota(caller)
         checked = _check_search(request)
@@ -267,6 +281,7 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.HitRequest
     ) -> federation_pb2.HitResponse:
         """Whether a record matches an identifier: yes/no and references, never the record."""
+        self.node.check_request(request)
         if not access_for(caller.role).hit_no_hit:
             raise NotPermitted(f"a {caller.role!r} node may not ask hit/no-hit questions")
         self._spend_quota(caller)
@@ -275,7 +290,7 @@ class PeerService:
             raise InputError(
                 f"identifier type {kind!r} is not one of {', '.join(HIT_IDENTIFIER_TYPES)}"
             )
-        value = _clean(request.value, "identifier", _MAX_QUERY)
+        value = _clean(request.value, "identifier")
         context = check_context(request.context)
         refs = list(dict.fromkeys(self.node.hits(kind, value)))[:MAX_HIT_REFS]
         audit = audit_entry(caller.node_id, context, f"hit:{kind}", value, refs, full_record=False)
@@ -294,6 +309,7 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.ZeroFirHandover
     ) -> federation_pb2.ZeroFirAcceptance:
         """A Zero FIR handed over by the station where it was registered."""
+        self.node.check_request(request)
         if not access_for(caller.role).zero_fir:
             raise NotPermitted(f"a {caller.role!r} node may not hand over a Zero FIR")
         if not request.origin or not request.checkpoint or not request.zero_fir.leaf:
@@ -304,6 +320,7 @@ class PeerService:
         self, caller: PeerIdentity, request: federation_pb2.RevocationsRequest
     ) -> federation_pb2.RevocationsResponse:
         """Signed revocations this node knows of."""
+        self.node.check_request(request)
         return federation_pb2.RevocationsResponse(signed_revocations=self.node.revocations())
 
     # -- helpers -------------------------------------------------------------------------------
@@ -322,7 +339,7 @@ class PeerService:
             self._quota.spend(caller.node_id)
 
     def _log(self, origin: str) -> LogReader:
-        if origin and (CONTROL.search(origin) or len(origin) > 300):
+        if origin and CONTROL.search(origin):
             raise InputError("the origin is not a valid log origin")
         try:
             return self.node.log(origin)
@@ -340,19 +357,32 @@ class PeerService:
 
 
 def _batches(
-    log: LogReader, start: int, end: int, batch_size: int
+    log: LogReader, start: int, end: int, batch_size: int, max_bytes: int
 ) -> Iterator[federation_pb2.EntryBatch]:
+    """Leaves start..end-1, read `batch_size` at a time, sent in batches of at most `batch_size`
+    leaves and `max_bytes` bytes; a leaf larger than `max_bytes` alone goes in a batch of its
+    own, so every batch holds at least one leaf and the range always completes."""
+    batch = federation_pb2.EntryBatch(start=start)
+    held = 0
     for first in range(start, end, batch_size):
-        last = min(first + batch_size, end)
-        yield federation_pb2.EntryBatch(start=first, leaves=log.leaves(first, last))
+        for leaf in log.leaves(first, min(first + batch_size, end)):
+            cost = len(leaf) + _LEAF_FRAMING
+            if batch.leaves and (held + cost > max_bytes or len(batch.leaves) >= batch_size):
+                yield batch
+                batch = federation_pb2.EntryBatch(start=batch.start + len(batch.leaves))
+                held = 0
+            batch.leaves.append(leaf)
+            held += cost
+    if batch.leaves:
+        yield batch
 
 
-def _clean(text: str, what: str, limit: int) -> str:
+def _clean(text: str, what: str) -> str:
+    """`text` stripped; InputError when empty or holding a control character (its length was
+    checked with the request's, by the node's limits)."""
     value = text.strip()
     if not value:
         raise InputError(f"the {what} is empty")
-    if len(value) > limit:
-        raise InputError(f"the {what} is longer than {limit} characters")
     if CONTROL.search(value):
         raise InputError(f"the {what} contains a control character")
     return value
@@ -364,7 +394,7 @@ def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.Searc
     if request.kind not in SEARCH_KINDS:
         problems.append(f"search kind {request.kind!r} is not one of {', '.join(SEARCH_KINDS)}")
     try:
-        query = _clean(request.query, "search query", _MAX_QUERY)
+        query = _clean(request.query, "search query")
     except InputError as exc:
         problems.append(str(exc))
         query = ""

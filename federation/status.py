@@ -36,6 +36,7 @@ STATUSES: Final[tuple[tuple[type[CctnsError], grpc.StatusCode], ...]] = (
     (AuthenticationError, grpc.StatusCode.UNAUTHENTICATED),
     (NotPermitted, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),
+    # TooLarge too: a row of its own would make every INVALID_ARGUMENT a TooLarge at the client.
     (InputError, grpc.StatusCode.INVALID_ARGUMENT),
     (PeerUnavailable, grpc.StatusCode.UNAVAILABLE),
     # Client side only: a call's own deadline passed (a server answers PeerUnavailable above).

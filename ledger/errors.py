@@ -5,6 +5,8 @@ Families, each mapped once at a boundary, by class: the CLI exit code (`admin/cl
 - InputError: a user or caller gave bad input (validation). Nothing was written.
   NotFound is the InputError of asking for something that is not there, so a caller can tell
   it apart by class (gRPC NOT_FOUND, HTTP 404) while `except InputError` still catches it.
+  TooLarge is the InputError of input larger than a declared maximum taken whole (a request
+  body, a ledger entry): HTTP 413; elsewhere it is answered as the InputError it is.
 - VerificationError: data failed a cryptographic or structural check (tampering, a forged
   proof, a misbehaving peer). Verifiers return None or raise this.
 - StoreError: the storage layer failed or found itself inconsistent.
@@ -32,6 +34,11 @@ class InputError(CctnsError):
 
 class NotFound(InputError):
     """What the caller asked for is not there ("no record 'FIR No. 99/2026' at this station")."""
+
+
+class TooLarge(InputError):
+    """Input larger than its declared maximum as a whole ("the request body is larger than
+    524,288 bytes", "an entry of 2,000,000 bytes: the ledger takes at most 1,048,576")."""
 
 
 class UsageError(CctnsError):

@@ -39,7 +39,14 @@ import nacl.signing
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, parse_note, sign_checkpoint, verify_checkpoint
 from ledger.entry import encode_leaf, parse_leaf, sign_body
-from ledger.errors import InputError, StoreError, TamperError, UsageError, VerificationError
+from ledger.errors import (
+    InputError,
+    StoreError,
+    TamperError,
+    TooLarge,
+    UsageError,
+    VerificationError,
+)
 from ledger.keys import (
     KEY_ROTATION,
     META_KEYS,
@@ -55,6 +62,13 @@ from protos import ledger_pb2
 
 # Batches at least this large are signed on two threads.
 PARALLEL_SIGN_MIN = 64
+# The largest entry body the log takes, stamped (origin, index, time) and encoded. Records are
+# kept well below it by their own limits (node/records/limits.py); this is the log's own bound,
+# so that any entry fits in one replication message (federation/service.py MAX_BATCH_BYTES).
+MAX_ENTRY_BYTES = 1024 * 1024
+# What stamping may add to a body: the origin (tag, length, text), the index and the time
+# (tag and a varint of at most 10 bytes each).
+_STAMP_ROOM = 1 + 2 + 1 + 10 + 1 + 10
 
 
 def now_ms() -> int:
@@ -150,7 +164,9 @@ class Ledger:
         return self.append_many([body])[0]
 
     def append_many(self, bodies: Sequence[ledger_pb2.EntryBody]) -> list[Appended]:
-        """Appends entries in order in one group commit (possibly with other callers' entries)."""
+        """Appends entries in order in one group commit (possibly with other callers' entries).
+        TooLarge, before anything is appended, when a body would exceed MAX_ENTRY_BYTES."""
+        self._check_sizes(bodies)
         request = _Request(bodies)
         with self._pending_lock:
             self._pending.append(request)
@@ -163,6 +179,17 @@ class Ledger:
             raise request.error
         assert request.result is not None
         return request.result
+
+    def _check_sizes(self, bodies: Sequence[ledger_pb2.EntryBody]) -> None:
+        room = _STAMP_ROOM + len(self.origin.encode("utf-8"))
+        for position, body in enumerate(bodies):
+            encoded = body.ByteSize() + room
+            if encoded > MAX_ENTRY_BYTES:
+                what = f"entry {position + 1} of {len(bodies)}" if len(bodies) > 1 else "the entry"
+                raise TooLarge(
+                    f"{what} is {encoded:,} bytes with its stamp: the ledger takes at most "
+                    f"{MAX_ENTRY_BYTES:,}; nothing was written"
+                )
 
     def rotate_key(
         self, new_key: nacl.signing.SigningKey, *, officer_id: str, note: str = ""

@@ -150,7 +150,7 @@ class Lookups:
             .limit(1)
         )
         found = self._scalar(stmt)
-        if found is None and re.fullmatch(r"\s*\d+\s*/\s*\d{4}\s*", ref):
+        if found is None and re.fullmatch(r"\s*[0-9]{1,9}\s*/\s*[0-9]{4}\s*", ref):
             serial, year = serial_year(ref, year_first=False)
             found = self._scalar(
                 sa.select(firs.c.ledger_index).where(

@@ -22,7 +22,7 @@ from node.index import schema as ix
 from node.index.projection import party_of_row
 from node.index.record_index import RecordIndex
 from node.index.search import PropertyHit
-from node.records import withholding
+from node.records import limits, withholding
 from node.records.laws import Statutes
 
 PUBLIC_PROPERTY_STATUSES = ("recovered", "unclaimed")
@@ -139,7 +139,7 @@ def public_vehicles(
 ) -> list[PublicVehicle]:
     """Recovered and unclaimed vehicles, by registration, engine or chassis number (the latest
     ones when `query` is empty); vehicles of sensitive records are left out."""
-    query = (query or "").strip()[:64]
+    query = (query or "").strip()[: limits.IDENTIFIER]
     found: list[tuple[int, PublicVehicle]] = []
     if query:
         for hit in index.search.vehicles(query, limit=limit * 2):
@@ -153,12 +153,13 @@ def public_vehicles(
 
 
 def _public_vehicle(office: NodeConfig, row: Any, status: str) -> PublicVehicle:
+    # Each cell within its field's limit, even for a record written before the limits.
     return PublicVehicle(
-        registration=row.registration,
-        make=row.make,
-        model=row.model,
-        colour=row.colour,
-        vehicle_type=row.vehicle_type,
+        registration=limits.clip(row.registration, limits.text("Vehicle.registration")),
+        make=limits.clip(row.make, limits.text("Vehicle.make")),
+        model=limits.clip(row.model, limits.text("Vehicle.model")),
+        colour=limits.clip(row.colour, limits.text("Vehicle.colour")),
+        vehicle_type=limits.clip(row.vehicle_type, limits.text("Vehicle.vehicle_type")),
         status=status,
         station=office.station,
         district=office.district,
@@ -171,7 +172,7 @@ def public_property(
     """Recovered and unclaimed property other than vehicles, by category, words of its
     description or its identifiers; sensitive records left out, names of the persons of the
     record redacted from descriptions, identifiers (IMEI, serial numbers) never shown."""
-    query = (query or "").strip()[:64]
+    query = (query or "").strip()[: limits.IDENTIFIER]
     if len(query) < 3:
         return []
     hits: list[PropertyHit] = []
@@ -183,8 +184,10 @@ def public_property(
     names = _names_in(index, {h.ledger_index for h in hits})
     return [
         PublicProperty(
-            category=h.category,
-            description=_redact_names(h.description, names.get(h.ledger_index, ())),
+            category=limits.clip(h.category, limits.text("PropertyItem.category")),
+            description=limits.clip(
+                _redact_names(h.description, names.get(h.ledger_index, ())), limits.PUBLIC_TEXT
+            ),
             status=h.status,
             station=office.station,
             district=office.district,

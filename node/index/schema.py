@@ -267,8 +267,9 @@ INSERT_ORDER: tuple[sa.Table, ...] = (
     zero_fir_transfers,
 )
 
-_SERIAL_YEAR_RE = re.compile(r"(\d+)\s*/\s*(\d{4})\s*$")
-_YEAR_SERIAL_RE = re.compile(r"(\d{4})\s*/\s*(\d+)\s*$")
+# The digits 0-9 only, no longer than a serial (`\d` takes any script's digits).
+_SERIAL_YEAR_RE = re.compile(r"([0-9]{1,9})\s*/\s*([0-9]{4})\s*$")
+_YEAR_SERIAL_RE = re.compile(r"([0-9]{4})\s*/\s*([0-9]{1,9})\s*$")
 _REF_KEY_RE = re.compile(r"[^A-Z0-9/-]")
 
 

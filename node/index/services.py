@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from ledger.log import now_ms
 from node.index.record_index import RecordIndex
 from node.index.schema import gd_entries
+from node.records import limits
 from node.records.refs import canonical_grievance, canonical_request, year_serial
 from node.records.services import (
     MISSING_CATEGORIES,
@@ -296,8 +297,9 @@ def find_grievance(index: RecordIndex, receipt: str) -> GrievanceRow | None:
     return None if row is None else _grievance_row(row)
 
 
-def missing_persons(index: RecordIndex, *, limit: int = 200) -> list[MissingPerson]:
-    """Missing persons and children reported here and not found yet (see the module's note)."""
+def missing_persons(index: RecordIndex, *, limit: int = limits.PUBLIC_ROWS) -> list[MissingPerson]:
+    """Missing persons and children reported here and not found yet (see the module's note),
+    the latest `limit`; each name within its limit, even one written before the limits."""
     t = missing_persons_table
     stmt = (
         sa.select(t)
@@ -310,17 +312,20 @@ def missing_persons(index: RecordIndex, *, limit: int = 200) -> list[MissingPers
             MissingPerson(
                 receipt=r.receipt,
                 category=r.category,
-                name=r.name,
+                name=limits.clip(r.name, limits.text("Person.name")),
                 age=int(r.age),
-                sex=r.sex,
+                sex=limits.clip(r.sex, limits.text("Person.sex")),
                 reported_ms=int(r.reported),
             )
             for r in conn.execute(stmt)
         ]
 
 
-def unidentified_bodies(index: RecordIndex, *, limit: int = 200) -> list[UnidentifiedBody]:
-    """GD entries of category "other" whose summary starts with "Unidentified body"."""
+def unidentified_bodies(
+    index: RecordIndex, *, limit: int = limits.PUBLIC_ROWS
+) -> list[UnidentifiedBody]:
+    """GD entries of category "other" whose summary starts with "Unidentified body", the latest
+    `limit`, each summary cut to PUBLIC_TEXT characters."""
     g = gd_entries
     stmt = (
         sa.select(g.c.gd_date, g.c.gd_number, g.c.entry_time_ms, g.c.summary)
@@ -330,6 +335,10 @@ def unidentified_bodies(index: RecordIndex, *, limit: int = 200) -> list[Unident
     )
     with index.engine.connect() as conn:
         return [
-            UnidentifiedBody(f"GD {r.gd_date}/{r.gd_number}", int(r.entry_time_ms), r.summary)
+            UnidentifiedBody(
+                f"GD {r.gd_date}/{r.gd_number}",
+                int(r.entry_time_ms),
+                limits.clip(r.summary, limits.PUBLIC_TEXT),
+            )
             for r in conn.execute(stmt)
         ]

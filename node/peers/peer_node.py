@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from google.protobuf.message import Message
+
 from federation.interfaces import LogReader, PeerIdentity
 from federation.logs import LedgerLogReader
 from federation.replicas import ReplicaSet
@@ -27,6 +29,7 @@ from ledger.log import now_ms
 from node.index.record_index import RecordIndex
 from node.index.search import VehicleHit
 from node.peers.replica_index import ReplicaIndexes
+from node.records import limits
 from node.records.refs import record_ref
 from node.records.validation import registration_key
 from node.station import transfer
@@ -90,6 +93,12 @@ class StationPeerNode:
                     index = self._replica_indexes.index(replica.origin)
                     sources.append(_Source(replica.origin, index, replica, True))
         return sources
+
+    def check_request(self, request: Message) -> None:
+        """A peer's request against the table of limits (`node.records.limits`)."""
+        found = limits.problems(request)
+        if found:
+            raise InputError(f"{type(request).__name__}: {'; '.join(found)}", found)
 
     def find_record(self, ref: str) -> tuple[int, list[int]] | None:
         indexes = self.station.index.lookups.history(ref)

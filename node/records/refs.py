@@ -13,10 +13,14 @@ import re
 
 from protos import ledger_pb2
 
-_PETITION = re.compile(r"^\s*PET\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
-_SR = re.compile(r"^\s*SR\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
-_GRV = re.compile(r"^\s*GRV\s*/\s*(\d{4})\s*/\s*(\d{1,9})\s*$", re.IGNORECASE)
-_ZERO_REF = re.compile(r"^\s*zero\s*fir\s*(?:no\.?\s*)?(\d+)\s*/\s*(\d{4})\s*$", re.IGNORECASE)
+# Numbers are the digits 0-9 (`\d` would take any script's digits) and no longer than a serial.
+_PETITION = re.compile(r"^\s*PET\s*/\s*([0-9]{4})\s*/\s*([0-9]{1,9})\s*$", re.IGNORECASE)
+_SR = re.compile(r"^\s*SR\s*/\s*([0-9]{4})\s*/\s*([0-9]{1,9})\s*$", re.IGNORECASE)
+_GRV = re.compile(r"^\s*GRV\s*/\s*([0-9]{4})\s*/\s*([0-9]{1,9})\s*$", re.IGNORECASE)
+_ZERO_REF = re.compile(
+    r"^\s*zero\s*fir\s*(?:no\.?\s*)?([0-9]{1,9})\s*/\s*([0-9]{4})\s*$", re.IGNORECASE
+)
+_SERIAL = re.compile(r"[0-9]{1,9}")
 
 
 def fir_number(serial: int, year: int) -> str:
@@ -93,6 +97,6 @@ def canonical_grievance(text: str) -> str | None:
 def year_serial(receipt: str) -> tuple[int, int]:
     """ "SR/2026/000012" -> (2026, 12); (0, 0) for text of another form."""
     parts = receipt.split("/")
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+    if len(parts) == 3 and _SERIAL.fullmatch(parts[1]) and _SERIAL.fullmatch(parts[2]):
         return int(parts[1]), int(parts[2])
     return 0, 0

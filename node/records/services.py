@@ -60,9 +60,7 @@ GRIEVANCE_UPDATES = ("under_enquiry", "closed")
 # Node roles that supervise stations and so may hold grievances against them.
 SUPERVISING_ROLES = ("circle", "sub-division", "district", "state")
 UNIDENTIFIED_BODY_PREFIX = "Unidentified body"
-MAX_DETAILS = 5000
-MAX_NOTE = 2000
-_MOBILE = re.compile(r"^[6-9]\d{9}$")
+_MOBILE = re.compile(r"^[6-9][0-9]{9}$")
 
 
 def due_ms(kind: str, received_at_ms: int) -> int:

@@ -19,17 +19,24 @@ IST = timezone(timedelta(hours=5, minutes=30), "IST")
 DAY_MS = 24 * 60 * 60 * 1000
 # Clocks on two machines differ a little; a time given further ahead than this is refused.
 CLOCK_SKEW_MS = 5 * 60 * 1000
+# The years a record's dates and times may name: wide enough for any record a station keeps,
+# narrow enough that no date arithmetic on them overflows (year 1 and year 9999 did).
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+_FIRST_MS = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_END_MS = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp() * 1000)
 RELATIONS = ("S/o", "D/o", "W/o", "H/o", "M/o", "F/o", "G/o", "C/o")
 SEXES = ("M", "F", "T", "U")
 GD_CATEGORIES = ("arrival", "departure", "information", "arrest", "property", "fir", "other")
 PETITION_CHANNELS = ("in person", "post", "email", "online", "e-FIR", "phone", "referred")
 # Indian registration marks: state code, RTO number, series letters, number (KL-07-AB-1234,
 # KL-7-1234 for old marks), and the Bharat series (22-BH-1234-AA).
-_REGISTRATION = re.compile(r"^([A-Z]{2})(\d{1,2})([A-Z]{0,3})(\d{1,4})$")
-_BHARAT = re.compile(r"^(\d{2})BH(\d{4})([A-Z]{1,2})$")
+# Digits are 0-9 throughout: `\d` would take any script's digits.
+_REGISTRATION = re.compile(r"^([A-Z]{2})([0-9]{1,2})([A-Z]{0,3})([0-9]{1,4})$")
+_BHARAT = re.compile(r"^([0-9]{2})BH([0-9]{4})([A-Z]{1,2})$")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 # An Indian mobile number: 10 digits starting 6-9, optionally written with +91 or a leading 0.
-_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9]\d{9})$")
+_INDIAN_MOBILE = re.compile(r"^(?:\+?91|0)?([6-9][0-9]{9})$")
 _OFFICER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{1,63}$")
 
 
@@ -49,6 +56,22 @@ class Problems:
     def raise_if_any(self, what: str) -> None:
         if self.items:
             raise InputError(f"{what}: {'; '.join(self.items)}", list(self.items))
+
+
+def time_in_years(ms: int) -> bool:
+    """Whether a time (Unix ms) lies within the years FIRST_YEAR..LAST_YEAR."""
+    return _FIRST_MS <= ms < _END_MS
+
+
+def check_date(text: str, what: str, problems: Problems) -> None:
+    """An ISO date ("2026-11-28") within the years FIRST_YEAR..LAST_YEAR."""
+    try:
+        year = date.fromisoformat(text).year
+    except ValueError:
+        problems.add(f"{what} {text[:40]!r} is not YYYY-MM-DD")
+        return
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        problems.add(f"{what} is not a date between the years {FIRST_YEAR} and {LAST_YEAR}")
 
 
 def ist_date(ms: int) -> date:
@@ -117,10 +140,7 @@ def check_person(person: records_pb2.Person, what: str, problems: Problems) -> N
     if person.relation and not person.relative_name.strip():
         problems.add(f"{what}: relation {person.relation} given without the relative's name")
     if person.date_of_birth:
-        try:
-            date.fromisoformat(person.date_of_birth)
-        except ValueError:
-            problems.add(f"{what}: date of birth {person.date_of_birth!r} is not YYYY-MM-DD")
+        check_date(person.date_of_birth, f"{what}: date of birth", problems)
 
 
 def check_sections(

@@ -2,17 +2,18 @@
 FIR; a case's investigating officer and events (see `node.records.casework` for the rules).
 
 Every command validates first and writes nothing when anything is wrong (InputError listing every
-problem), holding the station's single-writer lock while it reads the state and appends.
+problem), holding the station's single-writer lock while it reads the state and appends. The
+records they append are held to the table of limits (`node.records.limits`) by
+`Station.append_records`; what is looked up (a receipt, an FIR number) is held to it first.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 
 from node.index import casework as cases
 from node.index.casework import PetitionStatus
-from node.records import withholding
+from node.records import limits, withholding
 from node.records.casework import (
     CASE_EVENT_KINDS,
     CONVERTED,
@@ -24,6 +25,7 @@ from node.records.casework import (
 from node.records.sealing import Redactor, rewrite_free_text
 from node.records.validation import (
     Problems,
+    check_date,
     check_officer,
     check_person,
     check_property,
@@ -35,6 +37,8 @@ from protos import records_pb2
 
 
 def _open_petition(station: Station, receipt: str, problems: Problems) -> PetitionStatus | None:
+    if not limits.check_text(receipt, "PetitionUpdate.receipt_number", "the receipt", problems):
+        return None
     found = cases.petition_status(station.index, receipt) if receipt.strip() else None
     if found is None:
         problems.add(f"no petition {receipt!r} at this station")
@@ -201,6 +205,8 @@ def convert_to_fir(
 
 def _case(station: Station, fir_number: str, problems: Problems) -> str:
     """The FIR's number as recorded, or "" (with a problem) when there is no such FIR here."""
+    if not limits.check_text(fir_number, "CaseEvent.fir_number", "the FIR number", problems):
+        return ""
     view = station.index.lookups.fir(fir_number.strip()) if fir_number.strip() else None
     if view is None:
         problems.add(f"no FIR {fir_number!r} at this station")
@@ -223,10 +229,11 @@ def assign_io(
             problems.add("the investigating officer's id is required")
         elif number and cases.current_io(station.index, number) == io:
             problems.add(f"{io} is already the investigating officer of {number}")
-        problems.raise_if_any("investigating officer not assigned")
         event = records_pb2.CaseEvent(
             fir_number=number, kind="io_assigned", at_ms=station.now(), io_officer_id=io, text=note
         )
+        limits.check(event, problems)
+        problems.raise_if_any("investigating officer not assigned")
         return _append_event(station, officer_id, event)
 
 
@@ -250,8 +257,22 @@ def record_case_event(
     """Appends an arrest (`persons`), a seizure (`property`), a case diary entry (`text`), a
     final report (`report_type` "charge_sheet" with its `sections`, or "closure" with its
     reason in `text`) or court progress (`court`, case number, next hearing, outcome)."""
+    asked = records_pb2.CaseEvent(
+        kind=kind,
+        text=text,
+        persons=persons,
+        property=property,
+        report_type=report_type,
+        sections=sections,
+        court=court,
+        court_case_number=court_case_number,
+        next_hearing=next_hearing,
+        outcome=outcome,
+    )
+    problems = Problems()
+    limits.check(asked, problems)
+    problems.raise_if_any(f"{limits.clip(kind, limits.CODE).replace('_', ' ')} not recorded")
     with station.writing():
-        problems = Problems()
         check_officer(officer_id, problems)
         number = _case(station, fir_number, problems)
         when = station.given_time(at_ms, "the time of the event", problems)
@@ -292,10 +313,7 @@ def record_case_event(
             event.outcome = outcome.strip()
             problems.require(event.court, "the court")
             if event.next_hearing:
-                try:
-                    dt.date.fromisoformat(event.next_hearing)
-                except ValueError:
-                    problems.add(f"next hearing {event.next_hearing!r} is not YYYY-MM-DD")
+                check_date(event.next_hearing, "next hearing", problems)
             if not (event.next_hearing or event.outcome or event.court_case_number):
                 problems.add("court progress needs a next hearing, an outcome or a case number")
         elif kind == "io_assigned":
@@ -309,7 +327,11 @@ def record_case_event(
 def _append_event(station: Station, officer_id: str, event: records_pb2.CaseEvent) -> Receipt:
     """Appends a case event as the withholding policy allows: the persons it protects in the
     case (by the FIR's offence and persons, `node.records.withholding`) sealed, their names
-    redacted from the event's free text. Called under the station's lock, input checked."""
+    redacted from the event's free text. Called under the station's lock, input checked (the
+    limits are checked again here: the event is appended without `Station.append_records`)."""
+    problems = Problems()
+    limits.check(event, problems)
+    problems.raise_if_any("case event not recorded")
     _, view = views.amended_view(station, event.fir_number)
     case = views.protection(station, "fir", view)
     assert case.assessment is not None  # the view of an FIR

@@ -31,9 +31,17 @@ from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex
 from node.index.services import ServicesProjection
+from node.records import limits
 from node.records.laws import Statutes
 from node.records.sealing import SealedIdentity
-from node.records.validation import CLOCK_SKEW_MS, Problems, check_officer
+from node.records.validation import (
+    CLOCK_SKEW_MS,
+    FIRST_YEAR,
+    LAST_YEAR,
+    Problems,
+    check_officer,
+    time_in_years,
+)
 from node.station.sealed_store import SealedStore
 from protos import ledger_pb2
 
@@ -244,9 +252,14 @@ class Station:
         return self._clock()
 
     def given_time(self, given_ms: int | None, what: str, problems: Problems) -> int:
-        """A time given with a record (0/None: now), refused when it is in the future."""
+        """A time given with a record (0/None: now), refused when it is in the future or out of
+        the years a record may name (then now is returned, so that a caller still computing a
+        date from it before raising never overflows)."""
         now = self._clock()
         if not given_ms:
+            return now
+        if not time_in_years(given_ms):
+            problems.add(f"{what} is not a time between the years {FIRST_YEAR} and {LAST_YEAR}")
             return now
         if given_ms > now + CLOCK_SKEW_MS:
             problems.add(f"{what} is in the future")
@@ -295,11 +308,16 @@ class Station:
 
     def append_records(self, officer_id: str, records: Sequence[Any], *, ref: str = "") -> Receipt:
         """Appends already-validated records in one group commit and indexes them; returns the
-        last one's receipt. Callers validate first and hold `writing()` while they number."""
-        problems = Problems()
-        check_officer(officer_id, problems)
-        problems.raise_if_any("entry not written")
+        last one's receipt. Callers validate first (the limits too, before they number: a record
+        refused here has its numbers taken back) and hold `writing()` while they number."""
         with self._lock:
+            problems = Problems()
+            check_officer(officer_id, problems)
+            for record in records:
+                limits.check(record, problems)
+            if problems.items:
+                self.numbers.forget()
+            problems.raise_if_any("entry not written")
             bodies = [self.body(officer_id, record) for record in records]
             kind = bodies[-1].WhichOneof("record") or ""
             return self.run(Draft(kind, ref, bodies))
@@ -307,6 +325,9 @@ class Station:
     def append_system(self, record: Any) -> Receipt:
         """Appends an entry the node writes itself (an audit entry of another office's query,
         a replication event) and indexes it, in ledger order like every command."""
+        problems = Problems()
+        limits.check(record, problems)
+        problems.raise_if_any("entry not written")
         with self._lock:
             body = self.body(SYSTEM_OFFICER, record)
             kind = body.WhichOneof("record") or ""

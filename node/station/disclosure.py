@@ -7,6 +7,7 @@ The released identity and salt check against the commitment in the signed entry
 
 from __future__ import annotations
 
+from node.records import limits
 from node.records.sealing import SealedIdentity, verify_disclosure, withheld_part
 from node.records.validation import Problems, check_officer
 from node.station.core import Draft, Station
@@ -30,6 +31,16 @@ def disclose(
         check_officer(officer_id, problems)
         problems.require(authority, "the authority for the disclosure")
         problems.require(requester_node_id, "the requesting node")
+        limits.check(
+            ledger_pb2.Disclosure(
+                commitment=commitment,
+                requester_node_id=requester_node_id,
+                requester_officer_id=requester_officer_id,
+                authority=authority,
+            ),
+            problems,
+        )
+        problems.raise_if_any("identity not disclosed")
         item = station.sealed.get(commitment)
         if item is None:
             problems.add("this station holds no sealed identity with that commitment")

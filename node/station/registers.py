@@ -3,7 +3,9 @@ corrections to any of them.
 
 Each register numbers its records from the station's counters (GD numbers per day, FIR No. N/YYYY
 per year, Zero FIRs in their own series, receipts), through the writer core's one path: check
-everything first (InputError listing every problem, nothing written), number, draft, commit.
+everything first (InputError listing every problem, nothing written), number, draft, commit. The
+first check is the limits' (`node.records.limits`): a record over them is refused at once, before
+anything else reads it.
 Corrections never edit: `amend` appends an Amendment that refers to the original entry.
 
 Identities the law withholds (`node.records.withholding`: victims of sexual offences and whoever
@@ -23,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.errors import InputError
-from node.records import withholding
+from node.records import limits, withholding
 from node.records.refs import fir_number, gd_ref, ncr_number, petition_receipt, zero_fir_number
 from node.records.sealing import (
     FREE_TEXT,
@@ -53,6 +55,21 @@ _AMENDABLE = re.compile(
     r"persons\.[A-Za-z0-9_-]+\.(name|aliases|age|relative_name|relation|address|sex))$"
 )
 _PERSON_PATH = re.compile(r"^persons\.(.+)\.([a-z_]+)$")
+# The field of the table of limits each corrected value is held to, by its path's last part.
+_AMENDED_FIELDS = {
+    "brief_facts": "Fir.brief_facts",
+    "sections": "Fir.sections",
+    "description": "Place.description",
+    "summary": "GeneralDiaryEntry.summary",
+    "subject": "Petition.subject",
+    "details": "Petition.details",
+    "name": "Person.name",
+    "aliases": "Person.aliases",
+    "relative_name": "Person.relative_name",
+    "relation": "Person.relation",
+    "address": "Person.address",
+    "sex": "Person.sex",
+}
 
 
 def write_gd(
@@ -155,6 +172,11 @@ def draft_gd(
     batch: Batch,
 ) -> Draft:
     problems = Problems()
+    gd = records_pb2.GeneralDiaryEntry(
+        category=category, summary=summary, entry_time_ms=entry_time_ms or 0
+    )
+    limits.check(gd, problems)
+    problems.raise_if_any("General Diary entry not written")
     check_officer(officer_id, problems)
     if category not in GD_CATEGORIES:
         problems.add(f"GD category must be one of {', '.join(GD_CATEGORIES)}")
@@ -163,9 +185,7 @@ def draft_gd(
     problems.raise_if_any("General Diary entry not written")
     day = ist_date(when).isoformat()
     number = station.numbers.next("gd", day, lambda: station.index.lookups.max_gd_number(day))
-    gd = records_pb2.GeneralDiaryEntry(
-        gd_date=day, gd_number=number, entry_time_ms=when, category=category, summary=summary
-    )
+    gd.gd_date, gd.gd_number, gd.entry_time_ms = day, number, when
     ref = "GD " + gd_ref(day, number)
     batch.refs.add(ref)
     batch.bodies += 1
@@ -178,6 +198,8 @@ def draft_petition(
     petition = records_pb2.Petition()
     petition.CopyFrom(given)
     problems = Problems()
+    limits.check(petition, problems)
+    problems.raise_if_any("petition not received")
     check_officer(officer_id, problems)
     check_person(petition.petitioner, "petitioner", problems)
     problems.require(petition.subject, "petition subject")
@@ -214,6 +236,8 @@ def draft_ncr(
     ncr = records_pb2.NonCognizableReport()
     ncr.CopyFrom(given)
     problems = Problems()
+    limits.check(ncr, problems)
+    problems.raise_if_any("non-cognizable report not registered")
     check_officer(officer_id, problems)
     check_person(ncr.informant, "informant", problems)
     problems.require(ncr.brief_facts, "brief facts")
@@ -253,6 +277,8 @@ def draft_fir(
     fir = records_pb2.Fir()
     fir.CopyFrom(given)
     problems = Problems()
+    limits.check(fir, problems)
+    problems.raise_if_any("FIR not registered")
     check_officer(officer_id, problems)
     registered = station.given_time(fir.registered_at_ms, "registration time", problems)
     _check_fir_facts(station, fir, registered, problems)
@@ -407,7 +433,7 @@ def _check_explicit_number(
 ) -> None:
     serial = fir.fir_serial
     if fir.fir_number:
-        match = re.fullmatch(r"FIR No\. (\d+)/(\d{4})", fir.fir_number)
+        match = re.fullmatch(r"FIR No\. ([0-9]{1,9})/([0-9]{4})", fir.fir_number)
         if not match:
             problems.add(f"FIR number {fir.fir_number!r} is not of the form 'FIR No. N/YYYY'")
             return
@@ -449,6 +475,9 @@ def draft_amendment(
     station: Station, officer_id: str, ref: str, reason: str, changes: dict[str, Any]
 ) -> Draft:
     problems = Problems()
+    limits.check(records_pb2.Amendment(record_ref=ref, reason=reason), problems)
+    _check_amended_values(changes, problems)
+    problems.raise_if_any(f"correction to {limits.clip(ref, limits.REFERENCE)} not written")
     check_officer(officer_id, problems)
     problems.require(reason, "reason for the correction")
     target = station.index.lookups.record_index(ref)
@@ -469,12 +498,28 @@ def draft_amendment(
     if target is not None and not problems.items:
         changes, reason = _guard_sealed(station, ref, changes, reason, problems)
         changes_json = json.dumps(changes, sort_keys=True, ensure_ascii=False)
+    amendment = records_pb2.Amendment(record_ref=ref, reason=reason, changes_json=changes_json)
+    limits.check(amendment, problems)
     problems.raise_if_any(f"correction to {ref} not written")
     assert target is not None
-    amendment = records_pb2.Amendment(
-        amends_index=target, record_ref=ref, reason=reason, changes_json=changes_json
-    )
+    amendment.amends_index = target
     return Draft("amendment", ref, [station.body(officer_id, amendment)])
+
+
+def _check_amended_values(changes: dict[str, Any], problems: Problems) -> None:
+    """Each corrected value within the limit of the field it corrects (a list: its items)."""
+    for path, value in changes.items():
+        field = _AMENDED_FIELDS.get(path.rsplit(".", 1)[-1])
+        if field is None:
+            continue
+        label = path.replace("_", " ")
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and len(value) > limits.count(field):
+            problems.add(f"{label}: {len(value)} given, at most {limits.count(field)}")
+        for item in items:
+            if isinstance(item, str) and len(item) > limits.text(field):
+                problems.add(f"{label} is longer than {limits.text(field):,} characters")
+                break
 
 
 def _guard_sealed(

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from federation.trust.identity import valid_node_id
 from ledger.errors import InputError, NotFound
 from node.index import services as index
+from node.records import limits
 from node.records.refs import (
     canonical_grievance,
     canonical_request,
@@ -22,8 +23,6 @@ from node.records.refs import (
 from node.records.services import (
     DUE_DAYS,
     GRIEVANCE_UPDATES,
-    MAX_DETAILS,
-    MAX_NOTE,
     REQUEST_CLOSED,
     REQUEST_KINDS,
     REQUEST_UPDATES,
@@ -43,12 +42,12 @@ def receive_request(
     sr = records_pb2.ServiceRequest()
     sr.CopyFrom(given)
     problems = Problems()
+    limits.check(sr, problems)
+    problems.raise_if_any("service request not received")
     check_officer(officer_id, problems)
     if sr.kind not in DUE_DAYS:
         problems.add(f"kind must be one of {', '.join(REQUEST_KINDS)}")
     check_applicant(sr.applicant, "applicant", problems)
-    if len(sr.details) > MAX_DETAILS:
-        problems.add(f"details are longer than {MAX_DETAILS} characters")
     if sr.receipt_number:
         problems.add("the receipt number is assigned by the station, not given")
     if sr.due_ms:
@@ -69,7 +68,10 @@ def update_request(
 ) -> Receipt:
     """Records a step of a service request: in progress, completed or rejected."""
     canonical = canonical_request(receipt) or receipt.strip()
-    _update_problems(officer_id, status, REQUEST_UPDATES, note).raise_if_any(
+    update = records_pb2.ServiceRequestUpdate(
+        receipt_number=canonical, status=status, note=note.strip()
+    )
+    _update_problems(officer_id, update, REQUEST_UPDATES).raise_if_any(
         "service request not updated"
     )
     with station.writing():
@@ -78,9 +80,6 @@ def update_request(
             raise NotFound(f"no service request {receipt!r} at this station")
         if row.status in REQUEST_CLOSED:
             raise InputError(f"{canonical} is already {row.status}")
-        update = records_pb2.ServiceRequestUpdate(
-            receipt_number=canonical, status=status, note=note.strip()
-        )
         return station.append_records(officer_id, [update], ref=canonical)
 
 
@@ -92,6 +91,8 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
     g = records_pb2.Grievance()
     g.CopyFrom(given)
     problems = Problems()
+    limits.check(g, problems)
+    problems.raise_if_any("grievance not received")
     check_officer(officer_id, problems)
     config = station.config
     if not holds_grievances(config.role):
@@ -105,8 +106,6 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
         problems.add("a grievance against this office is filed with the office supervising it")
     check_applicant(g.complainant, "complainant", problems)
     problems.require(g.details.strip(), "details of the grievance")
-    if len(g.details) > MAX_DETAILS:
-        problems.add(f"details are longer than {MAX_DETAILS} characters")
     if g.receipt_number:
         problems.add("the receipt number is assigned by the office, not given")
     received = station.given_time(g.received_at_ms, "time received", problems)
@@ -124,7 +123,8 @@ def update_grievance(
 ) -> Receipt:
     """Records a step of a grievance: under enquiry, or closed with its result."""
     canonical = canonical_grievance(receipt) or receipt.strip()
-    problems = _update_problems(officer_id, status, GRIEVANCE_UPDATES, note)
+    update = records_pb2.GrievanceUpdate(receipt_number=canonical, status=status, note=note.strip())
+    problems = _update_problems(officer_id, update, GRIEVANCE_UPDATES)
     if status == "closed" and not note.strip():
         problems.add("closing a grievance needs the result of the enquiry")
     problems.raise_if_any("grievance not updated")
@@ -134,9 +134,6 @@ def update_grievance(
             raise NotFound(f"no grievance {receipt!r} at this office")
         if row.status == "closed":
             raise InputError(f"{canonical} is already closed")
-        update = records_pb2.GrievanceUpdate(
-            receipt_number=canonical, status=status, note=note.strip()
-        )
         return station.append_records(officer_id, [update], ref=canonical)
 
 
@@ -148,14 +145,17 @@ def _next_serial(station: Station, series: str, table: sa.Table, year: int) -> i
     )
 
 
-def _update_problems(officer_id: str, status: str, allowed: tuple[str, ...], note: str) -> Problems:
-    """The problems of a status update (officer, status, note), every one listed."""
+def _update_problems(
+    officer_id: str,
+    update: records_pb2.ServiceRequestUpdate | records_pb2.GrievanceUpdate,
+    allowed: tuple[str, ...],
+) -> Problems:
+    """The problems of a status update (officer, its limits, status), every one listed."""
     problems = Problems()
     check_officer(officer_id, problems)
-    if status not in allowed:
+    limits.check(update, problems)
+    if update.status not in allowed:
         problems.add(f"status must be one of {', '.join(allowed)}")
-    if len(note) > MAX_NOTE:
-        problems.add(f"the note is longer than {MAX_NOTE} characters")
     return problems
 
 

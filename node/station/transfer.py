@@ -16,6 +16,7 @@ from federation.logs import LedgerLogReader, proven_entry, proven_key_handovers
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, VerificationError
 from node.index.lookups import ZeroFirTransferRow
+from node.records import limits
 from node.records import zero_fir as zf
 from node.records.refs import canonical_zero_fir_ref
 from node.records.validation import Problems, check_officer
@@ -34,6 +35,13 @@ def prepare_zero_fir_transfer(
         problems = Problems()
         check_officer(officer_id, problems)
         problems.require(to_station_node_id, "the receiving station")
+        limits.check(
+            records_pb2.ZeroFirTransfer(
+                zero_fir_number=zero_fir_ref, to_station=to_station_node_id
+            ),
+            problems,
+        )
+        problems.raise_if_any("Zero FIR not sent")
         found = _own_zero_fir(station, zero_fir_ref)
         if found is None:
             problems.add(f"no Zero FIR {zero_fir_ref!r} at this station")
@@ -190,6 +198,9 @@ def record_transfer_acceptance(
             direction=zf.ACCEPTED,
             assigned_fir_number=received.assigned_fir_number,
         )
+        # The receiver's words, written here: held to the limits like any record.
+        limits.check(entry, problems)
+        problems.raise_if_any("Zero FIR acceptance not recorded")
         gd = registers.draft_gd(
             station,
             officer_id,

@@ -17,9 +17,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from node.records import limits
 from node.web import errors
 from node.web.deps import WebContext, language
+from node.web.forms import PORTAL_LIMITS
 from node.web.pages import api, auth, cases, citizen, dashboard, home, registers, search, services
+from node.web.request_size import RequestSizeMiddleware
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
 from node.web.throttle import Throttle
 from node.web.urls import case_url, pdf_url
@@ -62,7 +65,10 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(case_url=case_url, pdf_url=pdf_url)
+    # The table of limits, for maxlength attributes and "at most N characters" messages.
+    env.globals.update(
+        case_url=case_url, pdf_url=pdf_url, limit=limits.text, portal_limits=PORTAL_LIMITS
+    )
     return env
 
 
@@ -106,6 +112,8 @@ def create_app(context: WebContext) -> FastAPI:
         return HTMLResponse(html, status_code=status_code)
 
     app.state.render = render
+    # Added first, so it runs inside the security headers: a 413 carries them too.
+    app.add_middleware(RequestSizeMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:

@@ -45,13 +45,23 @@ from ledger.errors import (
     PeerError,
     RateLimited,
     StoreError,
+    TooLarge,
     VerificationError,
 )
 from node.web.deps import render
 from node.web.rules import Forbidden
 from node.web.security import is_api
 
-__all__ = ["ERRORS", "ErrorBody", "ErrorOut", "ErrorRow", "install", "public_message", "row_for"]
+__all__ = [
+    "ERRORS",
+    "ErrorBody",
+    "ErrorOut",
+    "ErrorRow",
+    "answer",
+    "install",
+    "public_message",
+    "row_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,8 @@ class ErrorRow:
 ERRORS: tuple[ErrorRow, ...] = (
     ErrorRow(Forbidden, 403),
     ErrorRow(NotFound, 404),
+    # A request body (or an entry) larger than its declared maximum: refused before it is parsed.
+    ErrorRow(TooLarge, 413),
     ErrorRow(InputError, 400),
     # Over a rate limit: the answer carries `Retry-After` (seconds), pages and API alike.
     ErrorRow(RateLimited, 429),
@@ -124,6 +136,13 @@ def _json(
 
 async def _project_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CctnsError)  # registered for CctnsError only
+    return answer(request, exc)
+
+
+def answer(request: Request, exc: CctnsError) -> Response:
+    """The answer to `exc` by `ERRORS`: the error page, or under /api/ the JSON error shape. For
+    the exception handlers, and for what refuses a request before the app sees it
+    (`node.web.request_size`)."""
     row = row_for(exc)
     if row.public is None:
         message = str(exc)

@@ -4,6 +4,11 @@ persons and sections of the casework forms, and the contact fields of the citize
 Every reader appends one line per problem to the `problems` (or `errors`) list it is given and
 returns what it could read, so a page shows every problem at once and writes nothing. Nothing
 here touches a request or the station: the values come in as a mapping of strings.
+
+Numbers and dates are read within the table of limits (`node.records.limits`): ages, rupees and
+times parse only in their ranges (digits 0-9, years FIRST_YEAR..LAST_YEAR), so no input reaches a
+protobuf field or a datetime it would overflow; text fields are held to their limits by the
+station, which refuses the record whole.
 """
 
 from __future__ import annotations
@@ -13,12 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from node.records.validation import IST, normalise_mobile, utc_ms
+from ledger.errors import InputError
+from node.records import limits
+from node.records.validation import FIRST_YEAR, IST, LAST_YEAR, normalise_mobile, utc_ms
 from protos import records_pb2
 
 __all__ = [
     "ACCUSED_ROWS",
     "INFORMATION_TYPES",
+    "MAX_AGE",
+    "MAX_RUPEES",
+    "PORTAL_LIMITS",
     "PROPERTY_ROWS",
     "PROPERTY_STATUSES",
     "SECTION_ROWS",
@@ -45,6 +55,21 @@ VICTIM_ROWS = 2
 WITNESS_ROWS = 2
 PROPERTY_ROWS = 2
 _STATUS_NAMES = frozenset(s.upper() for s in PROPERTY_STATUSES)
+# The oldest age the forms take, and the largest value in rupees (₹10 lakh crore).
+MAX_AGE = 150
+MAX_RUPEES = 10**13
+# The limits the citizens' forms show (maxlength, "at most N characters"), from the table.
+PORTAL_LIMITS = {
+    "name": limits.text("Person.name"),
+    "address": limits.text("Person.address"),
+    "mobile": limits.text("Person.mobile"),
+    "subject": limits.text("Petition.subject"),
+    "details": limits.text("Petition.details"),
+    "reference": limits.REFERENCE,
+    "query": limits.IDENTIFIER,  # the public vehicle search: a registration, engine or chassis
+    "office": limits.text("Grievance.against_office"),
+    "note": limits.text("ServiceRequestUpdate.note"),
+}
 _CITATION = re.compile(r"^\s*([A-Za-z][A-Za-z_-]*)\s*[: ]\s*(?:u/s\s*|s\.\s*)?(\S.*?)\s*$")
 
 
@@ -59,33 +84,44 @@ def local_ms(text: str, what: str, problems: list[str]) -> int:
     if not text:
         return 0
     try:
+        if len(text) > limits.CODE:
+            raise ValueError(text)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        problems.append(f"{what}: {text!r} is not a date and time")
+        problems.append(f"{what}: {limits.clip(text, limits.CODE)!r} is not a date and time")
+        return 0
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        problems.append(f"{what}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
         return 0
     return utc_ms(moment)
 
 
 def age(text: str, what: str, problems: list[str]) -> int:
-    """An age in whole years; 0 if empty."""
-    text = text.strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        problems.append(f"{what}: age must be a number of years")
-        return 0
-    return int(text)
+    """An age in whole years (digits 0-9, at most MAX_AGE); 0 if empty."""
+    return _number(
+        text,
+        MAX_AGE,
+        f"{what}: age must be a number of years (digits 0-9, at most {MAX_AGE})",
+        problems,
+    )
 
 
 def rupees(text: str, what: str, problems: list[str]) -> int:
-    """A value in whole rupees ("65,000" is 65000); 0 if empty."""
-    text = text.replace(",", "").strip()
-    if not text:
+    """A value in whole rupees ("65,000" is 65000; at most MAX_RUPEES); 0 if empty."""
+    return _number(
+        text.replace(",", ""),
+        MAX_RUPEES,
+        f"{what}: value must be a whole number of rupees (digits 0-9, at most {MAX_RUPEES:,})",
+        problems,
+    )
+
+
+def _number(text: str, most: int, refusal: str, problems: list[str]) -> int:
+    try:
+        return limits.whole_number(text, "number", most)
+    except InputError:
+        problems.append(refusal)
         return 0
-    if not text.isdigit():
-        problems.append(f"{what}: value must be a whole number of rupees")
-        return 0
-    return int(text)
 
 
 def person(

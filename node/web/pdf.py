@@ -588,6 +588,24 @@ def _setup_fonts(pdf: _FirPdf, fonts: FontSet) -> str:
     return family
 
 
+# The most characters of a value in one row of the FIR copy's table: some 25 lines of its
+# column, well within a page even where Malayalam glyphs run wide.
+PIECE_CHARS = 1200
+
+
+def _pieces(text: str, most: int) -> list[str]:
+    """`text` in pieces of at most `most` characters, cut after a line break or a space where
+    there is one in the piece's second half."""
+    pieces: list[str] = []
+    while len(text) > most:
+        cut = max(text.rfind("\n", most // 2, most), text.rfind(" ", most // 2, most))
+        cut = cut + 1 if cut > 0 else most
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:]
+    pieces.append(text)
+    return pieces
+
+
 def _render(
     view: dict[str, Any],
     station_name: str,
@@ -643,10 +661,13 @@ def _render(
         padding=1.2,
     ) as table:
         for item in copy.items(station_name, district):
-            row = table.row()
-            row.cell(writer.fit(item.number))
-            row.cell(writer.fit(item.label))
-            row.cell(writer.fit(item.value))
+            # A row never breaks across pages: a long value (brief facts of up to 20,000
+            # characters, node/records/limits.py) goes on in rows of its own.
+            for part, text in enumerate(_pieces(writer.fit(item.value), PIECE_CHARS)):
+                row = table.row()
+                row.cell(writer.fit(item.number) if part == 0 else "")
+                row.cell(writer.fit(item.label) if part == 0 else "")
+                row.cell(text)
 
     # The signature places and closing lines stay together on one page.
     if pdf.get_y() + 70 > pdf.page_break_trigger:

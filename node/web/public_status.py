@@ -26,7 +26,7 @@ from ledger.errors import InputError
 from node.index import public
 from node.index import services as services_index
 from node.index.lookups import FirView
-from node.records import refs
+from node.records import limits, refs
 from node.records.refs import canonical_petition
 from node.records.validation import mobile_matches
 from node.records.withholding import assess_view
@@ -34,7 +34,6 @@ from node.station import services, transfer, views
 from node.station.core import Station
 
 __all__ = [
-    "MAX_REFERENCE",
     "NO_MATCH",
     "CitizenStatus",
     "HeldFir",
@@ -45,7 +44,6 @@ __all__ = [
     "lookup_status",
 ]
 
-MAX_REFERENCE = 40
 NO_MATCH = "no matching record"
 
 
@@ -81,7 +79,7 @@ def lookup_status(station: Station, reference: str, mobile: str) -> CitizenStatu
     """The status of a petition receipt or an FIR number for the holder of `mobile` (as
     normalised by `normalise_mobile`); None when there is no match, whichever the reason (a
     record the law withholds included). Both kinds are looked up on every call."""
-    reference = reference.strip()[:MAX_REFERENCE]
+    reference = reference.strip()[: limits.REFERENCE]
     if not reference or not mobile:
         return None
     petition_stand_in, fir_stand_in = public.stand_ins(station.index)
@@ -141,7 +139,7 @@ def fir_for_holder(station: Station, reference: str, mobile: str) -> HeldFir | N
     """The FIR called `reference` when `mobile` is its complainant's or informant's and the
     withholding policy lets it be shown online; None otherwise, whichever the reason. The same
     reads and checks are made on a stand-in FIR when `reference` names none."""
-    reference = reference.strip()[:MAX_REFERENCE]
+    reference = reference.strip()[: limits.REFERENCE]
     if not reference or not mobile:
         return None
     return _fir_for_holder(station, reference, mobile, public.stand_ins(station.index)[1])
@@ -193,7 +191,7 @@ def lookup_service_status(station: Station, reference: str, mobile: str) -> Serv
     """The status of a service request ("SR/...") or grievance ("GRV/...") receipt for the
     holder of `mobile`; None when there is no match, whichever the reason (the same rule as
     `lookup_status`: no enumeration)."""
-    reference = reference.strip()[:MAX_REFERENCE]
+    reference = reference.strip()[: limits.REFERENCE]
     if not reference or not mobile:
         return None
     config = station.config

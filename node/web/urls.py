@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 __all__ = ["case_url", "parse_ref", "pdf_url", "ref_slug"]
 
-_FIR_SLUG = re.compile(r"^\s*(\d+)-(\d{4})\s*$")
-_ZERO_SLUG = re.compile(r"^\s*zero-(\d+)-(\d{4})\s*$", re.IGNORECASE)
+# The digits 0-9 only (`\d` takes any script's), and no more than a serial can have.
+_FIR_SLUG = re.compile(r"^\s*([0-9]{1,9})-([0-9]{4})\s*$")
+_ZERO_SLUG = re.compile(r"^\s*zero-([0-9]{1,9})-([0-9]{4})\s*$", re.IGNORECASE)
 _FIR_REF = re.compile(r"^FIR No\. (\d+)/(\d{4})$")
 _ZERO_REF = re.compile(r"^ZERO FIR (\d+)/(\d{4})$")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import rocksdict
 
-from admin import cli
+from admin import cli, record_cli
 from admin.cli import main
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
@@ -250,6 +250,59 @@ def test_cli_record_add_rejects_bad_input_and_writes_nothing(
     assert code == 2 and "9999" in err
     _, after, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
     assert before == after
+
+
+def _add(capsys: pytest.CaptureFixture[str], node_dir: str, path: Path) -> tuple[int, str]:
+    code, _, err = run(
+        capsys, "record", "add", "fir", "--file", str(path), "--officer", "PEN1", "--data-dir",
+        node_dir,
+    )  # fmt: skip
+    return code, err
+
+
+def test_cli_record_add_refuses_over_the_limits_and_writes_nothing(
+    node_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fir = {
+        "occurrenceFromMs": "1767225600000",
+        "placeOfOccurrence": {"description": "Ollur junction"},
+        "sections": [{"act": "BNS", "section": "303(2)"}],
+        "persons": [{"person": {"name": "Rajesh K"}, "role": "COMPLAINANT"}],
+        "briefFacts": "A scooter was stolen.",
+    }
+    cases = {
+        "megabyte": ({**fir, "briefFacts": "x" * 1_000_000}, "brief facts is longer than 20,000"),
+        "year 9999": ({**fir, "registeredAtMs": "253370764800000"}, "registered at is not a time"),
+        "year 1": ({**fir, "occurrenceFromMs": "-62135596800000"}, "occurrence from is not a time"),
+        "serial": ({**fir, "firNumber": "FIR No. ١٢/2026"}, "is not of the form"),
+        "uint32": ({**fir, "firSerial": 2**32}, "not a valid fir record"),
+    }
+    _, before, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
+    for name, (record, message) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.json"
+        path.write_text(json.dumps(record, ensure_ascii=False))
+        code, err = _add(capsys, node_dir, path)
+        assert code == 2, (name, err)
+        assert err.startswith("error: ") and message in err, (name, err)
+        assert "Traceback" not in err and len(err) < 1000, name
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (record_cli.MAX_RECORD_FILE_BYTES + 1))
+    code, err = _add(capsys, node_dir, huge)
+    assert code == 2 and "larger than" in err
+    _, after, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
+    assert before == after
+
+
+@pytest.mark.parametrize("bad", ["١٢", "²", "9" * 5000, "-1"])
+def test_cli_search_numbers_are_digits_in_range(
+    node_dir: str, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    for option in ("--age-min", "--limit"):
+        with pytest.raises(SystemExit) as exited:
+            main(["search", "person", "Raju", option, bad, "--data-dir", node_dir])
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {option}: the number: " in err and "Traceback" not in err
 
 
 @pytest.mark.slow  # a real `cctns` process

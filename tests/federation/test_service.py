@@ -17,16 +17,21 @@ from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
 from federation.interfaces import PeerAddress, PeerIdentity
 from federation.service import (
+    MAX_BATCH_BYTES,
     MAX_BATCH_SIZE,
     MAX_ENTRIES_PER_REQUEST,
     PeerService,
+    _batches,
     audited_call_quota,
 )
 from federation.verify import verify_receipt, verify_record_response
 from ledger.checkpoint import parse_note, sign_checkpoint
 from ledger.errors import InputError, NotPermitted, PeerError, RateLimited, VerificationError
+from ledger.log import MAX_ENTRY_BYTES
+from node.peers.peer_node import LedgerLogReader
+from node.records import limits
 from node.station import registers
-from protos import federation_pb2
+from protos import federation_pb2, ledger_pb2, records_pb2
 from tests.federation.cluster import (
     CASE,
     LAB,
@@ -38,6 +43,7 @@ from tests.federation.cluster import (
     first_person,
     first_vehicle,
     open_cluster,
+    open_member,
 )
 
 
@@ -369,6 +375,76 @@ def test_service_get_entries_caps_batches_and_refuses_absurd_ranges(
             owner.service.get_entries(
                 asker.identity, federation_pb2.EntriesRequest(start=start, end=end)
             )
+
+
+def _large_entry(size: int) -> ledger_pb2.EntryBody:
+    """A diary entry of about `size` bytes, appended past the station's own limits (as a
+    record written before them, or by another version, might be)."""
+    summary = "x" * (size - 100)
+    return ledger_pb2.EntryBody(
+        officer_id=OFFICER, general_diary=records_pb2.GeneralDiaryEntry(summary=summary)
+    )
+
+
+def test_service_get_entries_packs_batches_by_bytes(tmp_path: Path, asker: Member) -> None:
+    big = open_member(tmp_path, "ps-big", records=0)
+    try:
+        sizes = [MAX_ENTRY_BYTES - 200] * 9 + [500, 70_000] * 5 + [MAX_ENTRY_BYTES - 200] * 3
+        big.station.ledger.append_many([_large_entry(n) for n in sizes])
+        size = big.station.ledger.size()
+        batches = list(
+            big.service.get_entries(
+                asker.identity, federation_pb2.EntriesRequest(start=0, end=size)
+            )
+        )
+        assert len(batches) > 1
+        for batch in batches:
+            assert batch.leaves
+            assert batch.ByteSize() <= MAX_BATCH_BYTES + 16, [len(x) for x in batch.leaves]
+        assert [b.start for b in batches] == [
+            sum(len(b.leaves) for b in batches[:i]) for i in range(len(batches))
+        ]
+        leaves = [leaf for b in batches for leaf in b.leaves]
+        assert leaves == list(big.station.ledger.store.entries(0, size))
+        # A leaf larger than the budget goes alone: every batch holds one, none is empty.
+        reader = LedgerLogReader(big.station.ledger)
+        alone = list(_batches(reader, 1, 5, 500, max_bytes=1000))
+        assert [(b.start, len(b.leaves)) for b in alone] == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    finally:
+        big.station.close()
+
+
+def test_service_requests_over_the_limits_are_refused_and_not_audited(
+    owner: Member, asker: Member
+) -> None:
+    megabyte = "x" * 1_000_000
+    size = owner.station.ledger.size()
+    refused = [
+        lambda: owner.service.search(
+            asker.identity,
+            federation_pb2.SearchRequest(kind="person", query=megabyte, context=context()),
+        ),
+        lambda: owner.service.fetch_record(
+            asker.identity, federation_pb2.RecordRequest(ref=megabyte, context=context())
+        ),
+        lambda: owner.service.hit_no_hit(
+            asker.identity,
+            federation_pb2.HitRequest(
+                identifier_type="fir", value="FIR No. 1/2026", context=context(case=megabyte)
+            ),
+        ),
+        lambda: owner.service.get_checkpoint(
+            asker.identity, federation_pb2.CheckpointRequest(origin="o" * (limits.ORIGIN + 1))
+        ),
+        lambda: owner.service.put_cosignature(
+            asker.identity, federation_pb2.CosignatureRequest(cosigned_note=b"n" * 20_000)
+        ),
+    ]
+    for call in refused:
+        with pytest.raises(InputError, match=r"(longer|larger) than") as raised:
+            call()
+        assert len(str(raised.value)) < 500
+    assert owner.station.ledger.size() == size
 
 
 def test_service_logs_of_unknown_origins_are_not_found(owner: Member, asker: Member) -> None:

@@ -14,8 +14,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.entry import ENTRY_CONTEXT, encode_leaf, parse_leaf
-from ledger.errors import InputError, StoreError, VerificationError
-from ledger.log import Ledger, verify_log
+from ledger.errors import InputError, StoreError, TooLarge, VerificationError
+from ledger.log import MAX_ENTRY_BYTES, Ledger, verify_log
 from ledger.store import CommitBatch, MemoryLogStore
 from protos import ledger_pb2, records_pb2
 from tests.ledger.reference_merkle import mth
@@ -105,6 +105,19 @@ def test_log_failed_commit_reaches_every_caller_and_writes_nothing() -> None:
     with pytest.raises(StoreError, match="disk full"):
         ledger.append_many([gd("a"), gd("b")])
     assert ledger.size() == 0
+
+
+def test_log_entry_over_the_maximum_is_refused_before_anything_is_appended() -> None:
+    ledger = Ledger(MemoryLogStore(), KEY, ORIGIN)
+    ledger.append(gd("first"))
+    note = ledger.checkpoint()
+    with pytest.raises(TooLarge, match=r"entry 2 of 2 is .* the ledger takes at most 1,048,576"):
+        ledger.append_many([gd("fits"), gd("x" * MAX_ENTRY_BYTES)])
+    assert ledger.size() == 1 and ledger.checkpoint() == note
+    # Just under the maximum (with room for the stamp) is an entry like any other.
+    near = ledger.append(gd("x" * (MAX_ENTRY_BYTES - 200)))
+    assert MAX_ENTRY_BYTES - 200 < near.body.ByteSize() <= MAX_ENTRY_BYTES
+    verify_log(ledger.store, PUBLIC, ORIGIN)
 
 
 def test_log_refuses_a_store_whose_entries_outrun_its_checkpoint() -> None:

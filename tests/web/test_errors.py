@@ -28,6 +28,7 @@ from ledger.errors import (
     VerificationError,
 )
 from node.index import public
+from node.records import limits
 from node.station import registers
 from node.web.errors import ERRORS, row_for
 from node.web.rules import Forbidden
@@ -133,13 +134,13 @@ def test_errors_storage_failure_is_503_without_the_path(tmp_path: Path) -> None:
 
 
 def test_errors_request_validation_under_api_has_the_api_shape(node: Node) -> None:
-    answer = TestClient(node.app).get(API, params={"q": "x" * 65})
+    answer = TestClient(node.app).get(API, params={"q": "x" * (limits.IDENTIFIER + 1)})
     assert answer.status_code == 422
     error = answer.json()["error"]
     assert error["status"] == 422
     assert error["message"]
     (problem,) = error["problems"]
-    assert problem.startswith("query.q: ") and "64" in problem
+    assert problem.startswith("query.q: ") and str(limits.IDENTIFIER) in problem
 
 
 def test_errors_fastapis_own_errors_under_api_have_the_api_shape(node: Node) -> None:

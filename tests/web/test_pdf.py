@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 
 from node.config import DataDir
+from node.records import limits
 from node.records.laws import Statutes
 from node.records.validation import IST, utc_ms
 from node.records.withholding import assess_view
 from node.station import registers, views
 from node.station.core import Station
 from node.web.pdf import (
+    PIECE_CHARS,
     FontSet,
+    _pieces,
     find_fonts,
     fir_copy_pdf,
     visual_order_malayalam,
@@ -263,6 +266,32 @@ def test_odd_input_never_fails() -> None:
     for fonts in (None, FontSet.core()):
         text = pdf_text(_copy(view, fonts=fonts))
         assert "FIR No. 9/2026" in text and "XYZ 1" in text
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        ("കേരളം " * limits.FACTS)[: limits.FACTS],
+        ("word " * limits.FACTS)[: limits.FACTS],
+        "x" * limits.FACTS,
+    ],
+    ids=["malayalam", "words", "one long word"],
+)
+def test_copy_of_an_fir_at_its_limits_runs_over_pages(facts: str) -> None:
+    """Brief facts of 20,000 characters are pages long; a table row never breaks across a page
+    (fpdf2 refuses it), so the copy carries them on in rows of their own."""
+    view: dict[str, Any] = {
+        "fir_number": "FIR No. 10/2026",
+        "brief_facts": facts,
+        "place_of_occurrence": {"description": "x" * limits.DESCRIPTION},
+    }
+    for fonts in (None, FontSet.core()):
+        data = _copy(view, fonts=fonts)
+        assert data.count(b"/Type /Page\n") >= 5
+        assert "FIR No. 10/2026" in pdf_text(data)
+    pieces = _pieces(facts, PIECE_CHARS)
+    assert "".join(pieces).replace(" ", "") == facts.replace(" ", "")
+    assert all(len(piece) <= PIECE_CHARS for piece in pieces)
 
 
 def test_visual_order_moves_pre_base_vowel_signs() -> None:

@@ -39,11 +39,13 @@ from ledger import merkle
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound
 from node.index import public, reports
+from node.records import limits
 from node.records.refs import fir_number
 from node.records.validation import normalise_mobile
 from node.station import views
 from node.web.deps import station, station_officer
 from node.web.errors import ErrorOut
+from node.web.forms import MAX_AGE
 from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
 from node.web.throttle import LOOKUPS, portal_limit
@@ -52,11 +54,15 @@ from protos import federation_pb2
 __all__ = ["router"]
 
 _ERROR: dict[str, Any] = {"model": ErrorOut}
+# Parameters are held to the table of limits (node.records.limits), so the OpenAPI document
+# states them; an FIR serial is a uint32 of the record.
+SERIAL_MAX = 2**32 - 1
 router = APIRouter(
     prefix="/api",
     tags=["api"],
     # Any route may fail so; FastAPI's own 422 answer is replaced by the API's error shape.
     responses={
+        413: {**_ERROR, "description": "the request body is larger than the node takes"},
         422: {**_ERROR, "description": "a parameter is not valid: one problem per parameter"},
         500: {**_ERROR, "description": "the node failed (the message is generic)"},
         503: {**_ERROR, "description": "the node's storage is unavailable"},
@@ -207,8 +213,11 @@ class CrimeHeadsOut(BaseModel):
 )
 def citizen_status(
     request: Request,
-    receipt: Annotated[str, Path(max_length=40, description="receipt or FIR number")],
-    mobile: Annotated[str, Query(max_length=20, description="the mobile number given")] = "",
+    receipt: Annotated[str, Path(max_length=limits.REFERENCE, description="receipt or FIR number")],
+    mobile: Annotated[
+        str,
+        Query(max_length=limits.text("Person.mobile"), description="the mobile number given"),
+    ] = "",
 ) -> Any:
     number = normalise_mobile(mobile)
     if number is None:
@@ -227,8 +236,8 @@ def citizen_status(
 )
 def fir(
     request: Request,
-    year: Annotated[int, Path(ge=1860, le=9999)],
-    serial: Annotated[int, Path(ge=1)],
+    year: Annotated[int, Path(ge=limits.FIRST_YEAR, le=limits.LAST_YEAR)],
+    serial: Annotated[int, Path(ge=1, le=SERIAL_MAX)],
     officer: Annotated[Officer, Depends(station_officer("fir.read"))],
     case: CaseParam = "",
     purpose: PurposeParam = "",
@@ -271,9 +280,9 @@ def fir(
 def search_persons(
     request: Request,
     officer: Annotated[Officer, Depends(station_officer("search.local"))],
-    q: Annotated[str, Query(min_length=2, max_length=100)],
-    age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
-    age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+    q: Annotated[str, Query(min_length=2, max_length=limits.text("SearchRequest.query"))],
+    age_min: Annotated[int | None, Query(ge=0, le=MAX_AGE)] = None,
+    age_max: Annotated[int | None, Query(ge=0, le=MAX_AGE)] = None,
     case: CaseParam = "",
     purpose: PurposeParam = "",
 ) -> PersonSearchOut:
@@ -295,7 +304,7 @@ def search_persons(
     summary="Recovered and unclaimed vehicles and property (public)",
 )
 def public_vehicles(
-    request: Request, q: Annotated[str, Query(max_length=64)] = ""
+    request: Request, q: Annotated[str, Query(max_length=limits.IDENTIFIER)] = ""
 ) -> PublicVehiclesOut:
     node = station(request)
     query = q.strip()

@@ -35,14 +35,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ledger import merkle
+from ledger.errors import InputError
 from node.index import public
+from node.records import limits
 from node.records.validation import normalise_mobile
 from node.station import registers
 from node.web.deps import language, no_store, render, station
-from node.web.forms import contact_fields
+from node.web.forms import MAX_AGE, contact_fields
 from node.web.pdf import fir_copy_pdf
 from node.web.public_status import (
-    MAX_REFERENCE,
     fir_for_holder,
     is_service_receipt,
     lookup_service_status,
@@ -55,10 +56,13 @@ from protos import records_pb2
 __all__ = ["router"]
 
 PORTAL_OFFICER = "citizen-portal"
-MAX_NAME = 120
-MAX_ADDRESS = 400
-MAX_SUBJECT = 200
-MAX_DETAILS = 5000
+# The complaint's fields and the table's limit each is held to (node.records.limits).
+COMPLAINT_FIELDS = (
+    ("name", limits.text("Person.name")),
+    ("address", limits.text("Person.address")),
+    ("subject", limits.text("Petition.subject")),
+    ("details", limits.text("Petition.details")),
+)
 COMPLAINT_KINDS = ("general", "e_fir", "missing_person", "missing_child")
 
 router = APIRouter(prefix="/citizen", tags=["citizen"])
@@ -113,20 +117,16 @@ def complaint_submit(
         "missing_sex": missing_sex.strip(),
     }
     errors: list[str] = []
-    number = contact_fields(
-        form,
-        errors,
-        (
-            ("name", MAX_NAME),
-            ("address", MAX_ADDRESS),
-            ("subject", MAX_SUBJECT),
-            ("details", MAX_DETAILS),
-        ),
-    )
+    number = contact_fields(form, errors, COMPLAINT_FIELDS)
     missing = form["kind"] in ("missing_person", "missing_child")
-    age = int(form["missing_age"]) if form["missing_age"].isdigit() else 0
+    try:
+        age = limits.whole_number(form["missing_age"], "age", MAX_AGE)
+    except InputError:
+        age = 0
     if missing and not form["missing_name"]:
         errors.append("portal.error.missing_name")
+    elif missing and len(form["missing_name"]) > limits.text("Person.name"):
+        errors.append("portal.error.missing_name_too_long")
     if missing and not 0 < age <= 120:
         errors.append("portal.error.missing_age")
     if errors:
@@ -166,8 +166,8 @@ def _reference_and_mobile(
 ) -> tuple[str, str | None, list[str]]:
     """The number asked about, the normalised mobile number, and one catalog key per problem
     (`portal.error.<missing>` when no number was given)."""
-    reference = reference.strip()[:MAX_REFERENCE]
-    number = normalise_mobile(mobile)
+    reference = reference.strip()[: limits.REFERENCE]
+    number = normalise_mobile(mobile[: limits.text("Person.mobile")])
     errors = [] if reference else [f"portal.error.{missing}"]
     if number is None:
         errors.append("portal.error.mobile")
@@ -275,7 +275,7 @@ def fir_copy_submit(
 @router.get("/vehicles", response_class=HTMLResponse, include_in_schema=False)
 def vehicles(request: Request, q: Annotated[str, Query()] = "") -> Response:
     node = station(request)
-    query = q.strip()
+    query = q.strip()[: limits.IDENTIFIER]
     return _page(
         request,
         "vehicles_public.html",

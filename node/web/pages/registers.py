@@ -38,7 +38,16 @@ from ledger.log import now_ms
 from node.index import casework as casework_index
 from node.index import listings
 from node.records import casework as casework_rules
-from node.records.validation import GD_CATEGORIES, IST, PETITION_CHANNELS, RELATIONS, SEXES
+from node.records import limits
+from node.records.validation import (
+    FIRST_YEAR,
+    GD_CATEGORIES,
+    IST,
+    LAST_YEAR,
+    PETITION_CHANNELS,
+    RELATIONS,
+    SEXES,
+)
 from node.station import registers, views
 from node.web import forms
 from node.web.deps import (
@@ -71,6 +80,8 @@ AsPdfFirCopy = Annotated[Officer, Depends(station_officer("pdf.fir_copy"))]
 AsPetitionReceive = Annotated[Officer, Depends(station_officer("petition.receive"))]
 
 PICKER_LIMIT = 30
+# A year or a GD number in a URL: the digits 0-9 only, never more than a year has.
+_DIGITS = re.compile(r"[0-9]{1,4}")
 _NOT_SAFE_IN_A_FILE_NAME = re.compile(r"[^A-Za-z0-9]+")
 
 
@@ -82,15 +93,11 @@ def gd_register(request: Request, officer: AsGdRead, saved: str = "") -> Respons
     node = station(request)
     wanted = request.query_params.get("date", "").strip() or forms.today()
     problems: list[str] = []
-    try:
-        day = date.fromisoformat(wanted)
-    except ValueError:
-        problems.append(f"{wanted!r} is not a date (YYYY-MM-DD)")
-        day = date.fromisoformat(forms.today())
+    day = _diary_day(wanted, problems)
     rows = listings.gd_day(node.index, day.isoformat())
     flash = ""
-    if saved.isdigit() and any(r.gd_number == int(saved) for r in rows):
-        flash = f"GD {day.isoformat()}/{int(saved)}"
+    if _DIGITS.fullmatch(saved) and any(str(r.gd_number) == saved for r in rows):
+        flash = f"GD {day.isoformat()}/{saved}"
     return render(
         request,
         "gd_register.html",
@@ -104,6 +111,22 @@ def gd_register(request: Request, officer: AsGdRead, saved: str = "") -> Respons
         saved_ref=flash,
         latest_day=listings.latest_gd_date(node.index),
     )
+
+
+def _diary_day(wanted: str, problems: list[str]) -> date:
+    """The diary's day asked for (YYYY-MM-DD, within the years a record may name), else today
+    with a problem."""
+    try:
+        day = date.fromisoformat(wanted[: limits.CODE])
+    except ValueError:
+        day = None
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        problems.append(
+            f"{limits.clip(wanted, limits.CODE)!r} is not a date (YYYY-MM-DD) between the years "
+            f"{FIRST_YEAR} and {LAST_YEAR}"
+        )
+        return date.fromisoformat(forms.today())
+    return day
 
 
 def _gd_form(request: Request, values: Mapping[str, str], problems: list[str]) -> Response:
@@ -241,7 +264,9 @@ def petition_receipt(request: Request, officer: AsPetitionReceive, number: str =
 def fir_list(request: Request, officer: AsFirRead, year: str = "") -> Response:
     index = station(request).index
     this_year = datetime.now(IST).year
-    chosen = int(year) if year.isdigit() and 1900 < int(year) < 3000 else this_year
+    chosen = this_year
+    if _DIGITS.fullmatch(year) and FIRST_YEAR <= int(year) <= LAST_YEAR:
+        chosen = int(year)
     years = listings.fir_years(index)
     if this_year not in years:
         years = [this_year, *years]
@@ -261,6 +286,7 @@ def fir_sections(request: Request, officer: AsFirRegister) -> Response:
     text = params.get("q") or next(
         (v for k, v in params.multi_items() if k.startswith("section") and v.strip()), ""
     )
+    text = text[: limits.text("SearchRequest.query")]
     found = station(request).statutes.search(text)[:PICKER_LIMIT] if text.strip() else []
     options = "".join(
         f'<option value="{escape(s.citation)}">{escape(s.citation)} · {escape(s.title)}</option>'

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ledger.errors import CctnsError, InputError
+from node.records import limits
 from node.records.refs import record_ref
 from node.station.core import Station
 from node.web.deps import blocking, context, render, station, station_officer
@@ -31,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 SEARCH_KINDS = ("person", "vehicle", "property", "case")
 SEARCH_SCOPES = ("local", "federation")
-MAX_QUERY = 200
+MAX_QUERY = limits.text("SearchRequest.query")
 MAX_HITS = 50
 
 

@@ -37,6 +37,7 @@ from ledger.errors import InputError
 from ledger.log import now_ms
 from node.config import DataDir, load_federation
 from node.index import services as services_index
+from node.records import limits
 from node.records import services as services_rules
 from node.station import services
 from node.web.deps import context, no_store, redirect, render, station, station_officer
@@ -47,9 +48,8 @@ from node.web.throttle import SUBMISSIONS, portal_limit
 from protos import records_pb2
 
 PORTAL_OFFICER = "citizen-portal"
-MAX_NAME = 120
-MAX_ADDRESS = 400
-MAX_OFFICE = 200
+# The contact fields and the table's limit each is held to (node.records.limits).
+CONTACT_FIELDS = (("name", limits.text("Person.name")), ("address", limits.text("Person.address")))
 
 router = APIRouter(tags=["services"])
 # A service request is handled at the station it was made to; a grievance is checked against
@@ -77,9 +77,9 @@ def supervising_office(request: Request) -> str:
 # -- the citizen's forms --------------------------------------------------------------------------
 
 
-def _person_fields(form: dict[str, str], errors: list[str]) -> str | None:
-    number = contact_fields(form, errors, (("name", MAX_NAME), ("address", MAX_ADDRESS)))
-    if len(form["details"]) > services_rules.MAX_DETAILS:
+def _person_fields(form: dict[str, str], errors: list[str], details_field: str) -> str | None:
+    number = contact_fields(form, errors, CONTACT_FIELDS)
+    if len(form["details"]) > limits.text(details_field):
         errors.append("portal.error.details_too_long")
     return number
 
@@ -115,7 +115,7 @@ def request_submit(
     errors: list[str] = []
     if form["kind"] not in services_rules.DUE_DAYS:
         errors.append("services.error.kind")
-    number = _person_fields(form, errors)
+    number = _person_fields(form, errors, "ServiceRequest.details")
     if errors:
         return _page(
             request,
@@ -178,7 +178,7 @@ def grievance_submit(
     holds = services_rules.holds_grievances(config.role)
     parent = supervising_office(request)
     form = {
-        "against": against.strip()[:MAX_OFFICE] or config.node_id,
+        "against": against.strip()[: limits.text("Grievance.against_office")] or config.node_id,
         "name": name.strip(),
         "mobile": mobile.strip(),
         "address": address.strip(),
@@ -187,7 +187,7 @@ def grievance_submit(
     errors: list[str] = []
     if not form["details"]:
         errors.append("portal.error.details_required")
-    number = _person_fields(form, errors)
+    number = _person_fields(form, errors, "Grievance.details")
     page: dict[str, Any] = {"holds": holds, "parent": parent}
     if errors:
         return _page(

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from node.index import casework, public
+from node.records import limits
 from node.records.refs import canonical_petition
 from node.records.validation import normalise_mobile
 from node.station import registers
@@ -352,7 +353,7 @@ def test_citizen_vehicle_search_with_sql_text_is_harmless(node: Node, citizen: T
     ):
         page = citizen.get("/citizen/vehicles", params={"q": query})
         assert page.status_code == 200, query
-        api = citizen.get("/api/vehicles/public", params={"q": query[:64]})
+        api = citizen.get("/api/vehicles/public", params={"q": query[: limits.IDENTIFIER]})
         assert api.status_code == 200, query
     # Still there afterwards.
     assert public.public_vehicles(
