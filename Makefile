@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= demo-data
 
-.PHONY: run test bench proto lint check-proto clean setup-browser screenshots
+.PHONY: run test bench soak proto lint check-proto clean setup-browser screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,13 @@ bench: $(STAMP)
 	$(BIN)/python -m simulations.bench
 	$(BIN)/python -m simulations.bench_federation
 	$(BIN)/python -m simulations.bench_web
+
+# The long drills the suite runs short: 100 SIGKILLs of a writer mid-append, 50 of a replicator
+# mid-batch, and the fuzzers (API, forms, gRPC) with 500 examples each.
+soak: $(STAMP)
+	CCTNS_DRILL_WRITER_KILLS=100 CCTNS_DRILL_REPLICATOR_KILLS=50 CCTNS_FUZZ_EXAMPLES=500 \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/ledger/test_crash.py tests/fuzz \
+		"tests/federation/test_multiprocess.py::test_replication_survives_kill_9_of_either_side"
 
 # Debian's Chromium (and a Malayalam font) for the browser tests; apt-get needs root.
 setup-browser:

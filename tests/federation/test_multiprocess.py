@@ -11,6 +11,7 @@ brings every node back up before the next test. All waits are bounded; nothing l
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import uuid
@@ -56,7 +57,10 @@ SPECS = [
     Spec("ghost", "station"),
     Spec("rogue", "station", parent="dpo", records=5, origin_of="ghost"),
 ]
-BULK = 20_000  # entries added to stc for the kill -9 test
+# SIGKILLs of the replicating parent mid-batch (the suite's drill; `make soak` sets 50), and
+# enough entries that each kill lands while the parent is still catching up.
+REPLICATOR_KILLS = int(os.environ.get("CCTNS_DRILL_REPLICATOR_KILLS", "3"))
+BULK = max(20_000, REPLICATOR_KILLS * 2_500)  # entries added to stc for the kill -9 test
 CATCH_UP = 120.0  # bounded wait for replication on a loaded machine
 TIMEOUT = 15.0
 
@@ -257,9 +261,9 @@ def test_replication_survives_kill_9_of_either_side(world: World) -> None:
         if after < target:
             mid_stream.append(after)
 
-    # The parent is killed as soon as it has stored something new, three times over; in the
-    # second round the child is killed first, while the parent is fetching from it.
-    for round_number in range(3):
+    # The parent is killed as soon as it has stored something new, REPLICATOR_KILLS times
+    # over; in the second round the child is killed first, while the parent fetches from it.
+    for round_number in range(REPLICATOR_KILLS):
         now = held(fed, "dpo", "stc")
         if now >= target:
             break

@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 ORIGIN = "cctns.in/test/crash/ps-1"
 SEED = bytes(range(32))
 LIVES = 5  # fresh directories
-ROUNDS_PER_LIFE = 5  # kill and recover this many times in each
+# SIGKILLs of the writer in all (the suite's drill; `make soak` sets 100): spread over the lives.
+KILLS = int(os.environ.get("CCTNS_DRILL_WRITER_KILLS", "25"))
+ROUNDS_PER_LIFE = max(1, KILLS // LIVES)  # kill and recover this many times in each
 
 
 @dataclass(frozen=True)
