@@ -32,6 +32,7 @@ from node.peers.replica_index import ReplicaIndexes
 from node.records import limits
 from node.records.refs import record_ref
 from node.records.validation import registration_key
+from node.station import audit as station_audit
 from node.station import transfer
 from node.station.core import SYSTEM_OFFICER, Station
 from protos import federation_pb2, ledger_pb2
@@ -288,8 +289,9 @@ class StationPeerNode:
     # -- audit, Zero FIR, cosignatures, revocations ---------------------------------------------
 
     def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:
-        """Appends the audit entry (written by the node itself) and indexes it."""
-        receipt = self.station.append_system(audit)
+        """Appends the audit entry (written by the node itself, the name asked for sealed:
+        `node.station.audit`) and indexes it."""
+        receipt = station_audit.append_audit(self.station, audit)
         return receipt.index, self.station.ledger.leaf(receipt.index)
 
     def accept_zero_fir(

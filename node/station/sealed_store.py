@@ -107,6 +107,17 @@ class SealedStore:
         found = (self.get(c) for c in commitments)
         return [item for item in found if item is not None]
 
+    def by_prefix(self, prefix: bytes) -> list[SealedIdentity]:
+        """The identities whose commitment starts with `prefix`: what a placeholder in text or
+        an audit entry names (`[withheld:1a2b3c4d]`: its first 4 bytes), to find the commitment
+        a disclosure needs."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT commitment FROM sealed WHERE substr(commitment, 1, ?) = ?",
+                (len(prefix), bytes(prefix)),
+            ).fetchall()
+        return self.get_many(bytes(row[0]) for row in rows)
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM sealed").fetchone()[0])

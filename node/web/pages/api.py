@@ -42,6 +42,7 @@ from node.index import public, reports
 from node.records import limits
 from node.records.refs import fir_number
 from node.records.validation import normalise_mobile
+from node.station import audit as station_audit
 from node.station import views
 from node.web.deps import station, station_officer
 from node.web.errors import ErrorOut
@@ -102,7 +103,7 @@ def _audit(
     )
     node = station(request)
     entry = audit_entry(node.config.node_id, checked, kind, query, refs, full_record=True)
-    node.append_system(entry)
+    station_audit.append_audit(node, entry)
 
 
 class StatusOut(BaseModel):

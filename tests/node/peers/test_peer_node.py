@@ -146,3 +146,22 @@ def test_peer_fetch_record_carries_only_the_commitment(
     assert len(complainant.person.identity_commitment) == 32
     assert not complainant.person.name and not complainant.person.mobile
     assert verified.record.body.fir.fir_number == ref
+
+
+@pytest.mark.parametrize("protected", [WOMAN, PARENT], ids=["woman", "pocso-parent"])
+def test_peer_search_for_a_name_audits_it_sealed(peer: Peer, protected: tuple[str, ...]) -> None:
+    """Another office searching for a protected name writes an audit entry that replicates
+    upward: the name in it is a placeholder of its commitment, the name in the sealed store."""
+    name = protected[0]
+    before = peer.station.ledger.size()
+    _search(peer, name)
+    leaves = [peer.station.ledger.leaf(i) for i in range(before, peer.station.ledger.size())]
+    assert leaves and all(name.encode() not in leaf for leaf in leaves)
+    (audit,) = [
+        body.audit
+        for body in (parse_leaf(leaf).decode_body() for leaf in leaves)
+        if body.WhichOneof("record") == "audit"
+    ]
+    assert audit.query_kind == "search:person" and audit.query.startswith("[withheld:")
+    prefix = bytes.fromhex(audit.query.removeprefix("[withheld:").removesuffix("]"))
+    assert [i.identity.name for i in peer.station.sealed.by_prefix(prefix)] == [name]

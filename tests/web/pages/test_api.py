@@ -12,6 +12,7 @@ import pytest
 
 from ledger import merkle
 from node.index import reports
+from node.records.sealing import placeholder
 from protos import ledger_pb2
 from tests.web.support import (
     NODE_ID,
@@ -221,9 +222,19 @@ def test_api_officer_reads_are_audited_naming_the_officer(node: Node, sho: TestC
     assert found.status_code == 200
     (searched,) = _audits_since(node, before)
     assert searched.asker_officer_id == "PEN400001"
-    assert (searched.query_kind, searched.query) == ("search:person", "Rajesh Kumar (age 40-42)")
     assert node.theft in searched.returned_refs
     assert searched.case_ref == "api search"
+    # The name asked for is sealed: a placeholder in the entry, the name in the sealed store
+    # (node.station.audit), never in the log's bytes.
+    assert searched.query_kind == "search:person"
+    assert searched.query.startswith("[withheld:"), searched.query
+    tail = b"".join(node.station.ledger.leaf(i) for i in range(before, node.station.ledger.size()))
+    assert b"Rajesh Kumar" not in tail
+    prefix = bytes.fromhex(searched.query.removeprefix("[withheld:").removesuffix("]"))
+    (item,) = node.station.sealed.by_prefix(prefix)
+    assert item.record_ref == "audit search:person"
+    assert item.identity.name == "Rajesh Kumar (age 40-42)"
+    assert searched.query == placeholder(item.commitment)
 
 
 def test_api_read_with_a_bad_case_is_refused_and_not_answered(node: Node, sho: TestClient) -> None:

@@ -1,0 +1,35 @@
+"""Audited reads, in the station's own log: who asked (the node and the officer), for which case
+and purpose, what was asked and which records left (`federation.audit.audit_entry` builds the
+entry; another office's reads come through the peer service, an officer's own through the JSON
+API).
+
+A name asked for is sealed like an identity the law withholds: a search for a person may name a
+victim, and the audit entry replicates to every office above the station. The entry keeps a
+placeholder naming the salted commitment (`[withheld:1a2b3c4d]`, node/records/sealing.py); the
+name stays in the station's sealed store, and is released only by a logged disclosure
+(`node.station.disclosure.disclose`), as any sealed identity is.
+"""
+
+from __future__ import annotations
+
+from node.records.sealing import placeholder, seal_person
+from node.station.core import SYSTEM_OFFICER, Draft, Receipt, Station
+from protos import ledger_pb2, records_pb2
+
+# Query kinds whose query is a person's name (federation/service.py, node/web/pages/api.py).
+NAME_QUERIES = ("search:person", "hit:person_name")
+
+
+def append_audit(station: Station, entry: ledger_pb2.AuditEntry) -> Receipt:
+    """Appends the audit entry of one read, the name asked for sealed; its receipt."""
+    audit = ledger_pb2.AuditEntry()
+    audit.CopyFrom(entry)
+    sealed = []
+    if audit.query_kind in NAME_QUERIES and audit.query:
+        asked = records_pb2.Person(name=audit.query)
+        item = seal_person(asked, record_ref=f"audit {audit.query_kind}")
+        audit.query = placeholder(item.commitment)
+        sealed.append(item)
+    with station.writing():
+        body = station.body(SYSTEM_OFFICER, audit)
+        return station.run(Draft("audit", "", [body], sealed=sealed))
