@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from ledger.errors import UsageError
 from ledger.log import Ledger
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.station.core import Station
@@ -104,6 +105,12 @@ def open_ledger(data_dir_path: str) -> Iterator[Ledger]:
         raise UsageError(f"{data_dir.ledger_path} holds no ledger")
     store = RocksDBLogStore.open(data_dir.ledger_path, create=False)
     try:
-        yield Ledger(store, key, config.origin)
+        ledger = Ledger(store, key, config.origin, mark=MarkFile(data_dir.mark_path))
+    except BaseException:
+        store.close()
+        raise
+    try:
+        yield ledger
     finally:
+        ledger.close()
         store.close()

@@ -5,6 +5,8 @@
     cctns ledger prove-inclusion N [--size S] --data-dir D
     cctns ledger prove-consistency M [N] --data-dir D
     cctns ledger verify --data-dir D [--checkpoint note]  exit 0, or 3 naming the first bad index
+                                                          (and the acknowledged entries missing
+                                                          below the high-water mark)
 
 Read-only: these open the ledger alone (never the index), and `verify` opens it in audit mode,
 so it runs beside a serving node.
@@ -25,6 +27,7 @@ from ledger import merkle
 from ledger.entry import parse_leaf
 from ledger.errors import TamperError
 from ledger.log import verify_log
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 
@@ -83,12 +86,20 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     config = data_dir.load_config()
     public = bytes(data_dir.load_key().verify_key)
     trusted = [Path(p).read_bytes() for p in args.checkpoint or []]
+    # Read before the store is opened: a node beside us writes its mark only after a commit
+    # is durable, so the store opened next holds at least what the mark covers.
+    mark = MarkFile(data_dir.mark_path).read()
     store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
     try:
         size = store.size()
         with progress(size, "verifying", enabled=not args.quiet) as advance:
             report = verify_log(
-                store, public, config.origin, trusted_checkpoints=trusted, progress=advance
+                store,
+                public,
+                config.origin,
+                trusted_checkpoints=trusted,
+                mark=mark.note if mark is not None else None,
+                progress=advance,
             )
         if size:
             genesis = parse_leaf(store.entry(0)).decode_body()
@@ -96,7 +107,11 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
                 raise TamperError("entry 0 is not this node's genesis entry", index=0)
     finally:
         store.close()
-    print(f"ok: {report.size} entries, {report.checkpoints} checkpoints, root {b64(report.root)}")
+    marked = f"high-water mark {mark.size}" if mark is not None else "no high-water mark"
+    print(
+        f"ok: {report.size} entries, {report.checkpoints} checkpoints, {marked}, "
+        f"root {b64(report.root)}"
+    )
     return 0
 
 

@@ -649,8 +649,8 @@ async def resync_own_log(
     if seen.size > size:
         raise UsageError(
             f"the parent holds a checkpoint of this node's log for {seen.size} entries but the "
-            f"local log has {size}: it was restored from an older backup. Recover the missing "
-            "entries from the parent before appending"
+            f"local log has {size}: it was restored from an older backup, or its store lost "
+            "entries. Recover the missing entries from the parent before appending"
         )
     if merkle.MerkleTree(store).root(seen.size) != seen.root:
         local = store.latest_checkpoint()

@@ -7,7 +7,10 @@ earlier than the entry before it), serialises it once, signs those bytes, and wr
 signature into the leaf. One group commit writes, in a single atomic and durable store commit:
 the leaves, the Merkle subtree hashes they complete, and a checkpoint (C2SP signed note) for the
 new size. So every acknowledged entry is covered by a signed checkpoint, and a log whose entries
-extend past its latest checkpoint was written by someone other than this code.
+extend past its latest checkpoint was written by someone other than this code. With a
+high-water mark (`ledger/mark.py`), the new note is also written to the mark, durably, before
+anyone hears back: a store that later holds fewer entries than the mark has lost acknowledged
+ones, and opening it raises EntriesLost instead of writing on top of the gap.
 
 Callers in several threads may append at once: the first to take the commit lock commits every
 pending request in one batch (leader/follower group commit); the others find their work done.
@@ -32,7 +35,15 @@ import nacl.signing
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from ledger.entry import Leaf, encode_leaf, parse_leaf, sign_body
-from ledger.errors import InputError, StoreError, TamperError, VerificationError
+from ledger.errors import (
+    EntriesLost,
+    EquivocationError,
+    InputError,
+    StoreError,
+    TamperError,
+    VerificationError,
+)
+from ledger.mark import HighWaterMark, MarkFile
 from ledger.store import CommitBatch, LogStore
 from protos import ledger_pb2
 
@@ -74,7 +85,10 @@ class Ledger:
         origin: str,
         *,
         clock: Callable[[], int] = now_ms,
+        mark: MarkFile | None = None,
     ) -> None:
+        """`mark`, when given, is checked against the store here (EntriesLost when the store
+        holds less than it covers), kept current by every commit, and closed by `close`."""
         if not origin or "\n" in origin:
             raise InputError("a log origin is one non-empty line")
         self.store = store
@@ -88,10 +102,14 @@ class Ledger:
         self._pending_lock = threading.Lock()
         self._pending: list[_Request] = []
         self._signer: ThreadPoolExecutor | None = None
+        self._mark = mark
+        self._halted: str | None = None
         self._recover()
 
     def _recover(self) -> None:
-        """Checks the store is where a finished commit left it, and restores the clock floor."""
+        """Checks the store is where a finished commit left it (its latest checkpoint signed by
+        this key over the stored tree, and at least what the high-water mark covers), brings
+        the mark up to the store, and restores the clock floor."""
         size = self.store.size()
         latest = self.store.latest_checkpoint()
         if size and (latest is None or latest[0] != size):
@@ -100,9 +118,42 @@ class Ledger:
                 f"log has {size} entries but its latest checkpoint covers {covered}: "
                 "run `cctns ledger verify`"
             )
+        if latest is not None:
+            self._check_note(latest[1], size, "the store's latest checkpoint")
+        if self._mark is not None:
+            self._check_mark(self._mark, size, latest)
         self._last_ms = 0
         if size:
             self._last_ms = parse_leaf(self.store.entry(size - 1)).decode_body().written_at_ms
+
+    def _check_note(self, note: bytes, size: int, what: str) -> Checkpoint:
+        """The checkpoint of `note`, once it is this log's, signed by this key, and its root
+        is the stored tree's at its size (`size` is the store's)."""
+        try:
+            checkpoint = verify_checkpoint(note, self.public_key, self.origin, self.origin)
+        except VerificationError as exc:
+            raise TamperError(
+                f"{what} is not signed by this node's key: {exc}", index=max(size - 1, 0)
+            ) from exc
+        if checkpoint.size > size:
+            raise EntriesLost(size, checkpoint.size)
+        if merkle.MerkleTree(self.store).root(checkpoint.size) != checkpoint.root:
+            latest = self.store.latest_checkpoint()
+            raise EquivocationError(
+                f"the log's first {checkpoint.size} entries are not the ones {what} signed: "
+                "the store holds another history; run `cctns ledger verify`",
+                first=note,
+                second=latest[1] if latest else b"",
+            )
+        return checkpoint
+
+    def _check_mark(self, mark: MarkFile, size: int, latest: tuple[int, bytes] | None) -> None:
+        held = mark.read()
+        if held is not None and (latest is None or held.note != latest[1]):
+            self._check_note(held.note, size, "the high-water mark")
+        if latest is not None and (held is None or held.size < latest[0]):
+            # A store ahead of its mark: recovered from the parent, or written before marks.
+            mark.write(HighWaterMark(*latest))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -125,8 +176,21 @@ class Ledger:
         assert request.result is not None
         return request.result
 
+    def halt(self, reason: str) -> None:
+        """Stops taking entries (the log can no longer be trusted: a scrub found damage, the
+        mark could not be written); every later append raises StoreError giving `reason`."""
+        with self._commit_lock:
+            self._halted = self._halted or reason
+
+    @property
+    def halted(self) -> str | None:
+        """Why the log takes no more entries, or None while it does."""
+        return self._halted
+
     def _commit(self, requests: list[_Request]) -> None:
         try:
+            if self._halted is not None:
+                raise StoreError(f"this node takes no more entries: {self._halted}")
             start = self.store.size()
             stamp = max(self._clock(), self._last_ms)
             bodies = [body for request in requests for body in request.bodies]
@@ -153,6 +217,13 @@ class Ledger:
             for request in requests:
                 request.error = exc
             return
+        if self._mark is not None:
+            try:
+                self._mark.write(HighWaterMark(end, note))
+            except StoreError as exc:
+                # The entries are durable, so they are acknowledged; but a mark that lags
+                # could hide their later loss: nothing more until a reopen rewrites the mark.
+                self._halted = str(exc)
         position = 0
         for request in requests:
             count = len(request.bodies)
@@ -176,10 +247,13 @@ class Ledger:
         return first + second.result()
 
     def close(self) -> None:
-        """Stops the signing helper thread (the store is closed by its owner)."""
+        """Stops the signing helper thread and closes the mark file (the store is closed by
+        its owner)."""
         if self._signer is not None:
             self._signer.shutdown(wait=True)
             self._signer = None
+        if self._mark is not None:
+            self._mark.close()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -260,6 +334,7 @@ def verify_log(
     origin: str,
     *,
     trusted_checkpoints: Sequence[bytes] = (),
+    mark: bytes | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Re-derives the whole log from its leaves and checks every stored claim against it.
@@ -267,57 +342,140 @@ def verify_log(
     Raises TamperError naming the first bad entry index (or VerificationError for a bad
     checkpoint). `trusted_checkpoints` are notes held elsewhere (a parent, an auditor): the
     log must still contain what they committed to, which is how a truncated tail is caught
-    even when the local checkpoints were removed with it.
+    even when the local checkpoints were removed with it. `mark` is the log's high-water mark
+    (`ledger/mark.py`): a log shorter than it raises EntriesLost, naming how many acknowledged
+    entries are missing.
     """
-    size = _store_size(store)
-    checkpoints = sorted(_stored_checkpoints(store, public_key, origin))
-    external = [verify_checkpoint(note, public_key, origin, origin) for note in trusted_checkpoints]
-    wanted: dict[int, list[tuple[bytes, str]]] = {}
-    for cp_size, root in checkpoints:
-        wanted.setdefault(cp_size, []).append((root, "stored checkpoint"))
-    for cp in external:
-        wanted.setdefault(cp.size, []).append((cp.root, "trusted checkpoint"))
-    # Compact range: perfect subtree hashes of the prefix, largest first, as (level, hash).
-    stack: list[tuple[int, bytes]] = []
-    last_ms = 0
-    for index, raw in _read_all(store, size):
-        leaf = _checked_leaf(raw, index, public_key, origin)
+    verifier = LogVerifier(
+        store,
+        public_key,
+        origin,
+        trusted_checkpoints=trusted_checkpoints,
+        mark=mark,
+        progress=progress,
+    )
+    verifier.step(verifier.size)
+    return verifier.finish()
+
+
+class LogVerifier:
+    """`verify_log` in steps, for a caller that paces the work (the node's background scrub):
+    `step(count)` checks the next `count` entries and the checkpoints they reach, `finish`
+    the tail, returning the report. The store must not change meanwhile (a closed store, or a
+    read-only snapshot beside the node). Stored checkpoints are read as the walk reaches them,
+    so memory stays small however long the log."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        public_key: bytes,
+        origin: str,
+        *,
+        trusted_checkpoints: Sequence[bytes] = (),
+        mark: bytes | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._public_key = public_key
+        self._origin = origin
+        self._progress = progress
+        self.size = _store_size(store)
+        self.done = 0
+        # Roots held elsewhere, by size: checked when the walk reaches their size.
+        self._outside: dict[int, list[tuple[bytes, str]]] = {}
+        for note in trusted_checkpoints:
+            cp = verify_checkpoint(note, public_key, origin, origin)
+            self._outside.setdefault(cp.size, []).append((cp.root, "trusted checkpoint"))
+        self._mark_size = 0
+        if mark is not None:
+            try:
+                cp = verify_checkpoint(mark, public_key, origin, origin)
+            except VerificationError as exc:
+                raise TamperError(f"the high-water mark: {exc}", index=self.size) from exc
+            self._mark_size = cp.size
+            self._outside.setdefault(cp.size, []).append((cp.root, "high-water mark"))
+        self._checkpoints = _stored_checkpoints(store, public_key, origin)
+        self._next: tuple[int, bytes] | None = next(self._checkpoints, None)
+        self._count = 0
+        self._latest = 0
+        # Compact range: perfect subtree hashes of the prefix, largest first, as (level, hash).
+        self._stack: list[tuple[int, bytes]] = []
+        self._last_ms = 0
+        self._check_roots(0)
+
+    def step(self, count: int) -> bool:
+        """Checks up to `count` more entries; True once every entry is checked."""
+        end = min(self.done + count, self.size)
+        for index, raw in _read_range(self._store, self.done, end):
+            self._check_entry(index, raw)
+            self._check_roots(index + 1)
+            if self._progress is not None:
+                self._progress(index + 1)
+        self.done = end
+        return self.done == self.size
+
+    def _check_entry(self, index: int, raw: bytes) -> None:
+        leaf = _checked_leaf(raw, index, self._public_key, self._origin)
         body = leaf.decode_body()
-        if body.written_at_ms < last_ms:
+        if body.written_at_ms < self._last_ms:
             raise TamperError(f"entry {index} is dated before the entry preceding it", index=index)
-        last_ms = body.written_at_ms
+        self._last_ms = body.written_at_ms
         digest = merkle.leaf_hash(raw)
         level, position = 0, index
-        _check_node(store, 0, position, digest, index)
+        _check_node(self._store, 0, position, digest, index)
+        stack = self._stack
         while stack and stack[-1][0] == level:
             _, left = stack.pop()
             digest = merkle.node_hash(left, digest)
             level, position = level + 1, position // 2
-            _check_node(store, level, position, digest, position << level)
+            _check_node(self._store, level, position, digest, position << level)
         stack.append((level, digest))
-        if progress is not None:
-            progress(index + 1)
-        for root, what in wanted.get(index + 1, ()):
-            if _fold(stack) != root:
+
+    def _check_roots(self, size: int) -> None:
+        """Every root claimed for `size` (stored checkpoints, notes held elsewhere) against the
+        root of the entries walked so far."""
+        claims = list(self._outside.pop(size, ()))
+        while self._next is not None and self._next[0] <= size:
+            claims.append((self._next[1], "stored checkpoint"))
+            self._count += 1
+            self._latest = self._next[0]
+            self._next = next(self._checkpoints, None)
+        root = _fold(self._stack) if self._stack else merkle.EMPTY_ROOT
+        for claimed, what in claims:
+            if claimed != root:
                 raise TamperError(
-                    f"the {what} for size {index + 1} does not match entries 0..{index}",
-                    index=index,
+                    f"the {what} for size {size} does not match entries 0..{size - 1}",
+                    index=max(size - 1, 0),
                 )
-    # Only now the tail: an entry inserted or moved earlier in the log is named at its own index.
-    beyond = [s for s in wanted if s > size]
-    if beyond:
-        raise TamperError(
-            f"a checkpoint covers {max(beyond)} entries but the log holds {size}: "
-            f"entry {size} onward is missing",
-            index=size,
-        )
-    latest = checkpoints[-1][0] if checkpoints else 0
-    if size > latest:
-        raise TamperError(
-            f"entries from {latest} on are not covered by any signed checkpoint", index=latest
-        )
-    final_root = _fold(stack) if stack else merkle.EMPTY_ROOT
-    return VerifyReport(size=size, checkpoints=len(checkpoints), root=final_root)
+
+    def finish(self) -> VerifyReport:
+        """The tail's checks, once every entry is walked: nothing claimed beyond the log, and
+        every entry covered by a stored checkpoint."""
+        if self.done != self.size:
+            raise InputError(f"verification stopped at entry {self.done} of {self.size}")
+        size = self.size
+        beyond = list(self._outside)
+        while self._next is not None:  # stored checkpoints past the last entry (signed ones)
+            beyond.append(self._next[0])
+            self._count += 1
+            self._latest = self._next[0]
+            self._next = next(self._checkpoints, None)
+        # Only now the tail: an entry inserted or moved earlier is named at its own index.
+        if self._mark_size > size:
+            raise EntriesLost(size, self._mark_size)
+        if beyond:
+            raise TamperError(
+                f"a checkpoint covers {max(beyond)} entries but the log holds {size}: "
+                f"entry {size} onward is missing",
+                index=size,
+            )
+        if size > self._latest:
+            raise TamperError(
+                f"entries from {self._latest} on are not covered by any signed checkpoint",
+                index=self._latest,
+            )
+        root = _fold(self._stack) if self._stack else merkle.EMPTY_ROOT
+        return VerifyReport(size=size, checkpoints=self._count, root=root)
 
 
 def _fold(stack: list[tuple[int, bytes]]) -> bytes:
@@ -338,10 +496,10 @@ def _store_size(store: LogStore) -> int:
 VERIFY_CHUNK = 1024
 
 
-def _read_all(store: LogStore, size: int) -> Iterator[tuple[int, bytes]]:
-    """(index, leaf) for the whole log, read in ranges; a gap is named at its index."""
-    for start in range(0, size, VERIFY_CHUNK):
-        end = min(start + VERIFY_CHUNK, size)
+def _read_range(store: LogStore, first: int, stop: int) -> Iterator[tuple[int, bytes]]:
+    """(index, leaf) for entries first..stop-1, read in ranges; a gap is named at its index."""
+    for start in range(first, stop, VERIFY_CHUNK):
+        end = min(start + VERIFY_CHUNK, stop)
         try:
             chunk = list(store.entries(start, end))
         except StoreError:

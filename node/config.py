@@ -6,6 +6,7 @@ Layout of a data directory:
     keys/node.ed25519  the 32-byte signing seed, readable by the owner only
     tls/               the node's certificate and TLS key (`cctns ca enrol`)
     ledger/            the RocksDB log
+    ledger.mark        the log's high-water mark: its latest checkpoint note, outside RocksDB
     index.sqlite3      the default query index (any SQLAlchemy URL may be configured instead)
 
 federation.toml:
@@ -120,6 +121,11 @@ class DataDir:
     @property
     def ledger_path(self) -> Path:
         return self.path / "ledger"
+
+    @property
+    def mark_path(self) -> Path:
+        """The log's high-water mark (`ledger/mark.py`), beside the store, never inside it."""
+        return self.path / "ledger.mark"
 
     @property
     def key_path(self) -> Path:

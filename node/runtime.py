@@ -34,7 +34,8 @@ from federation.replication import Alert, Witness, recover_from_parent, resync_o
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
 from federation.trust.revocation import RevocationSet
-from ledger.errors import PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.errors import CctnsError, PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.peers.clients import Peers, hand_over_zero_fir
@@ -139,19 +140,31 @@ async def _exchange_revocations(
 
 async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIMEOUT) -> int:
     """Before the node appends again: does its parent hold more of this node's log than the
-    local store (a node restored from an old backup)? Then those entries are fetched back and
-    verified against the parent-held checkpoint first, so the node never forks its own log.
+    local store (a node restored from an old backup, or a store that lost acknowledged
+    entries, which its high-water mark shows)? Then those entries are fetched back and verified
+    against the parent-held checkpoint first, so the node never forks its own log.
     Returns how many entries were recovered. An unreachable parent does not stop a station
-    from working (it must work offline for days); that is logged."""
+    from working (it must work offline for days), unless the mark shows entries are missing:
+    then `Station.open` refuses (EntriesLost) until they are back."""
     peers = Peers.load(data_dir)
-    federation = peers.federation
-    if not federation.parent:
-        return 0
+    parent_id = peers.federation.parent
     config = data_dir.load_config()
     public = bytes(data_dir.load_key().verify_key)
-    parent = peers.client(peers.address(federation.parent))
-    store = RocksDBLogStore.open(data_dir.ledger_path)
-    try:
+    with RocksDBLogStore.open(data_dir.ledger_path) as store:
+        mark = MarkFile(data_dir.mark_path).read()
+        lost = mark is not None and mark.size > store.size()
+        if mark is not None and lost:
+            log.error(
+                "the log has lost %d acknowledged entries: the store holds %d, its high-water "
+                "mark covers %d; %s",
+                mark.size - store.size(),
+                store.size(),
+                mark.size,
+                f"recovering them from the parent {parent_id}" if parent_id else "no parent",
+            )
+        if not parent_id:
+            return 0
+        parent = peers.client(peers.address(parent_id))
         try:
             await resync_own_log(store, config.origin, public, parent, timeout=timeout)
             return 0
@@ -163,13 +176,11 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
             log.warning("recovered %d entries of the own log from the parent", recovered)
             return recovered
         except (PeerUnavailable, PeerError) as exc:
-            log.warning(
-                "parent %s not reachable (%s): starting from the local log", federation.parent, exc
-            )
+            then = "the missing entries stay missing" if lost else "starting from the local log"
+            log.warning("parent %s not reachable (%s): %s", parent_id, exc, then)
             return 0
-    finally:
-        store.close()
-        parent.close()
+        finally:
+            parent.close()
 
 
 async def serve(
@@ -307,10 +318,21 @@ def _host(listen: str) -> str:
 
 async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs: Any) -> None:
     """Runs `service` and prints its ready line on stdout once it serves (flushed: a supervisor
-    or a test reads it from a pipe). Nothing else is written to stdout; logs go to stderr."""
-    async with trio.open_nursery() as nursery:
-        ready: Ready = await nursery.start(functools.partial(service, **kwargs))
-        print(ready.line(), flush=True)
+    or a test reads it from a pipe). Nothing else is written to stdout; logs go to stderr.
+    A node that fails with one of the project's errors (a store that lost entries, a key that
+    is missing) raises that error itself, not trio's group around it, so the command line says
+    it in one line with its exit code."""
+    try:
+        async with trio.open_nursery() as nursery:
+            ready: Ready = await nursery.start(functools.partial(service, **kwargs))
+            print(ready.line(), flush=True)
+    except BaseExceptionGroup as group:
+        sole: BaseException = group
+        while isinstance(sole, BaseExceptionGroup) and len(sole.exceptions) == 1:
+            sole = sole.exceptions[0]
+        if isinstance(sole, CctnsError):
+            raise sole from None
+        raise
 
 
 def run_web(data_dir: Path, http: str) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 from ledger import merkle
 from ledger.errors import UsageError
 from ledger.log import Appended, Ledger, now_ms
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
@@ -150,7 +151,9 @@ class Station:
         index_url: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> Station:
-        """Opens a node's station records: RocksDB ledger, index (caught up), genesis entry."""
+        """Opens a node's station records: RocksDB ledger (checked against its high-water
+        mark: EntriesLost when the store lost acknowledged entries), index (caught up),
+        genesis entry."""
         config = data_dir.load_config()
         key = data_dir.load_key()
         store = RocksDBLogStore.open(data_dir.ledger_path)
@@ -160,7 +163,7 @@ class Station:
             store.close()
             raise
         try:
-            ledger = Ledger(store, key, config.origin)
+            ledger = Ledger(store, key, config.origin, mark=MarkFile(data_dir.mark_path))
             index = RecordIndex(index_url or config.index_url, station_projections())
         except BaseException:
             sealed.close()

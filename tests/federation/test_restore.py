@@ -1,10 +1,12 @@
-"""A station restored from an old backup learns, before appending, that its parent holds more
-of its log, and recovers those entries from the parent's replica (real processes, real gRPC)."""
+"""A station restored from an old backup, or whose store lost acknowledged entries (one byte
+flipped in RocksDB's write-ahead log), learns before appending that its parent holds more of its
+log, and recovers those entries from the parent's replica (real processes, real gRPC)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import trio
 from ledger.checkpoint import parse_note
 from ledger.errors import PeerError
 from ledger.log import verify_log
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.federation import build
@@ -22,7 +25,9 @@ from node.demo.seed import seed_station
 from node.peers.clients import Peers
 from node.runtime import reconcile_with_parent
 from node.station.core import Station
-from tests.processes import start_node, stop_node
+from protos import federation_pb2
+from tests.ledger.test_mark import flip_wal_byte
+from tests.processes import REPO, launch_node, start_node, stop_node
 
 pytestmark = pytest.mark.slow  # real node processes
 
@@ -56,6 +61,95 @@ async def _replica_size(base: Path, origin: str) -> int:
     finally:
         client.close()
     return parse_note(note)[0].size
+
+
+def _wait_replicated(base: Path, origin: str, size: int) -> None:
+    """Until the district's verified replica of `origin` holds `size` entries (bounded)."""
+    deadline = time.monotonic() + 60
+    while (held := trio.run(_replica_size, base, origin)) < size:
+        assert time.monotonic() < deadline, f"district replicated {held} of {size}"
+        time.sleep(0.5)
+
+
+async def _searches_by_the_district(base: Path, station_id: str, count: int) -> None:
+    """`count` searches of the station by its district office: each one an audit entry the
+    serving station appends and acknowledges."""
+    peers = Peers.load(DataDir(base / DISTRICT))
+    client = peers.client(peers.address(station_id))
+    try:
+        for number in range(count):
+            request = federation_pb2.SearchRequest(
+                kind="person",
+                query="Raju",
+                limit=5,
+                context=federation_pb2.QueryContext(
+                    officer_id="PEN100002", purpose="investigation", case_ref=f"check {number}"
+                ),
+            )
+            await client.search(request, timeout=10.0)
+    finally:
+        client.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "admin.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_restore_flipped_wal_byte_is_detected_then_recovered(federation: Path) -> None:
+    base = federation
+    station_dir = DataDir(base / STATION)
+    config = station_dir.load_config()
+    district = _serve(base, DISTRICT)
+    child = _serve(base, STATION)
+    try:
+        trio.run(_searches_by_the_district, base, config.node_id, 150)
+        mark = MarkFile(station_dir.mark_path).read()
+        assert mark is not None
+        acknowledged = mark.size
+        _wait_replicated(base, config.origin, acknowledged)
+        stop_node(child, kill=True)  # no flush: the audit entries are in the write-ahead log
+        flip_wal_byte(station_dir.ledger_path)
+
+        verify = _cli("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
+        assert verify.returncode == 3, verify
+        assert "acknowledged entries are missing" in verify.stderr
+
+        # Without its parent the station refuses to start, and says why.
+        stop_node(district)
+        log_path = base / "refused.log"
+        refused = launch_node(
+            "node", "serve", "--data-dir", str(station_dir.path), log_path=log_path
+        )
+        assert refused.wait(timeout=120) == 3
+        stop_node(refused)
+        refusal = log_path.read_text()
+        assert "acknowledged entries are missing" in refusal
+        assert "no entries" not in refusal and "rebuild-index" not in refusal
+
+        # With its parent up, it fetches its own entries back and serves.
+        district = _serve(base, DISTRICT)
+        child = _serve(base, STATION)
+        node_log = (base / f"{STATION}.log").read_text()
+        assert "the log has lost" in node_log and "recovering them from the parent" in node_log
+        assert "recovered" in node_log
+    finally:
+        stop_node(child)
+        stop_node(district)
+
+    verify = _cli("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
+    assert verify.returncode == 0, verify
+    assert verify.stdout.startswith(f"ok: {acknowledged} entries")
+    with RocksDBLogStore.open(station_dir.ledger_path) as store:
+        assert store.size() == acknowledged
+        last = store.entry(acknowledged - 1)
+    assert b"check 149" in last  # the last acknowledged search's audit entry is back
 
 
 def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
