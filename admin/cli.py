@@ -15,6 +15,7 @@ traceback) and the command exits with the code of the first row of `EXIT_CODES` 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
+    # Everything a node writes (keys, RocksDB and SQLite files, logs) is its user's only: the
+    # libraries create files with the process umask (node/config.py).
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

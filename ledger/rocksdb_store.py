@@ -146,6 +146,13 @@ class RocksDBLogStore:
             raise StoreError(f"no store at {path} (and create=False)")
         if path.exists() and not path.is_dir():
             raise StoreError(f"store path {path} exists and is not a directory")
+        if create and not path.exists():
+            try:
+                # Owner-only; the files RocksDB makes inside follow the process umask (077 for
+                # the `cctns` command).
+                path.mkdir(mode=0o700, parents=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store directory {path}: {exc}") from exc
         options = _options()
         options.create_if_missing(create)
         options.create_missing_column_families(create)

@@ -1,5 +1,11 @@
 """A node's configuration: its data directory, node.toml and federation.toml, validated on load.
 
+Everything in a data directory is its owner's only: directories 0700, files 0600 (keys,
+RocksDB and SQLite files, TLS keys, the web secret, the mark). The `cctns` command runs with
+umask 077, so what any library creates is born that way; files this code makes are created with
+those modes explicitly; and a node tightens whatever it finds looser when it starts
+(`DataDir.secure`).
+
 Layout of a data directory:
     node.toml          configuration, validated on load with one message per mistake
     federation.toml    where the node listens and the peers it knows (once it has joined)
@@ -29,6 +35,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +44,7 @@ from typing import Any
 import nacl.signing
 
 from federation.interfaces import PeerAddress
+from federation.trust.files import write_private
 from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
 
@@ -145,6 +153,19 @@ class DataDir:
         """Whether this node has joined a federation (federation.toml and a certificate)."""
         return self.federation_path.exists() and (self.path / "tls").exists()
 
+    def secure(self) -> list[Path]:
+        """Takes group and other permissions off the data directory and everything in it
+        (symbolic links are left alone); returns the paths it had to tighten."""
+        tightened: list[Path] = []
+        for root, _, files in os.walk(self.path):
+            for path in (Path(root), *(Path(root) / name for name in files)):
+                status = path.lstat()
+                if stat.S_ISLNK(status.st_mode) or not stat.S_IMODE(status.st_mode) & 0o077:
+                    continue
+                path.chmod(stat.S_IMODE(status.st_mode) & 0o700)
+                tightened.append(path)
+        return tightened
+
     def load_config(self) -> NodeConfig:
         """Reads node.toml; UsageError when the directory holds no node."""
         if not self.config_path.exists():
@@ -192,16 +213,16 @@ class DataDir:
             station=station or node_id.rsplit("/", 1)[-1],
             index_url=index_url or self.default_index_url(),
         )
-        self.key_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        self.key_path.parent.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.key_path.parent, 0o700)
         fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(bytes(key))
             handle.flush()
             os.fsync(handle.fileno())
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(config.to_toml(), "utf-8")
-        os.replace(tmp, self.config_path)
+        write_private(self.config_path, config.to_toml().encode("utf-8"))
         return config
 
 
@@ -311,7 +332,4 @@ def load_federation(data_dir: DataDir) -> FederationConfig:
 
 
 def save_federation(data_dir: DataDir, config: FederationConfig) -> None:
-    path = data_dir.federation_path
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(config.to_toml(), "utf-8")
-    tmp.replace(path)
+    write_private(data_dir.federation_path, config.to_toml().encode("utf-8"))

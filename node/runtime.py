@@ -192,6 +192,7 @@ async def serve(
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
+    _secure(data_dir)
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         service = PeerService(parts.local)
@@ -241,6 +242,7 @@ async def serve_web_only(
 ) -> None:
     """A station's web UI on its own: the node's peers when it has joined a federation, none
     before (a node not yet enrolled, tests, benches)."""
+    _secure(data_dir)
     station = Station.open(data_dir)
     try:
         peers = Peers.load(data_dir) if data_dir.federated() else None
@@ -290,6 +292,15 @@ def web_context(
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
     )
+
+
+def _secure(data_dir: DataDir) -> None:
+    """The data directory, its owner's only before the node opens anything in it."""
+    tightened = data_dir.secure()
+    if tightened:
+        log.warning(
+            "%d paths in %s were readable by others: now owner-only", len(tightened), data_dir.path
+        )
 
 
 async def _stop_on_signal(scope: trio.CancelScope) -> None:

@@ -40,7 +40,7 @@ class ReplicaIndexes:
                     url = "sqlite://"
                 else:
                     folder = self._directory / origin_slug(origin)
-                    folder.mkdir(parents=True, exist_ok=True)
+                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                     url = f"sqlite:///{folder / 'index.sqlite3'}"
                 found = RecordIndex(url, station_projections())
                 self._indexes[origin] = found
