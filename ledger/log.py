@@ -24,6 +24,7 @@ This module must never import a storage engine, a network stack or an event loop
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +47,8 @@ from ledger.errors import (
 from ledger.mark import HighWaterMark, MarkFile
 from ledger.store import CommitBatch, LogStore
 from protos import ledger_pb2
+
+log = logging.getLogger(__name__)
 
 # Batches at least this large are signed on two threads.
 PARALLEL_SIGN_MIN = 64
@@ -139,6 +142,12 @@ class Ledger:
             raise EntriesLost(size, checkpoint.size)
         if merkle.MerkleTree(self.store).root(checkpoint.size) != checkpoint.root:
             latest = self.store.latest_checkpoint()
+            if latest is not None and latest[1] == note:
+                raise TamperError(
+                    f"{what} does not match the stored tree: the store is damaged; run "
+                    "`cctns ledger verify`",
+                    index=max(size - 1, 0),
+                )
             raise EquivocationError(
                 f"the log's first {checkpoint.size} entries are not the ones {what} signed: "
                 "the store holds another history; run `cctns ledger verify`",
@@ -223,7 +232,8 @@ class Ledger:
             except StoreError as exc:
                 # The entries are durable, so they are acknowledged; but a mark that lags
                 # could hide their later loss: nothing more until a reopen rewrites the mark.
-                self._halted = str(exc)
+                log.error("%s: the log takes no more entries", exc)
+                self._halted = "its high-water mark could not be written"
         position = 0
         for request in requests:
             count = len(request.bodies)
@@ -511,7 +521,7 @@ def _store_entry(store: LogStore, index: int) -> bytes:
     try:
         return store.entry(index)
     except StoreError as exc:
-        raise TamperError(f"entry {index} is missing", index=index) from exc
+        raise TamperError(f"entry {index} is missing or unreadable ({exc})", index=index) from exc
 
 
 def _checked_leaf(raw: bytes, index: int, public_key: bytes, origin: str) -> Leaf:

@@ -51,6 +51,7 @@ from ledger.errors import InputError, UsageError
 CONFIG_NAME = "node.toml"
 FEDERATION_NAME = "federation.toml"
 KEY_PATH = Path("keys") / "node.ed25519"
+INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each replica's
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,7 @@ class DataDir:
         return self.path / KEY_PATH
 
     def default_index_url(self) -> str:
-        return f"sqlite:///{(self.path / 'index.sqlite3').resolve()}"
+        return f"sqlite:///{(self.path / INDEX_NAME).resolve()}"
 
     @property
     def federation_path(self) -> Path:
@@ -152,6 +153,16 @@ class DataDir:
     def federated(self) -> bool:
         """Whether this node has joined a federation (federation.toml and a certificate)."""
         return self.federation_path.exists() and (self.path / "tls").exists()
+
+    def sqlite_stores(self) -> list[Path]:
+        """The SQLite databases here that hold what nothing else does (the sealed identities,
+        the officer accounts, any store added later): every `*.sqlite3` but the query indexes
+        (`index.sqlite3`), which are derived from logs and rebuilt."""
+        return sorted(
+            path
+            for path in self.path.rglob("*.sqlite3")
+            if path.name != INDEX_NAME and path.is_file()
+        )
 
     def secure(self) -> list[Path]:
         """Takes group and other permissions off the data directory and everything in it

@@ -2,9 +2,10 @@
 
 `serve` opens the station's records, the replicas it holds and their indexes, starts the gRPC
 server (mutual TLS, health, reflection) on grpc's own threads, and runs one replication loop per
-followed child, a revocation exchange with every peer and (with `http`) the web UI, all in one
-trio nursery (structured concurrency: nothing outlives `serve`). gRPC handlers reach the node
-through the thread-safe `StationPeerNode`; trio code reaches peers through `Peers`.
+followed child, a revocation exchange with every peer, the storage scrub and (with `http`) the
+web UI, all in one trio nursery (structured concurrency: nothing outlives `serve`). gRPC
+handlers reach the node through the thread-safe `StationPeerNode`; trio code reaches peers
+through `Peers`.
 
 Only this module wires the layers together: the web UI gets the federation as two callables in
 its `WebContext`, so `node.web` never imports `node.peers`.
@@ -34,7 +35,14 @@ from federation.replication import Alert, Witness, recover_from_parent, resync_o
 from federation.replication_loop import follow_forever
 from federation.service import PeerService
 from federation.trust.revocation import RevocationSet
-from ledger.errors import CctnsError, PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.errors import (
+    CctnsError,
+    PeerError,
+    PeerUnavailable,
+    StoreError,
+    UsageError,
+    VerificationError,
+)
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
@@ -42,6 +50,7 @@ from node.peers.clients import Peers, hand_over_zero_fir
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.station.core import SYSTEM_OFFICER, Station
+from node.station.scrub import SCRUB_CHUNK, ScrubPass, StorageAlerts, alert_on_failure
 from node.web.app import create_app
 from node.web.auth import accounts_for, session_secret
 from node.web.deps import WebContext
@@ -52,6 +61,18 @@ log = logging.getLogger(__name__)
 
 REVOCATION_INTERVAL = 30.0
 PEER_TIMEOUT = 5.0
+SCRUB_RATE = 2000.0  # entries a second: a million-entry log in about nine minutes
+SCRUB_INTERVAL = 3600.0  # seconds between the end of one pass and the start of the next
+SCRUB_OPEN_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubPace:
+    """How hard the background scrub works: at most `rate` entries a second (0: no scrub),
+    a pass every `interval` seconds after the last one ended."""
+
+    rate: float = SCRUB_RATE
+    interval: float = SCRUB_INTERVAL
 
 
 @dataclass
@@ -80,7 +101,8 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     """Opens a federated node's parts (records, replicas, indexes, keys); closes them after."""
     peers = Peers.load(data_dir)
     revocations = RevocationSet.load(data_dir.path, peers.credentials.root_pem)
-    station = Station.open(data_dir)
+    with alert_on_failure(data_dir, "ledger"):
+        station = Station.open(data_dir)
     indexes = ReplicaIndexes(data_dir.path / "replicas")
 
     def on_alert(alert: Alert) -> None:
@@ -189,6 +211,7 @@ async def serve(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    scrub: ScrubPace = ScrubPace(),
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
@@ -217,6 +240,8 @@ async def serve(
                         )
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+                if scrub.rate:
+                    nursery.start_soon(scrub_forever, data_dir, parts.station, scrub)
                 if http:
                     context = web_context(
                         data_dir, parts.station, parts.peers, parts.replica_indexes
@@ -238,17 +263,21 @@ async def serve_web_only(
     data_dir: DataDir,
     http: str,
     *,
+    scrub: ScrubPace = ScrubPace(),
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """A station's web UI on its own: the node's peers when it has joined a federation, none
     before (a node not yet enrolled, tests, benches)."""
     _secure(data_dir)
-    station = Station.open(data_dir)
+    with alert_on_failure(data_dir, "ledger"):
+        station = Station.open(data_dir)
     try:
         peers = Peers.load(data_dir) if data_dir.federated() else None
         app = create_app(web_context(data_dir, station, peers))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+            if scrub.rate:
+                nursery.start_soon(scrub_forever, data_dir, station, scrub)
             binds = await nursery.start(serve_http, app, http)
             log.info("web UI on %s", binds)
             task_status.started(Ready(station.config.node_id, "", " ".join(binds)))
@@ -292,6 +321,54 @@ def web_context(
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
     )
+
+
+async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) -> None:
+    """Re-verifies the node's stores from the disk, pass after pass, at `pace`. What a pass
+    finds is logged and recorded as a storage alert (`cctns node alerts`); a log that failed
+    takes no more entries (`Ledger.halt`). The scrub then stops: the node needs its operator."""
+    while True:
+        found = await _scrub_pass(data_dir, pace.rate)
+        if found is not None:
+            store, error = found
+            log.error("STORAGE FAULT in %s: %s", store, error)
+            StorageAlerts(data_dir).add(store, f"{type(error).__name__}: {error}")
+            if store == "ledger":
+                station.ledger.halt("the scrub found its log damaged (`cctns node alerts`)")
+                log.error("the node takes no more entries until its log is repaired")
+            return
+        await trio.sleep(pace.interval)
+
+
+async def _scrub_pass(data_dir: DataDir, rate: float) -> tuple[str, CctnsError] | None:
+    """One pass, paced; (store, error) for what it found, None when all was well."""
+    failure: StoreError | None = None
+    for _ in range(SCRUB_OPEN_ATTEMPTS):
+        try:
+            checking = await trio.to_thread.run_sync(ScrubPass, data_dir)
+            break
+        except StoreError as exc:
+            # The snapshot may have raced the node replacing its files: try again, then report.
+            failure = exc
+            await trio.sleep(1.0)
+        except VerificationError as exc:
+            return "ledger", exc
+    else:
+        assert failure is not None
+        return "ledger", failure
+    try:
+        # Not abandoned on cancel: a step ends within its chunk, before the snapshot closes.
+        done = False
+        while not done:
+            done = await trio.to_thread.run_sync(checking.step)
+            await trio.sleep(0 if done else SCRUB_CHUNK / rate)
+        report = await trio.to_thread.run_sync(checking.finish)
+    except (VerificationError, StoreError) as exc:
+        return checking.store, exc
+    finally:
+        checking.close()
+    log.info("scrub: %d entries and %d checkpoints verified", report.size, report.checkpoints)
+    return None
 
 
 def _secure(data_dir: DataDir) -> None:
@@ -346,11 +423,15 @@ async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs
         raise
 
 
-def run_web(data_dir: Path, http: str) -> int:
+def run_web(data_dir: Path, http: str, *, scrub: ScrubPace = ScrubPace()) -> int:
     """Blocking entry point for `cctns node web`."""
     trio.run(
         functools.partial(
-            _run_reporting_ready, serve_web_only, data_dir=DataDir(data_dir), http=http
+            _run_reporting_ready,
+            serve_web_only,
+            data_dir=DataDir(data_dir),
+            http=http,
+            scrub=scrub,
         )
     )
     return 0
@@ -362,6 +443,7 @@ def run(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    scrub: ScrubPace = ScrubPace(),
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
     trio.run(
@@ -372,6 +454,7 @@ def run(
             poll_interval=poll_interval,
             revocation_interval=revocation_interval,
             http=http,
+            scrub=scrub,
         )
     )
     return 0

@@ -22,6 +22,18 @@ REPO = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 20.0
 
 
+def run_cctns(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """`cctns ARGS` as its own process, run to the end: its exit code, stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "admin.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def launch_node(*args: str, log_path: Path, module: str = "admin.cli") -> subprocess.Popen[bytes]:
     """Starts `cctns <args>` (`node serve ...` or `node web ...`; `python -m <module> <args>`
     for a wrapper such as `tests.web.clocked_node`) with its logs appended to `log_path` and its

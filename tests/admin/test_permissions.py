@@ -7,28 +7,19 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from node.config import DataDir, FederationConfig, save_federation
-from tests.processes import REPO
+from tests.processes import run_cctns
 from tests.web.browser import NODE_ID, ORIGIN, csrf_from, free_port, serve
 
 pytestmark = pytest.mark.slow  # real node processes
 
 
 def _cctns(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "admin.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cctns(*args)
     assert done.returncode == 0, done.stderr
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from node.runtime import reconcile_with_parent
 from node.station.core import Station
 from protos import federation_pb2
 from tests.ledger.test_mark import flip_wal_byte
-from tests.processes import REPO, launch_node, start_node, stop_node
+from tests.processes import launch_node, run_cctns, start_node, stop_node
 
 pytestmark = pytest.mark.slow  # real node processes
 
@@ -91,17 +90,6 @@ async def _searches_by_the_district(base: Path, station_id: str, count: int) -> 
         client.close()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "admin.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_restore_flipped_wal_byte_is_detected_then_recovered(federation: Path) -> None:
     base = federation
     station_dir = DataDir(base / STATION)
@@ -117,7 +105,7 @@ def test_restore_flipped_wal_byte_is_detected_then_recovered(federation: Path) -
         stop_node(child, kill=True)  # no flush: the audit entries are in the write-ahead log
         flip_wal_byte(station_dir.ledger_path)
 
-        verify = _cli("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
+        verify = run_cctns("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
         assert verify.returncode == 3, verify
         assert "acknowledged entries are missing" in verify.stderr
 
@@ -143,7 +131,7 @@ def test_restore_flipped_wal_byte_is_detected_then_recovered(federation: Path) -
         stop_node(child)
         stop_node(district)
 
-    verify = _cli("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
+    verify = run_cctns("ledger", "verify", "--data-dir", str(station_dir.path), "--quiet")
     assert verify.returncode == 0, verify
     assert verify.stdout.startswith(f"ok: {acknowledged} entries")
     with RocksDBLogStore.open(station_dir.ledger_path) as store:
