@@ -8,6 +8,8 @@ cctns node alerts --data-dir D [--json]              equivocations seen, storage
                                                      (exit 3 when any)
 cctns node seed --data-dir D --records N             synthetic records
 cctns admin rebuild-index --data-dir D
+cctns admin backup --data-dir D --out B              (admin/backup_cli.py)
+cctns admin restore --from B --data-dir D2
 cctns demo --data-dir D                              the 7-node federation of `make run`
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
+from admin import backup_cli
 from admin.common import (
     b64,
     command,
@@ -225,6 +228,7 @@ def register(groups: Any) -> None:
     admin = subcommands(groups, "admin", "operator tasks")
     sub = command(admin, "rebuild-index", cmd_admin_rebuild_index, "drop and rebuild the index")
     sub.add_argument("--quiet", action="store_true")
+    backup_cli.register(admin)
 
     demo = groups.add_parser("demo", help="a federation of 7 nodes on this machine (make run)")
     data_dir_option(demo)

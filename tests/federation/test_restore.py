@@ -4,8 +4,10 @@ log, and recovers those entries from the parent's replica (real processes, real 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from node.demo.seed import seed_station
 from node.peers.clients import Peers
 from node.runtime import reconcile_with_parent
 from node.station.core import Station
+from node.station.sealed_store import SealedStore
 from protos import federation_pb2
 from tests.ledger.test_mark import flip_wal_byte
 from tests.processes import launch_node, run_cctns, start_node, stop_node
@@ -138,6 +141,93 @@ def test_restore_flipped_wal_byte_is_detected_then_recovered(federation: Path) -
         assert store.size() == acknowledged
         last = store.entry(acknowledged - 1)
     assert b"check 149" in last  # the last acknowledged search's audit entry is back
+
+
+def test_restore_a_backup_taken_while_the_node_serves_and_writes(federation: Path) -> None:
+    base = federation
+    station_dir = DataDir(base / STATION)
+    config = station_dir.load_config()
+    out = base / "backup"
+    stop = threading.Event()
+
+    def write_until_stopped() -> None:
+        async def searches() -> None:
+            while not stop.is_set():
+                await _searches_by_the_district(base, config.node_id, 5)
+
+        trio.run(searches)
+
+    district = _serve(base, DISTRICT)
+    child = _serve(base, STATION)
+    writer = threading.Thread(target=write_until_stopped)
+    try:
+        trio.run(_searches_by_the_district, base, config.node_id, 10)
+        writer.start()
+        started = _marked(station_dir)
+        backed_up = run_cctns(
+            "admin", "backup", "--data-dir", str(station_dir.path), "--out", str(out)
+        )
+        ended = _marked(station_dir)
+        assert backed_up.returncode == 0, backed_up.stderr
+        trio.run(_searches_by_the_district, base, config.node_id, 30)  # after the backup
+        stop.set()
+        writer.join(timeout=60)
+        final = _marked(station_dir)
+        _wait_replicated(base, config.origin, final)
+        stop_node(child)  # the station's disk is lost: only the backup and the parent remain
+    finally:
+        stop.set()
+        stop_node(child)
+        stop_node(district)
+    assert started < ended, "the node wrote nothing while the backup ran"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert started <= manifest["ledger"]["size"] <= ended < final
+    assert {"index.sqlite3", "ledger.mark"}.isdisjoint(manifest["files"])
+    assert {"keys/node.ed25519", "tls/node.key", "node.toml", "federation.toml"} <= set(
+        manifest["files"]
+    )
+
+    refused = run_cctns("admin", "restore", "--from", str(out), "--data-dir", str(station_dir.path))
+    assert refused.returncode == 2 and "holds a node" in refused.stderr
+    restored = DataDir(base / "restored")
+    done = run_cctns("admin", "restore", "--from", str(out), "--data-dir", str(restored.path))
+    assert done.returncode == 0, done.stderr
+    assert MarkFile(restored.mark_path).read() is not None
+
+    district = _serve(base, DISTRICT)
+    try:
+        node, _ = start_node(
+            "node", "serve", "--data-dir", str(restored.path), "--poll", "0.5",
+            log_path=base / "restored.log",
+        )  # fmt: skip
+        stop_node(node)
+    finally:
+        stop_node(district)
+    log = (base / "restored.log").read_text()
+    assert f"recovered {final - manifest['ledger']['size']} entries" in log
+
+    verify = run_cctns("ledger", "verify", "--data-dir", str(restored.path), "--quiet")
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stdout.startswith(f"ok: {final} entries")
+    with (
+        RocksDBLogStore.open(station_dir.ledger_path) as original,
+        RocksDBLogStore.open(restored.ledger_path) as copy,
+    ):
+        assert copy.size() == original.size() == final
+        assert list(copy.entries(0, final)) == list(original.entries(0, final))
+    sealed = [SealedStore.open(path / "sealed") for path in (station_dir.path, restored.path)]
+    try:
+        assert sealed[0].count() == sealed[1].count() > 0
+    finally:
+        for store in sealed:
+            store.close()
+
+
+def _marked(data_dir: DataDir) -> int:
+    """The size the node's high-water mark covers: every entry it acknowledged."""
+    mark = MarkFile(data_dir.mark_path).read()
+    assert mark is not None
+    return mark.size
 
 
 def test_restore_recovers_entries_the_parent_holds(federation: Path) -> None:
