@@ -24,6 +24,7 @@ from admin import ledger_cli, node_cli, peer_cli, pki_cli, record_cli, user_cli
 from admin.common import Handler
 from ledger.errors import (
     CctnsError,
+    EntriesLost,
     InputError,
     PeerError,
     StoreError,
@@ -35,6 +36,8 @@ from ledger.errors import (
 EXIT_CODES: tuple[tuple[type[CctnsError], int], ...] = (
     (InputError, 2),
     (UsageError, 2),
+    # A store behind its high-water mark fails against a checkpoint the node signed.
+    (EntriesLost, 3),
     (VerificationError, 3),
     (StoreError, 4),
     (PeerError, 5),
