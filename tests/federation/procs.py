@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from node.config import DataDir, FederationConfig, PeerEntry, save_federation
 from node.demo.seed import seed_station
 from node.station.core import Station
 from protos import ledger_pb2
-from tests.processes import launch_node, stop_node, wait_ready
+from tests.processes import launch_node, run_cctns, stop_node, wait_ready
 
 T = TypeVar("T")
 
@@ -246,14 +245,7 @@ class Federation:
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """`cctns ARGS` as a separate process."""
-        return subprocess.run(
-            [sys.executable, "-m", "admin.cli", *args],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_cctns(*args, timeout=timeout)
 
 
 @dataclass(frozen=True)

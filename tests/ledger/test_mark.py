@@ -127,26 +127,24 @@ def test_mark_behind_the_store_is_brought_up(tmp_path: Path) -> None:
     assert MarkFile(mark_path(db)).read() == HighWaterMark(11, latest[1] if latest else b"")
 
 
-def test_mark_of_another_history_is_equivocation(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signer", "error", "match"),
+    [
+        (KEY, EquivocationError, "first 6 entries"),  # this key, signing other entries
+        (nacl.signing.SigningKey(bytes(32)), TamperError, "mark is not signed by this node"),
+    ],
+    ids=["another history", "another key"],
+)
+def test_mark_not_this_logs_is_refused(
+    tmp_path: Path, signer: nacl.signing.SigningKey, error: type[Exception], match: str
+) -> None:
     _write(tmp_path / "real", [1, 9])
-    other = Ledger(MemoryLogStore(), KEY, ORIGIN)  # the same key signing other entries
+    other = Ledger(MemoryLogStore(), signer, ORIGIN)
     other.append_many(_bodies(6, tag="forged"))
     mark_path(tmp_path / "real").write_bytes(other.checkpoint())
     with (
         RocksDBLogStore.open(tmp_path / "real") as store,
-        pytest.raises(EquivocationError, match="first 6 entries"),
-    ):
-        Ledger(store, KEY, ORIGIN, mark=MarkFile(mark_path(tmp_path / "real")))
-
-
-def test_mark_signed_by_another_key_is_refused(tmp_path: Path) -> None:
-    _write(tmp_path / "real", [1, 3])
-    stranger = Ledger(MemoryLogStore(), nacl.signing.SigningKey(bytes(32)), ORIGIN)
-    stranger.append_many(_bodies(2))
-    mark_path(tmp_path / "real").write_bytes(stranger.checkpoint())
-    with (
-        RocksDBLogStore.open(tmp_path / "real") as store,
-        pytest.raises(TamperError, match="high-water mark is not signed by this node"),
+        pytest.raises(error, match=match),
     ):
         Ledger(store, KEY, ORIGIN, mark=MarkFile(mark_path(tmp_path / "real")))
 
