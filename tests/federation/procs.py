@@ -37,7 +37,6 @@ from tests.processes import launch_node, run_cctns, stop_node, wait_ready
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parents[2]
 STATE = "kerala"
 DISTRICT = "kerala/ernakulam-city"
 READY_TIMEOUT = 60.0

@@ -23,8 +23,8 @@ from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import MemoryLogStore
 from protos import ledger_pb2
 from tests.ledger.crash_writer import mark_path
+from tests.processes import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 ORIGIN = "cctns.in/test/mark/ps-1"
 SEED = bytes(range(7, 39))
 KEY = nacl.signing.SigningKey(SEED)
