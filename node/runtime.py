@@ -332,7 +332,10 @@ async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) ->
         if found is not None:
             store, error = found
             log.error("STORAGE FAULT in %s: %s", store, error)
-            StorageAlerts(data_dir).add(store, f"{type(error).__name__}: {error}")
+            try:
+                StorageAlerts(data_dir).add(store, f"{type(error).__name__}: {error}")
+            except StoreError as unrecorded:
+                log.error("%s", unrecorded)
             if store == "ledger":
                 station.ledger.halt("the scrub found its log damaged (`cctns node alerts`)")
                 log.error("the node takes no more entries until its log is repaired")

@@ -24,6 +24,7 @@ are the operator's: they name files).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ from ledger.log import LogVerifier, VerifyReport, now_ms
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
+
+log = logging.getLogger(__name__)
 
 ALERTS_NAME = "storage-alerts.jsonl"
 SCRUB_CHUNK = 500  # entries per step: about 30 ms of signature checks
@@ -58,15 +61,18 @@ class StorageAlerts:
         self.path = data_dir.path / ALERTS_NAME
 
     def add(self, store: str, detail: str) -> StorageAlert:
-        """Records an alert durably; returns it."""
+        """Records an alert durably; returns it. StoreError when the disk takes no more."""
         alert = StorageAlert(now_ms(), store, detail)
         line = json.dumps(asdict(alert), ensure_ascii=False) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"cannot record a storage alert in {self.path}: {exc}") from exc
         return alert
 
     def all(self) -> list[StorageAlert]:
@@ -85,7 +91,10 @@ def alert_on_failure(data_dir: DataDir, store: str) -> Iterator[None]:
     try:
         yield
     except (VerificationError, StoreError) as exc:
-        StorageAlerts(data_dir).add(store, str(exc))
+        try:
+            StorageAlerts(data_dir).add(store, str(exc))
+        except StoreError as unrecorded:
+            log.error("%s", unrecorded)  # the refusal itself still says what was found
         raise
 
 
