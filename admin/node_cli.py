@@ -43,7 +43,7 @@ from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.station.core import Station
-from node.station.scrub import StorageAlert, StorageAlerts
+from node.station.scrub import SCRUB_INTERVAL, SCRUB_RATE, StorageAlert, StorageAlerts
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -184,14 +184,15 @@ def scrub_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scrub-rate",
         type=float,
-        default=2000.0,
-        help="entries a second the storage scrub re-verifies at most (0: no scrub; default 2000)",
+        default=SCRUB_RATE,
+        help="entries a second the storage scrub re-verifies at most (0: no scrub; "
+        f"default {SCRUB_RATE:g})",
     )
     parser.add_argument(
         "--scrub-interval",
         type=float,
-        default=3600.0,
-        help="seconds between scrub passes (default 3600)",
+        default=SCRUB_INTERVAL,
+        help=f"seconds between scrub passes (default {SCRUB_INTERVAL:g})",
     )
 
 

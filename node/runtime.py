@@ -50,7 +50,14 @@ from node.peers.clients import Peers, hand_over_zero_fir
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.station.core import SYSTEM_OFFICER, Station
-from node.station.scrub import SCRUB_CHUNK, ScrubPass, StorageAlerts, alert_on_failure
+from node.station.scrub import (
+    SCRUB_CHUNK,
+    SCRUB_INTERVAL,
+    SCRUB_RATE,
+    ScrubPass,
+    StorageAlerts,
+    alert_on_failure,
+)
 from node.web.app import create_app
 from node.web.auth import accounts_for, session_secret
 from node.web.deps import WebContext
@@ -61,8 +68,6 @@ log = logging.getLogger(__name__)
 
 REVOCATION_INTERVAL = 30.0
 PEER_TIMEOUT = 5.0
-SCRUB_RATE = 2000.0  # entries a second: a million-entry log in about nine minutes
-SCRUB_INTERVAL = 3600.0  # seconds between the end of one pass and the start of the next
 SCRUB_OPEN_ATTEMPTS = 3
 
 

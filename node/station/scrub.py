@@ -41,7 +41,11 @@ from node.config import DataDir
 log = logging.getLogger(__name__)
 
 ALERTS_NAME = "storage-alerts.jsonl"
-SCRUB_CHUNK = 500  # entries per step: about 30 ms of signature checks
+SCRUB_CHUNK = 500  # entries per step: about 60 ms of checks
+# The default pace: one core verifies about 8,000 entries a second (measured), so a pass at
+# 1,000 a second takes an eighth of a core, and a million-entry log about 17 minutes.
+SCRUB_RATE = 1000.0  # entries a second, at most
+SCRUB_INTERVAL = 3600.0  # seconds from the end of one pass to the start of the next
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,9 @@ class ScrubPass:
 
 __all__ = [
     "ALERTS_NAME",
+    "SCRUB_CHUNK",
+    "SCRUB_INTERVAL",
+    "SCRUB_RATE",
     "ScrubPass",
     "StorageAlert",
     "StorageAlerts",
