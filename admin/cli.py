@@ -16,6 +16,7 @@ traceback) and the command exits with the code of the first row of `EXIT_CODES` 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from admin import ledger_cli, node_cli, peer_cli, pki_cli, record_cli, user_cli
 from admin.common import Handler
 from ledger.errors import (
     CctnsError,
+    EntriesLost,
     InputError,
     PeerError,
     RateLimited,
@@ -38,6 +40,8 @@ EXIT_CODES: tuple[tuple[type[CctnsError], int], ...] = (
     (TooLarge, 2),  # an input over its declared maximum is bad input
     (InputError, 2),
     (UsageError, 2),
+    # A store behind its high-water mark fails against a checkpoint the node signed.
+    (EntriesLost, 3),
     (VerificationError, 3),
     (StoreError, 4),
     (PeerError, 5),
@@ -77,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
+    # Everything a node writes (keys, RocksDB and SQLite files, logs) is its user's only: the
+    # libraries create files with the process umask (node/config.py).
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler

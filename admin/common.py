@@ -103,6 +103,12 @@ def open_ledger(data_dir_path: str) -> Iterator[Ledger]:
         raise UsageError(f"{data_dir.ledger_path} holds no ledger")
     store = RocksDBLogStore.open(data_dir.ledger_path, create=False)
     try:
-        yield node_ledger(data_dir, store, config.origin)
+        ledger = node_ledger(data_dir, store, config.origin)
+    except BaseException:
+        store.close()
+        raise
+    try:
+        yield ledger
     finally:
+        ledger.close()
         store.close()

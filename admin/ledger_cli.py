@@ -6,7 +6,9 @@
     cctns ledger prove-consistency M [N] --data-dir D
     cctns ledger verify --data-dir D [--checkpoint note]  exit 0, or 3 naming the first bad index
                                                           (from the genesis key through each
-                                                          key hand-over to the node's key)
+                                                          key hand-over to the node's key, and
+                                                          the acknowledged entries missing below
+                                                          the high-water mark)
 
 Read-only: these open the ledger alone (never the index), and `verify` opens it in audit mode,
 so it runs beside a serving node.
@@ -28,6 +30,7 @@ from ledger.entry import parse_leaf
 from ledger.errors import TamperError
 from ledger.keys import GENESIS
 from ledger.log import key_fingerprint, verify_log
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 
@@ -91,6 +94,9 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     if pending is not None:
         node_keys.add(bytes(pending.verify_key))
     trusted = [Path(p).read_bytes() for p in args.checkpoint or []]
+    # Read before the store is opened: a node beside us writes its mark only after a commit
+    # is durable, so the store opened next holds at least what the mark covers.
+    mark = MarkFile(data_dir.mark_path).read()
     store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
     try:
         size = store.size()
@@ -102,7 +108,12 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
             first = genesis.node_event.public_key
         with progress(size, "verifying", enabled=not args.quiet) as advance:
             report = verify_log(
-                store, first, config.origin, trusted_checkpoints=trusted, progress=advance
+                store,
+                first,
+                config.origin,
+                trusted_checkpoints=trusted,
+                mark=mark.note if mark is not None else None,
+                progress=advance,
             )
         if report.keys.current not in node_keys:
             raise TamperError(
@@ -114,8 +125,9 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         store.close()
     rotations = len(report.keys.eras) - 1
     keys = f", {rotations} key hand-over{'s' if rotations != 1 else ''}" if rotations else ""
+    marked = f"high-water mark {mark.size}" if mark is not None else "no high-water mark"
     print(
-        f"ok: {report.size} entries, {report.checkpoints} checkpoints{keys}, "
+        f"ok: {report.size} entries, {report.checkpoints} checkpoints{keys}, {marked}, "
         f"root {b64(report.root)}"
     )
     return 0

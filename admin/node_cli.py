@@ -4,12 +4,15 @@ cctns node init --data-dir D [--origin O --role R --district X --station Y --ind
 cctns node info --data-dir D [--json]
 cctns node serve --data-dir D [--http HOST:PORT]     the gRPC peer service, replication, web
 cctns node web --data-dir D [--http HOST:PORT]       the web UI alone
-cctns node alerts --data-dir D [--json]              equivocations seen (exit 3 when any)
+cctns node alerts --data-dir D [--json]              equivocations seen, storage faults found
+                                                     (exit 3 when any)
 cctns node standby --data-dir D [--primary HOST:PORT] follow the node's primary (the DR site)
 cctns node takeover --data-dir D [--without-parent]  make the standby the primary
 cctns node rotate-key --data-dir D [--officer ID]    hand the log over to a new signing key
 cctns node seed --data-dir D --records N             synthetic records
 cctns admin rebuild-index --data-dir D
+cctns admin backup --data-dir D --out B              (admin/backup_cli.py)
+cctns admin restore --from B --data-dir D2
 cctns demo --data-dir D                              the 7-node federation of `make run`
 """
 
@@ -19,12 +22,15 @@ import argparse
 import functools
 import logging
 import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trio
 from google.protobuf.json_format import MessageToDict
 
+from admin import backup_cli
 from admin.common import (
     b64,
     command,
@@ -36,13 +42,15 @@ from admin.common import (
 )
 from ledger.checkpoint import parse_note, verifier_key_string
 from ledger.entry import parse_leaf
-from ledger.log import key_fingerprint
+from ledger.errors import StoreError, VerificationError
+from ledger.log import key_fingerprint, now_ms
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.peers.standby import take_over_as_primary
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.rotation import rotate_key
+from node.station.scrub import SCRUB_INTERVAL, SCRUB_RATE, StorageAlert, StorageAlerts
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -90,7 +98,7 @@ def cmd_node_info(args: argparse.Namespace) -> int:
 def cmd_node_serve(args: argparse.Namespace) -> int:
     # The runtime brings gRPC's server, FastAPI and hypercorn: a second and a half more start-up
     # that only `node serve` and `node web` need, so they alone import it.
-    from node.runtime import run  # noqa: PLC0415
+    from node.runtime import ScrubPace, run  # noqa: PLC0415
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
     return run(
@@ -98,15 +106,18 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
         poll_interval=args.poll,
         revocation_interval=args.revocation_interval,
         http=args.http,
+        scrub=ScrubPace(args.scrub_rate, args.scrub_interval),
     )
 
 
 def cmd_node_web(args: argparse.Namespace) -> int:
     # See cmd_node_serve.
-    from node.runtime import run_web  # noqa: PLC0415
+    from node.runtime import ScrubPace, run_web  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    return run_web(Path(args.data_dir), args.http)
+    return run_web(
+        Path(args.data_dir), args.http, scrub=ScrubPace(args.scrub_rate, args.scrub_interval)
+    )
 
 
 def cmd_node_standby(args: argparse.Namespace) -> int:
@@ -148,12 +159,36 @@ def cmd_node_takeover(args: argparse.Namespace) -> int:
 
 
 def cmd_node_alerts(args: argparse.Namespace) -> int:
-    """Equivocation alerts this node recorded: read-only, safe beside a running node."""
+    """Equivocation alerts this node recorded in its log, then the storage faults it found
+    (docs/storage.md): read-only, safe beside a running node. A log that cannot be read to
+    the end is itself listed as a storage fault."""
     data_dir = DataDir(args.data_dir)
     data_dir.load_config()
-    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
-    alerts = []
+    storage = StorageAlerts(data_dir).all()
+    alerts: list[dict[str, Any]] = []
     try:
+        alerts = _equivocations(data_dir)
+    except (StoreError, VerificationError) as exc:
+        storage.append(StorageAlert(now_ms(), "ledger", f"the log cannot be read: {exc}"))
+    if args.json:
+        emit(alerts + [{"kind": "storage", **asdict(alert)} for alert in storage])
+    else:
+        for alert in alerts:
+            print(
+                f"entry {alert['index']}: {alert['origin']} EQUIVOCATED: {alert.get('detail', '')}"
+            )
+        for fault in storage:
+            when = datetime.fromtimestamp(fault.at_ms / 1000, UTC).isoformat(timespec="seconds")
+            print(f"{when}: STORAGE FAULT in {fault.store}: {fault.detail}")
+        if not alerts and not storage:
+            print("no equivocation or storage alerts")
+    return 3 if alerts or storage else 0
+
+
+def _equivocations(data_dir: DataDir) -> list[dict[str, Any]]:
+    """The equivocation events in the node's log, read from a read-only snapshot."""
+    alerts = []
+    with RocksDBLogStore.open(data_dir.ledger_path, audit=True) as store:
         for index, leaf in enumerate(store.entries(0, store.size())):
             body = parse_leaf(leaf).decode_body()
             if body.WhichOneof("record") == "replication_event":
@@ -166,18 +201,7 @@ def cmd_node_alerts(args: argparse.Namespace) -> int:
                             **MessageToDict(event, preserving_proto_field_name=True),
                         }
                     )
-    finally:
-        store.close()
-    if args.json:
-        emit(alerts)
-    else:
-        for alert in alerts:
-            print(
-                f"entry {alert['index']}: {alert['origin']} EQUIVOCATED: {alert.get('detail', '')}"
-            )
-        if not alerts:
-            print("no equivocation alerts")
-    return 3 if alerts else 0
+    return alerts
 
 
 def cmd_node_rotate_key(args: argparse.Namespace) -> int:
@@ -242,6 +266,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_federation_demo(Path(args.data_dir), records=args.records, check=args.check)
 
 
+def scrub_options(parser: argparse.ArgumentParser) -> None:
+    """The background scrub's pace (docs/storage.md)."""
+    parser.add_argument(
+        "--scrub-rate",
+        type=float,
+        default=SCRUB_RATE,
+        help="entries a second the storage scrub re-verifies at most (0: no scrub; "
+        f"default {SCRUB_RATE:g})",
+    )
+    parser.add_argument(
+        "--scrub-interval",
+        type=float,
+        default=SCRUB_INTERVAL,
+        help=f"seconds between scrub passes (default {SCRUB_INTERVAL:g})",
+    )
+
+
 def register(groups: Any) -> None:
     """Adds the `node`, `admin` and `demo` command groups."""
     node = subcommands(groups, "node", "create, run and inspect a node")
@@ -259,8 +300,10 @@ def register(groups: Any) -> None:
         "--revocation-interval", type=float, default=30.0, help="revocation exchange interval (s)"
     )
     sub.add_argument("--http", default="", help="also serve the web UI on HOST:PORT")
+    scrub_options(sub)
     sub = command(node, "web", cmd_node_web, "serve only the web UI (no federation)")
     sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")
+    scrub_options(sub)
     sub = command(
         node, "standby", cmd_node_standby, "follow the node's primary as its standby (DR site)"
     )
@@ -278,7 +321,9 @@ def register(groups: Any) -> None:
     )
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--quiet", action="store_true")
-    sub = command(node, "alerts", cmd_node_alerts, "equivocation alerts (two histories seen)")
+    sub = command(
+        node, "alerts", cmd_node_alerts, "equivocations seen (two histories) and storage faults"
+    )
     sub.add_argument("--json", action="store_true")
     sub = command(
         node,
@@ -297,6 +342,7 @@ def register(groups: Any) -> None:
     admin = subcommands(groups, "admin", "operator tasks")
     sub = command(admin, "rebuild-index", cmd_admin_rebuild_index, "drop and rebuild the index")
     sub.add_argument("--quiet", action="store_true")
+    backup_cli.register(admin)
 
     demo = groups.add_parser("demo", help="a federation of 7 nodes on this machine (make run)")
     data_dir_option(demo)

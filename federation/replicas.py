@@ -119,7 +119,7 @@ class ReplicaSet:
         self._lock = threading.Lock()
         self._replicas: dict[str, Replica] = {}
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             for path in sorted(directory.glob("*/log")):
                 self._reopen(path)
 
@@ -189,7 +189,7 @@ class ReplicaSet:
         if self._directory is None:
             return MemoryLogStore()
         path = self._directory / origin_slug(origin) / "log"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return RocksDBLogStore.open(path)
 
     def get(self, origin: str) -> Replica:

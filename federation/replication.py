@@ -786,8 +786,8 @@ async def resync_own_log(
         # the note and everything it fetches with the key history.
         raise UsageError(
             f"the parent holds a checkpoint of this node's log for {claimed} entries but the "
-            f"local log has {size}: it was restored from an older backup. Recover the missing "
-            "entries from the parent before appending"
+            f"local log has {size}: it was restored from an older backup, or its store lost "
+            "entries. Recover the missing entries from the parent before appending"
         )
     keys = stored_keys(store.meta(META_KEYS), own_public_key)
     seen = verify_log_checkpoint(note, keys=keys, origin=own_origin)

@@ -8,7 +8,8 @@ Families, each mapped once at a boundary, by class: the CLI exit code (`admin/cl
   TooLarge is the InputError of input larger than a declared maximum taken whole (a request
   body, a ledger entry): HTTP 413; elsewhere it is answered as the InputError it is.
 - VerificationError: data failed a cryptographic or structural check (tampering, a forged
-  proof, a misbehaving peer). Verifiers return None or raise this.
+  proof, a misbehaving peer). Verifiers return None or raise this. EntriesLost is the
+  TamperError of a store that holds fewer entries than the node acknowledged.
 - StoreError: the storage layer failed or found itself inconsistent.
 - UsageError: the program was misused (a missing data dir, a node not initialised).
 - PeerError: another node misbehaved, could not be reached (PeerUnavailable), is not who it
@@ -59,6 +60,32 @@ class TamperError(VerificationError):
     def __init__(self, message: str, index: int | None = None) -> None:
         self.index = index
         super().__init__(message)
+
+
+class EntriesLost(TamperError):
+    """The store holds fewer entries than the node acknowledged: its high-water mark (the
+    latest checkpoint it signed, kept outside the store: `ledger/mark.py`) covers more. `held`
+    is the store's size (also `index`, the first missing entry), `acknowledged` the mark's."""
+
+    def __init__(self, held: int, acknowledged: int) -> None:
+        self.held = held
+        self.acknowledged = acknowledged
+        missing = acknowledged - held
+        super().__init__(
+            f"{missing} acknowledged entries are missing: the log holds {held} entries but its "
+            f"high-water mark (the last checkpoint this node signed, kept outside the store) "
+            f"covers {acknowledged}, so the store lost entries {held}..{acknowledged - 1} (a "
+            "damaged write-ahead log, or an older copy of the store put back). Nothing is "
+            "written until they are back: start the node with its parent reachable (`cctns "
+            "node serve` fetches its own entries back from the parent's replica first), or "
+            "restore the newest backup (`cctns admin restore`)",
+            index=held,
+        )
+
+    @property
+    def missing(self) -> int:
+        """How many acknowledged entries the store lacks."""
+        return self.acknowledged - self.held
 
 
 class StoreError(CctnsError):

@@ -7,7 +7,10 @@ earlier than the entry before it), serialises it once, signs those bytes, and wr
 signature into the leaf. One group commit writes, in a single atomic and durable store commit:
 the leaves, the Merkle subtree hashes they complete, and a checkpoint (C2SP signed note) for the
 new size. So every acknowledged entry is covered by a signed checkpoint, and a log whose entries
-extend past its latest checkpoint was written by someone other than this code.
+extend past its latest checkpoint was written by someone other than this code. With a
+high-water mark (`ledger/mark.py`), the new note is also written to the mark, durably, before
+anyone hears back: a store that later holds fewer entries than the mark has lost acknowledged
+ones, and opening it raises EntriesLost instead of writing on top of the gap.
 
 Callers in several threads may append at once: the first to take the commit lock commits every
 pending request in one batch (leader/follower group commit); the others find their work done.
@@ -28,6 +31,7 @@ This module must never import a storage engine, a network stack or an event loop
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +44,8 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, parse_note, sign_checkpoint, verify_checkpoint
 from ledger.entry import encode_leaf, parse_leaf, sign_body
 from ledger.errors import (
+    EntriesLost,
+    EquivocationError,
     InputError,
     StoreError,
     TamperError,
@@ -57,8 +63,11 @@ from ledger.keys import (
     sign_possession,
     stored_keys,
 )
+from ledger.mark import HighWaterMark, MarkFile
 from ledger.store import CommitBatch, LogStore
 from protos import ledger_pb2
+
+log = logging.getLogger(__name__)
 
 # Batches at least this large are signed on two threads.
 PARALLEL_SIGN_MIN = 64
@@ -109,7 +118,10 @@ class Ledger:
         origin: str,
         *,
         clock: Callable[[], int] = now_ms,
+        mark: MarkFile | None = None,
     ) -> None:
+        """`mark`, when given, is checked against the store here (EntriesLost when the store
+        holds less than it covers), kept current by every commit, and closed by `close`."""
         if not origin or "\n" in origin:
             raise InputError("a log origin is one non-empty line")
         self.store = store
@@ -121,6 +133,8 @@ class Ledger:
         self._pending: list[_Request] = []
         self._signer: ThreadPoolExecutor | None = None
         self.keys = stored_keys(store.meta(META_KEYS), self.public_key)
+        self._mark = mark
+        self._halted: str | None = None
         self._recover()
 
     def _use_key(self, signing_key: nacl.signing.SigningKey) -> None:
@@ -130,8 +144,9 @@ class Ledger:
         self.public_key = bytes(signing_key.verify_key)
 
     def _recover(self) -> None:
-        """Checks the store is where a finished commit left it, signed by the key given, and
-        restores the clock floor."""
+        """Checks the store is where a finished commit left it (its latest checkpoint signed by
+        the key in force over the stored tree, and at least what the high-water mark covers),
+        brings the mark up to the store, and restores the clock floor."""
         size = self.store.size()
         latest = self.store.latest_checkpoint()
         if size and (latest is None or latest[0] != size):
@@ -146,16 +161,50 @@ class Ledger:
                 f"now, not by the key given ({key_fingerprint(self.public_key)})"
             )
         if latest is not None:
-            try:
-                verify_checkpoint(latest[1], self.public_key, self.origin, self.origin)
-            except VerificationError as exc:
-                raise StoreError(
-                    f"the log's latest checkpoint does not verify with its key ({exc}): "
-                    "run `cctns ledger verify`"
-                ) from exc
+            self._check_note(latest[1], size, "the store's latest checkpoint")
+        if self._mark is not None:
+            self._check_mark(self._mark, size, latest)
         self._last_ms = 0
         if size:
             self._last_ms = parse_leaf(self.store.entry(size - 1)).decode_body().written_at_ms
+
+    def _check_note(self, note: bytes, size: int, what: str) -> Checkpoint:
+        """The checkpoint of `note`, once it is this log's, signed by the key in force at its
+        size (a rotation changes the key), and its root is the stored tree's at its size
+        (`size` is the store's)."""
+        try:
+            claimed = parse_note(note)[0].size
+            key = self.keys.key_at(claimed)
+            checkpoint = verify_checkpoint(note, key, self.origin, self.origin)
+        except VerificationError as exc:
+            raise TamperError(
+                f"{what} is not signed by this log's key: {exc}", index=max(size - 1, 0)
+            ) from exc
+        if checkpoint.size > size:
+            raise EntriesLost(size, checkpoint.size)
+        if merkle.MerkleTree(self.store).root(checkpoint.size) != checkpoint.root:
+            latest = self.store.latest_checkpoint()
+            if latest is not None and latest[1] == note:
+                raise TamperError(
+                    f"{what} does not match the stored tree: the store is damaged; run "
+                    "`cctns ledger verify`",
+                    index=max(size - 1, 0),
+                )
+            raise EquivocationError(
+                f"the log's first {checkpoint.size} entries are not the ones {what} signed: "
+                "the store holds another history; run `cctns ledger verify`",
+                first=note,
+                second=latest[1] if latest else b"",
+            )
+        return checkpoint
+
+    def _check_mark(self, mark: MarkFile, size: int, latest: tuple[int, bytes] | None) -> None:
+        held = mark.read()
+        if held is not None and (latest is None or held.note != latest[1]):
+            self._check_note(held.note, size, "the high-water mark")
+        if latest is not None and (held is None or held.size < latest[0]):
+            # A store ahead of its mark: recovered from the parent, or written before marks.
+            mark.write(HighWaterMark(*latest))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -191,6 +240,17 @@ class Ledger:
                     f"{MAX_ENTRY_BYTES:,}; nothing was written"
                 )
 
+    def halt(self, reason: str) -> None:
+        """Stops taking entries (the log can no longer be trusted: a scrub found damage, the
+        mark could not be written); every later append raises StoreError giving `reason`."""
+        with self._commit_lock:
+            self._halted = self._halted or reason
+
+    @property
+    def halted(self) -> str | None:
+        """Why the log takes no more entries, or None while it does."""
+        return self._halted
+
     def rotate_key(
         self, new_key: nacl.signing.SigningKey, *, officer_id: str, note: str = ""
     ) -> Appended:
@@ -225,6 +285,8 @@ class Ledger:
         """One group commit. With `next_key`, the last body is a hand-over to it: it gets its
         possession signature, and the checkpoint and everything after are signed by it."""
         try:
+            if self._halted is not None:
+                raise StoreError(f"this node takes no more entries: {self._halted}")
             start = self.store.size()
             stamp = max(self._clock(), self._last_ms)
             bodies = [body for request in requests for body in request.bodies]
@@ -265,6 +327,14 @@ class Ledger:
             for request in requests:
                 request.error = exc
             return
+        if self._mark is not None:
+            try:
+                self._mark.write(HighWaterMark(end, note))
+            except StoreError as exc:
+                # The entries are durable, so they are acknowledged; but a mark that lags
+                # could hide their later loss: nothing more until a reopen rewrites the mark.
+                log.error("%s: the log takes no more entries", exc)
+                self._halted = "its high-water mark could not be written"
         position = 0
         for request in requests:
             count = len(request.bodies)
@@ -288,10 +358,13 @@ class Ledger:
         return first + second.result()
 
     def close(self) -> None:
-        """Stops the signing helper thread (the store is closed by its owner)."""
+        """Stops the signing helper thread and closes the mark file (the store is closed by
+        its owner)."""
         if self._signer is not None:
             self._signer.shutdown(wait=True)
             self._signer = None
+        if self._mark is not None:
+            self._mark.close()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -373,6 +446,7 @@ def verify_log(
     origin: str,
     *,
     trusted_checkpoints: Sequence[bytes] = (),
+    mark: bytes | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Re-derives the whole log from its leaves and checks every stored claim against it.
@@ -386,53 +460,152 @@ def verify_log(
     Raises TamperError naming the first bad entry index (or VerificationError for a bad
     trusted checkpoint). `trusted_checkpoints` are notes held elsewhere (a parent, an
     auditor): the log must still contain what they committed to, which is how a truncated
-    tail is caught even when the local checkpoints were removed with it.
+    tail is caught even when the local checkpoints were removed with it. `mark` is the log's
+    high-water mark (`ledger/mark.py`): a log shorter than it raises EntriesLost, naming how
+    many acknowledged entries are missing.
     """
-    size = _store_size(store)
-    stored = _stored_notes(store, origin)
-    notes: dict[int, list[tuple[bytes, bool]]] = {}  # size -> [(note, trusted)]
-    for cp_size, note in stored:
-        notes.setdefault(cp_size, []).append((note, False))
-    for note in trusted_checkpoints:
-        _, checkpoint = _trusted_note(note, origin)
-        notes.setdefault(checkpoint.size, []).append((note, True))
-    keys = LogKeys.single(public_key)
-    _check_notes(notes.get(0, ()), 0, keys, merkle.EMPTY_ROOT, origin)
-    # Compact range: perfect subtree hashes of the prefix, largest first, as (level, hash).
-    stack: list[tuple[int, bytes]] = []
-    last_ms = 0
-    for index, raw in _read_all(store, size):
-        body = _checked_leaf(raw, index, keys.key_at(index), origin)
-        if body.written_at_ms < last_ms:
+    verifier = LogVerifier(
+        store,
+        public_key,
+        origin,
+        trusted_checkpoints=trusted_checkpoints,
+        mark=mark,
+        progress=progress,
+    )
+    verifier.step(verifier.size)
+    return verifier.finish()
+
+
+_STORED, _TRUSTED, _MARK = "stored checkpoint", "trusted checkpoint", "high-water mark"
+
+
+class LogVerifier:
+    """`verify_log` in steps, for a caller that paces the work (the node's background scrub):
+    `step(count)` checks the next `count` entries and the checkpoints they reach, `finish`
+    the tail, returning the report. The store must not change meanwhile (a closed store, or a
+    read-only snapshot beside the node). Stored checkpoints are read as the walk reaches them,
+    so memory stays small however long the log."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        public_key: bytes,
+        origin: str,
+        *,
+        trusted_checkpoints: Sequence[bytes] = (),
+        mark: bytes | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._origin = origin
+        self._progress = progress
+        self.keys = LogKeys.single(public_key)
+        self.size = _store_size(store)
+        self.done = 0
+        # Notes held elsewhere, by size, as (note, what): checked when the walk reaches them.
+        self._outside: dict[int, list[tuple[bytes, str]]] = {}
+        for note in trusted_checkpoints:
+            _, checkpoint = _trusted_note(note, origin)
+            self._outside.setdefault(checkpoint.size, []).append((note, _TRUSTED))
+        self._mark_size = 0
+        if mark is not None:
+            try:
+                _, checkpoint = _trusted_note(mark, origin)
+            except VerificationError as exc:
+                raise TamperError(f"the high-water mark: {exc}", index=self.size) from exc
+            self._mark_size = checkpoint.size
+            self._outside.setdefault(checkpoint.size, []).append((mark, _MARK))
+        self._stored = _stored_notes(store, origin)
+        self._next: tuple[int, bytes] | None = next(self._stored, None)
+        self._count = 0
+        self._latest = 0
+        # Compact range: perfect subtree hashes of the prefix, largest first, as (level, hash).
+        self._stack: list[tuple[int, bytes]] = []
+        self._last_ms = 0
+        self._check_roots(0)
+
+    def step(self, count: int) -> bool:
+        """Checks up to `count` more entries; True once every entry is checked."""
+        end = min(self.done + count, self.size)
+        for index, raw in _read_range(self._store, self.done, end):
+            self._check_entry(index, raw)
+            self._check_roots(index + 1)
+            if self._progress is not None:
+                self._progress(index + 1)
+        self.done = end
+        return self.done == self.size
+
+    def _check_entry(self, index: int, raw: bytes) -> None:
+        body = _checked_leaf(raw, index, self.keys.key_at(index), self._origin)
+        if body.written_at_ms < self._last_ms:
             raise TamperError(f"entry {index} is dated before the entry preceding it", index=index)
-        last_ms = body.written_at_ms
+        self._last_ms = body.written_at_ms
         if ROTATION_MARKER in raw:
-            keys = _followed(keys, body, index)
+            self.keys = _followed(self.keys, body, index)
         digest = merkle.leaf_hash(raw)
         level, position = 0, index
-        _check_node(store, 0, position, digest, index)
+        _check_node(self._store, 0, position, digest, index)
+        stack = self._stack
         while stack and stack[-1][0] == level:
             _, left = stack.pop()
             digest = merkle.node_hash(left, digest)
             level, position = level + 1, position // 2
-            _check_node(store, level, position, digest, position << level)
+            _check_node(self._store, level, position, digest, position << level)
         stack.append((level, digest))
-        if progress is not None:
-            progress(index + 1)
-        if index + 1 in notes:
-            _check_notes(notes[index + 1], index + 1, keys, _fold(stack), origin)
-    # Only now the tail: an entry inserted or moved earlier in the log is named at its own index.
-    beyond = [s for s in notes if s > size]
-    if beyond:
-        raise _missing_tail(notes, max(beyond), size, keys, origin)
-    latest = stored[-1][0] if stored else 0
-    if size > latest:
-        raise TamperError(
-            f"entries from {latest} on are not covered by any signed checkpoint", index=latest
-        )
-    _check_stored_keys(store, keys)
-    final_root = _fold(stack) if stack else merkle.EMPTY_ROOT
-    return VerifyReport(size=size, checkpoints=len(stored), root=final_root, keys=keys)
+
+    def _check_roots(self, size: int) -> None:
+        """Every note for `size` (stored checkpoints, notes held elsewhere) against the key in
+        force at that size and the root of the entries walked so far."""
+        claims = list(self._outside.pop(size, ()))
+        while self._next is not None and self._next[0] <= size:
+            claims.append((self._next[1], _STORED))
+            self._count += 1
+            self._latest = self._next[0]
+            self._next = next(self._stored, None)
+        root = _fold(self._stack) if self._stack else merkle.EMPTY_ROOT
+        at = max(size - 1, 0)
+        for note, what in claims:
+            try:
+                checkpoint = verify_checkpoint(
+                    note, self.keys.key_at(size), self._origin, self._origin
+                )
+            except VerificationError as exc:
+                if what == _TRUSTED:
+                    raise
+                raise TamperError(f"the {what} for size {size}: {exc}", index=at) from exc
+            if checkpoint.root != root:
+                raise TamperError(
+                    f"the {what} for size {size} does not match entries 0..{size - 1}", index=at
+                )
+
+    def finish(self) -> VerifyReport:
+        """The tail's checks, once every entry is walked: nothing claimed beyond the log, every
+        entry covered by a stored checkpoint, and the stored key list the hand-overs' own."""
+        if self.done != self.size:
+            raise InputError(f"verification stopped at entry {self.done} of {self.size}")
+        size = self.size
+        beyond: dict[int, list[tuple[bytes, bool]]] = {
+            at: [(note, what != _STORED) for note, what in notes]
+            for at, notes in self._outside.items()
+        }
+        while self._next is not None:  # stored checkpoints past the last entry
+            beyond.setdefault(self._next[0], []).append((self._next[1], False))
+            self._count += 1
+            self._latest = self._next[0]
+            self._next = next(self._stored, None)
+        # Only now the tail: an entry inserted or moved earlier is named at its own index.
+        if self._mark_size > size:
+            raise EntriesLost(size, self._mark_size)
+        if beyond:
+            raise _missing_tail(beyond, max(beyond), size, self.keys, self._origin)
+        if size > self._latest:
+            raise TamperError(
+                f"entries from {self._latest} on are not covered by any signed checkpoint",
+                index=self._latest,
+            )
+        _check_stored_keys(self._store, self.keys)
+        root = _fold(self._stack) if self._stack else merkle.EMPTY_ROOT
+        return VerifyReport(size=size, checkpoints=self._count, root=root, keys=self.keys)
 
 
 def _followed(keys: LogKeys, body: ledger_pb2.EntryBody, index: int) -> LogKeys:
@@ -442,26 +615,6 @@ def _followed(keys: LogKeys, body: ledger_pb2.EntryBody, index: int) -> LogKeys:
         return keys if handover is None else keys.after(handover)
     except VerificationError as exc:
         raise TamperError(f"entry {index}: {exc}", index=index) from exc
-
-
-def _check_notes(
-    notes: Sequence[tuple[bytes, bool]], size: int, keys: LogKeys, root: bytes, origin: str
-) -> None:
-    """Each note for `size` must be signed by the key in force at that size and commit to
-    `root`, the root recomputed from the entries."""
-    at = max(size - 1, 0)
-    for note, trusted in notes:
-        what = "trusted checkpoint" if trusted else "stored checkpoint"
-        try:
-            checkpoint = verify_checkpoint(note, keys.key_at(size), origin, origin)
-        except VerificationError as exc:
-            if trusted:
-                raise
-            raise TamperError(f"checkpoint for size {size}: {exc}", index=at) from exc
-        if checkpoint.root != root:
-            raise TamperError(
-                f"the {what} for size {size} does not match entries 0..{size - 1}", index=at
-            )
 
 
 def _missing_tail(
@@ -528,10 +681,10 @@ def _store_size(store: LogStore) -> int:
 VERIFY_CHUNK = 1024
 
 
-def _read_all(store: LogStore, size: int) -> Iterator[tuple[int, bytes]]:
-    """(index, leaf) for the whole log, read in ranges; a gap is named at its index."""
-    for start in range(0, size, VERIFY_CHUNK):
-        end = min(start + VERIFY_CHUNK, size)
+def _read_range(store: LogStore, first: int, stop: int) -> Iterator[tuple[int, bytes]]:
+    """(index, leaf) for entries first..stop-1, read in ranges; a gap is named at its index."""
+    for start in range(first, stop, VERIFY_CHUNK):
+        end = min(start + VERIFY_CHUNK, stop)
         try:
             chunk = list(store.entries(start, end))
         except StoreError:
@@ -543,7 +696,7 @@ def _store_entry(store: LogStore, index: int) -> bytes:
     try:
         return store.entry(index)
     except StoreError as exc:
-        raise TamperError(f"entry {index} is missing", index=index) from exc
+        raise TamperError(f"entry {index} is missing or unreadable ({exc})", index=index) from exc
 
 
 def _checked_leaf(raw: bytes, index: int, public_key: bytes, origin: str) -> ledger_pb2.EntryBody:
@@ -572,10 +725,10 @@ def _check_node(store: LogStore, level: int, position: int, digest: bytes, first
         )
 
 
-def _stored_notes(store: LogStore, origin: str) -> list[tuple[int, bytes]]:
+def _stored_notes(store: LogStore, origin: str) -> Iterator[tuple[int, bytes]]:
     """(size, note) of every stored checkpoint, in size order, once each is well formed, of
-    this origin and stored under its own size (signatures are checked in the walk)."""
-    notes = []
+    this origin and stored under its own size (signatures are checked in the walk); read as
+    the walk needs them."""
     for size, note in store.checkpoints():
         at = max(size - 1, 0)
         try:
@@ -590,8 +743,7 @@ def _stored_notes(store: LogStore, origin: str) -> list[tuple[int, bytes]]:
             raise TamperError(
                 f"checkpoint stored under size {size} says size {checkpoint.size}", index=at
             )
-        notes.append((size, note))
-    return sorted(notes)
+        yield size, note
 
 
 def _trusted_note(note: bytes, origin: str) -> tuple[bytes, Checkpoint]:
@@ -602,6 +754,12 @@ def _trusted_note(note: bytes, origin: str) -> tuple[bytes, Checkpoint]:
             f"checkpoint is for origin {checkpoint.origin!r}, expected {origin!r}"
         )
     return note, checkpoint
+
+
+def first_key(store: LogStore, public_key: bytes) -> bytes:
+    """The log's first key, which `verify_log` starts from: its stored key list's first (a log
+    that rotated keeps one), else `public_key`, the only key a log that never rotated has."""
+    return stored_keys(store.meta(META_KEYS), public_key).first
 
 
 def key_fingerprint(public_key: bytes) -> str:

@@ -48,6 +48,7 @@ SIZE_KEY = b"size"
 _MAX_LEVEL = 63  # a tree of at most 2**64 leaves: 8-byte indexes
 _READ_CHUNK = 256  # entries fetched per multi-get; bounds memory on long range reads
 _BLOCK_CACHE_BYTES = 32 * 1024 * 1024
+_COPY_BATCH_BYTES = 4 * 1024 * 1024  # a copy writes in batches of about this size
 
 
 def index_key(index: int) -> bytes:
@@ -146,6 +147,13 @@ class RocksDBLogStore:
             raise StoreError(f"no store at {path} (and create=False)")
         if path.exists() and not path.is_dir():
             raise StoreError(f"store path {path} exists and is not a directory")
+        if create and not path.exists():
+            try:
+                # Owner-only; the files RocksDB makes inside follow the process umask (077 for
+                # the `cctns` command).
+                path.mkdir(mode=0o700, parents=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the store directory {path}: {exc}") from exc
         options = _options()
         options.create_if_missing(create)
         options.create_missing_column_families(create)
@@ -410,6 +418,65 @@ class RocksDBLogStore:
                 self._failed = _describe(exc)
                 _raise_store_error("commit", self._path, exc)
             self._size = batch.end
+
+    # --- copies ---------------------------------------------------------------------------
+
+    def copy_to(self, destination: str | Path) -> None:
+        """Copies every key of every column family, the store's bookkeeping included, into a
+        new store at `destination`: the store as this instance sees it. Opened for audit
+        (read-only, beside a running writer), that is one consistent moment of it; RocksDB's
+        own Checkpoint, made from a read-only instance, leaves out whatever the writer has not
+        yet flushed. Open the copy normally to have it checked."""
+        target_path = Path(destination)
+        if target_path.exists():
+            raise StoreError(f"{target_path} exists: a copy goes to a new directory")
+        try:
+            target_path.mkdir(mode=0o700, parents=True)
+            options = _options()
+            options.create_if_missing(True)
+            options.create_missing_column_families(True)
+            target = rocksdict.Rdict(
+                os.fspath(target_path),
+                options,
+                column_families={name: _options() for name in COLUMN_FAMILIES},
+            )
+            try:
+                self._copy_into(target)
+                target.flush(True)
+            finally:
+                target.close()
+        except StoreError:
+            raise
+        except Exception as exc:
+            _raise_store_error("copy", self._path, exc)
+
+    def _copy_into(self, target: rocksdict.Rdict) -> None:
+        db = self._db
+        if db is None:
+            raise StoreError(f"store at {self._path} is closed")
+        quiet = rocksdict.WriteOptions()  # synced once, by the flush at the end
+        for name in (*COLUMN_FAMILIES, "default"):
+            source = db if name == "default" else self._cf(name)
+            handle = None if name == "default" else target.get_column_family_handle(name)
+            batch, pending = rocksdict.WriteBatch(raw_mode=True), 0
+            it = source.iter()
+            try:
+                it.seek_to_first()
+                while it.valid():
+                    key: bytes = it.key()
+                    value: bytes = it.value()
+                    if handle is None:
+                        batch.put(key, value)
+                    else:
+                        batch.put(key, value, handle)
+                    pending += len(key) + len(value)
+                    if pending >= _COPY_BATCH_BYTES:
+                        target.write(batch, quiet)
+                        batch, pending = rocksdict.WriteBatch(raw_mode=True), 0
+                    it.next()
+            finally:
+                del it
+            target.write(batch, quiet)
 
     # --- lifecycle ------------------------------------------------------------------------
 

@@ -1,5 +1,11 @@
 """A node's configuration: its data directory, node.toml and federation.toml, validated on load.
 
+Everything in a data directory is its owner's only: directories 0700, files 0600 (keys,
+RocksDB and SQLite files, TLS keys, the web secret, the mark). The `cctns` command runs with
+umask 077, so what any library creates is born that way; files this code makes are created with
+those modes explicitly; and a node tightens whatever it finds looser when it starts
+(`DataDir.secure`).
+
 Layout of a data directory:
     node.toml          configuration, validated on load with one message per mistake (its
                        optional [limits] table: rate limits and quotas, see `Limits`)
@@ -10,6 +16,7 @@ Layout of a data directory:
     keys/node.ed25519.next   only during a key rotation: the key the log is being handed to
     tls/               the node's certificate and TLS key (`cctns ca enrol`)
     ledger/            the RocksDB log
+    ledger.mark        the log's high-water mark: its latest checkpoint note, outside RocksDB
     index.sqlite3      the default query index (any SQLAlchemy URL may be configured instead)
 
 federation.toml:
@@ -32,6 +39,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -93,6 +101,8 @@ class Limits:
 
 
 _LIMIT_NAMES = tuple(f.name for f in fields(Limits))
+
+INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each replica's
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +254,16 @@ class DataDir:
         return self.path / "ledger"
 
     @property
+    def mark_path(self) -> Path:
+        """The log's high-water mark (`ledger/mark.py`), beside the store, never inside it."""
+        return self.path / "ledger.mark"
+
+    @property
     def key_path(self) -> Path:
         return self.path / KEY_PATH
 
     def default_index_url(self) -> str:
-        return f"sqlite:///{(self.path / 'index.sqlite3').resolve()}"
+        return f"sqlite:///{(self.path / INDEX_NAME).resolve()}"
 
     @property
     def federation_path(self) -> Path:
@@ -297,6 +312,29 @@ class DataDir:
         """Removes standby.toml, durably (the takeover's last step)."""
         self.standby_path.unlink(missing_ok=True)
         _sync_directory(self.path)
+
+    def sqlite_stores(self) -> list[Path]:
+        """The SQLite databases here that hold what nothing else does (the sealed identities,
+        the officer accounts, any store added later): every `*.sqlite3` but the query indexes
+        (`index.sqlite3`), which are derived from logs and rebuilt."""
+        return sorted(
+            path
+            for path in self.path.rglob("*.sqlite3")
+            if path.name != INDEX_NAME and path.is_file()
+        )
+
+    def secure(self) -> list[Path]:
+        """Takes group and other permissions off the data directory and everything in it
+        (symbolic links are left alone); returns the paths it had to tighten."""
+        tightened: list[Path] = []
+        for root, _, files in os.walk(self.path):
+            for path in (Path(root), *(Path(root) / name for name in files)):
+                status = path.lstat()
+                if stat.S_ISLNK(status.st_mode) or not stat.S_IMODE(status.st_mode) & 0o077:
+                    continue
+                path.chmod(stat.S_IMODE(status.st_mode) & 0o700)
+                tightened.append(path)
+        return tightened
 
     def load_config(self) -> NodeConfig:
         """Reads node.toml; UsageError when the directory holds no node."""
@@ -389,16 +427,16 @@ class DataDir:
             station=station or node_id.rsplit("/", 1)[-1],
             index_url=index_url or self.default_index_url(),
         )
-        self.key_path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path, 0o700)
+        self.key_path.parent.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.key_path.parent, 0o700)
         fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(bytes(key))
             handle.flush()
             os.fsync(handle.fileno())
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(config.to_toml(), "utf-8")
-        os.replace(tmp, self.config_path)
+        write_private(self.config_path, config.to_toml().encode("utf-8"))
         return config
 
 
@@ -528,7 +566,4 @@ def load_federation(data_dir: DataDir) -> FederationConfig:
 
 
 def save_federation(data_dir: DataDir, config: FederationConfig) -> None:
-    path = data_dir.federation_path
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(config.to_toml(), "utf-8")
-    tmp.replace(path)
+    write_private(data_dir.federation_path, config.to_toml().encode("utf-8"))

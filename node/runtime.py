@@ -2,9 +2,10 @@
 
 `serve` opens the station's records, the replicas it holds and their indexes, starts the gRPC
 server (mutual TLS, health, reflection) on grpc's own threads, and runs one replication loop per
-followed child, a revocation exchange with every peer and (with `http`) the web UI, all in one
-trio nursery (structured concurrency: nothing outlives `serve`). gRPC handlers reach the node
-through the thread-safe `StationPeerNode`; trio code reaches peers through `Peers`.
+followed child, a revocation exchange with every peer, the storage scrub and (with `http`) the
+web UI, all in one trio nursery (structured concurrency: nothing outlives `serve`). gRPC
+handlers reach the node through the thread-safe `StationPeerNode`; trio code reaches peers
+through `Peers`.
 
 Only this module wires the layers together: the web UI gets the federation as two callables in
 its `WebContext`, so `node.web` never imports `node.peers`.
@@ -41,7 +42,15 @@ from federation.replication_loop import follow_forever
 from federation.service import PeerService, audited_call_quota
 from federation.standby import find_takeover
 from federation.trust.revocation import RevocationSet
-from ledger.errors import CctnsError, PeerError, PeerUnavailable, UsageError, VerificationError
+from ledger.errors import (
+    CctnsError,
+    PeerError,
+    PeerUnavailable,
+    StoreError,
+    UsageError,
+    VerificationError,
+)
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, StandbyConfig
 from node.peers.clients import Peers, hand_over_zero_fir
@@ -49,6 +58,14 @@ from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.peers.standby import Standby
 from node.station.core import SYSTEM_OFFICER, Station
+from node.station.scrub import (
+    SCRUB_CHUNK,
+    SCRUB_INTERVAL,
+    SCRUB_RATE,
+    ScrubPass,
+    StorageAlerts,
+    alert_on_failure,
+)
 from node.web.app import create_app
 from node.web.auth import accounts_for, session_secret
 from node.web.deps import WebContext
@@ -59,6 +76,16 @@ log = logging.getLogger(__name__)
 
 REVOCATION_INTERVAL = 30.0
 PEER_TIMEOUT = 5.0
+SCRUB_OPEN_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubPace:
+    """How hard the background scrub works: at most `rate` entries a second (0: no scrub),
+    a pass every `interval` seconds after the last one ended."""
+
+    rate: float = SCRUB_RATE
+    interval: float = SCRUB_INTERVAL
 
 
 @dataclass
@@ -87,7 +114,8 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     """Opens a federated node's parts (records, replicas, indexes, keys); closes them after."""
     peers = Peers.load(data_dir)
     revocations = RevocationSet.load(data_dir.path, peers.credentials.root_pem)
-    station = Station.open(data_dir)
+    with alert_on_failure(data_dir, "ledger"):
+        station = Station.open(data_dir)
     indexes = ReplicaIndexes(data_dir.path / "replicas")
 
     def on_alert(alert: Alert) -> None:
@@ -147,24 +175,37 @@ async def _exchange_revocations(
 
 async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIMEOUT) -> int:
     """Before the node appends again: does its parent hold more of this node's log than the
-    local store (a node restored from an old backup)? Then those entries are fetched back and
-    verified against the parent-held checkpoint first, so the node never forks its own log.
+    local store (a node restored from an old backup, or a store that lost acknowledged
+    entries, which its high-water mark shows)? Then those entries are fetched back and verified
+    against the parent-held checkpoint first, so the node never forks its own log.
     Returns how many entries were recovered. An unreachable parent does not stop a station
-    from working (it must work offline for days); that is logged.
+    from working (it must work offline for days), unless the mark shows entries are missing:
+    then `Station.open` refuses (EntriesLost) until they are back.
 
     When the entries recovered hold a takeover (federation/standby.py), this directory is an
     old primary that its standby replaced: it is marked a standby of the new primary (where
     this node's address now leads) and UsageError says so; it never appends again."""
     data_dir.require_primary()
     peers = Peers.load(data_dir)
-    federation = peers.federation
-    if not federation.parent:
-        return 0
+    parent_id = peers.federation.parent
     config = data_dir.load_config()
     public = bytes(data_dir.load_key().verify_key)
-    parent = peers.client(peers.address(federation.parent))
-    store = RocksDBLogStore.open(data_dir.ledger_path)
-    try:
+    federation = peers.federation
+    with RocksDBLogStore.open(data_dir.ledger_path) as store:
+        mark = MarkFile(data_dir.mark_path).read()
+        lost = mark is not None and mark.size > store.size()
+        if mark is not None and lost:
+            log.error(
+                "the log has lost %d acknowledged entries: the store holds %d, its high-water "
+                "mark covers %d; %s",
+                mark.size - store.size(),
+                store.size(),
+                mark.size,
+                f"recovering them from the parent {parent_id}" if parent_id else "no parent",
+            )
+        if not parent_id:
+            return 0
+        parent = peers.client(peers.address(parent_id))
         try:
             await resync_own_log(store, config.origin, public, parent, timeout=timeout)
             return 0
@@ -178,13 +219,11 @@ async def reconcile_with_parent(data_dir: DataDir, *, timeout: float = PEER_TIME
             _refuse_if_taken_over(data_dir, store, held, federation.listen)
             return recovered
         except (PeerUnavailable, PeerError) as exc:
-            log.warning(
-                "parent %s not reachable (%s): starting from the local log", federation.parent, exc
-            )
+            then = "the missing entries stay missing" if lost else "starting from the local log"
+            log.warning("parent %s not reachable (%s): %s", parent_id, exc, then)
             return 0
-    finally:
-        store.close()
-        parent.close()
+        finally:
+            parent.close()
 
 
 def _refuse_if_taken_over(
@@ -211,9 +250,11 @@ async def serve(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    scrub: ScrubPace = ScrubPace(),
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
+    _secure(data_dir)
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         limits = parts.station.config.limits
@@ -239,6 +280,8 @@ async def serve(
                         )
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+                if scrub.rate:
+                    nursery.start_soon(scrub_forever, data_dir, parts.station, scrub)
                 if http:
                     context = web_context(
                         data_dir, parts.station, parts.peers, parts.replica_indexes
@@ -260,16 +303,21 @@ async def serve_web_only(
     data_dir: DataDir,
     http: str,
     *,
+    scrub: ScrubPace = ScrubPace(),
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """A station's web UI on its own: the node's peers when it has joined a federation, none
     before (a node not yet enrolled, tests, benches)."""
-    station = Station.open(data_dir)
+    _secure(data_dir)
+    with alert_on_failure(data_dir, "ledger"):
+        station = Station.open(data_dir)
     try:
         peers = Peers.load(data_dir) if data_dir.federated() else None
         app = create_app(web_context(data_dir, station, peers))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+            if scrub.rate:
+                nursery.start_soon(scrub_forever, data_dir, station, scrub)
             binds = await nursery.start(serve_http, app, http)
             log.info("web UI on %s", binds)
             task_status.started(Ready(station.config.node_id, "", " ".join(binds)))
@@ -350,6 +398,66 @@ def web_context(
     )
 
 
+async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) -> None:
+    """Re-verifies the node's stores from the disk, pass after pass, at `pace`. What a pass
+    finds is logged and recorded as a storage alert (`cctns node alerts`); a log that failed
+    takes no more entries (`Ledger.halt`). The scrub then stops: the node needs its operator."""
+    while True:
+        found = await _scrub_pass(data_dir, pace.rate)
+        if found is not None:
+            store, error = found
+            log.error("STORAGE FAULT in %s: %s", store, error)
+            try:
+                StorageAlerts(data_dir).add(store, f"{type(error).__name__}: {error}")
+            except StoreError as unrecorded:
+                log.error("%s", unrecorded)
+            if store == "ledger":
+                station.ledger.halt("the scrub found its log damaged (`cctns node alerts`)")
+                log.error("the node takes no more entries until its log is repaired")
+            return
+        await trio.sleep(pace.interval)
+
+
+async def _scrub_pass(data_dir: DataDir, rate: float) -> tuple[str, CctnsError] | None:
+    """One pass, paced; (store, error) for what it found, None when all was well."""
+    failure: StoreError | None = None
+    for _ in range(SCRUB_OPEN_ATTEMPTS):
+        try:
+            checking = await trio.to_thread.run_sync(ScrubPass, data_dir)
+            break
+        except StoreError as exc:
+            # The snapshot may have raced the node replacing its files: try again, then report.
+            failure = exc
+            await trio.sleep(1.0)
+        except VerificationError as exc:
+            return "ledger", exc
+    else:
+        assert failure is not None
+        return "ledger", failure
+    try:
+        # Not abandoned on cancel: a step ends within its chunk, before the snapshot closes.
+        done = False
+        while not done:
+            done = await trio.to_thread.run_sync(checking.step)
+            await trio.sleep(0 if done else SCRUB_CHUNK / rate)
+        report = await trio.to_thread.run_sync(checking.finish)
+    except (VerificationError, StoreError) as exc:
+        return checking.store, exc
+    finally:
+        checking.close()
+    log.info("scrub: %d entries and %d checkpoints verified", report.size, report.checkpoints)
+    return None
+
+
+def _secure(data_dir: DataDir) -> None:
+    """The data directory, its owner's only before the node opens anything in it."""
+    tightened = data_dir.secure()
+    if tightened:
+        log.warning(
+            "%d paths in %s were readable by others: now owner-only", len(tightened), data_dir.path
+        )
+
+
 async def _stop_on_signal(scope: trio.CancelScope) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for _ in signals:
@@ -379,7 +487,8 @@ def _host(listen: str) -> str:
 
 async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs: Any) -> None:
     """Runs `service` and prints its ready line on stdout once it serves (flushed: a supervisor
-    or a test reads it from a pipe). Nothing else is written to stdout; logs go to stderr."""
+    or a test reads it from a pipe). Nothing else is written to stdout; logs go to stderr.
+    (`_run` takes a project error out of trio's group around it.)"""
     async with trio.open_nursery() as nursery:
         ready: Ready = await nursery.start(functools.partial(service, **kwargs))
         print(ready.line(), flush=True)
@@ -406,9 +515,9 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return found
 
 
-def run_web(data_dir: Path, http: str) -> int:
+def run_web(data_dir: Path, http: str, *, scrub: ScrubPace = ScrubPace()) -> int:
     """Blocking entry point for `cctns node web`."""
-    return _run(serve_web_only, data_dir=DataDir(data_dir), http=http)
+    return _run(serve_web_only, data_dir=DataDir(data_dir), http=http, scrub=scrub)
 
 
 def run_standby(data_dir: Path, *, primary: str = "", poll_interval: float = 2.0) -> int:
@@ -424,6 +533,7 @@ def run(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    scrub: ScrubPace = ScrubPace(),
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
     return _run(
@@ -432,4 +542,5 @@ def run(
         poll_interval=poll_interval,
         revocation_interval=revocation_interval,
         http=http,
+        scrub=scrub,
     )

@@ -4,7 +4,8 @@ measured in the same run on the same machine (these machines are noisy; ratios t
 Measured:
 - raw Ed25519 signatures/s over the same entry bodies (the baseline for appends);
 - durable signed appends/s, one commit per append and group-committed, on RocksDB with a synced
-  WAL, as ratios of the raw signing rate (target: group-committed >= 0.5);
+  WAL and the synced high-water mark a node keeps, as ratios of the raw signing rate (target:
+  group-committed >= 0.5);
 - index inserts/s (ledger entries projected into SQLite), beside raw SQLite inserts/s;
 - person search latency p50/p99 over an index of 200,000 persons, beside a primary-key lookup
   on the same database, with the recall of misspelt queries.
@@ -30,6 +31,7 @@ import nacl.signing
 
 from ledger.entry import ENTRY_CONTEXT
 from ledger.log import Ledger
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.demo.synthetic import SyntheticRecords
 from node.index.record_index import IndexedEntry, RecordIndex
@@ -69,7 +71,7 @@ def bench_ledger(workdir: Path, entries: int) -> dict[str, float]:
 
     single_n = min(1500, entries)
     store = RocksDBLogStore.open(workdir / "single")
-    ledger = Ledger(store, key, ORIGIN)
+    ledger = Ledger(store, key, ORIGIN, mark=MarkFile(workdir / "single.mark"))
     copies = [_copy(b) for b in bodies[:single_n]]
     single_rate = per_second(single_n, _timed(lambda: [ledger.append(b) for b in copies]))
     ledger.close()
@@ -82,7 +84,7 @@ def bench_ledger(workdir: Path, entries: int) -> dict[str, float]:
     }
     for batch in (100, 1000):
         store = RocksDBLogStore.open(workdir / f"group-{batch}")
-        ledger = Ledger(store, key, ORIGIN)
+        ledger = Ledger(store, key, ORIGIN, mark=MarkFile(workdir / f"group-{batch}.mark"))
         copies = [_copy(b) for b in bodies]
 
         def group(

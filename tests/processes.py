@@ -18,9 +18,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from node.config import DataDir
+
 READY_PREFIX = "cctns ready "
 REPO = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 20.0
+
+
+def run_cctns(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """`cctns ARGS` as its own process, run to the end: its exit code, stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "admin.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def launch_node(*args: str, log_path: Path, module: str = "admin.cli") -> subprocess.Popen[bytes]:
@@ -112,3 +126,11 @@ def read_ready_line(
     line = buffer.split(b"\n", 1)[0].decode("utf-8")
     assert line.startswith(READY_PREFIX), f"not a ready line: {line!r}"
     return dict(field.split("=", 1) for field in line.removeprefix(READY_PREFIX).split())
+
+
+def set_limits(data_dir: Path, **limits: str) -> None:
+    """Writes a [limits] table into the node's node.toml (read when the node starts), e.g.
+    `set_limits(path, portal_lookups="1000/minute")`; limits not named keep their defaults."""
+    config = DataDir(data_dir).config_path
+    table = "".join(f'{name} = "{value}"\n' for name, value in limits.items())
+    config.write_text(config.read_text("utf-8") + f"\n[limits]\n{table}", "utf-8")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from federation.replicas import ReplicaSet, origin_slug
 from ledger.entry import parse_leaf
+from node.config import INDEX_NAME
 from node.index.record_index import IndexedEntry, RecordIndex
 from node.station.core import station_projections
 
@@ -40,8 +41,8 @@ class ReplicaIndexes:
                     url = "sqlite://"
                 else:
                     folder = self._directory / origin_slug(origin)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    url = f"sqlite:///{folder / 'index.sqlite3'}"
+                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    url = f"sqlite:///{folder / INDEX_NAME}"
                 found = RecordIndex(url, station_projections())
                 self._indexes[origin] = found
             return found

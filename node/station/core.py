@@ -25,6 +25,7 @@ from ledger import merkle
 from ledger.errors import UsageError
 from ledger.keys import META_KEYS, LogKeys
 from ledger.log import Appended, Ledger, now_ms
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
@@ -59,10 +60,11 @@ _RECORD_FIELDS: dict[str, str] = {
 def node_ledger(data_dir: DataDir, store: LogStore, origin: str) -> Ledger:
     """The node's Ledger over its store, signing with the key in force: the key the store's
     key list names (ledger/keys.py), taken from the node's key files, which finishes a key
-    rotation a crash interrupted (`DataDir.key_in_force`)."""
+    rotation a crash interrupted (`DataDir.key_in_force`), and checked against the node's
+    high-water mark (`ledger/mark.py`)."""
     raw = store.meta(META_KEYS)
     key = data_dir.key_in_force(LogKeys.decode(raw).current if raw else None)
-    return Ledger(store, key, origin)
+    return Ledger(store, key, origin, mark=MarkFile(data_dir.mark_path))
 
 
 def station_projections() -> tuple[Projection, ...]:
@@ -169,8 +171,9 @@ class Station:
         index_url: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> Station:
-        """Opens a node's station records: RocksDB ledger, index (caught up), genesis entry.
-        Refuses a standby's directory (UsageError): the station appends."""
+        """Opens a node's station records: RocksDB ledger (checked against its high-water
+        mark: EntriesLost when the store lost acknowledged entries), index (caught up),
+        genesis entry. Refuses a standby's directory (UsageError): the station appends."""
         config = data_dir.load_config()
         data_dir.require_primary()
         store = RocksDBLogStore.open(data_dir.ledger_path)

@@ -20,6 +20,7 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.errors import (
     AuthenticationError,
     CctnsError,
+    EntriesLost,
     EquivocationError,
     InputError,
     NotFound,
@@ -350,6 +351,7 @@ def test_cli_alerts_lists_recorded_equivocations(
         (UsageError("x"), 2),
         (VerificationError("x"), 3),
         (TamperError("x", index=4), 3),
+        (EntriesLost(3, 10), 3),
         (ProofError("x"), 3),
         (EquivocationError("x"), 3),
         (StoreError("x"), 4),

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -36,11 +35,10 @@ from node.config import DataDir, FederationConfig, PeerEntry, save_federation
 from node.demo.seed import seed_station
 from node.station.core import Station
 from protos import ledger_pb2
-from tests.processes import launch_node, stop_node, wait_ready
+from tests.processes import launch_node, run_cctns, stop_node, wait_ready
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parents[2]
 STATE = "kerala"
 DISTRICT = "kerala/ernakulam-city"
 READY_TIMEOUT = 60.0
@@ -248,14 +246,7 @@ class Federation:
 
     def cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """`cctns ARGS` as a separate process."""
-        return subprocess.run(
-            [sys.executable, "-m", "admin.cli", *args],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_cctns(*args, timeout=timeout)
 
 
 @dataclass(frozen=True)

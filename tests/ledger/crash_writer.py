@@ -2,7 +2,8 @@
 
     python -m tests.ledger.crash_writer DB_DIR KEY_FILE ORIGIN SEED
 
-Opens a RocksDBLogStore and a Ledger over it, prints "ready <size>", then appends forever from a
+Opens a RocksDBLogStore and a Ledger over it, with its high-water mark in DB_DIR.mark as a node
+keeps one (`mark_path`), prints "ready <size>", then appends forever from a
 few threads (single appends and group-committed append_many batches) and prints one line per
 entry only AFTER the append that wrote it returned:
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import nacl.signing
 
 from ledger.log import Ledger
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from protos import ledger_pb2
 
@@ -36,11 +38,16 @@ def body(note: str) -> ledger_pb2.EntryBody:
     )
 
 
+def mark_path(db_dir: str | Path) -> Path:
+    """Where the writer keeps the high-water mark of the log in `db_dir`."""
+    return Path(f"{db_dir}.mark")
+
+
 def main(argv: list[str]) -> int:
     db_dir, key_file, origin, seed = argv
     signing_key = nacl.signing.SigningKey(bytes.fromhex(Path(key_file).read_text().strip()))
     store = RocksDBLogStore.open(db_dir)
-    ledger = Ledger(store, signing_key, origin)
+    ledger = Ledger(store, signing_key, origin, mark=MarkFile(mark_path(db_dir)))
     out_lock = threading.Lock()
 
     def acknowledge(lines: list[str]) -> None:

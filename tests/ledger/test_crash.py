@@ -21,8 +21,10 @@ import pytest
 
 from ledger import merkle
 from ledger.log import Ledger, verify_log
+from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from protos import ledger_pb2
+from tests.ledger.crash_writer import mark_path
 
 REPO = Path(__file__).resolve().parents[2]
 ORIGIN = "cctns.in/test/crash/ps-1"
@@ -84,9 +86,14 @@ def _run_writer(db: Path, key_file: Path, out: Path, rng: random.Random, tag: st
 
 
 def _check_recovered(db: Path, signing_key: nacl.signing.SigningKey, acks: list[Ack]) -> int:
-    """Reopens after a kill; checks every acknowledgement, verification and further appends."""
+    """Reopens after a kill; checks every acknowledgement, the high-water mark (covering every
+    acknowledged entry, never ahead of the store), verification and further appends."""
+    mark = MarkFile(mark_path(db)).read()
+    if acks:
+        assert mark is not None and mark.size > max(ack.index for ack in acks), mark
     with RocksDBLogStore.open(db) as store:  # create: the kill may have come before it existed
-        ledger = Ledger(store, signing_key, ORIGIN)  # refuses a log its checkpoints do not cover
+        # Refuses a log its checkpoints do not cover, and a store behind its mark.
+        ledger = Ledger(store, signing_key, ORIGIN, mark=MarkFile(mark_path(db)))
         size = ledger.size()
         for ack in acks:
             assert ack.index < size, f"acknowledged entry {ack.index} lost (size {size})"
@@ -101,7 +108,9 @@ def _check_recovered(db: Path, signing_key: nacl.signing.SigningKey, acks: list[
             ]
         )
         assert [a.index for a in more] == [size, size + 1, size + 2]
-        report = verify_log(store, ledger.public_key, ORIGIN)
+        ledger.close()
+        marked = MarkFile(mark_path(db)).read()
+        report = verify_log(store, ledger.public_key, ORIGIN, mark=marked.note if marked else None)
         assert report.size == size + 3
         return report.size
 

@@ -89,3 +89,36 @@ def test_config_limits_list_every_mistake() -> None:
     assert any("limits.portal_lookups: must be a string" in p for p in problems)
     assert any("limits.portal_fir_copies: '0/minute' is not a rate limit" in p for p in problems)
     assert any("limits.login_speed: unknown limit" in p for p in problems)
+
+
+def test_config_new_node_is_owner_only(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin="cctns.in/kerala/kollam-city/ps-chavara")
+    modes = {
+        path: stat.S_IMODE(path.stat().st_mode)
+        for path in (
+            data_dir.path,
+            data_dir.key_path.parent,
+            data_dir.key_path,
+            data_dir.config_path,
+        )
+    }
+    assert list(modes.values()) == [0o700, 0o700, 0o600, 0o600]
+
+
+def test_config_secure_tightens_what_others_could_read(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin="cctns.in/kerala/kollam-city/ps-chavara")
+    loose_dir = data_dir.path / "ledger"
+    loose_dir.mkdir(mode=0o755)
+    loose_dir.chmod(0o755)
+    loose_file = loose_dir / "000004.log"
+    loose_file.write_bytes(b"wal")
+    loose_file.chmod(0o644)
+    data_dir.config_path.chmod(0o640)
+    tightened = data_dir.secure()
+    assert sorted(tightened) == sorted([loose_dir, loose_file, data_dir.config_path])
+    assert stat.S_IMODE(loose_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(loose_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.config_path.stat().st_mode) == 0o600
+    assert data_dir.secure() == []

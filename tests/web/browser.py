@@ -104,14 +104,6 @@ class Officer:
         return totp.at(step * totp.interval)
 
 
-def set_limits(data_dir: Path, **limits: str) -> None:
-    """Writes a [limits] table into the node's node.toml (read when the node starts), e.g.
-    `set_limits(path, portal_lookups="1000/minute")`; limits not named keep their defaults."""
-    config = DataDir(data_dir).config_path
-    table = "".join(f'{name} = "{value}"\n' for name, value in limits.items())
-    config.write_text(config.read_text("utf-8") + f"\n[limits]\n{table}", "utf-8")
-
-
 def create_station(path: Path, *, records: int = 300, origin: str = ORIGIN) -> Path:
     """A station's data directory with `records` synthetic records."""
     data_dir = DataDir(path)

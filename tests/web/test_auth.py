@@ -27,7 +27,8 @@ from node.web.auth import (
     accounts_for,
     clock_time,
 )
-from tests.web.browser import create_station, csrf_from, serve, set_limits
+from tests.processes import set_limits
+from tests.web.browser import create_station, csrf_from, serve
 from tests.web.support import NODE_ID, PASSWORD, Clock, add_officer, code
 
 STATION = NODE_ID

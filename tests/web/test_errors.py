@@ -16,6 +16,7 @@ import pytest
 from ledger.errors import (
     AuthenticationError,
     CctnsError,
+    EntriesLost,
     InputError,
     NotFound,
     NotPermitted,
@@ -34,7 +35,7 @@ from node.web.errors import ERRORS, row_for
 from node.web.rules import Forbidden
 from node.web.urls import case_url
 from tests.node.support import theft_fir
-from tests.web.support import Node, TestClient, login, open_kalamassery, web_node
+from tests.web.support import Node, TestClient, csrf, login, open_kalamassery, web_node
 
 SECRET = "/srv/cctns/data/ledger at 10.0.0.7:7101"  # what must never reach a user
 PAGE = "/citizen/vehicles"
@@ -181,3 +182,34 @@ def test_errors_openapi_describes_the_error_shape(node: Node) -> None:
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     officer = spec["paths"]["/api/firs/{year}/{serial}"]["get"]["responses"]
     assert {"401", "403", "404"} <= set(officer)
+
+
+def test_errors_lost_entries_show_no_internals(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise EntriesLost(3, 10)
+
+    monkeypatch.setattr(public, "public_vehicles", failing)
+    answer = TestClient(node.app).get(API)
+    assert answer.status_code == 409
+    assert answer.json()["error"]["message"] == "a record did not verify against the signed log"
+    assert "acknowledged" not in answer.text and "cctns" not in answer.text
+
+
+def test_errors_a_halted_log_refuses_writes_as_503_without_the_reason(tmp_path: Path) -> None:
+    node = web_node(tmp_path, open_kalamassery(tmp_path))
+    try:
+        writer = login(node, "PEN500002", "sho")
+        node.station.ledger.halt(f"the scrub found {SECRET} damaged")
+        form = writer.get("/gd/new")
+        refused = writer.post(
+            "/gd/new",
+            data={"category": "arrival", "summary": "after", "csrf_token": csrf(form.text)},
+            follow_redirects=False,
+        )
+        size = node.station.ledger.size()
+    finally:
+        node.close()
+    assert refused.status_code == 503
+    assert "storage unavailable" in refused.text
+    assert SECRET not in html.unescape(refused.text)
+    assert size == 1  # the genesis entry alone

@@ -26,13 +26,13 @@ from node.station import registers
 from node.station.core import Station
 from node.web.app import create_app
 from protos import records_pb2
+from tests.processes import set_limits
 from tests.web.browser import (
     WebNode,
     create_station,
     csrf_from,
     login,
     serve,
-    set_limits,
 )
 from tests.web.support import ROOMY, walk_routes
 

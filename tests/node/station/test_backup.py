@@ -1,0 +1,114 @@
+"""Backup and restore on real RocksDB and SQLite files: a backup taken beside a station that holds
+its store open and goes on writing, restored into a new directory that opens, verifies and
+holds what the backup held; damaged, incomplete or hostile backups refused. (The whole path with
+real node processes, a parent and writes during the backup: tests/federation/test_restore.py.)"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from federation.replicas import ReplicaSet, origin_slug
+from ledger.errors import InputError, UsageError, VerificationError
+from ledger.log import verify_log
+from ledger.mark import MarkFile
+from ledger.rocksdb_store import RocksDBLogStore
+from node.config import DataDir
+from node.demo.seed import seed_station
+from node.station.backup import MANIFEST, backup, restore
+from node.station.core import Station
+from tests.node.station.test_scrub import damage_largest_table
+
+ORIGIN = "cctns.in/kerala/ernakulam-city/ps-backup"
+CHILD = "cctns.in/kerala/ernakulam-city/ps-child"
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Iterator[Station]:
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN)
+    replicas = ReplicaSet(data_dir.path / "replicas")
+    replicas.follow(CHILD, bytes(range(32)))  # a replica store, as a parent office holds
+    replicas.close()
+    opened = Station.open(data_dir)
+    seed_station(opened, 120, seed=5, show_progress=False)
+    yield opened
+    opened.close()
+
+
+def test_backup_beside_a_writing_station_restores_whole(station: Station, tmp_path: Path) -> None:
+    source = DataDir(tmp_path / "node")
+    summary = backup(source, tmp_path / "backup")  # the station holds RocksDB's lock
+    backed_up = station.ledger.size()
+    seed_station(station, 10, seed=6, show_progress=False)  # it goes on writing
+    assert summary.ledger_size == backed_up and summary.replicas == 1
+    manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
+    assert manifest["replicas"][f"replicas/{origin_slug(CHILD)}/log"]["origin"] == CHILD
+    assert manifest["sqlite"] == ["sealed/identities.sqlite3"]
+    assert not {name for name in manifest["files"] if name.endswith(("index.sqlite3", ".mark"))}
+
+    target = DataDir(tmp_path / "restored")
+    restored = restore(tmp_path / "backup", target)
+    assert restored.ledger_size == backed_up
+    for path in (target.path, *target.path.rglob("*")):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert target.load_config().index_url == target.default_index_url()
+    mark = MarkFile(target.mark_path).read()
+    assert mark is not None and mark.size == backed_up
+    again = Station.open(target)
+    try:
+        assert again.ledger.size() == again.index.indexed_size() == backed_up
+        assert again.sealed.count() > 0
+        assert [b for _, b in again.ledger.bodies(0, backed_up)] == [
+            b for _, b in station.ledger.bodies(0, backed_up)
+        ]
+        verify_log(again.ledger.store, again.ledger.public_key, ORIGIN)
+    finally:
+        again.close()
+    with RocksDBLogStore.open(target.path / "replicas" / origin_slug(CHILD) / "log") as replica:
+        assert replica.meta("replication/origin") == CHILD.encode()
+
+
+def test_backup_goes_to_a_new_place_outside_the_node(station: Station, tmp_path: Path) -> None:
+    source = DataDir(tmp_path / "node")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(UsageError, match="exists"):
+        backup(source, tmp_path / "taken")
+    with pytest.raises(InputError, match="inside the data directory"):
+        backup(source, source.path / "backup")
+
+
+def test_restore_never_over_a_node(station: Station, tmp_path: Path) -> None:
+    backup(DataDir(tmp_path / "node"), tmp_path / "backup")
+    with pytest.raises(UsageError, match="holds a node"):
+        restore(tmp_path / "backup", DataDir(tmp_path / "node"))
+
+
+def test_restore_refuses_a_damaged_backup(station: Station, tmp_path: Path) -> None:
+    backup(DataDir(tmp_path / "node"), tmp_path / "backup")
+    table = damage_largest_table(tmp_path / "backup" / "ledger")
+    with pytest.raises(VerificationError, match=f"ledger/{table.name} does not match"):
+        restore(tmp_path / "backup", DataDir(tmp_path / "restored"))
+    assert not (tmp_path / "restored").exists()
+
+
+def test_restore_refuses_an_incomplete_backup(station: Station, tmp_path: Path) -> None:
+    backup(DataDir(tmp_path / "node"), tmp_path / "backup")
+    (tmp_path / "backup" / MANIFEST).unlink()  # a backup stopped before its manifest
+    with pytest.raises(UsageError, match="incomplete"):
+        restore(tmp_path / "backup", DataDir(tmp_path / "restored"))
+
+
+def test_restore_refuses_a_manifest_naming_files_outside(station: Station, tmp_path: Path) -> None:
+    backup(DataDir(tmp_path / "node"), tmp_path / "backup")
+    path = tmp_path / "backup" / MANIFEST
+    manifest = json.loads(path.read_text())
+    (tmp_path / "elsewhere").write_bytes(b"x")
+    manifest["files"]["../elsewhere"] = {"bytes": 1, "sha256": "0" * 64}
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="outside the backup"):
+        restore(tmp_path / "backup", DataDir(tmp_path / "restored"))
