@@ -91,6 +91,8 @@ class PeerServicer:
         status, details = reply_for(exc)
         if status == grpc.StatusCode.INTERNAL:
             log.exception("%s failed", method.name)
+        elif details != str(exc):
+            log.error("%s failed: %s", method.name, exc)  # what the caller was not told
         context.abort(status, details)
 
     def unary(self, method: _Method) -> Callable[[bytes, grpc.ServicerContext], Message]:

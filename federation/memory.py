@@ -291,6 +291,8 @@ def _serve(
         status, details = reply_for(exc)
         if status == grpc.StatusCode.INTERNAL:
             log.exception("%s failed", method)
+        elif details != str(exc):
+            log.error("%s failed: %s", method, exc)  # what the caller was not told
         raise _WireError(status, details) from None
 
 

@@ -51,6 +51,9 @@ STATUSES: Final[tuple[tuple[type[CctnsError], grpc.StatusCode], ...]] = (
     (CctnsError, grpc.StatusCode.FAILED_PRECONDITION),
 )
 INTERNAL_DETAILS: Final = "internal error"
+# A storage failure's own message names the node's files: other nodes hear only this (the
+# server logs the rest), as the node's web users do (node/web/errors.py).
+STORAGE_DETAILS: Final = "storage unavailable"
 _HANDSHAKE_WORDS: Final = ("handshake", "ssl")
 
 
@@ -63,10 +66,15 @@ def status_for(error: BaseException) -> grpc.StatusCode:
 
 
 def reply_for(error: BaseException) -> tuple[grpc.StatusCode, str]:
-    """(status, details) a server sends for `error`: its message, or for an INTERNAL one
-    nothing but "internal error" (the server logs the rest)."""
+    """(status, details) a server sends for `error`: its message; for an INTERNAL one nothing
+    but "internal error", for a storage failure nothing but "storage unavailable" (the server
+    logs the rest)."""
     status = status_for(error)
-    return status, INTERNAL_DETAILS if status == grpc.StatusCode.INTERNAL else str(error)
+    if status == grpc.StatusCode.INTERNAL:
+        return status, INTERNAL_DETAILS
+    if isinstance(error, StoreError):
+        return status, STORAGE_DETAILS
+    return status, str(error)
 
 
 def error_for(status: grpc.StatusCode, details: str, node_id: str) -> CctnsError:

@@ -146,6 +146,13 @@ def test_status_internal_errors_say_nothing() -> None:
     assert type(error) is PeerError and str(error) == "n: INTERNAL: internal error"
 
 
+def test_status_storage_failures_name_no_path() -> None:
+    secret = "cannot read /srv/cctns/node/ledger/000123.sst"
+    assert reply_for(StoreError(secret)) == (grpc.StatusCode.UNAVAILABLE, "storage unavailable")
+    error = error_for(*reply_for(StoreError(secret)), "n")
+    assert isinstance(error, PeerUnavailable) and "/srv" not in str(error)
+
+
 def test_status_refused_tls_handshake_is_an_authentication_error() -> None:
     error = error_for(grpc.StatusCode.UNAVAILABLE, "SSL handshake failed", "n")
     assert isinstance(error, AuthenticationError)
