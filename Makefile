@@ -28,7 +28,7 @@ bench: $(STAMP)
 # mid-batch, and the fuzzers (API, forms, gRPC) with 500 examples each.
 soak: $(STAMP)
 	CCTNS_DRILL_WRITER_KILLS=100 CCTNS_DRILL_REPLICATOR_KILLS=50 CCTNS_FUZZ_EXAMPLES=500 \
-		$(BIN)/python -m pytest -p no:cacheprovider tests/ledger/test_crash.py tests/fuzz \
+		$(BIN)/python -m pytest -p no:cacheprovider --timeout=3600 tests/ledger/test_crash.py tests/fuzz \
 		"tests/federation/test_multiprocess.py::test_replication_survives_kill_9_of_either_side"
 
 # Debian's Chromium (and a Malayalam font) for the browser tests; apt-get needs root.

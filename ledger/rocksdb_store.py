@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -49,6 +50,10 @@ _MAX_LEVEL = 63  # a tree of at most 2**64 leaves: 8-byte indexes
 _READ_CHUNK = 256  # entries fetched per multi-get; bounds memory on long range reads
 _BLOCK_CACHE_BYTES = 32 * 1024 * 1024
 _COPY_BATCH_BYTES = 4 * 1024 * 1024  # a copy writes in batches of about this size
+# An audit open that finds a table file gone (the node compacted meanwhile) tries again.
+_AUDIT_OPEN_ATTEMPTS = 5
+_AUDIT_OPEN_PAUSE = 0.05  # seconds, times the attempt number
+_VANISHED_FILE = "No such file or directory"
 
 
 def index_key(index: int) -> bytes:
@@ -158,15 +163,24 @@ class RocksDBLogStore:
         options.create_if_missing(create)
         options.create_missing_column_families(create)
         column_families = {name: _options() for name in COLUMN_FAMILIES}
-        try:
-            # An audit reads beside a running node: RocksDB's read-only mode takes no lock.
-            access_type = rocksdict.AccessType
-            access = access_type.read_only() if audit else access_type.read_write()
-            db = rocksdict.Rdict(
-                os.fspath(path), options, column_families=column_families, access_type=access
-            )
-        except Exception as exc:
-            _raise_store_error("open", path, exc)
+        # An audit reads beside a running node: RocksDB's read-only mode takes no lock. The
+        # node may compact while the audit opens, deleting a table file the manifest just read
+        # still names; the next attempt reads the newer manifest. Once open, every table file
+        # is held open (max_open_files is -1), so later deletions do not matter.
+        access_type = rocksdict.AccessType
+        access = access_type.read_only() if audit else access_type.read_write()
+        attempts = _AUDIT_OPEN_ATTEMPTS if audit else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                db = rocksdict.Rdict(
+                    os.fspath(path), options, column_families=column_families, access_type=access
+                )
+                break
+            except Exception as exc:
+                if attempt < attempts and _VANISHED_FILE in _describe(exc):
+                    time.sleep(_AUDIT_OPEN_PAUSE * attempt)
+                    continue
+                _raise_store_error("open", path, exc)
         return cls(path, db, audit=audit)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,46 @@ def test_rocksdb_locked_by_another_process(tmp_path: Path) -> None:
     finally:
         proc.communicate(input="", timeout=30)
     RocksDBLogStore.open(tmp_path / "db").close()
+
+
+@pytest.mark.slow  # about ten seconds of flushing beside repeated opens
+def test_rocksdb_audit_opens_beside_a_flushing_writer(tmp_path: Path) -> None:
+    """An audit view opened while the node flushes sees a whole log, never a vanished file.
+
+    A flush deletes the write-ahead log and table files the manifest an opening audit has just
+    read may still name; before the audit open tried again, about one open in twenty here
+    failed with "corrupted: ... No such file or directory", a false alarm to an operator.
+    """
+    path = tmp_path / "db"
+    writer = RocksDBLogStore.open(path)
+    writer.commit(batch_for(writer, 20))
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            while not stop.is_set():
+                writer.commit(batch_for(writer, 20))
+                # What a node's full memtable does, forced: new table files, old ones deleted.
+                writer._db.flush()
+        except BaseException as exc:  # the assertion below reports it
+            failures.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    sizes = []
+    try:
+        for _ in range(120):
+            with RocksDBLogStore.open(path, audit=True) as view:
+                size = view.size()
+                assert sum(1 for _ in view.entries(0, size)) == size
+                sizes.append(size)
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+    assert not failures
+    assert sizes[-1] > sizes[0]  # the writer really moved on while the audits opened
 
 
 def test_rocksdb_garbage_directory(tmp_path: Path) -> None:
