@@ -4,11 +4,16 @@ and vehicles (JSON on stdout).
     cctns record add fir --officer PEN123456 --file fir.json --data-dir D   (protobuf JSON)
     cctns record amend "FIR No. 12/2026" --officer ID --reason "..." --changes '{...}' --data-dir D
     cctns record show "FIR No. 12/2026" --data-dir D
+    cctns record import --source "CCTNS 1.0 export, 2019-2023" --file past.jsonl --data-dir D
     cctns search person "K. Raju" [--age-min 30 --age-max 45] --data-dir D
     cctns search vehicle "KL 07 AB 1234" --data-dir D
 
 A record given to `record add` is held to the table of limits by the station, like one typed in
-a form (`node.records.limits`); its file is read only up to `MAX_RECORD_FILE_BYTES`.
+a form (`node.records.limits`); its file is read only up to `MAX_RECORD_FILE_BYTES`. It is written
+now: the station gives its number and time (a time a few minutes back at most, never a number).
+Past records with their original numbers and times come in through `record import`, one JSON
+object a line ({"kind": "fir", "officer": "PEN123456", "record": {...}}), each marked in the
+ledger as imported from the source named (`node.station.registers.import_records`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.json_format import Parse, ParseError
+from google.protobuf.json_format import Parse, ParseDict, ParseError
+from tqdm import tqdm
 
 from admin.common import command, emit, open_station, subcommands
 from ledger.errors import InputError, TooLarge
@@ -84,6 +91,58 @@ def cmd_record_add(args: argparse.Namespace) -> int:
             "ref": receipt.ref,
             "index": receipt.index,
             "related": list(receipt.related),
+        }
+    )
+    return 0
+
+
+def _import_lines(name: str, bar: Any) -> Iterator[tuple[str, str, Any]]:
+    """(kind, officer, record) from a JSON Lines file ('-': stdin); InputError names the line."""
+    stream = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
+    try:
+        for number, raw in enumerate(
+            iter(lambda: stream.readline(MAX_RECORD_FILE_BYTES + 1), b""), 1
+        ):
+            if len(raw) > MAX_RECORD_FILE_BYTES:
+                raise TooLarge(
+                    f"{name}: line {number} is larger than {MAX_RECORD_FILE_BYTES:,} bytes"
+                )
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+                kind, officer = item["kind"], item["officer"]
+                record = ParseDict(item["record"], RECORD_TYPES[kind]())
+            except (ValueError, KeyError, TypeError, ParseError) as exc:
+                raise InputError(
+                    f"{name}: line {number}: not an import line "
+                    '{"kind": "fir|gd|petition|ncr", "officer": ID, "record": {...}}: '
+                    f"{exc}"
+                ) from exc
+            bar.update(1)
+            yield kind, str(officer), record
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def cmd_record_import(args: argparse.Namespace) -> int:
+    bar = tqdm(desc="importing", unit=" records", file=sys.stderr, disable=None)
+    try:
+        with open_station(args.data_dir) as station:
+            receipts = registers.import_records(
+                station, _import_lines(args.file, bar), source=args.source
+            )
+    finally:
+        bar.close()
+    counts = Counter(receipt.kind for receipt in receipts)
+    emit(
+        {
+            "imported": len(receipts),
+            "by_kind": dict(sorted(counts.items())),
+            "source": args.source,
+            "first": receipts[0].ref if receipts else None,
+            "last": receipts[-1].ref if receipts else None,
         }
     )
     return 0
@@ -157,6 +216,13 @@ def register(groups: Any) -> None:
     sub.add_argument("kind", choices=sorted(RECORD_TYPES))
     sub.add_argument("--file", default="-", help="JSON file ('-' for stdin)")
     sub.add_argument("--officer", required=True, help="id of the officer writing it")
+    sub = command(
+        record, "import", cmd_record_import, "import past records with their original numbers"
+    )
+    sub.add_argument("--file", default="-", help="JSON Lines file ('-' for stdin)")
+    sub.add_argument(
+        "--source", required=True, help="what the records come from (kept with each record)"
+    )
     sub = command(record, "amend", cmd_record_amend, "append a correction to a record")
     sub.add_argument("ref", help='e.g. "FIR No. 12/2026"')
     sub.add_argument("--officer", required=True)

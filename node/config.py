@@ -102,6 +102,25 @@ class Limits:
 
 _LIMIT_NAMES = tuple(f.name for f in fields(Limits))
 
+#: The longest allowance `late_entry_minutes` may be set to: an entry typed a little after the
+#: event, hours at most, never days (docs/registers.md).
+MAX_LATE_ENTRY_MINUTES = 12 * 60
+DEFAULT_LATE_ENTRY_MINUTES = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Registers:
+    """The [registers] table of node.toml.
+
+    `late_entry_minutes`: how far behind the station's clock a register entry's given time may
+    lie (a GD entry typed a little after the event, an FIR whose registration time is the
+    moment the information was taken down). Older times are refused: registers are written as
+    things happen, never back-dated; past records come in through an import, marked as such.
+    """
+
+    late_entry_minutes: int = DEFAULT_LATE_ENTRY_MINUTES
+
+
 INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each replica's
 
 
@@ -116,6 +135,7 @@ class NodeConfig:
     station: str
     index_url: str
     limits: Limits = field(default_factory=Limits)
+    registers: Registers = field(default_factory=Registers)
 
     def to_toml(self) -> str:
         """The configuration as TOML text; [limits] only where it differs from the defaults."""
@@ -125,6 +145,9 @@ class NodeConfig:
         if changed:
             lines += ["", "[limits]"]
             lines += [f"{name} = {_toml_string(getattr(self.limits, name))}" for name in changed]
+        if self.registers != Registers():
+            minutes = self.registers.late_entry_minutes
+            lines += ["", "[registers]", f"late_entry_minutes = {minutes}"]
         return "# cctns node configuration\n" + "\n".join(lines) + "\n"
 
 
@@ -165,18 +188,40 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             problems.append(f"{source}: '{name}' must be a non-empty string")
         else:
             values[name] = value
-    for name in sorted(set(raw) - {*_SETTINGS, "limits"}):
+    for name in sorted(set(raw) - {*_SETTINGS, "limits", "registers"}):
         problems.append(f"{source}: unknown setting '{name}'")
     if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
     if "role" in values and values["role"] not in ROLES:
         problems.append(f"{source}: role {values['role']!r} is not one of {', '.join(ROLES)}")
     limits = _limits(raw.get("limits", {}), source, problems)
+    registers = _registers(raw.get("registers", {}), source, problems)
     if problems:
         raise InputError(
             f"{source}: " + "; ".join(p.removeprefix(f"{source}: ") for p in problems), problems
         )
-    return NodeConfig(**values, limits=limits)
+    return NodeConfig(**values, limits=limits, registers=registers)
+
+
+def _registers(table: object, source: str, problems: list[str]) -> Registers:
+    """The [registers] table; defaults where it is silent."""
+    if not isinstance(table, dict):
+        problems.append(f"{source}: [registers] must be a table")
+        return Registers()
+    for name in sorted(set(table) - {"late_entry_minutes"}):
+        problems.append(f"{source}: registers.{name}: unknown setting")
+    minutes = table.get("late_entry_minutes", DEFAULT_LATE_ENTRY_MINUTES)
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 0 <= minutes <= MAX_LATE_ENTRY_MINUTES
+    ):
+        problems.append(
+            f"{source}: registers.late_entry_minutes must be a whole number of minutes from 0 "
+            f"to {MAX_LATE_ENTRY_MINUTES}"
+        )
+        return Registers()
+    return Registers(late_entry_minutes=minutes)
 
 
 def _limits(table: object, source: str, problems: list[str]) -> Limits:

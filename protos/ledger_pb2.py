@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from protos import records_pb2 as protos_dot_records__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/ledger.proto\x12\x08\x63\x63tns.v1\x1a\x14protos/records.proto\"\x86\x07\n\tEntryBody\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x15\n\rwritten_at_ms\x18\x03 \x01(\x03\x12\x12\n\nofficer_id\x18\x04 \x01(\t\x12\x34\n\rgeneral_diary\x18\n \x01(\x0b\x32\x1b.cctns.v1.GeneralDiaryEntryH\x00\x12&\n\x08petition\x18\x0b \x01(\x0b\x32\x12.cctns.v1.PetitionH\x00\x12,\n\x03ncr\x18\x0c \x01(\x0b\x32\x1d.cctns.v1.NonCognizableReportH\x00\x12\x1c\n\x03\x66ir\x18\r \x01(\x0b\x32\r.cctns.v1.FirH\x00\x12(\n\tamendment\x18\x0e \x01(\x0b\x32\x13.cctns.v1.AmendmentH\x00\x12\x36\n\x11zero_fir_transfer\x18\x0f \x01(\x0b\x32\x19.cctns.v1.ZeroFirTransferH\x00\x12)\n\nnode_event\x18\x10 \x01(\x0b\x32\x13.cctns.v1.NodeEventH\x00\x12%\n\x05\x61udit\x18\x11 \x01(\x0b\x32\x14.cctns.v1.AuditEntryH\x00\x12*\n\nrevocation\x18\x12 \x01(\x0b\x32\x14.cctns.v1.RevocationH\x00\x12*\n\ndisclosure\x18\x13 \x01(\x0b\x32\x14.cctns.v1.DisclosureH\x00\x12\x37\n\x11replication_event\x18\x14 \x01(\x0b\x32\x1a.cctns.v1.ReplicationEventH\x00\x12\x33\n\x0fpetition_update\x18\x15 \x01(\x0b\x32\x18.cctns.v1.PetitionUpdateH\x00\x12)\n\ncase_event\x18\x16 \x01(\x0b\x32\x13.cctns.v1.CaseEventH\x00\x12\x33\n\x0fservice_request\x18\x17 \x01(\x0b\x32\x18.cctns.v1.ServiceRequestH\x00\x12@\n\x16service_request_update\x18\x18 \x01(\x0b\x32\x1e.cctns.v1.ServiceRequestUpdateH\x00\x12(\n\tgrievance\x18\x19 \x01(\x0b\x32\x13.cctns.v1.GrievanceH\x00\x12\x35\n\x10grievance_update\x18\x1a \x01(\x0b\x32\x19.cctns.v1.GrievanceUpdateH\x00\x42\x08\n\x06record\".\n\x0bSignedEntry\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"e\n\tNodeEvent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x14\n\x0cprevious_key\x18\x04 \x01(\x0c\x12\x12\n\npossession\x18\x05 \x01(\x0c\"\xaf\x01\n\nAuditEntry\x12\x15\n\rasker_node_id\x18\x01 \x01(\t\x12\x18\n\x10\x61sker_officer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61se_ref\x18\x04 \x01(\t\x12\x12\n\nquery_kind\x18\x05 \x01(\t\x12\r\n\x05query\x18\x06 \x01(\t\x12\x15\n\rreturned_refs\x18\x07 \x03(\t\x12\x13\n\x0b\x66ull_record\x18\x08 \x01(\x08\"X\n\nRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x19\n\x11signed_revocation\x18\x04 \x01(\x0c\"\x80\x01\n\nDisclosure\x12\x12\n\ncommitment\x18\x01 \x01(\x0c\x12\x12\n\nrecord_ref\x18\x02 \x01(\t\x12\x19\n\x11requester_node_id\x18\x03 \x01(\t\x12\x1c\n\x14requester_officer_id\x18\x04 \x01(\t\x12\x11\n\tauthority\x18\x05 \x01(\t\"\x82\x01\n\x10ReplicationEvent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x1e\n\x16\x63onflicting_checkpoint\x18\x05 \x01(\x0c\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13protos/ledger.proto\x12\x08\x63\x63tns.v1\x1a\x14protos/records.proto\"\x9d\x07\n\tEntryBody\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x15\n\rwritten_at_ms\x18\x03 \x01(\x03\x12\x12\n\nofficer_id\x18\x04 \x01(\t\x12\x15\n\rimported_from\x18\x05 \x01(\t\x12\x34\n\rgeneral_diary\x18\n \x01(\x0b\x32\x1b.cctns.v1.GeneralDiaryEntryH\x00\x12&\n\x08petition\x18\x0b \x01(\x0b\x32\x12.cctns.v1.PetitionH\x00\x12,\n\x03ncr\x18\x0c \x01(\x0b\x32\x1d.cctns.v1.NonCognizableReportH\x00\x12\x1c\n\x03\x66ir\x18\r \x01(\x0b\x32\r.cctns.v1.FirH\x00\x12(\n\tamendment\x18\x0e \x01(\x0b\x32\x13.cctns.v1.AmendmentH\x00\x12\x36\n\x11zero_fir_transfer\x18\x0f \x01(\x0b\x32\x19.cctns.v1.ZeroFirTransferH\x00\x12)\n\nnode_event\x18\x10 \x01(\x0b\x32\x13.cctns.v1.NodeEventH\x00\x12%\n\x05\x61udit\x18\x11 \x01(\x0b\x32\x14.cctns.v1.AuditEntryH\x00\x12*\n\nrevocation\x18\x12 \x01(\x0b\x32\x14.cctns.v1.RevocationH\x00\x12*\n\ndisclosure\x18\x13 \x01(\x0b\x32\x14.cctns.v1.DisclosureH\x00\x12\x37\n\x11replication_event\x18\x14 \x01(\x0b\x32\x1a.cctns.v1.ReplicationEventH\x00\x12\x33\n\x0fpetition_update\x18\x15 \x01(\x0b\x32\x18.cctns.v1.PetitionUpdateH\x00\x12)\n\ncase_event\x18\x16 \x01(\x0b\x32\x13.cctns.v1.CaseEventH\x00\x12\x33\n\x0fservice_request\x18\x17 \x01(\x0b\x32\x18.cctns.v1.ServiceRequestH\x00\x12@\n\x16service_request_update\x18\x18 \x01(\x0b\x32\x1e.cctns.v1.ServiceRequestUpdateH\x00\x12(\n\tgrievance\x18\x19 \x01(\x0b\x32\x13.cctns.v1.GrievanceH\x00\x12\x35\n\x10grievance_update\x18\x1a \x01(\x0b\x32\x19.cctns.v1.GrievanceUpdateH\x00\x42\x08\n\x06record\".\n\x0bSignedEntry\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"e\n\tNodeEvent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x14\n\x0cprevious_key\x18\x04 \x01(\x0c\x12\x12\n\npossession\x18\x05 \x01(\x0c\"\xaf\x01\n\nAuditEntry\x12\x15\n\rasker_node_id\x18\x01 \x01(\t\x12\x18\n\x10\x61sker_officer_id\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61se_ref\x18\x04 \x01(\t\x12\x12\n\nquery_kind\x18\x05 \x01(\t\x12\r\n\x05query\x18\x06 \x01(\t\x12\x15\n\rreturned_refs\x18\x07 \x03(\t\x12\x13\n\x0b\x66ull_record\x18\x08 \x01(\x08\"X\n\nRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06serial\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x19\n\x11signed_revocation\x18\x04 \x01(\x0c\"\x80\x01\n\nDisclosure\x12\x12\n\ncommitment\x18\x01 \x01(\x0c\x12\x12\n\nrecord_ref\x18\x02 \x01(\t\x12\x19\n\x11requester_node_id\x18\x03 \x01(\t\x12\x1c\n\x14requester_officer_id\x18\x04 \x01(\t\x12\x11\n\tauthority\x18\x05 \x01(\t\"\x82\x01\n\x10ReplicationEvent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x1e\n\x16\x63onflicting_checkpoint\x18\x05 \x01(\x0c\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,17 +33,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.ledger_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENTRYBODY']._serialized_start=56
-  _globals['_ENTRYBODY']._serialized_end=958
-  _globals['_SIGNEDENTRY']._serialized_start=960
-  _globals['_SIGNEDENTRY']._serialized_end=1006
-  _globals['_NODEEVENT']._serialized_start=1008
-  _globals['_NODEEVENT']._serialized_end=1109
-  _globals['_AUDITENTRY']._serialized_start=1112
-  _globals['_AUDITENTRY']._serialized_end=1287
-  _globals['_REVOCATION']._serialized_start=1289
-  _globals['_REVOCATION']._serialized_end=1377
-  _globals['_DISCLOSURE']._serialized_start=1380
-  _globals['_DISCLOSURE']._serialized_end=1508
-  _globals['_REPLICATIONEVENT']._serialized_start=1511
-  _globals['_REPLICATIONEVENT']._serialized_end=1641
+  _globals['_ENTRYBODY']._serialized_end=981
+  _globals['_SIGNEDENTRY']._serialized_start=983
+  _globals['_SIGNEDENTRY']._serialized_end=1029
+  _globals['_NODEEVENT']._serialized_start=1031
+  _globals['_NODEEVENT']._serialized_end=1132
+  _globals['_AUDITENTRY']._serialized_start=1135
+  _globals['_AUDITENTRY']._serialized_end=1310
+  _globals['_REVOCATION']._serialized_start=1312
+  _globals['_REVOCATION']._serialized_end=1400
+  _globals['_DISCLOSURE']._serialized_start=1403
+  _globals['_DISCLOSURE']._serialized_end=1531
+  _globals['_REPLICATIONEVENT']._serialized_start=1534
+  _globals['_REPLICATIONEVENT']._serialized_end=1664
 # @@protoc_insertion_point(module_scope)

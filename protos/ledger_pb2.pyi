@@ -31,6 +31,7 @@ class EntryBody(_message.Message):
     INDEX_FIELD_NUMBER: _builtins.int
     WRITTEN_AT_MS_FIELD_NUMBER: _builtins.int
     OFFICER_ID_FIELD_NUMBER: _builtins.int
+    IMPORTED_FROM_FIELD_NUMBER: _builtins.int
     GENERAL_DIARY_FIELD_NUMBER: _builtins.int
     PETITION_FIELD_NUMBER: _builtins.int
     NCR_FIELD_NUMBER: _builtins.int
@@ -56,6 +57,11 @@ class EntryBody(_message.Message):
     """node clock (Unix ms) at append; never decreases along the log"""
     officer_id: _builtins.str
     """who wrote it"""
+    imported_from: _builtins.str
+    """Set on a record imported from an earlier system (its numbers and times are the original
+    register's, not this node's clock and counters): what it was imported from. Empty on every
+    record written live. docs/registers.md.
+    """
     @_builtins.property
     def general_diary(self) -> _records_pb2.GeneralDiaryEntry: ...
     @_builtins.property
@@ -97,6 +103,7 @@ class EntryBody(_message.Message):
         index: _builtins.int = ...,
         written_at_ms: _builtins.int = ...,
         officer_id: _builtins.str = ...,
+        imported_from: _builtins.str = ...,
         general_diary: _records_pb2.GeneralDiaryEntry | None = ...,
         petition: _records_pb2.Petition | None = ...,
         ncr: _records_pb2.NonCognizableReport | None = ...,
@@ -117,7 +124,7 @@ class EntryBody(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015

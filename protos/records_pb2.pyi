@@ -415,11 +415,17 @@ class NonCognizableReport(_message.Message):
     SECTIONS_FIELD_NUMBER: _builtins.int
     BRIEF_FACTS_FIELD_NUMBER: _builtins.int
     GD_REFERENCE_FIELD_NUMBER: _builtins.int
+    OCCURRENCE_FROM_MS_FIELD_NUMBER: _builtins.int
+    OCCURRENCE_TO_MS_FIELD_NUMBER: _builtins.int
     ncr_number: _builtins.str
     """"NCR 12/2026" """
     reported_at_ms: _builtins.int
     brief_facts: _builtins.str
     gd_reference: _builtins.str
+    occurrence_from_ms: _builtins.int
+    """when the offence began (its date decides the law cited)"""
+    occurrence_to_ms: _builtins.int
+    """when it ended, if over a period"""
     @_builtins.property
     def informant(self) -> Global___Person: ...
     @_builtins.property
@@ -433,14 +439,57 @@ class NonCognizableReport(_message.Message):
         sections: _abc.Iterable[Global___ActSection] | None = ...,
         brief_facts: _builtins.str = ...,
         gd_reference: _builtins.str = ...,
+        occurrence_from_ms: _builtins.int = ...,
+        occurrence_to_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["informant", b"informant"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brief_facts", b"brief_facts", "gd_reference", b"gd_reference", "informant", b"informant", "ncr_number", b"ncr_number", "reported_at_ms", b"reported_at_ms", "sections", b"sections"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brief_facts", b"brief_facts", "gd_reference", b"gd_reference", "informant", b"informant", "ncr_number", b"ncr_number", "occurrence_from_ms", b"occurrence_from_ms", "occurrence_to_ms", b"occurrence_to_ms", "reported_at_ms", b"reported_at_ms", "sections", b"sections"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NonCognizableReport: _TypeAlias = NonCognizableReport  # noqa: Y015
+
+@_typing.final
+class InformationRecording(_message.Message):
+    """How the information of an FIR was recorded, for the rules of BNSS s.173(1) provisos (CrPC
+    s.154(1) provisos for IPC cases): the information about a listed offence against a woman is
+    recorded by a woman officer; from a person with a disability, at her residence or a place of
+    her choice, videographed, with an interpreter or special educator.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDED_BY_SEX_FIELD_NUMBER: _builtins.int
+    INFORMANT_DISABLED_FIELD_NUMBER: _builtins.int
+    PLACE_FIELD_NUMBER: _builtins.int
+    VIDEOGRAPHED_FIELD_NUMBER: _builtins.int
+    INTERPRETER_FIELD_NUMBER: _builtins.int
+    recorded_by_sex: _builtins.str
+    """"F" or "M": the officer who recorded the information"""
+    informant_disabled: _builtins.bool
+    """temporarily or permanently mentally or physically disabled"""
+    place: _builtins.str
+    """"station", "residence", "place of her choice" """
+    videographed: _builtins.bool
+    interpreter: _builtins.str
+    """the interpreter or special educator present"""
+    def __init__(
+        self,
+        *,
+        recorded_by_sex: _builtins.str = ...,
+        informant_disabled: _builtins.bool = ...,
+        place: _builtins.str = ...,
+        videographed: _builtins.bool = ...,
+        interpreter: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["informant_disabled", b"informant_disabled", "interpreter", b"interpreter", "place", b"place", "recorded_by_sex", b"recorded_by_sex", "videographed", b"videographed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InformationRecording: _TypeAlias = InformationRecording  # noqa: Y015
 
 @_typing.final
 class Fir(_message.Message):
@@ -467,6 +516,7 @@ class Fir(_message.Message):
     CRIME_HEAD_FIELD_NUMBER: _builtins.int
     PETITION_RECEIPT_FIELD_NUMBER: _builtins.int
     INFORMATION_RECEIVED_MS_FIELD_NUMBER: _builtins.int
+    RECORDING_FIELD_NUMBER: _builtins.int
     fir_number: _builtins.str
     """"FIR No. 123/2026"; empty for a Zero FIR until transferred"""
     fir_serial: _builtins.int
@@ -499,6 +549,8 @@ class Fir(_message.Message):
     def persons(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonInCase]: ...
     @_builtins.property
     def property(self) -> _containers.RepeatedCompositeFieldContainer[Global___PropertyItem]: ...
+    @_builtins.property
+    def recording(self) -> Global___InformationRecording: ...
     def __init__(
         self,
         *,
@@ -523,10 +575,11 @@ class Fir(_message.Message):
         crime_head: _builtins.str = ...,
         petition_receipt: _builtins.str = ...,
         information_received_ms: _builtins.int = ...,
+        recording: Global___InformationRecording | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["place_of_occurrence", b"place_of_occurrence"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["place_of_occurrence", b"place_of_occurrence", "recording", b"recording"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brief_facts", b"brief_facts", "crime_head", b"crime_head", "district", b"district", "fir_number", b"fir_number", "fir_serial", b"fir_serial", "fir_year", b"fir_year", "gd_reference", b"gd_reference", "information_received_ms", b"information_received_ms", "information_type", b"information_type", "jurisdiction_station", b"jurisdiction_station", "occurrence_from_ms", b"occurrence_from_ms", "occurrence_to_ms", b"occurrence_to_ms", "persons", b"persons", "petition_receipt", b"petition_receipt", "place_of_occurrence", b"place_of_occurrence", "police_station", b"police_station", "property", b"property", "registered_at_ms", b"registered_at_ms", "sections", b"sections", "zero_fir", b"zero_fir", "zero_fir_number", b"zero_fir_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brief_facts", b"brief_facts", "crime_head", b"crime_head", "district", b"district", "fir_number", b"fir_number", "fir_serial", b"fir_serial", "fir_year", b"fir_year", "gd_reference", b"gd_reference", "information_received_ms", b"information_received_ms", "information_type", b"information_type", "jurisdiction_station", b"jurisdiction_station", "occurrence_from_ms", b"occurrence_from_ms", "occurrence_to_ms", b"occurrence_to_ms", "persons", b"persons", "petition_receipt", b"petition_receipt", "place_of_occurrence", b"place_of_occurrence", "police_station", b"police_station", "property", b"property", "recording", b"recording", "registered_at_ms", b"registered_at_ms", "sections", b"sections", "zero_fir", b"zero_fir", "zero_fir_number", b"zero_fir_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -615,6 +668,7 @@ class PetitionUpdate(_message.Message):
     FIR_NUMBER_FIELD_NUMBER: _builtins.int
     PERMITTED_BY_FIELD_NUMBER: _builtins.int
     DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    SECTIONS_FIELD_NUMBER: _builtins.int
     receipt_number: _builtins.str
     action: _builtins.str
     """"enquiry_started", "enquiry_permitted", "informant_signed", "closed", "converted" """
@@ -626,6 +680,10 @@ class PetitionUpdate(_message.Message):
     """the SDPO's officer id, for "enquiry_permitted" """
     deadline_ms: _builtins.int
     """the enquiry's 14-day limit, for "enquiry_permitted" """
+    @_builtins.property
+    def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]:
+        """the offences the information discloses, for "enquiry_permitted" """
+
     def __init__(
         self,
         *,
@@ -635,10 +693,11 @@ class PetitionUpdate(_message.Message):
         fir_number: _builtins.str = ...,
         permitted_by: _builtins.str = ...,
         deadline_ms: _builtins.int = ...,
+        sections: _abc.Iterable[Global___ActSection] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "deadline_ms", b"deadline_ms", "fir_number", b"fir_number", "note", b"note", "permitted_by", b"permitted_by", "receipt_number", b"receipt_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "deadline_ms", b"deadline_ms", "fir_number", b"fir_number", "note", b"note", "permitted_by", b"permitted_by", "receipt_number", b"receipt_number", "sections", b"sections"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,5 +1,9 @@
 """Fills a station with synthetic records through the station's own commands (validated,
-numbered, signed, indexed), in group-committed chunks, with a progress bar on stderr."""
+numbered, signed, indexed), in group-committed chunks, with a progress bar on stderr.
+
+Synthetic history lies in the past, so it comes in as an import (`registers.import_records`):
+each entry says in the ledger that it was imported from synthetic records, and live records
+written afterwards continue the numbering after it."""
 
 from __future__ import annotations
 
@@ -46,10 +50,10 @@ def seed_station(
         station,
     )
     if latest is not None:
-        # Seeding again: new records come after the station's latest FIR (no ante-dating).
+        # Seeding again: new records come after the station's latest FIR, and never after now
+        # (an import keeps its records' times, which may not lie in the future).
         after = datetime.fromtimestamp(latest / 1000 + 1, IST)
-        start = max(start, after)
-        end = max(end, start + timedelta(seconds=records))
+        start = min(max(start, after), end - timedelta(seconds=1))
     try:
         source = SyntheticRecords(seed, station.config.district, station.config.station)
     except InputError:
@@ -78,7 +82,12 @@ def seed_station(
             yield kind, rng.choice(officers), record
 
     try:
-        registers.register_many(station, items(), chunk=CHUNK)
+        registers.import_records(
+            station,
+            items(),
+            source=f"synthetic records (cctns node seed, seed {seed})",
+            chunk=CHUNK,
+        )
     finally:
         bar.close()
     return dict(counts)

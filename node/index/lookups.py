@@ -29,6 +29,7 @@ from node.index.schema import (
     zero_fir_transfers,
 )
 from node.index.search import PropertyHit, property_hit
+from node.records.laws import Statutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,20 @@ class ZeroFirTransferRow:
     assigned_fir_number: str
 
 
+# Each numbered register: its table, its number column, and the rows of one period.
+_SERIES: dict[str, tuple[sa.Table, sa.ColumnElement[int], Any]] = {
+    "fir": (firs, firs.c.serial, lambda period: firs.c.year == int(period)),
+    "zero": (
+        firs,
+        firs.c.zero_serial,
+        lambda period: sa.and_(firs.c.zero_year == int(period), firs.c.zero_fir.is_(True)),
+    ),
+    "gd": (gd_entries, gd_entries.c.gd_number, lambda period: gd_entries.c.gd_date == period),
+    "petition": (petitions, petitions.c.serial, lambda period: petitions.c.year == int(period)),
+    "ncr": (ncrs, ncrs.c.serial, lambda period: ncrs.c.year == int(period)),
+}
+
+
 class Lookups:
     """Numbering and record lookups of one index (`RecordIndex.lookups`)."""
 
@@ -132,6 +147,24 @@ class Lookups:
             firs.c.zero_year == year, firs.c.zero_fir.is_(True)
         )
         return int(self._scalar(stmt) or 0)
+
+    def first_live_number(self, series: str, period: str) -> int | None:
+        """The lowest number of `series` ("fir", "zero", "gd", "petition", "ncr") in `period`
+        (a year, or a day for "gd") written live, not imported; None when there is none. An
+        import may fill numbers below it, never at or above it."""
+        table, number, where = _SERIES[series]
+        stmt = (
+            sa.select(sa.func.min(number))
+            .select_from(table.join(records, records.c.ledger_index == table.c.ledger_index))
+            .where(where(period), records.c.imported.is_(False), number > 0)
+        )
+        found = self._scalar(stmt)
+        return None if found is None else int(found)
+
+    def latest_gd_time(self) -> int | None:
+        """The latest General Diary entry time of the station (Unix ms), None when empty."""
+        found = self._scalar(sa.select(sa.func.max(gd_entries.c.entry_time_ms)))
+        return None if found is None else int(found)
 
     def person_count(self) -> int:
         """How many person rows (persons in records) the index holds."""
@@ -295,11 +328,24 @@ class Lookups:
             ]
 
     def counts_by_crime_head(self, year: int | None = None) -> dict[str, int]:
-        """FIRs numbered at this station per crime head ("unclassified" when none). A Zero FIR
-        registered here for another station is counted there, as NCRB counts a case once."""
+        """Crime FIRs numbered at this station per crime head ("unclassified" when none). A Zero
+        FIR registered here for another station is counted there, as NCRB counts a case once.
+        Missing persons and unnatural deaths are no crime: `counts_apart_from_crime` has them."""
+        return self._counts_by_head(year, crime=True)
+
+    def counts_apart_from_crime(self, year: int | None = None) -> dict[str, int]:
+        """FIRs numbered here that register no crime, per head: missing persons (Kerala Police
+        Act s.57), unnatural deaths (BNSS s.194, CrPC s.174), the heads of the law tables'
+        non-crime rows (`Statutes.non_crime_heads`)."""
+        return self._counts_by_head(year, crime=False)
+
+    def _counts_by_head(self, year: int | None, *, crime: bool) -> dict[str, int]:
+        heads = sorted(Statutes.default().non_crime_heads())
+        apart = firs.c.crime_head.in_(heads)
         stmt = (
             sa.select(firs.c.crime_head, sa.func.count())
             .where(firs.c.serial > 0)
+            .where(sa.or_(firs.c.crime_head.is_(None), sa.not_(apart)) if crime else apart)
             .group_by(firs.c.crime_head)
         )
         if year is not None:

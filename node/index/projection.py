@@ -480,6 +480,8 @@ def _project_ncr(
             "serial": serial,
             "year": year,
             "reported_at_ms": ncr.reported_at_ms,
+            "occurrence_from_ms": ncr.occurrence_from_ms,
+            "occurrence_to_ms": ncr.occurrence_to_ms,
             "brief_facts": ncr.brief_facts,
             "gd_reference": ncr.gd_reference,
         },
@@ -487,7 +489,8 @@ def _project_ncr(
     _add_sections(batch, idx, ncr.sections)
     if ncr.HasField("informant"):
         informant = records_pb2.PersonInCase(person=ncr.informant, role=records_pb2.INFORMANT)
-        offence = withholding.offence_of(ncr.sections, Statutes.default(), ncr.reported_at_ms)
+        occurred = ncr.occurrence_from_ms or ncr.reported_at_ms
+        offence = withholding.offence_of(ncr.sections, Statutes.default(), occurred)
         _add_persons(batch, idx, [informant], offence, ["informant"])
 
 
@@ -754,6 +757,7 @@ def project(conn: Connection, batch: Batch, idx: int, body: ledger_pb2.EntryBody
             "officer_id": body.officer_id,
             "year": year,
             "crime_head": crime_head,
+            "imported": bool(body.imported_from),
         },
     )
     if projector is not None:

@@ -27,7 +27,7 @@ from ledger.errors import StoreError
 from node.index import projection as projecting
 from node.index.lookups import Lookups
 from node.index.projection import Batch, IndexedEntry, Projection
-from node.index.schema import index_meta, metadata, read_meta, set_meta
+from node.index.schema import SCHEMA_VERSION, index_meta, metadata, read_meta, set_meta
 from node.index.search import Search
 
 
@@ -55,12 +55,17 @@ class RecordIndex:
         return self._engine
 
     def _create(self) -> None:
+        if self._older_shape():
+            # Written by an older version: rows are derived data, so project the ledger again
+            # (the owner's sync_index does, from indexed_size 0) rather than migrate them.
+            self._drop_tables()
         metadata.create_all(self._engine)
         for projection in self.projections:
             projection.metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             present = {r[0] for r in conn.execute(sa.select(index_meta.c.key))}
-            for key, value in (("indexed_size", 0), ("next_name_id", 1)):
+            defaults = (("indexed_size", 0), ("next_name_id", 1), ("schema", SCHEMA_VERSION))
+            for key, value in defaults:
                 if key not in present:
                     conn.execute(index_meta.insert().values(key=key, value=value))
             projecting.backfill_name_tokens(conn)
@@ -71,11 +76,25 @@ class RecordIndex:
 
     def drop_all(self) -> None:
         """Drops every table and creates them again empty (indexed_size() becomes 0)."""
+        self._drop_tables()
+        self.search.reset()
+        self._create()
+
+    def _drop_tables(self) -> None:
         for projection in self.projections:
             projection.metadata.drop_all(self._engine)
         metadata.drop_all(self._engine)
-        self.search.reset()
-        self._create()
+
+    def _older_shape(self) -> bool:
+        """Whether the database holds an index written with another SCHEMA_VERSION (an index
+        from before versions were recorded has none)."""
+        if not sa.inspect(self._engine).has_table(index_meta.name):
+            return False
+        with self._engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(index_meta.c.value).where(index_meta.c.key == "schema")
+            ).scalar()
+        return stored != SCHEMA_VERSION
 
     # -- applying --------------------------------------------------------------------------------
 

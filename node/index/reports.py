@@ -2,6 +2,10 @@
 the charge-sheeting rate, overdue citizen requests. Each takes one index; `combined` adds a
 figure over several (a district's own log and its verified replicas).
 
+Crime figures count crime FIRs only: missing persons (Kerala Police Act s.57) and unnatural
+deaths (BNSS s.194, CrPC s.174) are registered as FIRs but are no crime, and are counted apart
+(`apart_from_crime_counts`), by the heads of the law tables' non-crime rows.
+
 Figures come from the casework records (`node.index.casework`):
   * an FIR is pending investigation until a final report (charge sheet or closure) is recorded
     in its case; the charge-sheeting rate counts FIRs with a charge sheet over all FIRs;
@@ -24,6 +28,7 @@ from node.index import casework as casework_index
 from node.index import schema as ix
 from node.index import services as services_index
 from node.index.record_index import RecordIndex
+from node.records.laws import Statutes
 from node.records.validation import DAY_MS, IST
 
 OVERDUE_DAYS = 14
@@ -50,9 +55,24 @@ def combined(
 
 
 def crime_head_counts(index: RecordIndex) -> list[tuple[str, int]]:
-    """FIRs numbered at this station per crime head, most first."""
+    """Crime FIRs numbered at this station per crime head, most first."""
     counts = index.lookups.counts_by_crime_head()
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def apart_from_crime_counts(index: RecordIndex) -> list[tuple[str, int]]:
+    """FIRs numbered here that register no crime (missing persons, unnatural deaths) per head,
+    every such head listed (0 when none), most first."""
+    counts = dict.fromkeys(Statutes.default().non_crime_heads(), 0)
+    counts.update(index.lookups.counts_apart_from_crime())
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _crime() -> sa.ColumnElement[bool]:
+    """The FIRs that register a crime (not a missing person nor an unnatural death)."""
+    heads = sorted(Statutes.default().non_crime_heads())
+    f = ix.firs
+    return sa.or_(f.c.crime_head.is_(None), f.c.crime_head.not_in(heads))
 
 
 def _month_start(day: date, back: int) -> date:
@@ -65,13 +85,13 @@ def _ms_of(day: date) -> int:
 
 
 def monthly_trend(index: RecordIndex, now_ms: int, months: int = 12) -> list[tuple[str, int]]:
-    """FIRs numbered here per month (IST), the last `months` months up to this one."""
+    """Crime FIRs numbered here per month (IST), the last `months` months up to this one."""
     today = datetime.fromtimestamp(now_ms / 1000, IST).date()
     starts = [_month_start(today, back) for back in range(months - 1, -1, -1)]
     counts = {f"{d.year:04d}-{d.month:02d}": 0 for d in starts}
     f = ix.firs
     stmt = sa.select(f.c.registered_at_ms).where(
-        f.c.serial > 0, f.c.registered_at_ms >= _ms_of(starts[0])
+        f.c.serial > 0, f.c.registered_at_ms >= _ms_of(starts[0]), _crime()
     )
     with index.engine.connect() as conn:
         for (registered,) in conn.execute(stmt):
@@ -83,8 +103,7 @@ def monthly_trend(index: RecordIndex, now_ms: int, months: int = 12) -> list[tup
 
 
 def pending_by_age(index: RecordIndex, now_ms: int) -> list[tuple[str, int]]:
-    """FIRs numbered here without a final report, by days since registration. No final report
-    is recorded yet, so every FIR numbered here counts (see the module's note)."""
+    """Crime FIRs numbered here without a final report, by days since registration."""
     f = ix.firs
     cases = []
     for label, low, high in AGE_BUCKETS:
@@ -98,7 +117,7 @@ def pending_by_age(index: RecordIndex, now_ms: int) -> list[tuple[str, int]]:
     reported = sa.select(events.c.fir_number).where(events.c.kind == "final_report")
     stmt = (
         sa.select(bucket.label("bucket"), sa.func.count())
-        .where(f.c.serial > 0, f.c.fir_number.not_in(reported))
+        .where(f.c.serial > 0, f.c.fir_number.not_in(reported), _crime())
         .group_by(bucket)
     )
     counts = {label: 0 for label, _, _ in AGE_BUCKETS}
@@ -116,8 +135,9 @@ class ChargeSheeting:
 
 
 def charge_sheeting(index: RecordIndex) -> ChargeSheeting:
-    """Charge-sheeting rate: FIRs numbered here in which a charge sheet (final report of type
-    charge sheet, from the casework records) has been filed, over all FIRs numbered here."""
+    """Charge-sheeting rate: crime FIRs numbered here in which a charge sheet (final report of
+    type charge sheet, from the casework records) has been filed, over all crime FIRs numbered
+    here."""
     events = casework_index.case_events_table
     total = sum(index.lookups.counts_by_crime_head().values())
     stmt = sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(

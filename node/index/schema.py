@@ -26,6 +26,11 @@ def _index_fk() -> sa.Column[Any]:
     )
 
 
+#: The shape of the tables. An index written by an older shape is dropped and projected again
+#: from the ledger when it is opened (the ledger is the truth; see RecordIndex): 2 added
+#: `records.imported` and the NCR occurrence columns.
+SCHEMA_VERSION = 2
+
 index_meta = sa.Table(
     "index_meta",
     metadata,
@@ -43,6 +48,9 @@ records = sa.Table(
     sa.Column("officer_id", sa.String(80), nullable=False),
     sa.Column("year", sa.Integer),
     sa.Column("crime_head", sa.String(80)),
+    # Imported from an earlier system (EntryBody.imported_from): its number and time are the
+    # original register's; the live series run around them (node/station/registers.py).
+    sa.Column("imported", sa.Boolean, nullable=False, default=False),
     sa.Index("ix_records_ref_key", "ref_key"),
     sa.Index("ix_records_kind_year", "kind", "year"),
 )
@@ -224,6 +232,9 @@ ncrs = sa.Table(
     sa.Column("serial", sa.Integer, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("reported_at_ms", sa.BigInteger, nullable=False),
+    # When the offence began and ended (0: not given; the report's time then decides the law).
+    sa.Column("occurrence_from_ms", sa.BigInteger, nullable=False, default=0),
+    sa.Column("occurrence_to_ms", sa.BigInteger, nullable=False, default=0),
     sa.Column("brief_facts", sa.Text, nullable=False),
     sa.Column("gd_reference", sa.String(40), nullable=False),
     sa.Index("ix_ncrs_year_serial", "year", "serial"),

@@ -1,13 +1,17 @@
 """Casework rules: a petition's life after its receipt, and an FIR's investigation.
 
-Petitions: an enquiry is started; a preliminary enquiry (offences punishable with 3 to 7 years,
-BNSS s.173(3)) needs the permission of an officer not below the rank of DSP (the SDPO) and lasts
-at most 14 days, whose deadline is written in the permitting entry; an e-FIR from the portal is
-taken on record only when the informant signs it within 3 days; a petition ends closed with a
-recorded reason, or converted to an FIR (`Fir.petition_receipt` links the two). Missing-person
-and missing-child complaints must end in an FIR or a recorded reason: they are overdue after
-`MISSING_OVERDUE_DAYS` (1 day; a missing child's complaint is to be registered as an FIR at once,
-Bachpan Bachao Andolan v. Union of India, 2013, so a day is already generous).
+Petitions: an enquiry is started; a preliminary enquiry needs the permission of an officer not
+below the rank of DSP (the SDPO), which names the offences the information discloses, and lasts
+at most 14 days, whose deadline is written in the permitting entry. Whether it may be permitted
+at all the sections decide (`Statutes.preliminary_enquiry`, BNSS s.173(3)): the most serious
+cited offence is cognizable and punishable with three years or more but less than seven, and
+neither life nor death; otherwise the permission is refused (an FIR is registered at once). An
+e-FIR from the portal is taken on record only when the informant signs it within 3 days; a
+petition ends closed with a recorded reason, or converted to an FIR (`Fir.petition_receipt`
+links the two). Missing-person and missing-child complaints must end in an FIR or a recorded
+reason: they are overdue after `MISSING_OVERDUE_DAYS` (1 day; a missing child's complaint is to
+be registered as an FIR at once, Bachpan Bachao Andolan v. Union of India, 2013, so a day is
+already generous).
 
 Cases: the investigating officer is assigned, then arrests, seizures, the case diary, the final
 report (charge sheet or closure, BNSS s.193) and court progress are appended as `CaseEvent`

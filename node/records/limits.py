@@ -175,6 +175,9 @@ TEXT: Final[Mapping[str, int]] = {
     "Fir.jurisdiction_station": NAME,
     "Fir.crime_head": 80,
     "Fir.petition_receipt": REFERENCE,
+    "InformationRecording.recorded_by_sex": 1,
+    "InformationRecording.place": CODE,
+    "InformationRecording.interpreter": NAME,
     "Amendment.record_ref": REFERENCE,
     "Amendment.reason": NOTE,
     # The corrected values as JSON: room for corrected brief facts, escaped.
@@ -264,6 +267,7 @@ COUNT: Final[Mapping[str, int]] = {
     "CaseEvent.persons": 100,
     "CaseEvent.property": 100,
     "CaseEvent.sections": 20,
+    "PetitionUpdate.sections": 20,
     # A search answers at most 500 hits (federation/service.py MAX_SEARCH_LIMIT).
     "AuditEntry.returned_refs": 500,
     # A proof in a tree of up to 2^64 leaves.

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from ledger.errors import InputError
-from node.records.laws import Statutes
+from node.records.laws import ACCESSORY, GENERAL, NON_CRIME, OFFENCE, Statutes
 from protos import records_pb2
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
@@ -149,7 +149,8 @@ def check_sections(
     statutes: Statutes,
     problems: Problems,
 ) -> None:
-    """Every section known, and of the law in force on the date of the offence."""
+    """Every section known, of the law in force on the date of the offence, and itself in
+    force then (a section never brought into force is refused whatever the date)."""
     seen = False
     for cited in sections:
         seen = True
@@ -159,8 +160,65 @@ def check_sections(
                 statutes.check_law_in_force(cited.act, occurred)
         except InputError as exc:
             problems.add(str(exc))
+            continue
+        why = statutes.section_not_in_force(cited, occurred)
+        if why is not None:
+            problems.add(why)
     if not seen:
         problems.add("at least one act and section is required")
+
+
+#: The registers whose sections `check_register_sections` decides.
+FIR_REGISTER, NCR_REGISTER = "fir", "ncr"
+
+
+def check_register_sections(
+    register: str,
+    sections: Sequence[records_pb2.ActSection],
+    occurred: date | None,
+    statutes: Statutes,
+    problems: Problems,
+) -> None:
+    """The sections of an FIR or an NCR: known and in force on the date of the offence
+    (`check_sections`), and of the right register.
+
+    * An FIR needs a cognizable offence, or a section of a case registered apart from crime
+      (a missing person, Kerala Police Act s.57; an unnatural death, BNSS s.194 / CrPC s.174).
+    * An NCR needs a non-cognizable offence and may cite neither a cognizable offence nor a
+      non-crime section (those are registered as FIRs).
+    * Accessory sections (common intention, abetment, conspiracy, attempt: BNS 3(5), 49, 61(2),
+      62, 190; IPC 34, 109, 120B, 149, 511) have no class of their own: they take the main
+      offence's, so BNS 115(2) read with 3(5) is an NCR, and they are never cited alone.
+    * General rows (definitions, exceptions) are cited only beside an offence.
+    """
+    check_sections(sections, occurred, statutes, problems)
+    resolved = [
+        statutes.section(s.act, s.section) for s in sections if statutes.is_known(s.act, s.section)
+    ]
+    if not resolved:
+        return  # unknown sections, or none: already said
+    offences = [s for s in resolved if s.kind == OFFENCE]
+    non_crime = [s for s in resolved if s.kind == NON_CRIME]
+    if not offences:
+        for kind, why in (
+            (ACCESSORY, "has no class of its own (it takes the main offence's): cite the offence"),
+            (GENERAL, "punishes nothing of its own: cite it beside an offence"),
+        ):
+            alone = [s.citation for s in resolved if s.kind == kind]
+            if alone:
+                problems.add(f"{', '.join(alone)} {why}")
+    cognizable = [s for s in offences if s.cognizable]
+    if register == FIR_REGISTER:
+        if offences and not cognizable and not non_crime:
+            problems.add("no cognizable offence cited: record a non-cognizable report instead")
+        return
+    for section in cognizable:
+        problems.add(f"{section.citation} is cognizable: register an FIR, not an NCR")
+    for section in non_crime:
+        problems.add(
+            f"{section.citation} ({section.crime_head or section.title}) is registered as an "
+            "FIR, not an NCR"
+        )
 
 
 def check_property(items: Iterable[records_pb2.PropertyItem], problems: Problems) -> None:

@@ -8,7 +8,8 @@ birth and `juvenile` flag. Everything else follows from its answer: what the sta
 it drafts (`node.station.registers`, `node.station.casework`), what the index never finds by name
 (`node.index.projection`), which records public answers leave out (`node.index.public`,
 `node.web.public_status`), who prints as "[identity withheld by law]" (`node.web.pdf`), and who must
-record the information (`node.web.rules.check_fir_recorder`).
+record the information and how (`recording_problems`, checked by the station for every FIR and by
+`node.web.rules.check_fir_recorder` before a form is sent).
 
 The rules, with their sources (see docs/sensitive-and-transfer.md):
 
@@ -43,7 +44,11 @@ The woman-officer rule (BNSS s.173(1) first proviso; CrPC s.154(1) proviso for I
 information about an offence under BNS 64-71, 74-79 or 124 (IPC 326A, 326B, 354-354D, 376-376E,
 509) against a woman is recorded by a woman officer. The woman is a female victim, or, when no
 victim is listed apart, the female complainant or informant: she reports the offence against
-herself.
+herself. The rule follows the sections listed (`WOMAN_OFFICER_SECTIONS`), never whether identity
+is withheld: acid attack withholds no identity and is listed. When the person against whom such
+an offence is alleged is temporarily or permanently mentally or physically disabled (the second
+proviso), the information is recorded at her residence or a place of her choice, videographed,
+with an interpreter or special educator present (`Fir.recording`).
 
 Must never: do I/O, or decide withholding anywhere but here.
 """
@@ -65,6 +70,7 @@ __all__ = [
     "CHILD",
     "CHILD_AGE",
     "ON_REQUEST",
+    "RECORDING_PLACES",
     "REPORTER",
     "VICTIM",
     "WOMAN_OFFICER_SECTIONS",
@@ -81,6 +87,7 @@ __all__ = [
     "offence_of",
     "party_in_view",
     "party_of",
+    "recording_problems",
     "seal",
 ]
 
@@ -97,6 +104,11 @@ WOMAN_OFFICER_SECTIONS: Mapping[str, frozenset[str]] = {
         | {"376B", "376C", "376D", "376DA", "376DB", "376E", "509"}
     ),
 }
+#: Where the information may be recorded (`InformationRecording.place`); from a person with a
+#: disability, only the last two (BNSS s.173(1) second proviso (a)).
+RECORDING_PLACES = ("station", "residence", "place of her choice")
+_DISABLED_PLACES = frozenset(RECORDING_PLACES[1:])
+_OFFICER_SEXES = ("F", "M")
 _SECTION_NUMBER = re.compile(r"^\s*(\d+[A-Z]*)")
 _REPORTERS = frozenset({"COMPLAINANT", "INFORMANT"})
 
@@ -270,6 +282,45 @@ def seal(
         if not person.identity_commitment and has_identity(person):
             sealed.append(seal_person(person, record_ref=record_ref))
     return sealed
+
+
+def recording_problems(
+    assessment: Assessment, recording: records_pb2.InformationRecording
+) -> list[str]:
+    """Why the information was not recorded as BNSS s.173(1) provisos (CrPC s.154(1) provisos
+    for IPC cases) require, one line per problem; [] when it was.
+
+    When `assessment.woman_officer`, the officer who recorded it is a woman
+    (`recorded_by_sex` "F"). When the person the listed offence is against is disabled, it was
+    recorded at her residence or a place of her choice, videographed, with an interpreter or
+    special educator named."""
+    problems: list[str] = []
+    if recording.recorded_by_sex and recording.recorded_by_sex not in _OFFICER_SEXES:
+        problems.append("the recording officer's sex is F or M")
+    if recording.place and recording.place not in RECORDING_PLACES:
+        problems.append(f"the place of recording is one of: {', '.join(RECORDING_PLACES)}")
+    listed = assessment.offence.woman_officer
+    if not listed:
+        return problems
+    cited = ", ".join(listed)
+    ipc = all(c.startswith("IPC ") for c in listed)
+    law = "CrPC s.154(1)" if ipc else "BNSS s.173(1)"
+    if assessment.woman_officer and recording.recorded_by_sex != "F":
+        who = "" if recording.recorded_by_sex else " (say who recorded it)"
+        problems.append(
+            f"{cited} against a woman: the information is recorded by a woman officer "
+            f"({law} first proviso){who}"
+        )
+    if recording.informant_disabled:
+        proviso = f"{cited}, the person against whom it is alleged being disabled ({law} "
+        proviso += "second proviso):"
+        if recording.place not in _DISABLED_PLACES:
+            problems.append(f"{proviso} record it at her residence or a place of her choice")
+        if not recording.videographed:
+            problems.append(f"{proviso} the recording is videographed")
+        if not recording.interpreter.strip():
+            problems.append(f"{proviso} name the interpreter or special educator present")
+    return problems
 
 
 # -- adapters: a record being drafted, a record being read ------------------------------------

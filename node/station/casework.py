@@ -88,11 +88,21 @@ def start_enquiry(station: Station, officer_id: str, receipt: str, note: str = "
 
 
 def permit_enquiry(
-    station: Station, sdpo_officer_id: str, receipt: str, *, now: int | None = None, note: str = ""
+    station: Station,
+    sdpo_officer_id: str,
+    receipt: str,
+    sections: Sequence[records_pb2.ActSection] = (),
+    *,
+    now: int | None = None,
+    note: str = "",
 ) -> Receipt:
-    """Records the SDPO's permission for a preliminary enquiry: at most 14 days from `now`
-    (the deadline is written in the entry). The role check is the web rules' ("enquiry.permit")."""
+    """Records the SDPO's permission for a preliminary enquiry into the offences `sections`
+    (the information as the petition discloses it): at most 14 days from `now` (the deadline
+    is written in the entry). The sections decide whether it may be permitted at all
+    (`Statutes.preliminary_enquiry`, BNSS s.173(3)); the role check is the web rules'
+    ("enquiry.permit")."""
     moment = station.now() if now is None else now
+    cited = list(sections)
 
     def check(found: PetitionStatus | None, problems: Problems) -> None:
         if found is not None and found.enquiry_deadline_ms:
@@ -100,6 +110,20 @@ def permit_enquiry(
                 f"a preliminary enquiry into {found.receipt_number} was already permitted "
                 f"by {found.enquiry_permitted_by}"
             )
+        if not cited:
+            problems.add(
+                "name the offences the information discloses: a preliminary enquiry is "
+                "permitted only for those punishable with three years or more but less than "
+                "seven (BNSS s.173(3))"
+            )
+            return
+        known = Problems()
+        check_sections(cited, None, station.statutes, known)
+        problems.items.extend(known.items)
+        if not known.items:
+            refusal = station.statutes.preliminary_enquiry_refusal(cited)
+            if refusal is not None:
+                problems.add(refusal)
 
     return _petition_step(
         station,
@@ -113,6 +137,7 @@ def permit_enquiry(
             note=note.strip(),
             permitted_by=sdpo_officer_id,
             deadline_ms=moment + ENQUIRY_LIMIT_MS,
+            sections=cited,
         ),
     )
 
@@ -275,7 +300,7 @@ def record_case_event(
     with station.writing():
         check_officer(officer_id, problems)
         number = _case(station, fir_number, problems)
-        when = station.given_time(at_ms, "the time of the event", problems)
+        when = station.event_time(at_ms, "the time of the event", problems)
         event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=text.strip())
         if kind == "arrest":
             if not persons:

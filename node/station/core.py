@@ -91,6 +91,11 @@ class Batch:
 
     refs: set[str] = field(default_factory=set)
     bodies: int = 0
+    # Non-empty for an import: what the records come from (EntryBody.imported_from). Their
+    # numbers and times are the original register's (node/station/registers.py).
+    imported_from: str = ""
+    # An import's first live number of each (series, period), read once per batch.
+    first_live: dict[tuple[str, str], int | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -112,6 +117,7 @@ class Numbering:
     def __init__(self) -> None:
         self._counters: dict[tuple[str, str], int] = {}
         self.last_registered: dict[int, int] = {}
+        self.last_gd_ms: int | None = None
 
     def next(self, series: str, period: str, current: Callable[[], int]) -> int:
         """The next number of `series` in `period` ("fir", "2026"); `current` reads the
@@ -135,6 +141,7 @@ class Numbering:
     def forget(self) -> None:
         self._counters.clear()
         self.last_registered.clear()
+        self.last_gd_ms = None
 
 
 class Station:
@@ -158,7 +165,9 @@ class Station:
         self.sealed = sealed if sealed is not None else SealedStore.memory()
         self.statutes = statutes or Statutes.default()
         self.numbers = Numbering()
-        self._clock = clock
+        # The station's clock: every time it writes and every "now" it checks against.
+        # Simulations and tests set it (a simulated week, a petition filed twenty days ago).
+        self.clock = clock
         self._lock = threading.RLock()
 
     # -- opening -------------------------------------------------------------------------------
@@ -170,10 +179,13 @@ class Station:
         *,
         index_url: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        clock: Callable[[], int] = now_ms,
     ) -> Station:
         """Opens a node's station records: RocksDB ledger (checked against its high-water
         mark: EntriesLost when the store lost acknowledged entries), index (caught up),
-        genesis entry. Refuses a standby's directory (UsageError): the station appends."""
+        genesis entry. Refuses a standby's directory (UsageError): the station appends.
+        `clock` is the station's clock (simulations and tests move it; the ledger keeps its
+        own for `written_at_ms`)."""
         config = data_dir.load_config()
         data_dir.require_primary()
         store = RocksDBLogStore.open(data_dir.ledger_path)
@@ -189,7 +201,7 @@ class Station:
             sealed.close()
             store.close()
             raise
-        station = cls(ledger, index, config, sealed=sealed)
+        station = cls(ledger, index, config, sealed=sealed, clock=clock)
         try:
             station.ensure_genesis()
             station.sync_index(progress)
@@ -252,13 +264,14 @@ class Station:
 
     def now(self) -> int:
         """The station's clock (Unix milliseconds)."""
-        return self._clock()
+        return self.clock()
 
-    def given_time(self, given_ms: int | None, what: str, problems: Problems) -> int:
-        """A time given with a record (0/None: now), refused when it is in the future or out of
+    def event_time(self, given_ms: int | None, what: str, problems: Problems) -> int:
+        """The time of an event that happened before it is written (an arrest, a seizure, an
+        imported record's own time): 0/None is now; refused when it is in the future or out of
         the years a record may name (then now is returned, so that a caller still computing a
         date from it before raising never overflows)."""
-        now = self._clock()
+        now = self.clock()
         if not given_ms:
             return now
         if not time_in_years(given_ms):
@@ -268,10 +281,32 @@ class Station:
             problems.add(f"{what} is in the future")
         return given_ms
 
+    def entry_time(
+        self, given_ms: int | None, what: str, problems: Problems, *, imported: bool = False
+    ) -> int:
+        """The time a register entry is written at: the station's clock (0/None), or a given
+        time at most `late_entry_minutes` behind it (typed a little after the event), never
+        later than now. Registers are not back-dated: an older time is refused with the reason.
+        An imported record (`imported`) keeps its original time, which only may not lie in the
+        future (`event_time`)."""
+        if imported:
+            return self.event_time(given_ms, what, problems)
+        now = self.clock()
+        when = self.event_time(given_ms, what, problems)
+        allowance = self.config.registers.late_entry_minutes
+        if when < now - allowance * 60_000:
+            problems.add(
+                f"{what} is more than {allowance} minutes before the station's clock: registers "
+                "are written as things happen, not back-dated (past records are imported, "
+                "`cctns record import`)"
+            )
+        return when
+
     @staticmethod
-    def body(officer_id: str, record: Any) -> ledger_pb2.EntryBody:
-        """An entry body carrying `record` (any record message of the entry), by `officer_id`."""
-        body = ledger_pb2.EntryBody(officer_id=officer_id)
+    def body(officer_id: str, record: Any, *, imported_from: str = "") -> ledger_pb2.EntryBody:
+        """An entry body carrying `record` (any record message of the entry), by `officer_id`;
+        `imported_from` marks a record imported from an earlier system."""
+        body = ledger_pb2.EntryBody(officer_id=officer_id, imported_from=imported_from)
         getattr(body, _RECORD_FIELDS[record.DESCRIPTOR.full_name]).CopyFrom(record)
         return body
 

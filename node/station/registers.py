@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ledger.errors import InputError
+from node.index.lookups import Lookups
 from node.records import limits, withholding
 from node.records.refs import fir_number, gd_ref, ncr_number, petition_receipt, zero_fir_number
 from node.records.sealing import (
@@ -35,13 +36,15 @@ from node.records.sealing import (
     rewrite_free_text,
 )
 from node.records.validation import (
+    FIR_REGISTER,
     GD_CATEGORIES,
+    NCR_REGISTER,
     PETITION_CHANNELS,
     Problems,
     check_officer,
     check_person,
     check_property,
-    check_sections,
+    check_register_sections,
     ist_date,
 )
 from node.station import views
@@ -124,15 +127,47 @@ def amend(
 def register_many(
     station: Station, items: Iterable[tuple[str, str, Any]], *, chunk: int = 500
 ) -> list[Receipt]:
-    """Bulk registration (seeding, imports): items of (kind, officer_id, record).
+    """Registers records written now (the CLI's `record add`): items of (kind, officer_id,
+    record), held to the same rules as one at a time (the station's clock and counters).
 
     Each chunk is validated whole, then appended in one group commit; a bad record stops
     the run with an InputError naming it, and nothing of its chunk is written.
     """
+    return _register_chunks(station, items, chunk, "")
+
+
+def import_records(
+    station: Station, items: Iterable[tuple[str, str, Any]], *, source: str, chunk: int = 500
+) -> list[Receipt]:
+    """Imports past records from an earlier system (a legacy register, synthetic history):
+    items of (kind, officer_id, record), each marked in the ledger as imported from `source`.
+
+    An imported record keeps its original time (not in the future) and may carry its original
+    number ("FIR No. 17/2019", a GD number of its day, a receipt or NCR number); a record
+    without one is numbered on from the highest of its period. A number may not collide with
+    one written, nor reach the live series of its period: numbers at or above the first number
+    written live there are refused, and a period that has live records takes only numbered
+    imports. Live numbering continues after the highest imported number.
+    """
+    source = source.strip()
+    if not source:
+        raise InputError("an import needs its source: what the records are imported from")
+    if len(source) > IMPORT_SOURCE_LIMIT:
+        raise InputError(f"the import source is longer than {IMPORT_SOURCE_LIMIT} characters")
+    return _register_chunks(station, items, chunk, source)
+
+
+#: The longest description of an import's source (EntryBody.imported_from).
+IMPORT_SOURCE_LIMIT = 200
+
+
+def _register_chunks(
+    station: Station, items: Iterable[tuple[str, str, Any]], chunk: int, imported_from: str
+) -> list[Receipt]:
     receipts: list[Receipt] = []
     with station.writing():
         drafts: list[Draft] = []
-        batch = Batch()
+        batch = Batch(imported_from=imported_from)
         for number, (kind, officer_id, record) in enumerate(items, 1):
             try:
                 drafts.append(draft(station, kind, officer_id, record, batch))
@@ -142,7 +177,7 @@ def register_many(
                 raise InputError(f"record {number} ({kind}): {exc}", exc.problems) from exc
             if len(drafts) >= chunk:
                 receipts.extend(station.commit(drafts))
-                drafts, batch = [], Batch()
+                drafts, batch = [], Batch(imported_from=imported_from)
         if drafts:
             receipts.extend(station.commit(drafts))
     return receipts
@@ -154,7 +189,14 @@ def draft(station: Station, kind: str, officer_id: str, record: Any, batch: Batc
     if kind == "gd":
         gd: records_pb2.GeneralDiaryEntry = record
         return draft_gd(
-            station, officer_id, gd.category, gd.summary, gd.entry_time_ms or None, batch
+            station,
+            officer_id,
+            gd.category,
+            gd.summary,
+            gd.entry_time_ms or None,
+            batch,
+            gd_date=gd.gd_date,
+            gd_number=gd.gd_number,
         )
     if kind == "petition":
         return draft_petition(station, officer_id, record, batch)
@@ -170,10 +212,20 @@ def draft_gd(
     summary: str,
     entry_time_ms: int | None,
     batch: Batch,
+    *,
+    gd_date: str = "",
+    gd_number: int = 0,
 ) -> Draft:
+    """A GD entry at the station's clock (or a little behind it, never before the station's
+    previous GD entry), numbered on through its day. `gd_date`/`gd_number` only in an import:
+    the original register's."""
     problems = Problems()
     gd = records_pb2.GeneralDiaryEntry(
-        category=category, summary=summary, entry_time_ms=entry_time_ms or 0
+        category=category,
+        summary=summary,
+        entry_time_ms=entry_time_ms or 0,
+        gd_date=gd_date,
+        gd_number=gd_number,
     )
     limits.check(gd, problems)
     problems.raise_if_any("General Diary entry not written")
@@ -181,15 +233,110 @@ def draft_gd(
     if category not in GD_CATEGORIES:
         problems.add(f"GD category must be one of {', '.join(GD_CATEGORIES)}")
     problems.require(summary, "GD summary")
-    when = station.given_time(entry_time_ms, "GD entry time", problems)
-    problems.raise_if_any("General Diary entry not written")
+    imported = bool(batch.imported_from)
+    when = station.entry_time(entry_time_ms, "GD entry time", problems, imported=imported)
     day = ist_date(when).isoformat()
-    number = station.numbers.next("gd", day, lambda: station.index.lookups.max_gd_number(day))
+    if gd_date and gd_date != day:
+        problems.add(f"GD date {gd_date} is not the day of its entry time ({day})")
+    if not imported:
+        previous = _latest_gd_time(station)
+        if previous is not None and when < previous:
+            problems.add(
+                "GD entry time is before the station's previous GD entry: the General Diary is "
+                "written in order"
+            )
+    problems.raise_if_any("General Diary entry not written")
+    number = _number(station, batch, "gd", day, gd_number, "GD number", problems)
+    problems.raise_if_any("General Diary entry not written")
     gd.gd_date, gd.gd_number, gd.entry_time_ms = day, number, when
     ref = "GD " + gd_ref(day, number)
     batch.refs.add(ref)
     batch.bodies += 1
-    return Draft("general_diary", ref, [station.body(officer_id, gd)])
+    if not imported:
+        station.numbers.last_gd_ms = when
+    body = station.body(officer_id, gd, imported_from=batch.imported_from)
+    return Draft("general_diary", ref, [body])
+
+
+def _latest_gd_time(station: Station) -> int | None:
+    """The station's latest GD entry time (cached under the lock, like the counters)."""
+    if station.numbers.last_gd_ms is None:
+        station.numbers.last_gd_ms = station.index.lookups.latest_gd_time()
+    return station.numbers.last_gd_ms
+
+
+# The highest number of each register in a period, read from the index the first time.
+_HIGHEST: dict[str, Callable[[Lookups, str], int]] = {
+    "fir": lambda lookups, period: lookups.max_fir_serial(int(period)),
+    "zero": lambda lookups, period: lookups.max_zero_fir_serial(int(period)),
+    "gd": lambda lookups, period: lookups.max_gd_number(period),
+    "petition": lambda lookups, period: lookups.max_petition_serial(int(period)),
+    "ncr": lambda lookups, period: lookups.max_ncr_serial(int(period)),
+}
+# The reference a number of each register is written under.
+_REF: dict[str, Callable[[int, str], str]] = {
+    "fir": lambda number, period: fir_number(number, int(period)),
+    "zero": lambda number, period: zero_fir_number(number, int(period)),
+    "gd": lambda number, period: "GD " + gd_ref(period, number),
+    "petition": lambda number, period: petition_receipt(number, int(period)),
+    "ncr": lambda number, period: ncr_number(number, int(period)),
+}
+
+
+def _number(
+    station: Station,
+    batch: Batch,
+    series: str,
+    period: str,
+    given: int,
+    what: str,
+    problems: Problems,
+) -> int:
+    """The number of a record of `series` in `period` (a year; a day for the GD).
+
+    Written live: the station's next number; a number given is refused. Imported: the original
+    number given, or the next one where none is given. An imported number may not be taken
+    already, nor be at or above the first number written live in the period (an import fills
+    the register before the station went live, it never runs ahead of the live series); a
+    period with live records takes only numbered imports. Adds a problem and returns 0 when
+    refused."""
+    lookups = station.index.lookups
+
+    def highest() -> int:
+        return _HIGHEST[series](lookups, period)
+
+    if not batch.imported_from:
+        if given:
+            problems.add(
+                f"the {what} is assigned by the station, not given (past records keep their "
+                "numbers only when imported: `cctns record import`)"
+            )
+            return 0
+        return station.numbers.next(series, period, highest)
+    key = (series, period)
+    if key not in batch.first_live:
+        batch.first_live[key] = lookups.first_live_number(series, period)
+    live = batch.first_live[key]
+    if not given:
+        if live is not None:
+            problems.add(
+                f"{what}: {period} has records written live from number {live}: a record "
+                "imported into it must carry its original number"
+            )
+            return 0
+        return station.numbers.next(series, period, highest)
+    ref = _REF[series](given, period)
+    if live is not None and given >= live:
+        problems.add(
+            f"{ref} would run into the live series, which starts at {live} in {period}: an "
+            "import may only fill the numbers before it"
+        )
+        return 0
+    if ref in batch.refs or lookups.record_index(ref) is not None:
+        problems.add(f"duplicate number: {ref} is already registered")
+        return 0
+    station.numbers.claim(series, period, given, highest)
+    return given
 
 
 def draft_petition(
@@ -205,15 +352,21 @@ def draft_petition(
     problems.require(petition.subject, "petition subject")
     if petition.channel and petition.channel not in PETITION_CHANNELS:
         problems.add(f"channel must be one of {', '.join(PETITION_CHANNELS)}")
-    if petition.receipt_number:
-        problems.add("the receipt number is assigned by the station, not given")
-    received = station.given_time(petition.received_at_ms, "time received", problems)
-    problems.raise_if_any("petition not received")
-    year = ist_date(received).year
-    serial = station.numbers.next(
-        "petition", str(year), lambda: station.index.lookups.max_petition_serial(year)
+    imported = bool(batch.imported_from)
+    received = station.entry_time(
+        petition.received_at_ms, "time received", problems, imported=imported
     )
+    year = ist_date(received).year
+    given_serial = _given_serial(
+        petition.receipt_number, _RECEIPT, year, "receipt number", problems
+    )
+    problems.raise_if_any("petition not received")
+    serial = _number(
+        station, batch, "petition", str(year), given_serial, "receipt number", problems
+    )
+    problems.raise_if_any("petition not received")
     petition.receipt_number = petition_receipt(serial, year)
+    batch.refs.add(petition.receipt_number)
     petition.received_at_ms = received
     petition.channel = petition.channel or "in person"
     _assign_person_ids(station, [petition.petitioner], batch)
@@ -226,7 +379,7 @@ def draft_petition(
     persons = [petition.petitioner, *(r.person for r in petition.respondents)]
     sealed = _seal(assessment, persons, petition.receipt_number, petition, "petition")
     batch.bodies += 1
-    body = station.body(officer_id, petition)
+    body = station.body(officer_id, petition, imported_from=batch.imported_from)
     return Draft("petition", petition.receipt_number, [body], sealed=sealed)
 
 
@@ -241,28 +394,29 @@ def draft_ncr(
     check_officer(officer_id, problems)
     check_person(ncr.informant, "informant", problems)
     problems.require(ncr.brief_facts, "brief facts")
-    reported = station.given_time(ncr.reported_at_ms, "time reported", problems)
-    check_sections(ncr.sections, ist_date(reported), station.statutes, problems)
-    for cited in ncr.sections:
-        known = station.statutes.is_known(cited.act, cited.section)
-        if known and station.statutes.section(cited.act, cited.section).cognizable:
-            problems.add(f"{cited.act} {cited.section} is cognizable: register an FIR, not an NCR")
-    if ncr.ncr_number:
-        problems.add("the NCR number is assigned by the station, not given")
-    problems.raise_if_any("non-cognizable report not registered")
-    year = ist_date(reported).year
-    serial = station.numbers.next(
-        "ncr", str(year), lambda: station.index.lookups.max_ncr_serial(year)
+    reported = station.entry_time(
+        ncr.reported_at_ms, "time reported", problems, imported=bool(batch.imported_from)
     )
+    occurred_ms = _check_ncr_occurrence(ncr, reported, problems)
+    check_register_sections(
+        NCR_REGISTER, ncr.sections, ist_date(occurred_ms), station.statutes, problems
+    )
+    year = ist_date(reported).year
+    given_serial = _given_serial(ncr.ncr_number, _NCR, year, "NCR number", problems)
+    problems.raise_if_any("non-cognizable report not registered")
+    serial = _number(station, batch, "ncr", str(year), given_serial, "NCR number", problems)
+    problems.raise_if_any("non-cognizable report not registered")
     ncr.ncr_number = ncr_number(serial, year)
+    batch.refs.add(ncr.ncr_number)
     ncr.reported_at_ms = reported
     _assign_person_ids(station, [ncr.informant], batch)
-    offence = withholding.offence_of(ncr.sections, station.statutes, reported)
+    offence = withholding.offence_of(ncr.sections, station.statutes, occurred_ms)
     informant = records_pb2.PersonInCase(person=ncr.informant, role=records_pb2.INFORMANT)
     assessment = withholding.assess_persons([informant], offence)
     sealed = _seal(assessment, [ncr.informant], ncr.ncr_number, ncr, "ncr")
     batch.bodies += 1
-    return Draft("ncr", ncr.ncr_number, [station.body(officer_id, ncr)], sealed=sealed)
+    body = station.body(officer_id, ncr, imported_from=batch.imported_from)
+    return Draft("ncr", ncr.ncr_number, [body], sealed=sealed)
 
 
 def draft_fir(
@@ -280,15 +434,21 @@ def draft_fir(
     limits.check(fir, problems)
     problems.raise_if_any("FIR not registered")
     check_officer(officer_id, problems)
-    registered = station.given_time(fir.registered_at_ms, "registration time", problems)
-    _check_fir_facts(station, fir, registered, problems)
-    explicit = bool(fir.fir_serial or fir.fir_number)
-    year = fir.fir_year or ist_date(registered).year
-    if explicit and not fir.zero_fir:
-        _check_explicit_number(station, fir, year, batch, problems)
+    imported = bool(batch.imported_from)
+    registered = station.entry_time(
+        fir.registered_at_ms, "registration time", problems, imported=imported
+    )
+    _check_fir_facts(station, fir, registered, problems, imported=imported)
+    # The year and serial come from the registration time and the station's counter; an
+    # import alone may give its original number (checked by `_number`).
+    year = ist_date(registered).year
+    given_serial = _given_fir_serial(fir, year, imported, problems)
     previous = _previous_registration(station, year)
-    if previous is not None and registered < previous and not fir.zero_fir:
+    if previous is not None and registered < previous and not fir.zero_fir and not imported:
         problems.add("registration time is before the previous FIR's: FIRs cannot be ante-dated")
+    problems.raise_if_any("FIR not registered")
+    series = "zero" if fir.zero_fir else "fir"
+    serial = _number(station, batch, series, str(year), given_serial, "FIR number", problems)
     problems.raise_if_any("FIR not registered")
 
     fir.registered_at_ms = registered
@@ -297,21 +457,15 @@ def draft_fir(
     fir.crime_head = station.statutes.crime_head(list(fir.sections))
     fir.information_received_ms = fir.information_received_ms or registered
     if fir.zero_fir:
-        serial = station.numbers.next(
-            "zero", str(year), lambda: station.index.lookups.max_zero_fir_serial(year)
-        )
         fir.zero_fir_number = zero_fir_number(serial, year)
         fir.fir_number, fir.fir_serial, fir.fir_year = "", 0, year
         ref = fir.zero_fir_number
     else:
-        if not explicit:
-            fir.fir_serial = station.numbers.next(
-                "fir", str(year), lambda: station.index.lookups.max_fir_serial(year)
-            )
-        fir.fir_year = year
-        fir.fir_number = fir_number(fir.fir_serial, year)
+        fir.fir_serial, fir.fir_year = serial, year
+        fir.fir_number = fir_number(serial, year)
         ref = fir.fir_number
-        station.numbers.last_registered[year] = registered
+        if not imported:
+            station.numbers.last_registered[year] = registered
     batch.refs.add(ref)
     _number_accused(fir)
     draft = Draft("fir", ref)
@@ -331,7 +485,7 @@ def draft_fir(
     _assign_person_ids(station, [p.person for p in fir.persons], batch)
     draft.sealed = _seal_fir(station, fir, ref, withhold_informants)
     batch.bodies += 1
-    draft.bodies.append(station.body(officer_id, fir))
+    draft.bodies.append(station.body(officer_id, fir, imported_from=batch.imported_from))
     return draft
 
 
@@ -385,9 +539,32 @@ def _previous_registration(station: Station, year: int) -> int | None:
     return station.numbers.last_registered[year]
 
 
+def _check_ncr_occurrence(
+    ncr: records_pb2.NonCognizableReport, reported: int, problems: Problems
+) -> int:
+    """The NCR's occurrence: not after the report, not ending before it begins. Returns when
+    the offence began (the report's time when no occurrence is given): its date decides the
+    law cited (an IPC 323 NCR reported today for a June 2024 offence)."""
+    if ncr.occurrence_from_ms > reported or ncr.occurrence_to_ms > reported:
+        problems.add("occurrence is after the report")
+    if ncr.occurrence_to_ms and ncr.occurrence_to_ms < ncr.occurrence_from_ms:
+        problems.add("occurrence ends before it begins")
+    if ncr.occurrence_to_ms and not ncr.occurrence_from_ms:
+        problems.add("occurrence has an end but no beginning")
+    return ncr.occurrence_from_ms or reported
+
+
 def _check_fir_facts(
-    station: Station, fir: records_pb2.Fir, registered: int, problems: Problems
+    station: Station,
+    fir: records_pb2.Fir,
+    registered: int,
+    problems: Problems,
+    *,
+    imported: bool = False,
 ) -> None:
+    """The facts of an FIR: times, sections (`check_register_sections`), who recorded the
+    information and how (`withholding.recording_problems`: not for an import, whose register
+    predates the record of it), persons, property."""
     problems.require(fir.brief_facts, "brief facts")
     problems.require(fir.place_of_occurrence.description, "place of occurrence")
     if not fir.occurrence_from_ms:
@@ -402,10 +579,12 @@ def _check_fir_facts(
     if fir.information_received_ms > registered:
         problems.add("information was received after registration")
     occurred = ist_date(fir.occurrence_from_ms) if fir.occurrence_from_ms else None
-    check_sections(fir.sections, occurred, station.statutes, problems)
-    known = [s for s in fir.sections if station.statutes.is_known(s.act, s.section)]
-    if known and not any(station.statutes.section(s.act, s.section).cognizable for s in known):
-        problems.add("no cognizable offence cited: record a non-cognizable report instead")
+    check_register_sections(FIR_REGISTER, fir.sections, occurred, station.statutes, problems)
+    if not imported:
+        # Who recorded the information, and how (BNSS s.173(1) provisos), for every path.
+        assessment = withholding.assess_fir(fir, station.statutes)
+        for problem in withholding.recording_problems(assessment, fir.recording):
+            problems.add(problem)
     informants = [
         p for p in fir.persons if p.role in (records_pb2.COMPLAINANT, records_pb2.INFORMANT)
     ]
@@ -428,27 +607,62 @@ def _check_fir_facts(
         problems.add("information type must be oral, written or electronic")
 
 
-def _check_explicit_number(
-    station: Station, fir: records_pb2.Fir, year: int, batch: Batch, problems: Problems
-) -> None:
+_FIR_NUMBER = re.compile(r"FIR No\. ([0-9]{1,9})/([0-9]{4})")
+_RECEIPT = re.compile(r"PET/([0-9]{4})/([0-9]{1,9})")
+_NCR = re.compile(r"NCR ([0-9]{1,9})/([0-9]{4})")
+
+
+def _given_fir_serial(fir: records_pb2.Fir, year: int, imported: bool, problems: Problems) -> int:
+    """The FIR serial the caller gave (0: none), which must agree with the year of
+    registration. Only an import may give one (`_number` refuses it otherwise); a Zero FIR is
+    numbered in its own series and never given an FIR number."""
+    if fir.zero_fir:
+        if fir.fir_serial or fir.fir_number or fir.fir_year:
+            problems.add("a Zero FIR is numbered in its own series: give no FIR number")
+        return 0
     serial = fir.fir_serial
+    given_year = fir.fir_year
     if fir.fir_number:
-        match = re.fullmatch(r"FIR No\. ([0-9]{1,9})/([0-9]{4})", fir.fir_number)
+        match = _FIR_NUMBER.fullmatch(fir.fir_number)
         if not match:
             problems.add(f"FIR number {fir.fir_number!r} is not of the form 'FIR No. N/YYYY'")
-            return
-        serial, year = int(match[1]), int(match[2])
-    if serial <= 0:
-        problems.add("FIR serial must be positive")
-        return
-    number = fir_number(serial, year)
-    if number in batch.refs or station.index.lookups.fir_exists(year, serial):
-        problems.add(f"duplicate FIR number: {number} is already registered")
-        return
-    fir.fir_serial, fir.fir_year = serial, year
-    station.numbers.claim(
-        "fir", str(year), serial, lambda: station.index.lookups.max_fir_serial(year)
-    )
+            return 0
+        if serial and serial != int(match[1]):
+            problems.add(f"FIR serial {serial} disagrees with {fir.fir_number}")
+        serial, given_year = int(match[1]), int(match[2])
+    if given_year and given_year != year:
+        problems.add(
+            f"FIR year {given_year} given, but the FIR is registered in {year}: the year is the "
+            "year of registration"
+        )
+        return 0
+    if given_year and not serial:
+        problems.add(
+            "the FIR year is the year of registration, not given"
+            if not imported
+            else "an FIR year needs its serial"
+        )
+        return 0
+    return serial
+
+
+def _given_serial(
+    number: str, pattern: re.Pattern[str], year: int, what: str, problems: Problems
+) -> int:
+    """The serial of a receipt or NCR number the caller gave (0: none); `_number` decides
+    whether one may be given. Its year must be the year of the record's time."""
+    if not number:
+        return 0
+    match = pattern.fullmatch(number.strip())
+    if match is None:
+        problems.add(f"{what} {number!r} is not a {what} of this station's form")
+        return 0
+    groups = [int(g) for g in match.groups()]
+    given_year, serial = (groups[0], groups[1]) if pattern is _RECEIPT else (groups[1], groups[0])
+    if given_year != year:
+        problems.add(f"{what} {number} is not of the year of its record ({year})")
+        return 0
+    return serial
 
 
 def _number_accused(fir: records_pb2.Fir) -> None:

@@ -52,7 +52,7 @@ def receive_request(
         problems.add("the receipt number is assigned by the station, not given")
     if sr.due_ms:
         problems.add("the due date is computed by the station, not given")
-    received = station.given_time(sr.received_at_ms, "time received", problems)
+    received = station.entry_time(sr.received_at_ms, "time received", problems)
     problems.raise_if_any("service request not received")
     year = ist_date(received).year
     with station.writing():
@@ -108,7 +108,7 @@ def receive_grievance(station: Station, officer_id: str, given: records_pb2.Grie
     problems.require(g.details.strip(), "details of the grievance")
     if g.receipt_number:
         problems.add("the receipt number is assigned by the office, not given")
-    received = station.given_time(g.received_at_ms, "time received", problems)
+    received = station.entry_time(g.received_at_ms, "time received", problems)
     problems.raise_if_any("grievance not received")
     year = ist_date(received).year
     with station.writing():

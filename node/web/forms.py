@@ -21,6 +21,7 @@ from datetime import datetime
 from ledger.errors import InputError
 from node.records import limits
 from node.records.validation import FIRST_YEAR, IST, LAST_YEAR, normalise_mobile, utc_ms
+from node.records.withholding import RECORDING_PLACES
 from protos import records_pb2
 
 __all__ = [
@@ -246,7 +247,23 @@ def parse_fir(values: Mapping[str, str]) -> FirForm:
         item = _property(values, f"property_{row}_", f"property item {row + 1}", problems)
         if item is not None:
             fir.property.append(item)
+    _recording(values, fir.recording, problems)
     return FirForm(fir, problems)
+
+
+def _recording(
+    values: Mapping[str, str], recording: records_pb2.InformationRecording, problems: list[str]
+) -> None:
+    """How the information was recorded (BNSS s.173(1) second proviso). Who recorded it is the
+    signed-in officer, filled by the page (`node.web.rules.check_fir_recorder`), never a field."""
+    place = values.get("recording_place", "").strip()
+    if place and place not in RECORDING_PLACES:
+        problems.append(f"the place of recording is one of: {', '.join(RECORDING_PLACES)}")
+        place = ""
+    recording.informant_disabled = values.get("informant_disabled") == "on"
+    recording.place = place
+    recording.videographed = values.get("videographed") == "on"
+    recording.interpreter = values.get("interpreter", "").strip()
 
 
 def contact_fields(

@@ -276,9 +276,11 @@ def require_woman_officer(officer: Officer) -> None:
 
 
 def check_fir_recorder(officer: Officer, fir: records_pb2.Fir, statutes: Statutes) -> None:
-    """The recorder rule for FIR registration, as the withholding policy reads the FIR
-    (`node.records.withholding.Assessment.woman_officer`): information about a listed sexual
-    offence against a woman (or a girl), whether she is listed as the victim or reports it as
-    the complainant, is recorded by a woman officer. Raises Forbidden otherwise."""
+    """The signed-in officer records the information: fills `fir.recording.recorded_by_sex`
+    from the officer, then applies the station's rule (`node.records.withholding`, which the
+    station checks again for every path): information about a listed offence against a woman
+    (or a girl), whether she is listed as the victim or reports it as the complainant, is
+    recorded by a woman officer. Raises Forbidden otherwise, before anything is sent."""
+    fir.recording.recorded_by_sex = officer.sex if officer.sex in ("F", "M") else ""
     if assess_fir(fir, statutes).woman_officer:
         require_woman_officer(officer)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -292,6 +293,99 @@ def test_cli_record_add_refuses_over_the_limits_and_writes_nothing(
     assert code == 2 and "larger than" in err
     _, after, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
     assert before == after
+
+
+def _scooter_fir(**fields: object) -> dict[str, object]:
+    return {
+        "occurrenceFromMs": str(int(time.time() * 1000) - 3_600_000),
+        "placeOfOccurrence": {"description": "Ollur junction"},
+        "sections": [{"act": "BNS", "section": "303(2)"}],
+        "persons": [{"person": {"name": "Rajesh K"}, "role": "COMPLAINANT"}],
+        "briefFacts": "A scooter was stolen.",
+        **fields,
+    }
+
+
+def test_cli_record_add_takes_no_number_or_past_time_from_the_caller(
+    node_dir: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    week_ago = str(int(time.time() * 1000) - 7 * 86_400_000)
+    cases = {
+        "year": (_scooter_fir(firYear=2019), "FIR year 2019 given"),
+        "serial": (_scooter_fir(firSerial=50), "FIR number is assigned by the station"),
+        "back-dated": (_scooter_fir(registeredAtMs=week_ago), "not back-dated"),
+    }
+    _, before, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
+    for name, (record, message) in cases.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(record))
+        code, err = _add(capsys, node_dir, path)
+        assert code == 2 and message in err, (name, err)
+        assert err.count("\n") == 1, err  # one line
+    _, after, _ = run(capsys, "ledger", "checkpoint", "--data-dir", node_dir)
+    assert before == after
+
+
+def test_cli_record_import_keeps_numbers_and_the_live_series_continues(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "fresh")
+    assert run(capsys, "node", "init", "--data-dir", data, "--origin", ORIGIN)[0] == 0
+    year = time.gmtime().tm_year
+    hour_ms = 3_600_000
+    lines = [
+        {
+            "kind": "fir",
+            "officer": "PEN7",
+            "record": _scooter_fir(
+                firNumber=f"FIR No. {serial}/2019",
+                registeredAtMs=str(1_552_550_400_000 + serial * hour_ms),  # March 2019
+                occurrenceFromMs=str(1_552_550_400_000),
+                sections=[{"act": "IPC", "section": "379"}],
+            ),
+        }
+        for serial in (31, 32)
+    ]
+    lines.append(
+        {
+            "kind": "fir",
+            "officer": "PEN7",
+            "record": _scooter_fir(
+                firNumber=f"FIR No. 3/{year}",
+                registeredAtMs=str(int(time.time() * 1000) - 2 * hour_ms),
+                occurrenceFromMs=str(int(time.time() * 1000) - 3 * hour_ms),
+            ),
+        }
+    )
+    source = tmp_path / "past.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, out, err = run(
+        capsys, "record", "import", "--file", str(source), "--source", "CCTNS 1.0 export",
+        "--data-dir", data,
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["imported"] == 3 and result["first"] == "FIR No. 31/2019"
+    code, out, _ = run(capsys, "record", "show", "FIR No. 31/2019", "--data-dir", data)
+    assert code == 0 and json.loads(out)["current"]["fir_number"] == "FIR No. 31/2019"
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps(_scooter_fir()))
+    code, out, err = run(
+        capsys, "record", "add", "fir", "--file", str(live), "--officer", "PEN1", "--data-dir",
+        data,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["ref"] == f"FIR No. 4/{year}"
+    station = Station.open(DataDir(data))
+    try:
+        marked = [
+            station.ledger.body(i).imported_from
+            for i in range(station.ledger.size())
+            if station.ledger.body(i).WhichOneof("record") == "fir"
+        ]
+    finally:
+        station.close()
+    assert marked == ["CCTNS 1.0 export"] * 3 + [""]
 
 
 @pytest.mark.parametrize("bad", ["١٢", "²", "9" * 5000, "-1"])

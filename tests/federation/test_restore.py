@@ -45,7 +45,7 @@ DISTRICT = "ekm-dpo"
 
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[Path]:
-    build(tmp_path, records=40)
+    build(tmp_path, records=400)  # some FIRs seal identities (the backup carries them)
     # The district's searches below are many more than a district's minute's quota of them.
     set_limits(tmp_path / STATION, peer_audited_calls="10000/minute")
     yield tmp_path

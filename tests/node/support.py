@@ -3,9 +3,13 @@ withholds."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from ledger.log import now_ms
 from node.records.validation import IST, utc_ms
+from node.station.core import Station
 from protos import records_pb2
 
 VICTIM = "Sreelakshmi Raveendran"
@@ -61,3 +65,15 @@ def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir
         **fields,  # type: ignore[arg-type]
     )
     return fir
+
+
+@contextmanager
+def station_clock_at(station: Station, when_ms: int) -> Iterator[None]:
+    """Runs the station's clock from `when_ms` (as a simulation does) inside the block: the
+    registers take their times from it, as a station did on that day."""
+    started, saved = now_ms(), station.clock
+    station.clock = lambda: when_ms + (now_ms() - started)
+    try:
+        yield
+    finally:
+        station.clock = saved

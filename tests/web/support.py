@@ -32,6 +32,7 @@ from node.web.auth import Accounts, Officer
 from node.web.deps import WebContext
 from node.web.i18n import Translator
 from protos import records_pb2
+from tests.node.support import station_clock_at
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for `httpx2` under its TestClient; httpx (a dev dependency) works.
@@ -183,10 +184,11 @@ def vehicle_item(
 
 
 def make_node(tmp: Path) -> Node:
-    """Kalamassery with 160 seeded records and three FIRs of its own: a theft (recovered
+    """Kalamassery with 1,200 seeded records (about 40 FIRs among GD entries, petitions and
+    NCRs) and three FIRs of its own: a theft (recovered
     scooter, unclaimed phone), a BNS 64 FIR the law withholds, and a Zero FIR for Aluva."""
     station = open_kalamassery(tmp)
-    seed_station(station, 160, seed=11, days=400, show_progress=False)
+    seed_station(station, 1200, seed=11, days=400, show_progress=False)
     theft = registers.register_fir(station,
         OFFICER,
         fir_record(
@@ -220,6 +222,7 @@ def make_node(tmp: Path) -> Node:
             ],
             SENSITIVE_FACTS,
             [vehicle_item(SENSITIVE_REG, records_pb2.UNCLAIMED, "SENS1234567", "SENSCH998877")],
+            recording=records_pb2.InformationRecording(recorded_by_sex="F"),
         ),
     )  # fmt: skip
     zero = registers.register_fir(
@@ -239,9 +242,9 @@ def make_node(tmp: Path) -> Node:
 
 
 def staff_node(tmp: Path) -> Node:
-    """Kalamassery with 80 seeded records of the last 60 days, for the staff pages."""
+    """Kalamassery with 600 seeded records of the last 60 days, for the staff pages."""
     station = open_kalamassery(tmp)
-    seed_station(station, 80, seed=7, days=60, show_progress=False)
+    seed_station(station, 600, seed=7, days=60, show_progress=False)
     return web_node(tmp, station)
 
 
@@ -254,9 +257,9 @@ def receive_petition(
         subject=subject or f"A {category} complaint",
         details="She left for college at 8 and has not come back.",
         category=category,
-        received_at_ms=now_ms() - age_ms,
     )
-    return registers.receive_petition(station, "PEN400009", petition).ref
+    with station_clock_at(station, now_ms() - age_ms):
+        return registers.receive_petition(station, "PEN400009", petition).ref
 
 
 def csrf(html: str) -> str:

@@ -169,6 +169,7 @@ def theft(station: Station) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def sexual_offence(station: Station) -> dict[str, Any]:
     fir = _fir([("BNS", "64(1)")], "The victim Sreelakshmi R was assaulted by the accused.")
+    fir.recording.recorded_by_sex = "F"  # BNSS s.173(1): a woman officer took it down
     victim = records_pb2.Person(name="Sreelakshmi R", age=24, sex="F", address="Edappally")
     fir.persons.add(person=victim, role=records_pb2.COMPLAINANT)
     fir.persons.add(person=victim, role=records_pb2.VICTIM)

@@ -85,6 +85,8 @@ def sensitive_fir() -> records_pb2.Fir:
         place_of_occurrence=records_pb2.Place(description="Near the railway underpass"),
         sections=[records_pb2.ActSection(act="BNS", section="64(1)")],
         brief_facts=f"The victim {VICTIM}, D/o {VICTIM_FATHER}, was assaulted by the accused.",
+        # A woman officer records it (BNSS s.173(1) first proviso).
+        recording=records_pb2.InformationRecording(recorded_by_sex="F"),
     )
     victim = records_pb2.Person(
         name=VICTIM,

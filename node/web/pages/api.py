@@ -8,12 +8,18 @@
                                          an FIR's sealed current view, its ledger entry and the
                                          proof of it (officer: "fir.read", this station's cases;
                                          audited)
+  GET /api/ncrs/{year}/{serial}?case=&purpose=
+                                         a non-cognizable report's sealed current view (with
+                                         when the offence occurred), its ledger entry and the
+                                         proof of it (officer: "fir.read"; audited)
   GET /api/search/persons?q=&age_min=&age_max=&case=&purpose=
                                          persons by name (officer: "search.local"; audited);
                                          withheld identities are never found
   GET /api/vehicles/public?q=            recovered and unclaimed vehicles and property (no
                                          login; sensitive records left out)
-  GET /api/dashboard/crime-heads         FIRs per crime head (officer: "dashboard.view")
+  GET /api/dashboard/crime-heads         crime FIRs per crime head, and apart from them the FIRs
+                                         of missing persons and unnatural deaths per head
+                                         (officer: "dashboard.view")
 
 An officer's read of records (the FIR, the person search) is audited as another office's read
 is (`federation.audit`): an AuditEntry naming this node, the officer, the case and purpose
@@ -40,7 +46,7 @@ from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound
 from node.index import public, reports
 from node.records import limits
-from node.records.refs import fir_number
+from node.records.refs import fir_number, ncr_number
 from node.records.validation import normalise_mobile
 from node.station import audit as station_audit
 from node.station import views
@@ -142,6 +148,17 @@ class FirOut(BaseModel):
     verification: VerificationOut
 
 
+class NcrOut(BaseModel):
+    ncr_number: str
+    ledger_index: int
+    amendments: list[int] = Field(description="ledger indexes of the amendments, in order")
+    view: dict[str, Any] = Field(
+        description="the current view (amendments applied), sealed; occurrence_from_ms and "
+        "occurrence_to_ms say when the offence occurred (absent: the time of the report)"
+    )
+    verification: VerificationOut
+
+
 class PersonOut(BaseModel):
     person_id: str
     name: str
@@ -194,7 +211,10 @@ class CrimeHeadOut(BaseModel):
 
 class CrimeHeadsOut(BaseModel):
     station: str
-    crime_heads: list[CrimeHeadOut]
+    crime_heads: list[CrimeHeadOut] = Field(description="crime FIRs per crime head")
+    apart_from_crime: list[CrimeHeadOut] = Field(
+        description="FIRs registering no crime (missing persons, unnatural deaths) per head"
+    )
 
 
 @router.get(
@@ -249,26 +269,61 @@ def fir(
     if found is None or found.serial != serial or found.year != year:
         raise NotFound(f"no {ref} at this station")
     _audit(request, officer, (case or ref, purpose), "fetch", ref, [ref])
-    ledger = node.ledger
-    note = ledger.checkpoint()
-    size = parse_note(note)[0].size
-    if found.ledger_index >= size:  # registered after the latest checkpoint
-        size = ledger.size()
     return FirOut(
         fir_number=ref,
         ledger_index=found.ledger_index,
         amendments=list(found.amendments),
         view=views.current_view(node, ref),
-        verification=VerificationOut(
-            origin=node.config.origin,
-            ledger_index=found.ledger_index,
-            leaf_hash=merkle.leaf_hash(ledger.leaf(found.ledger_index)).hex(),
-            tree_size=size,
-            root=ledger.root(size).hex(),
-            inclusion_proof=[h.hex() for h in ledger.inclusion_proof(found.ledger_index, size)],
-            checkpoint=note.decode("utf-8", "replace"),
-            public_key=base64.b64encode(ledger.public_key).decode("ascii"),
-        ),
+        verification=_verification(request, found.ledger_index),
+    )
+
+
+def _verification(request: Request, ledger_index: int) -> VerificationOut:
+    """What proves the entry at `ledger_index` against the station's latest checkpoint."""
+    node = station(request)
+    ledger = node.ledger
+    note = ledger.checkpoint()
+    size = parse_note(note)[0].size
+    if ledger_index >= size:  # registered after the latest checkpoint
+        size = ledger.size()
+    return VerificationOut(
+        origin=node.config.origin,
+        ledger_index=ledger_index,
+        leaf_hash=merkle.leaf_hash(ledger.leaf(ledger_index)).hex(),
+        tree_size=size,
+        root=ledger.root(size).hex(),
+        inclusion_proof=[h.hex() for h in ledger.inclusion_proof(ledger_index, size)],
+        checkpoint=note.decode("utf-8", "replace"),
+        public_key=base64.b64encode(ledger.public_key).decode("ascii"),
+    )
+
+
+@router.get(
+    "/ncrs/{year}/{serial}",
+    response_model=NcrOut,
+    responses={**_NOT_FOUND, **_OFFICER_ERRORS},
+    summary="A non-cognizable report with its ledger entry and proof",
+)
+def ncr(
+    request: Request,
+    year: Annotated[int, Path(ge=limits.FIRST_YEAR, le=limits.LAST_YEAR)],
+    serial: Annotated[int, Path(ge=1, le=SERIAL_MAX)],
+    officer: Annotated[Officer, Depends(station_officer("fir.read"))],
+    case: CaseParam = "",
+    purpose: PurposeParam = "",
+) -> Any:
+    node = station(request)
+    ref = ncr_number(serial, year)
+    history = node.index.lookups.history(ref)
+    if not history or node.ledger.body(history[0]).WhichOneof("record") != "ncr":
+        raise NotFound(f"no {ref} at this station")
+    _audit(request, officer, (case or ref, purpose), "fetch", ref, [ref])
+    return NcrOut(
+        ncr_number=ref,
+        ledger_index=history[0],
+        amendments=history[1:],
+        view=views.current_view(node, ref),
+        verification=_verification(request, history[0]),
     )
 
 
@@ -334,5 +389,9 @@ def crime_heads(
         crime_heads=[
             CrimeHeadOut(crime_head=head, firs=count)
             for head, count in reports.crime_head_counts(node.index)
+        ],
+        apart_from_crime=[
+            CrimeHeadOut(crime_head=head, firs=count)
+            for head, count in reports.apart_from_crime_counts(node.index)
         ],
     )

@@ -350,6 +350,7 @@ def _case_page(
         occurrence_from_ms=_ms(view, "occurrence_from_ms"),
         occurrence_to_ms=_ms(view, "occurrence_to_ms"),
         received_at_ms=_ms(view, "received_at_ms"),
+        reported_at_ms=_ms(view, "reported_at_ms"),
         sections=[f"{s.get('act', '')} {s.get('section', '')}" for s in view.get("sections", [])],
         persons=_person_rows(view),
         property_rows=_property_rows(view),
@@ -660,8 +661,12 @@ async def petition_enquire(request: Request, officer: AsPetitionEnquire) -> Resp
 )
 async def petition_permit(request: Request, officer: AsEnquiryPermit) -> Response:
     values = await form(request)
+    problems: list[str] = []
+    cited = forms.sections(values.get("sections", ""), problems)
+    if problems:
+        return await _petition_refused(request, officer, values, InputError(problems[0], problems))
     return await _petition_command(
-        request, officer, values, casework.permit_enquiry, note=values.get("note", "")
+        request, officer, values, casework.permit_enquiry, cited, note=values.get("note", "")
     )
 
 

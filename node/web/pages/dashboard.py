@@ -2,9 +2,12 @@
 
   GET /dashboard               counts by crime head (bar chart), FIRs per month for the last
                                12 months (line chart), pending investigations by age (bar
-                               chart), the charge-sheeting rate, overdue citizen requests
+                               chart), the charge-sheeting rate, overdue citizen requests;
+                               missing persons and unnatural deaths in their own figure, never
+                               in the crime figures (`node.index.reports`)
   GET /dashboard/{chart}.csv   the figures of one chart as CSV with a header row:
-                               crime-heads, trend, pending, charge-sheeting, overdue
+                               crime-heads, apart-from-crime, trend, pending, charge-sheeting,
+                               overdue
 
 Charts are SVG drawn on the server (`node.web.charts`): no script, and they print. What each
 figure approximates while final reports and petition closures are not recorded is said on the
@@ -35,7 +38,15 @@ __all__ = ["CHARTS", "router"]
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 Viewer = Annotated[Officer, Depends(station_officer("dashboard.view"))]
-CHARTS = ("crime-heads", "offices", "trend", "pending", "charge-sheeting", "overdue")
+CHARTS = (
+    "crime-heads",
+    "apart-from-crime",
+    "offices",
+    "trend",
+    "pending",
+    "charge-sheeting",
+    "overdue",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -72,6 +83,13 @@ def _crime_heads(sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
     )
 
 
+def _apart_from_crime(sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
+    """FIRs registering no crime (missing persons, unnatural deaths) per head over `sources`."""
+    return sorted(
+        reports.combined(reports.apart_from_crime_counts, sources), key=lambda kv: (-kv[1], kv[0])
+    )
+
+
 def _charge(sources: Sequence[RecordIndex]) -> reports.ChargeSheeting:
     parts = [reports.charge_sheeting(source) for source in sources]
     firs = sum(p.firs for p in parts)
@@ -96,6 +114,7 @@ def dashboard(request: Request, officer: Viewer) -> Response:
         "dashboard.html",
         now_ms=now,
         crime_heads=heads,
+        apart_from_crime=_apart_from_crime(sources),
         crime_heads_svg=Markup(
             charts.bar_chart(
                 t(request, "dash.crime_heads"),
@@ -166,6 +185,8 @@ def chart_csv(chart: str, request: Request, officer: Viewer) -> Response:
         return _csv(("office", "firs"), _by_office(request, _sources(request)), chart)
     if chart == "crime-heads":
         return _csv(("crime_head", "firs"), _crime_heads(_sources(request)), chart)
+    if chart == "apart-from-crime":
+        return _csv(("head", "firs"), _apart_from_crime(_sources(request)), chart)
     if chart == "trend":
         trend = reports.combined(lambda s: reports.monthly_trend(s, now), _sources(request))
         return _csv(("month", "firs_registered"), trend, chart)

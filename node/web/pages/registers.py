@@ -11,6 +11,8 @@ form (with its section picker), and the FIR copy.
     GET  /fir?year=           the FIR register                  ("fir.read")
     GET  /fir/new, POST       register an FIR                   ("fir.register")
     GET  /fir/sections?q=     the section picker's <option>s    ("fir.register")
+    GET  /ncr/new, POST       register a non-cognizable report, with the offence's
+                              occurrence (its date decides the law cited) ("fir.register")
     GET  /fir/{ref}/pdf       the FIR copy, proved against the ledger ("pdf.fir_copy")
 
 Every page needs a signed-in officer of this station whose role may do the page's action
@@ -48,6 +50,7 @@ from node.records.validation import (
     RELATIONS,
     SEXES,
 )
+from node.records.withholding import RECORDING_PLACES
 from node.station import registers, views
 from node.web import forms
 from node.web.deps import (
@@ -314,6 +317,7 @@ def fir_form_page(
         sexes=SEXES,
         information_types=forms.INFORMATION_TYPES,
         property_statuses=forms.PROPERTY_STATUSES,
+        recording_places=RECORDING_PLACES,
     )
 
 
@@ -337,6 +341,56 @@ async def fir_new(request: Request, officer: AsFirRegister) -> Response:
         receipt = await blocking(registers.register_fir, node, officer.officer_id, parsed.fir)
     except InputError as exc:
         return fir_form_page(request, values, exc.problems)
+    return redirect(case_url(receipt.ref), registered="1")
+
+
+# -- non-cognizable reports ----------------------------------------------------------------------
+
+
+def _ncr_form(
+    request: Request, values: Mapping[str, str], problems: list[str], status: int = 200
+) -> Response:
+    return render(
+        request,
+        "ncr_new.html",
+        status_code=400 if problems else status,
+        values=values,
+        problems=problems,
+        relations=RELATIONS,
+        sexes=SEXES,
+    )
+
+
+def parse_ncr(values: Mapping[str, str], problems: list[str]) -> records_pb2.NonCognizableReport:
+    """The NCR form as a report: the informant, the sections, when the offence occurred, the
+    facts. The station numbers it and checks the law against the occurrence's date."""
+    return records_pb2.NonCognizableReport(
+        informant=forms.person(values, "informant_", "informant", problems),
+        sections=forms.sections(values.get("sections", ""), problems),
+        brief_facts=values.get("brief_facts", "").strip(),
+        occurrence_from_ms=forms.local_ms(
+            values.get("occurrence_from", ""), "occurrence from", problems
+        ),
+        occurrence_to_ms=forms.local_ms(values.get("occurrence_to", ""), "occurrence to", problems),
+    )
+
+
+@router.get("/ncr/new", response_class=HTMLResponse)
+def ncr_new_form(request: Request, officer: AsFirRegister) -> Response:
+    return _ncr_form(request, {}, [])
+
+
+@router.post("/ncr/new", response_class=HTMLResponse, dependencies=[Depends(csrf_protected)])
+async def ncr_new(request: Request, officer: AsFirRegister) -> Response:
+    values = await form(request)
+    problems: list[str] = []
+    ncr = parse_ncr(values, problems)
+    if problems:
+        return _ncr_form(request, values, problems)
+    try:
+        receipt = await blocking(registers.register_ncr, station(request), officer.officer_id, ncr)
+    except InputError as exc:
+        return _ncr_form(request, values, exc.problems or [str(exc)])
     return redirect(case_url(receipt.ref), registered="1")
 
 

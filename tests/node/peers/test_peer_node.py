@@ -72,6 +72,7 @@ def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
     del woman.persons[:], woman.property[:]
     woman.persons.append(_complainant(*WOMAN, sex="F"))
     woman.brief_facts = f"{WOMAN[0]} reported that the accused assaulted her."
+    woman.recording.recorded_by_sex = "F"  # a woman officer records it (BNSS s.173(1))
     # A POCSO case: the child's father complains; his name identifies the child.
     parent = theft_fir()
     parent.sections[0].CopyFrom(records_pb2.ActSection(act="POCSO", section="8"))

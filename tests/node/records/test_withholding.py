@@ -22,6 +22,7 @@ from node.records.withholding import (
     assess_persons,
     assess_view,
     offence_of,
+    recording_problems,
     seal,
 )
 from protos import records_pb2
@@ -168,3 +169,73 @@ def test_withholding_view_and_message_get_the_same_answer(statutes: Statutes) ->
     assert from_view.grounds == from_message.grounds == (CHILD, VICTIM, None, CHILD)
     assert from_view.offence == from_message.offence
     assert from_view.woman_officer and from_message.woman_officer
+
+
+# -- who records the information, and how (BNSS s.173(1) provisos) ------------------------------
+
+
+def recorded(record: records_pb2.Fir, statutes: Statutes, **recording: object) -> list[str]:
+    record.recording.CopyFrom(records_pb2.InformationRecording(**recording))  # type: ignore[arg-type]
+    return recording_problems(assess_fir(record, statutes), record.recording)
+
+
+def test_withholding_recording_by_a_woman_officer(statutes: Statutes) -> None:
+    rape = fir(
+        [("BNS", "64(1)")],
+        entry(records_pb2.COMPLAINANT, "Anitha Kumari", sex="F", age=24),
+    )
+    assert recorded(rape, statutes, recorded_by_sex="F") == []
+    (man,) = recorded(rape, statutes, recorded_by_sex="M")
+    assert "BNS 64(1) against a woman: the information is recorded by a woman officer" in man
+    assert "BNSS s.173(1) first proviso" in man
+    (nobody,) = recorded(rape, statutes)
+    assert "say who recorded it" in nobody
+    # IPC cases: CrPC s.154(1).
+    ipc = fir([("IPC", "354")], entry(records_pb2.VICTIM, "Anitha Kumari", sex="F", age=24))
+    (old,) = recorded(ipc, statutes, recorded_by_sex="M")
+    assert "CrPC s.154(1) first proviso" in old
+    # Not against a woman, or not a listed offence: anyone records it.
+    son = fir([("BNS", "124(1)")], entry(records_pb2.VICTIM, "Arun", sex="M", age=30))
+    assert recorded(son, statutes, recorded_by_sex="M") == []
+    theft = fir([("BNS", "303(2)")], entry(records_pb2.COMPLAINANT, "Leela", sex="F", age=50))
+    assert recorded(theft, statutes) == []
+
+
+def test_withholding_acid_attack_needs_a_woman_officer_though_no_identity_is_withheld(
+    statutes: Statutes,
+) -> None:
+    for act, section in (("BNS", "124(1)"), ("IPC", "326A"), ("IPC", "326B")):
+        acid = fir([(act, section)], entry(records_pb2.COMPLAINANT, "Reshma", sex="F", age=27))
+        assessment = assess_fir(acid, statutes)
+        assert not assessment.offence.withheld and assessment.woman_officer, section
+        assert recorded(acid, statutes, recorded_by_sex="M"), section
+
+
+def test_withholding_recording_from_a_person_with_a_disability(statutes: Statutes) -> None:
+    rape = fir([("BNS", "64(1)")], entry(records_pb2.VICTIM, "Anitha Kumari", sex="F", age=24))
+    proper = {
+        "recorded_by_sex": "F",
+        "informant_disabled": True,
+        "place": "residence",
+        "videographed": True,
+        "interpreter": "Smt. Latha, special educator",
+    }
+    assert recorded(rape, statutes, **proper) == []
+    assert recorded(rape, statutes, **{**proper, "place": "place of her choice"}) == []
+    found = recorded(rape, statutes, recorded_by_sex="F", informant_disabled=True, place="station")
+    assert len(found) == 3
+    assert all("second proviso" in p for p in found)
+    assert any("at her residence or a place of her choice" in p for p in found)
+    assert any("videographed" in p for p in found)
+    assert any("interpreter or special educator" in p for p in found)
+    # The proviso follows the listed offences only.
+    theft = fir([("BNS", "303(2)")], entry(records_pb2.COMPLAINANT, "Leela", sex="F", age=50))
+    assert recorded(theft, statutes, informant_disabled=True) == []
+
+
+def test_withholding_recording_values(statutes: Statutes) -> None:
+    theft = fir([("BNS", "303(2)")], entry(records_pb2.COMPLAINANT, "Leela", sex="F", age=50))
+    assert recorded(theft, statutes, recorded_by_sex="X", place="market") == [
+        "the recording officer's sex is F or M",
+        "the place of recording is one of: station, residence, place of her choice",
+    ]

@@ -35,7 +35,7 @@ def station(tmp_path: Path) -> Iterator[Station]:
     replicas.follow(CHILD, bytes(range(32)))  # a replica store, as a parent office holds
     replicas.close()
     opened = Station.open(data_dir)
-    seed_station(opened, 120, seed=5, show_progress=False)
+    seed_station(opened, 1000, seed=5, show_progress=False)  # about 30 FIRs, some sealed
     yield opened
     opened.close()
 

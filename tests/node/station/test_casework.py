@@ -11,13 +11,15 @@ from node.index import casework as casework_index
 from node.station import casework, registers, views
 from node.station.core import Station
 from protos import records_pb2
-from tests.node.support import theft_fir
+from tests.node.support import station_clock_at, theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
 SDPO = "PEN900001"
 IO = "PEN300001"
 HOUR = 60 * 60 * 1000
+# Criminal breach of trust: cognizable, five years; a preliminary enquiry may be permitted.
+BREACH_OF_TRUST = [records_pb2.ActSection(act="BNS", section="316(2)")]
 
 
 def receive(station: Station, category: str = "general", *, age_ms: int = HOUR) -> str:
@@ -27,9 +29,9 @@ def receive(station: Station, category: str = "general", *, age_ms: int = HOUR) 
         details="Details of the complaint.",
         channel="e-FIR" if category == "e_fir" else "in person",
         category=category,
-        received_at_ms=now_ms() - age_ms,
     )
-    return registers.receive_petition(station, OFFICER, petition).ref
+    with station_clock_at(station, now_ms() - age_ms):
+        return registers.receive_petition(station, OFFICER, petition).ref
 
 
 def refused(station: Station, message: str, fn: object, *args: object, **kw: object) -> None:
@@ -69,21 +71,49 @@ def test_casework_enquiry_and_its_permission(station: Station) -> None:
     refused(station, "already started", casework.start_enquiry, OFFICER, receipt)
 
     now = now_ms()
-    casework.permit_enquiry(station, SDPO, receipt, now=now)
+    casework.permit_enquiry(station, SDPO, receipt, BREACH_OF_TRUST, now=now)
     found = status(station, receipt)
     assert found.enquiry_deadline_ms == now + 14 * 24 * HOUR
     assert found.enquiry_permitted_by == SDPO
-    refused(station, "already permitted", casework.permit_enquiry, SDPO, receipt)
+    refused(station, "already permitted", casework.permit_enquiry, SDPO, receipt, BREACH_OF_TRUST)
     body = station.ledger.body(station.ledger.size() - 1)
     assert body.officer_id == SDPO
     assert body.petition_update.permitted_by == SDPO
     assert body.petition_update.deadline_ms == found.enquiry_deadline_ms
+    assert [(s.act, s.section) for s in body.petition_update.sections] == [("BNS", "316(2)")]
 
     assert casework_index.overdue_enquiries(station.index, now=now + 13 * 24 * HOUR) == []
     assert [
         p.receipt_number
         for p in casework_index.overdue_enquiries(station.index, now=now + 15 * 24 * HOUR)
     ] == [receipt]
+
+
+@pytest.mark.parametrize(
+    ("sections", "why"),
+    [
+        ([], "name the offences the information discloses"),
+        ([("BNS", "103(1)")], r"BNS 103\(1\) is punishable with death: .*register an FIR"),
+        ([("BNS", "117(2)")], r"BNS 117\(2\) is punishable with 7 years: .*register an FIR"),
+        ([("BNS", "329(4)")], r"BNS 329\(4\) is punishable with at most 1 year"),
+        ([("BNS", "115(2)")], r"BNS 115\(2\) is not cognizable"),
+        # The most serious cited offence decides: breach of trust beside murder is no enquiry.
+        ([("BNS", "316(2)"), ("BNS", "103(1)")], r"BNS 103\(1\) is punishable with death"),
+        ([("BNS", "999")], "unknown section 999 of BNS"),
+    ],
+)
+def test_casework_preliminary_enquiry_is_permitted_only_for_three_to_seven_years(
+    station: Station, sections: list[tuple[str, str]], why: str
+) -> None:
+    receipt = receive(station, age_ms=0)
+    cited = [records_pb2.ActSection(act=act, section=section) for act, section in sections]
+    refused(station, why, casework.permit_enquiry, SDPO, receipt, cited)
+    assert not status(station, receipt).enquiry_deadline_ms
+    # Three years (BNS 85, cruelty) and five (316(2)) may: the lower bound is inclusive.
+    casework.permit_enquiry(
+        station, SDPO, receipt, [records_pb2.ActSection(act="BNS", section="85")]
+    )
+    assert status(station, receipt).enquiry_deadline_ms
 
 
 def test_casework_close_needs_a_reason_and_ends_the_petition(station: Station) -> None:
@@ -246,7 +276,7 @@ def test_casework_case_events_and_the_io(station: Station) -> None:
 def test_casework_projection_survives_a_rebuild(station: Station) -> None:
     enquiry = receive(station)
     casework.start_enquiry(station, OFFICER, enquiry)
-    casework.permit_enquiry(station, SDPO, enquiry)
+    casework.permit_enquiry(station, SDPO, enquiry, BREACH_OF_TRUST)
     efir = receive(station, "e_fir")
     casework.sign_efir(station, OFFICER, efir)
     converted = casework.convert_to_fir(station, OFFICER, efir, theft_fir()).ref

@@ -14,7 +14,7 @@ from node.records.validation import IST, normalise_registration, utc_ms
 from node.station import registers, views
 from node.station.core import Station
 from protos import ledger_pb2, records_pb2
-from tests.node.support import theft_fir
+from tests.node.support import station_clock_at, theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
@@ -99,10 +99,10 @@ def test_station_ipc_section_kept_for_offence_before_bns(station: Station) -> No
     assert receipt.ref.startswith("FIR No. ")
 
 
-def test_station_duplicate_fir_number_is_refused(station: Station) -> None:
+def test_station_fir_number_given_live_is_refused(station: Station) -> None:
     receipt = registers.register_fir(station, OFFICER, theft_fir())
     again = theft_fir(fir_number=receipt.ref)
-    with pytest.raises(InputError, match="duplicate FIR number"):
+    with pytest.raises(InputError, match="FIR number is assigned by the station"):
         registers.register_fir(station, OFFICER, again)
 
 
@@ -128,13 +128,11 @@ def test_station_zero_fir_is_kept_apart_from_the_fir_series(station: Station) ->
 def test_station_gd_numbers_restart_each_day(station: Station) -> None:
     day1 = utc_ms(datetime(2026, 3, 1, 9, 0, tzinfo=IST))
     day2 = utc_ms(datetime(2026, 3, 2, 0, 30, tzinfo=IST))
-    a = registers.write_gd(station, OFFICER, "arrival", "SI reported for duty", entry_time_ms=day1)
-    b = registers.write_gd(
-        station, OFFICER, "departure", "Patrol left", entry_time_ms=day1 + 60_000
-    )
-    c = registers.write_gd(
-        station, OFFICER, "information", "Call about a fight", entry_time_ms=day2
-    )
+    with station_clock_at(station, day1):
+        a = registers.write_gd(station, OFFICER, "arrival", "SI reported for duty")
+        b = registers.write_gd(station, OFFICER, "departure", "Patrol left")
+    with station_clock_at(station, day2):
+        c = registers.write_gd(station, OFFICER, "information", "Call about a fight")
     assert (a.ref, b.ref, c.ref) == ("GD 2026-03-01/1", "GD 2026-03-01/2", "GD 2026-03-02/1")
 
 

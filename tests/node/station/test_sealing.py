@@ -32,6 +32,8 @@ def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
         place_of_occurrence=records_pb2.Place(description="Near the railway underpass"),
         sections=[records_pb2.ActSection(act="BNS", section="64(1)")],
         brief_facts=f"The victim {VICTIM}, D/o {VICTIM_FATHER}, was assaulted by the accused.",
+        # A woman officer records it (BNSS s.173(1) first proviso).
+        recording=records_pb2.InformationRecording(recorded_by_sex="F"),
     )
     fir.persons.add(person=victim(), role=records_pb2.COMPLAINANT)
     fir.persons.add(person=victim(), role=records_pb2.VICTIM)
@@ -208,7 +210,7 @@ def test_sealed_commitment_with_identity_is_refused(station: Station) -> None:
 
 
 def test_sealed_seed_station_keeps_sexual_offence_firs_sealed(station: Station) -> None:
-    seed_station(station, 400, seed=7, show_progress=False)
+    seed_station(station, 2000, seed=7, show_progress=False)  # about 65 FIRs
     laws = station.statutes
     checked = 0
     for index, body in station.ledger.bodies():

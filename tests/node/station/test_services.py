@@ -19,6 +19,7 @@ from node.records.validation import ist_date
 from node.station import registers, services
 from node.station.core import Station
 from protos import records_pb2
+from tests.node.support import station_clock_at
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 DISTRICT_ORIGIN = "cctns.in/kerala/ernakulam-city/dpo"
@@ -82,15 +83,16 @@ def test_request_refused_when_wrong(station: Station) -> None:
         services.receive_request(station, OFFICER, request(due_ms=5))
     with pytest.raises(InputError, match="in the future"):
         services.receive_request(station, OFFICER, request(received_at_ms=now_ms() + 10 * DAY))
+    with pytest.raises(InputError, match="not back-dated"):
+        services.receive_request(station, OFFICER, request(received_at_ms=now_ms() - 10 * DAY))
     assert services_index.list_requests(station.index, now_ms()) == []
 
 
 def test_overdue_and_status_updates(station: Station) -> None:
     now = now_ms()
-    old = services.receive_request(station, OFFICER, request(received_at_ms=now - 20 * DAY))
-    late_noc = services.receive_request(
-        station, OFFICER, request("noc", received_at_ms=now - 20 * DAY)
-    )
+    with station_clock_at(station, now - 20 * DAY):
+        old = services.receive_request(station, OFFICER, request())
+        late_noc = services.receive_request(station, OFFICER, request("noc"))
     fresh = services.receive_request(station, OFFICER, request())
     total, rows = services_index.overdue_requests(station.index, now)
     assert total == 1
@@ -230,7 +232,8 @@ def test_missing_persons_and_unidentified_bodies(station: Station) -> None:
 
 def test_rebuilt_index_has_the_same_rows(district: Station) -> None:
     now = now_ms()
-    old = services.receive_request(district, OFFICER, request(received_at_ms=now - 20 * DAY))
+    with station_clock_at(district, now - 20 * DAY):
+        old = services.receive_request(district, OFFICER, request())
     services.receive_request(district, OFFICER, request("tenant_verification"))
     services.update_request(district, OFFICER, old.ref, "completed", "done")
     services.receive_grievance(

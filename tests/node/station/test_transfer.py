@@ -359,6 +359,7 @@ def test_zero_fir_with_sealed_victim_stays_sealed_across_the_transfer(
     fir.sections.add(act="BNS", section="64(1)")
     fir.ClearField("property")
     fir.brief_facts = "Meera Nair was assaulted at Aluva."
+    fir.recording.recorded_by_sex = "F"  # a woman officer records it (BNSS s.173(1))
     fir.persons.add(
         person=records_pb2.Person(name="Meera Nair", age=22, sex="F"), role=records_pb2.VICTIM
     )

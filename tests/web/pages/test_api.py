@@ -166,7 +166,9 @@ def test_api_person_search_for_officers(node: Node, sho: TestClient) -> None:
     found = sho.get("/api/search/persons", params={"q": "Rajesh Kumar"})
     assert found.status_code == 200
     assert any(p["name"] == "Rajesh Kumar" for p in found.json()["persons"])
-    assert sho.get("/api/search/persons", params={"q": VICTIM}).json()["persons"] == []
+    # The sealed victim is never found; seeded people with similar names may be.
+    hits = sho.get("/api/search/persons", params={"q": VICTIM}).json()["persons"]
+    assert all(VICTIM not in str(hit) and node.sensitive not in str(hit) for hit in hits)
     aged = sho.get(
         "/api/search/persons", params={"q": "Rajesh Kumar", "age_min": 40, "age_max": 42}
     )

@@ -208,7 +208,16 @@ def test_casework_petition_page_enquiry_permission_and_conversion(
     assert _post(sho, "/petition/enquire", {"number": receipt}).status_code == 303
     assert _post(io, "/petition/permit", {"number": receipt}).status_code == 403
     assert 'id="form-permit"' in sdpo.get("/petition", params={"number": receipt}).text
-    assert _post(sdpo, "/petition/permit", {"number": receipt}).status_code == 303
+    # The sections decide whether a preliminary enquiry may be permitted (BNSS s.173(3)).
+    size = node.station.ledger.size()
+    kidnapping = _post(sdpo, "/petition/permit", {"number": receipt, "sections": "BNS 137(2)"})
+    assert kidnapping.status_code == 400
+    assert "BNS 137(2) is punishable with 7 years" in kidnapping.text
+    assert "register an FIR" in kidnapping.text
+    assert _post(sdpo, "/petition/permit", {"number": receipt}).status_code == 400
+    assert node.station.ledger.size() == size
+    permitted = {"number": receipt, "sections": "BNS 316(2)"}
+    assert _post(sdpo, "/petition/permit", permitted).status_code == 303
     state = casework_index.petition_status(node.station.index, receipt)
     assert state is not None and state.enquiry_permitted_by == "PEN400004"
     page = sho.get("/petition", params={"number": receipt})

@@ -437,6 +437,7 @@ def _woman_reports_against_herself(node: Node, mobile: str) -> str:
                 records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True),
             ],
             "The complainant was assaulted by an unknown man near the canal.",
+            recording=records_pb2.InformationRecording(recorded_by_sex="F"),
         ),
     ).ref
 

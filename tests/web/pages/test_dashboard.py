@@ -102,7 +102,8 @@ def test_dashboard_csv_downloads_have_a_header_and_the_rows(node: Node, sho: Tes
     overdue = _csv(sho, "overdue")
     assert overdue[0] == ["receipt_number", "received_date", "days_waiting", "channel"]
     assert len(overdue) > 1
-    assert all(int(row[2]) > 14 for row in overdue[1:])
+    # More than 14 days: 14 whole days and some hours count (days_waiting is whole days).
+    assert all(int(row[2]) >= 14 for row in overdue[1:])
     assert sho.get("/dashboard/nothing.csv").status_code == 404
 
 
@@ -110,7 +111,9 @@ def test_dashboard_figures_match_the_records(node: Node) -> None:
     now = now_ms()
     trend = reports.monthly_trend(node.station.index, now)
     assert len(trend) == 12
-    assert trend[-1][1] >= 3  # this month's FIRs include the three the fixture registered
+    assert (
+        trend[-1][1] >= 2
+    )  # this month's include the fixture's two (its Zero FIR is not numbered here)
     pending = dict(reports.pending_by_age(node.station.index, now))
     assert sum(pending.values()) == sum(node.station.index.lookups.counts_by_crime_head().values())
     assert pending[">365"] > 0  # the seed spans 400 days

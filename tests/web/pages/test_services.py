@@ -20,6 +20,7 @@ from node.station import registers, services
 from node.station.core import Station
 from node.web.i18n import Translator
 from protos import records_pb2
+from tests.node.support import station_clock_at
 from tests.web.support import Node, TestClient, csrf, login, post_form, web_node
 
 STATION_ID = "kerala/ernakulam-city/ps-kalamassery"
@@ -163,16 +164,15 @@ def test_csrf_missing_is_refused(node: Node) -> None:
 
 
 def test_overdue_requests_shown_to_staff(node: Node) -> None:
-    now = now_ms()
-    late = services.receive_request(
-        node.station,
-        "PEN100001",
-        records_pb2.ServiceRequest(
-            kind="tenant_verification",
-            applicant=records_pb2.Person(name=XSS, mobile="9847077777", address="x"),
-            received_at_ms=now - 20 * validation.DAY_MS,
-        ),
-    )
+    with station_clock_at(node.station, now_ms() - 20 * validation.DAY_MS):
+        late = services.receive_request(
+            node.station,
+            "PEN100001",
+            records_pb2.ServiceRequest(
+                kind="tenant_verification",
+                applicant=records_pb2.Person(name=XSS, mobile="9847077777", address="x"),
+            ),
+        )
     sho = signed_in(node, "PEN200001", "sho", STATION_ID)
     page = sho.get("/requests")
     assert page.status_code == 200
