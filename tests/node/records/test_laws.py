@@ -370,9 +370,7 @@ def test_laws_every_row_has_a_known_source_and_unverified_rows_are_unchecked(
 
 
 def test_laws_issue_rows_in_the_shipped_tables(laws: Statutes) -> None:
-    """The rows issue 9 names, once the format 2 tables have landed."""
-    if laws.section("BNS", "3(5)").source == (LEGACY_SOURCE,):
-        pytest.skip("bns.json is still format 1")
+    """The rows issue 9 names."""
     for accessory in ("3(5)", "49", "61(2)", "62", "190"):
         assert laws.section("BNS", accessory).kind == ACCESSORY, accessory
     for accessory in ("34", "109", "120B", "149", "511"):
@@ -381,6 +379,27 @@ def test_laws_issue_rows_in_the_shipped_tables(laws: Statutes) -> None:
         laws.section_not_in_force(("BNS", "106(2)"), datetime.date(2025, 1, 1)) or ""
     )
     assert laws.section("BNS", "308(5)").title != laws.section("BNS", "308(4)").title
+    # The longest term counts aggravated limbs: a second theft, robbery on a highway at night.
+    assert laws.section("BNS", "303(2)").max_punishment_years == 5
+    assert laws.section("BNS", "309(4)").max_punishment_years == 14
+    # Every section of both codes has a row.
+    for act, last in (("BNS", 358), ("IPC", 511)):
+        numbers = {int(re.match(r"\d+", s.section)[0]) for s in laws.sections(act)}  # type: ignore[index]
+        assert numbers == set(range(1, last + 1)), act
+
+
+def test_laws_mapping_covers_every_ipc_offence(laws: Statutes) -> None:
+    folder = resources.files("node.records.laws").joinpath("data")
+    mapped = {
+        normalise_section(pair["ipc"])
+        for pair in json.loads(folder.joinpath("ipc_bns.json").read_text("utf-8"))["map"]
+    }
+    unmapped = [
+        s.section
+        for s in laws.sections("IPC")
+        if s.kind != "general" and normalise_section(s.section) not in mapped
+    ]
+    assert unmapped == []
 
 
 def test_laws_classification_agrees_across_the_mapping_unless_the_source_says(
@@ -393,8 +412,9 @@ def test_laws_classification_agrees_across_the_mapping_unless_the_source_says(
             continue
         for target in mapped.bns:
             bns = laws.section("BNS", target)
-            if bns.kind == OFFENCE and bns.cognizable != ipc.cognizable:
+            if bns.kind == OFFENCE and (bns.cognizable, bns.bailable) != (
+                ipc.cognizable,
+                ipc.bailable,
+            ):
                 differs.append(f"IPC {ipc.section} -> BNS {target}")
-    if laws.section("IPC", "34").source == (LEGACY_SOURCE,):
-        pytest.skip(f"ipc.json is still format 1 ({len(differs)} differences)")
     assert differs == []

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
+from node.records.validation import IST
 from node.station import views
 from node.web.urls import parse_ref
 from tests.web.support import (
@@ -110,6 +112,26 @@ def test_staff_gd_invalid_entry_is_shown_again_and_not_written(
     )
     assert response.status_code == 400
     assert "not a date and time" in response.text
+    assert node.station.ledger.size() == size
+
+
+def test_staff_gd_entry_dated_back_is_refused_with_the_reason(
+    node: Node, writer: TestClient
+) -> None:
+    size = node.station.ledger.size()
+    week_ago = (datetime.now(IST) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    token = csrf(writer.get("/gd/new").text)
+    response = writer.post(
+        "/gd/new",
+        data={
+            "category": "information",
+            "summary": "Call about a fight at the market",
+            "entry_time": week_ago,
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 400
+    assert "not back-dated" in response.text
     assert node.station.ledger.size() == size
 
 
