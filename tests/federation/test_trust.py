@@ -25,10 +25,19 @@ from federation.trust.revocation import RevocationSet, sign_revocation, verify_r
 from ledger.errors import AuthenticationError, InputError, UsageError, VerificationError
 from node.config import ROLES, DataDir
 
+# "Now" of this module's tests: set when the module starts (below), not when the suite is
+# collected: certificates issued here start CLOCK_SKEW (5 minutes) before their issue, and a busy
+# suite can take longer than that to reach this module.
 NOW = dt.datetime.now(dt.UTC)
 LEDGER_KEY = bytes(range(32))
 STATION = "kerala/ernakulam-city/ps-kalamassery"
 CIRCLE = "kerala/ernakulam-city/circle-kalamassery"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _now_at_module_start() -> None:
+    global NOW
+    NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture(scope="module")
