@@ -388,6 +388,44 @@ def test_cli_record_import_keeps_numbers_and_the_live_series_continues(
     assert marked == ["CCTNS 1.0 export"] * 3 + [""]
 
 
+def test_cli_record_import_refuses_a_bad_line_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "fresh")
+    assert run(capsys, "node", "init", "--data-dir", data, "--origin", ORIGIN)[0] == 0
+    _, before, _ = run(capsys, "ledger", "checkpoint", "--data-dir", data)
+    good = json.dumps({"kind": "fir", "officer": "PEN7", "record": _scooter_fir()})
+    cases = {
+        "not json": (good + "\n{not json\n", "line 2: not an import line"),
+        "unknown kind": (json.dumps({"kind": "memo", "officer": "x", "record": {}}), "line 1"),
+        "future": (
+            json.dumps(
+                {
+                    "kind": "gd",
+                    "officer": "PEN7",
+                    "record": {
+                        "category": "arrival",
+                        "summary": "SI on duty",
+                        "entryTimeMs": str(int(time.time() * 1000) + 86_400_000),
+                    },
+                }
+            ),
+            "in the future",
+        ),
+        "huge": ("x" * (record_cli.MAX_RECORD_FILE_BYTES + 2) + "\n", "larger than"),
+    }
+    for name, (text, message) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.jsonl"
+        path.write_text(text)
+        code, _, err = run(
+            capsys, "record", "import", "--file", str(path), "--source", "x", "--data-dir", data
+        )
+        assert code == 2 and message in err, (name, err)
+        assert "Traceback" not in err and err.count("\n") == 1, (name, err)
+    _, after, _ = run(capsys, "ledger", "checkpoint", "--data-dir", data)
+    assert before == after
+
+
 @pytest.mark.parametrize("bad", ["١٢", "²", "9" * 5000, "-1"])
 def test_cli_search_numbers_are_digits_in_range(
     node_dir: str, capsys: pytest.CaptureFixture[str], bad: str
