@@ -49,7 +49,14 @@ def seed_station(
     latest = registers.latest_fir_registration_ms(
         station,
     )
-    if latest is not None:
+    live = station.index.lookups.first_live_register_ms()
+    if live is not None:
+        # The station has written live: synthetic history (an import) may only fill the years
+        # before its first live year (registers.import_records), so it ends there.
+        first_year = datetime.fromtimestamp(live / 1000, IST).year
+        end = min(end, datetime(first_year, 1, 1, tzinfo=IST) - timedelta(minutes=1))
+        start = min(start, end - timedelta(days=span))
+    if latest is not None and latest / 1000 < end.timestamp():
         # Seeding again: new records come after the station's latest FIR, and never after now
         # (an import keeps its records' times, which may not lie in the future).
         after = datetime.fromtimestamp(latest / 1000 + 1, IST)

@@ -161,6 +161,16 @@ class Lookups:
         found = self._scalar(stmt)
         return None if found is None else int(found)
 
+    def first_live_register_ms(self) -> int | None:
+        """When the first register record (GD entry, petition, NCR, FIR) was written live, not
+        imported (the ledger's clock); None when every one was imported or there is none."""
+        stmt = sa.select(sa.func.min(records.c.written_at_ms)).where(
+            records.c.kind.in_(("general_diary", "petition", "ncr", "fir")),
+            records.c.imported.is_(False),
+        )
+        found = self._scalar(stmt)
+        return None if found is None else int(found)
+
     def latest_gd_time(self) -> int | None:
         """The latest General Diary entry time of the station (Unix ms), None when empty."""
         found = self._scalar(sa.select(sa.func.max(gd_entries.c.entry_time_ms)))

@@ -24,10 +24,12 @@ from node.demo.federation import build
 from node.demo.seed import seed_station
 from node.peers.clients import Peers
 from node.runtime import reconcile_with_parent
+from node.station import registers
 from node.station.core import Station
 from node.station.sealed_store import SealedStore
 from protos import federation_pb2
 from tests.ledger.test_mark import flip_wal_byte
+from tests.node.support import sexual_offence_fir
 from tests.processes import (
     launch_node,
     run_cctns,
@@ -45,7 +47,14 @@ DISTRICT = "ekm-dpo"
 
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[Path]:
-    build(tmp_path, records=400)  # some FIRs seal identities (the backup carries them)
+    build(tmp_path, records=40)
+    # A case whose victim is sealed: the backup must carry the sealed store too.
+    station = Station.open(DataDir(tmp_path / STATION))
+    try:
+        registers.register_fir(station, "PEN100001", sexual_offence_fir())
+        assert station.sealed.count() > 0
+    finally:
+        station.close()
     # The district's searches below are many more than a district's minute's quota of them.
     set_limits(tmp_path / STATION, peer_audited_calls="10000/minute")
     yield tmp_path

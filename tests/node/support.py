@@ -77,3 +77,27 @@ def station_clock_at(station: Station, when_ms: int) -> Iterator[None]:
         yield
     finally:
         station.clock = saved
+
+
+def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
+    occurred = datetime.now(IST) - timedelta(hours=6)
+    fir = records_pb2.Fir(
+        occurrence_from_ms=utc_ms(occurred),
+        place_of_occurrence=records_pb2.Place(description="Near the railway underpass"),
+        sections=[records_pb2.ActSection(act="BNS", section="64(1)")],
+        brief_facts=f"The victim {VICTIM}, D/o {VICTIM_FATHER}, was assaulted by the accused.",
+        # A woman officer records it (BNSS s.173(1) first proviso).
+        recording=records_pb2.InformationRecording(recorded_by_sex="F"),
+    )
+    fir.persons.add(person=victim(), role=records_pb2.COMPLAINANT)
+    fir.persons.add(person=victim(), role=records_pb2.VICTIM)
+    fir.persons.add(
+        person=records_pb2.Person(name="Biju Mathew", relative_name="Mathew", relation="S/o"),
+        role=records_pb2.ACCUSED,
+    )
+    if informant:
+        fir.persons.add(
+            person=records_pb2.Person(name="Rosamma Varghese", age=52, sex="F"),
+            role=records_pb2.INFORMANT,
+        )
+    return fir

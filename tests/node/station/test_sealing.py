@@ -19,34 +19,10 @@ from node.records.validation import IST, utc_ms
 from node.station import casework, disclosure, registers, views
 from node.station.core import Station
 from protos import records_pb2
-from tests.node.support import VICTIM, VICTIM_FATHER, VICTIM_MOBILE, victim
+from tests.node.support import VICTIM, VICTIM_FATHER, VICTIM_MOBILE, sexual_offence_fir, victim
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
-    occurred = datetime.now(IST) - timedelta(hours=6)
-    fir = records_pb2.Fir(
-        occurrence_from_ms=utc_ms(occurred),
-        place_of_occurrence=records_pb2.Place(description="Near the railway underpass"),
-        sections=[records_pb2.ActSection(act="BNS", section="64(1)")],
-        brief_facts=f"The victim {VICTIM}, D/o {VICTIM_FATHER}, was assaulted by the accused.",
-        # A woman officer records it (BNSS s.173(1) first proviso).
-        recording=records_pb2.InformationRecording(recorded_by_sex="F"),
-    )
-    fir.persons.add(person=victim(), role=records_pb2.COMPLAINANT)
-    fir.persons.add(person=victim(), role=records_pb2.VICTIM)
-    fir.persons.add(
-        person=records_pb2.Person(name="Biju Mathew", relative_name="Mathew", relation="S/o"),
-        role=records_pb2.ACCUSED,
-    )
-    if informant:
-        fir.persons.add(
-            person=records_pb2.Person(name="Rosamma Varghese", age=52, sex="F"),
-            role=records_pb2.INFORMANT,
-        )
-    return fir
 
 
 def theft_fir(**person_fields: object) -> records_pb2.Fir:
