@@ -12,18 +12,12 @@ from typing import Any
 
 import pytest
 
-from admin.cli import main
 from node.records.laws import LEGACY_SOURCE, statutes
 from node.records.validation import IST, utc_ms
+from tests.admin.test_cli import run
 
 ORIGIN = "cctns.in/kerala/thrissur-city/ps-ollur"
 HOUR_MS = 3_600_000
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
