@@ -19,9 +19,11 @@ from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
+from node.station import registers
 from node.station.backup import MANIFEST, backup, restore
 from node.station.core import Station
 from tests.node.station.test_scrub import damage_largest_table
+from tests.node.support import sexual_offence_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-backup"
 CHILD = "cctns.in/kerala/ernakulam-city/ps-child"
@@ -35,7 +37,8 @@ def station(tmp_path: Path) -> Iterator[Station]:
     replicas.follow(CHILD, bytes(range(32)))  # a replica store, as a parent office holds
     replicas.close()
     opened = Station.open(data_dir)
-    seed_station(opened, 1000, seed=5, show_progress=False)  # about 30 FIRs, some sealed
+    seed_station(opened, 1000, seed=5, show_progress=False)  # about 30 FIRs
+    registers.register_fir(opened, "PEN100001", sexual_offence_fir())  # a sealed victim
     yield opened
     opened.close()
 
