@@ -186,7 +186,7 @@ def test_sealed_commitment_with_identity_is_refused(station: Station) -> None:
 
 
 def test_sealed_seed_station_keeps_sexual_offence_firs_sealed(station: Station) -> None:
-    seed_station(station, 2000, seed=7, show_progress=False)  # about 65 FIRs
+    seed_station(station, 6000, seed=7, show_progress=False)  # about 200 FIRs
     laws = station.statutes
     checked = 0
     for index, body in station.ledger.bodies():
