@@ -115,6 +115,12 @@ def failover(tmp_path: Path) -> Iterator[Failover]:
             lambda: verified_size(dr.data_dir.ledger_path) == size,
             timeout=CATCH_UP,
         )
+        # The parent too has verified the primary's log (else the takeover finds it holds none).
+        wait_for(
+            "the parent to replicate the primary",
+            lambda: verified_size(parent_replica(fed, sta.origin)) == size,
+            timeout=CATCH_UP,
+        )
         stop_node(standby)
 
         # A takeover while the primary still answers is refused, and writes nothing.
