@@ -27,6 +27,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from federation.metrics import RATE_LIMIT_REFUSALS
 from ledger.errors import InputError, RateLimited
 
 __all__ = ["Limiter", "Quota", "new_limiter", "parse_limit"]
@@ -83,6 +84,7 @@ class Quota:
             self._limiter.hit(item, self.name, key)
 
     def _refused(self, item: RateLimitItem, key: str) -> RateLimited:
+        RATE_LIMIT_REFUSALS.labels(self.name).inc()
         reset_at = self._limiter.get_window_stats(item, self.name, key).reset_time
         wait = max(1, math.ceil(reset_at - time.time()))
         return RateLimited(f"{self.refusal} (at most {item}): try again in {wait} s", wait)

@@ -16,18 +16,32 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from prometheus_client import CollectorRegistry
 
+from node.config import Metrics
 from node.records import limits
 from node.web import errors
 from node.web.deps import WebContext, language
 from node.web.forms import PORTAL_LIMITS
-from node.web.pages import api, auth, cases, citizen, dashboard, home, registers, search, services
+from node.web.pages import (
+    api,
+    auth,
+    cases,
+    citizen,
+    dashboard,
+    home,
+    metrics,
+    network,
+    registers,
+    search,
+    services,
+)
 from node.web.request_size import RequestSizeMiddleware
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
 from node.web.throttle import Throttle
 from node.web.urls import case_url, pdf_url
 
-__all__ = ["ROUTERS", "create_app"]
+__all__ = ["ROUTERS", "create_app", "create_metrics_app"]
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -43,6 +57,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     citizen.router,
     services.router,
     dashboard.router,
+    network.router,
+    metrics.router,
     api.router,
 )
 
@@ -90,6 +106,9 @@ def create_app(context: WebContext) -> FastAPI:
     app.state.secret = context.secret
     app.state.secure_cookies = context.secure_cookies
     app.state.throttle = Throttle(context.limits)
+    # What `node.web.pages.metrics` reads.
+    app.state.metrics = context.metrics
+    app.state.metrics_allow = context.station.config.metrics
 
     def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         lang = language(request)
@@ -119,4 +138,14 @@ def create_app(context: WebContext) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
+    return app
+
+
+def create_metrics_app(registry: CollectorRegistry, allow: Metrics) -> FastAPI:
+    """GET /metrics alone, for `cctns node serve --metrics HOST:PORT` (a node without its web
+    UI): the same handler, the same allow list."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.metrics = registry
+    app.state.metrics_allow = allow
+    app.include_router(metrics.router)
     return app

@@ -18,8 +18,10 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from federation.metrics import OfficeStatus
 from node.config import Limits
 from node.station.core import Station
 from node.web.auth import Accounts
@@ -70,6 +72,11 @@ class WebContext:
     replica_indexes: Any = None
     # The portal's and sign-in's rate limits (node.toml [limits]; `node.web.throttle`).
     limits: Limits = field(default_factory=Limits)
+    # The node's Prometheus registry (`node.metrics`), served at GET /metrics; None: no metrics.
+    metrics: CollectorRegistry | None = None
+    # The offices under this node, attention first (`federation.metrics.office_statuses`), for
+    # the staff page /network; None on a node that holds no replicas and keeps no directory.
+    offices: Callable[[], list[OfficeStatus]] | None = None
 
 
 # -- the node ------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import trio
 from fastapi import FastAPI
 from hypercorn.config import Config
@@ -18,6 +20,8 @@ async def serve_http(
     config = Config()
     config.bind = [bind]
     config.accesslog = None
-    config.errorlog = "-"
+    # Through the process's logging (stderr, one format: the journal's under systemd), not a
+    # handler of hypercorn's own that wrote every line twice, once with its own timestamp.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 30
     await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
