@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,31 +105,33 @@ def free_port() -> int:
         return port
 
 
-def _descendants(name: str) -> list[DemoNode]:
-    children = [n for n in NODES if n.parent == name]
-    return children + [d for c in children for d in _descendants(c.name)]
+def _descendants(name: str, nodes: Sequence[DemoNode] = NODES) -> list[DemoNode]:
+    children = [n for n in nodes if n.parent == name]
+    return children + [d for c in children for d in _descendants(c.name, nodes)]
 
 
-def build(base: Path, *, records: int) -> None:
-    """Creates the demo's authorities, nodes, certificates, federation.toml files and records."""
+def build(base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES) -> None:
+    """Creates the demo's authorities, nodes, certificates, federation.toml files and records.
+    `nodes` (the demo's seven by default; the simulator's real-process mode passes its own)
+    must be of one state, parents before children."""
     root = create_root(common_name="cctns demo national root")
     kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
     kerala.save(base / "authorities" / "kerala")
-    ports = {node.name: free_port() for node in NODES}
-    http_ports = {node.name: free_port() for node in NODES}
+    ports = {node.name: free_port() for node in nodes}
+    http_ports = {node.name: free_port() for node in nodes}
     (base / "http-ports.txt").write_text(
         "".join(f"{name} {port}\n" for name, port in http_ports.items())
     )
     keys: dict[str, bytes] = {}
-    for node in NODES:
+    for node in nodes:
         data_dir = DataDir(base / node.name)
         data_dir.create(
             origin=node.origin, role=node.role, district=node.district, station=node.station
         )
         keys[node.name] = bytes(data_dir.load_key().verify_key)
-    by_name = {node.name: node for node in NODES}
-    for number, node in enumerate(NODES):
+    by_name = {node.name: node for node in nodes}
+    for number, node in enumerate(nodes):
         data_dir = DataDir(base / node.name)
         parent = by_name[node.parent].node_id if node.parent else ""
         creds = enrol_node(
@@ -140,7 +143,7 @@ def build(base: Path, *, records: int) -> None:
             address=f"127.0.0.1:{ports[node.name]}",
         )
         creds.save(data_dir.path)
-        follows = {d.name for d in _descendants(node.name)}
+        follows = {d.name for d in _descendants(node.name, nodes)}
         peers = tuple(
             PeerEntry(
                 PeerAddress(
@@ -152,7 +155,7 @@ def build(base: Path, *, records: int) -> None:
                 ),
                 follow=other.name in follows,
             )
-            for other in NODES
+            for other in nodes
             if other.name != node.name
         )
         save_federation(
@@ -161,25 +164,37 @@ def build(base: Path, *, records: int) -> None:
         )
         station = Station.open(data_dir)
         try:
-            if node.role == "station":
+            if node.role == "station" and records:
                 print(f"seeding {node.name} ...", file=sys.stderr)
                 seed_station(station, records, seed=100 + number)
         finally:
             station.close()
-        _demo_officer(data_dir, node)
+        _demo_officer(data_dir, node, number)
 
 
 DEMO_PASSWORD = "kerala-police-demo"
 
 
-def _demo_officer(data_dir: DataDir, node: DemoNode) -> None:
+_OFFICER_ROLES = {
+    "station": "sho",
+    "circle": "circle_inspector",
+    "sub-division": "sdpo",
+    "district": "district_supervisor",
+    "state": "scrb_analyst",
+}
+
+
+def _demo_officer(data_dir: DataDir, node: DemoNode, number: int) -> None:
     """One officer per office for trying the web UI; the TOTP secret is kept in the demo
-    folder (demo only: a real node shows it once, to the officer)."""
-    role = {"station": "sho", "district": "district_supervisor", "state": "scrb_analyst"}[node.role]
+    folder (demo only: a real node shows it once, to the officer). Offices with no web role
+    of their own (control rooms, laboratories, bureaux) get none."""
+    role = _OFFICER_ROLES.get(node.role)
+    if role is None:
+        return
     jurisdiction = node.node_id.rsplit("/", 1)[0] if node.role != "station" else ""
     accounts = accounts_for(data_dir)
     try:
-        officer_id = f"PEN{100001 + NODES.index(node)}"
+        officer_id = f"PEN{100001 + number}"
         _, secret = accounts.create_officer(
             officer_id,
             f"Demo officer, {node.station}",
@@ -199,12 +214,15 @@ def _http_ports(base: Path) -> dict[str, int]:
     return {name: int(port) for name, port in (line.split() for line in lines if line)}
 
 
-def start(base: Path) -> list[subprocess.Popen[bytes]]:
-    """Starts every node as its own process; logs go to <base>/logs/."""
+def start(
+    base: Path, *, nodes: Sequence[DemoNode] = NODES, poll: float = 1.0
+) -> list[subprocess.Popen[bytes]]:
+    """Starts every node (of `build`'s `nodes`) as its own process, replication polled every
+    `poll` seconds; logs (and each node's ready line) go to <base>/logs/<name>.log."""
     (base / "logs").mkdir(exist_ok=True)
     processes = []
     http = _http_ports(base)
-    for node in NODES:
+    for node in nodes:
         command = [sys.executable, "-m", "admin.cli", "node", "serve"]
         with (base / "logs" / f"{node.name}.log").open("ab") as log:
             processes.append(
@@ -214,7 +232,7 @@ def start(base: Path) -> list[subprocess.Popen[bytes]]:
                         "--data-dir",
                         str(base / node.name),
                         "--poll",
-                        "1",
+                        str(poll),
                         "--http",
                         f"127.0.0.1:{http[node.name]}",
                     ],

@@ -1,0 +1,801 @@
+"""The simulator's engine: offices, workload, replication, searches and faults in simulated time.
+
+`run_scenario(scenario, options)` builds one SimNode per office (a real Ledger and real
+replicas, simulations/sim/node.py), puts every office's real PeerService on a SimNetwork (the
+in-memory transport, federation/memory.py, serving inline), and runs under trio's MockClock
+with autojump: time moves only when every task waits, so a week passes in minutes.
+
+Tasks (one nursery):
+- a writer per office: every `tick` it appends the entries its workload calls for (role rate,
+  hour-of-day rhythm, Poisson counts from the seed) in one group commit, and starts the
+  searches of that tick;
+- a follower per (holder, origin): rounds of federation/replication.py (`follow_once`, or the
+  pipelined `replication_loop.follow_round` for a catch-up longer than a chunk) against the
+  child the origin is reached through, with replication_loop's back-off (capped) and Announce.
+  An idle poll (the child holds nothing newer) changes nothing, so it is skipped: the loop waits
+  until the child's log or replica grows, then polls at its next poll-grid time. Failures are
+  met when there is something to fetch, as the real loop meets them;
+- searches: `federation.fanout.fan_out` of a person search to the district office and up to
+  `fanout` stations of the district; every answer appends an audit entry where it is answered.
+  An answer that carries no witnessed checkpoint makes the asker read the office's checkpoint
+  and pass it up its parent chain (gossip) to the first office that follows that log, which
+  checks it with its follower: that is how a fork shown only to other readers is caught;
+- the fault schedule (simulations/sim/faults.py).
+
+After `days`, writing stops, every fault still running is ended, and the network is given up to
+`settle` simulated seconds to converge; then the invariants are checked
+(simulations/sim/invariants.py) and the report assembled.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import random
+import resource
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import nacl.signing
+import trio
+import trio.testing
+
+from federation.fanout import fan_out
+from federation.interfaces import PeerClient
+from federation.memory import MemoryPeerClient
+from federation.replication import DEFAULT_CHUNK, Progress, follow_once
+from federation.replication_loop import MAX_BACKOFF, follow_round
+from federation.service import PeerService
+from ledger.checkpoint import parse_note
+from ledger.errors import CctnsError, VerificationError
+from ledger.log import Ledger
+from protos import federation_pb2, ledger_pb2, records_pb2
+from simulations.sim.network import SimNetwork
+from simulations.sim.node import SIM_OFFICER, Office, SimLocalNode, SimNode
+from simulations.sim.report import EquivocationResult, OutageResult, Report, Stats
+from simulations.sim.shape import ScenarioLike
+
+__all__ = ["SimOptions", "Simulation", "run_scenario", "run_scenario_async"]
+
+DAY = 86400.0
+# 2026-12-01 00:00 IST in Unix ms: the simulated clock starts there (hour 0 of the rhythm).
+EPOCH_MS = 1_764_527_400_000
+HIERARCHY = (
+    "station",
+    "circle",
+    "sub-division",
+    "district",
+    "state",
+    "national",
+)
+NAMES = tuple(
+    f"{first} {last}"
+    for first in ("Anil", "Biju", "Deepa", "Faisal", "Jaya", "Latha", "Manoj", "Rekha")
+    for last in ("Kumar", "Nair", "Menon", "Pillai", "Varghese", "Joseph", "Thomas", "Das")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimOptions:
+    """How to run a scenario (see /work/notes/api-sim.md and docs/simulator.md)."""
+
+    days: float = 1.0
+    scale: float = 1.0
+    seed: int = 0
+    store: Literal["memory", "disk"] = "memory"
+    data_dir: Path | None = None
+    tick: float = 1800.0
+    poll_interval: float = 60.0
+    max_backoff: float = MAX_BACKOFF
+    timeout: float = 30.0
+    search_sample: float = 1.0
+    search_deadline: float = 10.0
+    fanout: int = 8
+    latency: tuple[float, float] = (0.005, 0.040)
+    faults: bool = True
+    settle: float = 6 * 3600.0
+    progress: Callable[[float, float], None] | None = None
+
+
+def run_scenario(scenario: ScenarioLike, options: SimOptions | None = None) -> Report:
+    """Runs `scenario` in simulated time and returns its report (blocking)."""
+    chosen = options or SimOptions()
+    if chosen.store == "disk" and chosen.data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="cctns-sim-") as tmp:
+            return _run(scenario, _with_dir(chosen, Path(tmp)))
+    return _run(scenario, chosen)
+
+
+def _with_dir(options: SimOptions, directory: Path) -> SimOptions:
+    values = {name: getattr(options, name) for name in SimOptions.__slots__}
+    values["data_dir"] = directory
+    return SimOptions(**values)
+
+
+def _run(scenario: ScenarioLike, options: SimOptions) -> Report:
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    return trio.run(run_scenario_async, scenario, options, clock=clock)
+
+
+async def run_scenario_async(scenario: ScenarioLike, options: SimOptions) -> Report:
+    """`run_scenario` for a caller already in a trio run (under a MockClock, or a real clock
+    for a real-time run)."""
+    simulation = Simulation(scenario, options)
+    try:
+        return await simulation.run()
+    finally:
+        simulation.close()
+
+
+# -- the offices ----------------------------------------------------------------------------
+
+
+def select_offices(scenario: ScenarioLike, scale: float, seed: int) -> dict[str, Office]:
+    """The scenario's offices, stations sampled to `scale` (with every ancestor of a kept
+    station; other leaf offices sampled alike), parents first."""
+    offices = {
+        o.id: Office(o.id, o.role, o.parent or "", o.district or "") for o in scenario.offices
+    }
+    if scale < 1.0:
+        rng = random.Random(f"{seed}:scale")
+        has_child = {o.parent for o in offices.values() if o.parent}
+        leaves = sorted(n for n in offices if n not in has_child)
+        keep_leaves = {n for n in leaves if rng.random() < scale}
+        if not keep_leaves and leaves:
+            keep_leaves = {leaves[0]}
+        kept: set[str] = set()
+        for node_id in keep_leaves:
+            current = node_id
+            while current and current not in kept:
+                kept.add(current)
+                current = offices[current].parent
+        roots = {n for n, o in offices.items() if not o.parent}
+        kept |= roots
+        offices = {n: o for n, o in offices.items() if n in kept}
+    for office in offices.values():
+        if office.parent and office.parent not in offices:
+            office.parent = ""
+    for office in offices.values():
+        if office.parent:
+            offices[office.parent].children.append(office.node_id)
+    ordered: dict[str, Office] = {}
+
+    def visit(node_id: str) -> None:
+        ordered[node_id] = offices[node_id]
+        for child in sorted(offices[node_id].children):
+            visit(child)
+
+    for root in sorted(n for n, o in offices.items() if not o.parent):
+        visit(root)
+    return ordered
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth for small means, a normal approximation for large)."""
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, product, count = math.exp(-mean), rng.random(), 0
+    while product > limit:
+        product *= rng.random()
+        count += 1
+    return count
+
+
+class _GossipClient:
+    """A PeerClient that returns `note` as the checkpoint and asks `client` for the rest: a
+    checkpoint a reader passed on, checked by the follower as if the child had shown it."""
+
+    def __init__(self, note: bytes, client: PeerClient) -> None:
+        self._note = note
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    @property
+    def node_id(self) -> str:
+        return self._client.node_id
+
+    async def get_checkpoint(self, origin: str = "", *, timeout: float) -> bytes:
+        return self._note
+
+
+class _ServiceSlot:
+    """Stands on the network for an office's PeerService; faults swap what is behind it."""
+
+    def __init__(self, service: object) -> None:
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service, name)
+
+
+@dataclass(slots=True)
+class _Route:
+    """One followed origin: `holder` keeps a replica of `origin` read from `source`."""
+
+    holder: str
+    source: str
+    origin: str
+    origin_node: str
+    label: str
+
+
+@dataclass(slots=True)
+class _Outage:
+    result: OutageResult
+    offices: list[str]
+    watch: dict[tuple[str, str], int]  # (holder, origin) -> size to reach
+
+
+class Simulation:
+    """One run: build with a scenario and options, `await run()`, then `close()`."""
+
+    def __init__(self, scenario: ScenarioLike, options: SimOptions) -> None:
+        self.scenario = scenario
+        self.options = options
+        # A scenario loaded at a scale is sampled already (simulations/sim/scenario.py).
+        scale = options.scale if getattr(scenario, "scale", 1.0) >= 1.0 else 1.0
+        self.offices = select_offices(scenario, scale, options.seed)
+        self.nodes: dict[str, SimNode] = {}
+        self.network = SimNetwork(seed=options.seed, latency=options.latency, in_thread=False)
+        self.network.set_groups({n: o.district or n for n, o in self.offices.items()})
+        self.slots: dict[str, _ServiceSlot] = {}
+        self.routes: list[_Route] = []
+        self.routes_by_origin: defaultdict[str, list[_Route]] = defaultdict(list)
+        self._route_of: dict[tuple[str, str], _Route] = {}
+        self._changed: dict[tuple[str, str], trio.Event] = {}
+        self._locks: dict[tuple[str, str], trio.Lock] = {}
+        self._announced: dict[str, trio.Event] = {}
+        self._held_gossip: defaultdict[tuple[str, str], list[tuple[int, bytes]]] = defaultdict(list)
+        self._scopes: defaultdict[str, set[trio.CancelScope]] = defaultdict(set)
+        self._up: dict[str, trio.Event] = {}
+        # origin -> sizes after each commit, and when
+        self.commit_sizes: defaultdict[str, list[int]] = defaultdict(list)
+        self.commit_times: defaultdict[str, list[float]] = defaultdict(list)
+        self.lag: defaultdict[str, list[float]] = defaultdict(list)
+        self.written: defaultdict[str, int] = defaultdict(int)  # workload entries per office
+        self.gd_numbers: defaultdict[str, int] = defaultdict(int)
+        self.backlog: defaultdict[str, int] = defaultdict(int)  # entries owed after a crash
+        self.search_latency: list[float] = []
+        self.searches = 0
+        self.fanout_asked = 0
+        self.fanout_answered = 0
+        self.writing = True
+        self.outages: list[_Outage] = []
+        self.lost_with_disk = 0
+        self.equivocators: dict[str, EquivocationResult] = {}
+        self.forks: dict[str, Ledger] = {}
+        self.lost_numbers: defaultdict[str, set[int]] = defaultdict(set)
+        self.active_faults = 0
+        self.faults: list[Any] = []
+        self.faults_over = trio.Event()
+        self.excluded: set[str] = set()  # origins whose replicas are quarantined on purpose
+        self.notes: list[str] = []
+        self.nursery: trio.Nursery | None = None
+        self.end_time = options.days * DAY
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _key(self, node_id: str) -> nacl.signing.SigningKey:
+        seed = hashlib.sha256(f"{self.options.seed}:key:{node_id}".encode()).digest()
+        return nacl.signing.SigningKey(seed)
+
+    def clock_ms(self) -> int:
+        return EPOCH_MS + int(trio.current_time() * 1000)
+
+    def _build(self) -> None:
+        directory = self.options.data_dir if self.options.store == "disk" else None
+        for node_id, office in self.offices.items():
+            node = SimNode(office, self._key(node_id), clock_ms=self.clock_ms, directory=directory)
+            node.on_commit = self._record_commit
+            self.nodes[node_id] = node
+            slot = _ServiceSlot(PeerService(SimLocalNode(node)))
+            self.slots[node_id] = slot
+            self.network.add(cast(PeerService, slot), node.identity)
+            self._up[node_id] = trio.Event()
+            self._up[node_id].set()
+        # Every office follows its children's own logs and, through them, every log they hold.
+        for node_id in reversed(list(self.offices)):
+            office = self.offices[node_id]
+            for child in office.children:
+                child_node = self.nodes[child]
+                origins = [child_node.origin] + [r.origin for r in self.routes if r.holder == child]
+                for origin in origins:
+                    origin_node = origin.split("/", 1)[1]
+                    direct = origin == child_node.origin
+                    key = self.nodes[origin_node].public_key
+                    self.nodes[node_id].follow(origin, key, witness=direct)
+                    label = f"{self.offices[origin_node].role}->{office.role}"
+                    route = _Route(node_id, child, origin, origin_node, label)
+                    self.routes.append(route)
+                    self.routes_by_origin[origin].append(route)
+                    self._route_of[(node_id, origin)] = route
+        for node_id in self.offices:
+            self._record_commit(self.nodes[node_id])
+
+    def close(self) -> None:
+        """Closes every store."""
+        for node in self.nodes.values():
+            node.close()
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def _notify(self, node_id: str, origin: str) -> None:
+        event = self._changed.pop((node_id, origin), None)
+        if event is not None:
+            event.set()
+
+    async def _wait_change(self, node_id: str, origin: str) -> None:
+        key = (node_id, origin)
+        event = self._changed.get(key)
+        if event is None:
+            event = self._changed[key] = trio.Event()
+        await event.wait()
+
+    def announce(self, node_id: str) -> None:
+        """`node_id` is back (restarted, or its link returned) and tells its parent so: the
+        parent's followers waiting out a back-off poll it now (federation Announce)."""
+        event = self._announced.pop(node_id, None)
+        if event is not None:
+            event.set()
+
+    async def _wait_announce(self, node_id: str) -> None:
+        event = self._announced.get(node_id)
+        if event is None:
+            event = self._announced[node_id] = trio.Event()
+        await event.wait()
+
+    def _record_commit(self, node: SimNode) -> None:
+        size = node.ledger.size()
+        sizes = self.commit_sizes[node.origin]
+        if sizes and sizes[-1] >= size:
+            return
+        sizes.append(size)
+        self.commit_times[node.origin].append(trio.current_time())
+        self._notify(node.node_id, node.origin)
+
+    def source_size(self, node_id: str, origin: str) -> int:
+        """How much of `origin` the office `node_id` can serve now (engine knowledge, used only
+        to skip polls that would find nothing)."""
+        node = self.nodes[node_id]
+        if node.down:
+            return 0
+        if origin == node.origin:
+            return node.ledger.size()
+        return node.replicas[origin].size()
+
+    def lock(self, holder: str, origin: str) -> trio.Lock:
+        key = (holder, origin)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = trio.Lock()
+        return lock
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self) -> Report:
+        started = time.perf_counter()
+        self._build()
+        from simulations.sim import faults as fault_module  # noqa: PLC0415 (cycle: faults uses Simulation)
+
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            for route in self.routes:
+                nursery.start_soon(self._supervised, route.holder, self._follow_loop, route)
+            rng = random.Random(f"{self.options.seed}:phases")
+            for node_id in self.offices:
+                phase = rng.uniform(0, self.options.tick)
+                nursery.start_soon(self._write_loop, node_id, phase)
+            if self.options.faults:
+                for fault in fault_module.schedule(self):
+                    nursery.start_soon(fault.run, self)
+            if self.options.progress is not None:
+                nursery.start_soon(self._progress_loop)
+            await trio.sleep(self.end_time)
+            self.writing = False
+            await fault_module.end_all(self)
+            await self._settle()
+            nursery.cancel_scope.cancel()
+        sim_seconds = trio.current_time()
+        from simulations.sim import invariants  # noqa: PLC0415 (cycle: invariants reads Simulation)
+
+        report = self._report(sim_seconds)
+        invariants.check(self, report)
+        report.wall_seconds = time.perf_counter() - started
+        report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return report
+
+    async def _progress_loop(self) -> None:
+        assert self.options.progress is not None
+        total = self.end_time
+        while True:
+            self.options.progress(min(trio.current_time(), total), total)
+            await trio.sleep(3600.0)
+
+    def converged(self) -> bool:
+        """Whether every replica holds everything its source holds."""
+        for route in self.routes:
+            if route.origin in self.excluded or self.nodes[route.holder].down:
+                continue
+            follower = self.nodes[route.holder].follower(route.origin)
+            if follower.quarantined:
+                continue
+            if self.source_size(route.source, route.origin) > follower.verified_size:
+                return False
+        return True
+
+    async def _settle(self) -> None:
+        deadline = trio.current_time() + self.options.settle
+        # Convergence is a property of the whole network: looked at once a simulated minute.
+        while trio.current_time() < deadline and not self.converged():  # noqa: ASYNC110
+            await trio.sleep(60.0)
+
+    async def _supervised(
+        self, node_id: str, loop: Callable[[_Route], Awaitable[None]], route: _Route
+    ) -> None:
+        """Runs `loop` while the office is up; a crash cancels it (in-flight work is lost) and
+        a restart runs it again over the rebuilt objects."""
+        while True:
+            await self._up[node_id].wait()
+            with trio.CancelScope() as scope:
+                self._scopes[node_id].add(scope)
+                try:
+                    await loop(route)
+                finally:
+                    self._scopes[node_id].discard(scope)
+            if not scope.cancelled_caught:
+                return
+
+    def crash(self, node_id: str) -> None:
+        """The office's process dies: its tasks are cancelled, its objects dropped."""
+        node = self.nodes[node_id]
+        if node.down:
+            return
+        self.network.down(node_id)
+        self._up[node_id] = trio.Event()
+        for scope in list(self._scopes[node_id]):
+            scope.cancel()
+        node.crash()
+
+    def restarted(self, node_id: str) -> None:
+        """The office is back (its objects rebuilt by the caller): tasks run again."""
+        self.network.up(node_id)
+        self._up[node_id].set()
+        self._record_commit(self.nodes[node_id])
+        for origin in self.nodes[node_id].replicas:
+            self._notify(node_id, origin)
+        self._notify(node_id, self.nodes[node_id].origin)
+        self.announce(node_id)
+
+    # -- replication ---------------------------------------------------------------------------
+
+    def client(self, source: str, target: str) -> MemoryPeerClient:
+        return self.network.client(source, target)
+
+    async def _follow_loop(self, route: _Route) -> None:
+        options = self.options
+        holder = self.nodes[route.holder]
+        client = self.client(route.holder, route.source)
+        poll = options.poll_interval
+        phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(0, poll)
+        backoff = poll
+        failing = moved = False
+        while True:
+            follower = holder.follower(route.origin)
+            if follower.quarantined:
+                return
+            behind = self.source_size(route.source, route.origin) > follower.verified_size
+            # After a round that moved the replica the next starts at once (replication_loop).
+            if not failing and not (moved and behind):
+                while (
+                    self.source_size(route.source, route.origin) <= follower.verified_size
+                    and follower.cosignature_to_send() is None
+                ):
+                    await self._wait_change(route.source, route.origin)
+                now = trio.current_time()
+                await trio.sleep(phase + math.ceil((now - phase) / poll) * poll - now)
+            try:
+                async with self.lock(route.holder, route.origin):
+                    # The pipelined round pays off on a long catch-up; a round of a few entries
+                    # is cheaper sequential (the same checks and the same result).
+                    gap = self.source_size(route.source, route.origin) - follower.verified_size
+                    round_ = follow_round if gap > DEFAULT_CHUNK else follow_once
+                    progress = await round_(
+                        follower, client, timeout=options.timeout, max_entries=16 * DEFAULT_CHUNK
+                    )
+            except CctnsError:
+                # PeerUnavailable, a wrong answer, or a refusal (InputError from the peer).
+                failing = True
+                # The back-off ends early when the child announces it is back.
+                with trio.move_on_after(backoff):
+                    await self._wait_announce(route.source)
+                backoff = min(backoff * 2, options.max_backoff)
+                continue
+            failing = False
+            moved = progress.fetched > 0
+            backoff = poll
+            self.progressed(route, progress)
+
+    def progressed(self, route: _Route, progress: Progress) -> None:
+        """Records lag and outage catch-up after a round; wakes the holder's own readers."""
+        now = trio.current_time()
+        if progress.alert is not None:
+            self._equivocation_caught(route, now)
+        if progress.after <= progress.before:
+            return
+        sizes = self.commit_sizes[route.origin]
+        times = self.commit_times[route.origin]
+        first = bisect.bisect_right(sizes, progress.before)
+        last = bisect.bisect_right(sizes, progress.after)
+        samples = self.lag[route.label]
+        samples.extend(now - times[i] for i in range(first, last))
+        for outage in self.outages:
+            needed = outage.watch.get((route.holder, route.origin))
+            if needed is not None and progress.after >= needed:
+                del outage.watch[(route.holder, route.origin)]
+                if not outage.watch:
+                    outage.result.caught_up_at = now
+        held = self._held_gossip.get((route.holder, route.origin))
+        if held:
+            ready = [note for size, note in held if size <= progress.after]
+            held[:] = [(size, note) for size, note in held if size > progress.after]
+            assert self.nursery is not None
+            for note in ready:
+                self.nursery.start_soon(self._check_gossip, route, note)
+        self._notify(route.holder, route.origin)
+
+    def _equivocation_caught(self, route: _Route, now: float) -> None:
+        result = self.equivocators.get(route.origin_node)
+        if result is not None and result.detected_at is None:
+            result.detected_at = now
+            result.detected_by = route.holder
+        self.excluded.add(route.origin)
+
+    async def gossip(self, reader: str, origin_node: str, note: bytes) -> None:
+        """`reader` saw `note` for `origin_node`'s log: it passes it up its parent chain to the
+        first office that follows that log, which checks it against its replica."""
+        origin = self.nodes[origin_node].origin
+        holder = self.offices[reader].parent
+        while holder and (holder, origin) not in self._route_of:
+            holder = self.offices[holder].parent
+        if not holder or self.nodes[holder].down:
+            return
+        route = self._route_of[(holder, origin)]
+        follower = self.nodes[holder].follower(origin)
+        if follower.quarantined:
+            return
+        try:
+            checkpoint = parse_note(note)[0]
+        except VerificationError:
+            return
+        replica = self.nodes[holder].replicas[origin]
+        if checkpoint.size <= replica.size():
+            stored = follower.store.checkpoint(checkpoint.size)
+            if stored is not None and parse_note(stored)[0].root == checkpoint.root:
+                return  # what the holder verified: nothing to check
+        elif checkpoint.size > self.source_size(route.source, origin):
+            # Beyond what the holder can be shown a proof for: held until its replica has
+            # passed that size, then checked against the entries it verified (as gossip.py).
+            held = self._held_gossip[(holder, origin)]
+            if len(held) < 16:
+                held.append((checkpoint.size, note))
+            return
+        await self._check_gossip(route, note)
+
+    async def _check_gossip(self, route: _Route, note: bytes) -> None:
+        """The holder checks a gossiped note with its follower (a round fed that note)."""
+        holder, origin = route.holder, route.origin
+        if self.nodes[holder].down:
+            return
+        follower = self.nodes[holder].follower(origin)
+        if follower.quarantined:
+            return
+        client = _GossipClient(note, self.client(holder, route.source))
+        try:
+            async with self.lock(holder, origin):
+                progress = await follow_once(
+                    follower, cast(PeerClient, client), timeout=self.options.timeout
+                )
+        except CctnsError:
+            return  # unreachable, or not decidable yet (the holder lacks that size): later
+        self.progressed(route, progress)
+
+    # -- the workload --------------------------------------------------------------------------
+
+    async def _write_loop(self, node_id: str, phase: float) -> None:
+        options = self.options
+        office = self.offices[node_id]
+        workload = self.scenario.workload
+        per_day = workload.entries_per_day(office.role)
+        searches_per_day = workload.searches_per_day(office.role) * options.search_sample
+        rhythm = list(workload.rhythm) or [1.0]
+        weight = sum(rhythm) or 1.0
+        rng = random.Random(f"{options.seed}:write:{node_id}")
+        targets = self._search_targets(node_id) if searches_per_day > 0 else []
+        await trio.sleep(phase)
+        while self.writing:
+            now = trio.current_time()
+            hour = int(now // 3600) % 24
+            share = rhythm[hour * len(rhythm) // 24] / weight * 24 * options.tick / DAY
+            count = _poisson(rng, per_day * share)
+            searches = _poisson(rng, searches_per_day * share) if targets else 0
+            node = self.nodes[node_id]
+            if node.down:
+                self.backlog[node_id] += count
+            else:
+                count += self.backlog.pop(node_id, 0)
+                if count:
+                    self.append(node_id, count, rng)
+                assert self.nursery is not None
+                for _ in range(searches):
+                    self.nursery.start_soon(
+                        self._search,
+                        node_id,
+                        targets,
+                        rng.choice(NAMES),
+                        random.Random(rng.random()),
+                    )
+            await trio.sleep(options.tick)
+
+    def append(self, node_id: str, count: int, rng: random.Random) -> None:
+        """The office writes `count` GD entries in one group commit."""
+        node = self.nodes[node_id]
+        bodies, names = [], []
+        stamp = self.clock_ms()
+        for _ in range(count):
+            self.gd_numbers[node_id] += 1
+            number = self.gd_numbers[node_id]
+            name = rng.choice(NAMES)
+            summary = (
+                f"sim:{number} {name} reported at the station; "
+                + "details of the occurrence as entered by the duty officer. " * 3
+            )
+            gd = records_pb2.GeneralDiaryEntry(
+                gd_date="sim",
+                gd_number=number,
+                entry_time_ms=stamp,
+                category="information",
+                summary=summary,
+            )
+            bodies.append(ledger_pb2.EntryBody(officer_id=SIM_OFFICER, general_diary=gd))
+            names.append(name)
+        node.append(bodies, names)
+        self.written[node_id] += count
+        fork = self.forks.get(node_id)
+        if fork is not None:
+            # The forked history grows too, with entries the true log never had.
+            fork.append(
+                ledger_pb2.EntryBody(
+                    officer_id=SIM_OFFICER,
+                    general_diary=records_pb2.GeneralDiaryEntry(
+                        gd_date="sim", gd_number=0, category="other", summary="forged"
+                    ),
+                )
+            )
+
+    def _search_targets(self, node_id: str) -> list[str]:
+        """The offices a search may go to: the district office (it holds every replica of the
+        district) and the other offices of the district that register (stations)."""
+        office = self.offices[node_id]
+        return sorted(
+            n
+            for n, o in self.offices.items()
+            if n != node_id and o.district == office.district and o.role in ("station", "district")
+        )
+
+    async def _search(
+        self, node_id: str, targets: list[str], name: str, rng: random.Random
+    ) -> None:
+        """One fan-out search: the district office and up to `fanout` stations of the district
+        (the ones the officer chose), each under the deadline; then the reader's witness check
+        of every answer, whose checkpoint it passes up its parent chain (gossip)."""
+        if self.nodes[node_id].down:
+            return
+        stations = [t for t in targets if self.offices[t].role != "district"]
+        chosen = [t for t in targets if self.offices[t].role == "district"] + sorted(
+            rng.sample(stations, min(self.options.fanout, len(stations)))
+        )
+        if not chosen:
+            return
+        deadline = self.options.search_deadline
+        request = federation_pb2.SearchRequest(
+            kind="person",
+            query=name,
+            limit=20,
+            context=federation_pb2.QueryContext(
+                officer_id=SIM_OFFICER, purpose="simulation", case_ref="SIM/1"
+            ),
+        )
+
+        async def ask(client: PeerClient) -> federation_pb2.SearchResponse:
+            return await client.search(request, timeout=deadline)
+
+        started = trio.current_time()
+        result = await fan_out([self.client(node_id, t) for t in chosen], ask, deadline=deadline)
+        self.search_latency.append(trio.current_time() - started)
+        self.searches += 1
+        self.fanout_asked += len(chosen)
+        self.fanout_answered += len(result.answers)
+        for target, response in result.answers.items():
+            if response.witnessed.note:
+                # Witnessed: the parent cosigned a checkpoint this answer is consistent with
+                # (the service proves it); the parent saw that log, there is nothing to pass on.
+                continue
+            # Unwitnessed: the reader asks the office for its checkpoint before it trusts the
+            # answer (federation/witness.py flags it), and passes it up its parent chain.
+            try:
+                note = await self.client(node_id, target).get_checkpoint("", timeout=deadline)
+            except CctnsError:
+                continue
+            await self.gossip(node_id, target, note)
+
+    # -- the report ----------------------------------------------------------------------------
+
+    def _report(self, sim_seconds: float) -> Report:
+        options = self.options
+        roles: dict[str, int] = defaultdict(int)
+        for office in self.offices.values():
+            roles[office.role] += 1
+        order = {role: i for i, role in enumerate(HIERARCHY)}
+
+        def level(label: str) -> tuple[int, int, str]:
+            low, _, high = label.partition("->")
+            return (order.get(low, 99), order.get(high, 99), label)
+
+        lag = {label: Stats.of(self.lag[label]) for label in sorted(self.lag, key=level)}
+        days = max(sim_seconds / DAY, 1e-9)
+        per_kind: defaultdict[str, list[float]] = defaultdict(list)
+        for (a, b), count in self.network.bytes.items():
+            per_kind[self._link_label(a, b)].append(count / days)
+        bytes_per_link = {
+            label: sum(values) / len(values)
+            for label, values in sorted(per_kind.items(), key=lambda kv: level(kv[0]))
+        }
+        top = sorted(self.network.bytes.items(), key=lambda kv: -kv[1])[:10]
+        report = Report(
+            scenario=self.scenario.name,
+            days=options.days,
+            seed=options.seed,
+            store=options.store,
+            scale=options.scale,
+            offices=dict(roles),
+            entries_written=sum(self.written.values()),
+            entries_total=sum(node.ledger.size() for node in self.nodes.values() if not node.down),
+            lag=lag,
+            fanout_latency=Stats.of(self.search_latency),
+            searches=self.searches,
+            fanout_asked=self.fanout_asked,
+            fanout_answered=self.fanout_answered,
+            bytes_per_link_day=bytes_per_link,
+            top_links=[(f"{a} <-> {b}", count / days) for (a, b), count in top],
+            messages=self.network.calls,
+            lost_with_disk=self.lost_with_disk,
+            outages=[outage.result for outage in self.outages],
+            equivocations=list(self.equivocators.values()),
+            notes=list(self.notes),
+            sim_seconds=sim_seconds,
+        )
+        report.notes.append(
+            "the SQL index is off: searches answer from the names each office wrote; "
+            "idle replication polls are skipped (they change nothing)"
+        )
+        if options.search_sample < 1.0:
+            report.notes.append(f"searches sampled: {options.search_sample:g} of the workload's")
+        return report
+
+    def _link_label(self, a: str, b: str) -> str:
+        office_a, office_b = self.offices[a], self.offices[b]
+        if office_a.parent == b:
+            return f"{office_a.role}->{office_b.role}"
+        if office_b.parent == a:
+            return f"{office_b.role}->{office_a.role}"
+        return f"{office_a.role}<->{office_b.role} (search)"
