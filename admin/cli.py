@@ -21,7 +21,16 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from admin import ledger_cli, node_cli, peer_cli, pki_cli, record_cli, user_cli
+from admin import (
+    federation_cli,
+    ledger_cli,
+    node_cli,
+    peer_cli,
+    pki_cli,
+    record_cli,
+    sim_cli,
+    user_cli,
+)
 from admin.common import Handler
 from ledger.errors import (
     CctnsError,
@@ -74,7 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
-    for group in (node_cli, ledger_cli, record_cli, pki_cli, peer_cli, user_cli):
+    for group in (
+        node_cli,
+        ledger_cli,
+        record_cli,
+        pki_cli,
+        peer_cli,
+        federation_cli,
+        user_cli,
+        sim_cli,
+    ):
         group.register(groups)
     return parser
 

@@ -3,6 +3,7 @@
 cctns node init --data-dir D [--origin O --role R --district X --station Y --index-url U]
 cctns node info --data-dir D [--json]
 cctns node serve --data-dir D [--http HOST:PORT]     the gRPC peer service, replication, web
+                 [--metrics HOST:PORT]               and Prometheus metrics on their own
 cctns node web --data-dir D [--http HOST:PORT]       the web UI alone
 cctns node alerts --data-dir D [--json]              equivocations seen, storage faults found
                                                      (exit 3 when any)
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -53,6 +55,19 @@ from node.station.rotation import rotate_key
 from node.station.scrub import SCRUB_INTERVAL, SCRUB_RATE, StorageAlert, StorageAlerts
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Under systemd the journal stamps every line itself: no second timestamp.
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def log_format() -> str:
+    """The log line format: without a time when stderr is the journal (systemd sets
+    JOURNAL_STREAM to the device and inode of the stream it connects; docs/operators.md)."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return LOG_FORMAT
+    return JOURNAL_FORMAT if stream == f"{stat.st_dev}:{stat.st_ino}" else LOG_FORMAT
 
 
 def cmd_node_init(args: argparse.Namespace) -> int:
@@ -100,12 +115,13 @@ def cmd_node_serve(args: argparse.Namespace) -> int:
     # that only `node serve` and `node web` need, so they alone import it.
     from node.runtime import ScrubPace, run  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=log_format())
     return run(
         Path(args.data_dir),
         poll_interval=args.poll,
         revocation_interval=args.revocation_interval,
         http=args.http,
+        metrics=args.metrics,
         scrub=ScrubPace(args.scrub_rate, args.scrub_interval),
     )
 
@@ -114,7 +130,7 @@ def cmd_node_web(args: argparse.Namespace) -> int:
     # See cmd_node_serve.
     from node.runtime import ScrubPace, run_web  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.INFO, format=log_format())
     return run_web(
         Path(args.data_dir), args.http, scrub=ScrubPace(args.scrub_rate, args.scrub_interval)
     )
@@ -124,7 +140,7 @@ def cmd_node_standby(args: argparse.Namespace) -> int:
     # See cmd_node_serve.
     from node.runtime import run_standby  # noqa: PLC0415
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=log_format())
     return run_standby(Path(args.data_dir), primary=args.primary, poll_interval=args.poll)
 
 
@@ -300,6 +316,12 @@ def register(groups: Any) -> None:
         "--revocation-interval", type=float, default=30.0, help="revocation exchange interval (s)"
     )
     sub.add_argument("--http", default="", help="also serve the web UI on HOST:PORT")
+    sub.add_argument(
+        "--metrics",
+        default=os.environ.get("CCTNS_METRICS", ""),
+        help="also serve Prometheus metrics (GET /metrics) alone on HOST:PORT "
+        "(env CCTNS_METRICS; the web UI serves them too)",
+    )
     scrub_options(sub)
     sub = command(node, "web", cmd_node_web, "serve only the web UI (no federation)")
     sub.add_argument("--http", default="127.0.0.1:8080", help="HOST:PORT (default 127.0.0.1:8080)")

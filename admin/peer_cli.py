@@ -4,9 +4,14 @@
     cctns peer fetch "FIR No. 3/2026" --node ID --data-dir D [--json]
     cctns peer hit KL-07-AB-1234 --type vehicle_registration --data-dir D [--nodes ...]
     cctns peer transfer-zero-fir "ZERO FIR 1/2026" --to ID --data-dir D
+    cctns peer gossip --data-dir D     hand the newest checkpoints seen to the parent, now
 
 Every answer is verified (signatures, inclusion proofs, receipts) before it is shown; nodes
-that did not answer in time are named.
+that did not answer in time are named. Every answer is also held to the witness policy (the
+answering log's parent cosigned it lately, node.toml [witness]) and to the checkpoints seen
+before of that log: one that fails is shown with "NOT WITNESSED" or "INCONSISTENT" and why (and
+the command exits 1 with --require-witness). Each part of a search answer says how fresh it is
+in time (Indian time), and a replica older than `[witness] stale_after_minutes` is flagged STALE.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+from datetime import datetime
 from typing import Any
 
 import trio
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import Handler, command, subcommands
-from federation.fanout import fan_out
-from federation.verify import verify_record_response
+from federation.witness import AnswerCheck, freshness_age
+from ledger.log import now_ms
 from node.config import DataDir
 from node.peers.clients import Peers, hand_over_zero_fir
+from node.records.validation import IST
 from node.station.core import Station
 from protos import federation_pb2
 
@@ -40,6 +48,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         kind=args.kind, query=args.query, limit=args.limit, context=_context(args)
     )
     result = trio.run(lambda: peers.search(request, names=args.nodes, deadline=args.deadline))
+    stale_after = peers.witnessing.stale_after_minutes * 60
+    now = now_ms()
+    good = result.complete and not (args.require_witness and result.flagged)
     if args.json:
         print(
             json.dumps(
@@ -49,15 +60,27 @@ def cmd_search(args: argparse.Namespace) -> int:
                         for by, hit in result.hits
                     ],
                     "freshness": {
-                        by: [MessageToDict(f, preserving_proto_field_name=True) for f in parts]
+                        by: [
+                            {
+                                **MessageToDict(f, preserving_proto_field_name=True),
+                                "stale": freshness_age(
+                                    f, now_ms=now, stale_after_s=stale_after
+                                ).stale,
+                            }
+                            for f in parts
+                        ]
                         for by, parts in result.freshness.items()
                     },
                     "unanswered": result.unanswered,
+                    "witness": {
+                        by: {"ok": c.ok, "consistency": c.consistency, "reason": c.reason}
+                        for by, c in result.witness.items()
+                    },
                 },
                 ensure_ascii=False,
             )
         )
-        return 0 if result.complete else 1
+        return 0 if good else 1
     for by, hit in result.hits:
         office = hit.origin.split("/", 1)[-1]
         print(f"{hit.title:28} {hit.detail:45.45} {hit.ref:18} {office}  (via {by})")
@@ -66,29 +89,44 @@ def cmd_search(args: argparse.Namespace) -> int:
     print()
     for by, parts in sorted(result.freshness.items()):
         for part in parts:
-            where = "replica" if part.from_replica else "own log"
-            office = part.origin.split("/", 1)[-1]
-            print(f"  {by}: as of checkpoint {part.checkpoint_size} of {office} ({where})")
+            where = f"replica at {by}" if part.from_replica else f"answered by {by}"
+            print(f"  {freshness_line(part, now, stale_after)} ({where})")
+    for node, why in sorted(result.flagged.items()):
+        print(f"  {_flag(result.witness[node])}: {node}: {why}")
     for node, reason in sorted(result.unanswered.items()):
         print(f"  NOT ANSWERED: {node} ({reason}: {result.details.get(node, '')})")
-    return 0 if result.complete else 1
+    return 0 if good else 1
+
+
+def freshness_line(part: federation_pb2.Freshness, now: int, stale_after_s: int) -> str:
+    """One part of an answer, for people: "ps-x: as of 10:42 IST, 3 min ago [STALE]"."""
+    office = part.origin.split("/", 1)[-1]
+    age = freshness_age(part, now_ms=now, stale_after_s=stale_after_s)
+    if age.age_s is None:
+        return f"{office}: time not known"
+    at = datetime.fromtimestamp(age.as_of_ms / 1000, IST)
+    line = f"{office}: as of {at:%H:%M} IST ({at:%d %b}), {_ago(age.age_s)}"
+    return line + (f"  STALE (older than {stale_after_s // 60} min)" if age.stale else "")
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 60:
+        return "just now"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _flag(check: AnswerCheck) -> str:
+    return "NOT WITNESSED" if not check.witness.ok else "INCONSISTENT"
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     peers = Peers.load(DataDir(args.data_dir))
-    (client,) = peers.clients([args.node])
-    owner = peers.address(args.node)
     request = federation_pb2.RecordRequest(ref=args.ref, context=_context(args))
-    try:
-        response = trio.run(lambda: client.fetch_record(request, timeout=args.deadline))
-    finally:
-        client.close()
-    record = verify_record_response(
-        response,
-        expected_origin=owner.origin,
-        owner_public_key=owner.ledger_key,
-        expected_ref=args.ref,
-    )
+    record, check = trio.run(lambda: peers.fetch(args.node, request, deadline=args.deadline))
     body = MessageToDict(record.record.body, preserving_proto_field_name=True)
     out: dict[str, Any] = {
         "origin": record.origin,
@@ -98,32 +136,51 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             MessageToDict(a.body, preserving_proto_field_name=True) for a in record.amendments
         ],
         "receipt": f"audit entry {record.receipt.index} of {record.origin}",
+        "witness": {
+            "ok": check.ok,
+            "consistency": check.consistency,
+            "reason": check.reason or check.witness.reason,
+        },
     }
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
-    return 0
+    if not check.ok:
+        print(f"{_flag(check)}: {args.node}: {check.reason}", file=sys.stderr)
+    return 0 if check.ok or not args.require_witness else 1
 
 
 def cmd_hit(args: argparse.Namespace) -> int:
-    clients = Peers.load(DataDir(args.data_dir)).clients(args.nodes)
+    peers = Peers.load(DataDir(args.data_dir))
     request = federation_pb2.HitRequest(
         identifier_type=args.type, value=args.value, context=_context(args)
     )
-    try:
-        result = trio.run(
-            lambda: fan_out(
-                clients,
-                lambda c: c.hit_no_hit(request, timeout=args.deadline),
-                deadline=args.deadline,
-            )
-        )
-    finally:
-        for client in clients:
-            client.close()
-    for node, answer in sorted(result.answers.items()):
+    result = trio.run(lambda: peers.hit(request, names=args.nodes, deadline=args.deadline))
+    flagged = False
+    for node, (answer, check) in sorted(result.answers.items()):
         print(f"{node}: {'HIT ' + ', '.join(answer.refs) if answer.hit else 'no hit'}")
+        if not check.ok:
+            flagged = True
+            print(f"  {_flag(check)}: {check.reason}")
     for node, reason in sorted(result.unanswered.items()):
-        print(f"{node}: NOT ANSWERED ({reason})")
-    return 0
+        print(f"{node}: NOT ANSWERED ({reason}: {result.details.get(node, '')})")
+    return 1 if flagged and args.require_witness else 0
+
+
+def cmd_gossip(args: argparse.Namespace) -> int:
+    """Hands the newest checkpoint seen of every log to the parent now (the running node does
+    it every `[witness] gossip_minutes`); exit 1 when the parent holds evidence against one."""
+    peers = Peers.load(DataDir(args.data_dir))
+    answer = trio.run(lambda: peers.gossip(timeout=args.deadline))
+    if answer is None:
+        print("nothing to gossip (no parent, or no checkpoint of another log seen yet)")
+        return 0
+    equivocating = list(answer.equivocating)
+    if args.json:
+        print(json.dumps({"checked": answer.checked, "equivocating": equivocating}))
+    else:
+        print(f"the parent compared {answer.checked} checkpoint(s) with its replicas")
+        for origin in equivocating:
+            print(f"  EQUIVOCATION: the parent holds evidence against {origin}")
+    return 1 if equivocating else 0
 
 
 def cmd_transfer_zero_fir(args: argparse.Namespace) -> int:
@@ -156,6 +213,11 @@ def _query(group: Any, name: str, handler: Handler, help_text: str) -> argparse.
     sub.add_argument("--purpose", default="investigation")
     sub.add_argument("--deadline", type=float, default=3.0, help="seconds per node")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument(
+        "--require-witness",
+        action="store_true",
+        help="exit 1 when an answer fails the witness policy (it is shown, flagged, anyway)",
+    )
     return sub
 
 
@@ -178,6 +240,9 @@ def register(groups: Any) -> None:
         choices=["vehicle_registration", "engine_number", "chassis_number", "person_name", "fir"],
     )
     sub.add_argument("--nodes", default="all")
+    sub = command(peer, "gossip", cmd_gossip, "hand the newest checkpoints seen to the parent")
+    sub.add_argument("--deadline", type=float, default=10.0, help="seconds")
+    sub.add_argument("--json", action="store_true")
     sub = _query(
         peer,
         "transfer-zero-fir",

@@ -12,7 +12,9 @@
 `federated_search` is the station's search over a set of nodes (a district, the state): it
 merges the hits of every answer (best score first, each keeping the office that wrote it),
 collects how fresh each part is, checks receipts when given a verifier, and names the peers
-that did not answer.
+that did not answer. Given a witness check, it holds every verified answer to the reader's
+witness policy and to the checkpoints seen before (federation/seen.py), within the same
+deadline: an answer that fails is kept and flagged (`witness`), never silently accepted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Final, Generic, TypeVar
 import trio
 
 from federation.interfaces import PeerClient
+from federation.witness import AnswerCheck, WitnessVerdict
 from ledger.errors import (
     AuthenticationError,
     CctnsError,
@@ -49,9 +52,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 REASONS: Final = ("timeout", "unavailable", "refused", "error")
+# The share of a fan-out's deadline kept for the answer when a witness check runs after it.
+_ANSWER_MARGIN: Final = 0.1
 # Checks one peer's search answer (e.g. its receipt with federation.verify.verify_receipt);
 # called with the peer's node id and its response; raises VerificationError to reject it.
 SearchVerifier = Callable[[str, federation_pb2.SearchResponse], object]
+# Holds one peer's verified answer to the witness policy and the checkpoints seen before: called
+# with the peer's client, its response and what the verifier returned (federation/seen.py).
+WitnessCheck = Callable[[PeerClient, federation_pb2.SearchResponse, object], Awaitable[AnswerCheck]]
 
 
 @dataclass(slots=True)
@@ -133,11 +141,18 @@ class FederatedSearchResult:
     receipts: dict[str, federation_pb2.ProvenEntry]  # answered_by -> signed audit receipt
     unanswered: dict[str, str]
     details: dict[str, str]
+    # answered_by -> the answer's witness verdict and consistency (with a witness check)
+    witness: dict[str, AnswerCheck] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
         """Whether every node asked answered (and verified)."""
         return not self.unanswered
+
+    @property
+    def flagged(self) -> dict[str, str]:
+        """The answering nodes whose answer failed the witness policy or consistency, and why."""
+        return {node: check.reason for node, check in self.witness.items() if not check.ok}
 
 
 async def federated_search(
@@ -146,30 +161,44 @@ async def federated_search(
     *,
     deadline: float,
     verify: SearchVerifier | None = None,
+    witness: WitnessCheck | None = None,
 ) -> FederatedSearchResult:
     """Asks every client the same search; merges what comes back within the deadline.
 
     With `verify`, an answer whose check raises VerificationError is not used: its peer is
-    named unanswered with reason "error". The same record found through two nodes (its
-    owner and a replica) is listed once, from the answer with the best score.
+    named unanswered with reason "error". With `witness` (which needs `verify`), every
+    verified answer is also held to the witness policy: the verdict is in `witness`, the
+    answer kept. The same record found through two nodes (its owner and a replica) is listed
+    once, from the answer with the best score.
     """
 
-    async def ask(client: PeerClient) -> federation_pb2.SearchResponse:
-        return await client.search(request, timeout=deadline)
+    async def ask(
+        client: PeerClient,
+    ) -> tuple[federation_pb2.SearchResponse, AnswerCheck | None]:
+        # The witness check must not cost the answer itself: it gets what is left of the
+        # deadline but a margin, and an unfinished check is reported as such.
+        check_by = trio.current_time() + deadline * (1 - _ANSWER_MARGIN)
+        response = await client.search(request, timeout=deadline)
+        if verify is None:
+            return response, None
+        try:
+            verified = verify(client.node_id, response)
+        except VerificationError as exc:
+            raise VerificationError(f"the answer does not verify: {exc}") from exc
+        if witness is None:
+            return response, None
+        with trio.move_on_at(check_by):
+            return response, await witness(client, response, verified)
+        unchecked = WitnessVerdict(False, "the witness check did not finish within the deadline")
+        return response, AnswerCheck(client.node_id, unchecked, "unchecked")
 
     result = await fan_out(clients, ask, deadline=deadline)
     unanswered = dict(result.unanswered)
     details = dict(result.details)
-    accepted: dict[str, federation_pb2.SearchResponse] = {}
-    for node_id, response in result.answers.items():
-        if verify is not None:
-            try:
-                verify(node_id, response)
-            except VerificationError as exc:
-                unanswered[node_id] = "error"
-                details[node_id] = f"the answer does not verify: {exc}"
-                continue
-        accepted[node_id] = response
+    accepted = {node_id: answer[0] for node_id, answer in result.answers.items()}
+    checks = {
+        node_id: answer[1] for node_id, answer in result.answers.items() if answer[1] is not None
+    }
     best: dict[tuple[str, str, int, str], tuple[str, federation_pb2.SearchHit]] = {}
     for node_id, response in accepted.items():
         for hit in response.hits:
@@ -186,4 +215,5 @@ async def federated_search(
         receipts={n: accepted[n].receipt for n in order if n in accepted},
         unanswered={n: unanswered[n] for n in order if n in unanswered},
         details={n: details[n] for n in order if n in details},
+        witness={n: checks[n] for n in order if n in checks},
     )

@@ -45,7 +45,11 @@ class GrpcPeerClient:
         credentials: grpc.ChannelCredentials | None,
         options: Sequence[tuple[str, Any]] = (),
         limiter: trio.CapacityLimiter | None = None,
+        interceptors: Sequence[
+            grpc.UnaryUnaryClientInterceptor | grpc.UnaryStreamClientInterceptor
+        ] = (),
     ) -> None:
+        """`interceptors` see every call on the channel (`federation.metrics.PeerCallMeter`)."""
         self._peer = peer
         channel_options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -56,6 +60,8 @@ class GrpcPeerClient:
             self._channel = grpc.insecure_channel(peer.address, options=channel_options)
         else:
             self._channel = grpc.secure_channel(peer.address, credentials, options=channel_options)
+        if interceptors:
+            self._channel = grpc.intercept_channel(self._channel, *interceptors)
         self._stub = federation_pb2_grpc.PeerStub(self._channel)
         self._limiter = limiter or DEFAULT_LIMITER
 
@@ -163,6 +169,32 @@ class GrpcPeerClient:
             functools.partial(self._unary, self._stub.GetRevocations, request), timeout
         )
         return list(response.signed_revocations)
+
+    async def gossip(
+        self, notes: Sequence[bytes], *, timeout: float
+    ) -> federation_pb2.GossipResponse:
+        request = federation_pb2.GossipRequest(notes=notes)
+        return await self._run(functools.partial(self._unary, self._stub.Gossip, request), timeout)
+
+    async def announce(
+        self, request: federation_pb2.AnnounceRequest, *, timeout: float
+    ) -> federation_pb2.AnnounceResponse:
+        return await self._run(
+            functools.partial(self._unary, self._stub.Announce, request), timeout
+        )
+
+    async def get_directory(
+        self, request: federation_pb2.DirectoryRequest, *, timeout: float
+    ) -> federation_pb2.DirectoryPage:
+        return await self._run(
+            functools.partial(self._unary, self._stub.GetDirectory, request), timeout
+        )
+
+    async def lookup_office(self, node_id: str, *, timeout: float) -> federation_pb2.DirectoryPage:
+        request = federation_pb2.LookupRequest(node_id=node_id)
+        return await self._run(
+            functools.partial(self._unary, self._stub.LookupOffice, request), timeout
+        )
 
     @staticmethod
     def _unary(method: Callable[..., T], request: Any, deadline: float) -> T:

@@ -11,6 +11,7 @@ call a node.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from federation import metrics
 from federation.interfaces import PeerIdentity
 from federation.status import reply_for
 from ledger.errors import AuthenticationError, StoreError
@@ -57,6 +59,10 @@ _METHODS = (
     _Method(
         "GetRevocations", federation_pb2.RevocationsRequest, federation_pb2.RevocationsResponse
     ),
+    _Method("Announce", federation_pb2.AnnounceRequest, federation_pb2.AnnounceResponse),
+    _Method("GetDirectory", federation_pb2.DirectoryRequest, federation_pb2.DirectoryPage),
+    _Method("LookupOffice", federation_pb2.LookupRequest, federation_pb2.DirectoryPage),
+    _Method("Gossip", federation_pb2.GossipRequest, federation_pb2.GossipResponse),
 )
 
 
@@ -99,13 +105,17 @@ class PeerServicer:
         call = getattr(self._service, _snake(method.name))
 
         def handle(raw: bytes, context: grpc.ServicerContext) -> Message:
-            caller, request = self._prepare(method, raw, context)
+            started = time.perf_counter()
             try:
-                response: Message = call(caller, request)
-            except Exception as exc:
-                self._fail(method, context, exc)
-                raise  # not reached: abort raises
-            return response
+                caller, request = self._prepare(method, raw, context)
+                try:
+                    response: Message = call(caller, request)
+                except Exception as exc:
+                    self._fail(method, context, exc)
+                    raise  # not reached: abort raises
+                return response
+            finally:
+                metrics.served(method.name, time.perf_counter() - started, _code(context))
 
         return handle
 
@@ -113,11 +123,15 @@ class PeerServicer:
         call = getattr(self._service, _snake(method.name))
 
         def handle(raw: bytes, context: grpc.ServicerContext) -> Iterator[Message]:
-            caller, request = self._prepare(method, raw, context)
+            started = time.perf_counter()
             try:
-                yield from call(caller, request)
-            except Exception as exc:
-                self._fail(method, context, exc)
+                caller, request = self._prepare(method, raw, context)
+                try:
+                    yield from call(caller, request)
+                except Exception as exc:
+                    self._fail(method, context, exc)
+            finally:
+                metrics.served(method.name, time.perf_counter() - started, _code(context))
 
         return handle
 
@@ -134,6 +148,12 @@ class PeerServicer:
                     self.unary(method), response_serializer=serialize
                 )
         return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)
+
+
+def _code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The status a handler aborted with (None: it answered)."""
+    code = getattr(context, "code", None)
+    return code() if callable(code) else None
 
 
 def server_options(max_message_bytes: int = MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:

@@ -11,12 +11,16 @@ ones cross the wire, so the in-memory transport exercises exactly what gRPC carr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from google.protobuf.message import Message
 
 from protos import federation_pb2, ledger_pb2
+
+if TYPE_CHECKING:  # federation/directory.py imports PeerIdentity from here
+    from federation.directory import Directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class PeerAddress:
     role: str = "station"
     origin: str = ""
     ledger_key: bytes = b""
+    parent: str = ""  # the node id of its parent: the witness that cosigns its checkpoints
 
 
 class PeerClient(Protocol):
@@ -83,6 +88,22 @@ class PeerClient(Protocol):
     ) -> federation_pb2.ZeroFirAcceptance: ...
 
     async def get_revocations(self, *, timeout: float) -> list[bytes]: ...
+
+    async def gossip(
+        self, notes: Sequence[bytes], *, timeout: float
+    ) -> federation_pb2.GossipResponse: ...
+
+    async def announce(
+        self, request: federation_pb2.AnnounceRequest, *, timeout: float
+    ) -> federation_pb2.AnnounceResponse: ...
+
+    async def get_directory(
+        self, request: federation_pb2.DirectoryRequest, *, timeout: float
+    ) -> federation_pb2.DirectoryPage: ...
+
+    async def lookup_office(
+        self, node_id: str, *, timeout: float
+    ) -> federation_pb2.DirectoryPage: ...
 
 
 class LogReader(Protocol):
@@ -153,6 +174,29 @@ class LocalNode(Protocol):
         """Keeps a witness's cosignature of one of this node's checkpoints."""
         ...
 
+    def witnessed_checkpoint(self) -> bytes:
+        """The newest cosigned checkpoint note of the node's own log (b"" if none yet): served
+        with every answer so readers can check their witness policy (federation/witness.py)."""
+        ...
+
     def revocations(self) -> list[bytes]:
         """Signed revocation records this node knows of."""
+        ...
+
+    # -- the directory (federation/directory.py, docs/directory.md) ----------------------------
+
+    @property
+    def directory(self) -> Directory | None:
+        """The node's directory of offices (None: it keeps none, and serves none)."""
+        ...
+
+    def sign_directory_page(
+        self, listing: federation_pb2.DirectoryListing
+    ) -> federation_pb2.DirectoryPage:
+        """The listing signed with the node's ledger key, with its certificate chain."""
+        ...
+
+    def child_announced(self, caller: PeerIdentity) -> None:
+        """A child has announced itself (its entry is in the directory now): keep the
+        directory, and let whatever follows that child know it is back."""
         ...

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -307,6 +307,10 @@ _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {
     "hit_no_hit": (federation_pb2.HitRequest, federation_pb2.HitResponse),
     "transfer_zero_fir": (federation_pb2.ZeroFirHandover, federation_pb2.ZeroFirAcceptance),
     "get_revocations": (federation_pb2.RevocationsRequest, federation_pb2.RevocationsResponse),
+    "announce": (federation_pb2.AnnounceRequest, federation_pb2.AnnounceResponse),
+    "get_directory": (federation_pb2.DirectoryRequest, federation_pb2.DirectoryPage),
+    "lookup_office": (federation_pb2.LookupRequest, federation_pb2.DirectoryPage),
+    "gossip": (federation_pb2.GossipRequest, federation_pb2.GossipResponse),
 }
 
 
@@ -427,6 +431,26 @@ class MemoryPeerClient:
             timeout,
         )
         return list(response.signed_revocations)
+
+    async def gossip(
+        self, notes: Sequence[bytes], *, timeout: float
+    ) -> federation_pb2.GossipResponse:
+        request = federation_pb2.GossipRequest(notes=notes)
+        return await self._unary("gossip", request, federation_pb2.GossipResponse, timeout)
+
+    async def announce(
+        self, request: federation_pb2.AnnounceRequest, *, timeout: float
+    ) -> federation_pb2.AnnounceResponse:
+        return await self._unary("announce", request, federation_pb2.AnnounceResponse, timeout)
+
+    async def get_directory(
+        self, request: federation_pb2.DirectoryRequest, *, timeout: float
+    ) -> federation_pb2.DirectoryPage:
+        return await self._unary("get_directory", request, federation_pb2.DirectoryPage, timeout)
+
+    async def lookup_office(self, node_id: str, *, timeout: float) -> federation_pb2.DirectoryPage:
+        request = federation_pb2.LookupRequest(node_id=node_id)
+        return await self._unary("lookup_office", request, federation_pb2.DirectoryPage, timeout)
 
 
 def _parse(message_type: type[M], raw: bytes, node_id: str) -> M:

@@ -60,11 +60,19 @@ commits as the leaves they derive from. A round, for a new note N from the child
                                     note as checkpoint, cosigned by the witness when one is
                                     configured. A failed check stores nothing and raises
                                     PeerError: the chunk was tampered with or is not the
-                                    child's history; the anchor is not in doubt.
+                                    child's history; the anchor is not in doubt. A pipelined
+                                    driver splits this step (verify_chunk, store_chunk(s),
+                                    chunk_stored) to check chunk k+1, against the store plus
+                                    chunk k, while chunk k is written; chunks are still
+                                    checked before anything of them is stored and committed
+                                    in order.
     EQUIVOCATION: both signed notes are kept as evidence (a ReplicationEvent in the store's
                   meta), the replica is marked quarantined (persisted) and an Alert is returned
                   and handed to `on_alert`. A quarantined replica takes no further updates
                   until an operator clears it; what it verified before stays readable.
+                  Evidence found outside a round (two notes readers were shown, gossiped to
+                  this parent: federation/gossip.py) joins the same list through
+                  `record_evidence`; the machine moves to quarantined at its next checkpoint.
 
 Entry signatures are not checked on this path (but a key hand-over's): the child's signed
 checkpoint covers every leaf byte through the root, which is recomputed here from the leaves
@@ -78,6 +86,10 @@ This module must never import trio or grpc: the transport awaits PeerClient call
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -228,6 +240,34 @@ class ChunkApplied:
     checkpoint: bytes | None
 
 
+class _NodesOver:
+    """A NodeReader: some fresh nodes (a chunk's, not stored yet) over the reader below."""
+
+    __slots__ = ("_below", "_fresh")
+
+    def __init__(self, fresh: dict[tuple[int, int], bytes], below: merkle.NodeReader) -> None:
+        self._fresh = fresh
+        self._below = below
+
+    def node(self, level: int, index: int) -> bytes | None:
+        found = self._fresh.get((level, index))
+        return found if found is not None else self._below.node(level, index)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedChunk:
+    """A chunk checked against the target and not stored yet: its commit, and the child's
+    keys once it is held."""
+
+    batch: CommitBatch
+    keys: LogKeys
+    fresh: dict[tuple[int, int], bytes]  # its nodes, for checking the chunk after it
+
+    @property
+    def end(self) -> int:
+        return self.batch.end
+
+
 @dataclass(frozen=True, slots=True)
 class Witness:
     """The key a node cosigns its children's checkpoints with, and a clock in Unix seconds."""
@@ -274,6 +314,11 @@ class ReplicaFollower:
         self._pending: _Anchor | None = None  # the note awaiting its consistency proof
         self._keying_note = b""  # the note awaiting the key history it is signed under
         self._state: Status = "idle"
+        self._in_flight: deque[VerifiedChunk] = deque()  # verified, not yet stored
+        # Set by `record_evidence` from outside a round (readers' gossip): the machine moves to
+        # quarantined at its next checkpoint; `quarantined` says so at once.
+        self._quarantine_pending = False
+        self._evidence_lock = threading.Lock()
         self._load()
 
     # -- persisted state -------------------------------------------------------------------
@@ -320,7 +365,7 @@ class ReplicaFollower:
     @property
     def state(self) -> Status:
         """idle | keying | checking | fetching | quarantined."""
-        return self._state
+        return "quarantined" if self._quarantine_pending else self._state
 
     @property
     def keys(self) -> LogKeys:
@@ -330,7 +375,7 @@ class ReplicaFollower:
 
     @property
     def quarantined(self) -> bool:
-        return self._state == "quarantined"
+        return self._state == "quarantined" or self._quarantine_pending
 
     @property
     def held(self) -> int:
@@ -396,10 +441,14 @@ class ReplicaFollower:
         child's key history first (NeedKeyHistory).
         """
         self._check_event("checkpoint")
+        if self._quarantine_pending:
+            self._quarantine_pending = False
+            self._move("checkpoint", "quarantined")
         if self._state == "quarantined":
             return Quarantined(None)
         anchor = self._anchor()
         self._pending, self._keying_note = None, b""
+        self._in_flight.clear()  # a new round starts from what is stored
         size = parse_note(note)[0].size
         if size > anchor.size and (anchor.size == 0 or not self._signed_in_force(note, anchor)):
             self._keying_note = note
@@ -497,9 +546,16 @@ class ReplicaFollower:
         """The next range to fetch while catching up, or None when there is none."""
         if chunk < 1:
             raise UsageError("chunk size must be at least 1")
-        if self._state != "fetching" or self._target is None:
+        return self.chunk_at(self.held, chunk)
+
+    def chunk_at(self, start: int, chunk: int = DEFAULT_CHUNK) -> ChunkRequest | None:
+        """The range of up to `chunk` leaves from `start` toward the target (None when there is
+        none): what a pipelined driver fetches ahead while the chunk before `start` is still
+        being verified. Chunks must still be received in order, each starting at `held`."""
+        if chunk < 1:
+            raise UsageError("chunk size must be at least 1")
+        if self._state != "fetching" or self._target is None or start >= self._target.size:
             return None
-        start = self.held
         return ChunkRequest(start, min(start + chunk, self._target.size), self._target.size)
 
     def receive_chunk(
@@ -509,22 +565,51 @@ class ReplicaFollower:
 
         `proof` is the consistency proof from start + len(leaves) to the target (empty when the
         chunk reaches the target). Raises PeerError when the chunk is not part of the target's
-        tree; the store is then unchanged.
+        tree; the store is then unchanged. (`verify_chunk`, `store_chunk`, `chunk_stored` in one.)
         """
+        verified = self.verify_chunk(start, leaves, proof)
+        try:
+            self.store_chunk(verified)
+        except BaseException:
+            self.drop_unstored()
+            raise
+        return self.chunk_stored(verified)
+
+    # A pipelined driver splits receive_chunk in three, so that chunk k is written while chunk
+    # k+1 is verified: verify_chunk (checks, builds the commit; the chunk is then "in flight"),
+    # store_chunk (the one commit; the only method that may run in another thread, beside
+    # verify_chunk of the next chunk: it touches nothing but the store), chunk_stored (moves the
+    # machine). Chunks in flight are verified against the store plus the chunks in flight
+    # before them; they are stored strictly in order, each by its own atomic commit.
+
+    def verify_chunk(
+        self, start: int, leaves: Sequence[bytes], proof: Sequence[bytes] = ()
+    ) -> VerifiedChunk:
+        """Checks leaves start.. against the target (see `receive_chunk`) without storing them;
+        `start` is where the chunks held and in flight end. PeerError when the chunk is not
+        part of the target's tree (nothing changes)."""
         self._check_event("chunk")
         target = self._target
         assert target is not None
-        held = self.store.size()
-        if start != held:
-            raise UsageError(f"replica of {self.origin}: chunk starts at {start}, holds {held}")
+        flight = self._in_flight
+        frontier = flight[-1].end if flight else self.store.size()
+        if start != frontier:
+            raise UsageError(
+                f"replica of {self.origin}: chunk starts at {start}, holds and checks {frontier}"
+            )
         end = start + len(leaves)
         if not leaves or end > target.size:
             raise PeerError(
                 f"asked for entries from {start} toward {target.size}, got {len(leaves)}"
             )
-        hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
-        nodes = merkle.new_nodes(start, hashes, self.store)
-        root = merkle.MerkleTree(merkle.PendingNodes(self.store, nodes)).root(end)
+        sha = hashlib.sha256
+        hashes = [sha(b"\x00" + leaf).digest() for leaf in leaves]  # merkle.leaf_hash, inlined
+        reader: merkle.NodeReader = self.store
+        for earlier in flight:
+            reader = _NodesOver(earlier.fresh, reader)
+        nodes = merkle.new_nodes(start, hashes, reader)
+        fresh = {(level, index): digest for level, index, digest in nodes}
+        root = merkle.MerkleTree(_NodesOver(fresh, reader)).root(end)
         try:
             if end == target.size:
                 if root != target.root:
@@ -548,17 +633,64 @@ class ReplicaFollower:
             if self._witness is not None:
                 witness = self._witness
                 note = cosign(note, witness.key, witness.name, witness.clock())
-        self.store.commit(CommitBatch(start, list(leaves), nodes, checkpoint=note, meta=meta))
-        self._keys = keys
-        if note is not None:
-            self._checkpointed = _Anchor(target.size, target.root, note, target.keys)
+        verified = VerifiedChunk(
+            CommitBatch(start, list(leaves), nodes, checkpoint=note, meta=meta), keys, fresh
+        )
+        flight.append(verified)
+        return verified
+
+    def store_chunk(self, chunk: VerifiedChunk) -> None:
+        """Commits a verified chunk: leaves, nodes, keys, target progress or the (cosigned)
+        checkpoint, atomically. It must be the oldest in flight. Touches only the store, so it
+        may run in a worker thread while `verify_chunk` checks the next chunk."""
+        self.store.commit(chunk.batch)
+
+    def store_chunks(self, chunks: Sequence[VerifiedChunk]) -> None:
+        """`store_chunk` for consecutive verified chunks (the oldest in flight first) in ONE
+        commit: a writer that fell behind catches up with fewer synced writes. All of them are
+        stored or none; the meta written is the last chunk's (it supersedes the others')."""
+        if len(chunks) == 1:
+            self.store.commit(chunks[0].batch)
+            return
+        batches = [chunk.batch for chunk in chunks]
+        for before, after in itertools.pairwise(batches):
+            if before.end != after.start or before.checkpoint is not None:
+                raise UsageError(f"replica of {self.origin}: chunks to store are not consecutive")
+        last = batches[-1]
+        self.store.commit(
+            CommitBatch(
+                batches[0].start,
+                [leaf for batch in batches for leaf in batch.entries],
+                [node for batch in batches for node in batch.nodes],
+                checkpoint=last.checkpoint,
+                meta=last.meta,
+            )
+        )
+
+    def chunk_stored(self, chunk: VerifiedChunk) -> ChunkApplied:
+        """Moves the machine past a chunk `store_chunk` committed."""
+        flight = self._in_flight
+        if not flight or flight[0] is not chunk:
+            raise UsageError(f"replica of {self.origin}: chunks must be stored in order")
+        flight.popleft()
+        batch = chunk.batch
+        self._keys = chunk.keys
+        if batch.checkpoint is not None:
+            target = self._target
+            assert target is not None and batch.end == target.size
+            self._checkpointed = _Anchor(target.size, target.root, batch.checkpoint, target.keys)
             self._target = None
             self._move("chunk", "idle")
         else:
             self._move("chunk", "fetching")
         if self._on_verified is not None:
-            self._on_verified(self.origin, start, end)
-        return ChunkApplied(start, end, note)
+            self._on_verified(self.origin, batch.start, batch.end)
+        return ChunkApplied(batch.start, batch.end, batch.checkpoint)
+
+    def drop_unstored(self) -> None:
+        """Forgets the chunks verified but not stored (a failed write, a cancelled round): the
+        next chunk is again the one at `held`."""
+        self._in_flight.clear()
 
     def _checked_handovers(self, start: int, leaves: Sequence[bytes], expected: LogKeys) -> LogKeys:
         """The keys of the entries held once leaves start.. are: the hand-overs among them must
@@ -599,29 +731,52 @@ class ReplicaFollower:
         return expected.up_to(end)
 
     def _equivocation(self, event: str, first: bytes, second: bytes, detail: str) -> Quarantined:
-        count = int.from_bytes(self.store.meta(META_EVIDENCE_COUNT) or b"", "big")
-        alert = Alert(self.origin, detail, first, second, count)
-        self.store.commit(
-            CommitBatch(
-                self.store.size(),
-                [],
-                [],
-                meta={
-                    f"{META_EVIDENCE_PREFIX}{count}": alert.event().SerializeToString(
-                        deterministic=True
-                    ),
-                    META_EVIDENCE_COUNT: (count + 1).to_bytes(8, "big"),
-                    META_STATUS: b"quarantined",
-                },
-            )
-        )
+        alert = self._append_evidence(first, second, detail)
         self._move(event, "quarantined")
         if self._on_alert is not None:
             self._on_alert(alert)
         return Quarantined(alert)
 
+    def _append_evidence(self, first: bytes, second: bytes, detail: str) -> Alert:
+        """Appends one piece of evidence and marks the replica quarantined, in one commit."""
+        with self._evidence_lock:
+            count = int.from_bytes(self.store.meta(META_EVIDENCE_COUNT) or b"", "big")
+            alert = Alert(self.origin, detail, first, second, count)
+            self.store.commit(
+                CommitBatch(
+                    self.store.size(),
+                    [],
+                    [],
+                    meta={
+                        f"{META_EVIDENCE_PREFIX}{count}": alert.event().SerializeToString(
+                            deterministic=True
+                        ),
+                        META_EVIDENCE_COUNT: (count + 1).to_bytes(8, "big"),
+                        META_STATUS: b"quarantined",
+                    },
+                )
+            )
+        return alert
+
+    def record_evidence(self, first: bytes, second: bytes, detail: str) -> Alert:
+        """Evidence of equivocation found outside a round: two notes the child signed that
+        cannot both be its log (readers' gossip, federation/gossip.py; the caller verified both
+        signatures). Kept with the evidence this machine collects itself, the replica
+        quarantined, `on_alert` told. Safe while a round is under way in another task or
+        thread: the machine moves to quarantined at its next checkpoint, and `quarantined`
+        (which every driver asks before a round) says so at once."""
+        alert = self._append_evidence(first, second, detail)
+        if self._state != "quarantined":
+            self._quarantine_pending = True
+        if self._on_alert is not None:
+            self._on_alert(alert)
+        return alert
+
     def clear_quarantine(self) -> None:
         """An operator's decision: follow this log again. The evidence is kept."""
+        if self._quarantine_pending:
+            self._quarantine_pending = False
+            self._state = "quarantined"
         self._check_event("clear")
         self.store.commit(CommitBatch(self.store.size(), [], [], meta={META_STATUS: b"following"}))
         self._move("clear", "fetching" if self._target is not None else "idle")
@@ -672,6 +827,80 @@ _STEP_NAMES: Final = {
 }
 
 
+async def begin_round(
+    follower: ReplicaFollower, client: PeerClient, *, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[str, Step]:
+    """The first half of a round: the child's checkpoint, then the key history and the
+    consistency proof it calls for. Returns the checkpoint's classification (a `Progress.step`
+    name) and the step the exchange ended on: NeedEntries when leaves are to be fetched (from
+    `follower.next_chunk`), Quarantined on equivocation, else UpToDate / Stale."""
+    note = await client.get_checkpoint(follower.origin, timeout=timeout)
+    step: Step = follower.receive_checkpoint(note)
+    if isinstance(step, NeedKeyHistory):
+        handovers = await client.get_key_history(follower.origin, step.size, timeout=timeout)
+        step = follower.receive_key_history(handovers)
+    name = _STEP_NAMES[type(step)]
+    if isinstance(step, NeedConsistency):
+        proof = await client.get_consistency_proof(
+            follower.origin, step.size1, step.size2, timeout=timeout
+        )
+        step = follower.receive_consistency(proof)
+    return name, step
+
+
+async def fetch_chunk(
+    client: PeerClient,
+    origin: str,
+    request: ChunkRequest,
+    *,
+    batch_size: int = 500,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[list[bytes], list[bytes]]:
+    """The leaves of `request` (maybe fewer, never more) and the consistency proof from their
+    end to the target (empty when they reach it). Nothing here is trusted yet: the follower
+    checks both in `receive_chunk`."""
+    leaves = await client.get_entries(
+        origin, request.start, request.end, batch_size=batch_size, timeout=timeout
+    )
+    if not leaves or len(leaves) > request.end - request.start:
+        raise PeerError(
+            f"asked for entries {request.start}..{request.end - 1} of {origin}, got {len(leaves)}",
+            client.node_id,
+        )
+    end = request.start + len(leaves)
+    proof: list[bytes] = []
+    if end < request.target:
+        proof = await client.get_consistency_proof(origin, end, request.target, timeout=timeout)
+    return leaves, proof
+
+
+def apply_chunk(
+    follower: ReplicaFollower,
+    client: PeerClient,
+    start: int,
+    leaves: Sequence[bytes],
+    proof: Sequence[bytes],
+) -> ChunkApplied:
+    """`follower.receive_chunk`, its PeerError naming the peer that sent the chunk."""
+    try:
+        return follower.receive_chunk(start, leaves, proof)
+    except PeerError as exc:
+        raise PeerError(str(exc), client.node_id) from exc
+
+
+async def finish_round(
+    follower: ReplicaFollower, client: PeerClient, *, timeout: float = DEFAULT_TIMEOUT
+) -> bool:
+    """The last part of a round: sends the child a cosigned checkpoint it has not received
+    yet, if there is one; True when one was sent."""
+    cosigned = follower.cosignature_to_send()
+    if cosigned is None:
+        return False
+    await client.put_cosignature(cosigned, timeout=timeout)
+    follower.cosignature_sent(follower.verified_size)
+    return True
+
+
 async def follow_once(
     follower: ReplicaFollower,
     client: PeerClient,
@@ -687,31 +916,15 @@ async def follow_once(
     (a note not signed by the child) or PeerError (a wrong answer); the replica keeps every
     chunk verified before the failure. Equivocation is not an exception here: it comes back
     as `Progress.alert` with the replica quarantined. `max_entries` bounds one round's work.
+    Chunks are fetched one after the other; federation/replication_loop.py `follow_round`
+    is the same round with the next chunk fetched while the previous one is verified.
     """
     before = follower.verified_size
     if follower.quarantined:
         return Progress(follower.origin, before, before, 0, follower.state, "quarantined")
-    note = await client.get_checkpoint(follower.origin, timeout=timeout)
-    step: Step = follower.receive_checkpoint(note)
-    if isinstance(step, NeedKeyHistory):
-        handovers = await client.get_key_history(follower.origin, step.size, timeout=timeout)
-        step = follower.receive_key_history(handovers)
-    name = _STEP_NAMES[type(step)]
-    if isinstance(step, NeedConsistency):
-        proof = await client.get_consistency_proof(
-            follower.origin, step.size1, step.size2, timeout=timeout
-        )
-        step = follower.receive_consistency(proof)
+    name, step = await begin_round(follower, client, timeout=timeout)
     if isinstance(step, Quarantined):
-        return Progress(
-            follower.origin,
-            before,
-            follower.verified_size,
-            0,
-            follower.state,
-            "quarantined",
-            alert=step.alert,
-        )
+        return quarantined_progress(follower, before, step)
     fetched = 0
     chunks: list[tuple[int, int]] = []
     # Only a note that asks for entries starts fetching: after a stale note the child may no
@@ -719,33 +932,13 @@ async def follow_once(
     while isinstance(step, NeedEntries) and (request := follower.next_chunk(chunk)) is not None:
         if max_entries is not None and fetched >= max_entries:
             break
-        leaves = await client.get_entries(
-            follower.origin, request.start, request.end, batch_size=batch_size, timeout=timeout
+        leaves, proof = await fetch_chunk(
+            client, follower.origin, request, batch_size=batch_size, timeout=timeout
         )
-        if not leaves or len(leaves) > request.end - request.start:
-            raise PeerError(
-                f"asked for entries {request.start}..{request.end - 1} of {follower.origin}, "
-                f"got {len(leaves)}",
-                client.node_id,
-            )
-        end = request.start + len(leaves)
-        proof = []
-        if end < request.target:
-            proof = await client.get_consistency_proof(
-                follower.origin, end, request.target, timeout=timeout
-            )
-        try:
-            applied = follower.receive_chunk(request.start, leaves, proof)
-        except PeerError as exc:
-            raise PeerError(str(exc), client.node_id) from exc
+        applied = apply_chunk(follower, client, request.start, leaves, proof)
         fetched += applied.end - applied.start
         chunks.append((applied.start, applied.end))
-    sent = False
-    cosigned = follower.cosignature_to_send()
-    if cosigned is not None:
-        await client.put_cosignature(cosigned, timeout=timeout)
-        follower.cosignature_sent(follower.verified_size)
-        sent = True
+    sent = await finish_round(follower, client, timeout=timeout)
     return Progress(
         follower.origin,
         before,
@@ -755,6 +948,19 @@ async def follow_once(
         name,
         cosignature_sent=sent,
         chunks=chunks,
+    )
+
+
+def quarantined_progress(follower: ReplicaFollower, before: int, step: Quarantined) -> Progress:
+    """The Progress of a round that ended in (or found) quarantine."""
+    return Progress(
+        follower.origin,
+        before,
+        follower.verified_size,
+        0,
+        follower.state,
+        "quarantined",
+        alert=step.alert,
     )
 
 

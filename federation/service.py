@@ -28,6 +28,12 @@ its inclusion proof, goes back to the asker as the `receipt`:
 Every message carrying entries also carries the log's key hand-over entries, proven for the same
 tree (`key_handovers`; empty for a log that never rotated its key), so an asker that trusts an
 earlier key of the answering node can follow the log to the key that signed the answer.
+Every fetch, search and hit/no-hit answer also carries `witnessed`: the newest checkpoint of the
+own log a witness (the parent) cosigned and the consistency proof from it to the answer's tree,
+so any reader, not only the parent, can hold the answer to its witness policy
+(federation/witness.py). The answer's own checkpoint is the newest (it covers the receipt just
+written), so the cosigned one is carried beside it rather than served instead of it. GetCheckpoint
+carries it too, beside the log's own note, which is served as signed (followers store it).
 
 This module never does I/O of its own and never imports trio, grpc or node/: it talks to its node
 only through `LocalNode`, and is synchronous and thread-safe as that is.
@@ -40,9 +46,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from federation.audit import CONTROL, audit_entry, check_context, describe_search
+from federation.directory import MAX_RELAYED, Directory, VerifiedEntry
+from federation.gossip import GossipBook
 from federation.interfaces import LocalNode, LogReader, PeerIdentity
 from federation.logs import proven_entry, proven_key_handovers
 from federation.quota import Quota
+from federation.trust.identity import valid_node_id
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from protos import federation_pb2, ledger_pb2
@@ -133,10 +142,14 @@ def audited_call_quota(spec: str) -> Quota:
 class PeerService:
     """The Peer service over one LocalNode. Synchronous and thread-safe."""
 
-    def __init__(self, node: LocalNode, *, quota: Quota | None = None) -> None:
-        """`quota`: of each peer's audited calls (`audited_call_quota`); None counts nothing."""
+    def __init__(
+        self, node: LocalNode, *, quota: Quota | None = None, gossip: GossipBook | None = None
+    ) -> None:
+        """`quota`: of each peer's audited calls (`audited_call_quota`); None counts nothing.
+        `gossip`: where readers' gossiped checkpoints are checked (None: Gossip checks none)."""
         self.node = node
         self._quota = quota
+        self._gossip = gossip
 
     # -- logs: checkpoints, entries, proofs --------------------------------------------------------
 
@@ -145,7 +158,14 @@ class PeerService:
     ) -> federation_pb2.CheckpointResponse:
         """The latest signed checkpoint of the own log or of a replica held here."""
         self.node.check_request(request)
-        return federation_pb2.CheckpointResponse(note=self._log(request.origin).checkpoint())
+        log = self._log(request.origin)
+        note = log.checkpoint()
+        if request.origin not in ("", self.node.origin):
+            return federation_pb2.CheckpointResponse(note=note)
+        # The note itself stays the log's own bytes (followers and standbys store it as
+        # signed); the witnesses' cosignature comes beside it.
+        size = parse_note(note)[0].size
+        return federation_pb2.CheckpointResponse(note=note, witnessed=self._witnessed(log, size))
 
     def get_entries(
         self, caller: PeerIdentity, request: federation_pb2.EntriesRequest
@@ -250,6 +270,7 @@ class PeerService:
             checkpoint=note,
             receipt=proven_entry(log, receipt_index, size, leaf=receipt_leaf),
             key_handovers=proven_key_handovers(log, size),
+            witnessed=self._witnessed(log, size),
         )
 
     def search(
@@ -275,6 +296,7 @@ class PeerService:
             receipt=receipt,
             answered_by=self.node.node_id,
             key_handovers=handovers,
+            witnessed=self._witnessed(self.node.log(), receipt.index + 1),
         )
 
     def hit_no_hit(
@@ -301,6 +323,7 @@ class PeerService:
             receipt=receipt,
             answered_by=self.node.node_id,
             key_handovers=handovers,
+            witnessed=self._witnessed(self.node.log(), receipt.index + 1),
         )
 
     # -- other exchanges -----------------------------------------------------------------------
@@ -323,7 +346,120 @@ class PeerService:
         self.node.check_request(request)
         return federation_pb2.RevocationsResponse(signed_revocations=self.node.revocations())
 
+    # -- the directory (docs/directory.md) ------------------------------------------------------
+
+    def announce(
+        self, caller: PeerIdentity, request: federation_pb2.AnnounceRequest
+    ) -> federation_pb2.AnnounceResponse:
+        """A child tells this node (its parent) its signed statement, and passes up the entries
+        of its own subtree. Only a node whose certificate names this node as its parent may
+        announce here, only its own entry (the certificate in it must be the one it called
+        with, the statement signed by itself); relayed entries must verify and lie below it.
+        A relayed entry that fails is left out, the rest kept. Answers the directory version."""
+        self.node.check_request(request)
+        directory = self._directory()
+        if caller.parent != self.node.node_id:
+            raise NotPermitted(
+                f"{caller.node_id}'s parent is {caller.parent or '(none)'}, not "
+                f"{self.node.node_id}: a node announces itself to its own parent"
+            )
+        try:
+            own = directory.check(request.entry)
+        except (VerificationError, PeerError) as exc:
+            raise NotPermitted(f"your directory entry is refused: {exc}") from exc
+        if (
+            own.node_id != caller.node_id
+            or own.identity.ledger_key != caller.ledger_key
+            or (caller.serial and own.identity.serial != caller.serial)
+        ):
+            raise NotPermitted(
+                f"the entry announced ({own.node_id}, certificate {own.identity.serial}) is not "
+                f"the caller's own ({caller.node_id}, certificate {caller.serial})"
+            )
+        if own.statement.signer != caller.node_id:
+            raise NotPermitted("a node announces only a statement it signed itself")
+        try:
+            directory.keep(own)
+        except VerificationError as exc:
+            raise NotPermitted(f"your directory entry is refused: {exc}") from exc
+        if len(request.relayed) > MAX_RELAYED:
+            raise InputError(f"an announce relays at most {MAX_RELAYED} entries")
+        relayed: dict[str, VerifiedEntry] = {}
+        for entry in request.relayed:
+            try:
+                verified = directory.check(entry)
+            except (VerificationError, PeerError):
+                continue
+            relayed[verified.node_id] = verified
+        for verified in relayed.values():
+            if _below(verified, caller.node_id, relayed, directory):
+                try:
+                    directory.keep(verified)
+                except VerificationError:
+                    continue  # an older word than the one held: nothing changes
+        directory.seen(caller.node_id)
+        self.node.child_announced(caller)
+        return federation_pb2.AnnounceResponse(directory_version=directory.version)
+
+    def get_directory(
+        self, caller: PeerIdentity, request: federation_pb2.DirectoryRequest
+    ) -> federation_pb2.DirectoryPage:
+        """The entries changed since `since_version` (under `subtree`, a node-id prefix; and
+        always this node and the offices above it), one signed page; open to every
+        authenticated node, like checkpoints (entries are public facts about offices)."""
+        self.node.check_request(request)
+        directory = self._directory()
+        if request.subtree and not valid_node_id(request.subtree):
+            raise InputError(f"subtree {request.subtree!r} is not a node id prefix")
+        node_id = self.node.node_id
+        above = [node_id, *(v.node_id for v in directory.ancestors(node_id))]
+        listing = directory.changes_since(
+            request.since_version,
+            node_id=node_id,
+            subtree=request.subtree,
+            limit=request.limit,
+            always=above,
+        )
+        return self.node.sign_directory_page(listing)
+
+    def lookup_office(
+        self, caller: PeerIdentity, request: federation_pb2.LookupRequest
+    ) -> federation_pb2.DirectoryPage:
+        """One office's entry (and its successors' when it retired or merged), signed;
+        NotFound when this node's directory does not know it."""
+        self.node.check_request(request)
+        directory = self._directory()
+        if not valid_node_id(request.node_id):
+            raise InputError(f"{request.node_id!r} is not a node id")
+        listing = directory.lookup_listing(request.node_id, server=self.node.node_id)
+        if not listing.entries:
+            raise NotFound(f"{self.node.node_id} does not know {request.node_id}")
+        return self.node.sign_directory_page(listing)
+
+    def gossip(
+        self, caller: PeerIdentity, request: federation_pb2.GossipRequest
+    ) -> federation_pb2.GossipResponse:
+        """Checkpoints a reader saw of other logs: compared with this node's replicas and with
+        what other readers gossiped (federation/gossip.py). Open to every authenticated node:
+        it reveals nothing but which of its children this node holds evidence against."""
+        self.node.check_request(request)
+        if self._gossip is None:
+            return federation_pb2.GossipResponse()
+        return self._gossip.receive(caller.node_id, list(request.notes))
+
     # -- helpers -------------------------------------------------------------------------------
+
+    def _witnessed(self, log: LogReader, size: int) -> federation_pb2.Witnessed | None:
+        """The newest cosigned checkpoint of the own log and the consistency proof from it to
+        the tree of `size` the answer's proofs lead to; None before any witness cosigned."""
+        cosigned = self.node.witnessed_checkpoint()
+        if not cosigned:
+            return None
+        witnessed_size = parse_note(cosigned)[0].size
+        if not 0 < witnessed_size <= size:
+            return None  # nothing to tie (a note beyond the answer cannot be: stale memory)
+        proof = log.consistency_proof(witnessed_size, size) if witnessed_size < size else []
+        return federation_pb2.Witnessed(note=cosigned, consistency=proof)
 
     def _require_full(self, caller: PeerIdentity, what: str) -> None:
         if not access_for(caller.role).full_records:
@@ -332,6 +468,12 @@ class PeerService:
                 if access_for(caller.role).hit_no_hit
                 else f"a {caller.role!r} node may not {what}"
             )
+
+    def _directory(self) -> Directory:
+        directory = self.node.directory
+        if directory is None:
+            raise NotFound(f"{self.node.node_id} keeps no directory")
+        return directory
 
     def _spend_quota(self, caller: PeerIdentity) -> None:
         """Counts an audited call of `caller`; RateLimited over its quota (nothing done yet)."""
@@ -356,6 +498,21 @@ class PeerService:
         return proven_entry(log, index, index + 1, leaf=leaf), proven_key_handovers(log, index + 1)
 
 
+def _below(
+    entry: VerifiedEntry, ancestor: str, batch: Mapping[str, VerifiedEntry], directory: Directory
+) -> bool:
+    """Whether `entry`'s parent links (through `batch` and `directory`) reach `ancestor`."""
+    parent = entry.parent
+    for _ in range(8):  # national, state, district, sub-division, circle, station: deep enough
+        if parent == ancestor:
+            return True
+        above = batch.get(parent) or directory.get(parent)
+        if above is None or not parent:
+            return False
+        parent = above.parent
+    return False
+
+
 def _batches(
     log: LogReader, start: int, end: int, batch_size: int, max_bytes: int
 ) -> Iterator[federation_pb2.EntryBatch]:
@@ -365,7 +522,14 @@ def _batches(
     batch = federation_pb2.EntryBatch(start=start)
     held = 0
     for first in range(start, end, batch_size):
-        for leaf in log.leaves(first, min(first + batch_size, end)):
+        leaves = log.leaves(first, min(first + batch_size, end))
+        # Most groups fit in one batch whole: sent as read, without a Python step per leaf
+        # (the same batches the loop below makes; a replica's catch-up waits on this).
+        if not batch.leaves and sum(map(len, leaves)) + _LEAF_FRAMING * len(leaves) <= max_bytes:
+            yield federation_pb2.EntryBatch(start=first, leaves=leaves)
+            batch = federation_pb2.EntryBatch(start=first + len(leaves))
+            continue
+        for leaf in leaves:
             cost = len(leaf) + _LEAF_FRAMING
             if batch.leaves and (held + cost > max_bytes or len(batch.leaves) >= batch_size):
                 yield batch

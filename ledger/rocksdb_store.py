@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import rocksdict
 
@@ -66,8 +66,11 @@ def node_key(level: int, index: int) -> bytes:
     return bytes([level]) + index.to_bytes(8, "big")
 
 
+_U64_LIMIT: Final = 1 << 64
+
+
 def _fits_u64(value: int) -> bool:
-    return 0 <= value < 1 << 64
+    return 0 <= value < _U64_LIMIT
 
 
 def _describe(exc: BaseException) -> str:
@@ -318,10 +321,11 @@ class RocksDBLogStore:
                 )
             except Exception as exc:
                 _raise_store_error("read", self._path, exc)
-            for offset, value in enumerate(values or ()):
-                if value is None:
-                    raise StoreError(f"store at {self._path} lost entry {chunk_start + offset}")
-                yield value
+            values = values or []
+            if None in values:
+                lost = chunk_start + values.index(None)
+                raise StoreError(f"store at {self._path} lost entry {lost}")
+            yield from values  # type: ignore[misc]  # no None left
 
     def node(self, level: int, index: int) -> bytes | None:
         """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level."""
@@ -402,17 +406,19 @@ class RocksDBLogStore:
                 )
             if not _fits_u64(batch.end):
                 raise StoreError(f"commit would grow the log past 2**64 entries ({batch.end})")
-            for level, index, _ in batch.nodes:
-                if not (0 <= level <= _MAX_LEVEL and _fits_u64(index)):
-                    raise StoreError(f"tree node (level {level}, index {index}) out of range")
             write_batch = rocksdict.WriteBatch(raw_mode=True)
+            # The keys are built inline (index_key, node_key): these loops run once per entry
+            # and per tree node, and a replica's catch-up spends much of its time here.
+            put = write_batch.put
             try:
                 entries = self._handles[CF_ENTRIES]
-                for offset, leaf in enumerate(batch.entries):
-                    write_batch.put(index_key(batch.start + offset), leaf, entries)
+                for index, leaf in enumerate(batch.entries, batch.start):
+                    put(index.to_bytes(8, "big"), leaf, entries)
                 tree = self._handles[CF_TREE]
                 for level, index, digest in batch.nodes:
-                    write_batch.put(node_key(level, index), digest, tree)
+                    if not (0 <= level <= _MAX_LEVEL and 0 <= index < _U64_LIMIT):
+                        raise StoreError(f"tree node (level {level}, index {index}) out of range")
+                    put(bytes((level,)) + index.to_bytes(8, "big"), digest, tree)
                 if batch.checkpoint is not None:
                     write_batch.put(
                         index_key(batch.end), batch.checkpoint, self._handles[CF_CHECKPOINTS]
@@ -421,6 +427,8 @@ class RocksDBLogStore:
                 for key, value in batch.meta.items():
                     write_batch.put(key.encode("utf-8"), value, meta)
                 write_batch.put(SIZE_KEY, index_key(batch.end))  # default column family
+            except StoreError:
+                raise
             except Exception as exc:
                 # Nothing is written yet: a bad value (not bytes) in the batch.
                 _raise_store_error("commit", self._path, exc)

@@ -8,7 +8,9 @@ those modes explicitly; and a node tightens whatever it finds looser when it sta
 
 Layout of a data directory:
     node.toml          configuration, validated on load with one message per mistake (its
-                       optional [limits] table: rate limits and quotas, see `Limits`)
+                       optional [limits] table: rate limits and quotas, see `Limits`;
+                       [metrics]: who may read GET /metrics besides this machine, `Metrics`;
+                       [witness]: what answers from other offices are held to, `Witnessing`)
     federation.toml    where the node listens and the peers it knows (once it has joined)
     standby.toml       present while this directory is a standby: it follows its node's
                        primary and never appends (docs/disaster-recovery.md)
@@ -38,17 +40,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import os
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import nacl.signing
 
 from federation.interfaces import PeerAddress
 from federation.quota import parse_limit
+from federation.replication_loop import MAX_BACKOFF
 from federation.trust.files import fsync_directory, write_private
 from federation.trust.identity import ORIGIN, ROLES
 from ledger.errors import InputError, UsageError
@@ -125,6 +129,52 @@ INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each r
 
 
 @dataclass(frozen=True, slots=True)
+class Metrics:
+    """The [metrics] table of node.toml: who may read the node's Prometheus metrics (GET
+    /metrics) besides the node's own machine (loopback always may): `allow` lists addresses
+    and networks, "10.20.0.5" or "10.20.0.0/24" (docs/operators.md)."""
+
+    allow: tuple[str, ...] = ()
+
+    def allows(self, address: str) -> bool:
+        """Whether a client at `address` may read the metrics."""
+        try:
+            client = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+            client = client.ipv4_mapped
+        if client.is_loopback:
+            return True
+        return any(client in ipaddress.ip_network(net, strict=False) for net in self.allow)
+
+
+@dataclass(frozen=True, slots=True)
+class Witnessing:
+    """The [witness] table of node.toml: what this node, as a reader of other offices' logs,
+    holds their answers to (federation/witness.py, docs/federation-queries.md).
+
+    `max_age_minutes`: a log's newest cosignature by its parent may be at most this old (the
+    parent cosigns each checkpoint it verifies, every poll; older means the parent has not
+    seen the log lately). `stale_after_minutes`: a part of an answer made from a replica older
+    than this is flagged stale. `gossip_minutes`: how often the newest checkpoints seen are
+    handed to the parent (0: never).
+    """
+
+    max_age_minutes: int = 60
+    stale_after_minutes: int = 30
+    gossip_minutes: int = 5
+
+
+# The most each [witness] setting may be: a week of minutes (a day between gossips).
+_WITNESS_MOST: Final = {
+    "max_age_minutes": 7 * 24 * 60,
+    "stale_after_minutes": 7 * 24 * 60,
+    "gossip_minutes": 24 * 60,
+}
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Validated contents of node.toml."""
 
@@ -136,6 +186,8 @@ class NodeConfig:
     index_url: str
     limits: Limits = field(default_factory=Limits)
     registers: Registers = field(default_factory=Registers)
+    metrics: Metrics = field(default_factory=Metrics)
+    witness: Witnessing = field(default_factory=Witnessing)
 
     def to_toml(self) -> str:
         """The configuration as TOML text; [limits] only where it differs from the defaults."""
@@ -148,6 +200,12 @@ class NodeConfig:
         if self.registers != Registers():
             minutes = self.registers.late_entry_minutes
             lines += ["", "[registers]", f"late_entry_minutes = {minutes}"]
+        if self.metrics.allow:
+            allowed = ", ".join(_toml_string(net) for net in self.metrics.allow)
+            lines += ["", "[metrics]", f"allow = [{allowed}]"]
+        if self.witness != Witnessing():
+            lines += ["", "[witness]"]
+            lines += [f"{n} = {getattr(self.witness, n)}" for n in _WITNESS_MOST]
         return "# cctns node configuration\n" + "\n".join(lines) + "\n"
 
 
@@ -188,7 +246,7 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             problems.append(f"{source}: '{name}' must be a non-empty string")
         else:
             values[name] = value
-    for name in sorted(set(raw) - {*_SETTINGS, "limits", "registers"}):
+    for name in sorted(set(raw) - {*_SETTINGS, "limits", "registers", "metrics", "witness"}):
         problems.append(f"{source}: unknown setting '{name}'")
     if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
@@ -196,11 +254,59 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
         problems.append(f"{source}: role {values['role']!r} is not one of {', '.join(ROLES)}")
     limits = _limits(raw.get("limits", {}), source, problems)
     registers = _registers(raw.get("registers", {}), source, problems)
+    metrics = _metrics(raw.get("metrics", {}), source, problems)
+    witness = _witness(raw.get("witness", {}), source, problems)
     if problems:
         raise InputError(
             f"{source}: " + "; ".join(p.removeprefix(f"{source}: ") for p in problems), problems
         )
-    return NodeConfig(**values, limits=limits, registers=registers)
+    return NodeConfig(
+        **values, limits=limits, registers=registers, metrics=metrics, witness=witness
+    )
+
+
+def _witness(table: object, source: str, problems: list[str]) -> Witnessing:
+    """The [witness] table: whole numbers of minutes, each within its bound."""
+    if not isinstance(table, dict):
+        problems.append(f"{source}: [witness] must be a table")
+        return Witnessing()
+    for name in sorted(set(table) - set(_WITNESS_MOST)):
+        problems.append(
+            f"{source}: witness.{name}: unknown setting (known: {', '.join(_WITNESS_MOST)})"
+        )
+    values: dict[str, int] = {}
+    for name, most in _WITNESS_MOST.items():
+        value = table.get(name, getattr(Witnessing(), name))
+        least = 0 if name == "gossip_minutes" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            problems.append(
+                f"{source}: witness.{name} must be a whole number of minutes from {least} to {most}"
+            )
+            continue
+        values[name] = value
+    return Witnessing(**values)
+
+
+def _metrics(table: object, source: str, problems: list[str]) -> Metrics:
+    """The [metrics] table: `allow`, a list of IP addresses or networks."""
+    if not isinstance(table, dict):
+        problems.append(f"{source}: [metrics] must be a table")
+        return Metrics()
+    for name in sorted(set(table) - {"allow"}):
+        problems.append(f"{source}: metrics.{name}: unknown setting (known: allow)")
+    allow = table.get("allow", [])
+    if not isinstance(allow, list) or not all(isinstance(net, str) for net in allow):
+        problems.append(f'{source}: metrics.allow must be a list of addresses, ["10.20.0.0/24"]')
+        return Metrics()
+    good = []
+    for net in allow:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            problems.append(f"{source}: metrics.allow: {net!r} is not an IP address or network")
+        else:
+            good.append(net)
+    return Metrics(tuple(good))
 
 
 def _registers(table: object, source: str, problems: list[str]) -> Registers:
@@ -523,6 +629,11 @@ class FederationConfig:
     listen: str
     parent: str = ""
     peers: tuple[PeerEntry, ...] = field(default_factory=tuple)
+    # How to reach the parent before its directory entry is known (`cctns federation join`).
+    parent_address: str = ""
+    # The longest wait between two attempts to reach an unreachable child (federation.toml
+    # `retry_cap_seconds`): the most an outage adds to the lag once the link is back.
+    retry_cap: float = MAX_BACKOFF
 
     def peer(self, node_id: str) -> PeerEntry:
         for entry in self.peers:
@@ -534,6 +645,10 @@ class FederationConfig:
         lines = [f'listen = "{self.listen}"']
         if self.parent:
             lines.append(f'parent = "{self.parent}"')
+        if self.parent_address:
+            lines.append(f'parent_address = "{self.parent_address}"')
+        if self.retry_cap != MAX_BACKOFF:
+            lines.append(f"retry_cap_seconds = {self.retry_cap:g}")
         for entry in self.peers:
             peer = entry.address
             lines += [
@@ -544,6 +659,7 @@ class FederationConfig:
                 f'role = "{peer.role}"',
                 f'origin = "{peer.origin}"',
                 f'ledger_key = "{base64.b64encode(peer.ledger_key).decode()}"',
+                *([f'parent = "{peer.parent}"'] if peer.parent else []),
                 f"follow = {'true' if entry.follow else 'false'}",
             ]
         return "\n".join(lines) + "\n"
@@ -593,13 +709,32 @@ def parse_federation(text: str, source: str = FEDERATION_NAME) -> FederationConf
                     role=str(role),
                     origin=str(item.get("origin", "")),
                     ledger_key=key,
+                    parent=str(item.get("parent", "")),
                 ),
                 follow=bool(item.get("follow", False)),
             )
         )
+    parent_address = ""
+    if "parent_address" in raw:
+        parent_address = _address(raw["parent_address"], f"{source}: parent_address", problems)
+    retry_cap = _retry_cap(raw, source, problems)
     if problems:
         raise InputError("; ".join(problems), problems)
-    return FederationConfig(listen=listen, parent=parent, peers=tuple(peers))
+    return FederationConfig(
+        listen=listen,
+        parent=parent,
+        peers=tuple(peers),
+        parent_address=parent_address,
+        retry_cap=retry_cap,
+    )
+
+
+def _retry_cap(raw: dict[str, Any], source: str, problems: list[str]) -> float:
+    value = raw.get("retry_cap_seconds", MAX_BACKOFF)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 86_400:
+        problems.append(f"{source}: retry_cap_seconds must be a number of seconds, 1 to 86400")
+        return MAX_BACKOFF
+    return float(value)
 
 
 def load_federation(data_dir: DataDir) -> FederationConfig:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -24,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from prometheus_client import CollectorRegistry
 
 from federation import tls
 from federation.fanout import FederatedSearchResult
+from federation.gossip import GossipBook
 from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
-from federation.interfaces import PeerIdentity
+from federation.interfaces import PeerAddress, PeerIdentity
+from federation.metrics import OfficeStatus, ReplicaContact, office_statuses, replica_figures
 from federation.replicas import ReplicaSet
 from federation.replication import (
     Alert,
@@ -38,12 +43,13 @@ from federation.replication import (
     recover_from_parent,
     resync_own_log,
 )
-from federation.replication_loop import follow_forever
+from federation.replication_loop import FollowerWakeups, follow_forever
 from federation.service import PeerService, audited_call_quota
 from federation.standby import find_takeover
 from federation.trust.revocation import RevocationSet
 from ledger.errors import (
     CctnsError,
+    InputError,
     PeerError,
     PeerUnavailable,
     StoreError,
@@ -53,7 +59,9 @@ from ledger.errors import (
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, StandbyConfig
+from node.metrics import NodeFigures, node_registry
 from node.peers.clients import Peers, hand_over_zero_fir
+from node.peers.directory import NodeDirectory, announce_to_parent, refresh_from_parent
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.peers.standby import Standby
@@ -66,7 +74,7 @@ from node.station.scrub import (
     StorageAlerts,
     alert_on_failure,
 )
-from node.web.app import create_app
+from node.web.app import create_app, create_metrics_app
 from node.web.auth import accounts_for, session_secret
 from node.web.deps import WebContext
 from node.web.server import serve_http
@@ -114,6 +122,8 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     """Opens a federated node's parts (records, replicas, indexes, keys); closes them after."""
     peers = Peers.load(data_dir)
     revocations = RevocationSet.load(data_dir.path, peers.credentials.root_pem)
+    # The directory checks entries against the revocations this node knows (and learns).
+    peers.directory = NodeDirectory.open(data_dir, peers.credentials, revocations)
     with alert_on_failure(data_dir, "ledger"):
         station = Station.open(data_dir)
     indexes = ReplicaIndexes(data_dir.path / "replicas")
@@ -142,15 +152,116 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     for entry in peers.federation.peers:
         if entry.follow:
             replicas.follow(entry.address.origin, entry.address.ledger_key)
+    for child in _directory_children(peers):
+        replicas.follow(child.origin, child.ledger_key)
     indexes.catch_up_all()
     local = StationPeerNode(
-        station, replicas=replicas, replica_indexes=indexes, revocations=revocations
+        station,
+        cosignature_dir=data_dir.path / "cosignatures",
+        replicas=replicas,
+        replica_indexes=indexes,
+        revocations=revocations,
+        directory=peers.directory,
     )
     parts = NodeParts(data_dir, station, peers, revocations, replicas, indexes, local)
     try:
         yield parts
     finally:
         parts.close()
+
+
+def _directory_children(peers: Peers) -> list[PeerAddress]:
+    """The children the directory names (certificates whose parent is this node, at work)
+    that federation.toml does not already list."""
+    listed = {entry.address.node_id for entry in peers.federation.peers}
+    if peers.directory is None:
+        return []
+    return [
+        child.peer_address() for child in peers.directory.children() if child.node_id not in listed
+    ]
+
+
+async def _keep_directory(
+    parts: NodeParts,
+    interval: float,
+    follow_child: Callable[[PeerAddress], Awaitable[None]],
+    revocation_clients: list[GrpcPeerClient],
+) -> None:
+    """The node's directory at work, forever (docs/directory.md): takes in entries left for it,
+    drops revoked ones, states its own entry, announces itself to its parent (on start: how a
+    returning child says it is back; then every round, which the parent notes as last seen)
+    and reads the parent's changes; starts following children that joined; saves it all.
+    The parent is also asked for revocations (a federation.toml with no [[peers]])."""
+    node = parts.peers.directory
+    assert node is not None
+    parent_id = parts.peers.federation.parent
+    asks_parent = parent_id and parent_id not in {c.node_id for c in revocation_clients}
+    rounds = 0
+    while True:
+        try:
+            await trio.to_thread.run_sync(node.take_pending)
+            removed = node.directory.prune_revoked()
+            if removed:
+                log.warning("revoked offices left the directory: %s", ", ".join(removed))
+            if parent_id:
+                await _talk_to_parent(parts, parent_id, first=rounds == 0)
+            else:
+                node.state()
+        except UsageError as exc:
+            log.error("directory: %s", exc)
+        if asks_parent and rounds == 0:
+            try:
+                revocation_clients.append(parts.peers.client(parts.peers.address(parent_id)))
+            except InputError as exc:
+                log.warning("revocations from the parent: %s", exc)
+        for child in _directory_children(parts.peers):
+            await follow_child(child)
+        await trio.to_thread.run_sync(node.save if rounds % 10 == 0 else node.save_if_changed)
+        rounds += 1
+        await trio.sleep(interval)
+
+
+async def _talk_to_parent(parts: NodeParts, parent_id: str, *, first: bool) -> None:
+    """One round with the parent: announce, then read its directory's changes."""
+    node = parts.peers.directory
+    assert node is not None
+    try:
+        address = parts.peers.address(parent_id)
+    except InputError as exc:
+        log.warning("directory: the parent %s cannot be reached: %s", parent_id, exc)
+        return
+    client = parts.peers.client(address)
+    try:
+        version = await announce_to_parent(node, client, timeout=PEER_TIMEOUT)
+        if first:
+            log.info("announced to the parent %s (its directory at version %d)", parent_id, version)
+        if version != node.parent_version or first:
+            got = await refresh_from_parent(node, client, timeout=PEER_TIMEOUT)
+            if got.accepted or got.removed:
+                log.info(
+                    "directory: %d offices new or changed, %d removed, from %s",
+                    len(got.accepted),
+                    len(got.removed),
+                    parent_id,
+                )
+    except (PeerUnavailable, PeerError, VerificationError) as exc:
+        log.warning("directory: parent %s: %s", parent_id, exc)
+    finally:
+        client.close()
+
+
+async def _gossip_forever(peers: Peers, interval: float) -> None:
+    """Hands the newest checkpoints this node saw of other logs to its parent, forever, so a
+    node showing different logs to different readers is caught (federation/gossip.py)."""
+    while True:
+        await trio.sleep(interval)
+        try:
+            answer = await peers.gossip(timeout=PEER_TIMEOUT)
+        except (PeerUnavailable, PeerError) as exc:
+            log.debug("gossip to the parent: %s", exc)
+            continue
+        if answer is not None and answer.equivocating:
+            log.error("the parent holds evidence against %s", ", ".join(answer.equivocating))
 
 
 async def _exchange_revocations(
@@ -250,15 +361,22 @@ async def serve(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    metrics: str = "",
     scrub: ScrubPace = ScrubPace(),
     task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready."""
+    """Runs the node until cancelled (or SIGTERM/SIGINT); reports where it serves when ready.
+    `metrics`: also serve GET /metrics alone on HOST:PORT (the web UI serves it too)."""
+    started = time.time()
     _secure(data_dir)
     await reconcile_with_parent(data_dir)
     with open_node(data_dir) as parts:
         limits = parts.station.config.limits
-        service = PeerService(parts.local, quota=audited_call_quota(limits.peer_audited_calls))
+        service = PeerService(
+            parts.local,
+            quota=audited_call_quota(limits.peer_audited_calls),
+            gossip=GossipBook(parts.replicas),
+        )
         federation = parts.peers.federation
         server, port = start_server(
             PeerServicer(service, parts.authenticate),
@@ -266,6 +384,14 @@ async def serve(
             credentials=tls.server_credentials(parts.peers.credentials),
         )
         clients = [parts.peers.client(entry.address) for entry in federation.peers]
+        # A child that announces itself (Announce rpc, in a gRPC thread) ends its follower's
+        # back-off at once.
+        wakeups = FollowerWakeups()
+        parts.local.on_child_announced = wakeups.wake
+        retry_cap = max(federation.retry_cap, poll_interval)  # federation.toml retry_cap_seconds
+        followed = {entry.address.node_id for entry in federation.peers if entry.follow}
+        contact = ReplicaContact()
+        registry, offices = _monitoring(data_dir, parts, contact, started)
         try:
             async with trio.open_nursery() as nursery:
                 for client, entry in zip(clients, federation.peers, strict=True):
@@ -275,10 +401,43 @@ async def serve(
                         )
                         await nursery.start(
                             functools.partial(
-                                follow_forever, follower, client, poll_interval=poll_interval
+                                follow_forever,
+                                follower,
+                                client,
+                                poll_interval=poll_interval,
+                                max_backoff=retry_cap,
+                                wakeup=wakeups.for_child(entry.address.node_id),
+                                on_progress=contact.on_progress,
                             )
                         )
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
+
+                async def follow_child(child: PeerAddress) -> None:
+                    """Follows a child the directory names (it joined, or joined before)."""
+                    if child.node_id in followed:
+                        return
+                    followed.add(child.node_id)
+                    client = parts.peers.client(child)
+                    clients.append(client)
+                    log.info("following %s (from the directory)", child.node_id)
+                    await nursery.start(
+                        functools.partial(
+                            follow_forever,
+                            parts.replicas.follow(child.origin, child.ledger_key),
+                            client,
+                            poll_interval=poll_interval,
+                            max_backoff=retry_cap,
+                            wakeup=wakeups.for_child(child.node_id),
+                            on_progress=contact.on_progress,
+                        )
+                    )
+
+                nursery.start_soon(
+                    _keep_directory, parts, revocation_interval, follow_child, clients
+                )
+                gossip_minutes = parts.station.config.witness.gossip_minutes
+                if gossip_minutes and federation.parent:
+                    nursery.start_soon(_gossip_forever, parts.peers, gossip_minutes * 60.0)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
                 if scrub.rate:
                     nursery.start_soon(scrub_forever, data_dir, parts.station, scrub)
@@ -286,11 +445,21 @@ async def serve(
                     context = web_context(
                         data_dir, parts.station, parts.peers, parts.replica_indexes
                     )
+                    context.metrics, context.offices = registry, offices
                     await nursery.start(serve_http, create_app(context), http)
                     log.info("web UI on http://%s/", http)
+                scraped = ""
+                if metrics:
+                    allow = parts.station.config.metrics
+                    binds = await nursery.start(
+                        serve_http, create_metrics_app(registry, allow), metrics
+                    )
+                    scraped = " ".join(binds)
+                    log.info("metrics on %s/metrics", scraped)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
+                peer = f"{_host(federation.listen)}:{port}"
                 task_status.started(
-                    Ready(parts.station.config.node_id, f"{_host(federation.listen)}:{port}", http)
+                    Ready(parts.station.config.node_id, peer, http, metrics=scraped)
                 )
                 await trio.sleep_forever()
         finally:
@@ -313,7 +482,9 @@ async def serve_web_only(
         station = Station.open(data_dir)
     try:
         peers = Peers.load(data_dir) if data_dir.federated() else None
-        app = create_app(web_context(data_dir, station, peers))
+        context = web_context(data_dir, station, peers)
+        context.metrics = node_registry(NodeFigures(data_dir, station, started=time.time()))
+        app = create_app(context)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
             if scrub.rate:
@@ -398,6 +569,36 @@ def web_context(
     )
 
 
+def _monitoring(
+    data_dir: DataDir, parts: NodeParts, contact: ReplicaContact, started: float
+) -> tuple[CollectorRegistry, Callable[[], list[OfficeStatus]]]:
+    """The node's metrics registry (GET /metrics) and the rows of its staff page /network:
+    the replicas held, federation.toml's children and, when the node keeps one, its directory
+    (docs/operators.md)."""
+    followed = [entry.address for entry in parts.peers.federation.peers if entry.follow]
+    children = {peer.origin: peer.node_id for peer in followed}
+    figures = NodeFigures(data_dir, parts.station, parts.replicas, contact, children, started)
+    witness = parts.station.config.origin
+
+    def offices() -> list[OfficeStatus]:
+        # The node's directory of offices (federation/directory.py), when it keeps one.
+        directory = parts.local.directory
+        listed = []
+        if directory is not None:
+            listed = [entry.node_id for entry in directory.subtree(parts.station.config.node_id)]
+        return office_statuses(
+            [(peer.node_id, peer.origin) for peer in followed],
+            replica_figures(parts.replicas, witness, contact),
+            now=time.time(),
+            storage_alerts=[alert.store for alert in StorageAlerts(data_dir).all()],
+            directory=directory,
+            listed=listed,
+            started=started,
+        )
+
+    return node_registry(figures), offices
+
+
 async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) -> None:
     """Re-verifies the node's stores from the disk, pass after pass, at `pace`. What a pass
     finds is logged and recorded as a storage alert (`cctns node alerts`); a log that failed
@@ -460,7 +661,9 @@ def _secure(data_dir: DataDir) -> None:
 
 async def _stop_on_signal(scope: trio.CancelScope) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for _ in signals:
+        async for received in signals:
+            log.info("%s: stopping", signal.Signals(received).name)
+            notify_systemd("STOPPING=1")
             scope.cancel()
             return
 
@@ -473,12 +676,15 @@ class Ready:
     peer: str  # host:port of the gRPC peer service ("" for the web UI alone)
     web: str  # the web UI's address(es) ("" without one)
     following: str = ""  # a standby: the primary's host:port
+    metrics: str = ""  # `--metrics`: where GET /metrics is served on its own
 
     def line(self) -> str:
         """One line on stdout for supervisors and tests: `cctns ready node=ID peer=H:P web=U`,
-        and for a standby ` following=H:P`."""
+        for a standby ` following=H:P`, with `--metrics` ` metrics=URL`."""
         line = f"cctns ready node={self.node_id} peer={self.peer or '-'} web={self.web or '-'}"
-        return f"{line} following={self.following}" if self.following else line
+        if self.following:
+            line += f" following={self.following}"
+        return f"{line} metrics={self.metrics}" if self.metrics else line
 
 
 def _host(listen: str) -> str:
@@ -492,6 +698,26 @@ async def _run_reporting_ready(service: Callable[..., Awaitable[None]], **kwargs
     async with trio.open_nursery() as nursery:
         ready: Ready = await nursery.start(functools.partial(service, **kwargs))
         print(ready.line(), flush=True)
+        notify_systemd(f"READY=1\nSTATUS={ready.line()}")
+
+
+def notify_systemd(state: str) -> bool:
+    """Tells systemd how the service stands (`Type=notify`, admin/systemd/cctns-node@.service):
+    the sd_notify datagram to $NOTIFY_SOCKET. False, and nothing sent, when not run by systemd;
+    a socket that refuses is logged, never fatal."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode("utf-8"))
+    except OSError as exc:
+        log.warning("cannot notify systemd at %s: %s", address, exc)
+        return False
+    return True
 
 
 def _run(service: Callable[..., Awaitable[None]], **kwargs: Any) -> int:
@@ -533,6 +759,7 @@ def run(
     poll_interval: float = 2.0,
     revocation_interval: float = REVOCATION_INTERVAL,
     http: str = "",
+    metrics: str = "",
     scrub: ScrubPace = ScrubPace(),
 ) -> int:
     """Blocking entry point for `cctns node serve`."""
@@ -542,5 +769,6 @@ def run(
         poll_interval=poll_interval,
         revocation_interval=revocation_interval,
         http=http,
+        metrics=metrics,
         scrub=scrub,
     )

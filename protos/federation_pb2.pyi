@@ -43,16 +43,22 @@ class CheckpointResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTE_FIELD_NUMBER: _builtins.int
+    WITNESSED_FIELD_NUMBER: _builtins.int
     note: _builtins.bytes
-    """C2SP signed note (with any cosignature lines)"""
+    """C2SP signed note, as the log signed it"""
+    @_builtins.property
+    def witnessed(self) -> Global___Witnessed:
+        """the own log's newest cosigned checkpoint, tied to `note`"""
+
     def __init__(
         self,
         *,
         note: _builtins.bytes = ...,
+        witnessed: Global___Witnessed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["witnessed", b"witnessed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "witnessed", b"witnessed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -328,6 +334,7 @@ class RecordResponse(_message.Message):
     CHECKPOINT_FIELD_NUMBER: _builtins.int
     RECEIPT_FIELD_NUMBER: _builtins.int
     KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    WITNESSED_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     checkpoint: _builtins.bytes
     """the note the proofs lead to"""
@@ -343,6 +350,10 @@ class RecordResponse(_message.Message):
     def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
         """the log's key hand-overs, proven to `checkpoint`"""
 
+    @_builtins.property
+    def witnessed(self) -> Global___Witnessed:
+        """the newest cosigned checkpoint, tied to `checkpoint`"""
+
     def __init__(
         self,
         *,
@@ -352,10 +363,11 @@ class RecordResponse(_message.Message):
         checkpoint: _builtins.bytes = ...,
         receipt: Global___ProvenEntry | None = ...,
         key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+        witnessed: Global___Witnessed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "record", b"record"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "record", b"record", "witnessed", b"witnessed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "receipt", b"receipt", "record", b"record"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "receipt", b"receipt", "record", b"record", "witnessed", b"witnessed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -444,10 +456,16 @@ class Freshness(_message.Message):
     CHECKPOINT_SIZE_FIELD_NUMBER: _builtins.int
     FROM_REPLICA_FIELD_NUMBER: _builtins.int
     VERIFIED_AT_MS_FIELD_NUMBER: _builtins.int
+    AS_OF_MS_FIELD_NUMBER: _builtins.int
+    AS_OF_SOURCE_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     checkpoint_size: _builtins.int
     from_replica: _builtins.bool
     verified_at_ms: _builtins.int
+    as_of_ms: _builtins.int
+    """the time this part is vouched for (Unix ms; see as_of_source)"""
+    as_of_source: _builtins.str
+    """"live": the answering node's own log; "cosigned": when it verified the replica"""
     def __init__(
         self,
         *,
@@ -455,10 +473,12 @@ class Freshness(_message.Message):
         checkpoint_size: _builtins.int = ...,
         from_replica: _builtins.bool = ...,
         verified_at_ms: _builtins.int = ...,
+        as_of_ms: _builtins.int = ...,
+        as_of_source: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_size", b"checkpoint_size", "from_replica", b"from_replica", "origin", b"origin", "verified_at_ms", b"verified_at_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_ms", b"as_of_ms", "as_of_source", b"as_of_source", "checkpoint_size", b"checkpoint_size", "from_replica", b"from_replica", "origin", b"origin", "verified_at_ms", b"verified_at_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -473,6 +493,7 @@ class SearchResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _builtins.int
     ANSWERED_BY_FIELD_NUMBER: _builtins.int
     KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    WITNESSED_FIELD_NUMBER: _builtins.int
     answered_by: _builtins.str
     @_builtins.property
     def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchHit]: ...
@@ -484,6 +505,10 @@ class SearchResponse(_message.Message):
     def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
         """proven for the receipt's tree (size index + 1)"""
 
+    @_builtins.property
+    def witnessed(self) -> Global___Witnessed:
+        """the newest cosigned checkpoint, tied to the receipt's tree"""
+
     def __init__(
         self,
         *,
@@ -492,10 +517,11 @@ class SearchResponse(_message.Message):
         receipt: Global___ProvenEntry | None = ...,
         answered_by: _builtins.str = ...,
         key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+        witnessed: Global___Witnessed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "witnessed", b"witnessed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "freshness", b"freshness", "hits", b"hits", "key_handovers", b"key_handovers", "receipt", b"receipt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "freshness", b"freshness", "hits", b"hits", "key_handovers", b"key_handovers", "receipt", b"receipt", "witnessed", b"witnessed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -537,6 +563,7 @@ class HitResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _builtins.int
     ANSWERED_BY_FIELD_NUMBER: _builtins.int
     KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    WITNESSED_FIELD_NUMBER: _builtins.int
     hit: _builtins.bool
     answered_by: _builtins.str
     @_builtins.property
@@ -549,6 +576,10 @@ class HitResponse(_message.Message):
     def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
         """proven for the receipt's tree (size index + 1)"""
 
+    @_builtins.property
+    def witnessed(self) -> Global___Witnessed:
+        """the newest cosigned checkpoint, tied to the receipt's tree"""
+
     def __init__(
         self,
         *,
@@ -557,10 +588,11 @@ class HitResponse(_message.Message):
         receipt: Global___ProvenEntry | None = ...,
         answered_by: _builtins.str = ...,
         key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+        witnessed: Global___Witnessed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "witnessed", b"witnessed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "hit", b"hit", "key_handovers", b"key_handovers", "receipt", b"receipt", "refs", b"refs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered_by", b"answered_by", "hit", b"hit", "key_handovers", b"key_handovers", "receipt", b"receipt", "refs", b"refs", "witnessed", b"witnessed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -676,3 +708,288 @@ class RevocationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevocationsResponse: _TypeAlias = RevocationsResponse  # noqa: Y015
+
+@_typing.final
+class DirectoryEntry(_message.Message):
+    """-- the directory (federation/directory.py, docs/directory.md) --------------------------------
+
+    One office in a directory: its certificate chain (leaf first, without the root) and its signed
+    address statement (canonical JSON), signed by its own ledger key, or by its parent's for a
+    retirement or merger (then `signer_chain` is the parent's certificate chain).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHAIN_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    SIGNER_CHAIN_FIELD_NUMBER: _builtins.int
+    chain: _builtins.bytes
+    statement: _builtins.bytes
+    signer_chain: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        chain: _builtins.bytes = ...,
+        statement: _builtins.bytes = ...,
+        signer_chain: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain", b"chain", "signer_chain", b"signer_chain", "statement", b"statement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryEntry: _TypeAlias = DirectoryEntry  # noqa: Y015
+
+@_typing.final
+class AnnounceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRY_FIELD_NUMBER: _builtins.int
+    RELAYED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entry(self) -> Global___DirectoryEntry:
+        """the caller's own entry"""
+
+    @_builtins.property
+    def relayed(self) -> _containers.RepeatedCompositeFieldContainer[Global___DirectoryEntry]:
+        """entries of the caller's subtree, passed up"""
+
+    def __init__(
+        self,
+        *,
+        entry: Global___DirectoryEntry | None = ...,
+        relayed: _abc.Iterable[Global___DirectoryEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "relayed", b"relayed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnnounceRequest: _TypeAlias = AnnounceRequest  # noqa: Y015
+
+@_typing.final
+class AnnounceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTORY_VERSION_FIELD_NUMBER: _builtins.int
+    directory_version: _builtins.int
+    """the parent's directory version after the announce"""
+    def __init__(
+        self,
+        *,
+        directory_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["directory_version", b"directory_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnnounceResponse: _TypeAlias = AnnounceResponse  # noqa: Y015
+
+@_typing.final
+class DirectoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SINCE_VERSION_FIELD_NUMBER: _builtins.int
+    SUBTREE_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    since_version: _builtins.int
+    """entries changed after this version (0: all)"""
+    subtree: _builtins.str
+    """a node-id prefix ("kerala"); empty: every entry"""
+    limit: _builtins.int
+    """entries per page; the server caps it"""
+    def __init__(
+        self,
+        *,
+        since_version: _builtins.int = ...,
+        subtree: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "since_version", b"since_version", "subtree", b"subtree"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryRequest: _TypeAlias = DirectoryRequest  # noqa: Y015
+
+@_typing.final
+class DirectoryListing(_message.Message):
+    """What a DirectoryPage signs (its exact bytes travel in `DirectoryPage.listing`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SINCE_VERSION_FIELD_NUMBER: _builtins.int
+    NEXT_VERSION_FIELD_NUMBER: _builtins.int
+    MORE_FIELD_NUMBER: _builtins.int
+    SUBTREE_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_MS_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    """the serving node"""
+    version: _builtins.int
+    """the serving node's directory version"""
+    since_version: _builtins.int
+    next_version: _builtins.int
+    """ask from here for the next page (or next refresh)"""
+    more: _builtins.bool
+    """more changes wait beyond next_version"""
+    subtree: _builtins.str
+    signed_at_ms: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___DirectoryEntry]: ...
+    @_builtins.property
+    def removed(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """node ids removed (revoked) since since_version"""
+
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        since_version: _builtins.int = ...,
+        next_version: _builtins.int = ...,
+        more: _builtins.bool = ...,
+        subtree: _builtins.str = ...,
+        entries: _abc.Iterable[Global___DirectoryEntry] | None = ...,
+        removed: _abc.Iterable[_builtins.str] | None = ...,
+        signed_at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "more", b"more", "next_version", b"next_version", "node_id", b"node_id", "removed", b"removed", "signed_at_ms", b"signed_at_ms", "since_version", b"since_version", "subtree", b"subtree", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryListing: _TypeAlias = DirectoryListing  # noqa: Y015
+
+@_typing.final
+class DirectoryPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTING_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    SERVER_CHAIN_FIELD_NUMBER: _builtins.int
+    listing: _builtins.bytes
+    """a serialised DirectoryListing"""
+    signature: _builtins.bytes
+    """Ed25519 by the serving node's ledger key"""
+    server_chain: _builtins.bytes
+    """the serving node's certificate chain"""
+    def __init__(
+        self,
+        *,
+        listing: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+        server_chain: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listing", b"listing", "server_chain", b"server_chain", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DirectoryPage: _TypeAlias = DirectoryPage  # noqa: Y015
+
+@_typing.final
+class LookupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_ID_FIELD_NUMBER: _builtins.int
+    node_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        node_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node_id", b"node_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LookupRequest: _TypeAlias = LookupRequest  # noqa: Y015
+
+@_typing.final
+class Witnessed(_message.Message):
+    """The newest checkpoint of the answering node's own log that a witness cosigned (C2SP
+    tlog-cosignature lines on the note), and the consistency proof from its size to the size of the
+    tree the message's proofs lead to (empty when the sizes are equal). Readers check it against
+    their witness policy (federation/witness.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTE_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_FIELD_NUMBER: _builtins.int
+    note: _builtins.bytes
+    @_builtins.property
+    def consistency(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        note: _builtins.bytes = ...,
+        consistency: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency", b"consistency", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Witnessed: _TypeAlias = Witnessed  # noqa: Y015
+
+@_typing.final
+class GossipRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """signed checkpoint notes, at most one per log, newest seen"""
+
+    def __init__(
+        self,
+        *,
+        notes: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notes", b"notes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GossipRequest: _TypeAlias = GossipRequest  # noqa: Y015
+
+@_typing.final
+class GossipResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKED_FIELD_NUMBER: _builtins.int
+    EQUIVOCATING_FIELD_NUMBER: _builtins.int
+    checked: _builtins.int
+    """notes compared with a replica or with other readers' notes"""
+    @_builtins.property
+    def equivocating(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """origins found showing two logs (evidence recorded)"""
+
+    def __init__(
+        self,
+        *,
+        checked: _builtins.int = ...,
+        equivocating: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked", b"checked", "equivocating", b"equivocating"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GossipResponse: _TypeAlias = GossipResponse  # noqa: Y015

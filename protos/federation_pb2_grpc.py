@@ -84,6 +84,26 @@ class PeerStub:
                 request_serializer=protos_dot_federation__pb2.RevocationsRequest.SerializeToString,
                 response_deserializer=protos_dot_federation__pb2.RevocationsResponse.FromString,
                 _registered_method=True)
+        self.Gossip = channel.unary_unary(
+                '/cctns.v1.Peer/Gossip',
+                request_serializer=protos_dot_federation__pb2.GossipRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.GossipResponse.FromString,
+                _registered_method=True)
+        self.Announce = channel.unary_unary(
+                '/cctns.v1.Peer/Announce',
+                request_serializer=protos_dot_federation__pb2.AnnounceRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.AnnounceResponse.FromString,
+                _registered_method=True)
+        self.GetDirectory = channel.unary_unary(
+                '/cctns.v1.Peer/GetDirectory',
+                request_serializer=protos_dot_federation__pb2.DirectoryRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.DirectoryPage.FromString,
+                _registered_method=True)
+        self.LookupOffice = channel.unary_unary(
+                '/cctns.v1.Peer/LookupOffice',
+                request_serializer=protos_dot_federation__pb2.LookupRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.DirectoryPage.FromString,
+                _registered_method=True)
 
 
 class PeerServicer:
@@ -160,6 +180,36 @@ class PeerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Gossip(self, request, context):
+        """A reader hands its parent the newest checkpoints it saw of other logs, so the parent can
+        compare what different readers were shown (docs/replication.md, "Gossip").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Announce(self, request, context):
+        """The directory (docs/directory.md): a child tells its parent its signed address statement
+        (and relays its own subtree's entries); the parent answers with its directory's version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDirectory(self, request, context):
+        """The entries of this node's directory changed since a version, a page at a time, signed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupOffice(self, request, context):
+        """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -212,6 +262,26 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.GetRevocations,
                     request_deserializer=protos_dot_federation__pb2.RevocationsRequest.FromString,
                     response_serializer=protos_dot_federation__pb2.RevocationsResponse.SerializeToString,
+            ),
+            'Gossip': grpc.unary_unary_rpc_method_handler(
+                    servicer.Gossip,
+                    request_deserializer=protos_dot_federation__pb2.GossipRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.GossipResponse.SerializeToString,
+            ),
+            'Announce': grpc.unary_unary_rpc_method_handler(
+                    servicer.Announce,
+                    request_deserializer=protos_dot_federation__pb2.AnnounceRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.AnnounceResponse.SerializeToString,
+            ),
+            'GetDirectory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDirectory,
+                    request_deserializer=protos_dot_federation__pb2.DirectoryRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.DirectoryPage.SerializeToString,
+            ),
+            'LookupOffice': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupOffice,
+                    request_deserializer=protos_dot_federation__pb2.LookupRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.DirectoryPage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -484,6 +554,114 @@ class Peer:
             '/cctns.v1.Peer/GetRevocations',
             protos_dot_federation__pb2.RevocationsRequest.SerializeToString,
             protos_dot_federation__pb2.RevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Gossip(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/Gossip',
+            protos_dot_federation__pb2.GossipRequest.SerializeToString,
+            protos_dot_federation__pb2.GossipResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Announce(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/Announce',
+            protos_dot_federation__pb2.AnnounceRequest.SerializeToString,
+            protos_dot_federation__pb2.AnnounceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDirectory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/GetDirectory',
+            protos_dot_federation__pb2.DirectoryRequest.SerializeToString,
+            protos_dot_federation__pb2.DirectoryPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupOffice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/LookupOffice',
+            protos_dot_federation__pb2.LookupRequest.SerializeToString,
+            protos_dot_federation__pb2.DirectoryPage.FromString,
             options,
             channel_credentials,
             insecure,

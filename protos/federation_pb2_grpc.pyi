@@ -53,6 +53,18 @@ class PeerStub:
     """A Zero FIR handed over to the station with jurisdiction."""
     GetRevocations: _grpc.UnaryUnaryMultiCallable[_federation_pb2.RevocationsRequest, _federation_pb2.RevocationsResponse]
     """Revocations this node knows of, for propagation."""
+    Gossip: _grpc.UnaryUnaryMultiCallable[_federation_pb2.GossipRequest, _federation_pb2.GossipResponse]
+    """A reader hands its parent the newest checkpoints it saw of other logs, so the parent can
+    compare what different readers were shown (docs/replication.md, "Gossip").
+    """
+    Announce: _grpc.UnaryUnaryMultiCallable[_federation_pb2.AnnounceRequest, _federation_pb2.AnnounceResponse]
+    """The directory (docs/directory.md): a child tells its parent its signed address statement
+    (and relays its own subtree's entries); the parent answers with its directory's version.
+    """
+    GetDirectory: _grpc.UnaryUnaryMultiCallable[_federation_pb2.DirectoryRequest, _federation_pb2.DirectoryPage]
+    """The entries of this node's directory changed since a version, a page at a time, signed."""
+    LookupOffice: _grpc.UnaryUnaryMultiCallable[_federation_pb2.LookupRequest, _federation_pb2.DirectoryPage]
+    """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
 
 @_typing.type_check_only
 class PeerAsyncStub(PeerStub):
@@ -79,6 +91,18 @@ class PeerAsyncStub(PeerStub):
     """A Zero FIR handed over to the station with jurisdiction."""
     GetRevocations: _aio.UnaryUnaryMultiCallable[_federation_pb2.RevocationsRequest, _federation_pb2.RevocationsResponse]  # type: ignore[assignment]
     """Revocations this node knows of, for propagation."""
+    Gossip: _aio.UnaryUnaryMultiCallable[_federation_pb2.GossipRequest, _federation_pb2.GossipResponse]  # type: ignore[assignment]
+    """A reader hands its parent the newest checkpoints it saw of other logs, so the parent can
+    compare what different readers were shown (docs/replication.md, "Gossip").
+    """
+    Announce: _aio.UnaryUnaryMultiCallable[_federation_pb2.AnnounceRequest, _federation_pb2.AnnounceResponse]  # type: ignore[assignment]
+    """The directory (docs/directory.md): a child tells its parent its signed address statement
+    (and relays its own subtree's entries); the parent answers with its directory's version.
+    """
+    GetDirectory: _aio.UnaryUnaryMultiCallable[_federation_pb2.DirectoryRequest, _federation_pb2.DirectoryPage]  # type: ignore[assignment]
+    """The entries of this node's directory changed since a version, a page at a time, signed."""
+    LookupOffice: _aio.UnaryUnaryMultiCallable[_federation_pb2.LookupRequest, _federation_pb2.DirectoryPage]  # type: ignore[assignment]
+    """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
 
 class PeerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -162,5 +186,41 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.RevocationsResponse, _abc.Awaitable[_federation_pb2.RevocationsResponse]]:
         """Revocations this node knows of, for propagation."""
+
+    @_abc_1.abstractmethod
+    def Gossip(
+        self,
+        request: _federation_pb2.GossipRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.GossipResponse, _abc.Awaitable[_federation_pb2.GossipResponse]]:
+        """A reader hands its parent the newest checkpoints it saw of other logs, so the parent can
+        compare what different readers were shown (docs/replication.md, "Gossip").
+        """
+
+    @_abc_1.abstractmethod
+    def Announce(
+        self,
+        request: _federation_pb2.AnnounceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.AnnounceResponse, _abc.Awaitable[_federation_pb2.AnnounceResponse]]:
+        """The directory (docs/directory.md): a child tells its parent its signed address statement
+        (and relays its own subtree's entries); the parent answers with its directory's version.
+        """
+
+    @_abc_1.abstractmethod
+    def GetDirectory(
+        self,
+        request: _federation_pb2.DirectoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.DirectoryPage, _abc.Awaitable[_federation_pb2.DirectoryPage]]:
+        """The entries of this node's directory changed since a version, a page at a time, signed."""
+
+    @_abc_1.abstractmethod
+    def LookupOffice(
+        self,
+        request: _federation_pb2.LookupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.DirectoryPage, _abc.Awaitable[_federation_pb2.DirectoryPage]]:
+        """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

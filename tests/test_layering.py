@@ -3,6 +3,7 @@
     admin, simulations            (nothing of ours imports them)
     node.runtime                  the one composition root
     node.web | node.peers         siblings: neither imports the other
+    node.metrics                  the node's figures for monitoring (down to node.station)
     node.station
     node.index
     node.records                  the pure domain
@@ -40,6 +41,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "node.station": (*_NODE_BASE, "node.records", "node.index", "node.station"),
     "node.peers": (*_NODE_BASE, "node.records", "node.index", "node.station", "node.peers"),
     "node.web": (*_NODE_BASE, "node.records", "node.index", "node.station", "node.web"),
+    "node.metrics": (*_NODE_BASE, "node.records", "node.index", "node.station", "node.metrics"),
     "node.runtime": (*_NODE_BASE, "node"),
     "node.demo": (*_NODE_BASE, "node"),
     "admin": PROJECT,
@@ -50,7 +52,8 @@ RESTRICTED: dict[str, tuple[str, ...]] = {
     "node.demo": ("node.demo", "admin", "simulations"),
     "node.runtime": ("node.demo", "admin", "simulations"),
     "admin": ("admin",),
-    "simulations": ("simulations",),
+    # `cctns sim` (admin/sim_cli.py) runs the network simulator.
+    "simulations": ("simulations", "admin"),
 }
 
 

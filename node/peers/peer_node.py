@@ -12,22 +12,30 @@ identity's commitment). Nothing here adds data to what the index and the ledger 
 
 from __future__ import annotations
 
+import collections
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import Message
 
+from federation.directory import Directory
 from federation.interfaces import LogReader, PeerIdentity
 from federation.logs import LedgerLogReader
 from federation.replicas import ReplicaSet
+from federation.trust.files import write_atomic
 from federation.trust.revocation import RevocationSet
+from federation.witness import own_cosignature_time
+from ledger.checkpoint import parse_note
 from ledger.entry import parse_leaf
-from ledger.errors import InputError, NotPermitted, PeerError
+from ledger.errors import InputError, NotPermitted, PeerError, VerificationError
 from ledger.log import now_ms
+from ledger.proof import verify_log_checkpoint
 from node.index.record_index import RecordIndex
 from node.index.search import VehicleHit
+from node.peers.directory import NodeDirectory
 from node.peers.replica_index import ReplicaIndexes
 from node.records import limits
 from node.records.refs import record_ref
@@ -48,6 +56,16 @@ _IDENT_KEYS = {
 }
 
 
+def _ignore_announcement(node_id: str) -> None:
+    """The default `on_child_announced`: a node that follows nobody has nothing to wake."""
+
+
+log = logging.getLogger(__name__)
+
+RECENT_COSIGNED = 16  # cosigned notes kept in memory (for operators and tests)
+WITNESSED_NAME = "witnessed.note"  # the newest cosigned note, in the cosignature directory
+
+
 class StationPeerNode:
     """LocalNode over one Station: its own log, index and audit trail. Thread-safe."""
 
@@ -59,15 +77,30 @@ class StationPeerNode:
         replicas: ReplicaSet | None = None,
         replica_indexes: ReplicaIndexes | None = None,
         revocations: RevocationSet | None = None,
+        directory: NodeDirectory | None = None,
     ) -> None:
         self.station = station
         self._reader = LedgerLogReader(station.ledger)
         self._replicas = replicas
         self._replica_indexes = replica_indexes
         self._revocations = revocations
+        self._directory = directory
         self._cosignature_dir = cosignature_dir
-        self._cosignatures: list[bytes] = []
+        # The latest notes received (a parent cosigns every checkpoint it verifies: thousands a
+        # day, so only the newest is kept on disk and a few in memory).
+        self._cosignatures: collections.deque[bytes] = collections.deque(maxlen=RECENT_COSIGNED)
+        self._witnessed = b""  # the newest cosigned note of the own log
         self._lock = threading.Lock()
+        if cosignature_dir is not None and (cosignature_dir / WITNESSED_NAME).exists():
+            note = (cosignature_dir / WITNESSED_NAME).read_bytes()
+            try:
+                self._keep_newest(note)
+                self._cosignatures.append(note)
+            except (InputError, VerificationError) as exc:
+                log.warning("not serving %s: %s", cosignature_dir / WITNESSED_NAME, exc)
+        # Called (from a gRPC thread) with a child's node id when it announces itself; the
+        # runtime points it at its followers' wake-ups (federation/replication_loop.py).
+        self.on_child_announced: Callable[[str], None] = _ignore_announcement
 
     @property
     def node_id(self) -> str:
@@ -113,7 +146,8 @@ class StationPeerNode:
         self, request: federation_pb2.SearchRequest
     ) -> tuple[list[federation_pb2.SearchHit], list[federation_pb2.Freshness]]:
         """Answers from the own index and every (unquarantined) replica's, each part with
-        its freshness: 'as of checkpoint N of node X'."""
+        its freshness: 'as of checkpoint N of node X', and in time (`as_of_ms`: now for the
+        own log, this node's cosignature time of the replica's checkpoint for a replica)."""
         limit = request.limit or 50
         hits: list[federation_pb2.SearchHit] = []
         freshness: list[federation_pb2.Freshness] = []
@@ -131,6 +165,13 @@ class StationPeerNode:
             else:
                 raise InputError(f"unknown search kind {request.kind!r}")
             hits.extend(found)
+            now = now_ms()
+            # A replica part is as fresh as the replica's checkpoint, which this node cosigned
+            # when it verified it; the own log is live.
+            cosigned = None
+            if source.replica and source.reader.size():
+                cosigned = own_cosignature_time(source.reader.checkpoint(), self.origin)
+            as_of = cosigned * 1000 if cosigned is not None else now
             freshness.append(
                 federation_pb2.Freshness(
                     origin=source.origin,
@@ -138,7 +179,9 @@ class StationPeerNode:
                     if source.replica
                     else covered,
                     from_replica=source.replica,
-                    verified_at_ms=now_ms(),
+                    verified_at_ms=now,
+                    as_of_ms=as_of if not source.replica or cosigned is not None else 0,
+                    as_of_source="cosigned" if source.replica else "live",
                 )
             )
         hits.sort(key=lambda hit: -hit.score)
@@ -308,21 +351,62 @@ class StationPeerNode:
         )
 
     def store_cosignature(self, cosigned_note: bytes) -> None:
-        """Keeps the cosigned note in memory and, with a directory, in a file per note."""
+        """Keeps the cosigned note; the newest one (with a directory, also in its file
+        `witnessed.note`, for after a restart) is served with every answer
+        (`witnessed_checkpoint`). InputError for a note that is not a checkpoint this log
+        signed (its root at that size)."""
         with self._lock:
+            if self._keep_newest(cosigned_note) and self._cosignature_dir is not None:
+                write_atomic(self._cosignature_dir / WITNESSED_NAME, cosigned_note)
             self._cosignatures.append(cosigned_note)
-            if self._cosignature_dir is not None:
-                self._cosignature_dir.mkdir(parents=True, exist_ok=True)
-                path = self._cosignature_dir / f"cosigned-{len(self._cosignatures):06d}.note"
-                path.write_bytes(cosigned_note)
+
+    def _keep_newest(self, note: bytes) -> bool:
+        """Checks `note` is this log's; True when it is now the newest cosigned one."""
+        ledger = self.station.ledger
+        try:
+            checkpoint = verify_log_checkpoint(note, keys=ledger.keys, origin=self.origin)
+        except VerificationError as exc:
+            raise InputError(f"the cosigned note is not this log's checkpoint: {exc}") from exc
+        if checkpoint.size > ledger.size() or ledger.root(checkpoint.size) != checkpoint.root:
+            raise InputError(f"the cosigned note's root at size {checkpoint.size} is not the log's")
+        held = parse_note(self._witnessed)[0].size if self._witnessed else -1
+        if checkpoint.size < held:
+            return False
+        self._witnessed = note
+        return True
+
+    def witnessed_checkpoint(self) -> bytes:
+        """The newest cosigned checkpoint of the own log (b"" before any witness cosigned)."""
+        with self._lock:
+            return self._witnessed
 
     def cosignatures(self) -> list[bytes]:
-        """The cosigned notes received so far."""
+        """The latest cosigned notes received (at most RECENT_COSIGNED), oldest first."""
         with self._lock:
             return list(self._cosignatures)
 
     def revocations(self) -> list[bytes]:
         return [] if self._revocations is None else self._revocations.signed_records()
+
+    # -- the directory (node/peers/directory.py) -------------------------------------------------
+
+    @property
+    def directory(self) -> Directory | None:
+        return None if self._directory is None else self._directory.directory
+
+    def sign_directory_page(
+        self, listing: federation_pb2.DirectoryListing
+    ) -> federation_pb2.DirectoryPage:
+        if self._directory is None:
+            raise PeerError("this node keeps no directory", node_id=self.node_id)
+        return self._directory.sign_page(listing)
+
+    def child_announced(self, caller: PeerIdentity) -> None:
+        """Keeps the directory with the child's entry (directory.json), then tells the
+        runtime (`on_child_announced`: its follower of that child wakes at once)."""
+        if self._directory is not None:
+            self._directory.save_if_changed()
+        self.on_child_announced(caller.node_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,9 @@ TEXT: Final[Mapping[str, int]] = {
     "QueryContext.officer_id": OFFICER_ID,
     "QueryContext.purpose": LINE,
     "QueryContext.case_ref": LINE,
+    # the directory (federation/directory.py): node ids and node-id prefixes
+    "DirectoryRequest.subtree": ORIGIN,
+    "LookupRequest.node_id": ORIGIN,
 }
 # The most bytes of each bytes field; DEFAULT_BYTES for the others.
 BYTES: Final[Mapping[str, int]] = {
@@ -251,9 +254,15 @@ BYTES: Final[Mapping[str, int]] = {
     "ReplicationEvent.checkpoint": NOTE_BYTES,
     "ReplicationEvent.conflicting_checkpoint": NOTE_BYTES,
     "CosignatureRequest.cosigned_note": NOTE_BYTES,
+    "GossipRequest.notes": NOTE_BYTES,
     "ProvenEntry.leaf": LEAF_BYTES,
     "ZeroFirHandover.checkpoint": NOTE_BYTES,
     "ZeroFirAcceptance.checkpoint": NOTE_BYTES,
+    # A directory entry: certificate chains (leaf and state authority, PEM) and a statement
+    # (federation/directory.py MAX_CHAIN_BYTES, MAX_STATEMENT_BYTES).
+    "DirectoryEntry.chain": 16 * 1024,
+    "DirectoryEntry.signer_chain": 16 * 1024,
+    "DirectoryEntry.statement": 4 * 1024,
 }
 # The most items of each repeated field; DEFAULT_COUNT for the others.
 COUNT: Final[Mapping[str, int]] = {
@@ -272,6 +281,10 @@ COUNT: Final[Mapping[str, int]] = {
     "AuditEntry.returned_refs": 500,
     # A proof in a tree of up to 2^64 leaves.
     "ProvenEntry.inclusion_proof": 64,
+    # The entries a child relays up in one announce (federation/directory.py MAX_RELAYED).
+    "AnnounceRequest.relayed": 500,
+    # The newest checkpoint of each log a reader saw (federation/gossip.py MAX_GOSSIP_NOTES).
+    "GossipRequest.notes": 1000,
 }
 # Numeric fields with a range of their own, when set: (least, most).
 _RANGES: Final[Mapping[str, tuple[float, float]]] = {

@@ -92,6 +92,7 @@ class Node:
     path: Path
     ledger_key: bytes = b""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    parent_id: str = ""  # its parent's node id: the witness of its log
 
     @property
     def origin(self) -> str:
@@ -116,6 +117,7 @@ class Node:
             role=self.role,
             origin=self.origin,
             ledger_key=self.ledger_key,
+            parent=self.parent_id,
         )
 
     def credentials(self) -> NodeCredentials:
@@ -274,6 +276,9 @@ def build_federation(base: Path, specs: list[Spec], *, poll: float = 1.0) -> Fed
         prefix = STATE if spec.role == "state" else DISTRICT
         node_id = f"{prefix}/{spec.origin_of or spec.name}"
         nodes[spec.name] = Node(spec.name, node_id, spec.role, free_port(), base / spec.name)
+    for spec in specs:
+        if spec.parent:
+            nodes[spec.name].parent_id = nodes[spec.parent].node_id
     for spec in specs:
         node = nodes[spec.name]
         district = "Ernakulam City"

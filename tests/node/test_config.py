@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InputError, UsageError
-from node.config import DataDir, Limits, parse_config
+from node.config import DataDir, Limits, Witnessing, parse_config
 
 
 def test_config_round_trip(tmp_path: Path) -> None:
@@ -89,6 +89,26 @@ def test_config_limits_list_every_mistake() -> None:
     assert any("limits.portal_lookups: must be a string" in p for p in problems)
     assert any("limits.portal_fir_copies: '0/minute' is not a rate limit" in p for p in problems)
     assert any("limits.login_speed: unknown limit" in p for p in problems)
+
+
+def test_config_witness_settings_validated_and_round_trip() -> None:
+    base = (
+        'node_id = "kerala/x/ps-y"\norigin = "cctns.in/kerala/x/ps-y"\nrole = "station"\n'
+        'district = "X"\nstation = "Y"\nindex_url = "sqlite://"\n'
+    )
+    assert parse_config(base).witness == Witnessing()
+    loaded = parse_config(base + "\n[witness]\nmax_age_minutes = 15\ngossip_minutes = 0\n")
+    assert (loaded.witness.max_age_minutes, loaded.witness.gossip_minutes) == (15, 0)
+    assert loaded.witness.stale_after_minutes == Witnessing().stale_after_minutes
+    assert parse_config(loaded.to_toml()) == loaded
+    bad = "\n[witness]\nmax_age_minutes = 0\nstale_after_minutes = true\nfresh = 1\n"
+    with pytest.raises(InputError) as caught:
+        parse_config(base + bad, "node.toml")
+    problems = caught.value.problems
+    assert len(problems) == 3
+    assert any("witness.max_age_minutes must be a whole number" in p for p in problems)
+    assert any("witness.stale_after_minutes must be a whole number" in p for p in problems)
+    assert any("witness.fresh: unknown setting" in p for p in problems)
 
 
 def test_config_new_node_is_owner_only(tmp_path: Path) -> None:

@@ -4,23 +4,29 @@ property and cases, in this station's records or across the federation.
     GET /search?q=&kind=&scope=   kind: person, vehicle, property, case; scope: local
                                   ("search.local") or federation ("search.federated")
 
-A federated search names every office that did not answer, and how fresh each answer is (the
-checkpoint it was made at, and whether a replica answered for its origin).
+A federated search names every office that did not answer, how fresh each part of the answer is
+in time ("as of 10:42 IST, 3 minutes ago": the witness cosignature time of a replica), flags a
+part older than node.toml's `[witness] stale_after_minutes`, and flags every answer that failed
+the witness policy or was inconsistent with what this node saw of that log before (with why).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from federation.witness import freshness_age
 from ledger.errors import CctnsError, InputError
+from ledger.log import now_ms
 from node.records import limits
 from node.records.refs import record_ref
+from node.records.validation import IST
 from node.station.core import Station
-from node.web.deps import blocking, context, render, station, station_officer
+from node.web.deps import blocking, context, render, station, station_officer, t
 from node.web.errors import public_message
 from node.web.proofs import describe
 from node.web.rules import allowed, require
@@ -83,16 +89,53 @@ def _local_search(node: Station, kind: str, query: str) -> list[LocalHit]:
 
 
 @dataclass(frozen=True, slots=True)
+class FreshnessLine:
+    """How fresh one part of a federated answer is, as the page shows it."""
+
+    text: str
+    stale: str = ""  # the stale flag's text, when the part is older than the threshold
+
+
+@dataclass(frozen=True, slots=True)
 class FederatedView:
     """A federated search result as the page shows it."""
 
     hits: list[dict[str, Any]]
-    freshness: list[str]
+    freshness: list[FreshnessLine]
     unanswered: list[tuple[str, str]]
     error: str = ""
+    flagged: list[tuple[str, str]] = field(default_factory=list)  # (node, why): witness check
 
 
-def _federated_view(result: Any) -> FederatedView:
+def _ago(request: Request, seconds: int) -> str:
+    if seconds < 60:
+        return t(request, "witness.ago.now")
+    if seconds < 2 * 3600:
+        return t(request, "witness.ago.minutes", n=seconds // 60)
+    if seconds < 2 * 86400:
+        return t(request, "witness.ago.hours", n=seconds // 3600)
+    return t(request, "witness.ago.days", n=seconds // 86400)
+
+
+def _freshness_line(
+    request: Request, answered_by: str, fresh: Any, stale_after_minutes: int
+) -> FreshnessLine:
+    office = fresh.origin.split("/", 1)[-1]
+    age = freshness_age(fresh, now_ms=now_ms(), stale_after_s=stale_after_minutes * 60)
+    if age.age_s is None:
+        text = t(request, "witness.time_unknown", office=office)
+    else:
+        time_of_day = f"{datetime.fromtimestamp(age.as_of_ms / 1000, IST):%H:%M}"
+        text = t(
+            request, "witness.as_of", office=office, time=time_of_day, ago=_ago(request, age.age_s)
+        )
+    if fresh.from_replica:
+        text += " " + t(request, "witness.replica_at", node=answered_by)
+    stale = t(request, "witness.stale", minutes=stale_after_minutes) if age.stale else ""
+    return FreshnessLine(text, stale)
+
+
+def _federated_view(result: Any, request: Request) -> FederatedView:
     hits = [
         {
             "answered_by": answered_by,
@@ -103,15 +146,14 @@ def _federated_view(result: Any) -> FederatedView:
         }
         for answered_by, hit in getattr(result, "hits", ())
     ]
-    lines: list[str] = []
+    lines: list[FreshnessLine] = []
+    stale_after = station(request).config.witness.stale_after_minutes
     for answered_by, items in sorted(getattr(result, "freshness", {}).items()):
         for fresh in items:
-            line = f"{fresh.origin}: checkpoint {fresh.checkpoint_size}"
-            if fresh.from_replica:
-                line += f" (replica at {answered_by})"
-            lines.append(line)
+            lines.append(_freshness_line(request, answered_by, fresh, stale_after))
     unanswered = sorted((str(k), str(v)) for k, v in getattr(result, "unanswered", {}).items())
-    return FederatedView(hits, lines, unanswered)
+    flagged = sorted((str(k), str(v)) for k, v in getattr(result, "flagged", {}).items())
+    return FederatedView(hits, lines, unanswered, flagged=flagged)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -144,7 +186,7 @@ async def search(
         except CctnsError as exc:
             federated = FederatedView([], [], [], public_message(exc))
         else:
-            federated = _federated_view(result)
+            federated = _federated_view(result, request)
     return await blocking(
         render,
         request,

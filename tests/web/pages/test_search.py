@@ -1,16 +1,20 @@
 """Search (`node.web.pages.search`) over a real seeded station, signed in through /login and
 /login/totp: a person by a misspelt name, SQL-injection text, and the federated search with and
-without a federation (offices that did not answer are named)."""
+without a federation (offices that did not answer are named; how fresh each part is, in Indian
+time, with stale replicas and answers that failed the witness check flagged)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.log import now_ms
 from node.index import schema as ix
+from node.records.validation import IST
 from protos import federation_pb2
 from tests.web.support import Node, TestClient, login, staff_node
 
@@ -103,6 +107,58 @@ def test_staff_federated_search_names_every_unanswered_office(node: Node, sho: T
     assert page.status_code == 200
     assert "Raju K" in page.text
     assert "cctns.in/kerala/thrissur-city/ps-ollur" in page.text
-    assert "checkpoint 812" in page.text
+    assert "ps-ollur: time not known" in page.text  # an answer that gave no time
     assert "kerala/kannur/ps-iritty (timeout)" in page.text
     assert "kerala/idukki/ps-munnar (error)" in page.text
+
+
+def test_staff_federated_search_says_how_fresh_each_part_is_and_flags_stale_and_unwitnessed(
+    node: Node, sho: TestClient
+) -> None:
+    now = now_ms()
+    live = now - 3 * 60_000
+    old = now - 2 * 3600_000  # older than node.toml's default stale_after_minutes (30)
+
+    @dataclass
+    class Result:
+        hits: tuple[tuple[str, federation_pb2.SearchHit], ...] = ()
+        freshness: dict[str, tuple[federation_pb2.Freshness, ...]] = field(default_factory=dict)
+        unanswered: dict[str, str] = field(default_factory=dict)
+        flagged: dict[str, str] = field(default_factory=dict)
+
+    async def fake(kind: str, query: str, officer_id: str) -> Result:
+        district = "kerala/thrissur-city/dpo"
+        return Result(
+            freshness={
+                district: (
+                    federation_pb2.Freshness(
+                        origin=f"cctns.in/{district}", as_of_ms=live, as_of_source="live"
+                    ),
+                    federation_pb2.Freshness(
+                        origin="cctns.in/kerala/thrissur-city/ps-ollur",
+                        from_replica=True,
+                        as_of_ms=old,
+                        as_of_source="cosigned",
+                    ),
+                )
+            },
+            flagged={district: "unwitnessed: cctns.in/kerala/thrissur-city/dpo served none"},
+        )
+
+    context = node.app.state.context
+    context.federated_search = fake
+    try:
+        page = sho.get("/search", params={"q": "Raju", "scope": "federation"})
+        malayalam = sho.get("/search", params={"q": "Raju", "scope": "federation", "lang": "ml"})
+    finally:
+        context.federated_search = None
+    at = f"{datetime.fromtimestamp(live / 1000, IST):%H:%M}"
+    then = f"{datetime.fromtimestamp(old / 1000, IST):%H:%M}"
+    assert f"dpo: as of {at} IST, 3 minutes ago" in page.text
+    assert f"ps-ollur: as of {then} IST, 2 hours ago" in page.text
+    assert "(replica held by kerala/thrissur-city/dpo)" in page.text
+    assert page.text.count("STALE: older than 30 minutes") == 1
+    assert 'id="witness-flags"' in page.text
+    assert "unwitnessed: cctns.in/kerala/thrissur-city/dpo served none" in page.text
+    assert f"{then} IST വരെ, 2 മണിക്കൂർ മുമ്പ്" in malayalam.text
+    assert "പഴയത്: 30 മിനിറ്റിലേറെ" in malayalam.text
