@@ -38,9 +38,14 @@ def data_dir_option(parser: argparse.ArgumentParser, *, required: bool = True) -
 
 def subcommands(groups: Any, name: str, help_text: str, description: str | None = None) -> Any:
     """A command group (`cctns node ...`) whose subcommands are added with `command`."""
-    return groups.add_parser(name, help=help_text, description=description).add_subparsers(
-        dest="command", required=True, metavar="SUBCOMMAND"
+    # A description is a module docstring laid out by hand: argparse keeps its lines.
+    parser = groups.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    return parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
 
 def command(

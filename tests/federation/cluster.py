@@ -12,8 +12,10 @@ from federation.service import PeerService
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.peers.peer_node import StationPeerNode
+from node.station import registers
 from node.station.core import Station
 from protos import federation_pb2, ledger_pb2, records_pb2
+from tests.node.support import theft_fir
 
 DISTRICT = "kerala/ernakulam-city"
 STATIONS = ("ps-kalamassery", "ps-aluva", "ps-edappally", "ps-kakkanad")
@@ -56,6 +58,9 @@ def open_member(root: Path, name: str, *, role: str = "station", records: int = 
     station = Station.open(data_dir)
     if records:
         seed_station(station, records, seed=sum(map(ord, name)), show_progress=False)
+        # What the synthetic history draws changes with the day it ends on: one FIR with a
+        # named complainant and a vehicle is always there for the tests that look for them.
+        registers.register_fir(station, OFFICER, theft_fir())
     node = StationPeerNode(station, cosignature_dir=root / name / "cosignatures")
     identity = PeerIdentity(
         node_id=station.config.node_id,
