@@ -100,37 +100,30 @@ def new_nodes(
     """Every complete subtree (level, index, hash) that appending `leaf_hashes` creates.
 
     The tree has `size` leaves whose complete subtrees `reader` holds. The leaves come out
-    at level 0. A new leaf at an odd index completes its parent with its left sibling, and
-    so on upwards while the new node is a right child: about one hash per leaf. A left
-    sibling made earlier in this batch is taken from a per-level overlay, so the reader is
-    consulted at most once per level for the whole batch.
+    at level 0, then each level above in index order. Level by level: the new nodes of one
+    level, paired from the left, make the new nodes of the next (about one hash per leaf in
+    all). Only the first pair of a level can have an old left half (when the level's first
+    new node has an odd index), so the reader is consulted at most once per level.
     """
     if size < 0:
         raise InputError(f"tree size {size} is negative")
-    out: list[tuple[int, int, bytes]] = []
-    append = out.append
-    # The last left child (even index) made at each level in this batch, as (index, hash).
-    # Nodes of one level are made in index order, so a left sibling made in this batch is
-    # always the last one recorded for its level.
-    made: dict[int, tuple[int, bytes]] = {}
-    sha = _sha256
     for offset, digest in enumerate(leaf_hashes):
         if len(digest) != HASH_SIZE:
             raise InputError(f"leaf hash {offset} has {len(digest)} bytes, want {HASH_SIZE}")
-        index = size + offset
-        level = 0
-        append((0, index, digest))
-        while index & 1:  # a right child completes its parent
-            last = made.get(level)
-            if last is not None and last[0] == index - 1:
-                left = last[1]
-            else:
-                left = _read(reader, level, index - 1)
-            digest = sha(b"\x01" + left + digest).digest()
-            level += 1
-            index >>= 1
-            append((level, index, digest))
-        made[level] = (index, digest)
+    out: list[tuple[int, int, bytes]] = [
+        (0, index, digest) for index, digest in enumerate(leaf_hashes, size)
+    ]
+    sha = _sha256
+    level, first, hashes = 0, size, list(leaf_hashes)  # the new nodes of `level`, from `first`
+    while hashes:
+        if first & 1:  # the first new node is a right child: its left half is old
+            hashes.insert(0, _read(reader, level, first - 1))
+            first -= 1
+        # Pairs (2k, 2k+1) complete their parents; an unpaired last node waits for its sibling.
+        pairs = zip(hashes[0::2], hashes[1::2], strict=False)  # False: the unpaired last
+        hashes = [sha(b"\x01" + left + right).digest() for left, right in pairs]
+        level, first = level + 1, first >> 1
+        out.extend((level, index, digest) for index, digest in enumerate(hashes, first))
     return out
 
 
