@@ -212,9 +212,15 @@ class Peers:
         return parent_policy(parent.origin, parent.ledger_key, max_age)
 
     async def check_search_witness(
-        self, client: PeerClient, response: federation_pb2.SearchResponse, receipt: object
+        self,
+        client: PeerClient,
+        response: federation_pb2.SearchResponse | federation_pb2.HitResponse,
+        receipt: object,
+        *,
+        timeout: float = WITNESS_TIMEOUT,
     ) -> AnswerCheck:
-        """The witness verdict and consistency of a search answer whose receipt verified."""
+        """The witness verdict and consistency of a search (or hit/no-hit) answer whose
+        receipt verified."""
         assert isinstance(receipt, VerifiedReceipt)
         peer = self.address(client.node_id)
         return await check_receipt_answer(
@@ -226,7 +232,7 @@ class Peers:
             origin=peer.origin,
             pinned_key=peer.ledger_key,
             now_s=int(time.time()),
-            timeout=WITNESS_TIMEOUT,
+            timeout=timeout,
         )
 
     async def search(
@@ -276,18 +282,7 @@ class Peers:
         async def ask(client: PeerClient) -> tuple[federation_pb2.HitResponse, AnswerCheck]:
             response = await client.hit_no_hit(request, timeout=deadline)
             receipt = self.check_receipt(client.node_id, response)
-            peer = self.address(client.node_id)
-            check = await check_receipt_answer(
-                client,
-                self.seen,
-                self.witness_policy(client.node_id),
-                response,
-                receipt,
-                origin=peer.origin,
-                pinned_key=peer.ledger_key,
-                now_s=int(time.time()),
-                timeout=deadline,
-            )
+            check = await self.check_search_witness(client, response, receipt, timeout=deadline)
             return response, check
 
         try:
