@@ -236,9 +236,13 @@ def test_metrics_real_nodes_scraped_over_http_then_sigterm(tmp_path: Path) -> No
         district = serve_with_metrics(fed, "dpo")
 
         def replicated() -> Samples | None:
+            # The round's end (which records the contact) follows the commit of its entries:
+            # wait for both, or a scrape between the two finds no contact yet.
             found = http_scrape(district)
-            key = ("cctns_replica_entries", tuple(sorted(child.items())))
-            return found if found.get(key) == grown else None
+            labels = tuple(sorted(child.items()))
+            done = found.get(("cctns_replica_entries", labels)) == grown
+            contact = ("cctns_replica_last_contact_age_seconds", labels) in found
+            return found if done and contact else None
 
         found = wait_for("the district's replica of the station", replicated)
         assert value(found, "cctns_replica_entries_behind", **child) == 0
