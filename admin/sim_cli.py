@@ -108,7 +108,7 @@ def register(groups: Any) -> None:
     for name in SCENARIOS:
         sub = command(group, name, cmd_run, f"simulate the {name} scenario", data_dir=False)
         sub.set_defaults(scenario=name)
-        sub.add_argument("--days", type=float, help="simulated days (default: the scenario's)")
+        sub.add_argument("--days", type=_positive, help="simulated days (default: the scenario's)")
         sub.add_argument(
             "--scale", type=float, default=1.0, help="fraction of the stations (default 1)"
         )
@@ -117,7 +117,7 @@ def register(groups: Any) -> None:
         sub.add_argument("--html", help="where to write the HTML report")
         sub.add_argument(
             "--search-sample",
-            type=float,
+            type=_fraction,
             default=0.05,
             help="fraction of the workload's searches run (default 0.05)",
         )
@@ -128,7 +128,37 @@ def register(groups: Any) -> None:
             action="store_true",
             help="run it small as real node processes and compare with the simulator",
         )
-        sub.add_argument("--offices", type=int, default=20, help="node processes for --real")
         sub.add_argument(
-            "--seconds", type=float, default=60.0, help="workload span for --real (seconds)"
+            "--offices", type=_positive_int, default=20, help="node processes for --real"
         )
+        sub.add_argument(
+            "--seconds", type=_positive, default=60.0, help="workload span for --real (seconds)"
+        )
+
+
+def _positive(text: str) -> float:
+    """A number above 0 (argparse type): a clear usage error, not a traceback, otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be above 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _positive(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at most 1")
+    return value

@@ -32,3 +32,21 @@ def test_sim_cli_writes_the_html_report(tmp_path: Path, capsys: pytest.CaptureFi
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "<svg" in page
     assert "Simulation: kerala" in page
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--days", "-1", "must be above 0"),
+        ("--days", "nan", "must be above 0"),
+        ("--search-sample", "2", "must be at most 1"),
+        ("--offices", "0", "must be at least 1"),
+    ],
+)
+def test_sim_cli_refuses_out_of_range_options(
+    option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sim", "kerala", option, value, "--quiet"])
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
