@@ -127,6 +127,33 @@ def new_nodes(
     return out
 
 
+def right_edge(
+    size: int, end: int, nodes: Sequence[tuple[int, int, bytes]]
+) -> dict[tuple[int, int], bytes]:
+    """Of `nodes`, new_nodes' output for appending leaves size..end-1, the last node of each
+    level, by (level, index): the only new nodes that the root at `end` and any later append's
+    new_nodes and roots read (the root at n reads, per set bit L of n, node (L, (n >> L) - 1),
+    the last complete one of its level; new_nodes reads the same ones). A caller holding nodes
+    before it stores them (a replica checking the next chunk against the one being written)
+    keeps these few instead of a dict of all of them.
+
+    Level L of the output holds (end >> L) - (size >> L) nodes, so the positions follow from
+    the sizes alone; InputError when `nodes` is not laid out that way.
+    """
+    edge: dict[tuple[int, int], bytes] = {}
+    position, level = 0, 0
+    while (count := (end >> level) - (size >> level)) > 0:
+        position += count
+        if position > len(nodes):
+            raise InputError(f"{len(nodes)} nodes are not the new nodes of leaves {size}..{end}")
+        found_level, index, digest = nodes[position - 1]
+        if (found_level, index) != (level, (end >> level) - 1):
+            raise InputError(f"the nodes of leaves {size}..{end} are not in new_nodes' order")
+        edge[(level, index)] = digest
+        level += 1
+    return edge
+
+
 def _largest_power_below(n: int) -> int:
     """The largest power of two strictly less than n (n >= 2): the RFC 9162 split point k."""
     return 1 << ((n - 1).bit_length() - 1)

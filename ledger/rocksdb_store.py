@@ -8,12 +8,23 @@ byte order is numeric order:
 - "meta":        utf-8 key                    -> bytes
 - "default":     store-private bookkeeping: b"size" -> 8-byte size written by the last commit.
 
-Each `commit` is one WriteBatch across the column families, written with a synced WAL, so a
-batch is all-or-nothing and on disk before `commit` returns (RocksDB replays the WAL on open; a
-torn tail record belongs to a commit that was never acknowledged). The size lives in memory and
-is recovered on open from the last entry key, then checked against what the last commit recorded,
-the checkpoints and the tree; a store that disagrees with itself raises StoreError rather than
-serving a log with a hole in it.
+Each `commit` is one WriteBatch across the column families, written to the WAL and then the WAL
+synced, so a batch is all-or-nothing and on disk before `commit` returns (RocksDB replays the
+WAL on open; a torn tail record belongs to a commit that was never acknowledged). The size lives
+in memory and is recovered on open from the last entry key, then checked against what the last
+commit recorded, the checkpoints and the tree; a store that disagrees with itself raises
+StoreError rather than serving a log with a hole in it.
+
+Why the write and its sync are two calls: rocksdict's `Rdict.write` holds the interpreter lock
+for its whole run, a synced write's fsync included, so a replica writing in a worker thread
+stalled its own checks (and a node's other threads) for every sync. The batch is written
+unsynced (`write`, the lock held only while RocksDB copies it into the WAL and the memtable),
+then `flush_wal(sync=True)` syncs the WAL with the lock released. RocksDB makes an unsynced
+write visible to readers at once, where a synced one is visible only once durable; so nothing
+is served from a commit until its sync returned: entries, tree nodes and checkpoints are read
+only up to the size the last finished commit published, and `meta` waits for a commit in
+progress. A kill between the two calls leaves the batch in the OS's page cache, replayed on
+open (as a kill during a synced write's fsync may): it was never acknowledged, and it is whole.
 
 This is an adapter: the ledger core never imports it, and it holds no ledger policy (it does not
 hash, sign or verify). Every rocksdict exception is turned into StoreError here.
@@ -128,8 +139,13 @@ class RocksDBLogStore:
         self._lock = threading.Lock()
         self._audit = audit
         self._failed: str | None = "opened for audit: read-only" if audit else None
+        # Unsynced: the sync is a separate call that releases the interpreter lock (see the
+        # module's docstring).
         self._write_options = rocksdict.WriteOptions()
-        self._write_options.sync = True
+        self._write_options.sync = False
+        # Set when a WAL sync failed: the batch may sit in the memtable without being durable,
+        # so meta (which has no size to bound it) is no longer served either.
+        self._unsynced: str | None = None
         self._cfs: dict[str, rocksdict.Rdict] = {}
         # Handles keep the database alive; they are dropped in close() so the LOCK goes.
         self._handles: dict[str, Any] = {}
@@ -137,6 +153,9 @@ class RocksDBLogStore:
             self._cfs = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
             self._handles = {name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
             self._size = self._recover_size()
+            # Reads go no further than this (the size the last finished commit published); an
+            # audit reads whatever is stored, damage beyond the entries included.
+            self._bound = _U64_LIMIT if audit else self._size
         except StoreError:
             self._release()
             raise
@@ -331,14 +350,18 @@ class RocksDBLogStore:
 
     def node(self, level: int, index: int) -> bytes | None:
         """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level."""
-        if not (0 <= level <= _MAX_LEVEL and _fits_u64(index)):
+        # Bounded by the published size: a node a commit in progress wrote is not durable yet.
+        if (
+            not (0 <= level <= _MAX_LEVEL and _fits_u64(index))
+            or (index + 1) << level > self._bound
+        ):
             self._cf(CF_TREE)
             return None
         return self._get(CF_TREE, node_key(level, index))
 
     def checkpoint(self, size: int) -> bytes | None:
         """The signed note stored for tree size `size`, if any."""
-        if not _fits_u64(size):
+        if not _fits_u64(size) or size > self._bound:
             self._cf(CF_CHECKPOINTS)
             return None
         return self._get(CF_CHECKPOINTS, index_key(size))
@@ -348,7 +371,8 @@ class RocksDBLogStore:
         cf = self._cf(CF_CHECKPOINTS)
         try:
             it = cf.iter()
-            it.seek_to_last()
+            # Not past the published size: a commit in progress may have written the next one.
+            it.seek_for_prev(index_key(min(self._bound, _U64_LIMIT - 1)))
             found: tuple[bytes, bytes] | None = (it.key(), it.value()) if it.valid() else None
             del it
         except Exception as exc:
@@ -380,14 +404,23 @@ class RocksDBLogStore:
             except Exception as exc:
                 _raise_store_error("read", self._path, exc)
             for key, note in chunk:
-                yield int.from_bytes(key, "big"), note
+                size = int.from_bytes(key, "big")
+                if size > self._bound:
+                    return  # written by a commit in progress: not durable yet
+                yield size, note
             if len(chunk) < _READ_CHUNK:
                 return
             next_key = index_key(int.from_bytes(chunk[-1][0], "big") + 1)
 
     def meta(self, key: str) -> bytes | None:
-        """A metadata value."""
-        return self._get(CF_META, key.encode("utf-8"))
+        """A metadata value (waits for a commit in progress: its value is not durable yet)."""
+        with self._lock:
+            if self._unsynced is not None:
+                raise StoreError(
+                    f"store at {self._path} serves no metadata after a failed sync "
+                    f"({self._unsynced}); reopen it to recover"
+                )
+            return self._get(CF_META, key.encode("utf-8"))
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -442,7 +475,13 @@ class RocksDBLogStore:
                 # knows, so this instance stops accepting writes.
                 self._failed = _describe(exc)
                 _raise_store_error("commit", self._path, exc)
-            self._size = batch.end
+            try:
+                db.flush_wal(True)  # the sync, without the interpreter lock
+            except Exception as exc:
+                # Applied in memory, maybe not on disk: neither written to again nor served.
+                self._failed = self._unsynced = _describe(exc)
+                _raise_store_error("commit", self._path, exc)
+            self._size = self._bound = batch.end  # published: readers now see this commit
 
     # --- copies ---------------------------------------------------------------------------
 

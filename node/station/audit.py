@@ -32,4 +32,5 @@ def append_audit(station: Station, entry: ledger_pb2.AuditEntry) -> Receipt:
         sealed.append(item)
     with station.writing():
         body = station.body(SYSTEM_OFFICER, audit)
-        return station.run(Draft("audit", "", [body], sealed=sealed))
+        # Durable before the answer leaves (its receipt is signed for); indexed just after.
+        return station.run(Draft("audit", "", [body], sealed=sealed), index_later=True)

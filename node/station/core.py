@@ -15,8 +15,10 @@ This module knows no record family: it never decides what a GD entry or an FIR m
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,8 @@ from node.records.validation import (
 )
 from node.station.sealed_store import SealedStore
 from protos import ledger_pb2
+
+log = logging.getLogger(__name__)
 
 SYSTEM_OFFICER = "system"
 INDEX_CHUNK = 2000
@@ -169,6 +173,11 @@ class Station:
         # Simulations and tests set it (a simulated week, a petition filed twenty days ago).
         self.clock = clock
         self._lock = threading.RLock()
+        # Entries in the ledger but not yet in the index (`commit(..., index_later=True)`),
+        # oldest first; projected by the indexer thread, by the next commit, or on close.
+        self._unindexed: list[IndexedEntry] = []
+        self._indexer: ThreadPoolExecutor | None = None
+        self._index_scheduled = False
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -211,7 +220,15 @@ class Station:
         return station
 
     def close(self) -> None:
-        """Closes the index, the ledger's signing thread, the store and the sealed store."""
+        """Indexes what is still pending, then closes the index, the ledger's signing thread,
+        the store and the sealed store."""
+        if self._indexer is not None:
+            self._indexer.shutdown(wait=True)
+            self._indexer = None
+        try:
+            self.flush_index()
+        except Exception as exc:  # the index catches up from the ledger when next opened
+            log.warning("index not brought up to date on close: %s", exc)
         self.index.close()
         self.ledger.close()
         self.ledger.store.close()
@@ -244,6 +261,7 @@ class Station:
                 done = stop
                 if progress is not None:
                     progress(done - start, end - start)
+            self._unindexed = []  # read back from the ledger above
             return end - start
 
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -310,15 +328,20 @@ class Station:
         getattr(body, _RECORD_FIELDS[record.DESCRIPTOR.full_name]).CopyFrom(record)
         return body
 
-    def run(self, draft: Draft) -> Receipt:
+    def run(self, draft: Draft, *, index_later: bool = False) -> Receipt:
         """Commits one command's draft; its receipt."""
-        return self.commit([draft])[0]
+        return self.commit([draft], index_later=index_later)[0]
 
-    def commit(self, drafts: list[Draft]) -> list[Receipt]:
+    def commit(self, drafts: list[Draft], *, index_later: bool = False) -> list[Receipt]:
         """Appends the drafts' entries in one group commit, in order, then indexes them; one
         receipt per draft (its last entry). Sealed identities are durable before the entries
         that commit to them. Numbers handed out for entries that were not written are taken
-        back."""
+        back.
+
+        `index_later`: the entries are durable in the ledger when this returns but are projected
+        into the index just after, by the indexer thread (or the next commit, whichever comes
+        first). Audit entries of reads use it: the reader waits for the entry's sync, not for
+        its index row, which no read path needs at once (docs/federation-queries.md)."""
         bodies = [body for draft in drafts for body in draft.bodies]
         try:
             self.sealed.put_many([item for draft in drafts for item in draft.sealed])
@@ -326,7 +349,12 @@ class Station:
         except BaseException:
             self.numbers.forget()
             raise
-        self.index.apply([IndexedEntry(a.index, a.body) for a in appended])
+        entries = [IndexedEntry(a.index, a.body) for a in appended]
+        if index_later:
+            self._unindexed.extend(entries)
+            self._schedule_indexing()
+        else:
+            self._apply_index(entries)
         receipts: list[Receipt] = []
         position = 0
         for draft in drafts:
@@ -343,6 +371,38 @@ class Station:
                 )
             )
         return receipts
+
+    def _apply_index(self, entries: list[IndexedEntry]) -> None:
+        """Projects the pending entries and then `entries` in one transaction (caller holds the
+        lock). On failure they stay pending: the index never skips an entry."""
+        pending = self._unindexed + entries
+        self._unindexed = []
+        try:
+            self.index.apply(pending)
+        except BaseException:
+            self._unindexed = pending
+            raise
+
+    def flush_index(self) -> None:
+        """Projects every entry committed with `index_later` that is not yet in the index."""
+        with self._lock:
+            self._index_scheduled = False
+            if self._unindexed:
+                self._apply_index([])
+
+    def _schedule_indexing(self) -> None:
+        if self._index_scheduled:
+            return
+        if self._indexer is None:
+            self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer")
+        self._index_scheduled = True
+        self._indexer.submit(self._index_in_background)
+
+    def _index_in_background(self) -> None:
+        try:
+            self.flush_index()
+        except Exception as exc:  # pending entries stay pending; the next commit retries
+            log.warning("indexing after the answer failed: %s", exc)
 
     def append_records(self, officer_id: str, records: Sequence[Any], *, ref: str = "") -> Receipt:
         """Appends already-validated records in one group commit and indexes them; returns the

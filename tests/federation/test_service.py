@@ -107,6 +107,8 @@ def test_service_fetch_record_appends_one_audit_entry_and_indexes_it(
     response = fetch(owner, asker, first_fir(owner.station).fir_number)
     written = audits(owner.station, before)
     assert [index for index, _ in written] == [response.receipt.index]
+    # Durable when the answer leaves; indexed just after it (Station.commit index_later).
+    owner.station.flush_index()
     assert owner.station.index.indexed_size() == owner.station.ledger.size()
 
 

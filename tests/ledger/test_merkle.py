@@ -23,6 +23,7 @@ from ledger.merkle import (
     leaf_hash,
     new_nodes,
     node_hash,
+    right_edge,
     root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
@@ -254,6 +255,39 @@ def test_new_nodes_rejects_bad_arguments() -> None:
         new_nodes(0, [b"short"], MemoryNodes())
     with pytest.raises(InputError):
         new_nodes(-1, [leaf_hash(b"x")], MemoryNodes())
+
+
+def test_right_edge_is_all_that_later_roots_and_appends_read() -> None:
+    """A chunk's right edge over the nodes written before it gives the same roots and the same
+    next chunk as all of its nodes would (what a replica checks the next chunk against)."""
+    rng = random.Random(12)
+    leaves = [_data(i) for i in range(600)]
+    for _ in range(60):
+        size = rng.randrange(0, 300)
+        end = size + rng.randrange(1, 150)
+        more = rng.randrange(1, 150)
+        written = MemoryNodes(new_nodes(0, [leaf_hash(d) for d in leaves[:size]], MemoryNodes()))
+        made = new_nodes(size, [leaf_hash(d) for d in leaves[size:end]], written)
+        edge = right_edge(size, end, made)
+        assert len(edge) <= end.bit_length()
+        assert set(edge.items()) <= {((level, index), digest) for level, index, digest in made}
+        over_edge = PendingNodes(written, [(lv, i, d) for (lv, i), d in edge.items()])
+        over_all = PendingNodes(written, made)
+        assert MerkleTree(over_edge).root(end) == ref.mth(leaves[:end])
+        later = [leaf_hash(d) for d in leaves[end : end + more]]
+        next_made = new_nodes(end, later, over_edge)
+        assert next_made == new_nodes(end, later, over_all)
+        assert MerkleTree(PendingNodes(over_edge, next_made)).root(end + more) == ref.mth(
+            leaves[: end + more]
+        )
+
+
+def test_right_edge_refuses_nodes_not_laid_out_by_new_nodes() -> None:
+    made = new_nodes(0, [leaf_hash(_data(i)) for i in range(6)], MemoryNodes())
+    with pytest.raises(InputError):
+        right_edge(0, 6, list(reversed(made)))
+    with pytest.raises(InputError):
+        right_edge(0, 6, made[:4])
 
 
 # --- properties ------------------------------------------------------------------------------

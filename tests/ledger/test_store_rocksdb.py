@@ -85,6 +85,71 @@ def test_rocksdb_failed_commit_leaves_nothing_on_disk(tmp_path: Path) -> None:
         assert store.meta("k") is None
 
 
+def test_rocksdb_reads_stop_at_the_published_size(tmp_path: Path) -> None:
+    """A commit is written unsynced and then synced (the sync without the interpreter lock);
+    RocksDB shows the unsynced write at once, so the store serves nothing of it before the
+    commit returns. Here the keys of a commit in progress are written as its write would."""
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 2))
+        in_progress = batch_for(store, 2)
+        db = store._db
+        assert db is not None
+        db.get_column_family("entries")[index_key(2)] = in_progress.entries[0]
+        db.get_column_family("tree")[node_key(2, 0)] = digest(2, 0)
+        db.get_column_family("checkpoints")[index_key(4)] = b"note 4"
+        assert store.size() == 2
+        assert store.node(2, 0) is None
+        assert store.checkpoint(4) is None
+        assert store.latest_checkpoint() == (2, b"note 2")
+        assert list(store.checkpoints()) == [(2, b"note 2")]
+
+
+def test_rocksdb_meta_waits_for_a_commit_in_progress(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(CommitBatch(0, [], [], meta={"k": b"old"}))
+        read: list[bytes | None] = []
+        with store._lock:  # what a commit holds until its sync returns
+            reader = threading.Thread(target=lambda: read.append(store.meta("k")))
+            reader.start()
+            reader.join(0.2)
+            assert reader.is_alive() and not read
+        reader.join()
+        assert read == [b"old"]
+
+
+class _SyncFails:
+    """The store's database, except that the WAL sync fails (a disk that stops taking writes)."""
+
+    def __init__(self, db: object) -> None:
+        self._db = db
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+    def flush_wal(self, sync: bool) -> None:
+        raise OSError("IO error: sync failed")
+
+
+def test_rocksdb_failed_sync_serves_nothing_of_the_commit(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 2))
+        real = store._db
+        store._db = _SyncFails(real)  # type: ignore[assignment]
+        with pytest.raises(StoreError, match="sync failed"):
+            store.commit(CommitBatch(2, [leaf(2)], [(0, 2, digest(0, 2))], b"note 3", {"k": b"v"}))
+        store._db = real
+        assert store.size() == 2
+        assert store.latest_checkpoint() == (2, b"note 2")
+        with pytest.raises(StoreError, match="failed sync"):
+            store.meta("k")
+        with pytest.raises(StoreError, match="refuses writes"):
+            store.commit(batch_for(store, 1))
+    # Never acknowledged, so either outcome is allowed; but whole, never a part of it.
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert (store.size(), store.meta("k")) in {(2, None), (3, b"v")}
+        assert store.latest_checkpoint() == (store.size(), f"note {store.size()}".encode())
+
+
 def test_rocksdb_large_batch(tmp_path: Path) -> None:
     with RocksDBLogStore.open(tmp_path / "db") as store:
         store.commit(batch_for(store, 10_000))
