@@ -99,7 +99,7 @@ import nacl.signing
 from federation.interfaces import PeerClient
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, parse_note
-from ledger.cosignature import cosign
+from ledger.cosignature import cosign, verify_cosignature, without_cosignatures
 from ledger.entry import parse_leaf
 from ledger.errors import (
     EquivocationError,
@@ -241,7 +241,8 @@ class ChunkApplied:
 
 
 class _NodesOver:
-    """A NodeReader: some fresh nodes (a chunk's, not stored yet) over the reader below."""
+    """A NodeReader: some fresh nodes (a chunk's right edge, not stored yet) over the reader
+    below."""
 
     __slots__ = ("_below", "_fresh")
 
@@ -261,20 +262,28 @@ class VerifiedChunk:
 
     batch: CommitBatch
     keys: LogKeys
-    fresh: dict[tuple[int, int], bytes]  # its nodes, for checking the chunk after it
+    fresh: dict[tuple[int, int], bytes]  # its right edge, for checking the chunk after it
 
     @property
     def end(self) -> int:
         return self.batch.end
 
 
+# A witness cosigns a checkpoint it verified again once its last cosignature on it is this old,
+# even when the log has not grown: readers ask for a cosignature not older than their
+# `[witness] max_age_minutes` (60 by default), and a quiet office is no less witnessed.
+COSIGN_REFRESH_SECONDS: Final = 15 * 60
+
+
 @dataclass(frozen=True, slots=True)
 class Witness:
-    """The key a node cosigns its children's checkpoints with, and a clock in Unix seconds."""
+    """The key a node cosigns its children's checkpoints with, a clock in Unix seconds, and
+    how old its cosignature of an unchanged checkpoint may grow before it cosigns it again."""
 
     key: nacl.signing.SigningKey
     name: str
     clock: Callable[[], int]
+    refresh_seconds: int = COSIGN_REFRESH_SECONDS
 
 
 # -- the state machine -----------------------------------------------------------------------
@@ -608,7 +617,8 @@ class ReplicaFollower:
         for earlier in flight:
             reader = _NodesOver(earlier.fresh, reader)
         nodes = merkle.new_nodes(start, hashes, reader)
-        fresh = {(level, index): digest for level, index, digest in nodes}
+        # The chunk's right edge is all that its root and the next chunk's checks read.
+        fresh = merkle.right_edge(start, end, nodes)
         root = merkle.MerkleTree(_NodesOver(fresh, reader)).root(end)
         try:
             if end == target.size:
@@ -790,6 +800,51 @@ class ReplicaFollower:
         sent = int.from_bytes(self.store.meta(META_COSIGNATURE_SENT) or b"", "big")
         return self._checkpointed.note if sent < self._checkpointed.size else None
 
+    def refresh_cosignature(self) -> bool:
+        """Cosigns the verified checkpoint again (a new timestamp, the earlier line of this
+        witness dropped) when this witness's newest cosignature on it is `refresh_seconds` old,
+        and marks it to be sent: the log has not grown, and it is still the largest consistent
+        tree this witness has seen of it, which is what the line states. Only between rounds'
+        fetches (nothing in flight, no target pending). True when it cosigned."""
+        witness = self._witness
+        anchor = self._checkpointed
+        if (
+            witness is None
+            or not anchor.size
+            or self._target is not None
+            or self._in_flight
+            or self._state != "idle"
+            or self.store.size() != anchor.size
+        ):
+            return False
+        public_key = bytes(witness.key.verify_key)
+        now = witness.clock()
+        try:
+            last = verify_cosignature(anchor.note, public_key, witness.name)
+        except VerificationError:
+            last = None  # a replica stored without this witness's line (an older version)
+        if last is not None and now - last < witness.refresh_seconds:
+            return False
+        note = cosign(
+            without_cosignatures(anchor.note, witness.name, public_key),
+            witness.key,
+            witness.name,
+            now,
+        )
+        # The same checkpoint again (same size, same root), its note with the new line; the
+        # child has not received this one yet.
+        self.store.commit(
+            CommitBatch(
+                anchor.size,
+                [],
+                [],
+                checkpoint=note,
+                meta={META_COSIGNATURE_SENT: (anchor.size - 1).to_bytes(8, "big")},
+            )
+        )
+        anchor.note = note
+        return True
+
     def cosignature_sent(self, size: int) -> None:
         """Records that the child received the cosignature of its checkpoint for `size`."""
         self.store.commit(
@@ -892,7 +947,9 @@ async def finish_round(
     follower: ReplicaFollower, client: PeerClient, *, timeout: float = DEFAULT_TIMEOUT
 ) -> bool:
     """The last part of a round: sends the child a cosigned checkpoint it has not received
-    yet, if there is one; True when one was sent."""
+    yet, if there is one (a new one, or the unchanged one cosigned again once the last
+    cosignature grew old: `refresh_cosignature`); True when one was sent."""
+    follower.refresh_cosignature()
     cosigned = follower.cosignature_to_send()
     if cosigned is None:
         return False

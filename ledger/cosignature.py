@@ -157,3 +157,46 @@ def verify_witness_cosignature(note: bytes, witness_keys: LogKeys, witness_name:
             f"checkpoint of size {checkpoint.size} has no cosignature by any key of {witness_name}"
         )
     return latest
+
+
+def merge_cosignatures(held: bytes, new: bytes) -> bytes:
+    """One note carrying the signatures of two notes of the same checkpoint (the same body):
+    `held`'s lines in their order, each line of a key that `new` also signed replaced by
+    `new`'s (the newer statement), then `new`'s lines of keys `held` lacks. A node that is
+    cosigned by its parent and by offices higher up keeps every witness's line, rather than
+    the last one to arrive. VerificationError when the notes are malformed or of other bodies."""
+    held_body, _, held_signatures = split_note(held)
+    new_body, _, new_signatures = split_note(new)
+    if held_body != new_body:
+        raise VerificationError("the notes to merge are of different checkpoints")
+    held_lines = _signature_lines(held)
+    new_lines = _signature_lines(new)
+    newest = {
+        (s.key_name, s.key_id): line for s, line in zip(new_signatures, new_lines, strict=True)
+    }
+    lines: list[str] = []
+    for signature, line in zip(held_signatures, held_lines, strict=True):
+        lines.append(newest.pop((signature.key_name, signature.key_id), line))
+    lines.extend(newest.values())
+    if len(lines) > 100:
+        raise VerificationError("the merged note would carry more than 100 signatures")
+    return held_body + b"\n" + "".join(f"{line}\n" for line in lines).encode("utf-8")
+
+
+def without_cosignatures(note: bytes, witness_name: str, public_key: bytes) -> bytes:
+    """`note` without the lines of this witness key (its earlier cosignatures); the log's own
+    line and other witnesses' lines are kept in their order."""
+    kid = cosignature_key_id(witness_name, public_key)
+    body, _, signatures = split_note(note)
+    kept = [
+        line
+        for signature, line in zip(signatures, _signature_lines(note), strict=True)
+        if not (signature.key_name == witness_name and signature.key_id == kid)
+    ]
+    return body + b"\n" + "".join(f"{line}\n" for line in kept).encode("utf-8")
+
+
+def _signature_lines(note: bytes) -> list[str]:
+    """The signature lines of a note that `split_note` accepted, without their newlines."""
+    text = note.decode("utf-8")
+    return text[text.rfind("\n\n") + 2 : -1].split("\n")

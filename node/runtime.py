@@ -137,7 +137,11 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
 
     try:
         witness = Witness(
-            key=data_dir.load_key(), name=station.config.origin, clock=lambda: int(time.time())
+            key=data_dir.load_key(),
+            name=station.config.origin,
+            clock=lambda: int(time.time()),
+            # Readers accept a cosignature up to max_age_minutes old: renew it well within that.
+            refresh_seconds=max(60, station.config.witness.max_age_minutes * 15),
         )
         replicas = ReplicaSet(
             data_dir.path / "replicas",
@@ -171,13 +175,18 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
 
 
 def _directory_children(peers: Peers) -> list[PeerAddress]:
-    """The children the directory names (certificates whose parent is this node, at work)
-    that federation.toml does not already list."""
+    """The offices of this node's subtree the directory names (children, their children, ...,
+    at work) that federation.toml does not already list: a higher office holds a verified
+    replica of every log below it, each followed from the office itself (as the `follow = true`
+    peers of a hand-written list were), so that a district that is down does not stop the
+    state node's copy of its stations."""
     listed = {entry.address.node_id for entry in peers.federation.peers}
     if peers.directory is None:
         return []
     return [
-        child.peer_address() for child in peers.directory.children() if child.node_id not in listed
+        office.peer_address()
+        for office in peers.directory.descendants()
+        if office.node_id not in listed
     ]
 
 
@@ -413,7 +422,8 @@ async def serve(
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
 
                 async def follow_child(child: PeerAddress) -> None:
-                    """Follows a child the directory names (it joined, or joined before)."""
+                    """Follows an office of the subtree the directory names (it joined, or
+                    joined before)."""
                     if child.node_id in followed:
                         return
                     followed.add(child.node_id)

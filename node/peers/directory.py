@@ -271,6 +271,11 @@ class NodeDirectory:
         """The offices whose certificate names this node as their parent, still at work."""
         return [v for v in self.directory.children(self.node_id) if v.status in _AT_WORK]
 
+    def descendants(self) -> list[VerifiedEntry]:
+        """Every office below this node by parent links (children, their children, ...), still
+        at work: the logs a higher office replicates."""
+        return [v for v in self.directory.subtree(self.node_id) if v.status in _AT_WORK]
+
     def relay(self) -> tuple[list[federation_pb2.DirectoryEntry], int]:
         """Entries of this node's subtree changed since the last relay up, oldest change
         first, at most MAX_RELAYED (the rest go with the next announce); with the version

@@ -13,6 +13,7 @@ identity's commitment). Nothing here adds data to what the index and the ledger 
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from federation.trust.files import write_atomic
 from federation.trust.revocation import RevocationSet
 from federation.witness import own_cosignature_time
 from ledger.checkpoint import parse_note
+from ledger.cosignature import merge_cosignatures
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, NotPermitted, PeerError, VerificationError
 from ledger.log import now_ms
@@ -372,6 +374,11 @@ class StationPeerNode:
         held = parse_note(self._witnessed)[0].size if self._witnessed else -1
         if checkpoint.size < held:
             return False
+        if checkpoint.size == held:
+            # The same checkpoint cosigned by another witness (an office higher up), or again
+            # by the same one later: keep every witness's newest line.
+            with contextlib.suppress(VerificationError):  # another note of that size: the new
+                note = merge_cosignatures(self._witnessed, note)
         self._witnessed = note
         return True
 

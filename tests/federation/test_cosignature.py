@@ -13,9 +13,11 @@ from ledger.checkpoint import Checkpoint, parse_note, sign_checkpoint, verify_ch
 from ledger.cosignature import (
     cosign,
     cosignature_key_id,
+    merge_cosignatures,
     signed_message,
     verify_cosignature,
     verify_witness_cosignature,
+    without_cosignatures,
     witness_key_string,
 )
 from ledger.errors import InputError, VerificationError
@@ -141,3 +143,36 @@ def test_cosignature_across_the_witness_key_rotation() -> None:
     stranger = nacl.signing.SigningKey(bytes(range(3, 35)))
     with pytest.raises(VerificationError, match="no cosignature by any key"):
         verify_witness_cosignature(cosign(note(), stranger, WITNESS, 1), keys, WITNESS)
+
+
+STATE_KEY = nacl.signing.SigningKey(bytes(range(2, 34)))
+STATE = "cctns.in/kerala/scrb"
+
+
+def test_merge_keeps_every_witness_and_each_ones_newest_line() -> None:
+    by_district = cosign(note(), WITNESS_KEY, WITNESS, 1_000)
+    by_state = cosign(note(), STATE_KEY, STATE, 1_100)
+    merged = merge_cosignatures(by_district, by_state)
+    assert verify_cosignature(merged, bytes(WITNESS_KEY.verify_key), WITNESS) == 1_000
+    assert verify_cosignature(merged, bytes(STATE_KEY.verify_key), STATE) == 1_100
+    assert verify_checkpoint(merged, bytes(LOG_KEY.verify_key), ORIGIN, ORIGIN).size == 7
+    # The district cosigns the same checkpoint again later: its line is replaced, not added.
+    later = merge_cosignatures(merged, cosign(note(), WITNESS_KEY, WITNESS, 2_000))
+    assert verify_cosignature(later, bytes(WITNESS_KEY.verify_key), WITNESS) == 2_000
+    assert later.count(WITNESS.encode() + b" ") == 1
+    assert verify_cosignature(later, bytes(STATE_KEY.verify_key), STATE) == 1_100
+
+
+def test_merge_refuses_notes_of_other_checkpoints() -> None:
+    with pytest.raises(VerificationError, match="different checkpoints"):
+        merge_cosignatures(cosign(note(7), WITNESS_KEY, WITNESS, 1), note(8))
+
+
+def test_without_cosignatures_drops_only_that_witness() -> None:
+    both = cosign(cosign(note(), WITNESS_KEY, WITNESS, 5), STATE_KEY, STATE, 6)
+    left = without_cosignatures(both, WITNESS, bytes(WITNESS_KEY.verify_key))
+    with pytest.raises(VerificationError, match="no cosignature"):
+        verify_cosignature(left, bytes(WITNESS_KEY.verify_key), WITNESS)
+    assert verify_cosignature(left, bytes(STATE_KEY.verify_key), STATE) == 6
+    assert verify_checkpoint(left, bytes(LOG_KEY.verify_key), ORIGIN, ORIGIN).size == 7
+    assert without_cosignatures(note(), WITNESS, bytes(WITNESS_KEY.verify_key)) == note()

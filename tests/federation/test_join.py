@@ -93,6 +93,16 @@ def test_join_new_station_found_from_another_district(fed: Federation) -> None:
             return False  # no verified checkpoint yet
 
     wait_for("tsr to replicate oll", replicated)
+
+    # The state node holds a verified replica of the station too: a higher office follows every
+    # office of its subtree the directory names, not only its children.
+    def replicated_at_state() -> bool:
+        try:
+            return fed.checkpoint_of("scrb", "scrb", oll.origin).size > 0
+        except PeerError:
+            return False
+
+    wait_for("scrb to replicate oll (its grandchild)", replicated_at_state)
     # kal asks oll directly, as a station asks any other.
     result = fed.cli(
         "peer", "search", "a", "--nodes", oll.node_id, "--json", "--data-dir", str(fed["kal"].path)

@@ -276,6 +276,35 @@ def test_replication_cosignature_stored_and_sent_once() -> None:
     assert len(peer.cosignatures) == 1  # nothing new: not cosigned or sent again
 
 
+def test_replication_unchanged_checkpoint_is_cosigned_again_when_the_last_grows_old() -> None:
+    # Readers ask for a cosignature not older than their max age: a quiet office's checkpoint
+    # is cosigned again once the witness's last line on it is refresh_seconds old.
+    now = [1_700_000_000]
+    witness = Witness(PARENT_KEY, PARENT_NAME, lambda: now[0], refresh_seconds=900)
+    ledger = child()
+    append(ledger, 5)
+    peer = serving(ledger)
+    replicas = ReplicaSet(None, witness=witness)
+    follower = replicas.follow(ORIGIN, CHILD_PUBLIC)
+    follow(follower, peer)
+    now[0] += 899
+    follow(follower, peer)
+    assert len(peer.cosignatures) == 1  # not yet old: nothing sent again
+    now[0] += 1
+    progress = follow(follower, peer)
+    assert progress.step == "up-to-date" and progress.cosignature_sent
+    assert len(peer.cosignatures) == 2
+    again = peer.cosignatures[-1]
+    public = bytes(PARENT_KEY.verify_key)
+    assert verify_cosignature(again, public, PARENT_NAME) == 1_700_000_900
+    assert again.count(PARENT_NAME.encode()) == 1  # the older line is replaced, not piled up
+    assert replicas.get(ORIGIN).checkpoint() == again  # stored as the replica's checkpoint
+    assert verify_checkpoint(again, CHILD_PUBLIC, ORIGIN, ORIGIN).size == 5
+    verify_log(follower.store, CHILD_PUBLIC, ORIGIN)
+    follow(follower, peer)
+    assert len(peer.cosignatures) == 2  # fresh again
+
+
 def test_replication_cosignature_delivered_after_link_returns() -> None:
     ledger = child()
     append(ledger, 5)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
 import pytest
 import trio
 
@@ -21,6 +22,7 @@ from federation.grpc_server import PeerServicer, start_server
 from federation.interfaces import PeerAddress, PeerIdentity
 from federation.service import PeerService
 from federation.verify import verify_record_response
+from ledger.cosignature import cosign, verify_cosignature
 from ledger.entry import parse_leaf
 from node.config import DataDir
 from node.peers.peer_node import StationPeerNode
@@ -166,3 +168,31 @@ def test_peer_search_for_a_name_audits_it_sealed(peer: Peer, protected: tuple[st
     assert audit.query_kind == "search:person" and audit.query.startswith("[withheld:")
     prefix = bytes.fromhex(audit.query.removeprefix("[withheld:").removesuffix("]"))
     assert [i.identity.name for i in peer.station.sealed.by_prefix(prefix)] == [name]
+
+
+def test_the_same_checkpoint_cosigned_by_two_witnesses_keeps_both_lines(tmp_path: Path) -> None:
+    # A station's parent and an office higher up both cosign its checkpoint (each follows it):
+    # the note served to readers carries both lines, whichever arrived last, so that a reader
+    # holding the default policy (the parent's cosignature) still finds the parent's.
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    station = Station.open(data_dir)
+    try:
+        registers.write_gd(station, OFFICER, "information", "Beat patrol left at 22:00.")
+        node = StationPeerNode(station)
+        note = station.ledger.checkpoint()
+        district = nacl.signing.SigningKey(bytes(range(3, 35)))
+        state = nacl.signing.SigningKey(bytes(range(4, 36)))
+        node.store_cosignature(cosign(note, district, "cctns.in/kerala/ernakulam-city/dpo", 100))
+        node.store_cosignature(cosign(note, state, "cctns.in/kerala/scrb", 90))
+        served = node.witnessed_checkpoint()
+        dpo_key, scrb_key = bytes(district.verify_key), bytes(state.verify_key)
+        assert verify_cosignature(served, dpo_key, "cctns.in/kerala/ernakulam-city/dpo") == 100
+        assert verify_cosignature(served, scrb_key, "cctns.in/kerala/scrb") == 90
+        # A later cosignature of a larger checkpoint replaces it whole.
+        registers.write_gd(station, OFFICER, "information", "Beat patrol returned at 02:00.")
+        bigger = cosign(station.ledger.checkpoint(), state, "cctns.in/kerala/scrb", 200)
+        node.store_cosignature(bigger)
+        assert node.witnessed_checkpoint() == bigger
+    finally:
+        station.close()
