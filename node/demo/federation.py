@@ -2,20 +2,26 @@
 
 One state node (SCRB), two district offices and four police stations, each with its own key,
 certificate (from a demo national root and a Kerala authority), RocksDB ledger, SQLite index and
-gRPC port on 127.0.0.1, stations seeded with synthetic records. Districts replicate their
-stations, the state replicates everyone. Prints how to query one station from another, then
-runs until Ctrl-C (or, with `--check`, runs one cross-station search and stops).
+gRPC port on 127.0.0.1, stations seeded with synthetic records. No peer list is written: each
+node's federation.toml says only where it listens and who its parent is (and where), and the
+nodes join as an operator would (`cctns federation join`, parents first, then `cctns node
+serve`), learning the other offices from the signed directory (docs/directory.md). Each office
+follows every office of its subtree the directory names: districts replicate their stations, the
+state node every district and station. Prints how to query one station from another, then
+runs until Ctrl-C (or, with `--check`, asks every office from one station, fetches a record of
+another district's station, and stops).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +29,8 @@ import trio
 
 from federation.interfaces import PeerAddress
 from federation.trust.authority import create_root, enrol_node, issue_state_authority
-from ledger.errors import PeerError, UsageError
-from node.config import DataDir, FederationConfig, PeerEntry, save_federation
+from ledger.errors import NotFound, PeerError, PeerUnavailable, UsageError
+from node.config import DataDir, FederationConfig, PeerEntry, load_federation, save_federation
 from node.demo.seed import seed_station
 from node.peers.clients import Peers
 from node.station.core import Station
@@ -110,10 +116,16 @@ def _descendants(name: str, nodes: Sequence[DemoNode] = NODES) -> list[DemoNode]
     return children + [d for c in children for d in _descendants(c.name, nodes)]
 
 
-def build(base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES) -> None:
+def build(
+    base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES, peer_lists: bool = False
+) -> None:
     """Creates the demo's authorities, nodes, certificates, federation.toml files and records.
     `nodes` (the demo's seven by default; the simulator's real-process mode passes its own)
-    must be of one state, parents before children."""
+    must be of one state, parents before children. federation.toml holds what is local only
+    (`listen`, `parent`, `parent_address`): the nodes learn each other from the directory once
+    they join (`join_and_start`). `peer_lists` also writes every other node's address and
+    ledger key as [[peers]] (local overrides, docs/directory.md): for tests and the simulator's
+    real-process mode, which run some nodes without their parents or never join them."""
     root = create_root(common_name="cctns demo national root")
     kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
@@ -156,23 +168,50 @@ def build(base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES) -> Non
                 follow=other.name in follows,
             )
             for other in nodes
-            if other.name != node.name
+            if other.name != node.name and peer_lists
         )
         save_federation(
             data_dir,
-            FederationConfig(listen=f"127.0.0.1:{ports[node.name]}", parent=parent, peers=peers),
+            FederationConfig(
+                listen=f"127.0.0.1:{ports[node.name]}",
+                parent=parent,
+                peers=peers,
+                parent_address=f"127.0.0.1:{ports[node.parent]}" if node.parent else "",
+            ),
         )
         station = Station.open(data_dir)
         try:
             if node.role == "station" and records:
                 print(f"seeding {node.name} ...", file=sys.stderr)
                 seed_station(station, records, seed=100 + number)
+                first = _first_fir(station)
+                if first:
+                    (data_dir.path / FIRST_FIR_NAME).write_text(first + "\n", encoding="utf-8")
         finally:
             station.close()
         _demo_officer(data_dir, node, number)
 
 
 DEMO_PASSWORD = "kerala-police-demo"
+# A seeded station's first FIR number, for the examples and `--check` (which FIRs the synthetic
+# history holds depends on the day the demo is built: early in January there may be no FIR of
+# the new year yet).
+FIRST_FIR_NAME = "demo-first-fir.txt"
+
+
+def _first_fir(station: Station) -> str:
+    for _, body in station.ledger.bodies(0, station.ledger.size()):
+        if body.WhichOneof("record") == "fir" and body.fir.fir_number:
+            return str(body.fir.fir_number)
+    return ""
+
+
+def _demo_fir(base: Path, name: str) -> str:
+    """The FIR number `build` noted for a seeded station (FIR No. 1 of this year if none)."""
+    path = base / name / FIRST_FIR_NAME
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    return f"FIR No. 1/{time.localtime().tm_year}"
 
 
 _OFFICER_ROLES = {
@@ -214,16 +253,29 @@ def _http_ports(base: Path) -> dict[str, int]:
     return {name: int(port) for name, port in (line.split() for line in lines if line)}
 
 
+# The demo's directory round (and revocation exchange), in seconds: a station's entry reaches the
+# state node one round of its district after it joined (30 s for a real node).
+DIRECTORY_INTERVAL = 2.0
+READY_TIMEOUT = 120.0  # s a level has to start and answer (a loaded machine is slow)
+
+
 def start(
-    base: Path, *, nodes: Sequence[DemoNode] = NODES, poll: float = 1.0
+    base: Path,
+    *,
+    nodes: Sequence[DemoNode] = NODES,
+    poll: float = 1.0,
+    directory_interval: float | None = None,
 ) -> list[subprocess.Popen[bytes]]:
     """Starts every node (of `build`'s `nodes`) as its own process, replication polled every
-    `poll` seconds; logs (and each node's ready line) go to <base>/logs/<name>.log."""
+    `poll` seconds, the directory kept every `directory_interval` seconds (the node's
+    default when None); logs (and each node's ready line) go to <base>/logs/<name>.log."""
     (base / "logs").mkdir(exist_ok=True)
     processes = []
     http = _http_ports(base)
     for node in nodes:
         command = [sys.executable, "-m", "admin.cli", "node", "serve"]
+        if directory_interval is not None:
+            command += ["--revocation-interval", f"{directory_interval:g}"]
         with (base / "logs" / f"{node.name}.log").open("ab") as log:
             processes.append(
                 subprocess.Popen(
@@ -243,27 +295,113 @@ def start(
     return processes
 
 
-async def _wait_ready(base: Path, timeout: float = 30.0) -> None:
-    """Asks every node for its checkpoint, as the state node, until all answer."""
-    peers = Peers.load(DataDir(base / "scrb"))
-    federation = peers.federation
-    targets = [e.address for e in federation.peers] + [
-        PeerAddress(node_id=NODES[0].node_id, address=federation.listen)
-    ]
+def _levels(nodes: Sequence[DemoNode]) -> list[list[DemoNode]]:
+    """The nodes by depth in the tree: the state, its children, theirs..."""
+    depth: dict[str, int] = {}
+    for node in nodes:  # parents come first
+        depth[node.name] = depth[node.parent] + 1 if node.parent else 0
+    return [[n for n in nodes if depth[n.name] == d] for d in range(max(depth.values()) + 1)]
+
+
+def join_and_start(
+    base: Path,
+    *,
+    nodes: Sequence[DemoNode] = NODES,
+    poll: float = 1.0,
+    directory_interval: float = DIRECTORY_INTERVAL,
+) -> list[subprocess.Popen[bytes]]:
+    """Starts the nodes as an operator brings up a federation: level by level, parents first,
+    each node `cctns federation join`s (announces itself to its running parent and reads its
+    directory), then `cctns node serve`s. A join refused or failing stops everything (UsageError
+    with the join's own message)."""
+    processes: list[subprocess.Popen[bytes]] = []
+    by_name = {n.name: n for n in nodes}
+    try:
+        for level in _levels(nodes):
+            for parent in sorted({n.parent for n in level if n.parent}):
+                trio.run(_wait_answering, base / by_name[parent].name, by_name[parent].node_id)
+            joins = [(node, _join(base, node)) for node in level]
+            try:
+                for node, join in joins:
+                    _, err = join.communicate(timeout=READY_TIMEOUT)
+                    with (base / "logs" / f"{node.name}.log").open("ab") as log:
+                        log.write(err)
+                    if join.returncode != 0:
+                        last = err.decode(errors="replace").strip().splitlines()[-1:]
+                        raise UsageError(f"{node.node_id} could not join: {''.join(last)}")
+            finally:
+                stop([join for _, join in joins])
+            processes += start(base, nodes=level, poll=poll, directory_interval=directory_interval)
+    except BaseException:
+        stop(processes)
+        raise
+    return processes
+
+
+def _join(base: Path, node: DemoNode) -> subprocess.Popen[bytes]:
+    """`cctns federation join` for `node` (its parent's address is in the federation.toml that
+    `build` wrote, as `join` itself writes it)."""
+    (base / "logs").mkdir(exist_ok=True)
+    data_dir = DataDir(base / node.name)
+    command = [sys.executable, "-m", "admin.cli", "federation", "join"]
+    command += ["--data-dir", str(data_dir.path)]
+    parent_address = load_federation(data_dir).parent_address
+    if parent_address:
+        command += ["--parent-address", parent_address]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def _wait_answering(
+    data_dir: Path, node_id: str, *, asker: Path | None = None, timeout: float = READY_TIMEOUT
+) -> None:
+    """Until node `node_id` answers a checkpoint request from the node in `asker` (default:
+    `data_dir`'s own node), its address found as that node finds it: federation.toml's parent
+    address, the directory, or by asking up the chain of parents (`Peers.locate`)."""
+    peers = Peers.load(DataDir(asker or data_dir))
     deadline = trio.current_time() + timeout
-    for target in targets:
-        client = peers.client(target)
+    while True:
         try:
-            while True:
-                try:
-                    await client.get_checkpoint(timeout=2.0)
-                    break
-                except PeerError:
-                    if trio.current_time() > deadline:
-                        raise
-                    await trio.sleep(0.3)
-        finally:
-            client.close()
+            client = peers.client(await peers.locate(node_id))
+            try:
+                await client.get_checkpoint(timeout=2.0)
+                return
+            finally:
+                client.close()
+        except (PeerError, NotFound):
+            if trio.current_time() > deadline:
+                raise
+            await trio.sleep(0.3)
+            peers = Peers.load(DataDir(asker or data_dir))  # the directory as saved since
+
+
+def _directory_of(data_dir: Path) -> set[str]:
+    """The offices in a node's directory as it last saved it (every entry verified again)."""
+    node = Peers.load(DataDir(data_dir)).directory
+    return {entry.node_id for entry in node.directory.entries()} if node is not None else set()
+
+
+async def _wait_ready(base: Path, timeout: float = READY_TIMEOUT) -> None:
+    """Until the federation works without peer lists: the state node's directory holds every
+    office (announced by its districts, relayed for their stations) and each answers it;
+    Kalamassery finds Ollur, a station of another district, through the directory (up the
+    chain of parents) and is answered; and Kalamassery's own directory holds every office (so
+    `cctns peer search` from it asks them all)."""
+    everyone = {node.node_id for node in NODES}
+    state, station = base / NODES[0].name, base / "kalamassery"
+    await _until(lambda: everyone <= _directory_of(state), "the state's directory", timeout)
+    for node in NODES:
+        await _wait_answering(state, node.node_id, timeout=timeout)
+    ollur = next(n for n in NODES if n.name == "ollur")
+    await _wait_answering(station, ollur.node_id, timeout=timeout)
+    await _until(lambda: everyone <= _directory_of(station), "Kalamassery's directory", timeout)
+
+
+async def _until(done: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = trio.current_time() + timeout
+    while not done():
+        if trio.current_time() > deadline:
+            raise PeerUnavailable(f"{what} is not complete after {timeout:g} s (see the logs)")
+        await trio.sleep(0.3)
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -275,6 +413,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) -> int:
@@ -285,11 +424,11 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
             raise UsageError(f"{base} exists and is not a demo federation: remove it first")
         base.mkdir(parents=True, exist_ok=True)
         build(base, records=records)
-    processes = start(base)
+    processes = join_and_start(base)
     try:
         trio.run(_wait_ready, base)
         kal = shlex.quote(str(base / "kalamassery"))
-        year = time.localtime().tm_year
+        first_fir = _demo_fir(base, "ollur")
         print(f"\nA federation of 7 nodes is running on 127.0.0.1 (logs in {base / 'logs'}):")
         for node in NODES:
             print(f"  {node.role:9} {node.node_id}")
@@ -297,9 +436,10 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         print(f"  .venv/bin/cctns peer search 'Muhammed' --data-dir {kal}")
         print("Fetch one record from Ollur station, with its proofs:")
         print(
-            f"  .venv/bin/cctns peer fetch 'FIR No. 1/{year}' "
+            f"  .venv/bin/cctns peer fetch '{first_fir}' "
             f"--node kerala/thrissur-city/ps-ollur --data-dir {kal}"
         )
+        # Every office follows its subtree as the directory names it (docs/directory.md).
         print("Ask the state node (answers from its verified replicas, with freshness):")
         print(f"  .venv/bin/cctns peer search 'Raju' --nodes kerala/scrb --data-dir {kal}")
         print("Who holds this vehicle? (hit/no-hit)")
@@ -315,23 +455,7 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
             f"\"import pyotp; print(pyotp.TOTP('{secret}').now())\")"
         )
         if check:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "admin.cli",
-                    "peer",
-                    "search",
-                    "Raju",
-                    "--data-dir",
-                    str(base / "kalamassery"),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            print(result.stdout)
-            return result.returncode
+            return _check(base)
         print("\nPress Ctrl-C to stop the federation.")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
@@ -339,3 +463,49 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         return 0
     finally:
         stop(processes)
+
+
+def _check(base: Path, attempts: int = 3) -> int:
+    """`cctns demo --check`: Kalamassery asks every office (found through its directory) and
+    each must answer; then it fetches, with its proofs, Ollur's first FIR (a station of the
+    other district, found through the directory). 0 when both worked. The search is asked
+    again (up to `attempts` times, 3 s apart) while an office is missing or late: on a loaded
+    machine an office may miss the fan-out's deadline once; every attempt is printed."""
+    station = str(base / "kalamassery")
+    cli = [sys.executable, "-m", "admin.cli", "peer"]
+    others = {n.node_id for n in NODES if n.name != "kalamassery"}
+    for attempt in range(1, attempts + 1):
+        search = subprocess.run(
+            [*cli, "search", "Raju", "--json", "--data-dir", station],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print(search.stderr, end="", file=sys.stderr)
+        if search.returncode != 0:
+            print(search.stdout)
+            return search.returncode
+        answer = json.loads(search.stdout)
+        missing = sorted(others - set(answer["freshness"]))
+        print(
+            f"search from Kalamassery: {len(answer['hits'])} hits, answered by "
+            f"{len(answer['freshness'])} offices, unanswered {answer['unanswered'] or 'none'}"
+        )
+        if not missing and not answer["unanswered"]:
+            break
+        if missing:
+            print(f"not asked or not answering: {', '.join(missing)}")
+        if attempt == attempts:
+            return 1
+        time.sleep(3)
+    ollur = next(n for n in NODES if n.name == "ollur").node_id
+    ref = _demo_fir(base, "ollur")
+    fetch = subprocess.run(
+        [*cli, "fetch", ref, "--node", ollur, "--json", "--data-dir", station],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(f"fetch {ref} from {ollur}: exit {fetch.returncode}")
+    print(fetch.stderr, end="", file=sys.stderr)
+    return fetch.returncode

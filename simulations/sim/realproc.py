@@ -612,7 +612,7 @@ def run_real(options: RealOptions, *, say: Callable[[str], None] = lambda text: 
     nodes = demo_nodes(scenario)
     with _folder(options.base) as base:
         say(f"building {len(nodes)} nodes in {base} ...")
-        build(base, records=0, nodes=nodes)
+        build(base, records=0, nodes=nodes, peer_lists=True)
         processes = start(base, nodes=nodes, poll=options.poll)
         try:
             _wait_ready(base, nodes, processes)

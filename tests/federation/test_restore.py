@@ -47,7 +47,7 @@ DISTRICT = "ekm-dpo"
 
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[Path]:
-    build(tmp_path, records=40)
+    build(tmp_path, records=40, peer_lists=True)
     # A case whose victim is sealed: the backup must carry the sealed store too.
     station = Station.open(DataDir(tmp_path / STATION))
     try:

@@ -200,7 +200,7 @@ def _size(data_dir: DataDir) -> int:
 def test_rotation_end_to_end_parent_follows_and_asker_verifies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    build(tmp_path, records=20)
+    build(tmp_path, records=20, peer_lists=True)
     station_dir = DataDir(tmp_path / STATION)
     origin = station_dir.load_config().origin
     old = bytes(station_dir.load_key().verify_key)

@@ -46,7 +46,7 @@ def _zero_fir() -> records_pb2.Fir:
 
 
 def test_zero_fir_handed_over_between_two_real_nodes(tmp_path: Path) -> None:
-    build(tmp_path, records=20)
+    build(tmp_path, records=20, peer_lists=True)
     sender_dir = DataDir(tmp_path / SENDER)
     station = Station.open(sender_dir)
     try:

@@ -236,7 +236,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNo
     """The demo federation (7 nodes) with only Kalamassery (web UI) and Edappally running;
     yields Kalamassery's web node and the node ids of the offices left stopped."""
     base: Path = tmp_path_factory.mktemp("federation")
-    build(base, records=20)
+    build(base, records=20, peer_lists=True)
     stopped = [n.node_id for n in NODES if n.name not in ("kalamassery", "edappally")]
     with (
         serve(base / "edappally", command="serve", extra=("--poll", "1")),

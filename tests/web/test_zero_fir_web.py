@@ -51,7 +51,7 @@ def _login(client: httpx.Client, officer: str, secret: str) -> None:
 
 
 def test_zero_fir_sent_from_the_case_page(tmp_path: Path) -> None:
-    build(tmp_path, records=15)
+    build(tmp_path, records=15, peer_lists=True)
     sender = DataDir(tmp_path / SENDER)
     station = Station.open(sender)
     try:
