@@ -40,7 +40,7 @@ from google.protobuf.message import DecodeError, Message
 from federation.interfaces import PeerIdentity
 from federation.service import MAX_ENTRIES_PER_REQUEST, PeerService
 from federation.status import error_for, reply_for
-from ledger.errors import InputError, PeerError, PeerUnavailable
+from ledger.errors import CctnsError, InputError, PeerError, PeerUnavailable
 from protos import federation_pb2
 
 __all__ = ["Link", "MemoryNetwork", "MemoryPeerClient"]
@@ -229,6 +229,19 @@ class MemoryNetwork:
         await self._travel(target, source, rng)
         return answer
 
+    def serve_now(
+        self, source: str, target: str, method: str, request: bytes
+    ) -> bytes | list[bytes] | CctnsError:
+        """Runs one serialised call on the target's service at once, in this thread: its
+        serialised answer, or the error its caller raises (mapped as over gRPC). For a
+        transport that decides the timing itself (simulations/sim/network.py)."""
+        node = self._node(target)
+        caller = self._node(source).identity
+        try:
+            return _serve(node.service, caller, method, request)
+        except _WireError as exc:
+            return error_for(exc.status, exc.message, target)
+
     async def _serve(self, work: Callable[[], bytes | list[bytes]]) -> bytes | list[bytes]:
         if not self.in_thread:
             await trio.lowlevel.checkpoint()
@@ -352,30 +365,41 @@ class MemoryPeerClient:
         self, origin: str, start: int, end: int, *, batch_size: int = 500, timeout: float
     ) -> list[bytes]:
         """Leaves start..end-1, asked for in parts the server accepts, all within one deadline."""
+        if end - start <= MAX_ENTRIES_PER_REQUEST:
+            # One part: the call's own deadline is the whole deadline.
+            return await self._entries(origin, start, end, batch_size, timeout)
         leaves: list[bytes] = []
         with trio.move_on_after(timeout):
-            position = start
-            while position < end:
+            while start + len(leaves) < end:
+                position = start + len(leaves)
                 stop = min(end, position + MAX_ENTRIES_PER_REQUEST)
-                request = federation_pb2.EntriesRequest(
-                    origin=origin, start=position, end=stop, batch_size=batch_size
-                )
-                raws = await self._call("get_entries", request, timeout)
-                assert isinstance(raws, list)
-                for raw in raws:
-                    batch = _parse(federation_pb2.EntryBatch, raw, self._target)
-                    if batch.start != position:
-                        raise PeerError(
-                            f"entries batch at {batch.start}, expected {position}", self._target
-                        )
-                    leaves.extend(batch.leaves)
-                    position += len(batch.leaves)
-                if position != stop:
-                    raise PeerError(
-                        f"asked for entries {start}..{stop}, got up to {position}", self._target
-                    )
+                leaves.extend(await self._entries(origin, position, stop, batch_size, timeout))
             return leaves
         raise PeerUnavailable(f"no answer to get_entries within {timeout:g} s", self._target)
+
+    async def _entries(
+        self, origin: str, start: int, end: int, batch_size: int, timeout: float
+    ) -> list[bytes]:
+        """One EntriesRequest for start..end-1: the leaves of its batches, checked to follow
+        on from each other and to reach `end`."""
+        request = federation_pb2.EntriesRequest(
+            origin=origin, start=start, end=end, batch_size=batch_size
+        )
+        raws = await self._call("get_entries", request, timeout)
+        assert isinstance(raws, list)
+        leaves: list[bytes] = []
+        for raw in raws:
+            batch = _parse(federation_pb2.EntryBatch, raw, self._target)
+            if batch.start != start + len(leaves):
+                raise PeerError(
+                    f"entries batch at {batch.start}, expected {start + len(leaves)}", self._target
+                )
+            leaves.extend(batch.leaves)
+        if len(leaves) != end - start:
+            raise PeerError(
+                f"asked for entries {start}..{end}, got up to {start + len(leaves)}", self._target
+            )
+        return leaves
 
     async def get_consistency_proof(
         self, origin: str, size1: int, size2: int, *, timeout: float

@@ -179,9 +179,13 @@ def split_note(note: bytes) -> tuple[bytes, Checkpoint, list[Signature]]:
 
 
 # The same note is read many times (a replica's round, the service that hands it out, every
-# reader that checks it, each level above a station): parsing is pure, so the last few
-# thousand results are kept. Only notes that parse are kept; errors are raised again each time.
-@functools.lru_cache(maxsize=4096)
+# reader that checks it, each level above a station): parsing is pure, so the last results are
+# kept, enough for one note of each of India's ~18,000 logs (a national node holds them all; a
+# few tens of MiB). Only notes that parse are kept; errors are raised again each time.
+NOTE_CACHE = 32768
+
+
+@functools.lru_cache(maxsize=NOTE_CACHE)
 def _split_note(note: bytes) -> tuple[bytes, Checkpoint, tuple[Signature, ...]]:
     try:
         text = note.decode("utf-8")
@@ -257,10 +261,10 @@ def verify_checkpoint(
     return _verified_checkpoint(note, public_key, key_name)
 
 
-# A note whose signature verified under a key verifies again: the last few thousand (note,
-# key) pairs that did are kept (an Ed25519 check costs ~50 us; a simulated network checks
+# A note whose signature verified under a key verifies again: the last NOTE_CACHE (note, key)
+# pairs that did are kept (an Ed25519 check costs ~50 us; a simulated network checks
 # the same notes at every level). Failures are not kept: they are checked, and raised, anew.
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=NOTE_CACHE)
 def _verified_checkpoint(note: bytes, public_key: bytes, key_name: str) -> Checkpoint:
     kid = key_id(key_name, public_key)
     body, checkpoint, signatures = _split_note(note)

@@ -14,7 +14,9 @@ Tasks (one nursery):
   child the origin is reached through, with replication_loop's back-off (capped) and Announce.
   An idle poll (the child holds nothing newer) changes nothing, so it is skipped: the loop waits
   until the child's log or replica grows, then polls at its next poll-grid time. Failures are
-  met when there is something to fetch, as the real loop meets them;
+  met when there is something to fetch, as the real loop meets them. A round's calls are
+  served at its start and its result dated at its end (the summed round trips: a deferred
+  client, simulations/sim/network.py), so a round costs one timer, not two per call;
 - searches: `federation.fanout.fan_out` of a person search to the district office and up to
   `fanout` stations of the district; every answer appends an audit entry where it is answered.
   An answer that carries no witnessed checkpoint makes the asker read the office's checkpoint
@@ -48,18 +50,19 @@ import trio.testing
 
 from federation.fanout import fan_out
 from federation.interfaces import PeerClient
-from federation.memory import MemoryPeerClient
-from federation.replication import DEFAULT_CHUNK, Progress, follow_once
+from federation.replication import DEFAULT_CHUNK, Progress, ReplicaFollower, follow_once
 from federation.replication_loop import MAX_BACKOFF, follow_round
 from federation.service import PeerService
 from ledger.checkpoint import parse_note
 from ledger.errors import CctnsError, VerificationError
 from ledger.log import Ledger
 from protos import federation_pb2, ledger_pb2, records_pb2
-from simulations.sim.network import SimNetwork
+from simulations.sim.directory import SimDirectory
+from simulations.sim.network import SimNetwork, SimPeerClient
 from simulations.sim.node import SIM_OFFICER, Office, SimLocalNode, SimNode
 from simulations.sim.report import EquivocationResult, OutageResult, Report, Stats
 from simulations.sim.shape import ScenarioLike
+from simulations.sim.timers import Timers, sim_clock
 
 __all__ = ["SimOptions", "Simulation", "run_scenario", "run_scenario_async"]
 
@@ -119,8 +122,7 @@ def _with_dir(options: SimOptions, directory: Path) -> SimOptions:
 
 
 def _run(scenario: ScenarioLike, options: SimOptions) -> Report:
-    clock = trio.testing.MockClock(autojump_threshold=0)
-    return trio.run(run_scenario_async, scenario, options, clock=clock)
+    return trio.run(run_scenario_async, scenario, options, clock=sim_clock())
 
 
 async def run_scenario_async(scenario: ScenarioLike, options: SimOptions) -> Report:
@@ -248,6 +250,8 @@ class Simulation:
         self.nodes: dict[str, SimNode] = {}
         self.network = SimNetwork(seed=options.seed, latency=options.latency, in_thread=False)
         self.network.set_groups({n: o.district or n for n, o in self.offices.items()})
+        self.timers = Timers()  # the engine's sleeps (simulations/sim/timers.py)
+        self.network.sleep = self.timers.sleep
         self.slots: dict[str, _ServiceSlot] = {}
         self.routes: list[_Route] = []
         self.routes_by_origin: defaultdict[str, list[_Route]] = defaultdict(list)
@@ -281,6 +285,7 @@ class Simulation:
         self.excluded: set[str] = set()  # origins whose replicas are quarantined on purpose
         self.notes: list[str] = []
         self.nursery: trio.Nursery | None = None
+        self._searchable: defaultdict[str, list[str]] | None = None  # district -> offices
         self.end_time = options.days * DAY
 
     # -- building ------------------------------------------------------------------------------
@@ -304,11 +309,13 @@ class Simulation:
             self._up[node_id] = trio.Event()
             self._up[node_id].set()
         # Every office follows its children's own logs and, through them, every log they hold.
+        held: defaultdict[str, list[str]] = defaultdict(list)  # office -> origins it follows
         for node_id in reversed(list(self.offices)):
             office = self.offices[node_id]
             for child in office.children:
                 child_node = self.nodes[child]
-                origins = [child_node.origin] + [r.origin for r in self.routes if r.holder == child]
+                origins = [child_node.origin] + held[child]
+                held[node_id] += origins
                 for origin in origins:
                     origin_node = origin.split("/", 1)[1]
                     direct = origin == child_node.origin
@@ -321,6 +328,10 @@ class Simulation:
                     self._route_of[(node_id, origin)] = route
         for node_id in self.offices:
             self._record_commit(self.nodes[node_id])
+        # Every office joins through its parent with a signed entry (simulations/sim/directory.py).
+        self.directory = SimDirectory.joined(
+            self.offices, self._key, epoch_ms=EPOCH_MS, now=trio.current_time
+        )
 
     def close(self) -> None:
         """Closes every store."""
@@ -389,6 +400,7 @@ class Simulation:
 
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
+            nursery.start_soon(self.timers.drive)
             for route in self.routes:
                 nursery.start_soon(self._supervised, route.holder, self._follow_loop, route)
             rng = random.Random(f"{self.options.seed}:phases")
@@ -478,13 +490,17 @@ class Simulation:
 
     # -- replication ---------------------------------------------------------------------------
 
-    def client(self, source: str, target: str) -> MemoryPeerClient:
+    def client(self, source: str, target: str) -> SimPeerClient:
         return self.network.client(source, target)
 
     async def _follow_loop(self, route: _Route) -> None:
         options = self.options
         holder = self.nodes[route.holder]
         client = self.client(route.holder, route.source)
+        # A round's calls are served at once and their time added up (network.py, deferred):
+        # the round ends at `ends`, when its report is dated; the next waits until then.
+        client.deferred = True
+        ends = 0.0
         poll = options.poll_interval
         phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(0, poll)
         backoff = poll
@@ -501,33 +517,56 @@ class Simulation:
                     and follower.cosignature_to_send() is None
                 ):
                     await self._wait_change(route.source, route.origin)
-                now = trio.current_time()
-                await trio.sleep(phase + math.ceil((now - phase) / poll) * poll - now)
+                ends = max(ends, trio.current_time())
+                ends = phase + math.ceil((ends - phase) / poll) * poll
+            now = trio.current_time()
+            if ends > now:
+                await self.timers.sleep(ends - now)
             try:
-                async with self.lock(route.holder, route.origin):
-                    # The pipelined round pays off on a long catch-up; a round of a few entries
-                    # is cheaper sequential (the same checks and the same result).
-                    gap = self.source_size(route.source, route.origin) - follower.verified_size
-                    round_ = follow_round if gap > DEFAULT_CHUNK else follow_once
-                    progress = await round_(
-                        follower, client, timeout=options.timeout, max_entries=16 * DEFAULT_CHUNK
-                    )
+                try:
+                    progress = await self._round(route, follower, client)
+                finally:
+                    ends = trio.current_time() + client.take_owed()
             except CctnsError:
                 # PeerUnavailable, a wrong answer, or a refusal (InputError from the peer).
                 failing = True
-                # The back-off ends early when the child announces it is back.
-                with trio.move_on_after(backoff):
+                # The back-off (from the round's end) ends early when the child announces it is
+                # back (not before the round's end).
+                with trio.move_on_at(ends + backoff):
                     await self._wait_announce(route.source)
                 backoff = min(backoff * 2, options.max_backoff)
                 continue
             failing = False
             moved = progress.fetched > 0
             backoff = poll
-            self.progressed(route, progress)
+            self.progressed(route, progress, at=ends)
 
-    def progressed(self, route: _Route, progress: Progress) -> None:
-        """Records lag and outage catch-up after a round; wakes the holder's own readers."""
-        now = trio.current_time()
+    async def _round(
+        self, route: _Route, follower: ReplicaFollower, client: SimPeerClient
+    ) -> Progress:
+        """One replication round of `route`, under its lock (a gossip check takes it too). A
+        free lock is taken without a pass through the scheduler: a deferred client's round
+        runs at one instant, so there is nothing to wait for."""
+        lock = self.lock(route.holder, route.origin)
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            # The pipelined round pays off on a long catch-up; a round of a few entries is
+            # cheaper sequential (the same checks and the same result).
+            gap = self.source_size(route.source, route.origin) - follower.verified_size
+            round_ = follow_round if gap > DEFAULT_CHUNK else follow_once
+            return await round_(
+                follower, client, timeout=self.options.timeout, max_entries=16 * DEFAULT_CHUNK
+            )
+        finally:
+            lock.release()
+
+    def progressed(self, route: _Route, progress: Progress, *, at: float | None = None) -> None:
+        """Records lag and outage catch-up after a round that ended `at` (default: now); wakes
+        the holder's own readers."""
+        now = trio.current_time() if at is None else at
         if progress.alert is not None:
             self._equivocation_caught(route, now)
         if progress.after <= progress.before:
@@ -621,7 +660,7 @@ class Simulation:
         weight = sum(rhythm) or 1.0
         rng = random.Random(f"{options.seed}:write:{node_id}")
         targets = self._search_targets(node_id) if searches_per_day > 0 else []
-        await trio.sleep(phase)
+        await self.timers.sleep(phase)
         while self.writing:
             now = trio.current_time()
             hour = int(now // 3600) % 24
@@ -643,8 +682,9 @@ class Simulation:
                         targets,
                         rng.choice(NAMES),
                         random.Random(rng.random()),
+                        rng.uniform(0, options.tick),
                     )
-            await trio.sleep(options.tick)
+            await self.timers.sleep(options.tick)
 
     def append(self, node_id: str, count: int, rng: random.Random) -> None:
         """The office writes `count` GD entries in one group commit."""
@@ -685,19 +725,23 @@ class Simulation:
     def _search_targets(self, node_id: str) -> list[str]:
         """The offices a search may go to: the district office (it holds every replica of the
         district) and the other offices of the district that register (stations)."""
-        office = self.offices[node_id]
-        return sorted(
-            n
-            for n, o in self.offices.items()
-            if n != node_id and o.district == office.district and o.role in ("station", "district")
-        )
+        if self._searchable is None:
+            # By district, once: a scan of every office per office is quadratic (India: 17,903).
+            self._searchable = defaultdict(list)
+            for n, o in sorted(self.offices.items()):
+                if o.role in ("station", "district"):
+                    self._searchable[o.district].append(n)
+        return [n for n in self._searchable.get(self.offices[node_id].district, []) if n != node_id]
 
     async def _search(
-        self, node_id: str, targets: list[str], name: str, rng: random.Random
+        self, node_id: str, targets: list[str], name: str, rng: random.Random, delay: float
     ) -> None:
-        """One fan-out search: the district office and up to `fanout` stations of the district
-        (the ones the officer chose), each under the deadline; then the reader's witness check
-        of every answer, whose checkpoint it passes up its parent chain (gossip)."""
+        """One fan-out search, `delay` into the tick: the district office and up to `fanout`
+        stations of the district (the ones the officer chose), each under the deadline; then
+        the reader's witness check of every answer, whose checkpoint it passes up its parent
+        chain (gossip). (Two searches of one office at one instant would call the same offices
+        at once, and which call drew which latency would be trio's scheduling order's choice.)"""
+        await self.timers.sleep(delay)
         if self.nodes[node_id].down:
             return
         stations = [t for t in targets if self.offices[t].role != "district"]
@@ -720,18 +764,20 @@ class Simulation:
             return await client.search(request, timeout=deadline)
 
         started = trio.current_time()
-        result = await fan_out([self.client(node_id, t) for t in chosen], ask, deadline=deadline)
+        # Each office asked at the address the reader's directory holds (moved: not answered).
+        reached = self.directory.reachable(node_id, chosen)
+        result = await fan_out([self.client(node_id, t) for t in reached], ask, deadline=deadline)
         self.search_latency.append(trio.current_time() - started)
         self.searches += 1
         self.fanout_asked += len(chosen)
         self.fanout_answered += len(result.answers)
         for target, response in result.answers.items():
-            if response.witnessed.note:
-                # Witnessed: the parent cosigned a checkpoint this answer is consistent with
-                # (the service proves it); the parent saw that log, there is nothing to pass on.
+            if self.directory.check_answer(node_id, target, response).ok:
+                # The reader's witness check passed (federation/witness.py: the parent's
+                # cosignature, recent, tied to the answer): nothing to pass on.
                 continue
-            # Unwitnessed: the reader asks the office for its checkpoint before it trusts the
-            # answer (federation/witness.py flags it), and passes it up its parent chain.
+            # Unwitnessed (or witnessed too long ago): the reader asks the office for its
+            # checkpoint before it trusts the answer, and passes it up its parent chain.
             try:
                 note = await self.client(node_id, target).get_checkpoint("", timeout=deadline)
             except CctnsError:
@@ -790,6 +836,7 @@ class Simulation:
         )
         if options.search_sample < 1.0:
             report.notes.append(f"searches sampled: {options.search_sample:g} of the workload's")
+        report.notes += self.directory.notes()
         return report
 
     def _link_label(self, a: str, b: str) -> str:

@@ -122,6 +122,7 @@ class Fault:
             sim.restarted(self.target)
         elif self.kind == "move":
             network.heal(self.target)
+            sim.directory.move(self.target, sim.nursery)  # its new signed statement
             sim.announce(self.target)
             a, b = self._link(sim)
             if b:
