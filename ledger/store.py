@@ -91,6 +91,9 @@ class MemoryLogStore:
         self._entries: list[bytes] = []
         self._nodes: dict[tuple[int, int], bytes] = {}
         self._checkpoints: dict[int, bytes] = {}
+        # The largest checkpoint size: asked on every replication round, so kept rather than
+        # found again among the thousands of checkpoints a simulated week stores.
+        self._latest = -1
         self._meta: dict[str, bytes] = {}
         self._closed = False
 
@@ -124,9 +127,9 @@ class MemoryLogStore:
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
         self._check_open()
-        if not self._checkpoints:
+        size = self._latest
+        if size < 0:
             return None
-        size = max(self._checkpoints)
         return size, self._checkpoints[size]
 
     def checkpoints(self) -> Iterator[tuple[int, bytes]]:
@@ -157,6 +160,7 @@ class MemoryLogStore:
             self._nodes.update(nodes)
             if batch.checkpoint is not None:
                 self._checkpoints[batch.end] = batch.checkpoint
+                self._latest = max(self._latest, batch.end)
             self._meta.update(meta)
 
     def close(self) -> None:
