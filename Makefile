@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/cctns demo --data-dir $(DATA)
 
+# Four pytest-xdist workers, whole files to each (module-scoped fixtures start their node processes
+# once): most of the suite waits on node processes, so four workers fill two cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m simulations.bench
