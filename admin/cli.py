@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Sequence
 
 from admin import (
+    case_cli,
     federation_cli,
     ledger_cli,
     node_cli,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         node_cli,
         ledger_cli,
         record_cli,
+        case_cli,
         pki_cli,
         peer_cli,
         federation_cli,

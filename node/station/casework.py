@@ -349,11 +349,14 @@ def record_case_event(
         return _append_event(station, officer_id, event)
 
 
-def _append_event(station: Station, officer_id: str, event: records_pb2.CaseEvent) -> Receipt:
+def _append_event(
+    station: Station, officer_id: str, event: records_pb2.CaseEvent, *, imported_from: str = ""
+) -> Receipt:
     """Appends a case event as the withholding policy allows: the persons it protects in the
     case (by the FIR's offence and persons, `node.records.withholding`) sealed, their names
     redacted from the event's free text. Called under the station's lock, input checked (the
-    limits are checked again here: the event is appended without `Station.append_records`)."""
+    limits are checked again here: the event is appended without `Station.append_records`).
+    `imported_from` marks an event that came from outside (node/station/exchange.py)."""
     problems = Problems()
     limits.check(event, problems)
     problems.raise_if_any("case event not recorded")
@@ -365,5 +368,14 @@ def _append_event(station: Station, officer_id: str, event: records_pb2.CaseEven
     )
     sealed = withholding.seal(assessment, [e.person for e in event.persons], event.fir_number)
     rewrite_free_text(event, "case_event", Redactor([*case.sealed, *sealed], case.clear))
-    body = station.body(officer_id, event)
+    body = station.body(officer_id, event, imported_from=imported_from)
     return station.run(Draft("case_event", event.fir_number, [body], sealed=sealed))
+
+
+def append_external_event(
+    station: Station, officer_id: str, event: records_pb2.CaseEvent, imported_from: str
+) -> Receipt:
+    """Appends an event that came from outside the station (a court's, a prison's or a
+    laboratory's message, checked by `node.station.exchange`), marked `imported_from`, under
+    the same withholding as every case event. Called under the station's lock."""
+    return _append_event(station, officer_id, event, imported_from=imported_from)
