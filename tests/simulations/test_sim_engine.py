@@ -5,6 +5,7 @@ Every run is seeded and under trio's MockClock, so each is deterministic and tak
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import trio.testing
 
 from protos import ledger_pb2, records_pb2
 from simulations.sim import invariants
-from simulations.sim.engine import DAY, SimOptions, Simulation, run_scenario
+from simulations.sim.engine import DAY, SimOptions, Simulation, run_scenario, survivors_frozen
 from simulations.sim.report import Report, render_html, render_text
 from simulations.sim.shape import TinyFault, TinyWorkload, tiny_scenario
 
@@ -23,6 +24,20 @@ HOUR = 3600.0
 def _run(faults: Sequence[TinyFault] = (), days: float = 0.5) -> Report:
     scenario = tiny_scenario(districts=2, circles=1, stations=3, faults=faults)
     return run_scenario(scenario, SimOptions(days=days, seed=7))
+
+
+def test_sim_survivors_frozen_after_a_full_collection_and_unfrozen_at_the_end() -> None:
+    assert gc.get_freeze_count() == 0
+    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
+    with survivors_frozen():
+        gc.collect(1)
+        assert gc.get_freeze_count() == 0  # only a full collection freezes what survived
+        kept = [[n] for n in range(1000)]
+        gc.collect()
+        assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_freeze_count() == 0
+    assert gc.callbacks == callbacks
+    assert gc.get_threshold() == thresholds
 
 
 def test_sim_without_faults_loses_and_duplicates_nothing() -> None:
