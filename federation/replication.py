@@ -801,6 +801,20 @@ class ReplicaFollower:
         sent = int.from_bytes(self.store.meta(META_COSIGNATURE_SENT) or b"", "big")
         return self._checkpointed.note if sent < self._checkpointed.size else None
 
+    def cosignature_refresh_at(self) -> int | None:
+        """When (the witness's clock, Unix seconds) `refresh_cosignature` will cosign the
+        verified checkpoint again if the log does not grow: `refresh_seconds` after this
+        witness's newest line on it. None when there is nothing to refresh (no witness, nothing
+        verified) or no line of this witness on it yet (the next round cosigns at once)."""
+        witness = self._witness
+        anchor = self._checkpointed
+        if witness is None or not anchor.size:
+            return None
+        # The replica's own note, its line written here: its time is read, not verified again
+        # (an Ed25519 check per round would cost more than the round's other work).
+        last = own_cosignature_time(anchor.note, witness.name)
+        return None if last is None else last + witness.refresh_seconds
+
     def refresh_cosignature(self) -> bool:
         """Cosigns the verified checkpoint again (a new timestamp, the earlier line of this
         witness dropped) when this witness's newest cosignature on it is `refresh_seconds` old,
@@ -819,10 +833,8 @@ class ReplicaFollower:
         ):
             return False
         now = witness.clock()
-        # The replica's own note, its line written here: its time is read, not verified again
-        # (an Ed25519 check per round would cost more than the round's other work).
-        last = own_cosignature_time(anchor.note, witness.name)
-        if last is not None and now - last < witness.refresh_seconds:
+        due = self.cosignature_refresh_at()
+        if due is not None and now < due:
             return False
         public_key = bytes(witness.key.verify_key)
         note = cosign(

@@ -536,6 +536,14 @@ class Simulation:
         phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(0, poll)
         backoff = poll
         failing = moved = False
+        # The origin's parent, reading the origin itself, is the witness whose line readers'
+        # default policy asks for: it cosigns a quiet log again (refresh_cosignature) once its
+        # line is `refresh_seconds` old, so its idle poll at that time is a round (the others'
+        # idle polls change nothing and are skipped; see docs/simulator.md).
+        refreshes = (
+            route.source == route.origin_node
+            and self.offices[route.origin_node].parent == route.holder
+        )
         while True:
             follower = holder.follower(route.origin)
             if follower.quarantined:
@@ -547,7 +555,15 @@ class Simulation:
                     self.source_size(route.source, route.origin) <= follower.verified_size
                     and follower.cosignature_to_send() is None
                 ):
-                    await self._wait_change(route.source, route.origin)
+                    due = follower.cosignature_refresh_at() if refreshes else None
+                    if due is None:
+                        await self._wait_change(route.source, route.origin)
+                        continue
+                    due_at = (due * 1000 - EPOCH_MS) / 1000  # the witness's clock, simulated
+                    if due_at <= trio.current_time():
+                        break  # the line is due again: this poll cosigns
+                    with trio.move_on_at(due_at):
+                        await self._wait_change(route.source, route.origin)
                 ends = max(ends, trio.current_time())
                 ends = phase + math.ceil((ends - phase) / poll) * poll
             now = trio.current_time()

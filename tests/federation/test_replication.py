@@ -286,7 +286,9 @@ def test_replication_unchanged_checkpoint_is_cosigned_again_when_the_last_grows_
     peer = serving(ledger)
     replicas = ReplicaSet(None, witness=witness)
     follower = replicas.follow(ORIGIN, CHILD_PUBLIC)
+    assert follower.cosignature_refresh_at() is None  # nothing verified yet
     follow(follower, peer)
+    assert follower.cosignature_refresh_at() == 1_700_000_900  # what a scheduler waits for
     now[0] += 899
     follow(follower, peer)
     assert len(peer.cosignatures) == 1  # not yet old: nothing sent again
@@ -301,6 +303,7 @@ def test_replication_unchanged_checkpoint_is_cosigned_again_when_the_last_grows_
     assert replicas.get(ORIGIN).checkpoint() == again  # stored as the replica's checkpoint
     assert verify_checkpoint(again, CHILD_PUBLIC, ORIGIN, ORIGIN).size == 5
     verify_log(follower.store, CHILD_PUBLIC, ORIGIN)
+    assert follower.cosignature_refresh_at() == 1_700_001_800
     follow(follower, peer)
     assert len(peer.cosignatures) == 2  # fresh again
 

@@ -180,3 +180,18 @@ def test_sim_report_renders_text_and_html() -> None:
     assert "replication lag" in text and "records lost: 0" in text
     html = render_html(report)
     assert html.count("<svg") >= 3 and "every invariant holds" in html
+
+
+def test_sim_parent_cosigns_a_quiet_log_again_so_readers_never_find_its_line_stale() -> None:
+    """Stations that write four entries a day and are searched often: between their entries
+    the parent's line on their checkpoint would age past the readers' 60 minutes, and answers
+    were flagged "cosigned too long ago" (6 in this run before the simulator modelled
+    refresh_cosignature). The parent's poll at the line's refresh time is now a round that
+    cosigns again, so no answer of a quiet but reachable office is flagged for age."""
+    workload = TinyWorkload(entries={"station": 4.0}, searches={"station": 48.0})
+    scenario = tiny_scenario(districts=2, circles=2, stations=2, workload=workload)
+    report = run_scenario(scenario, SimOptions(days=1.0, seed=7, search_sample=1.0))
+    assert report.ok, report.problems
+    [witness] = [n for n in report.notes if n.startswith("witness:")]
+    assert int(witness.split()[1]) > 1000, witness  # answers checked
+    assert "too long ago" not in witness, witness
