@@ -14,7 +14,9 @@ another district's station, and stops).
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shlex
 import signal
 import socket
@@ -104,11 +106,44 @@ NODES = (
 )
 
 
+# Ports for node processes started by tests under pytest-xdist: each worker its own block, below
+# the kernel's ephemeral range (Debian's ip_local_port_range starts at 32768).
+_WORKER_PORTS_FROM = 20000
+_WORKER_BLOCK = 1500
+_handed_out = itertools.count()
+
+
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a process started later to bind.
+
+    The kernel's pick (bind to port 0) is used by the demo and the benchmarks. Between that pick
+    and the node process binding it, the kernel may hand the same port to anyone else asking
+    for one; with four pytest-xdist workers starting node processes at once that happened (a
+    node failed to bind its gRPC port). So a test worker (PYTEST_XDIST_WORKER=gwN) hands out
+    ports from a block of its own below the ephemeral range, which neither bind(0) nor outgoing
+    connections draw from, in turn, skipping any port something is bound to."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        first = _WORKER_PORTS_FROM + int(worker[2:]) * _WORKER_BLOCK
+        for _ in range(_WORKER_BLOCK):
+            port = first + next(_handed_out) % _WORKER_BLOCK
+            if _bindable(port):
+                return port
+        raise UsageError(f"no free port in {first}..{first + _WORKER_BLOCK - 1}")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        picked: int = sock.getsockname()[1]
+        return picked
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _descendants(name: str, nodes: Sequence[DemoNode] = NODES) -> list[DemoNode]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,6 +31,7 @@ from federation.trust.credentials import NodeCredentials
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, FederationConfig, PeerEntry, save_federation
+from node.demo.federation import free_port
 from node.demo.seed import seed_station
 from node.station.core import Station
 from protos import ledger_pb2
@@ -43,13 +43,6 @@ STATE = "kerala"
 DISTRICT = "kerala/ernakulam-city"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(
