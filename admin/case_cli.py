@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from admin.common import command, emit, open_station, subcommands
-from ledger.errors import InputError, TooLarge
+from admin.common import command, emit, open_station, read_text_file, subcommands
+from ledger.errors import InputError
 from node.config import DataDir
 from node.records.exchange.inbound import SENDER_KINDS
 from node.station import exchange
@@ -38,16 +38,10 @@ RECEIVED_DIR = Path("exchange") / "received"
 
 def _read_json(name: str, most: int) -> Any:
     """The JSON value of a file ('-': stdin), refused (TooLarge) beyond `most` bytes."""
-    if name == "-":
-        data = sys.stdin.buffer.read(most + 1)
-    else:
-        with Path(name).open("rb") as stream:
-            data = stream.read(most + 1)
-    if len(data) > most:
-        raise TooLarge(f"{name}: larger than {most:,} bytes")
+    text = read_text_file(name, most)
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        return json.loads(text)
+    except ValueError as exc:
         raise InputError(f"{name}: not JSON text: {exc}") from exc
 
 

@@ -10,11 +10,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from ledger.errors import UsageError
+from ledger.errors import InputError, TooLarge, UsageError
 from ledger.log import Ledger
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
@@ -117,3 +118,19 @@ def open_ledger(data_dir_path: str) -> Iterator[Ledger]:
     finally:
         ledger.close()
         store.close()
+
+
+def read_text_file(name: str, most: int, what: str = "") -> str:
+    """The UTF-8 text of a file ('-': stdin), refused (TooLarge) beyond `most` bytes before more
+    of it is read; `what` ends the refusal ("no record is")."""
+    if name == "-":
+        data = sys.stdin.buffer.read(most + 1)
+    else:
+        with Path(name).open("rb") as stream:
+            data = stream.read(most + 1)
+    if len(data) > most:
+        raise TooLarge(f"{name}: larger than {most:,} bytes" + (f": {what}" if what else ""))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text: {exc}") from exc

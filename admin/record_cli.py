@@ -30,7 +30,7 @@ from typing import Any
 from google.protobuf.json_format import Parse, ParseDict, ParseError
 from tqdm import tqdm
 
-from admin.common import command, emit, open_station, subcommands
+from admin.common import command, emit, open_station, read_text_file, subcommands
 from ledger.errors import InputError, TooLarge
 from node.records import limits
 from node.station import registers, views
@@ -49,22 +49,6 @@ MAX_SEARCH_HITS = 500
 MAX_AGE = 150
 
 
-def _read_record_file(name: str) -> str:
-    """The text of a record file ('-': stdin), refused (TooLarge) beyond MAX_RECORD_FILE_BYTES
-    before more of it is read."""
-    if name == "-":
-        data = sys.stdin.buffer.read(MAX_RECORD_FILE_BYTES + 1)
-    else:
-        with Path(name).open("rb") as stream:
-            data = stream.read(MAX_RECORD_FILE_BYTES + 1)
-    if len(data) > MAX_RECORD_FILE_BYTES:
-        raise TooLarge(f"{name}: larger than {MAX_RECORD_FILE_BYTES:,} bytes: no record is")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text: {exc}") from exc
-
-
 def _whole_number(most: int) -> Callable[[str], int]:
     """An argparse type: a whole number, digits 0-9, at most `most`."""
 
@@ -78,7 +62,7 @@ def _whole_number(most: int) -> Callable[[str], int]:
 
 
 def cmd_record_add(args: argparse.Namespace) -> int:
-    text = _read_record_file(args.file)
+    text = read_text_file(args.file, MAX_RECORD_FILE_BYTES, "no record is")
     try:
         record = Parse(text, RECORD_TYPES[args.kind]())
     except ParseError as exc:
