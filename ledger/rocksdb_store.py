@@ -218,6 +218,10 @@ class RocksDBLogStore:
         it = cf.iter()
         it.seek_to_last()
         key: bytes | None = it.key() if it.valid() else None
+        if key is None:
+            # An iterator that met a damaged block is not valid either: raise its error rather
+            # than take the store for empty (which then reads as every entry lost).
+            it.status()
         del it  # iterators pin the database open
         return key
 
@@ -374,6 +378,8 @@ class RocksDBLogStore:
             # Not past the published size: a commit in progress may have written the next one.
             it.seek_for_prev(index_key(min(self._bound, _U64_LIMIT - 1)))
             found: tuple[bytes, bytes] | None = (it.key(), it.value()) if it.valid() else None
+            if found is None:
+                it.status()  # damage, not an empty column family, raises here
             del it
         except Exception as exc:
             _raise_store_error("read", self._path, exc)
@@ -400,6 +406,8 @@ class RocksDBLogStore:
                 while it.valid() and len(chunk) < _READ_CHUNK:
                     chunk.append((it.key(), it.value()))
                     it.next()
+                if len(chunk) < _READ_CHUNK:
+                    it.status()  # the end, or damage met on the way: the latter raises
                 del it
             except Exception as exc:
                 _raise_store_error("read", self._path, exc)
