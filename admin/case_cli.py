@@ -27,13 +27,11 @@ from typing import Any
 
 from admin.common import command, emit, open_station, read_text_file, subcommands
 from ledger.errors import InputError
-from node.config import DataDir
 from node.records.exchange.inbound import SENDER_KINDS
 from node.station import exchange
 
 MAX_MESSAGE_BYTES = 256 * 1024  # an inbound message is a few kilobytes
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a case with thousands of events
-RECEIVED_DIR = Path("exchange") / "received"
 
 
 def _read_json(name: str, most: int) -> Any:
@@ -74,24 +72,10 @@ def cmd_case_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keep_received(data_dir: str, digest: str, message: Any) -> None:
-    folder = DataDir(data_dir).path / RECEIVED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest}.json"
-    if not target.exists():
-        partial = target.with_suffix(".partial")
-        with partial.open("w", encoding="utf-8") as stream:
-            json.dump(message, stream, ensure_ascii=False, indent=2)
-            stream.flush()
-            os.fsync(stream.fileno())
-        partial.replace(target)
-
-
 def cmd_case_import(args: argparse.Namespace) -> int:
     message = _read_json(args.file, MAX_MESSAGE_BYTES)
     with open_station(args.data_dir) as station:
         done = exchange.import_message(station, args.officer, message)
-    _keep_received(args.data_dir, done.digest, message)
     emit(
         {
             "fir_number": done.fir_number,
