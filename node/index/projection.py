@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
+from ledger.errors import InputError
 from node.index.schema import (
     INSERT_ORDER,
     amendments,
@@ -92,9 +93,15 @@ _ROW_OF: dict[str, operator.itemgetter[Any]] = {
 @dataclass(slots=True)
 class Batch:
     """Rows waiting to be inserted (tuples in column order, per table), plus the next name id
-    to hand out and the `name_tokens` rows the names bring (inserted by `flush_tokens`)."""
+    to hand out and the `name_tokens` rows the names bring (inserted by `flush_tokens`).
+
+    `base` is added to every ledger index an entry cites (the FIR a Zero FIR transfer sends,
+    the entry an amendment corrects): 0 in a node's own index, where rows are keyed by ledger
+    index; an aggregating node's index keys each origin's rows from the origin's own base
+    (`node.aggregate.keys`), and an entry's citations stay within its own log."""
 
     next_name_id: int
+    base: int = 0
     rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     tokens: set[tuple[str, str, str]] = field(default_factory=set)  # name_tokens rows
 
@@ -110,7 +117,7 @@ class Batch:
             if rows:
                 if table is name_keys:
                     rows.sort()  # in key order, the b-tree is written page by page
-                _insert_rows(conn, table, rows)
+                insert_rows(conn, table, rows)
 
     def flush_tokens(self, conn: Connection) -> None:
         if self.tokens:
@@ -212,10 +219,10 @@ def _insert_tokens(conn: Connection, rows: list[tuple[str, str, str]]) -> None:
         conn.execute(name_tokens.insert(), new)
 
 
-def _insert_rows(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inserts `rows` (tuples in column order) with the driver's fastest bulk path: one
     executemany on SQLite, COPY on PostgreSQL with psycopg; SQLAlchemy's insert elsewhere."""
-    cols = _COLUMNS[table.name]
+    cols = _COLUMNS.get(table.name) or tuple(c.name for c in table.columns)
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     column_list = ", ".join(quote(c) for c in cols)
@@ -517,7 +524,7 @@ def _project_zero_fir_transfer(
         batch.flush(conn)
         conn.execute(
             firs.update()
-            .where(firs.c.ledger_index == zt.zero_fir_index)
+            .where(firs.c.ledger_index == batch.base + zt.zero_fir_index)
             .values(status="transferred")
         )
 
@@ -528,10 +535,11 @@ def _project_amendment(
     # Amendments update rows: everything before them must be in the tables first.
     batch.flush(conn)
     # An amendment of an amendment corrects the same original record.
+    amended = batch.base + amd.amends_index
     target = conn.execute(
-        sa.select(amendments.c.target_index).where(amendments.c.ledger_index == amd.amends_index)
+        sa.select(amendments.c.target_index).where(amendments.c.ledger_index == amended)
     ).scalar_one_or_none()
-    target = amd.amends_index if target is None else int(target)
+    target = amended if target is None else int(target)
     batch.add(
         amendments,
         {
@@ -587,7 +595,22 @@ def _project_change(
                     ledger_index=target, seq=seq, act=act.strip(), section=section.strip()
                 )
             )
+        _rehead(conn, target, [str(item).partition(":")[::2] for item in value])
         _reassess(conn, target)
+
+
+def _rehead(conn: Connection, target: int, cited: list[tuple[str, str]]) -> None:
+    """After an alteration of an FIR's sections: the crime head the statistics count it under
+    is the new most serious section's (the principal offence rule). Sections the law tables do
+    not know leave the head as it was."""
+    if not cited:
+        return
+    try:
+        head = Statutes.default().crime_head([(a.strip(), s.strip()) for a, s in cited])
+    except InputError:
+        return
+    for table in (firs, records):
+        conn.execute(table.update().where(table.c.ledger_index == target).values(crime_head=head))
 
 
 def _reassess(conn: Connection, target: int) -> None:

@@ -40,7 +40,7 @@ class RecordIndex:
         self.projections: tuple[Projection, ...] = tuple(projections)
         self._engine: Engine = sa.create_engine(url)
         if self._engine.dialect.name == "sqlite":
-            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self._engine, "connect", sqlite_pragmas)
         self.search = Search(self._engine)
         self.lookups = Lookups(self._engine)
         try:
@@ -144,7 +144,7 @@ class RecordIndex:
         return out
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

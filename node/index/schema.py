@@ -28,8 +28,9 @@ def _index_fk() -> sa.Column[Any]:
 
 #: The shape of the tables. An index written by an older shape is dropped and projected again
 #: from the ledger when it is opened (the ledger is the truth; see RecordIndex): 2 added
-#: `records.imported` and the NCR occurrence columns.
-SCHEMA_VERSION = 2
+#: `records.imported` and the NCR occurrence columns; 3 moves an FIR's crime head when an
+#: amendment alters its sections.
+SCHEMA_VERSION = 3
 
 index_meta = sa.Table(
     "index_meta",

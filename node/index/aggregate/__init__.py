@@ -1,0 +1,1 @@
+"""One index over every replica an aggregating node holds: `index.AggregateIndex`."""

@@ -1,0 +1,366 @@
+"""One index over every log an aggregating node replicates (district, state, national).
+
+A station's index (`node.index.record_index`) is the projection of one log. A state node holds
+hundreds of replicas and the national node about 17,000: one SQLite file per replica cannot
+answer "this person, anywhere in the state" in one query, nor count a year's crimes. This index
+puts every replica's rows in the same tables, keyed by `keys` (state, office, ledger index), on
+PostgreSQL (partitioned per state) or SQLite, with the same projection code as a station's, so
+that a figure or a search hit here is the one a station's own index gives for its log.
+
+Ingest is resumable and idempotent. Each origin's `indexed_size` lives in the bookkeeping and
+moves in the same transaction as the rows it covers; entries below it are skipped. A crash
+mid-ingest rolls the whole transaction back, and the next ingest starts from the sizes stored.
+Only verified entries ever arrive here (the replica set's sizes: what checkpoints cover).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from federation.trust.identity import ORIGIN
+from ledger.entry import parse_leaf
+from ledger.errors import InputError, StoreError
+from ledger.log import now_ms
+from node.index import projection as projecting
+from node.index import schema as core
+from node.index.aggregate import keys
+from node.index.aggregate import schema as agg
+from node.index.projection import Batch, IndexedEntry
+from node.index.record_index import sqlite_pragmas
+from node.index.search import PersonHit, PropertyHit, Search, VehicleHit
+from protos import ledger_pb2
+
+#: Entries per transaction when catching up: large enough for COPY to pay, small enough that a
+#: crash loses little work and a transaction's memory stays bounded.
+INGEST_BATCH = 20_000
+
+_OUTCOME_KINDS = ("final_report", "court_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    """An origin as the index numbers it."""
+
+    origin: str
+    origin_no: int
+    state: str
+    indexed_size: int
+
+    @property
+    def base(self) -> int:
+        return keys.base(self.origin_no)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A row's key traced back: the office and the entry in its own log."""
+
+    origin: str
+    index: int
+
+
+class AggregateIndex:
+    """The index of every replica on an aggregating node. Single writer; readers concurrent."""
+
+    def __init__(self, url: str) -> None:
+        self._engine: Engine = sa.create_engine(url)
+        self.postgres = self._engine.dialect.name == "postgresql"
+        if self._engine.dialect.name == "sqlite":
+            sa.event.listen(self._engine, "connect", sqlite_pragmas)
+        self.search = Search(self._engine)
+        self._lock = threading.Lock()
+        self._offices: dict[int, str] = {}  # origin number -> origin, for `locate`
+        try:
+            self._create()
+        except sa.exc.SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise StoreError(f"cannot open the aggregate index at {url!r}: {exc}") from exc
+
+    @property
+    def engine(self) -> Engine:
+        """For read-only queries (statistics, reports)."""
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- tables ----------------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        agg.bookkeeping.create_all(self._engine)
+        agg.derived.create_all(self._engine)
+        with self._engine.begin() as conn:
+            present = {r[0] for r in conn.execute(sa.select(core.index_meta.c.key))}
+            # Name ids run across every office (each office's sizes are in the bookkeeping).
+            if "next_name_id" not in present:
+                conn.execute(core.index_meta.insert().values(key="next_name_id", value=1))
+            for state_no in conn.execute(sa.select(agg.agg_states.c.state_no)).scalars():
+                self._create_partitions(conn, int(state_no))
+
+    def _create_partitions(self, conn: Connection, state_no: int) -> None:
+        if not self.postgres:
+            return
+        low, high = keys.state_range(state_no)
+        for table in agg.PARTITIONED:
+            conn.execute(sa.text(agg.state_partition_ddl(table, state_no, low, high)))
+
+    def rebuild(self) -> None:
+        """Drops every derived row (the bookkeeping's numbers stay, so keys do not change) and
+        sets every office's indexed size to 0: the next `catch_up` projects the replicas again."""
+        with self._lock:
+            agg.derived.drop_all(self._engine)
+            self.search.reset()
+            with self._engine.begin() as conn:
+                conn.execute(agg.agg_origins.update().values(indexed_size=0))
+            self._create()
+
+    def drop_state(self, state: str) -> int:
+        """Removes one state's rows (its partitions on PostgreSQL) and forgets what of its
+        offices was indexed; returns how many offices it had. The bookkeeping keeps their
+        numbers, so a later ingest gives the same keys."""
+        with self._lock, self._engine.begin() as conn:
+            state_no = conn.execute(
+                sa.select(agg.agg_states.c.state_no).where(agg.agg_states.c.state == state)
+            ).scalar()
+            if state_no is None:
+                raise InputError(f"no state {state!r} in this index")
+            low, high = keys.state_range(int(state_no))
+            pn = core.person_names
+            names = sa.select(pn.c.name_id).where(
+                pn.c.ledger_index >= low, pn.c.ledger_index < high
+            )
+            conn.execute(core.name_keys.delete().where(core.name_keys.c.name_id.in_(names)))
+            conn.execute(pn.delete().where(pn.c.ledger_index >= low, pn.c.ledger_index < high))
+            for table in reversed(agg.PARTITIONED):
+                if self.postgres:
+                    conn.execute(
+                        sa.text(f'DROP TABLE "{agg.partition_name(table, int(state_no))}"')
+                    )
+                else:
+                    column = table.c.ledger_index
+                    conn.execute(table.delete().where(column >= low, column < high))
+            self._create_partitions(conn, int(state_no))
+            done = conn.execute(
+                agg.agg_origins.update()
+                .where(agg.agg_origins.c.state == state)
+                .values(indexed_size=0)
+            )
+            return int(done.rowcount)
+
+    # -- offices ---------------------------------------------------------------------------------
+
+    def office(self, origin: str) -> Office:
+        """The office of `origin`, numbered (and its state too) when first met."""
+        if not ORIGIN.match(origin):
+            raise InputError(f"{origin!r} is not an origin")
+        with self._lock, self._engine.begin() as conn:
+            return self._office(conn, origin)
+
+    def _office(self, conn: Connection, origin: str) -> Office:
+        o = agg.agg_origins
+        row = conn.execute(sa.select(o).where(o.c.origin == origin)).first()
+        if row is None:
+            state = keys.state_of_node(origin.split("/", 1)[1])
+            s = agg.agg_states
+            state_no = conn.execute(sa.select(s.c.state_no).where(s.c.state == state)).scalar()
+            if state_no is None:
+                state_no = int(conn.execute(sa.select(sa.func.max(s.c.state_no))).scalar() or 0) + 1
+                if state_no > keys.MAX_STATES:
+                    raise StoreError(
+                        f"the index holds {keys.MAX_STATES} states: no room for {state}"
+                    )
+                conn.execute(s.insert().values(state=state, state_no=state_no))
+                self._create_partitions(conn, state_no)
+            low = keys.origin_number(int(state_no), 0)
+            high = low + keys.MAX_OFFICES
+            last = conn.execute(
+                sa.select(sa.func.max(o.c.origin_no)).where(
+                    o.c.origin_no >= low, o.c.origin_no < high
+                )
+            ).scalar()
+            origin_no = low if last is None else int(last) + 1
+            if origin_no >= high:
+                raise StoreError(f"state {state} has {keys.MAX_OFFICES} offices: no room")
+            conn.execute(
+                o.insert().values(
+                    origin=origin,
+                    origin_no=origin_no,
+                    state=state,
+                    indexed_size=0,
+                    registered_at_ms=now_ms(),
+                )
+            )
+            row = conn.execute(sa.select(o).where(o.c.origin == origin)).one()
+        office = Office(str(row.origin), int(row.origin_no), str(row.state), int(row.indexed_size))
+        self._offices[office.origin_no] = office.origin
+        return office
+
+    def offices(self) -> list[Office]:
+        """Every office the index has met, by number."""
+        o = agg.agg_origins
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(o).order_by(o.c.origin_no)).all()
+        return [
+            Office(str(r.origin), int(r.origin_no), str(r.state), int(r.indexed_size)) for r in rows
+        ]
+
+    def indexed_size(self, origin: str) -> int:
+        """How many of `origin`'s entries are indexed (0 for an office not met yet)."""
+        o = agg.agg_origins
+        with self._engine.connect() as conn:
+            size = conn.execute(sa.select(o.c.indexed_size).where(o.c.origin == origin)).scalar()
+        return int(size or 0)
+
+    def locate(self, row_key: int) -> Located:
+        """The office and ledger index of a row's key."""
+        origin_no, index = keys.split(row_key)
+        origin = self._offices.get(origin_no)
+        if origin is None:
+            o = agg.agg_origins
+            with self._engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(o.c.origin).where(o.c.origin_no == origin_no)
+                ).scalar()
+            if found is None:
+                raise StoreError(f"key {row_key} names no office of this index")
+            origin = self._offices[origin_no] = str(found)
+        return Located(origin, index)
+
+    # -- ingest ----------------------------------------------------------------------------------
+
+    def apply(self, entries: Mapping[str, Sequence[IndexedEntry]]) -> int:
+        """Projects each origin's entries (continuing from its indexed size; those below it are
+        skipped, a gap raises StoreError), all in ONE transaction; returns entries applied."""
+        applied = 0
+        with self._lock:
+            try:
+                with self._engine.begin() as conn:
+                    next_name_id = core.read_meta(conn, "next_name_id")
+                    outcomes: list[tuple[Any, ...]] = []
+                    for origin, part in entries.items():
+                        office = self._office(conn, origin)
+                        batch = Batch(next_name_id=next_name_id, base=office.base)
+                        expected = office.indexed_size
+                        for entry in part:
+                            if entry.index < expected:
+                                continue
+                            if entry.index != expected:
+                                raise StoreError(
+                                    f"{origin}: index gap: expected entry {expected}, "
+                                    f"got {entry.index}"
+                                )
+                            row_key = keys.key(office.origin_no, entry.index)
+                            projecting.project(conn, batch, row_key, entry.body)
+                            outcome = _outcome(office.origin_no, row_key, entry.body)
+                            if outcome is not None:
+                                outcomes.append(outcome)
+                            expected += 1
+                        if expected == office.indexed_size:
+                            continue
+                        batch.flush(conn)
+                        batch.flush_tokens(conn)
+                        next_name_id = batch.next_name_id
+                        applied += expected - office.indexed_size
+                        o = agg.agg_origins
+                        conn.execute(
+                            o.update().where(o.c.origin == origin).values(indexed_size=expected)
+                        )
+                    if outcomes:
+                        projecting.insert_rows(conn, agg.case_outcomes, outcomes)
+                    core.set_meta(conn, "next_name_id", next_name_id)
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"aggregate index update failed: {exc}") from exc
+        return applied
+
+    def catch_up(
+        self,
+        logs: Iterable[tuple[str, int, Callable[[int, int], Iterable[bytes]]]],
+        *,
+        batch_entries: int = INGEST_BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Indexes each log up to its verified size. `logs` gives (origin, verified size,
+        leaves(start, end)); offices with few new entries share a transaction, a long log is
+        split into transactions of about `batch_entries`. Returns entries applied."""
+        total = 0
+        pending: dict[str, list[IndexedEntry]] = {}
+        count = 0
+        for origin, size, leaves in logs:
+            start = self.office(origin).indexed_size
+            while start < size:
+                end = min(size, start + batch_entries - count)
+                part = pending.setdefault(origin, [])
+                part.extend(
+                    IndexedEntry(position, parse_leaf(leaf).decode_body())
+                    for position, leaf in enumerate(leaves(start, end), start)
+                )
+                count += end - start
+                start = end
+                if count >= batch_entries:
+                    done = self.apply(pending)
+                    total += done
+                    if progress is not None:
+                        progress(done)
+                    pending, count = {}, 0
+        if pending:
+            done = self.apply(pending)
+            total += done
+            if progress is not None:
+                progress(done)
+        return total
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def persons(
+        self,
+        text: str,
+        *,
+        age_min: int | None = None,
+        age_max: int | None = None,
+        limit: int = 50,
+    ) -> list[tuple[Located, PersonHit]]:
+        """Persons by name across every office, each hit with its office and entry."""
+        hits = self.search.persons(text, age_min=age_min, age_max=age_max, limit=limit)
+        return [(self.locate(hit.ledger_index), hit) for hit in hits]
+
+    def vehicles(self, text: str, *, limit: int = 50) -> list[tuple[Located, VehicleHit]]:
+        return [(self.locate(h.ledger_index), h) for h in self.search.vehicles(text, limit=limit)]
+
+    def property(self, text: str, *, limit: int = 50) -> list[tuple[Located, PropertyHit]]:
+        return [(self.locate(h.ledger_index), h) for h in self.search.property(text, limit=limit)]
+
+    def snapshot(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Every derived table's rows in key order, for comparing a rebuild with the original."""
+        out: list[tuple[str, list[tuple[Any, ...]]]] = []
+        with self._engine.connect() as conn:
+            for table in agg.derived.sorted_tables:
+                stmt = sa.select(table).order_by(*table.primary_key.columns)
+                out.append((table.name, [tuple(r) for r in conn.execute(stmt)]))
+        return out
+
+
+def _outcome(origin_no: int, row_key: int, body: ledger_pb2.EntryBody) -> tuple[Any, ...] | None:
+    """The `case_outcomes` row of a final report or a court's progress, or None."""
+    if body.WhichOneof("record") != "case_event":
+        return None
+    event = body.case_event
+    if event.kind not in _OUTCOME_KINDS:
+        return None
+    return (
+        row_key,
+        origin_no,
+        event.fir_number,
+        event.kind,
+        event.at_ms,
+        event.report_type,
+        event.outcome,
+    )
+
+
+__all__ = ["INGEST_BATCH", "AggregateIndex", "Located", "Office"]

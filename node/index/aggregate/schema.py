@@ -1,0 +1,98 @@
+"""The tables of an aggregating node's index: the station's tables over every origin, plus its
+own bookkeeping and case outcomes.
+
+Derived tables (rebuilt from the replicas at will):
+  * the core tables of a station's index (`node.index.schema`), the same names and columns, so
+    that person, vehicle and property search (`node.index.search`) runs on them unchanged; every
+    `ledger_index` (and `amendments.target_index`) holds an aggregate key (`keys`), and
+    `person_names.name_id` is numbered across all origins;
+  * `case_outcomes`: the final reports and court progress of every case, for the statistics
+    (which FIRs were charge-sheeted, closed, disposed of by a court).
+On PostgreSQL every derived table keyed by ledger index is partitioned by range of that key,
+one partition per state (`state_partition`), so a state's rows are scanned or dropped alone.
+`person_names` and `name_keys` are keyed by name id and stay whole; `name_tokens` is the shared
+vocabulary of name tokens. On SQLite (tests, small district nodes) nothing is partitioned.
+
+Bookkeeping (kept across rebuilds; its schema moves by Alembic migration, never by a drop):
+  * `agg_states`: the number each state was given;
+  * `agg_origins`: each office's number, its state, and how many of its entries are indexed.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from node.index import schema as core
+
+_BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+derived = sa.MetaData()
+bookkeeping = sa.MetaData()
+
+# Tables partitioned by range of their ledger_index (every core table keyed by it).
+_UNPARTITIONED = {"index_meta", "name_tokens", "name_keys", "person_names"}
+
+for _table in core.metadata.sorted_tables:
+    _copy = _table.to_metadata(derived)
+    # No foreign keys: rows are projected in ledger order from verified entries (a record's row
+    # before its persons'), and a state's partitions must drop without cascading through
+    # constraints; Citus, too, keeps foreign keys only between co-located tables.
+    for _constraint in list(_copy.foreign_key_constraints):
+        _copy.constraints.discard(_constraint)
+    for _column in _copy.columns:
+        _column.foreign_keys.clear()
+    if _table.name not in _UNPARTITIONED:
+        _copy.dialect_kwargs["postgresql_partition_by"] = "RANGE (ledger_index)"
+
+records = derived.tables["records"]
+firs = derived.tables["firs"]
+# A case event names its FIR by number; among many offices' FIRs the number is found with
+# the office's key range.
+sa.Index("ix_agg_records_ref_key", records.c.ref_key, records.c.ledger_index)
+sa.Index("ix_agg_firs_number", firs.c.fir_number, firs.c.ledger_index)
+
+case_outcomes = sa.Table(
+    "case_outcomes",
+    derived,
+    sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
+    sa.Column("origin_no", sa.Integer, nullable=False),
+    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),  # "final_report" or "court_progress"
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("report_type", sa.String(24), nullable=False),  # "charge_sheet", "closure"
+    sa.Column("outcome", sa.Text, nullable=False),  # court disposal, as written
+    sa.Index("ix_case_outcomes_fir", "origin_no", "fir_number"),
+    postgresql_partition_by="RANGE (ledger_index)",
+)
+
+PARTITIONED: tuple[sa.Table, ...] = tuple(
+    t for t in derived.sorted_tables if t.dialect_kwargs.get("postgresql_partition_by")
+)
+
+agg_states = sa.Table(
+    "agg_states",
+    bookkeeping,
+    sa.Column("state", sa.String(64), primary_key=True),
+    sa.Column("state_no", sa.Integer, nullable=False, unique=True),
+)
+agg_origins = sa.Table(
+    "agg_origins",
+    bookkeeping,
+    sa.Column("origin", sa.String(200), primary_key=True),
+    sa.Column("origin_no", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("state", sa.String(64), sa.ForeignKey("agg_states.state"), nullable=False),
+    sa.Column("indexed_size", sa.BigInteger, nullable=False),
+    sa.Column("registered_at_ms", sa.BigInteger, nullable=False),
+)
+
+
+def partition_name(table: sa.Table, state_no: int) -> str:
+    return f"{table.name}_s{state_no}"
+
+
+def state_partition_ddl(table: sa.Table, state_no: int, low: int, high: int) -> str:
+    """PostgreSQL: the partition of `table` holding one state's rows."""
+    return (
+        f'CREATE TABLE IF NOT EXISTS "{partition_name(table, state_no)}" '
+        f'PARTITION OF "{table.name}" FOR VALUES FROM ({low}) TO ({high})'
+    )

@@ -1,0 +1,466 @@
+"""Crime statistics in the form of NCRB's Crime in India, from an aggregating node's index.
+
+Counting rules (NCRB's, as Crime in India states them in its notes on methodology):
+  * a case is counted once, under its most serious offence (the "principal offence rule"):
+    the FIR's crime head, which the station derives from the cited sections by
+    `Statutes.most_serious` and the index derives again when an amendment alters the sections;
+  * a case is counted where and when it was registered: the year of its FIR number, in the
+    police district written on the FIR; a Zero FIR is counted by the station that numbers it
+    (a Zero FIR sent on carries serial 0 at the sender and is not counted there);
+  * missing persons and unnatural deaths are registered as FIRs but are no crime: they are
+    left out (`Statutes.non_crime_heads`);
+  * crime rate: cases per lakh of population (`node.records.population`, census figures);
+  * disposal by police in a year: cases pending investigation at its start, registered in it,
+    charge-sheeted and closed (a final report of closure) in it, pending at its end; the
+    charge-sheeting rate is charge-sheeted over charge-sheeted plus closed, in per cent;
+  * disposal by courts: court outcomes recorded in the year, read from the case's court
+    progress (convicted, acquitted, discharged, compounded, withdrawn); the conviction rate is
+    convicted over convicted plus acquitted plus discharged, in per cent.
+
+Each figure can be traced to the cases behind it (`trace`): origin office, ledger index and
+FIR number, so that a reader fetches each with its inclusion proof from the replica.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ledger.errors import InputError
+from node.index.aggregate import keys
+from node.index.aggregate import schema as agg
+from node.index.aggregate.index import AggregateIndex
+from node.records import population as populations
+from node.records.laws import Statutes
+from node.records.validation import IST
+
+PENAL = "BNS/IPC crimes"
+SPECIAL_LOCAL = "Special and local laws"
+UNCLASSIFIED = "Unclassified"
+
+COURT_OUTCOMES = ("convicted", "acquitted", "discharged", "compounded", "withdrawn")
+_OUTCOME_WORDS = {
+    "convicted": ("convict",),
+    "acquitted": ("acquit",),
+    "discharged": ("discharg",),
+    "compounded": ("compound",),
+    "withdrawn": ("withdraw",),
+}
+
+
+# -- shapes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    head: str
+    family: str  # PENAL, SPECIAL_LOCAL or UNCLASSIFIED
+    counts: tuple[int, ...]  # per area, in the table's order
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeadTable:
+    """Cases registered in a year by crime head and area (districts of a state, or states)."""
+
+    year: int
+    scope: str  # a state's name, or "India"
+    area_kind: str  # "police district" or "state"
+    areas: tuple[str, ...]
+    rows: tuple[HeadRow, ...]  # penal code heads first, then special and local laws
+    area_totals: tuple[int, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoliceDisposal:
+    area: str
+    pending_start: int
+    registered: int
+    charge_sheeted: int
+    closed: int
+    pending_end: int
+
+    @property
+    def for_investigation(self) -> int:
+        return self.pending_start + self.registered
+
+    @property
+    def charge_sheeting_rate(self) -> float | None:
+        done = self.charge_sheeted + self.closed
+        return self.charge_sheeted * 100 / done if done else None
+
+    @property
+    def pendency_rate(self) -> float | None:
+        total = self.for_investigation
+        return self.pending_end * 100 / total if total else None
+
+
+@dataclass(frozen=True, slots=True)
+class CourtDisposal:
+    area: str
+    outcomes: dict[str, int]  # COURT_OUTCOMES -> cases
+
+    @property
+    def conviction_rate(self) -> float | None:
+        tried = sum(self.outcomes[k] for k in ("convicted", "acquitted", "discharged"))
+        return self.outcomes["convicted"] * 100 / tried if tried else None
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    area: str  # a revenue district, or the state
+    cases: int
+    population: int | None
+    rate: float | None  # per lakh
+
+
+@dataclass(frozen=True, slots=True)
+class TracedCase:
+    origin: str
+    index: int  # in the origin's own log
+    fir_number: str
+    district: str
+    crime_head: str
+    registered_at_ms: int
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def head_families(statutes: Statutes) -> dict[str, str]:
+    """Crime head -> PENAL when a penal code's section carries it, else SPECIAL_LOCAL."""
+    out: dict[str, str] = {}
+    for act in statutes.acts():
+        family = PENAL if act.kind == "penal code" else SPECIAL_LOCAL
+        for section in statutes.sections(act.code):
+            if section.crime_head and out.get(section.crime_head) != PENAL:
+                out[section.crime_head] = family
+    return out
+
+
+def year_bounds_ms(year: int) -> tuple[int, int]:
+    """[1 January, next 1 January) of `year` in Indian time, in ms."""
+    start = dt.datetime(year, 1, 1, tzinfo=IST)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=IST)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def _shifted(column: sa.ColumnElement[int], bits: int) -> sa.ColumnElement[int]:
+    """`column >> bits`: a key's office number (OFFICE_SHIFT) or state number (STATE_SHIFT). The
+    shift is written into the SQL, not bound: PostgreSQL has no bigint >> bigint, and a GROUP BY
+    must repeat the very expression."""
+    return column.op(">>", return_type=sa.BigInteger)(sa.literal_column(str(int(bits))))
+
+
+def _state_no(conn: Connection, state: str) -> int:
+    s = agg.agg_states
+    found = conn.execute(sa.select(s.c.state_no).where(s.c.state == state)).scalar()
+    if found is None:
+        raise InputError(f"no office of state {state!r} is indexed here")
+    return int(found)
+
+
+def _state_names(conn: Connection) -> dict[int, str]:
+    s = agg.agg_states
+    return {int(n): str(name) for name, n in conn.execute(sa.select(s.c.state, s.c.state_no))}
+
+
+def _scope(
+    conn: Connection, state: str | None
+) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[str] | sa.ColumnElement[int]]:
+    """The WHERE of one state's rows (none for India) and the area column: the police district
+    within a state, the state's number across India."""
+    f = agg.firs
+    if state is None:
+        return [], _shifted(f.c.ledger_index, keys.STATE_SHIFT)
+    low, high = keys.state_range(_state_no(conn, state))
+    return [f.c.ledger_index >= low, f.c.ledger_index < high], f.c.district
+
+
+def _crime(statutes: Statutes) -> sa.ColumnElement[bool]:
+    f = agg.firs
+    return sa.or_(
+        f.c.crime_head.is_(None), f.c.crime_head.not_in(sorted(statutes.non_crime_heads()))
+    )
+
+
+def _area_label(area: object, states: dict[int, str] | None) -> str:
+    if states is None:
+        return str(area) or "(no district written)"
+    return states.get(int(str(area)), f"state {area}")
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def crime_by_head(
+    index: AggregateIndex, *, year: int, state: str | None = None, statutes: Statutes | None = None
+) -> HeadTable:
+    """Cases registered in `year` by crime head and police district (of `state`), or by state
+    (all of India when `state` is None)."""
+    statutes = statutes or Statutes.default()
+    f = agg.firs
+    with index.engine.connect() as conn:
+        where, area = _scope(conn, state)
+        states = None if state is not None else _state_names(conn)
+        stmt = (
+            sa.select(area.label("area"), f.c.crime_head, sa.func.count())
+            .where(f.c.year == year, f.c.serial > 0, _crime(statutes), *where)
+            .group_by(area, f.c.crime_head)
+        )
+        cells: dict[tuple[str, str], int] = defaultdict(int)
+        for area_value, head, count in conn.execute(stmt):
+            cells[(_area_label(area_value, states), str(head or UNCLASSIFIED))] += int(count)
+    families = head_families(statutes)
+    areas = tuple(sorted({a for a, _ in cells}))
+    heads = {h for _, h in cells}
+    rows = []
+    for head in heads:
+        counts = tuple(cells.get((a, head), 0) for a in areas)
+        rows.append(HeadRow(head, families.get(head, UNCLASSIFIED), counts, sum(counts)))
+    order = {PENAL: 0, SPECIAL_LOCAL: 1, UNCLASSIFIED: 2}
+    rows.sort(key=lambda r: (order[r.family], -r.total, r.head))
+    area_totals = tuple(sum(r.counts[i] for r in rows) for i in range(len(areas)))
+    scope = "India" if state is None else _state_title(state)
+    return HeadTable(
+        year=year,
+        scope=scope,
+        area_kind="state" if state is None else "police district",
+        areas=areas,
+        rows=tuple(rows),
+        area_totals=area_totals,
+        total=sum(area_totals),
+    )
+
+
+def _state_title(state: str) -> str:
+    shipped = populations.shipped().get(state)
+    return shipped.name if shipped is not None else state.replace("-", " ").title()
+
+
+def _final_reports() -> sa.Subquery:
+    """Per FIR (office number, FIR number): the date of its first final report and whether any
+    final report is a charge sheet."""
+    co = agg.case_outcomes
+    return (
+        sa.select(
+            co.c.origin_no,
+            co.c.fir_number,
+            sa.func.min(co.c.at_ms).label("first_at"),
+            sa.func.max(sa.case((co.c.report_type == "charge_sheet", 1), else_=0)).label("cs"),
+        )
+        .where(co.c.kind == "final_report")
+        .group_by(co.c.origin_no, co.c.fir_number)
+        .subquery("final_reports")
+    )
+
+
+def police_disposal(
+    index: AggregateIndex, *, year: int, state: str | None = None, statutes: Statutes | None = None
+) -> list[PoliceDisposal]:
+    """Disposal of crime cases by police in `year`, per area, plus a total row last."""
+    statutes = statutes or Statutes.default()
+    start, end = year_bounds_ms(year)
+    f = agg.firs
+    fr = _final_reports()
+    with index.engine.connect() as conn:
+        where, area = _scope(conn, state)
+        states = None if state is not None else _state_names(conn)
+        joined = f.outerjoin(
+            fr,
+            sa.and_(
+                fr.c.origin_no == _shifted(f.c.ledger_index, keys.OFFICE_SHIFT),
+                fr.c.fir_number == f.c.fir_number,
+            ),
+        )
+
+        def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.sum(sa.case((condition, 1), else_=0))
+
+        reported_before = sa.and_(fr.c.first_at.is_not(None), fr.c.first_at < start)
+        reported_in = sa.and_(fr.c.first_at >= start, fr.c.first_at < end)
+        open_at_end = sa.or_(fr.c.first_at.is_(None), fr.c.first_at >= end)
+        stmt = (
+            sa.select(
+                area.label("area"),
+                count_if(sa.and_(f.c.registered_at_ms < start, sa.not_(reported_before))),
+                count_if(sa.and_(f.c.registered_at_ms >= start, f.c.registered_at_ms < end)),
+                count_if(sa.and_(reported_in, fr.c.cs == 1, f.c.registered_at_ms < end)),
+                count_if(sa.and_(reported_in, fr.c.cs == 0, f.c.registered_at_ms < end)),
+                count_if(sa.and_(f.c.registered_at_ms < end, open_at_end)),
+            )
+            .select_from(joined)
+            .where(f.c.serial > 0, _crime(statutes), *where)
+            .group_by(area)
+        )
+        rows = [
+            PoliceDisposal(_area_label(a, states), *(int(v or 0) for v in values))
+            for a, *values in conn.execute(stmt)
+        ]
+    rows.sort(key=lambda r: r.area)
+    total = PoliceDisposal(
+        "Total",
+        *(sum(getattr(r, name) for r in rows) for name in _DISPOSAL_FIELDS),
+    )
+    return [*rows, total]
+
+
+_DISPOSAL_FIELDS = ("pending_start", "registered", "charge_sheeted", "closed", "pending_end")
+
+
+def classify_outcome(text: str) -> str | None:
+    """A court outcome as written ("Accused convicted u/s 303 BNS") -> one of COURT_OUTCOMES."""
+    lowered = text.lower()
+    for outcome, words in _OUTCOME_WORDS.items():
+        if any(word in lowered for word in words):
+            return outcome
+    return None
+
+
+def court_disposal(
+    index: AggregateIndex, *, year: int, state: str | None = None
+) -> list[CourtDisposal]:
+    """Court outcomes recorded in `year`, per area (each case's last outcome of the year),
+    plus a total row last."""
+    start, end = year_bounds_ms(year)
+    f, co = agg.firs, agg.case_outcomes
+    with index.engine.connect() as conn:
+        where, area = _scope(conn, state)
+        states = None if state is not None else _state_names(conn)
+        stmt = (
+            sa.select(area.label("area"), co.c.origin_no, co.c.fir_number, co.c.outcome)
+            .select_from(
+                co.join(
+                    f,
+                    sa.and_(
+                        co.c.origin_no == _shifted(f.c.ledger_index, keys.OFFICE_SHIFT),
+                        co.c.fir_number == f.c.fir_number,
+                    ),
+                )
+            )
+            .where(
+                co.c.kind == "court_progress",
+                co.c.outcome != "",
+                co.c.at_ms >= start,
+                co.c.at_ms < end,
+                f.c.serial > 0,
+                *where,
+            )
+            .order_by(co.c.ledger_index)
+        )
+        last: dict[tuple[str, int, str], str] = {}
+        for a, origin_no, fir_number, outcome in conn.execute(stmt):
+            found = classify_outcome(str(outcome))
+            if found is not None:
+                last[(_area_label(a, states), int(origin_no), str(fir_number))] = found
+    by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COURT_OUTCOMES, 0))
+    for (a, _, _), outcome in last.items():
+        by_area[a][outcome] += 1
+    rows = [CourtDisposal(a, by_area[a]) for a in sorted(by_area)]
+    totals = dict.fromkeys(COURT_OUTCOMES, 0)
+    for row in rows:
+        for k, v in row.outcomes.items():
+            totals[k] += v
+    return [*rows, CourtDisposal("Total", totals)]
+
+
+def crime_rates(
+    index: AggregateIndex, *, year: int, state: str, statutes: Statutes | None = None
+) -> list[RateRow]:
+    """Cases registered in `year` per lakh of population, per revenue district of `state` and
+    for the state (last). Without shipped figures the rate is None."""
+    table = crime_by_head(index, year=year, state=state, statutes=statutes)
+    shipped = populations.shipped().get(state)
+    by_district: dict[str, int] = defaultdict(int)
+    unplaced = 0
+    for area, count in zip(table.areas, table.area_totals, strict=True):
+        district = shipped.revenue_district(area) if shipped is not None else None
+        if district is None:
+            unplaced += count
+        else:
+            by_district[district] += count
+    rows = []
+    if shipped is not None:
+        for district, people in shipped.revenue_districts.items():
+            cases = by_district.get(district, 0)
+            rows.append(RateRow(district, cases, people, populations.rate_per_lakh(cases, people)))
+    if unplaced:
+        rows.append(RateRow("(police district not in the census table)", unplaced, None, None))
+    people_total = shipped.total if shipped is not None else None
+    rows.append(
+        RateRow(
+            table.scope,
+            table.total,
+            people_total,
+            populations.rate_per_lakh(table.total, people_total),
+        )
+    )
+    return rows
+
+
+def trace(
+    index: AggregateIndex,
+    *,
+    year: int,
+    state: str | None = None,
+    area: str | None = None,
+    head: str | None = None,
+    statutes: Statutes | None = None,
+    limit: int | None = None,
+) -> list[TracedCase]:
+    """The cases behind a cell of `crime_by_head` (an area, a head, or both; None: every one),
+    in registration order."""
+    statutes = statutes or Statutes.default()
+    f = agg.firs
+    with index.engine.connect() as conn:
+        where, area_column = _scope(conn, state)
+        if area is not None:
+            if state is None:
+                names = {v: k for k, v in _state_names(conn).items()}
+                if area not in names:
+                    raise InputError(f"no state {area!r} is indexed here")
+                where.append(area_column == names[area])
+            else:
+                where.append(f.c.district == area)
+        if head is not None:
+            where.append(
+                f.c.crime_head.is_(None) if head == UNCLASSIFIED else f.c.crime_head == head
+            )
+        stmt = (
+            sa.select(
+                f.c.ledger_index, f.c.fir_number, f.c.district, f.c.crime_head, f.c.registered_at_ms
+            )
+            .where(f.c.year == year, f.c.serial > 0, _crime(statutes), *where)
+            .order_by(f.c.registered_at_ms, f.c.ledger_index)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = conn.execute(stmt).all()
+    out = []
+    for r in rows:
+        located = index.locate(int(r.ledger_index))
+        out.append(
+            TracedCase(
+                located.origin,
+                located.index,
+                str(r.fir_number),
+                str(r.district),
+                str(r.crime_head or UNCLASSIFIED),
+                int(r.registered_at_ms),
+            )
+        )
+    return out
+
+
+def table_rows(table: HeadTable) -> Iterable[Sequence[object]]:
+    """The table as rows of cells (a header first), for CSV and the page."""
+    yield ("Crime head", "Law", *table.areas, "Total")
+    for row in table.rows:
+        yield (row.head, row.family, *row.counts, row.total)
+    yield ("Total", "", *table.area_totals, table.total)
