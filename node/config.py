@@ -184,6 +184,9 @@ class NodeConfig:
     district: str
     station: str
     index_url: str
+    # District, state and national nodes: the one index over their replicas (SQLAlchemy URL,
+    # PostgreSQL for state and national nodes); "" keeps it in replicas/aggregate.sqlite3.
+    aggregate_url: str = ""
     limits: Limits = field(default_factory=Limits)
     registers: Registers = field(default_factory=Registers)
     metrics: Metrics = field(default_factory=Metrics)
@@ -192,6 +195,8 @@ class NodeConfig:
     def to_toml(self) -> str:
         """The configuration as TOML text; [limits] only where it differs from the defaults."""
         lines = [f"{name} = {_toml_string(getattr(self, name))}" for name in _SETTINGS]
+        if self.aggregate_url:
+            lines.append(f"aggregate_url = {_toml_string(self.aggregate_url)}")
         defaults = Limits()
         changed = [n for n in _LIMIT_NAMES if getattr(self.limits, n) != getattr(defaults, n)]
         if changed:
@@ -246,7 +251,12 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             problems.append(f"{source}: '{name}' must be a non-empty string")
         else:
             values[name] = value
-    for name in sorted(set(raw) - {*_SETTINGS, "limits", "registers", "metrics", "witness"}):
+    aggregate_url = raw.get("aggregate_url", "")
+    if not isinstance(aggregate_url, str) or ("aggregate_url" in raw and not aggregate_url.strip()):
+        problems.append(f"{source}: 'aggregate_url' must be a non-empty string when set")
+        aggregate_url = ""
+    known = {*_SETTINGS, "aggregate_url", "limits", "registers", "metrics", "witness"}
+    for name in sorted(set(raw) - known):
         problems.append(f"{source}: unknown setting '{name}'")
     if "origin" in values and not ORIGIN.match(values["origin"]):
         problems.append(f"{source}: origin {values['origin']!r} is not a valid log origin")
@@ -261,7 +271,12 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> NodeConfig:
             f"{source}: " + "; ".join(p.removeprefix(f"{source}: ") for p in problems), problems
         )
     return NodeConfig(
-        **values, limits=limits, registers=registers, metrics=metrics, witness=witness
+        **values,
+        aggregate_url=aggregate_url,
+        limits=limits,
+        registers=registers,
+        metrics=metrics,
+        witness=witness,
     )
 
 

@@ -126,7 +126,7 @@ def open_node(data_dir: DataDir) -> Iterator[NodeParts]:
     peers.directory = NodeDirectory.open(data_dir, peers.credentials, revocations)
     with alert_on_failure(data_dir, "ledger"):
         station = Station.open(data_dir)
-    indexes = ReplicaIndexes(data_dir.path / "replicas")
+    indexes = ReplicaIndexes(data_dir.path / "replicas", station.config.aggregate_url)
 
     def on_alert(alert: Alert) -> None:
         log.error("EQUIVOCATION by %s: %s", alert.origin, alert.detail)

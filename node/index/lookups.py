@@ -231,9 +231,12 @@ class Lookups:
     def fir(self, number: str) -> FirView | None:
         """The FIR "FIR No. 12/2026" (or "12/2026", or a Zero FIR's "ZERO FIR 2/2026")."""
         idx = self.record_index(number)
+        return None if idx is None else self.fir_at(idx)
+
+    def fir_at(self, idx: int) -> FirView | None:
+        """The FIR whose rows are keyed `idx` (its ledger index; on an aggregating node, its
+        aggregate key), or None when that is no FIR."""
         with self._engine.connect() as conn:
-            if idx is None:
-                return None
             f = conn.execute(sa.select(firs).where(firs.c.ledger_index == idx)).one_or_none()
             if f is None:
                 return None

@@ -21,12 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from node.index import casework as casework_index
 from node.index import schema as ix
 from node.index import services as services_index
+from node.index.aggregate import keys as aggregate_keys
+from node.index.aggregate import schema as aggregate_schema
+from node.index.aggregate.index import AggregateIndex
+from node.index.lookups import Lookups
 from node.index.record_index import RecordIndex
 from node.records.laws import Statutes
 from node.records.validation import DAY_MS, IST
@@ -42,8 +47,13 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
+#: What a figure is read from: a node's own index, or an aggregating node's one index over its
+#: replicas (node.index.aggregate), whose rows hold every office's figures together.
+Source = RecordIndex | AggregateIndex
+
+
 def combined(
-    figure: Callable[[RecordIndex], list[tuple[str, int]]], sources: Sequence[RecordIndex]
+    figure: Callable[[Source], list[tuple[str, int]]], sources: Sequence[Source]
 ) -> list[tuple[str, int]]:
     """One figure over several indexes (a district's or state's own log and its replicas):
     counts added label by label, in the first source's order, new labels after."""
@@ -54,17 +64,55 @@ def combined(
     return list(totals.items())
 
 
-def crime_head_counts(index: RecordIndex) -> list[tuple[str, int]]:
+def _lookups(index: Source) -> Lookups:
+    # An aggregate's counts group over all its rows: every office's FIRs at once.
+    return index.lookups if isinstance(index, RecordIndex) else Lookups(index.engine)
+
+
+def _has_final_report(index: Source) -> sa.ColumnElement[bool]:
+    """The FIRs (of `ix.firs`) with a final report (charge sheet or closure) recorded."""
+    f = ix.firs
+    if isinstance(index, RecordIndex):
+        events = casework_index.case_events_table
+        return f.c.fir_number.in_(
+            sa.select(events.c.fir_number).where(events.c.kind == "final_report")
+        )
+    # Across offices an FIR number repeats: a report counts for its own office's FIR only.
+    co = aggregate_schema.case_outcomes
+    office = aggregate_schema.high_bits(f.c.ledger_index, aggregate_keys.OFFICE_SHIFT)
+    return sa.exists().where(
+        co.c.kind == "final_report", co.c.origin_no == office, co.c.fir_number == f.c.fir_number
+    )
+
+
+def _charge_sheeted(index: Source) -> sa.Select[Any]:
+    """How many FIRs have a charge sheet filed (each FIR once)."""
+    if isinstance(index, RecordIndex):
+        events = casework_index.case_events_table
+        return sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(
+            events.c.kind == "final_report", events.c.report_type == "charge_sheet"
+        )
+    co = aggregate_schema.case_outcomes
+    filed = (
+        sa.select(co.c.origin_no, co.c.fir_number)
+        .where(co.c.kind == "final_report", co.c.report_type == "charge_sheet")
+        .distinct()
+        .subquery()
+    )
+    return sa.select(sa.func.count()).select_from(filed)
+
+
+def crime_head_counts(index: Source) -> list[tuple[str, int]]:
     """Crime FIRs numbered at this station per crime head, most first."""
-    counts = index.lookups.counts_by_crime_head()
+    counts = _lookups(index).counts_by_crime_head()
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def apart_from_crime_counts(index: RecordIndex) -> list[tuple[str, int]]:
+def apart_from_crime_counts(index: Source) -> list[tuple[str, int]]:
     """FIRs numbered here that register no crime (missing persons, unnatural deaths) per head,
     every such head listed (0 when none), most first."""
     counts = dict.fromkeys(Statutes.default().non_crime_heads(), 0)
-    counts.update(index.lookups.counts_apart_from_crime())
+    counts.update(_lookups(index).counts_apart_from_crime())
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -84,7 +132,7 @@ def _ms_of(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=IST).timestamp() * 1000)
 
 
-def monthly_trend(index: RecordIndex, now_ms: int, months: int = 12) -> list[tuple[str, int]]:
+def monthly_trend(index: Source, now_ms: int, months: int = 12) -> list[tuple[str, int]]:
     """Crime FIRs numbered here per month (IST), the last `months` months up to this one."""
     today = datetime.fromtimestamp(now_ms / 1000, IST).date()
     starts = [_month_start(today, back) for back in range(months - 1, -1, -1)]
@@ -102,7 +150,7 @@ def monthly_trend(index: RecordIndex, now_ms: int, months: int = 12) -> list[tup
     return list(counts.items())
 
 
-def pending_by_age(index: RecordIndex, now_ms: int) -> list[tuple[str, int]]:
+def pending_by_age(index: Source, now_ms: int) -> list[tuple[str, int]]:
     """Crime FIRs numbered here without a final report, by days since registration."""
     f = ix.firs
     cases = []
@@ -113,11 +161,9 @@ def pending_by_age(index: RecordIndex, now_ms: int) -> list[tuple[str, int]]:
             condition = condition & (f.c.registered_at_ms > now_ms - (high + 1) * DAY_MS)
         cases.append((condition, sa.literal(label)))
     bucket = sa.case(*cases, else_=sa.literal(AGE_BUCKETS[0][0]))  # registered "in the future"
-    events = casework_index.case_events_table
-    reported = sa.select(events.c.fir_number).where(events.c.kind == "final_report")
     stmt = (
         sa.select(bucket.label("bucket"), sa.func.count())
-        .where(f.c.serial > 0, f.c.fir_number.not_in(reported), _crime())
+        .where(f.c.serial > 0, sa.not_(_has_final_report(index)), _crime())
         .group_by(bucket)
     )
     counts = {label: 0 for label, _, _ in AGE_BUCKETS}
@@ -134,17 +180,13 @@ class ChargeSheeting:
     rate: float | None  # None while no charge sheet is recorded
 
 
-def charge_sheeting(index: RecordIndex) -> ChargeSheeting:
+def charge_sheeting(index: Source) -> ChargeSheeting:
     """Charge-sheeting rate: crime FIRs numbered here in which a charge sheet (final report of
     type charge sheet, from the casework records) has been filed, over all crime FIRs numbered
     here."""
-    events = casework_index.case_events_table
-    total = sum(index.lookups.counts_by_crime_head().values())
-    stmt = sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(
-        events.c.kind == "final_report", events.c.report_type == "charge_sheet"
-    )
+    total = sum(_lookups(index).counts_by_crime_head().values())
     with index.engine.connect() as conn:
-        filed = int(conn.execute(stmt).scalar() or 0)
+        filed = int(conn.execute(_charge_sheeted(index)).scalar() or 0)
     return ChargeSheeting(
         firs=total, charge_sheets=filed, rate=(filed / total) if filed and total else None
     )

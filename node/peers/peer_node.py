@@ -35,8 +35,9 @@ from ledger.entry import parse_leaf
 from ledger.errors import InputError, NotPermitted, PeerError, VerificationError
 from ledger.log import now_ms
 from ledger.proof import verify_log_checkpoint
-from node.index.record_index import RecordIndex
-from node.index.search import VehicleHit
+from node.index.aggregate.index import Located
+from node.index.lookups import FirView
+from node.index.search import Search, VehicleHit
 from node.peers.directory import NodeDirectory
 from node.peers.replica_index import ReplicaIndexes
 from node.records import limits
@@ -121,14 +122,69 @@ class StationPeerNode:
         raise PeerError(f"no replica of {origin!r} here", node_id=self.node_id)
 
     def _sources(self) -> list[_Source]:
-        """The own index, then each replica's: what a search here answers from."""
-        sources = [_Source(self.origin, self.station.index, self._reader, False)]
-        if self._replicas is not None and self._replica_indexes is not None:
-            for replica in self._replicas:
-                if not replica.quarantined:
-                    index = self._replica_indexes.index(replica.origin)
-                    sources.append(_Source(replica.origin, index, replica, True))
+        """The own index, then (on a node holding replicas) the one index over them all."""
+        lookups = self.station.index.lookups
+
+        def own_cases(query: str) -> list[tuple[str, int, FirView | None]]:
+            fir = lookups.fir(query)
+            if fir is not None:
+                return [(self.origin, fir.ledger_index, fir)]
+            position = lookups.record_index(query)
+            return [] if position is None else [(self.origin, position, None)]
+
+        sources = [
+            _Source(self.station.index.search, lambda key: (self.origin, key), own_cases, False)
+        ]
+        if self._replica_indexes is not None and self._replica_indexes.held():
+            aggregate = self._replica_indexes.aggregate
+
+            def locate(key: int) -> tuple[str, int]:
+                found = aggregate.locate(key)
+                return found.origin, found.index
+
+            def replica_cases(query: str) -> list[tuple[str, int, FirView | None]]:
+                return [
+                    (found.origin, found.index, aggregate.fir_at(found))
+                    for found in aggregate.records_by_ref(query)
+                ]
+
+            sources.append(_Source(aggregate.search, locate, replica_cases, True))
         return sources
+
+    def _replica_freshness(self, now: int) -> list[federation_pb2.Freshness]:
+        """Each unquarantined replica's part of an answer: as of its checkpoint, which this node
+        cosigned when it verified it; covering what the index holds of it."""
+        if self._replicas is None or self._replica_indexes is None:
+            return []
+        sizes = {o.origin: o.indexed_size for o in self._replica_indexes.aggregate.offices()}
+        out = []
+        for replica in self._replicas:
+            if replica.quarantined:
+                continue
+            cosigned = None
+            if replica.size():
+                cosigned = own_cosignature_time(replica.checkpoint(), self.origin)
+            out.append(
+                federation_pb2.Freshness(
+                    origin=replica.origin,
+                    checkpoint_size=min(sizes.get(replica.origin, 0), replica.size()),
+                    from_replica=True,
+                    verified_at_ms=now,
+                    as_of_ms=cosigned * 1000 if cosigned is not None else 0,
+                    as_of_source="cosigned",
+                )
+            )
+        return out
+
+    def _quarantined(self) -> set[str]:
+        """Replicas whose logs are not trusted until an operator clears them: no answers."""
+        return (
+            set() if self._replicas is None else {r.origin for r in self._replicas if r.quarantined}
+        )
+
+    def _answered(self, hits: list[federation_pb2.SearchHit]) -> list[federation_pb2.SearchHit]:
+        quarantined = self._quarantined()
+        return [hit for hit in hits if hit.origin not in quarantined]
 
     def check_request(self, request: Message) -> None:
         """A peer's request against the table of limits (`node.records.limits`)."""
@@ -147,15 +203,14 @@ class StationPeerNode:
     def search(
         self, request: federation_pb2.SearchRequest
     ) -> tuple[list[federation_pb2.SearchHit], list[federation_pb2.Freshness]]:
-        """Answers from the own index and every (unquarantined) replica's, each part with
-        its freshness: 'as of checkpoint N of node X', and in time (`as_of_ms`: now for the
-        own log, this node's cosignature time of the replica's checkpoint for a replica)."""
+        """Answers from the own index and the index of every (unquarantined) replica, each
+        part with its freshness: 'as of checkpoint N of node X', and in time (`as_of_ms`: now
+        for the own log, this node's cosignature time of the replica's checkpoint)."""
         limit = request.limit or 50
+        # Read before searching: the answer covers at least this many entries.
+        covered = self.station.index.indexed_size()
         hits: list[federation_pb2.SearchHit] = []
-        freshness: list[federation_pb2.Freshness] = []
         for source in self._sources():
-            # Read before searching: the answer covers at least this many entries.
-            covered = source.index.indexed_size()
             if request.kind == "person":
                 found = self._search_persons(source, request, limit)
             elif request.kind == "vehicle":
@@ -166,41 +221,35 @@ class StationPeerNode:
                 found = self._search_case(source, request.query)
             else:
                 raise InputError(f"unknown search kind {request.kind!r}")
-            hits.extend(found)
-            now = now_ms()
-            # A replica part is as fresh as the replica's checkpoint, which this node cosigned
-            # when it verified it; the own log is live.
-            cosigned = None
-            if source.replica and source.reader.size():
-                cosigned = own_cosignature_time(source.reader.checkpoint(), self.origin)
-            as_of = cosigned * 1000 if cosigned is not None else now
-            freshness.append(
-                federation_pb2.Freshness(
-                    origin=source.origin,
-                    checkpoint_size=min(covered, source.reader.size())
-                    if source.replica
-                    else covered,
-                    from_replica=source.replica,
-                    verified_at_ms=now,
-                    as_of_ms=as_of if not source.replica or cosigned is not None else 0,
-                    as_of_source="cosigned" if source.replica else "live",
-                )
-            )
+            hits.extend(self._answered(found) if source.replica else found)
+        now = now_ms()
+        freshness = [
+            federation_pb2.Freshness(
+                origin=self.origin,
+                checkpoint_size=covered,
+                from_replica=False,
+                verified_at_ms=now,
+                as_of_ms=now,
+                as_of_source="live",
+            ),
+            *self._replica_freshness(now),
+        ]
         hits.sort(key=lambda hit: -hit.score)
         return hits[:limit], freshness
 
     @staticmethod
     def _hit(
-        source: _Source, ref: str, index: int, title: str, detail: str, score: float
+        source: _Source, ref: str, key: int, title: str, detail: str, score: float
     ) -> federation_pb2.SearchHit:
+        origin, index = source.locate(key)
         return federation_pb2.SearchHit(
-            origin=source.origin, ref=ref, index=index, title=title, detail=detail, score=score
+            origin=origin, ref=ref, index=index, title=title, detail=detail, score=score
         )
 
     def _search_persons(
         self, source: _Source, request: federation_pb2.SearchRequest, limit: int
     ) -> list[federation_pb2.SearchHit]:
-        found = source.index.search.persons(
+        found = source.search.persons(
             request.query,
             age_min=request.age_min or None,
             age_max=request.age_max or None,
@@ -232,7 +281,7 @@ class StationPeerNode:
     ) -> list[federation_pb2.SearchHit]:
         wanted = registration_key(query)
         out = []
-        for vehicle in source.index.search.vehicles(query, limit=limit):
+        for vehicle in source.search.vehicles(query, limit=limit):
             exact = _vehicle_matches_exactly(vehicle, query, wanted)
             what = " ".join(p for p in (vehicle.colour, vehicle.make, vehicle.model) if p)
             detail = ", ".join(
@@ -255,7 +304,7 @@ class StationPeerNode:
     ) -> list[federation_pb2.SearchHit]:
         words = query.strip().lower()
         out = []
-        for item in source.index.search.property(query, limit=limit):
+        for item in source.search.property(query, limit=limit):
             detail = f"{item.category}, {item.status}"
             if item.value_inr:
                 detail += f", Rs {item.value_inr}"
@@ -268,68 +317,85 @@ class StationPeerNode:
         return out
 
     def _search_case(self, source: _Source, query: str) -> list[federation_pb2.SearchHit]:
-        index = source.index
-        fir = index.lookups.fir(query)
-        if fir is not None:
-            ref = fir.fir_number or fir.zero_fir_number
-            detail = "; ".join(
-                p
-                for p in (
-                    fir.crime_head,
-                    fir.status,
-                    " ".join(fir.sections),
-                    f"{len(fir.amendments)} amendment(s)" if fir.amendments else "",
+        out = []
+        for origin, position, fir in source.cases(query):
+            if fir is not None:
+                ref = fir.fir_number or fir.zero_fir_number
+                detail = "; ".join(
+                    p
+                    for p in (
+                        fir.crime_head,
+                        fir.status,
+                        " ".join(fir.sections),
+                        f"{len(fir.amendments)} amendment(s)" if fir.amendments else "",
+                    )
+                    if p
                 )
-                if p
+                title = ref
+            else:
+                (leaf,) = self.log(origin).leaves(position, position + 1)
+                body = parse_leaf(leaf).decode_body()
+                ref = title = record_ref(body)
+                detail = (body.WhichOneof("record") or "").replace("_", " ")
+            out.append(
+                federation_pb2.SearchHit(
+                    origin=origin, ref=ref, index=position, title=title, detail=detail, score=1.0
+                )
             )
-            return [self._hit(source, ref, fir.ledger_index, ref, detail, 1.0)]
-        position = index.lookups.record_index(query)
-        if position is None:
-            return []
-        (leaf,) = source.reader.leaves(position, position + 1)
-        body = parse_leaf(leaf).decode_body()
-        kind = body.WhichOneof("record") or ""
-        ref = record_ref(body)
-        return [self._hit(source, ref, position, ref, kind.replace("_", " "), 1.0)]
+        return self._answered(out) if source.replica else out
 
     def hits(self, identifier_type: str, value: str) -> list[str]:
         """References of records holding the identifier exactly (no record content), from the
         own index and every replica's; a replica's references name their office."""
         refs: list[str] = []
+        quarantined = self._quarantined()
         for source in self._sources():
-            found = self._hits_in(source.index, identifier_type, value)
-            if source.replica:
-                node = source.origin.split("/", 1)[-1]
-                found = [f"{ref} @ {node}" for ref in found]
-            refs.extend(found)
-        return refs
+            for ref, key in self._hits_in(source, identifier_type, value):
+                origin, _ = source.locate(key)
+                if not source.replica:
+                    refs.append(ref)
+                elif origin not in quarantined:
+                    refs.append(f"{ref} @ {origin.split('/', 1)[-1]}")
+        return list(dict.fromkeys(refs))
 
-    def _hits_in(self, index: RecordIndex, identifier_type: str, value: str) -> list[str]:
+    def _hits_in(self, source: _Source, identifier_type: str, value: str) -> list[tuple[str, int]]:
+        """(reference, row key) of the records holding the identifier exactly."""
+        search = source.search
         if identifier_type == "vehicle_registration":
             wanted = registration_key(value)
             return _refs(
-                v.record_ref
-                for v in index.search.vehicles(value, limit=200)
+                (v.record_ref, v.ledger_index)
+                for v in search.vehicles(value, limit=200)
                 if v.matched_on == "registration" and registration_key(v.registration) == wanted
             )
         if identifier_type in _IDENT_KEYS:
             wanted = _alnum(value)
             attribute = _IDENT_KEYS[identifier_type]
             return _refs(
-                v.record_ref
-                for v in index.search.vehicles(value, limit=200)
+                (v.record_ref, v.ledger_index)
+                for v in search.vehicles(value, limit=200)
                 if _alnum(getattr(v, attribute)) == wanted
             )
         if identifier_type == "person_name":
             return _refs(
-                p.record_ref
-                for p in index.search.persons(value, limit=200)
+                (p.record_ref, p.ledger_index)
+                for p in search.persons(value, limit=200)
                 if p.score >= PERSON_HIT_MIN_SCORE
             )
         if identifier_type == "fir":
-            fir = index.lookups.fir(value)
-            return [] if fir is None else [fir.fir_number or fir.zero_fir_number]
+            found = []
+            for origin, position, fir in source.cases(value):
+                if fir is not None:
+                    key = self._key_of(source, origin, position)
+                    found.append((fir.fir_number or fir.zero_fir_number, key))
+            return found
         raise InputError(f"unknown identifier type {identifier_type!r}")
+
+    def _key_of(self, source: _Source, origin: str, position: int) -> int:
+        if not source.replica:
+            return position
+        assert self._replica_indexes is not None
+        return self._replica_indexes.aggregate.key_of(Located(origin, position))
 
     # -- audit, Zero FIR, cosignatures, revocations ---------------------------------------------
 
@@ -418,11 +484,13 @@ class StationPeerNode:
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """One index a search answers from, with the log it projects."""
+    """An index a search answers from: the own index, or the one index over the replicas.
+    `locate` turns a row's key into (origin, ledger index); `cases` finds records by reference
+    as (origin, ledger index, the FIR when it is one)."""
 
-    origin: str
-    index: RecordIndex
-    reader: LogReader
+    search: Search
+    locate: Callable[[int], tuple[str, int]]
+    cases: Callable[[str], list[tuple[str, int, FirView | None]]]
     replica: bool
 
 
@@ -439,6 +507,6 @@ def _vehicle_matches_exactly(vehicle: VehicleHit, query: str, wanted: str) -> bo
     )
 
 
-def _refs(refs: Iterable[str]) -> list[str]:
-    """Distinct non-empty references, in the order found."""
-    return list(dict.fromkeys(ref for ref in refs if ref))
+def _refs(found: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Distinct (reference, key) with a reference, in the order found."""
+    return list(dict.fromkeys((ref, key) for ref, key in found if ref))

@@ -1,51 +1,53 @@
-"""Query indexes over the verified replicas an aggregating node holds (district, state, nation).
+"""The index of the verified replicas an aggregating node holds (district, state, nation).
 
-One RecordIndex per replicated log, beside the replica (`<replicas>/<slug>/index.sqlite3`), with
-the same tables as a station's own (casework and services included, so the dashboards' figures
-read alike), fed by the replica set's `on_verified` hook after every verified commit, and caught
-up on open. Only verified entries are ever indexed, so a subtree answer never contains what a
-checkpoint does not cover. (At state and national scale the per-log SQLite files give way to
-one PostgreSQL index partitioned by origin: a later issue.)
+One index for every replicated log (`node.index.aggregate.AggregateIndex`): a SQLite file beside
+the replicas by default (`<replicas>/aggregate.sqlite3`), or the PostgreSQL database node.toml
+names (`aggregate_url`), which a state or national node uses. It is fed by the replica set's
+`on_verified` hook after every verified commit and caught up on open, so only verified entries
+are ever indexed and a subtree answer never contains what a checkpoint does not cover.
+
+(Before this index, each replica had its own SQLite index beside it, `<replica>/index.sqlite3`:
+those files are derived data, no longer read, and an operator may delete them.)
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from federation.replicas import ReplicaSet, origin_slug
-from ledger.entry import parse_leaf
-from node.config import INDEX_NAME
-from node.index.record_index import IndexedEntry, RecordIndex
-from node.station.core import station_projections
+from federation.replicas import ReplicaSet
+from node.index.aggregate.index import AggregateIndex
 
-CHUNK = 2000
+AGGREGATE_NAME = "aggregate.sqlite3"
+CHUNK = 5000  # entries per transaction when a replica is caught up after a commit
 
 
 class ReplicaIndexes:
-    """RecordIndex per replica origin; thread-safe."""
+    """The aggregate index over a node's replicas, opened on first use; thread-safe."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, url: str = "") -> None:
+        """`url` (SQLAlchemy) of the index; "" for the SQLite file in `directory` (in memory
+        when `directory` is None)."""
         self._directory = directory
+        self._url = url
         self._lock = threading.Lock()
-        self._indexes: dict[str, RecordIndex] = {}
+        self._index: AggregateIndex | None = None
         self.replicas: ReplicaSet | None = None
 
-    def index(self, origin: str) -> RecordIndex:
-        """The index of `origin`'s replica, created on first use."""
+    @property
+    def aggregate(self) -> AggregateIndex:
+        """The index, opened (and its tables created) on first use."""
         with self._lock:
-            found = self._indexes.get(origin)
-            if found is None:
-                if self._directory is None:
-                    url = "sqlite://"
-                else:
-                    folder = self._directory / origin_slug(origin)
-                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    url = f"sqlite:///{folder / INDEX_NAME}"
-                found = RecordIndex(url, station_projections())
-                self._indexes[origin] = found
-            return found
+            if self._index is None:
+                url = self._url
+                if not url:
+                    if self._directory is None:
+                        url = "sqlite://"
+                    else:
+                        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                        url = f"sqlite:///{self._directory / AGGREGATE_NAME}"
+                self._index = AggregateIndex(url)
+            return self._index
 
     def on_verified(self, origin: str, start: int, end: int) -> None:
         """Hook for ReplicaSet: index what was just verified (and anything missed before)."""
@@ -53,34 +55,27 @@ class ReplicaIndexes:
 
     def catch_up(self, origin: str) -> int:
         """Indexes the replica of `origin` up to its verified size; returns entries applied."""
+        return self._catch_up([origin])
+
+    def catch_up_all(self) -> int:
         assert self.replicas is not None, "attach the ReplicaSet first"
-        replica = self.replicas.get(origin)
-        index = self.index(origin)
-        with self._lock:
-            start, end = index.indexed_size(), replica.size()
-            done = start
-            while done < end:
-                stop = min(done + CHUNK, end)
-                index.apply(
-                    [
-                        IndexedEntry(position, parse_leaf(leaf).decode_body())
-                        for position, leaf in enumerate(replica.leaves(done, stop), done)
-                    ]
-                )
-                done = stop
-        return end - start
+        return self._catch_up(self.replicas.origins())
 
-    def catch_up_all(self) -> None:
-        assert self.replicas is not None
-        for origin in self.replicas.origins():
-            self.catch_up(origin)
+    def _catch_up(self, origins: list[str]) -> int:
+        assert self.replicas is not None, "attach the ReplicaSet first"
+        replicas = self.replicas
+        logs = []
+        for origin in origins:
+            replica = replicas.get(origin)
+            logs.append((origin, replica.size(), replica.leaves))
+        return self.aggregate.catch_up(logs, batch_entries=CHUNK)
 
-    def items(self) -> Iterator[tuple[str, RecordIndex]]:
-        with self._lock:
-            return iter(list(self._indexes.items()))
+    def held(self) -> bool:
+        """Whether this node holds any replica (and so has figures beyond its own)."""
+        return self.replicas is not None and bool(self.replicas.origins())
 
     def close(self) -> None:
         with self._lock:
-            for index in self._indexes.values():
-                index.close()
-            self._indexes.clear()
+            if self._index is not None:
+                self._index.close()
+                self._index = None

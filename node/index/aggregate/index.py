@@ -15,6 +15,7 @@ Only verified entries ever arrive here (the replica set's sizes: what checkpoint
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,11 @@ from node.index import projection as projecting
 from node.index import schema as core
 from node.index.aggregate import keys
 from node.index.aggregate import schema as agg
+from node.index.lookups import FirView, Lookups
 from node.index.projection import Batch, IndexedEntry
 from node.index.record_index import sqlite_pragmas
 from node.index.search import PersonHit, PropertyHit, Search, VehicleHit
+from node.records.laws import Statutes
 from protos import ledger_pb2
 
 #: Entries per transaction when catching up: large enough for COPY to pay, small enough that a
@@ -74,6 +77,8 @@ class AggregateIndex:
         if self._engine.dialect.name == "sqlite":
             sa.event.listen(self._engine, "connect", sqlite_pragmas)
         self.search = Search(self._engine)
+        # Lookups by row key only: by reference a record's number names one in every office.
+        self._lookups = Lookups(self._engine)
         self._lock = threading.Lock()
         self._offices: dict[int, str] = {}  # origin number -> origin, for `locate`
         try:
@@ -334,6 +339,48 @@ class AggregateIndex:
 
     def property(self, text: str, *, limit: int = 50) -> list[tuple[Located, PropertyHit]]:
         return [(self.locate(h.ledger_index), h) for h in self.search.property(text, limit=limit)]
+
+    def records_by_ref(self, ref: str, *, limit: int = 200) -> list[Located]:
+        """The records called `ref` ("FIR No. 12/2026", "PET/2026/000123"; a bare "12/2026"
+        means an FIR) in every office, in key order: one per office that has it."""
+        key = core.ref_key(ref)
+        if not key:
+            return []
+        r, f = core.records, core.firs
+        stmt = sa.select(r.c.ledger_index).where(r.c.ref_key == key)
+        if re.fullmatch(r"\s*[0-9]{1,9}\s*/\s*[0-9]{4}\s*", ref):
+            serial, year = core.serial_year(ref, year_first=False)
+            bare = sa.select(f.c.ledger_index).where(f.c.year == year, f.c.serial == serial)
+            stmt = sa.union(stmt, bare).subquery().select()
+        with self._engine.connect() as conn:
+            found = conn.execute(stmt.order_by(sa.text("1")).limit(limit)).scalars().all()
+        return [self.locate(int(k)) for k in found]
+
+    def fir_at(self, located: Located) -> FirView | None:
+        """The FIR at an office's entry, as the office's own index shows it."""
+        return self._lookups.fir_at(self.key_of(located))
+
+    def key_of(self, located: Located) -> int:
+        o = agg.agg_origins
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(o.c.origin_no).where(o.c.origin == located.origin)
+            ).scalar()
+        if found is None:
+            raise StoreError(f"{located.origin} is not in this index")
+        return keys.key(int(found), located.index)
+
+    def firs_by_office(self, *, crime_only: bool = True) -> list[tuple[str, int]]:
+        """Crime FIRs numbered at each office (every office met, 0 included), by origin."""
+        f = agg.firs
+        office = agg.high_bits(f.c.ledger_index, keys.OFFICE_SHIFT)
+        heads = sorted(Statutes.default().non_crime_heads())
+        stmt = sa.select(office, sa.func.count()).where(f.c.serial > 0).group_by(office)
+        if crime_only:
+            stmt = stmt.where(sa.or_(f.c.crime_head.is_(None), f.c.crime_head.not_in(heads)))
+        with self._engine.connect() as conn:
+            counts = {int(n): int(c) for n, c in conn.execute(stmt)}
+        return [(o.origin, counts.get(o.origin_no, 0)) for o in self.offices()]
 
     def snapshot(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         """Every derived table's rows in key order, for comparing a rebuild with the original."""

@@ -96,3 +96,10 @@ def state_partition_ddl(table: sa.Table, state_no: int, low: int, high: int) -> 
         f'CREATE TABLE IF NOT EXISTS "{partition_name(table, state_no)}" '
         f'PARTITION OF "{table.name}" FOR VALUES FROM ({low}) TO ({high})'
     )
+
+
+def high_bits(column: sa.ColumnElement[int], bits: int) -> sa.ColumnElement[int]:
+    """`column >> bits`: a key's office number (keys.OFFICE_SHIFT) or state number
+    (keys.STATE_SHIFT). The shift is written into the SQL, not bound: PostgreSQL has no
+    bigint >> bigint, and a GROUP BY must repeat the very expression."""
+    return column.op(">>", return_type=sa.BigInteger)(sa.literal_column(str(int(bits))))

@@ -151,13 +151,6 @@ def year_bounds_ms(year: int) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
-def _shifted(column: sa.ColumnElement[int], bits: int) -> sa.ColumnElement[int]:
-    """`column >> bits`: a key's office number (OFFICE_SHIFT) or state number (STATE_SHIFT). The
-    shift is written into the SQL, not bound: PostgreSQL has no bigint >> bigint, and a GROUP BY
-    must repeat the very expression."""
-    return column.op(">>", return_type=sa.BigInteger)(sa.literal_column(str(int(bits))))
-
-
 def _state_no(conn: Connection, state: str) -> int:
     s = agg.agg_states
     found = conn.execute(sa.select(s.c.state_no).where(s.c.state == state)).scalar()
@@ -178,7 +171,7 @@ def _scope(
     within a state, the state's number across India."""
     f = agg.firs
     if state is None:
-        return [], _shifted(f.c.ledger_index, keys.STATE_SHIFT)
+        return [], agg.high_bits(f.c.ledger_index, keys.STATE_SHIFT)
     low, high = keys.state_range(_state_no(conn, state))
     return [f.c.ledger_index >= low, f.c.ledger_index < high], f.c.district
 
@@ -275,7 +268,7 @@ def police_disposal(
         joined = f.outerjoin(
             fr,
             sa.and_(
-                fr.c.origin_no == _shifted(f.c.ledger_index, keys.OFFICE_SHIFT),
+                fr.c.origin_no == agg.high_bits(f.c.ledger_index, keys.OFFICE_SHIFT),
                 fr.c.fir_number == f.c.fir_number,
             ),
         )
@@ -339,7 +332,7 @@ def court_disposal(
                 co.join(
                     f,
                     sa.and_(
-                        co.c.origin_no == _shifted(f.c.ledger_index, keys.OFFICE_SHIFT),
+                        co.c.origin_no == agg.high_bits(f.c.ledger_index, keys.OFFICE_SHIFT),
                         co.c.fir_number == f.c.fir_number,
                     ),
                 )

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from ledger.log import now_ms
 from node.index import reports
-from node.index.record_index import RecordIndex
+from node.index.aggregate.index import AggregateIndex
 from node.records.validation import IST
 from node.web import charts
 from node.web.deps import context, no_store, render, station, station_officer, t
@@ -50,47 +50,52 @@ CHARTS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _sources(request: Request) -> list[RecordIndex]:
-    """The station's own index, then on a district, state or national node every verified
-    replica's: the dashboard of an office covers its whole subtree."""
-    sources: list[RecordIndex] = [station(request).index]
+def _sources(request: Request) -> list[reports.Source]:
+    """The station's own index, then on a district, state or national node the one index over
+    every verified replica: the dashboard of an office covers its whole subtree."""
+    sources: list[reports.Source] = [station(request).index]
     replicas = context(request).replica_indexes
-    if replicas is not None:
-        sources.extend(index for _, index in sorted(replicas.items()))
+    if replicas is not None and replicas.held():
+        sources.append(replicas.aggregate)
     return sources
 
 
-def _replica_origins(request: Request) -> list[str]:
-    replicas = context(request).replica_indexes
-    return [] if replicas is None else sorted(origin for origin, _ in replicas.items())
+def _replica_origins(sources: Sequence[reports.Source]) -> list[str]:
+    return sorted(
+        office.origin
+        for source in sources
+        if isinstance(source, AggregateIndex)
+        for office in source.offices()
+    )
 
 
-def _by_office(request: Request, sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
+def _by_office(request: Request, sources: Sequence[reports.Source]) -> list[tuple[str, int]]:
     """FIRs per office: this node's own, then each replicated office's."""
-    names = [station(request).config.node_id] + [
-        origin.split("/", 1)[-1] for origin in _replica_origins(request)
-    ]
-    return [
-        (name, sum(count for _, count in reports.crime_head_counts(source)))
-        for name, source in zip(names, sources, strict=True)
-    ]
+    own = station(request).config.node_id
+    out = [(own, sum(count for _, count in reports.crime_head_counts(sources[0])))]
+    for source in sources[1:]:
+        if isinstance(source, AggregateIndex):
+            out.extend(
+                (origin.split("/", 1)[-1], count) for origin, count in source.firs_by_office()
+            )
+    return out
 
 
-def _crime_heads(sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
+def _crime_heads(sources: Sequence[reports.Source]) -> list[tuple[str, int]]:
     """FIRs per crime head over `sources`, most first."""
     return sorted(
         reports.combined(reports.crime_head_counts, sources), key=lambda kv: (-kv[1], kv[0])
     )
 
 
-def _apart_from_crime(sources: Sequence[RecordIndex]) -> list[tuple[str, int]]:
+def _apart_from_crime(sources: Sequence[reports.Source]) -> list[tuple[str, int]]:
     """FIRs registering no crime (missing persons, unnatural deaths) per head over `sources`."""
     return sorted(
         reports.combined(reports.apart_from_crime_counts, sources), key=lambda kv: (-kv[1], kv[0])
     )
 
 
-def _charge(sources: Sequence[RecordIndex]) -> reports.ChargeSheeting:
+def _charge(sources: Sequence[reports.Source]) -> reports.ChargeSheeting:
     parts = [reports.charge_sheeting(source) for source in sources]
     firs = sum(p.firs for p in parts)
     filed = sum(p.charge_sheets for p in parts)
@@ -143,7 +148,7 @@ def dashboard(request: Request, officer: Viewer) -> Response:
         )
         if len(by_office) > 1
         else "",
-        offices=_replica_origins(request),
+        offices=_replica_origins(sources),
         overdue_total=overdue_total,
         overdue=overdue,
         overdue_days=reports.OVERDUE_DAYS,

@@ -16,7 +16,8 @@ from ledger.log import now_ms
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.index import reports
-from node.index.record_index import IndexedEntry, RecordIndex
+from node.index.aggregate.index import AggregateIndex
+from node.index.record_index import IndexedEntry
 from node.records.validation import IST, utc_ms
 from node.station import casework, registers
 from node.station.core import Station
@@ -170,13 +171,15 @@ def test_charge_sheeting_rate_and_pending_follow_final_reports(tmp_path: Path) -
 
 
 def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) -> None:
-    """A district node's dashboard adds its verified replicas' figures to its own."""
+    """A district node's dashboard adds its verified replicas' figures (from its one index over
+    them, node/index/aggregate) to its own."""
+    origin = "cctns.in/kerala/ernakulam-city/ps-edappally"
     child_dir = DataDir(tmp_path / "child")
-    child_dir.create(origin="cctns.in/kerala/ernakulam-city/ps-edappally")
+    child_dir.create(origin=origin)
     child = Station.open(child_dir)
     seed_station(child, 120, seed=3, show_progress=False)
-    replica = RecordIndex(f"sqlite:///{tmp_path / 'replica.sqlite3'}")
-    replica.apply([IndexedEntry(i, body) for i, body in child.ledger.bodies()])
+    replica = AggregateIndex(f"sqlite:///{tmp_path / 'aggregate.sqlite3'}")
+    replica.apply({origin: [IndexedEntry(i, body) for i, body in child.ledger.bodies()]})
     child_heads = dict(reports.crime_head_counts(child.index))
     child.close()
 
@@ -184,13 +187,15 @@ def test_dashboard_of_an_aggregating_node_covers_its_replicas(tmp_path: Path) ->
     district_dir.create(origin="cctns.in/kerala/ernakulam-city/dpo", role="district")
     district = Station.open(district_dir)
     try:
-        sources = [district.index, replica]
+        sources: list[reports.Source] = [district.index, replica]
         combined = dict(reports.combined(reports.crime_head_counts, sources))
         assert combined == child_heads and sum(combined.values()) > 0
 
-        class Replicas:
-            def items(self) -> list[tuple[str, RecordIndex]]:
-                return [("cctns.in/kerala/ernakulam-city/ps-edappally", replica)]
+        class Replicas:  # what the runtime hands the web: node.peers.replica_index
+            aggregate = replica
+
+            def held(self) -> bool:
+                return True
 
         accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}")
         app = create_app(WebContext(station=district, accounts=accounts))
