@@ -126,6 +126,8 @@ class Registers:
 
 
 INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each replica's
+# An aggregating node's one index over its replicas (node/peers/replica_index.py), in replicas/.
+AGGREGATE_NAME = "aggregate.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,11 +484,11 @@ class DataDir:
     def sqlite_stores(self) -> list[Path]:
         """The SQLite databases here that hold what nothing else does (the sealed identities,
         the officer accounts, any store added later): every `*.sqlite3` but the query indexes
-        (`index.sqlite3`), which are derived from logs and rebuilt."""
+        (`index.sqlite3`, `aggregate.sqlite3`), which are derived from logs and rebuilt."""
         return sorted(
             path
             for path in self.path.rglob("*.sqlite3")
-            if path.name != INDEX_NAME and path.is_file()
+            if path.name not in (INDEX_NAME, AGGREGATE_NAME) and path.is_file()
         )
 
     def secure(self) -> list[Path]:

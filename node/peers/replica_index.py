@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 from federation.replicas import ReplicaSet
+from node.config import AGGREGATE_NAME
 from node.index.aggregate.index import AggregateIndex
 
-AGGREGATE_NAME = "aggregate.sqlite3"
 CHUNK = 5000  # entries per transaction when a replica is caught up after a commit
 
 

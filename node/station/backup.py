@@ -14,9 +14,10 @@ holds RocksDB's lock and keeps writing):
 - every other file as it is: keys, TLS material, node.toml, federation.toml, the web secret,
   revocation records. They are small and replaced whole (written, then renamed), so a copy
   reads one version.
-- not copied: the query indexes (`index.sqlite3`, the node's and each replica's), derived from
-  the logs and rebuilt by the restore; the high-water mark, which the restore writes from the
-  copied log; the storage alerts, which are about the old disk; temporary files.
+- not copied: the query indexes (`index.sqlite3`, and an aggregating node's index over its
+  replicas, `replicas/aggregate.sqlite3`), derived from the logs and rebuilt by the restore;
+  the high-water mark, which the restore writes from the copied log; the storage alerts, which
+  are about the old disk; temporary files.
 - `manifest.json`, written last (a backup without one is incomplete): the node, the log's size
   and latest checkpoint, each replica, and every file's size and SHA-256.
 
@@ -48,7 +49,7 @@ from ledger.errors import InputError, StoreError, UsageError, VerificationError
 from ledger.log import first_key, verify_log
 from ledger.mark import HighWaterMark, MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import INDEX_NAME, DataDir, NodeConfig, parse_config
+from node.config import AGGREGATE_NAME, INDEX_NAME, DataDir, NodeConfig, parse_config
 from node.station.core import Station
 from node.station.scrub import ALERTS_NAME, check_sqlite
 
@@ -200,7 +201,7 @@ def _plain_files(root: Path, skipped: set[Path]) -> Iterator[Path]:
             base = name.removesuffix(next((s for s in _SQLITE_WORKING if name.endswith(s)), ""))
             if (
                 here / base in skipped
-                or base == INDEX_NAME
+                or base in (INDEX_NAME, AGGREGATE_NAME)
                 or path == root / "ledger.mark"
                 or path == root / ALERTS_NAME
                 or name.endswith(".tmp")
