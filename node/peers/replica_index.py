@@ -13,13 +13,33 @@ those files are derived data, no longer read, and an operator may delete them.)
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+from federation.logs import proven_entry
 from federation.replicas import ReplicaSet
+from federation.witness import own_cosignature_time
+from ledger.entry import parse_leaf
+from ledger.proof import verify_log_checkpoint, verify_proven
 from node.config import AGGREGATE_NAME
 from node.index.aggregate.index import AggregateIndex
+from protos import ledger_pb2
 
 CHUNK = 5000  # entries per transaction when a replica is caught up after a commit
+
+
+@dataclass(frozen=True, slots=True)
+class ProvedEntry:
+    """An entry of a replica, checked by its inclusion proof against the replica's latest
+    verified checkpoint (signed by the office, cosigned by this node when it verified it)."""
+
+    origin: str
+    index: int
+    checkpoint_size: int
+    root_hex: str
+    proof_hashes: int
+    cosigned_at: int | None  # this node's cosignature time of that checkpoint, seconds
+    body: ledger_pb2.EntryBody
 
 
 class ReplicaIndexes:
@@ -69,6 +89,28 @@ class ReplicaIndexes:
             replica = replicas.get(origin)
             logs.append((origin, replica.size(), replica.leaves))
         return self.aggregate.catch_up(logs, batch_entries=CHUNK)
+
+    def prove(self, origin: str, index: int, *, cosigner: str = "") -> ProvedEntry:
+        """Entry `index` of the replica of `origin`, with its inclusion proof checked against
+        the replica's checkpoint: what a figure traced to its cases shows for each case
+        (`cosigner`: this node's origin, whose cosignature time of the checkpoint is shown).
+        VerificationError when the proof does not hold; PeerError for a log not held."""
+        assert self.replicas is not None, "attach the ReplicaSet first"
+        replica = self.replicas.get(origin)
+        note = replica.checkpoint()
+        keys = replica.follower.keys
+        checkpoint = verify_log_checkpoint(note, keys=keys, origin=origin)
+        proven = proven_entry(replica, index, checkpoint.size)
+        verified = verify_proven(proven, checkpoint, keys=keys, origin=origin)
+        return ProvedEntry(
+            origin,
+            verified.index,
+            checkpoint.size,
+            checkpoint.root.hex(),
+            len(proven.inclusion_proof),
+            own_cosignature_time(note, cosigner) if cosigner else None,
+            parse_leaf(proven.leaf).decode_body(),
+        )
 
     def held(self) -> bool:
         """Whether this node holds any replica (and so has figures beyond its own)."""

@@ -35,6 +35,7 @@ from node.web.pages import (
     registers,
     search,
     services,
+    statistics,
 )
 from node.web.request_size import RequestSizeMiddleware
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
@@ -57,6 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     citizen.router,
     services.router,
     dashboard.router,
+    statistics.router,
     network.router,
     metrics.router,
     api.router,

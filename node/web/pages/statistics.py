@@ -1,0 +1,216 @@
+"""Crime statistics for district, state and national offices, in the form of NCRB's Crime in
+India (node/index/aggregate/statistics.py): cases by crime head and area, crime rates per lakh,
+disposal by police and by courts, the trend of each head; every count links to the cases behind
+it, and each case to its inclusion proof against the office's checkpoint.
+
+Figures come from the node's one index over its verified replicas; a node that holds none (a
+station) has no statistics page of its own. The case lists show what a register's index shows
+(FIR number, date, district, crime head, sections), never a person.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from ledger.errors import InputError, PeerError, VerificationError
+from ledger.log import now_ms
+from node.index.aggregate import statistics as stats
+from node.index.aggregate.index import AggregateIndex
+from node.records.validation import IST
+from node.web import charts
+from node.web.deps import context, no_store, not_found, render, station, station_officer, t
+from node.web.rules import Officer
+
+router = APIRouter(prefix="/statistics", tags=["statistics"])
+Viewer = Annotated[Officer, Depends(station_officer("dashboard.view"))]
+TREND_YEARS = 5
+TRACE_LIMIT = 500
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _aggregate(request: Request) -> AggregateIndex | None:
+    replicas = context(request).replica_indexes
+    if replicas is None or not replicas.held():
+        return None
+    index: AggregateIndex = replicas.aggregate
+    return index
+
+
+def _year(value: int | None) -> int:
+    this_year = datetime.fromtimestamp(now_ms() / 1000, IST).year
+    if value is None:
+        return this_year
+    if not 1900 <= value <= this_year + 1:
+        raise InputError(f"year {value} is out of range")
+    return value
+
+
+def _scope(request: Request, index: AggregateIndex, state: str | None) -> str | None:
+    """The state asked for; by default the node's own (a national node: all of India)."""
+    known = {office.state for office in index.offices()}
+    if state == "india":
+        return None
+    if state:
+        if state not in known:
+            raise InputError(f"no office of state {state!r} is indexed here")
+        return state
+    config = station(request).config
+    if config.role == "national":
+        return None
+    own = config.node_id.split("/", 1)[0]
+    return own if own in known else None
+
+
+def _no_replicas(request: Request) -> Response:
+    return no_store(render(request, "statistics.html", empty=True))
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+def statistics_page(
+    request: Request, officer: Viewer, year: int | None = None, state: str | None = None
+) -> Response:
+    index = _aggregate(request)
+    if index is None:
+        return _no_replicas(request)
+    try:
+        chosen, scope = _year(year), _scope(request, index, state)
+    except InputError as exc:
+        return not_found(request, str(exc))
+    table = stats.crime_by_head(index, year=chosen, state=scope)
+    police = stats.police_disposal(index, year=chosen, state=scope)
+    courts = stats.court_disposal(index, year=chosen, state=scope)
+    rates = stats.crime_rates(index, year=chosen, state=scope) if scope else []
+    trend = [
+        (str(y), stats.crime_by_head(index, year=y, state=scope).total)
+        for y in range(chosen - TREND_YEARS + 1, chosen + 1)
+    ]
+    page = render(
+        request,
+        "statistics.html",
+        empty=False,
+        year=chosen,
+        state=scope or "india",
+        states=sorted({office.state for office in index.offices()}),
+        table=table,
+        police=police,
+        courts=courts,
+        rates=rates,
+        outcomes=stats.COURT_OUTCOMES,
+        trend=trend,
+        trend_svg=Markup(
+            charts.line_chart(t(request, "stats.trend"), [(label, float(n)) for label, n in trend])
+        ),
+        heads_svg=Markup(
+            charts.bar_chart(
+                t(request, "stats.by_head"),
+                [(row.head, float(row.total)) for row in table.rows[:15]],
+                empty=t(request, "dash.none"),
+            )
+        ),
+    )
+    return no_store(page)
+
+
+@router.get("/crime.csv", include_in_schema=False)
+def statistics_csv(
+    request: Request, officer: Viewer, year: int | None = None, state: str | None = None
+) -> Response:
+    index = _aggregate(request)
+    if index is None:
+        return not_found(request, "this office holds no replicas")
+    try:
+        chosen, scope = _year(year), _scope(request, index, state)
+    except InputError as exc:
+        return not_found(request, str(exc))
+    table = stats.crime_by_head(index, year=chosen, state=scope)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in stats.table_rows(table):
+        writer.writerow([_cell(v) for v in row])
+    name = f"crime-{scope or 'india'}-{chosen}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    # A spreadsheet must not run a cell as a formula (CSV injection).
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+@router.get("/cases", response_class=HTMLResponse, include_in_schema=False)
+def statistics_cases(
+    request: Request,
+    officer: Viewer,
+    year: int,
+    state: str | None = None,
+    area: str | None = None,
+    head: str | None = None,
+) -> Response:
+    """The cases behind one count of the table."""
+    index = _aggregate(request)
+    if index is None:
+        return not_found(request, "this office holds no replicas")
+    try:
+        chosen, scope = _year(year), _scope(request, index, state)
+        cases = stats.trace(
+            index, year=chosen, state=scope, area=area or None, head=head or None,
+            limit=TRACE_LIMIT + 1,
+        )  # fmt: skip
+    except InputError as exc:
+        return not_found(request, str(exc))
+    page = render(
+        request,
+        "statistics_cases.html",
+        year=chosen,
+        state=scope or "india",
+        area=area or "",
+        head=head or "",
+        cases=cases[:TRACE_LIMIT],
+        more=len(cases) > TRACE_LIMIT,
+    )
+    return no_store(page)
+
+
+@router.get("/proof", response_class=HTMLResponse, include_in_schema=False)
+def statistics_proof(request: Request, officer: Viewer, origin: str, index: int) -> Response:
+    """One case of a figure, checked by its inclusion proof against the office's checkpoint."""
+    replicas = context(request).replica_indexes
+    if replicas is None or not replicas.held():
+        return not_found(request, "this office holds no replicas")
+    try:
+        proved = replicas.prove(origin, index, cosigner=station(request).config.origin)
+    except (InputError, PeerError) as exc:
+        return not_found(request, str(exc))
+    except VerificationError as exc:
+        page = render(request, "statistics_proof.html", status_code=409, failed=str(exc))
+        return no_store(page)
+    body = proved.body
+    fir = body.fir if body.WhichOneof("record") == "fir" else None
+    page = render(
+        request,
+        "statistics_proof.html",
+        failed="",
+        proved=proved,
+        fir_number=fir.fir_number if fir is not None else "",
+        crime_head=fir.crime_head if fir is not None else "",
+        district=fir.district if fir is not None else "",
+        police_station=fir.police_station if fir is not None else "",
+        registered_ms=fir.registered_at_ms if fir is not None else body.written_at_ms,
+        sections=[f"{s.act} {s.section}" for s in fir.sections] if fir is not None else [],
+        kind=(body.WhichOneof("record") or "").replace("_", " "),
+    )
+    return no_store(page)

@@ -1,0 +1,155 @@
+"""The statistics pages of an aggregating node (node/web/pages/statistics.py): a district office
+holding verified replicas of two stations (real RocksDB replica stores, replicated in-process
+with the real follower) shows the Crime in India table, each count opens its cases, each case
+is checked against its station's log; a station without replicas says it has none."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.logs import LedgerLogReader
+from federation.replicas import ReplicaSet
+from federation.replication import Witness
+from node.config import DataDir
+from node.peers.replica_index import ReplicaIndexes
+from node.records.laws import Statutes
+from node.records.validation import IST, utc_ms
+from node.station import registers
+from node.station.core import Station
+from node.web.app import create_app
+from node.web.auth import Accounts
+from node.web.deps import WebContext
+from protos import records_pb2
+from tests.federation.test_replication import LogPeer, follow
+from tests.node.support import station_clock_at, theft_fir
+from tests.web.support import FAST, Clock, TestClient, sign_in
+
+DISTRICT = "cctns.in/kerala/ernakulam-city/dpo"
+STATIONS = (
+    ("cctns.in/kerala/ernakulam-city/ps-kalamassery", "Kalamassery"),
+    ("cctns.in/kerala/ernakulam-city/ps-edappally", "Edappally"),
+)
+YEAR = datetime.now(IST).year
+MURDER = Statutes.default().crime_head([("BNS", "103(1)")])
+THEFT = Statutes.default().crime_head([("BNS", "303(2)")])
+
+
+def _fir(station: Station, when: datetime, *cited: tuple[str, str]) -> str:
+    fir = theft_fir(when)
+    del fir.sections[:]
+    fir.sections.extend(records_pb2.ActSection(act=a, section=s) for a, s in cited)
+    with station_clock_at(station, utc_ms(when)):
+        return registers.register_fir(station, "PEN100200", fir).ref
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Iterator[Any]:
+    """The district's web app, its replicas of the two stations, and the stations' FIRs."""
+    start = datetime(YEAR, 1, 5, 10, 0, tzinfo=IST)
+    children = []
+    for number, (origin, name) in enumerate(STATIONS):
+        data_dir = DataDir(tmp_path / name)
+        data_dir.create(origin=origin, district="Ernakulam City", station=name)
+        station = Station.open(data_dir)
+        _fir(station, start.replace(day=5 + number), ("BNS", "303(2)"))
+        _fir(station, start.replace(day=10 + number), ("BNS", "303(2)"), ("BNS", "103(1)"))
+        children.append(station)
+    district_dir = DataDir(tmp_path / "district")
+    district_dir.create(origin=DISTRICT, role="district", district="Ernakulam City")
+    district_station = Station.open(district_dir)
+    witness = Witness(district_dir.load_key(), DISTRICT, lambda: int(time.time()))
+    indexes = ReplicaIndexes(district_dir.path / "replicas")
+    replicas = ReplicaSet(
+        district_dir.path / "replicas", witness=witness, on_verified=indexes.on_verified
+    )
+    indexes.replicas = replicas
+    readers = {s.config.origin: LedgerLogReader(s.ledger) for s in children}
+    peer = LogPeer(readers.__getitem__, "children")
+    for station in children:
+        key = bytes(station.ledger.keys.key_at(0))
+        follow(replicas.follow(station.config.origin, key), peer)
+    clock = Clock()
+    accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
+    app = create_app(
+        WebContext(station=district_station, accounts=accounts, replica_indexes=indexes)
+    )
+    client = sign_in(
+        accounts,
+        clock,
+        app,
+        "PEN900100",
+        "district_supervisor",
+        station_node_id=DISTRICT.split("/", 1)[1],
+        jurisdiction="kerala/ernakulam-city",
+    )
+    yield client, children
+    accounts.close()
+    indexes.close()
+    replicas.close()
+    district_station.close()
+    for station in children:
+        station.close()
+
+
+def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> None:
+    client, children = district
+    page = client.get(f"/statistics?year={YEAR}&state=kerala")
+    assert page.status_code == 200, page.text
+    assert "Ernakulam City" in page.text and MURDER in page.text
+    table = client.get(f"/statistics/crime.csv?year={YEAR}&state=kerala")
+    rows = list(csv.reader(io.StringIO(table.text)))
+    assert rows[0] == ["Crime head", "Law", "Ernakulam City", "Total"]
+    counts = {row[0]: row[2:] for row in rows[1:]}
+    # Two stations, each one theft and one theft-and-murder counted as murder.
+    assert counts[MURDER] == ["2", "2"] and counts[THEFT] == ["2", "2"]
+    assert counts["Total"] == ["4", "4"]
+
+    cases = client.get(
+        "/statistics/cases", params={"year": YEAR, "state": "kerala", "head": MURDER}
+    )
+    assert cases.status_code == 200
+    links = [part.split('"')[0] for part in cases.text.split('href="/statistics/proof?')[1:]]
+    assert len(links) == 2
+    for station in children:
+        assert station.config.origin in cases.text
+    proof = client.get("/statistics/proof?" + links[0].replace("&amp;", "&"))
+    assert proof.status_code == 200, proof.text
+    assert 'id="proved"' in proof.text and "BNS 103(1)" in proof.text
+
+
+def test_a_proof_of_an_entry_beyond_the_replica_is_refused(district: Any) -> None:
+    client, children = district
+    origin = children[0].config.origin
+    answer = client.get("/statistics/proof", params={"origin": origin, "index": 10_000})
+    assert answer.status_code == 404
+    unknown = client.get(
+        "/statistics/proof", params={"origin": "cctns.in/kerala/x/ps-none", "index": 0}
+    )
+    assert unknown.status_code == 404
+
+
+def test_a_station_without_replicas_has_no_statistics(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "station")
+    origin = STATIONS[0][0]
+    data_dir.create(origin=origin, district="Ernakulam City", station="Kalamassery")
+    station = Station.open(data_dir)
+    clock = Clock()
+    accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
+    try:
+        indexes = ReplicaIndexes(None)
+        indexes.replicas = ReplicaSet(None)
+        app = create_app(WebContext(station=station, accounts=accounts, replica_indexes=indexes))
+        client: TestClient = sign_in(accounts, clock, app, "PEN900101", "sho")
+        page = client.get("/statistics")
+        assert page.status_code == 200 and 'id="no-replicas"' in page.text
+    finally:
+        accounts.close()
+        station.close()
