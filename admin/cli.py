@@ -30,6 +30,7 @@ from admin import (
     pki_cli,
     record_cli,
     sim_cli,
+    stats_cli,
     user_cli,
 )
 from admin.common import Handler
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         ledger_cli,
         record_cli,
         case_cli,
+        stats_cli,
         pki_cli,
         peer_cli,
         federation_cli,

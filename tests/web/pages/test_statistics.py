@@ -7,79 +7,31 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from federation.logs import LedgerLogReader
 from federation.replicas import ReplicaSet
-from federation.replication import Witness
 from node.config import DataDir
 from node.peers.replica_index import ReplicaIndexes
-from node.records.laws import Statutes
-from node.records.validation import IST, utc_ms
-from node.station import registers
 from node.station.core import Station
 from node.web.app import create_app
 from node.web.auth import Accounts
 from node.web.deps import WebContext
-from protos import records_pb2
-from tests.federation.test_replication import LogPeer, follow
-from tests.node.support import station_clock_at, theft_fir
+from tests.node.peers.district import DISTRICT, MURDER, STATIONS, THEFT, YEAR, build_district
 from tests.web.support import FAST, Clock, TestClient, sign_in
-
-DISTRICT = "cctns.in/kerala/ernakulam-city/dpo"
-STATIONS = (
-    ("cctns.in/kerala/ernakulam-city/ps-kalamassery", "Kalamassery"),
-    ("cctns.in/kerala/ernakulam-city/ps-edappally", "Edappally"),
-)
-YEAR = datetime.now(IST).year
-MURDER = Statutes.default().crime_head([("BNS", "103(1)")])
-THEFT = Statutes.default().crime_head([("BNS", "303(2)")])
-
-
-def _fir(station: Station, when: datetime, *cited: tuple[str, str]) -> str:
-    fir = theft_fir(when)
-    del fir.sections[:]
-    fir.sections.extend(records_pb2.ActSection(act=a, section=s) for a, s in cited)
-    with station_clock_at(station, utc_ms(when)):
-        return registers.register_fir(station, "PEN100200", fir).ref
 
 
 @pytest.fixture
 def district(tmp_path: Path) -> Iterator[Any]:
-    """The district's web app, its replicas of the two stations, and the stations' FIRs."""
-    start = datetime(YEAR, 1, 5, 10, 0, tzinfo=IST)
-    children = []
-    for number, (origin, name) in enumerate(STATIONS):
-        data_dir = DataDir(tmp_path / name)
-        data_dir.create(origin=origin, district="Ernakulam City", station=name)
-        station = Station.open(data_dir)
-        _fir(station, start.replace(day=5 + number), ("BNS", "303(2)"))
-        _fir(station, start.replace(day=10 + number), ("BNS", "303(2)"), ("BNS", "103(1)"))
-        children.append(station)
-    district_dir = DataDir(tmp_path / "district")
-    district_dir.create(origin=DISTRICT, role="district", district="Ernakulam City")
-    district_station = Station.open(district_dir)
-    witness = Witness(district_dir.load_key(), DISTRICT, lambda: int(time.time()))
-    indexes = ReplicaIndexes(district_dir.path / "replicas")
-    replicas = ReplicaSet(
-        district_dir.path / "replicas", witness=witness, on_verified=indexes.on_verified
-    )
-    indexes.replicas = replicas
-    readers = {s.config.origin: LedgerLogReader(s.ledger) for s in children}
-    peer = LogPeer(readers.__getitem__, "children")
-    for station in children:
-        key = bytes(station.ledger.keys.key_at(0))
-        follow(replicas.follow(station.config.origin, key), peer)
+    """The district's web app (signed in as its supervisor) and the stations it replicates."""
+    built = build_district(tmp_path)
     clock = Clock()
     accounts = Accounts(f"sqlite:///{tmp_path / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
     app = create_app(
-        WebContext(station=district_station, accounts=accounts, replica_indexes=indexes)
+        WebContext(station=built.station, accounts=accounts, replica_indexes=built.indexes)
     )
     client = sign_in(
         accounts,
@@ -90,13 +42,9 @@ def district(tmp_path: Path) -> Iterator[Any]:
         station_node_id=DISTRICT.split("/", 1)[1],
         jurisdiction="kerala/ernakulam-city",
     )
-    yield client, children
+    yield client, built.children
     accounts.close()
-    indexes.close()
-    replicas.close()
-    district_station.close()
-    for station in children:
-        station.close()
+    built.close()
 
 
 def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> None:
