@@ -331,11 +331,15 @@ def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+# PersonRole.Name is a slow lookup, run for every person of every record projected.
+_ROLE_NAMES = {number: name for name, number in records_pb2.PersonRole.items()}
+
+
 def party_of(entry: records_pb2.PersonInCase) -> Party:
     """A person in a record message as the policy sees them."""
     person = entry.person
     return Party(
-        role=records_pb2.PersonRole.Name(entry.role),
+        role=_ROLE_NAMES.get(entry.role) or records_pb2.PersonRole.Name(entry.role),
         sex=person.sex,
         age=person.age,
         date_of_birth=person.date_of_birth,

@@ -81,6 +81,7 @@ class AggregateIndex:
         self._lookups = Lookups(self._engine)
         self._lock = threading.Lock()
         self._offices: dict[int, str] = {}  # origin number -> origin, for `locate`
+        self._tokens: set[tuple[str, str, str]] = set()  # name_tokens rows known written
         try:
             self._create()
         except sa.exc.SQLAlchemyError as exc:
@@ -121,6 +122,7 @@ class AggregateIndex:
         with self._lock:
             agg.derived.drop_all(self._engine)
             self.search.reset()
+            self._tokens.clear()
             with self._engine.begin() as conn:
                 conn.execute(agg.agg_origins.update().values(indexed_size=0))
             self._create()
@@ -206,6 +208,22 @@ class AggregateIndex:
         self._offices[office.origin_no] = office.origin
         return office
 
+    def _offices_of(self, conn: Connection, origins: list[str]) -> dict[str, Office]:
+        """The offices of `origins` (one query for those met before; the others numbered)."""
+        o = agg.agg_origins
+        found = {
+            str(r.origin): Office(
+                str(r.origin), int(r.origin_no), str(r.state), int(r.indexed_size)
+            )
+            for r in conn.execute(sa.select(o).where(o.c.origin.in_(origins)))
+        }
+        for origin in origins:
+            if origin not in found:
+                found[origin] = self._office(conn, origin)
+        for office in found.values():
+            self._offices[office.origin_no] = office.origin
+        return found
+
     def offices(self) -> list[Office]:
         """Every office the index has met, by number."""
         o = agg.agg_origins
@@ -246,11 +264,15 @@ class AggregateIndex:
         with self._lock:
             try:
                 with self._engine.begin() as conn:
-                    next_name_id = core.read_meta(conn, "next_name_id")
+                    # One batch for every office of the transaction (one COPY per table): rows
+                    # of different offices never meet; `base` says whose entries cite whose.
+                    batch = Batch(next_name_id=core.read_meta(conn, "next_name_id"))
                     outcomes: list[tuple[Any, ...]] = []
+                    sizes: dict[str, int] = {}
+                    offices = self._offices_of(conn, list(entries))
                     for origin, part in entries.items():
-                        office = self._office(conn, origin)
-                        batch = Batch(next_name_id=next_name_id, base=office.base)
+                        office = offices[origin]
+                        batch.base = office.base
                         expected = office.indexed_size
                         for entry in part:
                             if entry.index < expected:
@@ -266,19 +288,26 @@ class AggregateIndex:
                             if outcome is not None:
                                 outcomes.append(outcome)
                             expected += 1
-                        if expected == office.indexed_size:
-                            continue
-                        batch.flush(conn)
-                        batch.flush_tokens(conn)
-                        next_name_id = batch.next_name_id
-                        applied += expected - office.indexed_size
-                        o = agg.agg_origins
-                        conn.execute(
-                            o.update().where(o.c.origin == origin).values(indexed_size=expected)
-                        )
+                        if expected != office.indexed_size:
+                            sizes[origin] = expected
+                            applied += expected - office.indexed_size
+                    if not sizes:
+                        return 0
+                    batch.flush(conn)
+                    # The vocabulary of name tokens is shared by every office and grows
+                    # slowly: only tokens this index has not written before are inserted.
+                    fresh = batch.tokens - self._tokens
+                    batch.tokens = set(fresh)
+                    batch.flush_tokens(conn)
                     if outcomes:
                         projecting.insert_rows(conn, agg.case_outcomes, outcomes)
-                    core.set_meta(conn, "next_name_id", next_name_id)
+                    o = agg.agg_origins
+                    for origin, size in sizes.items():
+                        conn.execute(
+                            o.update().where(o.c.origin == origin).values(indexed_size=size)
+                        )
+                    core.set_meta(conn, "next_name_id", batch.next_name_id)
+                self._tokens |= fresh  # written: the transaction committed
             except sa.exc.SQLAlchemyError as exc:
                 raise StoreError(f"aggregate index update failed: {exc}") from exc
         return applied
