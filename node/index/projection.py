@@ -258,6 +258,8 @@ def _pg_type(kind: sa.types.TypeEngine[Any]) -> str:
         return "int4"
     if isinstance(kind, sa.Boolean):
         return "bool"
+    if isinstance(kind, sa.Float):
+        return "float8"
     return "text"
 
 
@@ -375,6 +377,8 @@ def _project_fir(conn: Connection, batch: Batch, idx: int, fir: records_pb2.Fir)
             "status": "registered",
             "brief_facts": fir.brief_facts,
             "place": fir.place_of_occurrence.description,
+            "occurrence_lat": fir.place_of_occurrence.latitude,
+            "occurrence_lon": fir.place_of_occurrence.longitude,
             "gd_reference": fir.gd_reference,
             "information_type": fir.information_type,
             "petition_receipt": fir.petition_receipt,

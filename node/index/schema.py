@@ -29,8 +29,8 @@ def _index_fk() -> sa.Column[Any]:
 #: The shape of the tables. An index written by an older shape is dropped and projected again
 #: from the ledger when it is opened (the ledger is the truth; see RecordIndex): 2 added
 #: `records.imported` and the NCR occurrence columns; 3 moves an FIR's crime head when an
-#: amendment alters its sections.
-SCHEMA_VERSION = 3
+#: amendment alters its sections; 4 adds the place of occurrence's coordinates to `firs`.
+SCHEMA_VERSION = 4
 
 index_meta = sa.Table(
     "index_meta",
@@ -77,6 +77,9 @@ firs = sa.Table(
     sa.Column("status", sa.String(40), nullable=False),
     sa.Column("brief_facts", sa.Text, nullable=False),
     sa.Column("place", sa.Text, nullable=False),
+    # Where it happened, when the FIR says (0, 0: not given): the statistics' hotspot maps.
+    sa.Column("occurrence_lat", sa.Float, nullable=False),
+    sa.Column("occurrence_lon", sa.Float, nullable=False),
     sa.Column("gd_reference", sa.String(40), nullable=False),
     sa.Column("information_type", sa.String(20), nullable=False),
     sa.Column("petition_receipt", sa.String(40), nullable=False),

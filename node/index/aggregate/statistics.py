@@ -451,6 +451,56 @@ def trace(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Hotspot:
+    """A small square of the map (about `cell` degrees a side) and the crime FIRs that say
+    they happened in it."""
+
+    lat: float  # the square's centre
+    lon: float
+    cases: int
+
+
+def hotspots(
+    index: AggregateIndex,
+    *,
+    year: int,
+    state: str | None = None,
+    district: str | None = None,
+    cell: float = 0.02,
+    limit: int = 25,
+    statutes: Statutes | None = None,
+) -> list[Hotspot]:
+    """The squares where most crime FIRs of `year` happened (FIRs without coordinates left
+    out), most first: about 2 km squares by default."""
+    statutes = statutes or Statutes.default()
+    f = agg.firs
+    with index.engine.connect() as conn:
+        where, _ = _scope(conn, state)
+        if district is not None:
+            where.append(f.c.district == district)
+        row = sa.func.floor(f.c.occurrence_lat / cell).label("row")
+        column = sa.func.floor(f.c.occurrence_lon / cell).label("col")
+        stmt = (
+            sa.select(row, column, sa.func.count().label("n"))
+            .where(
+                f.c.year == year,
+                f.c.serial > 0,
+                f.c.occurrence_lat != 0,
+                f.c.occurrence_lon != 0,
+                _crime(statutes),
+                *where,
+            )
+            .group_by(row, column)
+            .order_by(sa.desc("n"), row, column)
+            .limit(limit)
+        )
+        found = conn.execute(stmt).all()
+    return [
+        Hotspot((float(r.row) + 0.5) * cell, (float(r.col) + 0.5) * cell, int(r.n)) for r in found
+    ]
+
+
 def table_rows(table: HeadTable) -> Iterable[Sequence[object]]:
     """The table as rows of cells (a header first), for CSV and the page."""
     yield ("Crime head", "Law", *table.areas, "Total")

@@ -23,8 +23,9 @@ from ledger.errors import InputError, PeerError, VerificationError
 from ledger.log import now_ms
 from node.index.aggregate import statistics as stats
 from node.index.aggregate.index import AggregateIndex
+from node.records import geography
 from node.records.validation import IST
-from node.web import charts
+from node.web import charts, maps
 from node.web.deps import context, no_store, not_found, render, station, station_officer, t
 from node.web.rules import Officer
 
@@ -95,6 +96,7 @@ def statistics_page(
         request,
         "statistics.html",
         empty=False,
+        map_svg=_map(request, index, table, rates, chosen, scope),
         year=chosen,
         state=scope or "india",
         states=sorted({office.state for office in index.offices()}),
@@ -116,6 +118,48 @@ def statistics_page(
         ),
     )
     return no_store(page)
+
+
+def _map(
+    request: Request,
+    index: AggregateIndex,
+    table: stats.HeadTable,
+    rates: list[stats.RateRow],
+    year: int,
+    scope: str | None,
+) -> Markup:
+    """Kerala: the crime rate per revenue district, with the year's hotspots; India: the cases
+    of each state. Other states have no boundaries shipped yet: no map."""
+    if scope is None:
+        shapes = geography.india_states()
+        values: dict[str, float | None] = {
+            area: float(total)
+            for area, total in zip(table.areas, table.area_totals, strict=True)
+            if area in shapes.features
+        }
+        title, legend = t(request, "stats.map_india", year=year), t(request, "stats.col.cases")
+        points: list[maps.MapPoint] = []
+    elif scope == "kerala":
+        shapes = geography.kerala_districts()
+        values = {r.area: r.rate for r in rates if r.area in shapes.features}
+        title, legend = t(request, "stats.map_kerala", year=year), t(request, "stats.col.rate")
+        spots = stats.hotspots(index, year=year, state=scope)
+        most = max((spot.cases for spot in spots), default=1)
+        points = [
+            maps.MapPoint(s.lat, s.lon, 2 + 8 * (s.cases / most) ** 0.5, f"{s.cases}")
+            for s in spots
+        ]
+    else:
+        return Markup("")
+    svg = maps.choropleth_svg(
+        shapes,
+        values,
+        title=title,
+        legend_label=legend,
+        points=points,
+        no_data=t(request, "stats.not_available"),
+    )
+    return Markup(svg)
 
 
 @router.get("/crime.csv", include_in_schema=False)

@@ -17,6 +17,7 @@ from ledger.errors import StoreError
 from node.config import DataDir
 from node.demo.seed import seed_station
 from node.index.aggregate import keys
+from node.index.aggregate import statistics as stats
 from node.index.aggregate.index import AggregateIndex
 from node.index.projection import IndexedEntry
 from node.station.core import Station
@@ -238,3 +239,26 @@ def test_a_state_is_a_partition_dropped_alone(pg_url: str, stations: list[Statio
         ]
     finally:
         index.close()
+
+
+def test_hotspots_are_the_squares_with_most_cases(
+    index: AggregateIndex, stations: list[Station]
+) -> None:
+    index.catch_up(logs_of(stations))
+    with stations[0].index.engine.connect() as conn:
+        year, count = conn.execute(
+            sa.text(
+                "SELECT year, count(*) FROM firs WHERE serial > 0 AND occurrence_lat != 0 "
+                "AND crime_head NOT IN ('Missing persons', 'Unnatural deaths') "
+                "GROUP BY year ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).one()
+    spots = stats.hotspots(index, year=int(year), state="kerala", district="Ernakulam City",
+                           cell=0.5, limit=100)  # fmt: skip
+    # Squares half a degree wide hold every FIR of the station's year (the generator puts
+    # occurrences within 0.08 degrees of the district's centre), counted once each, most first.
+    assert sum(s.cases for s in spots) == int(count) > 0
+    assert [s.cases for s in spots] == sorted((s.cases for s in spots), reverse=True)
+    fine = stats.hotspots(index, year=int(year), state="kerala", cell=0.01, limit=3)
+    assert len(fine) == 3 and fine[0].cases >= fine[-1].cases
+    assert all(9.0 < s.lat < 11.0 and 75.5 < s.lon < 77.5 for s in fine)
