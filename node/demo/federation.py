@@ -1,13 +1,15 @@
 """`make run`: a small federation on one machine, every node a real process.
 
-One state node (SCRB), two district offices and four police stations, each with its own key,
-certificate (from a demo national root and a Kerala authority), RocksDB ledger, SQLite index and
-gRPC port on 127.0.0.1, stations seeded with synthetic records. No peer list is written: each
+The national node (NCRB), one state node (SCRB), two district offices and four police stations,
+each with its own key, certificate (the national node's from a demo national root, the others'
+from a Kerala authority), RocksDB ledger, SQLite index and gRPC port on 127.0.0.1, stations
+seeded with synthetic records. No peer list is written: each
 node's federation.toml says only where it listens and who its parent is (and where), and the
 nodes join as an operator would (`cctns federation join`, parents first, then `cctns node
 serve`), learning the other offices from the signed directory (docs/directory.md). Each office
 follows every office of its subtree the directory names: districts replicate their stations, the
-state node every district and station. Prints how to query one station from another, then
+state node every district and station, the national node every office, each indexed in one
+aggregate index (docs/aggregate.md). Prints how to query one station from another, then
 runs until Ctrl-C (or, with `--check`, asks every office from one station, fetches a record of
 another district's station, and stops).
 """
@@ -25,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import trio
@@ -32,9 +35,19 @@ import trio
 from federation.interfaces import PeerAddress
 from federation.trust.authority import create_root, enrol_node, issue_state_authority
 from ledger.errors import NotFound, PeerError, PeerUnavailable, UsageError
-from node.config import DataDir, FederationConfig, PeerEntry, load_federation, save_federation
+from node.config import (
+    AGGREGATE_NAME,
+    DataDir,
+    FederationConfig,
+    PeerEntry,
+    load_federation,
+    save_federation,
+)
 from node.demo.seed import seed_station
+from node.index.aggregate.index import AggregateIndex
+from node.index.record_index import RecordIndex
 from node.peers.clients import Peers
+from node.records.validation import IST
 from node.station.core import Station
 from node.web.auth import accounts_for
 
@@ -54,7 +67,10 @@ class DemoNode:
 
 
 NODES = (
-    DemoNode("scrb", "cctns.in/kerala/scrb", "state", "Thiruvananthapuram City", "SCRB", ""),
+    # The national node (NCRB) above the state: certified by the national root itself, it
+    # follows and indexes every office of its subtree (docs/aggregate.md).
+    DemoNode("ncrb", "cctns.in/national", "national", "New Delhi", "NCRB", ""),
+    DemoNode("scrb", "cctns.in/kerala/scrb", "state", "Thiruvananthapuram City", "SCRB", "ncrb"),
     DemoNode(
         "ekm-dpo",
         "cctns.in/kerala/ernakulam-city/dpo",
@@ -155,12 +171,13 @@ def build(
     base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES, peer_lists: bool = False
 ) -> None:
     """Creates the demo's authorities, nodes, certificates, federation.toml files and records.
-    `nodes` (the demo's seven by default; the simulator's real-process mode passes its own)
-    must be of one state, parents before children. federation.toml holds what is local only
-    (`listen`, `parent`, `parent_address`): the nodes learn each other from the directory once
-    they join (`join_and_start`). `peer_lists` also writes every other node's address and
-    ledger key as [[peers]] (local overrides, docs/directory.md): for tests and the simulator's
-    real-process mode, which run some nodes without their parents or never join them."""
+    `nodes` (the demo's eight by default: the national node, then one state's offices; the
+    simulator's real-process mode passes its own) come parents before children. federation.toml
+    holds what is local only (`listen`, `parent`, `parent_address`): the nodes learn each other
+    from the directory once they join (`join_and_start`). `peer_lists` also writes every other
+    node's address and ledger key as [[peers]] (local overrides, docs/directory.md): for tests
+    and the simulator's real-process mode, which run some nodes without their parents or never
+    join them."""
     root = create_root(common_name="cctns demo national root")
     kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
@@ -182,7 +199,7 @@ def build(
         data_dir = DataDir(base / node.name)
         parent = by_name[node.parent].node_id if node.parent else ""
         creds = enrol_node(
-            kerala,
+            root if node.role == "national" else kerala,
             node_id=node.node_id,
             role=node.role,
             parent=parent,
@@ -331,7 +348,7 @@ def start(
 
 
 def _levels(nodes: Sequence[DemoNode]) -> list[list[DemoNode]]:
-    """The nodes by depth in the tree: the state, its children, theirs..."""
+    """The nodes by depth in the tree: the national node, the state, its children..."""
     depth: dict[str, int] = {}
     for node in nodes:  # parents come first
         depth[node.name] = depth[node.parent] + 1 if node.parent else 0
@@ -464,7 +481,10 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         trio.run(_wait_ready, base)
         kal = shlex.quote(str(base / "kalamassery"))
         first_fir = _demo_fir(base, "ollur")
-        print(f"\nA federation of 7 nodes is running on 127.0.0.1 (logs in {base / 'logs'}):")
+        print(
+            f"\nA federation of {len(NODES)} nodes is running on 127.0.0.1 "
+            f"(logs in {base / 'logs'}):"
+        )
         for node in NODES:
             print(f"  {node.role:9} {node.node_id}")
         print("\nAsk every office from Kalamassery station (fan-out, verified answers):")
@@ -477,6 +497,11 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         # Every office follows its subtree as the directory names it (docs/directory.md).
         print("Ask the state node (answers from its verified replicas, with freshness):")
         print(f"  .venv/bin/cctns peer search 'Raju' --nodes kerala/scrb --data-dir {kal}")
+        print("Crime statistics at the national node, from its one index over every replica:")
+        print(
+            f"  .venv/bin/cctns stats crime --year {_this_year()} --india --data-dir "
+            f"{shlex.quote(str(base / 'ncrb'))}"
+        )
         print("Who holds this vehicle? (hit/no-hit)")
         print(f"  .venv/bin/cctns peer hit KL-07-AB-1234 --data-dir {kal}")
         http = _http_ports(base)
@@ -498,6 +523,10 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         return 0
     finally:
         stop(processes)
+
+
+def _this_year() -> int:
+    return datetime.now(IST).year
 
 
 def _check(base: Path, attempts: int = 3) -> int:
@@ -543,4 +572,39 @@ def _check(base: Path, attempts: int = 3) -> int:
     )
     print(f"fetch {ref} from {ollur}: exit {fetch.returncode}")
     print(fetch.stderr, end="", file=sys.stderr)
-    return fetch.returncode
+    if fetch.returncode != 0:
+        return fetch.returncode
+    return 0 if _national_counts_every_station(base) else 1
+
+
+def _national_counts_every_station(base: Path, timeout: float = READY_TIMEOUT) -> bool:
+    """Whether the national node's one index over its replicas counts, for every station, the
+    crime FIRs the station's own index counts (waiting up to `timeout` for replication)."""
+    stations = [n for n in NODES if n.role == "station"]
+    own: dict[str, int] = {}
+    for node in stations:
+        index = RecordIndex(DataDir(base / node.name).load_config().index_url)
+        try:
+            own[node.origin] = sum(index.lookups.counts_by_crime_head().values())
+        finally:
+            index.close()
+    national = next(n for n in NODES if n.role == "national")
+    path = base / national.name / "replicas" / AGGREGATE_NAME
+    deadline = time.monotonic() + timeout
+    counted: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        if path.exists():
+            index_of_all = AggregateIndex(f"sqlite:///{path}")
+            try:
+                counted = dict(index_of_all.firs_by_office())
+            finally:
+                index_of_all.close()
+            if all(counted.get(origin) == count for origin, count in own.items()):
+                print(
+                    f"national node: crime FIRs of {len(own)} stations counted as each "
+                    f"station counts them ({sum(own.values())} in all)"
+                )
+                return True
+        time.sleep(1.0)
+    print(f"national node counts {counted}, the stations {own}")
+    return False

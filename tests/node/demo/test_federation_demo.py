@@ -1,6 +1,7 @@
-"""`make run` (`cctns demo`, node/demo/federation.py) with no peer list written: the seven
-nodes join through their parents and find each other in the signed directory
-(docs/directory.md). Slow: seven real node processes on loopback."""
+"""`make run` (`cctns demo`, node/demo/federation.py) with no peer list written: the eight
+nodes (national, state, two districts, four stations) join through their parents and find each
+other in the signed directory (docs/directory.md); the national node holds a verified replica
+of every office and counts their crimes. Slow: eight real node processes on loopback."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ def test_demo_check_finds_another_district_through_the_directory(
     # (another district's station), which it knows only from the directory.
     assert run_federation_demo(tmp_path / "demo", records=30, check=True) == 0
     out = capsys.readouterr().out
-    assert "answered by 6 offices, unanswered none" in out, out
+    assert f"answered by {len(NODES) - 1} offices, unanswered none" in out, out
+    assert "national node: crime FIRs of 4 stations counted as each station counts them" in out
     everyone = {node.node_id for node in NODES}
-    for name in ("scrb", "kalamassery"):
+    for name in ("ncrb", "scrb", "kalamassery"):
         saved = json.loads((tmp_path / "demo" / name / DIRECTORY_NAME).read_text())
         assert {row["node_id"] for row in saved["entries"]} >= everyone, name
     for node in NODES:
