@@ -311,7 +311,7 @@ class Ledger:
             leaves = [encode_leaf(raw, sig) for raw, sig in zip(raws, signatures, strict=True)]
             hashes = [merkle.leaf_hash(leaf) for leaf in leaves]
             end = start + len(leaves)
-            nodes = merkle.new_nodes(start, hashes, self.store)
+            nodes = merkle.node_runs(start, hashes, self.store)
             root = merkle.MerkleTree(merkle.PendingNodes(self.store, nodes)).root(end)
             note = sign_checkpoint(Checkpoint(self.origin, end, root), signer)
             self.store.commit(

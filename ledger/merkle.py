@@ -15,8 +15,9 @@ verifiers return None or raise ProofError.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from typing import Final, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, repeat
+from typing import Final, Protocol, overload
 
 from ledger.errors import InputError, ProofError, StoreError
 
@@ -62,6 +63,9 @@ class MemoryNodes:
 
     def extend(self, nodes: Iterable[tuple[int, int, bytes]]) -> None:
         """Stores every (level, index, hash), e.g. the output of new_nodes."""
+        if isinstance(nodes, NodeRuns):
+            self._nodes.update(nodes.by_position())
+            return
         for level, index, digest in nodes:
             self._nodes[(level, index)] = digest
 
@@ -75,7 +79,11 @@ class PendingNodes:
 
     def __init__(self, reader: NodeReader, fresh: Iterable[tuple[int, int, bytes]]) -> None:
         self._reader = reader
-        self._fresh = {(level, index): digest for level, index, digest in fresh}
+        self._fresh = (
+            fresh.by_position()
+            if isinstance(fresh, NodeRuns)
+            else {(level, index): digest for level, index, digest in fresh}
+        )
 
     def node(self, level: int, index: int) -> bytes | None:
         """The fresh hash of node (level, index), else the underlying reader's."""
@@ -94,10 +102,85 @@ def _read(reader: NodeReader, level: int, index: int) -> bytes:
     return digest
 
 
-def new_nodes(
-    size: int, leaf_hashes: Sequence[bytes], reader: NodeReader
-) -> list[tuple[int, int, bytes]]:
-    """Every complete subtree (level, index, hash) that appending `leaf_hashes` creates.
+class NodeRuns(Sequence[tuple[int, int, bytes]]):
+    """The new nodes of an append, one run per level: (level, first index, hashes), the
+    hashes those of nodes first, first + 1, ... of that level.
+
+    A Sequence of (level, index, hash) for any reader, but kept as runs: an append makes about
+    two nodes per leaf, and a tuple and an index object for each were a large share of a
+    replica's catch-up (made, then freed after the commit). Stores write a run at a time
+    (`runs`): one range check and one comprehension of keys per level.
+    """
+
+    __slots__ = ("_len", "_runs")
+
+    def __init__(self, runs: Iterable[tuple[int, int, Sequence[bytes]]] = ()) -> None:
+        self._runs: tuple[tuple[int, int, Sequence[bytes]], ...] = tuple(
+            run for run in runs if run[2]
+        )
+        self._len = sum(len(hashes) for _, _, hashes in self._runs)
+
+    @property
+    def runs(self) -> tuple[tuple[int, int, Sequence[bytes]], ...]:
+        """(level, first index, hashes) per run, none empty."""
+        return self._runs
+
+    @classmethod
+    def joined(cls, parts: Iterable[NodeRuns]) -> NodeRuns:
+        """The runs of several appends together (for one commit of consecutive chunks)."""
+        return cls(run for part in parts for run in part._runs)
+
+    def by_position(self) -> dict[tuple[int, int], bytes]:
+        """{(level, index): hash} of every node, built a run at a time."""
+        found: dict[tuple[int, int], bytes] = {}
+        for level, first, hashes in self._runs:
+            positions = zip(repeat(level), range(first, first + len(hashes)))
+            found.update(zip(positions, hashes, strict=True))
+        return found
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        for level, first, hashes in self._runs:
+            yield from zip(repeat(level), range(first, first + len(hashes)), hashes)
+
+    @overload
+    def __getitem__(self, position: int) -> tuple[int, int, bytes]: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> list[tuple[int, int, bytes]]: ...
+
+    def __getitem__(
+        self, position: int | slice
+    ) -> tuple[int, int, bytes] | list[tuple[int, int, bytes]]:
+        if isinstance(position, slice):
+            return list(self)[position]
+        if position < 0:
+            position += self._len
+        if not 0 <= position < self._len:
+            raise IndexError(f"node {position} of {self._len}")
+        for level, first, hashes in self._runs:
+            if position < len(hashes):
+                return level, first + position, hashes[position]
+            position -= len(hashes)
+        raise AssertionError("unreachable: position checked against the length")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NodeRuns):
+            return self._len == other._len and list(self) == list(other)
+        if isinstance(other, list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable hashes lists inside
+
+    def __repr__(self) -> str:
+        return f"NodeRuns({[(lv, first, len(h)) for lv, first, h in self._runs]})"
+
+
+def node_runs(size: int, leaf_hashes: Sequence[bytes], reader: NodeReader) -> NodeRuns:
+    """Every complete subtree that appending `leaf_hashes` creates, as runs per level.
 
     The tree has `size` leaves whose complete subtrees `reader` holds. The leaves come out
     at level 0, then each level above in index order. Level by level: the new nodes of one
@@ -107,24 +190,34 @@ def new_nodes(
     """
     if size < 0:
         raise InputError(f"tree size {size} is negative")
-    for offset, digest in enumerate(leaf_hashes):
-        if len(digest) != HASH_SIZE:
-            raise InputError(f"leaf hash {offset} has {len(digest)} bytes, want {HASH_SIZE}")
-    out: list[tuple[int, int, bytes]] = [
-        (0, index, digest) for index, digest in enumerate(leaf_hashes, size)
-    ]
+    if not all(map(HASH_SIZE.__eq__, map(len, leaf_hashes))):  # in C: no Python step per leaf
+        for offset, digest in enumerate(leaf_hashes):
+            if len(digest) != HASH_SIZE:
+                raise InputError(f"leaf hash {offset} has {len(digest)} bytes, want {HASH_SIZE}")
     sha = _sha256
+    runs: list[tuple[int, int, Sequence[bytes]]] = []
     level, first, hashes = 0, size, list(leaf_hashes)  # the new nodes of `level`, from `first`
     while hashes:
+        runs.append((level, first, hashes))
+        paired: Iterator[bytes] = iter(hashes)
         if first & 1:  # the first new node is a right child: its left half is old
-            hashes.insert(0, _read(reader, level, first - 1))
-            first -= 1
-        # Pairs (2k, 2k+1) complete their parents; an unpaired last node waits for its sibling.
-        pairs = zip(hashes[0::2], hashes[1::2], strict=False)  # False: the unpaired last
-        hashes = [sha(b"\x01" + left + right).digest() for left, right in pairs]
+            paired = chain((_read(reader, level, first - 1),), paired)
+        # Pairs (2k, 2k+1) complete their parents; an unpaired last node waits for its sibling
+        # (zip over one iterator twice takes consecutive pairs and drops an odd last one).
+        hashes = [
+            sha(b"\x01" + left + right).digest()
+            for left, right in zip(paired, paired, strict=False)
+        ]
         level, first = level + 1, first >> 1
-        out.extend((level, index, digest) for index, digest in enumerate(hashes, first))
-    return out
+    return NodeRuns(runs)
+
+
+def new_nodes(
+    size: int, leaf_hashes: Sequence[bytes], reader: NodeReader
+) -> list[tuple[int, int, bytes]]:
+    """Every complete subtree (level, index, hash) that appending `leaf_hashes` creates, in
+    the order of `node_runs` (which this lists; see there)."""
+    return list(node_runs(size, leaf_hashes, reader))
 
 
 def right_edge(
@@ -140,6 +233,8 @@ def right_edge(
     Level L of the output holds (end >> L) - (size >> L) nodes, so the positions follow from
     the sizes alone; InputError when `nodes` is not laid out that way.
     """
+    if isinstance(nodes, NodeRuns):
+        return _right_edge_of_runs(size, end, nodes)
     edge: dict[tuple[int, int], bytes] = {}
     position, level = 0, 0
     while (count := (end >> level) - (size >> level)) > 0:
@@ -150,6 +245,22 @@ def right_edge(
         if (found_level, index) != (level, (end >> level) - 1):
             raise InputError(f"the nodes of leaves {size}..{end} are not in new_nodes' order")
         edge[(level, index)] = digest
+        level += 1
+    return edge
+
+
+def _right_edge_of_runs(size: int, end: int, nodes: NodeRuns) -> dict[tuple[int, int], bytes]:
+    """right_edge for runs: run L must be level L from index size >> L, with as many nodes."""
+    edge: dict[tuple[int, int], bytes] = {}
+    runs = nodes.runs
+    level = 0
+    while (count := (end >> level) - (size >> level)) > 0:
+        if level >= len(runs):
+            raise InputError(f"{len(nodes)} nodes are not the new nodes of leaves {size}..{end}")
+        found_level, first, hashes = runs[level]
+        if (found_level, first, len(hashes)) != (level, size >> level, count):
+            raise InputError(f"the nodes of leaves {size}..{end} are not in new_nodes' order")
+        edge[(level, first + count - 1)] = hashes[-1]
         level += 1
     return edge
 

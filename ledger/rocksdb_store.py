@@ -45,6 +45,7 @@ from typing import Any, Final, NoReturn
 import rocksdict
 
 from ledger.errors import StoreError
+from ledger.merkle import NodeRuns
 from ledger.store import CommitBatch
 
 __all__ = ["COLUMN_FAMILIES", "RocksDBLogStore"]
@@ -459,10 +460,29 @@ class RocksDBLogStore:
                 # map() runs the puts without a Python frame per entry.
                 deque(map(put, keys, batch.entries, repeat(entries)), maxlen=0)
                 tree = self._handles[CF_TREE]
-                for level, index, digest in batch.nodes:
-                    if not (0 <= level <= _MAX_LEVEL and 0 <= index < _U64_LIMIT):
-                        raise StoreError(f"tree node (level {level}, index {index}) out of range")
-                    put(bytes((level,)) + index.to_bytes(8, "big"), digest, tree)
+                nodes = batch.nodes
+                if isinstance(nodes, NodeRuns):
+                    # A run at a time: its range checked once, its keys (level byte and 8-byte
+                    # index, as one 9-byte number) built by one comprehension.
+                    for level, first, hashes in nodes.runs:
+                        last = first + len(hashes) - 1
+                        if not (0 <= level <= _MAX_LEVEL and first >= 0 and last < _U64_LIMIT):
+                            raise StoreError(
+                                f"tree nodes (level {level}, index {first}..{last}) out of range"
+                            )
+                        base = level << 64
+                        keys = [
+                            (base + index).to_bytes(9, "big")
+                            for index in range(first, first + len(hashes))
+                        ]
+                        deque(map(put, keys, hashes, repeat(tree)), maxlen=0)
+                else:
+                    for level, index, digest in nodes:
+                        if not (0 <= level <= _MAX_LEVEL and 0 <= index < _U64_LIMIT):
+                            raise StoreError(
+                                f"tree node (level {level}, index {index}) out of range"
+                            )
+                        put(bytes((level,)) + index.to_bytes(8, "big"), digest, tree)
                 if batch.checkpoint is not None:
                     write_batch.put(
                         index_key(batch.end), batch.checkpoint, self._handles[CF_CHECKPOINTS]

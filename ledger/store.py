@@ -17,6 +17,7 @@ from itertools import repeat
 from typing import Protocol, runtime_checkable
 
 from ledger.errors import StoreError
+from ledger.merkle import NodeRuns
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,9 @@ class CommitBatch:
 
     `start` must equal the store's size when the batch is committed; entries take indexes
     start, start+1, ... `nodes` are (level, index, hash) of the complete subtrees the new
-    entries complete. `checkpoint` is the signed note for the new size, if one is written.
+    entries complete, in any order: a list, or merkle.NodeRuns (what the ledger and replicas
+    pass), which stores write a run at a time. `checkpoint` is the signed note for the new
+    size, if one is written.
     """
 
     start: int
@@ -150,7 +153,11 @@ class MemoryLogStore:
                 )
             # Check and copy everything first, so a bad batch changes nothing (atomicity).
             entries = list(batch.entries)
-            nodes = {(level, index): digest for level, index, digest in batch.nodes}
+            nodes = (
+                batch.nodes.by_position()
+                if isinstance(batch.nodes, NodeRuns)
+                else {(level, index): digest for level, index, digest in batch.nodes}
+            )
             meta = dict(batch.meta)
             # isinstance mapped in C over each part: no joined list, no Python step per value
             # (a simulated network commits every replicated chunk here).

@@ -27,9 +27,11 @@ from federation.replication import (
     DEFAULT_CHUNK,
     META_TARGET,
     Alert,
+    NeedEntries,
     Progress,
     ReplicaFollower,
     Witness,
+    begin_round,
     follow_once,
     recover_from_parent,
     resync_own_log,
@@ -46,8 +48,9 @@ from ledger.errors import (
 )
 from ledger.keys import LogKeys
 from ledger.log import Ledger, verify_log
+from ledger.merkle import NodeRuns
 from ledger.rocksdb_store import RocksDBLogStore
-from ledger.store import LogStore, MemoryLogStore
+from ledger.store import CommitBatch, LogStore, MemoryLogStore
 from protos import federation_pb2, ledger_pb2, records_pb2
 from tests.ledger.forgery import forge, forge_handover
 
@@ -248,6 +251,57 @@ def test_replication_incremental_and_idempotent() -> None:
         (ORIGIN, 14, 17),
     ]
     verify_log(follower.store, CHILD_PUBLIC, ORIGIN)
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "rocksdb"])
+def test_replication_chunks_stored_together_make_one_commit_of_them_all(
+    tmp_path: Path, durable: bool
+) -> None:
+    """A writer that fell behind stores several verified chunks in one commit (their nodes
+    joined): the replica then holds what storing them one by one leaves."""
+    ledger = child()
+    append(ledger, 100)
+    peer = serving(ledger)
+    store: LogStore = RocksDBLogStore.open(tmp_path / "r") if durable else MemoryLogStore()
+    follower = ReplicaFollower(store, ORIGIN, CHILD_PUBLIC, witness=WITNESS)
+    one_by_one = ReplicaSet(None, witness=WITNESS).follow(ORIGIN, CHILD_PUBLIC)
+    follow(one_by_one, peer, chunk=16)
+    step = trio.run(functools.partial(begin_round, follower, peer, timeout=5))
+    assert isinstance(step[1], NeedEntries)
+    commits = 0
+    commit = store.commit
+
+    def counting(batch: CommitBatch) -> None:
+        nonlocal commits
+        commits += 1
+        assert isinstance(batch.nodes, NodeRuns)  # written a run at a time
+        commit(batch)
+
+    store.commit = counting  # type: ignore[method-assign]
+    start = 0
+    while start < 100:
+        group = []
+        for _ in range(3):  # 3 chunks of 13 in flight, then one commit
+            if start >= 100:
+                break
+            end = min(start + 13, 100)
+            proof = ledger.consistency_proof(end, 100) if end < 100 else []
+            leaves = list(ledger.store.entries(start, end))
+            group.append(follower.verify_chunk(start, leaves, proof))
+            start = end
+        follower.store_chunks(group)
+        for verified in group:
+            follower.chunk_stored(verified)
+    assert commits == 3  # 0..39, 39..78, 78..100
+    assert follower.verified_size == 100
+    expected = one_by_one.store
+    for level in range(7):
+        for index in range(100 >> level):
+            assert store.node(level, index) == expected.node(level, index)
+    assert store.node(0, 100) is None and store.node(7, 0) is None
+    assert list(store.entries(0, 100)) == list(ledger.store.entries(0, 100))
+    assert verify_log(store, CHILD_PUBLIC, ORIGIN).root == ledger.root()
+    store.close()
 
 
 def test_replication_short_answers_are_continued() -> None:

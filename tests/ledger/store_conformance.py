@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.errors import StoreError
+from ledger.merkle import NodeRuns
 from ledger.rocksdb_store import COLUMN_FAMILIES
 from ledger.store import CommitBatch, LogStore
 
@@ -56,6 +57,17 @@ def full_nodes(start: int, end: int) -> list[tuple[int, int, bytes]]:
         if end >> level == 0:
             break
     return nodes
+
+
+def as_runs(nodes: list[tuple[int, int, bytes]]) -> NodeRuns:
+    """`nodes` (consecutive indexes per level, as full_nodes lays them out) as runs."""
+    runs: list[tuple[int, int, list[bytes]]] = []
+    for level, index, value in nodes:
+        if runs and runs[-1][0] == level and runs[-1][1] + len(runs[-1][2]) == index:
+            runs[-1][2].append(value)
+        else:
+            runs.append((level, index, [value]))
+    return NodeRuns(runs)
 
 
 def batch_for(store: LogStore, count: int, *, tag: str = "", note: bool = True) -> CommitBatch:
@@ -200,6 +212,19 @@ class LogStoreConformance:
         assert store.meta("ಠ_ಠ ಕೀ") == b"\x00"
         assert store.meta("size") is None  # no store bookkeeping leaks into meta
 
+    def test_store_nodes_given_as_runs(self, store: LogStore) -> None:
+        """Runs (what the ledger and replicas commit) store the nodes a list of them would."""
+        store.commit(batch_for(store, 5))
+        listed = batch_for(store, 300)
+        store.commit(
+            CommitBatch(listed.start, listed.entries, as_runs(full_nodes(5, 305)), b"note 305")
+        )
+        for level, index, value in full_nodes(0, 305):
+            assert store.node(level, index) == value
+        assert store.node(0, 305) is None
+        assert store.node(8, 1) is None
+        assert store.latest_checkpoint() == (305, b"note 305")
+
     # --- failed commits -------------------------------------------------------------------
 
     @pytest.mark.parametrize("delta", [-2, -1, 1, 5])
@@ -209,6 +234,20 @@ class LogStoreConformance:
             start=2 + delta,
             entries=[b"intruder"] * 3,
             nodes=[(0, 2, b"bad"), (5, 0, b"bad")],
+            checkpoint=b"bad note",
+            meta={"k": b"bad"},
+        )
+        with pytest.raises(StoreError):
+            store.commit(bad)
+        self.assert_untouched_after_two(store)
+
+    def test_store_runs_with_a_hash_not_bytes_write_nothing(self, store: LogStore) -> None:
+        store.commit(batch_for(store, 2))
+        bad_hashes: list[bytes] = [digest(0, 2), None]  # type: ignore[list-item]
+        bad = CommitBatch(
+            start=2,
+            entries=[b"intruder"] * 2,
+            nodes=NodeRuns([(0, 2, bad_hashes), (5, 0, [b"bad"])]),
             checkpoint=b"bad note",
             meta={"k": b"bad"},
         )

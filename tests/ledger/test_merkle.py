@@ -19,10 +19,12 @@ from ledger.merkle import (
     EMPTY_ROOT,
     MemoryNodes,
     MerkleTree,
+    NodeRuns,
     PendingNodes,
     leaf_hash,
     new_nodes,
     node_hash,
+    node_runs,
     right_edge,
     root_from_inclusion_proof,
     verify_consistency,
@@ -288,6 +290,73 @@ def test_right_edge_refuses_nodes_not_laid_out_by_new_nodes() -> None:
         right_edge(0, 6, list(reversed(made)))
     with pytest.raises(InputError):
         right_edge(0, 6, made[:4])
+
+
+def test_node_runs_are_new_nodes_one_run_per_level() -> None:
+    """Runs list as new_nodes' (level, index, hash) and read as a Sequence of them."""
+    leaves = [_data(i) for i in range(300)]
+    written = MemoryNodes(new_nodes(0, [leaf_hash(d) for d in leaves[:45]], MemoryNodes()))
+    runs = node_runs(45, [leaf_hash(d) for d in leaves[45:300]], written)
+    listed = new_nodes(45, [leaf_hash(d) for d in leaves[45:300]], written)
+    assert list(runs) == listed and runs == listed and len(runs) == len(listed)
+    # One run per level, from index 45 >> level, each as long as that level's new nodes.
+    assert [(level, first, len(hashes)) for level, first, hashes in runs.runs] == [
+        (level, 45 >> level, (300 >> level) - (45 >> level))
+        for level in range(9)
+        if (300 >> level) - (45 >> level)
+    ]
+    for position in (0, 1, 254, 255, len(listed) - 1, -1, -len(listed)):
+        assert runs[position] == listed[position]
+    assert runs[3:40:7] == listed[3:40:7]
+    assert list(reversed(runs)) == listed[::-1]
+    with pytest.raises(IndexError):
+        runs[len(listed)]
+    with pytest.raises(IndexError):
+        runs[-len(listed) - 1]
+    assert runs.by_position() == {(level, index): h for level, index, h in listed}
+    before = len(written)
+    assert MerkleTree(PendingNodes(written, runs)).root(300) == ref.mth(leaves)
+    written.extend(runs)  # a run at a time
+    assert len(written) == before + len(listed)
+    assert MerkleTree(written).root(300) == ref.mth(leaves)
+
+
+def test_node_runs_joined_hold_every_node_of_each() -> None:
+    leaves = [_data(i) for i in range(100)]
+    store = MemoryNodes()
+    first = node_runs(0, [leaf_hash(d) for d in leaves[:37]], store)
+    store.extend(first)
+    second = node_runs(37, [leaf_hash(d) for d in leaves[37:]], store)
+    joined = NodeRuns.joined([first, second])
+    assert list(joined) == [*first, *second]
+    assert NodeRuns.joined([]) == [] and node_runs(5, [], MemoryNodes()) == []
+
+
+def test_right_edge_of_runs_is_the_right_edge_of_their_list() -> None:
+    rng = random.Random(13)
+    leaves = [_data(i) for i in range(400)]
+    for _ in range(40):
+        size = rng.randrange(0, 200)
+        end = size + rng.randrange(1, 200)
+        written = MemoryNodes(new_nodes(0, [leaf_hash(d) for d in leaves[:size]], MemoryNodes()))
+        runs = node_runs(size, [leaf_hash(d) for d in leaves[size:end]], written)
+        assert right_edge(size, end, runs) == right_edge(size, end, list(runs))
+
+
+def test_right_edge_refuses_runs_not_laid_out_by_node_runs() -> None:
+    runs = node_runs(
+        3,
+        [leaf_hash(_data(i)) for i in range(3, 9)],
+        MemoryNodes(new_nodes(0, [leaf_hash(_data(i)) for i in range(3)], MemoryNodes())),
+    )
+    with pytest.raises(InputError):
+        right_edge(3, 10, runs)  # one leaf more than the runs hold
+    with pytest.raises(InputError):
+        right_edge(2, 9, runs)  # another start: other first indexes
+    with pytest.raises(InputError):
+        right_edge(3, 9, NodeRuns(runs.runs[1:]))  # a level missing
+    with pytest.raises(InputError):
+        right_edge(3, 9, NodeRuns(reversed(runs.runs)))
 
 
 # --- properties ------------------------------------------------------------------------------

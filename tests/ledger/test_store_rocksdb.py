@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import StoreError
+from ledger.merkle import NodeRuns
 from ledger.rocksdb_store import SIZE_KEY, RocksDBLogStore, index_key, node_key
 from ledger.store import CommitBatch, LogStore
 from tests.ledger.store_conformance import (
     LogStoreConformance,
+    as_runs,
     batch_for,
     digest,
+    full_nodes,
     leaf,
     raw_column_families,
 )
@@ -82,6 +85,43 @@ def test_rocksdb_failed_commit_leaves_nothing_on_disk(tmp_path: Path) -> None:
         assert list(store.entries(0, 2)) == [leaf(0), leaf(1)]
         assert store.node(0, 2) is None
         assert list(store.checkpoints()) == [(2, b"note 2")]
+        assert store.meta("k") is None
+
+
+def test_rocksdb_runs_are_keyed_as_single_nodes(tmp_path: Path) -> None:
+    """A batch's nodes written as runs and as (level, index, hash) give the same bytes."""
+    for name, nodes in (("listed", full_nodes(0, 777)), ("runs", as_runs(full_nodes(0, 777)))):
+        with RocksDBLogStore.open(tmp_path / name) as store:
+            store.commit(CommitBatch(0, [leaf(i) for i in range(777)], nodes, b"note 777"))
+    with (
+        raw_column_families(tmp_path / "listed") as listed,
+        raw_column_families(tmp_path / "runs") as runs,
+    ):
+        assert list(runs["tree"].items()) == list(listed["tree"].items())
+        assert len(list(runs["tree"].items())) == len(full_nodes(0, 777))
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [(64, 0, [b"h" * 32])],  # no level 64 in a tree of at most 2**64 leaves
+        [(-1, 0, [b"h" * 32])],
+        [(0, -1, [b"h" * 32])],
+        [(0, (1 << 64) - 1, [b"h" * 32, b"h" * 32])],  # its last index needs 9 bytes
+    ],
+    ids=["level-64", "level-negative", "index-negative", "index-past-2**64"],
+)
+def test_rocksdb_runs_out_of_range_write_nothing(
+    tmp_path: Path, runs: list[tuple[int, int, list[bytes]]]
+) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 2))
+        with pytest.raises(StoreError, match="out of range"):
+            store.commit(CommitBatch(2, [b"x"], NodeRuns(runs), b"bad note", {"k": b"bad"}))
+        store.commit(batch_for(store, 1))  # not a failed write: the store goes on
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert store.size() == 3
+        assert list(store.checkpoints()) == [(2, b"note 2"), (3, b"note 3")]
         assert store.meta("k") is None
 
 
