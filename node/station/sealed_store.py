@@ -12,7 +12,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from ledger.errors import StoreError
+from node.index import migrations
 from node.records.sealing import SealedIdentity
 from protos import records_pb2
 
@@ -50,12 +53,13 @@ class SealedStore:
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
             path = folder / STORE_NAME
+            _migrate(path)
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.isolation_level = "DEFERRED"
             os.chmod(path, 0o600)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
             raise StoreError(f"cannot open the sealed identity store in {folder}: {exc}") from exc
         return cls(connection, path)
 
@@ -121,3 +125,14 @@ class SealedStore:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM sealed").fetchone()[0])
+
+
+def _migrate(path: Path) -> None:
+    """Brings the store's schema to the newest revision (node/index/migrations): the identities
+    cannot be made again, so a change of shape is a migration, never a new file."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            migrations.upgrade(conn, "sealed", legacy_tables=("sealed",))
+    finally:
+        engine.dispose()

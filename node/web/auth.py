@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node.config import DataDir
+from node.index import migrations
 from node.web.rules import (
     ANALYST_ROLES,
     NATIONAL,
@@ -123,6 +124,9 @@ login_events = sa.Table(
     sa.Column("actor", sa.String(64), nullable=False, default=""),
     sa.Column("detail", sa.String(400), nullable=False, default=""),
 )
+
+
+_TABLES = ("officers", "sessions", "login_events")
 
 
 class LoginFailed(CctnsError):
@@ -239,7 +243,10 @@ class Accounts:
         self._clock = clock
         self._engine: Engine = sa.create_engine(url)
         self._hasher = hasher or PasswordHasher()
-        metadata.create_all(self._engine)
+        # The accounts cannot be made again: their schema moves by migration (node/index/
+        # migrations), a database made before migrations existed is stamped, never recreated.
+        with self._engine.begin() as conn:
+            migrations.upgrade(conn, "accounts", legacy_tables=_TABLES)
         # Verified against when the officer id is unknown, so both paths cost one argon2 hash.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 

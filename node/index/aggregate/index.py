@@ -28,6 +28,7 @@ from federation.trust.identity import ORIGIN
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, StoreError
 from ledger.log import now_ms
+from node.index import migrations
 from node.index import projection as projecting
 from node.index import schema as core
 from node.index.aggregate import keys
@@ -99,7 +100,10 @@ class AggregateIndex:
     # -- tables ----------------------------------------------------------------------------------
 
     def _create(self) -> None:
-        agg.bookkeeping.create_all(self._engine)
+        # The bookkeeping cannot be made again (the offices' numbers key every row): it moves
+        # by migration (node/index/migrations); the derived tables are simply made.
+        with self._engine.begin() as conn:
+            migrations.upgrade(conn, "aggregate", legacy_tables=("agg_states", "agg_origins"))
         agg.derived.create_all(self._engine)
         with self._engine.begin() as conn:
             present = {r[0] for r in conn.execute(sa.select(core.index_meta.c.key))}
@@ -302,9 +306,12 @@ class AggregateIndex:
                     if outcomes:
                         projecting.insert_rows(conn, agg.case_outcomes, outcomes)
                     o = agg.agg_origins
+                    now = now_ms()
                     for origin, size in sizes.items():
                         conn.execute(
-                            o.update().where(o.c.origin == origin).values(indexed_size=size)
+                            o.update()
+                            .where(o.c.origin == origin)
+                            .values(indexed_size=size, indexed_at_ms=now)
                         )
                     core.set_meta(conn, "next_name_id", batch.next_name_id)
                 self._tokens |= fresh  # written: the transaction committed

@@ -13,9 +13,11 @@ one partition per state (`state_partition`), so a state's rows are scanned or dr
 `person_names` and `name_keys` are keyed by name id and stay whole; `name_tokens` is the shared
 vocabulary of name tokens. On SQLite (tests, small district nodes) nothing is partitioned.
 
-Bookkeeping (kept across rebuilds; its schema moves by Alembic migration, never by a drop):
+Bookkeeping (kept across rebuilds; its schema moves by Alembic migration, never by a drop:
+node/index/migrations/aggregate; these Table objects only describe it for queries):
   * `agg_states`: the number each state was given;
-  * `agg_origins`: each office's number, its state, and how many of its entries are indexed.
+  * `agg_origins`: each office's number, its state, how many of its entries are indexed and
+    when they last were.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ agg_origins = sa.Table(
     sa.Column("state", sa.String(64), sa.ForeignKey("agg_states.state"), nullable=False),
     sa.Column("indexed_size", sa.BigInteger, nullable=False),
     sa.Column("registered_at_ms", sa.BigInteger, nullable=False),
+    # When the last entries of this office were indexed (0: not since revision 0002).
+    sa.Column("indexed_at_ms", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 

@@ -204,7 +204,7 @@ def test_a_state_is_a_partition_dropped_alone(pg_url: str, stations: list[Statio
                     sa.text(
                         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'records' "
-                        "ORDER BY 1"
+                        "AND p.relnamespace = current_schema()::regnamespace ORDER BY 1"
                     )
                 )
                 .scalars()
