@@ -4,6 +4,7 @@ NCRB's Crime in India, from its one index over the replicas it holds (docs/stati
     cctns stats crime --year 2026 [--state kerala | --india] [--csv] --data-dir D
     cctns stats disposal --year 2026 [--state kerala | --india] --data-dir D
     cctns stats rates --year 2026 --state kerala --data-dir D
+    cctns stats accidents --year 2026 [--state kerala | --india] --data-dir D
     cctns stats trace --year 2026 [--state kerala] [--area "Ernakulam City"] [--head Murder]
         [--prove] --data-dir D          the cases behind a figure; --prove checks each one
     cctns stats reindex --data-dir D     rebuild the index from the replicas (node stopped)
@@ -136,6 +137,21 @@ def cmd_stats_rates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats_accidents(args: argparse.Namespace) -> int:
+    with _aggregate(args.data_dir) as index:
+        tables = stats.road_accidents(index, year=args.year, state=_state(args))
+    print(f"Road accidents registered in {tables.year}: {tables.scope}, {len(tables.accidents)}")
+    for key, title in (("area", "Area"), ("slot", "Time of day"), ("vehicle", "Vehicle")):
+        rows: list[Sequence[Any]] = [(title, *(s.title() for s in stats.SEVERITIES), "Killed")]
+        rows += [
+            (label, *(row[s] for s in stats.SEVERITIES), row["killed"])
+            for label, row in tables.by(key)
+        ]
+        print()
+        _print_rows(rows, args.csv)
+    return 0
+
+
 def cmd_stats_trace(args: argparse.Namespace) -> int:
     with _aggregate(args.data_dir) as index:
         cases = stats.trace(
@@ -206,6 +222,10 @@ def register(groups: Any) -> None:
     sub.add_argument("--year", type=int, required=True)
     sub.add_argument("--state", required=True)
     sub.add_argument("--csv", action="store_true")
+    sub = command(
+        group, "accidents", cmd_stats_accidents, "road accidents: severity, time, vehicle"
+    )
+    _scope_options(sub)
     sub = command(group, "trace", cmd_stats_trace, "the cases behind a figure (JSON)")
     _scope_options(sub)
     sub.add_argument("--area", help="a police district (in a state) or a state (India)")

@@ -60,6 +60,12 @@ def test_reindex_rebuilds_the_same_figures(
     assert after == before and "kerala" in after
 
 
+def test_accidents_table(data_dir: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "stats", "accidents", "--year", str(YEAR), "--data-dir", data_dir)
+    # The district's stations registered thefts and murders only: no road accident among them.
+    assert code == 0 and "Road accidents registered in" in out and ": India, 0" in out
+
+
 def test_an_unknown_state_is_refused(data_dir: str, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["stats", "crime", "--year", str(YEAR), "--state", "goa", "--data-dir", data_dir])
     assert code != 0

@@ -501,6 +501,147 @@ def hotspots(
     ]
 
 
+# -- road accidents --------------------------------------------------------------------------
+
+#: Sections that make an FIR a road accident by themselves (driving on a public way, hit and
+#: run), and those that do when the FIR also lists a vehicle (death, hurt or grievous hurt by a
+#: rash or negligent act). Motor Vehicles Act offences alone (drunk driving) are no accident.
+ROAD_SECTIONS = frozenset({("BNS", "281"), ("BNS", "106(2)"), ("IPC", "279")})
+NEGLIGENCE_SECTIONS = frozenset(
+    {("BNS", "106(1)"), ("BNS", "125(a)"), ("BNS", "125(b)"), ("IPC", "304A"), ("IPC", "337"),
+     ("IPC", "338")}
+)  # fmt: skip
+#: Severity by the gravest section cited: death, grievous hurt, hurt, none.
+FATAL, GRIEVOUS, INJURY, NO_INJURY = "fatal", "grievous injury", "simple injury", "no injury"
+SEVERITIES = (FATAL, GRIEVOUS, INJURY, NO_INJURY)
+_SEVERITY_OF = {
+    ("BNS", "106(1)"): FATAL, ("BNS", "106(2)"): FATAL, ("IPC", "304A"): FATAL,
+    ("BNS", "125(b)"): GRIEVOUS, ("IPC", "338"): GRIEVOUS,
+    ("BNS", "125(a)"): INJURY, ("IPC", "337"): INJURY,
+}  # fmt: skip
+#: Time of occurrence in three-hour slots (Indian time), as road accidents are tabulated.
+TIME_SLOTS = tuple(f"{h:02d}:00-{h + 3:02d}:00" for h in range(0, 24, 3))
+_IST_MS = 19_800_000  # +05:30
+
+
+@dataclass(frozen=True, slots=True)
+class Accident:
+    """One road accident FIR, classified."""
+
+    case: TracedCase
+    severity: str
+    slot: str  # one of TIME_SLOTS, "" when the FIR gives no time of occurrence
+    vehicle_types: tuple[str, ...]
+    victims: int  # persons named as victims (in a fatal accident: the persons killed, as far
+    # as the FIR says; the FIR does not yet record each victim's injury)
+
+
+@dataclass(frozen=True, slots=True)
+class AccidentTables:
+    year: int
+    scope: str
+    accidents: tuple[Accident, ...]
+
+    def by(self, key: str) -> list[tuple[str, dict[str, int]]]:
+        """Accidents per area ("area"), time slot ("slot") or vehicle type ("vehicle"), each
+        split by severity, plus "killed": victims of fatal accidents."""
+        rows: dict[str, dict[str, int]] = {}
+        for accident in self.accidents:
+            if key == "area":
+                labels: tuple[str, ...] = (accident.case.district,)
+            elif key == "slot":
+                labels = (accident.slot or "time not given",)
+            else:
+                labels = accident.vehicle_types or ("vehicle not given",)
+            for label in labels:
+                row = rows.setdefault(label, {**dict.fromkeys(SEVERITIES, 0), "killed": 0})
+                row[accident.severity] += 1
+                if accident.severity == FATAL:
+                    row["killed"] += accident.victims
+        order = list(TIME_SLOTS) if key == "slot" else sorted(rows)
+        return [(label, rows[label]) for label in order if label in rows] + [
+            (label, rows[label]) for label in sorted(rows) if label not in order
+        ]
+
+
+def _slot(occurred_ms: int) -> str:
+    if occurred_ms <= 0:
+        return ""
+    hour = (occurred_ms + _IST_MS) // 3_600_000 % 24
+    return TIME_SLOTS[hour // 3]
+
+
+def road_accidents(index: AggregateIndex, *, year: int, state: str | None = None) -> AccidentTables:
+    """The road accident FIRs registered in `year` (see ROAD_SECTIONS), each classified by
+    severity, time of day and the types of the vehicles involved."""
+    f, rs = agg.firs, agg.derived.tables["record_sections"]
+    v, p = agg.derived.tables["vehicles"], agg.derived.tables["persons"]
+    cited = ROAD_SECTIONS | NEGLIGENCE_SECTIONS
+    with index.engine.connect() as conn:
+        where, _ = _scope(conn, state)
+        candidates = (
+            sa.select(rs.c.ledger_index)
+            .where(sa.tuple_(rs.c.act, rs.c.section).in_(sorted(cited)))
+            .distinct()
+            .subquery()
+        )
+        firs = conn.execute(
+            sa.select(
+                f.c.ledger_index, f.c.fir_number, f.c.district, f.c.crime_head,
+                f.c.registered_at_ms, f.c.occurrence_from_ms,
+            )
+            .join(candidates, candidates.c.ledger_index == f.c.ledger_index)
+            .where(f.c.year == year, f.c.serial > 0, *where)
+            .order_by(f.c.ledger_index)
+        ).all()  # fmt: skip
+        keys_found = [int(r.ledger_index) for r in firs]
+        sections: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        vehicles: dict[int, list[str]] = defaultdict(list)
+        victims: dict[int, int] = defaultdict(int)
+        for start in range(0, len(keys_found), 5000):
+            part = keys_found[start : start + 5000]
+            for key, act, section in conn.execute(
+                sa.select(rs.c.ledger_index, rs.c.act, rs.c.section).where(
+                    rs.c.ledger_index.in_(part)
+                )
+            ):
+                sections[int(key)].add((str(act), str(section)))
+            for key, kind in conn.execute(
+                sa.select(v.c.ledger_index, v.c.vehicle_type).where(v.c.ledger_index.in_(part))
+            ):
+                vehicles[int(key)].append(str(kind or "unspecified"))
+            for key, count in conn.execute(
+                sa.select(p.c.ledger_index, sa.func.count())
+                .where(p.c.ledger_index.in_(part), p.c.role == "victim")
+                .group_by(p.c.ledger_index)
+            ):
+                victims[int(key)] = int(count)
+    accidents = []
+    for r in firs:
+        key = int(r.ledger_index)
+        cites = sections[key]
+        if not (cites & ROAD_SECTIONS or (cites & NEGLIGENCE_SECTIONS and vehicles[key])):
+            continue
+        grades = {_SEVERITY_OF[c] for c in cites if c in _SEVERITY_OF}
+        severity = next((s for s in SEVERITIES if s in grades), NO_INJURY)
+        located = index.locate(key)
+        case = TracedCase(
+            located.origin, located.index, str(r.fir_number), str(r.district),
+            str(r.crime_head or UNCLASSIFIED), int(r.registered_at_ms),
+        )  # fmt: skip
+        accidents.append(
+            Accident(
+                case,
+                severity,
+                _slot(int(r.occurrence_from_ms)),
+                tuple(sorted(set(vehicles[key]))),
+                victims[key],
+            )
+        )
+    scope = "India" if state is None else _state_title(state)
+    return AccidentTables(year, scope, tuple(accidents))
+
+
 def table_rows(table: HeadTable) -> Iterable[Sequence[object]]:
     """The table as rows of cells (a header first), for CSV and the page."""
     yield ("Crime head", "Law", *table.areas, "Total")

@@ -92,6 +92,8 @@ def statistics_page(
         (str(y), stats.crime_by_head(index, year=y, state=scope).total)
         for y in range(chosen - TREND_YEARS + 1, chosen + 1)
     ]
+    accidents = stats.road_accidents(index, year=chosen, state=scope)
+    by_slot = accidents.by("slot")
     page = render(
         request,
         "statistics.html",
@@ -106,6 +108,18 @@ def statistics_page(
         rates=rates,
         outcomes=stats.COURT_OUTCOMES,
         trend=trend,
+        severities=stats.SEVERITIES,
+        accidents_total=len(accidents.accidents),
+        accidents_by_area=accidents.by("area"),
+        accidents_by_slot=by_slot,
+        accidents_by_vehicle=accidents.by("vehicle"),
+        accidents_svg=Markup(
+            charts.bar_chart(
+                t(request, "stats.accidents_by_time"),
+                [(slot, float(sum(row[s] for s in stats.SEVERITIES))) for slot, row in by_slot],
+                empty=t(request, "dash.none"),
+            )
+        ),
         trend_svg=Markup(
             charts.line_chart(t(request, "stats.trend"), [(label, float(n)) for label, n in trend])
         ),

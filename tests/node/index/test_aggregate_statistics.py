@@ -1,8 +1,9 @@
 """Crime in India tables from an aggregating node's index (node/index/aggregate/statistics.py),
 on SQLite and on real PostgreSQL, against a hand-counted fixture: eight FIRs in three stations of
 two states, one counted under its most serious of two offences, one moved to another head by an
-alteration of its sections, one missing-person FIR left out, final reports and a conviction; and
-the trace from a table cell to its cases, each proved against its station's checkpoint."""
+alteration of its sections, one missing-person FIR left out, final reports and a conviction; the
+trace from a table cell to its cases, each proved against its station's checkpoint; and five
+FIRs of an earlier year of which three are road accidents."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ MURDER = HEADS.crime_head([("BNS", "103(1)")])
 ROBBERY = HEADS.crime_head([("BNS", "309(4)")])
 NDPS = HEADS.crime_head([("NDPS", "20(b)(ii)(A)")])
 YEAR = 2026
+ACCIDENTS = 2024  # the road accidents of the fixture, apart from the crime tables' years
 
 
 def at(month: int, day: int, year: int = YEAR) -> int:
@@ -57,6 +59,38 @@ class Desk:
         del fir.sections[:]
         fir.sections.extend(sections(*cited))
         with station_clock_at(self.station, when):
+            return registers.register_fir(self.station, OFFICER, fir).ref
+
+    def accident(
+        self,
+        when: int,
+        hour: int,
+        *cited: tuple[str, str],
+        victims: int = 1,
+        vehicle: bool = True,
+    ) -> str:
+        """An FIR of `cited` that happened at `hour` (Indian time) on the day of `when`."""
+        day = datetime.fromtimestamp(when / 1000, IST)
+        fir = theft_fir(day)
+        occurred = day.replace(hour=hour, minute=30)
+        fir.occurrence_from_ms = fir.occurrence_to_ms = utc_ms(occurred)
+        fir.information_received_ms = utc_ms(occurred) + 3_600_000
+        del fir.sections[:]
+        fir.sections.extend(sections(*cited))
+        fir.brief_facts = "A motorcycle hit a pedestrian crossing the road near the junction."
+        del fir.property[:]
+        if vehicle:
+            fir.property.add(
+                category="vehicle",
+                status=records_pb2.SEIZED,
+                vehicle=records_pb2.Vehicle(registration="KL 7 CD 1234", vehicle_type="motorcycle"),
+            )
+        for n in range(victims):
+            fir.persons.add(
+                person=records_pb2.Person(name=f"Victim {n}", age=30 + n, sex="M"),
+                role=records_pb2.VICTIM,
+            )
+        with station_clock_at(self.station, utc_ms(occurred) + 2 * 3_600_000):
             return registers.register_fir(self.station, OFFICER, fir).ref
 
     def missing_person(self, when: int) -> str:
@@ -94,6 +128,12 @@ def stations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sta
         opened[origin] = Station.open(data_dir)
 
     a, b, c = (Desk(opened[o]) for o in (KALAMASSERY, OLLUR, EGMORE))
+    # Road accidents, two years before: counted apart (see test_road_accidents).
+    a.accident(at(8, 3, ACCIDENTS), 19, ("BNS", "281"), ("BNS", "106(1)"), victims=2)
+    a.accident(at(9, 1, ACCIDENTS), 8, ("BNS", "281"), ("BNS", "125(b)"))
+    a.accident(at(10, 1, ACCIDENTS), 8, ("BNS", "125(a)"))  # hurt, and a vehicle: an accident
+    a.accident(at(11, 1, ACCIDENTS), 2, ("BNS", "106(1)"), vehicle=False)  # no vehicle: not road
+    a.accident(at(12, 1, ACCIDENTS), 23, ("MVA", "185"))  # drunk driving alone: no accident
     f1 = a.fir(at(11, 20, YEAR - 1), ("BNS", "303(2)"))  # pending at the start of the year
     f2 = a.fir(at(1, 10), ("BNS", "303(2)"), ("BNS", "103(1)"))  # counted once, as murder
     a.fir(at(2, 3), ("BNS", "303(2)"))  # still pending at the end
@@ -169,13 +209,14 @@ def test_india_by_state(index: AggregateIndex) -> None:
 def test_disposal_by_police_and_courts(index: AggregateIndex) -> None:
     rows = {r.area: r for r in stats.police_disposal(index, year=YEAR, state="kerala")}
     ernakulam, thrissur, total = rows["Ernakulam City"], rows["Thrissur City"], rows["Total"]
-    assert (ernakulam.pending_start, ernakulam.registered) == (1, 3)
-    assert (ernakulam.charge_sheeted, ernakulam.closed, ernakulam.pending_end) == (1, 1, 2)
+    # Pending from before the year: F1 and the five 2024 FIRs of the accident fixture.
+    assert (ernakulam.pending_start, ernakulam.registered) == (6, 3)
+    assert (ernakulam.charge_sheeted, ernakulam.closed, ernakulam.pending_end) == (1, 1, 7)
     assert (thrissur.pending_start, thrissur.registered) == (0, 2)
     assert (thrissur.charge_sheeted, thrissur.closed, thrissur.pending_end) == (1, 0, 1)
-    assert total.for_investigation == 6 and total.pending_end == 3
+    assert total.for_investigation == 11 and total.pending_end == 8
     assert total.charge_sheeting_rate == pytest.approx(200 / 3)
-    assert total.pendency_rate == pytest.approx(50.0)
+    assert total.pendency_rate == pytest.approx(800 / 11)
     courts = {r.area: r for r in stats.court_disposal(index, year=YEAR, state="kerala")}
     assert courts["Thrissur City"].outcomes["convicted"] == 1
     assert courts["Total"].conviction_rate == pytest.approx(100.0)
@@ -215,3 +256,22 @@ def test_a_cell_traces_to_its_cases_each_proved(
     everything = stats.trace(index, year=YEAR, state="kerala")
     assert len(everything) == 5 == len({(c.origin, c.index) for c in everything})
     assert {c.origin for c in stats.trace(index, year=YEAR, area="tamil-nadu")} == {EGMORE}
+
+
+def test_road_accidents_by_severity_time_and_vehicle(index: AggregateIndex) -> None:
+    tables = stats.road_accidents(index, year=ACCIDENTS, state="kerala")
+    # Three road accidents; death by negligence without a vehicle and drunk driving alone
+    # are not.
+    assert len(tables.accidents) == 3
+    ((area, row),) = tables.by("area")
+    assert area == "Ernakulam City"
+    assert (row[stats.FATAL], row[stats.GRIEVOUS], row[stats.INJURY]) == (1, 1, 1)
+    assert row["killed"] == 2
+    slots = dict(tables.by("slot"))
+    assert slots["18:00-21:00"][stats.FATAL] == 1
+    assert slots["06:00-09:00"][stats.GRIEVOUS] == 1 and slots["06:00-09:00"][stats.INJURY] == 1
+    assert list(slots) == [s for s in stats.TIME_SLOTS if s in slots]  # in the day's order
+    vehicles = dict(tables.by("vehicle"))
+    assert sum(vehicles["motorcycle"][s] for s in stats.SEVERITIES) == 3
+    assert {a.case.origin for a in tables.accidents} == {KALAMASSERY}
+    assert stats.road_accidents(index, year=YEAR, state="kerala").accidents == ()

@@ -54,6 +54,7 @@ def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> N
     assert "Ernakulam City" in page.text and MURDER in page.text
     # The map of Kerala: Ernakulam's rate per lakh drawn, districts without cases at 0.
     assert 'id="map"' in page.text and 'data-region="Ernakulam"' in page.text
+    assert 'id="road-accidents"' in page.text
     india = client.get(f"/statistics?year={YEAR}&state=india")
     assert india.status_code == 200 and 'data-region="kerala"' in india.text
     table = client.get(f"/statistics/crime.csv?year={YEAR}&state=kerala")
