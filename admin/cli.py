@@ -32,6 +32,7 @@ from admin import (
     sim_cli,
     stats_cli,
     user_cli,
+    watch_cli,
 )
 from admin.common import Handler
 from ledger.errors import (
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         record_cli,
         case_cli,
         stats_cli,
+        watch_cli,
         pki_cli,
         peer_cli,
         federation_cli,

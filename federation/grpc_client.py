@@ -196,6 +196,16 @@ class GrpcPeerClient:
             functools.partial(self._unary, self._stub.LookupOffice, request), timeout
         )
 
+    async def watch(
+        self, request: federation_pb2.WatchRequest, *, timeout: float
+    ) -> federation_pb2.WatchResponse:
+        return await self._run(functools.partial(self._unary, self._stub.Watch, request), timeout)
+
+    async def alert(
+        self, request: federation_pb2.AlertRequest, *, timeout: float
+    ) -> federation_pb2.AlertResponse:
+        return await self._run(functools.partial(self._unary, self._stub.Alert, request), timeout)
+
     @staticmethod
     def _unary(method: Callable[..., T], request: Any, deadline: float) -> T:
         return method(request, timeout=deadline)

@@ -63,6 +63,8 @@ _METHODS = (
     _Method("GetDirectory", federation_pb2.DirectoryRequest, federation_pb2.DirectoryPage),
     _Method("LookupOffice", federation_pb2.LookupRequest, federation_pb2.DirectoryPage),
     _Method("Gossip", federation_pb2.GossipRequest, federation_pb2.GossipResponse),
+    _Method("Watch", federation_pb2.WatchRequest, federation_pb2.WatchResponse),
+    _Method("Alert", federation_pb2.AlertRequest, federation_pb2.AlertResponse),
 )
 
 

@@ -105,6 +105,14 @@ class PeerClient(Protocol):
         self, node_id: str, *, timeout: float
     ) -> federation_pb2.DirectoryPage: ...
 
+    async def watch(
+        self, request: federation_pb2.WatchRequest, *, timeout: float
+    ) -> federation_pb2.WatchResponse: ...
+
+    async def alert(
+        self, request: federation_pb2.AlertRequest, *, timeout: float
+    ) -> federation_pb2.AlertResponse: ...
+
 
 class LogReader(Protocol):
     """Read access to one log (the node's own, or a verified replica). Synchronous and
@@ -199,4 +207,19 @@ class LocalNode(Protocol):
     def child_announced(self, caller: PeerIdentity) -> None:
         """A child has announced itself (its entry is in the directory now): keep the
         directory, and let whatever follows that child know it is back."""
+        ...
+
+    # -- watch lists (docs/watch.md) -----------------------------------------------------------
+
+    def hold_watches(self, caller: PeerIdentity, items: Sequence[federation_pb2.WatchItem]) -> int:
+        """Keeps (or withdraws) watches handed up by `caller` for offices of its subtree, to
+        match against every record this node indexes; returns how many it holds of them.
+        NotPermitted on a node that indexes no replicas."""
+        ...
+
+    def accept_alerts(
+        self, caller: PeerIdentity, alerts: Sequence[federation_pb2.WatchAlert]
+    ) -> int:
+        """Records matching this node's watches, told by an office above it (NotPermitted for a
+        caller that is not above this node); returns how many were new."""
         ...

@@ -324,6 +324,8 @@ _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {
     "get_directory": (federation_pb2.DirectoryRequest, federation_pb2.DirectoryPage),
     "lookup_office": (federation_pb2.LookupRequest, federation_pb2.DirectoryPage),
     "gossip": (federation_pb2.GossipRequest, federation_pb2.GossipResponse),
+    "watch": (federation_pb2.WatchRequest, federation_pb2.WatchResponse),
+    "alert": (federation_pb2.AlertRequest, federation_pb2.AlertResponse),
 }
 
 
@@ -475,6 +477,16 @@ class MemoryPeerClient:
     async def lookup_office(self, node_id: str, *, timeout: float) -> federation_pb2.DirectoryPage:
         request = federation_pb2.LookupRequest(node_id=node_id)
         return await self._unary("lookup_office", request, federation_pb2.DirectoryPage, timeout)
+
+    async def watch(
+        self, request: federation_pb2.WatchRequest, *, timeout: float
+    ) -> federation_pb2.WatchResponse:
+        return await self._unary("watch", request, federation_pb2.WatchResponse, timeout)
+
+    async def alert(
+        self, request: federation_pb2.AlertRequest, *, timeout: float
+    ) -> federation_pb2.AlertResponse:
+        return await self._unary("alert", request, federation_pb2.AlertResponse, timeout)
 
 
 def _parse(message_type: type[M], raw: bytes, node_id: str) -> M:

@@ -109,6 +109,9 @@ HIT_IDENTIFIER_TYPES: Final = (
     "person_name",
     "fir",
 )
+#: What an officer may watch (docs/watch.md): a person by name, a vehicle by registration,
+#: engine or chassis number, a property item by an identifier (IMEI, serial), a phone number.
+WATCH_KINDS: Final = ("person", "vehicle", "property", "phone")
 DEFAULT_SEARCH_LIMIT: Final = 50
 MAX_SEARCH_LIMIT: Final = 500
 MAX_HIT_REFS: Final = 100
@@ -400,6 +403,50 @@ class PeerService:
         directory.seen(caller.node_id)
         self.node.child_announced(caller)
         return federation_pb2.AnnounceResponse(directory_version=directory.version)
+
+    # -- watch lists (docs/watch.md) ------------------------------------------------------------
+
+    def watch(
+        self, caller: PeerIdentity, request: federation_pb2.WatchRequest
+    ) -> federation_pb2.WatchResponse:
+        """Watches handed up by a child (its certificate names this node as its parent), each
+        for the child itself or for an office below it in the directory."""
+        self.node.check_request(request)
+        if caller.parent != self.node.node_id:
+            raise NotPermitted(
+                f"{caller.node_id}'s parent is {caller.parent or '(none)'}, not "
+                f"{self.node.node_id}: watches go to the office above"
+            )
+        directory = self.node.directory
+        for item in request.watches:
+            if not item.watch_id or item.kind not in WATCH_KINDS or not item.value.strip():
+                raise InputError(
+                    f"a watch has an id, a kind ({', '.join(WATCH_KINDS)}) and a value"
+                )
+            watcher = item.watcher_node_id
+            if watcher == caller.node_id:
+                continue
+            entry = directory.get(watcher) if directory is not None else None
+            if (
+                entry is None
+                or directory is None
+                or not _below(entry, caller.node_id, {}, directory)
+            ):
+                raise NotPermitted(f"{watcher} is not an office below {caller.node_id}")
+        return federation_pb2.WatchResponse(held=self.node.hold_watches(caller, request.watches))
+
+    def alert(
+        self, caller: PeerIdentity, request: federation_pb2.AlertRequest
+    ) -> federation_pb2.AlertResponse:
+        """Records matching this node's watches, from an office above it (the node checks
+        that the caller is: its certificate's parent, or an ancestor in its directory)."""
+        self.node.check_request(request)
+        for alert in request.alerts:
+            if alert.watcher_node_id != self.node.node_id:
+                raise InputError(f"an alert for {alert.watcher_node_id} was sent here")
+        return federation_pb2.AlertResponse(
+            accepted=self.node.accept_alerts(caller, request.alerts)
+        )
 
     def get_directory(
         self, caller: PeerIdentity, request: federation_pb2.DirectoryRequest

@@ -56,6 +56,7 @@ from ledger.errors import (
     UsageError,
     VerificationError,
 )
+from ledger.log import now_ms
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, StandbyConfig
@@ -65,6 +66,7 @@ from node.peers.directory import NodeDirectory, announce_to_parent, refresh_from
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.peers.standby import Standby
+from node.station import audit as station_audit
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.scrub import (
     SCRUB_CHUNK,
@@ -84,6 +86,12 @@ log = logging.getLogger(__name__)
 
 REVOCATION_INTERVAL = 30.0
 PEER_TIMEOUT = 5.0
+# Watch lists (docs/watch.md): how often watches go up and alerts down, how often every watch is
+# handed up again (a parent restored from an old backup), and how many go in one call.
+WATCH_INTERVAL = 5.0
+WATCH_REFRESH = 30 * 60.0
+WATCH_BATCH = 2000
+ALERT_BATCH = 500
 SCRUB_OPEN_ATTEMPTS = 3
 
 
@@ -273,6 +281,87 @@ async def _gossip_forever(peers: Peers, interval: float) -> None:
             log.error("the parent holds evidence against %s", ", ".join(answer.equivocating))
 
 
+async def _watch_lists(parts: NodeParts, interval: float) -> None:
+    """Watch lists (docs/watch.md), forever: hands this node's own watches (and, on an office
+    with offices below it, those they handed up) to the parent when they change, and all of them
+    again every WATCH_REFRESH; tells each watcher's node of the records found for its watches,
+    each told read audited in this node's log like an answered search."""
+    own = parts.station.config.node_id
+    sent_at = 0
+    full_at = 0.0
+    while True:
+        await trio.sleep(interval)
+        now = now_ms()
+        full = trio.current_time() - full_at > WATCH_REFRESH or not full_at
+        try:
+            await _hand_up(parts, own, since=0 if full else sent_at)
+            sent_at = now
+            if full:
+                full_at = trio.current_time()
+        except (PeerUnavailable, PeerError, InputError) as exc:
+            log.debug("watches to the parent: %s", exc)
+        if parts.station.config.role != "station":
+            await _deliver_alerts(parts)
+
+
+async def _hand_up(parts: NodeParts, own: str, *, since: int) -> None:
+    watchlist = parts.station.watchlist
+    mine = watchlist.watches() if since == 0 else watchlist.unsent()
+    items = [
+        federation_pb2.WatchItem(
+            watcher_node_id=own, watch_id=w.watch_id, officer_id=w.officer_id, kind=w.kind,
+            value=w.value, cancelled=bool(w.cancelled_ms),
+        )
+        for w in mine
+    ]  # fmt: skip
+    if parts.station.config.role != "station":
+        items += [
+            federation_pb2.WatchItem(
+                watcher_node_id=watcher, watch_id=watch_id, officer_id=officer, kind=kind,
+                value=value, cancelled=cancelled,
+            )
+            for watcher, watch_id, officer, kind, value, cancelled in (
+                parts.replica_indexes.aggregate.watches.held(updated_since=since)
+            )
+            if watcher != own
+        ]  # fmt: skip
+    for start in range(0, len(items), WATCH_BATCH):
+        stamp = now_ms()
+        if await parts.peers.hand_up_watches(
+            items[start : start + WATCH_BATCH], timeout=PEER_TIMEOUT
+        ):
+            watchlist.sent(mine, stamp)
+
+
+async def _deliver_alerts(parts: NodeParts) -> None:
+    book = parts.replica_indexes.aggregate.watches
+    for watcher, hits in book.pending(limit=ALERT_BATCH).items():
+        alerts = [
+            federation_pb2.WatchAlert(
+                watcher_node_id=watcher, watch_id=h.watch_id, origin=h.origin, index=h.index,
+                ref=h.ref, detail=h.detail, found_at_ms=h.found_ms,
+            )
+            for h in hits
+        ]  # fmt: skip
+        try:
+            await parts.peers.send_alerts(watcher, alerts, timeout=PEER_TIMEOUT)
+        except (PeerUnavailable, PeerError, InputError) as exc:
+            log.info("alerts for %s not delivered yet: %s", watcher, exc)
+            continue
+        for hit in hits:
+            office = hit.origin.split("/", 1)[-1]
+            station_audit.append_audit(
+                parts.station,
+                ledger_pb2.AuditEntry(
+                    asker_node_id=watcher, asker_officer_id=hit.officer_id,
+                    purpose="watch list", case_ref=hit.watch_id,
+                    query_kind=f"watch:{hit.kind}", query=hit.value,
+                    returned_refs=[f"{hit.ref} @ {office}"], full_record=False,
+                ),
+            )  # fmt: skip
+        book.delivered(hits)
+
+
 async def _exchange_revocations(
     parts: NodeParts, clients: list[GrpcPeerClient], interval: float
 ) -> None:
@@ -448,6 +537,7 @@ async def serve(
                 gossip_minutes = parts.station.config.witness.gossip_minutes
                 if gossip_minutes and federation.parent:
                     nursery.start_soon(_gossip_forever, parts.peers, gossip_minutes * 60.0)
+                nursery.start_soon(_watch_lists, parts, WATCH_INTERVAL)
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
                 if scrub.rate:
                     nursery.start_soon(scrub_forever, data_dir, parts.station, scrub)

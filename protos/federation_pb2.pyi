@@ -993,3 +993,164 @@ class GossipResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GossipResponse: _TypeAlias = GossipResponse  # noqa: Y015
+
+@_typing.final
+class WatchItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WATCHER_NODE_ID_FIELD_NUMBER: _builtins.int
+    WATCH_ID_FIELD_NUMBER: _builtins.int
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    watcher_node_id: _builtins.str
+    """the node whose officer watches (told of every match)"""
+    watch_id: _builtins.str
+    """chosen by the watcher's node, unique there"""
+    officer_id: _builtins.str
+    kind: _builtins.str
+    """"person", "vehicle", "property", "phone" """
+    value: _builtins.str
+    """as the officer wrote it"""
+    cancelled: _builtins.bool
+    """withdrawn: matching stops"""
+    def __init__(
+        self,
+        *,
+        watcher_node_id: _builtins.str = ...,
+        watch_id: _builtins.str = ...,
+        officer_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        value: _builtins.str = ...,
+        cancelled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled", "kind", b"kind", "officer_id", b"officer_id", "value", b"value", "watch_id", b"watch_id", "watcher_node_id", b"watcher_node_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchItem: _TypeAlias = WatchItem  # noqa: Y015
+
+@_typing.final
+class WatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WATCHES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def watches(self) -> _containers.RepeatedCompositeFieldContainer[Global___WatchItem]: ...
+    def __init__(
+        self,
+        *,
+        watches: _abc.Iterable[Global___WatchItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["watches", b"watches"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchRequest: _TypeAlias = WatchRequest  # noqa: Y015
+
+@_typing.final
+class WatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HELD_FIELD_NUMBER: _builtins.int
+    held: _builtins.int
+    """watches the answering office now holds from this request"""
+    def __init__(
+        self,
+        *,
+        held: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["held", b"held"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchResponse: _TypeAlias = WatchResponse  # noqa: Y015
+
+@_typing.final
+class WatchAlert(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WATCHER_NODE_ID_FIELD_NUMBER: _builtins.int
+    WATCH_ID_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    INDEX_FIELD_NUMBER: _builtins.int
+    REF_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    FOUND_AT_MS_FIELD_NUMBER: _builtins.int
+    watcher_node_id: _builtins.str
+    watch_id: _builtins.str
+    origin: _builtins.str
+    """the log holding the matching record"""
+    index: _builtins.int
+    """its ledger index there"""
+    ref: _builtins.str
+    """"FIR No. 12/2026" """
+    detail: _builtins.str
+    """what matched: "vehicle KL-07-AB-1234 (registration)" """
+    found_at_ms: _builtins.int
+    """when the office above indexed it"""
+    def __init__(
+        self,
+        *,
+        watcher_node_id: _builtins.str = ...,
+        watch_id: _builtins.str = ...,
+        origin: _builtins.str = ...,
+        index: _builtins.int = ...,
+        ref: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        found_at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "found_at_ms", b"found_at_ms", "index", b"index", "origin", b"origin", "ref", b"ref", "watch_id", b"watch_id", "watcher_node_id", b"watcher_node_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchAlert: _TypeAlias = WatchAlert  # noqa: Y015
+
+@_typing.final
+class AlertRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALERTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def alerts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WatchAlert]: ...
+    def __init__(
+        self,
+        *,
+        alerts: _abc.Iterable[Global___WatchAlert] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlertRequest: _TypeAlias = AlertRequest  # noqa: Y015
+
+@_typing.final
+class AlertResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    accepted: _builtins.int
+    """alerts new to the watcher"""
+    def __init__(
+        self,
+        *,
+        accepted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlertResponse: _TypeAlias = AlertResponse  # noqa: Y015

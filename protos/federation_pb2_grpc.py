@@ -104,6 +104,16 @@ class PeerStub:
                 request_serializer=protos_dot_federation__pb2.LookupRequest.SerializeToString,
                 response_deserializer=protos_dot_federation__pb2.DirectoryPage.FromString,
                 _registered_method=True)
+        self.Watch = channel.unary_unary(
+                '/cctns.v1.Peer/Watch',
+                request_serializer=protos_dot_federation__pb2.WatchRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.WatchResponse.FromString,
+                _registered_method=True)
+        self.Alert = channel.unary_unary(
+                '/cctns.v1.Peer/Alert',
+                request_serializer=protos_dot_federation__pb2.AlertRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.AlertResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServicer:
@@ -210,6 +220,22 @@ class PeerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Watch(self, request, context):
+        """Watch lists (docs/watch.md): a node hands the office above it its officers' watches (and
+        an office passes up those of its subtree); the offices above match every record they
+        index against them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Alert(self, request, context):
+        """What an office above tells a watcher's node: records its index found for the node's watches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -282,6 +308,16 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.LookupOffice,
                     request_deserializer=protos_dot_federation__pb2.LookupRequest.FromString,
                     response_serializer=protos_dot_federation__pb2.DirectoryPage.SerializeToString,
+            ),
+            'Watch': grpc.unary_unary_rpc_method_handler(
+                    servicer.Watch,
+                    request_deserializer=protos_dot_federation__pb2.WatchRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.WatchResponse.SerializeToString,
+            ),
+            'Alert': grpc.unary_unary_rpc_method_handler(
+                    servicer.Alert,
+                    request_deserializer=protos_dot_federation__pb2.AlertRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.AlertResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -662,6 +698,60 @@ class Peer:
             '/cctns.v1.Peer/LookupOffice',
             protos_dot_federation__pb2.LookupRequest.SerializeToString,
             protos_dot_federation__pb2.DirectoryPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Watch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/Watch',
+            protos_dot_federation__pb2.WatchRequest.SerializeToString,
+            protos_dot_federation__pb2.WatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Alert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/Alert',
+            protos_dot_federation__pb2.AlertRequest.SerializeToString,
+            protos_dot_federation__pb2.AlertResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,13 @@ class PeerStub:
     """The entries of this node's directory changed since a version, a page at a time, signed."""
     LookupOffice: _grpc.UnaryUnaryMultiCallable[_federation_pb2.LookupRequest, _federation_pb2.DirectoryPage]
     """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
+    Watch: _grpc.UnaryUnaryMultiCallable[_federation_pb2.WatchRequest, _federation_pb2.WatchResponse]
+    """Watch lists (docs/watch.md): a node hands the office above it its officers' watches (and
+    an office passes up those of its subtree); the offices above match every record they
+    index against them.
+    """
+    Alert: _grpc.UnaryUnaryMultiCallable[_federation_pb2.AlertRequest, _federation_pb2.AlertResponse]
+    """What an office above tells a watcher's node: records its index found for the node's watches."""
 
 @_typing.type_check_only
 class PeerAsyncStub(PeerStub):
@@ -103,6 +110,13 @@ class PeerAsyncStub(PeerStub):
     """The entries of this node's directory changed since a version, a page at a time, signed."""
     LookupOffice: _aio.UnaryUnaryMultiCallable[_federation_pb2.LookupRequest, _federation_pb2.DirectoryPage]  # type: ignore[assignment]
     """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
+    Watch: _aio.UnaryUnaryMultiCallable[_federation_pb2.WatchRequest, _federation_pb2.WatchResponse]  # type: ignore[assignment]
+    """Watch lists (docs/watch.md): a node hands the office above it its officers' watches (and
+    an office passes up those of its subtree); the offices above match every record they
+    index against them.
+    """
+    Alert: _aio.UnaryUnaryMultiCallable[_federation_pb2.AlertRequest, _federation_pb2.AlertResponse]  # type: ignore[assignment]
+    """What an office above tells a watcher's node: records its index found for the node's watches."""
 
 class PeerServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -222,5 +236,24 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.DirectoryPage, _abc.Awaitable[_federation_pb2.DirectoryPage]]:
         """One office's entry (and its successors'), from this node's directory; NOT_FOUND if unknown."""
+
+    @_abc_1.abstractmethod
+    def Watch(
+        self,
+        request: _federation_pb2.WatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.WatchResponse, _abc.Awaitable[_federation_pb2.WatchResponse]]:
+        """Watch lists (docs/watch.md): a node hands the office above it its officers' watches (and
+        an office passes up those of its subtree); the offices above match every record they
+        index against them.
+        """
+
+    @_abc_1.abstractmethod
+    def Alert(
+        self,
+        request: _federation_pb2.AlertRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.AlertResponse, _abc.Awaitable[_federation_pb2.AlertResponse]]:
+        """What an office above tells a watcher's node: records its index found for the node's watches."""
 
 def add_PeerServicer_to_server(servicer: PeerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

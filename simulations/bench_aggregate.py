@@ -42,6 +42,7 @@ from simulations.chart import bar_chart
 from simulations.report import per_second, progress, save_results
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCHEMA_PREFIX = "cctns_bench_aggregate_"  # its schemas, dropped when it ends
 DISTRICTS = (
     "Thiruvananthapuram City", "Thiruvananthapuram Rural", "Kollam City", "Kollam Rural",
     "Pathanamthitta", "Alappuzha", "Kottayam", "Idukki", "Ernakulam City", "Ernakulam Rural",
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench-out/aggregate.json")
     args = parser.parse_args(argv)
     year = datetime.now(IST).year
-    schemas = [f"bench_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    schemas = [f"{SCHEMA_PREFIX}{uuid.uuid4().hex[:12]}" for _ in range(2)]
     admin = sa.create_engine(args.url)
     results: dict[str, Any] = {"when": datetime.now(IST).isoformat(), "year": year}
     try:

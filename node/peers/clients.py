@@ -333,6 +333,29 @@ class Peers:
         finally:
             client.close()
 
+    async def hand_up_watches(
+        self, items: list[federation_pb2.WatchItem], *, timeout: float
+    ) -> federation_pb2.WatchResponse | None:
+        """Hands watches to this node's parent (docs/watch.md); None without a parent."""
+        if not self.federation.parent or not items:
+            return None
+        client = self.client(self.address(self.federation.parent))
+        try:
+            return await client.watch(federation_pb2.WatchRequest(watches=items), timeout=timeout)
+        finally:
+            client.close()
+
+    async def send_alerts(
+        self, watcher: str, alerts: list[federation_pb2.WatchAlert], *, timeout: float
+    ) -> federation_pb2.AlertResponse:
+        """Tells the watcher's node of records matching its watches (found through the
+        directory, or up the chain of parents)."""
+        client = self.client(await self.locate(watcher, timeout=timeout))
+        try:
+            return await client.alert(federation_pb2.AlertRequest(alerts=alerts), timeout=timeout)
+        finally:
+            client.close()
+
 
 async def hand_over_zero_fir(
     station: Station,

@@ -16,7 +16,7 @@ import collections
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from node.records.validation import registration_key
 from node.station import audit as station_audit
 from node.station import transfer
 from node.station.core import SYSTEM_OFFICER, Station
+from node.station.watchlist import Received
 from protos import federation_pb2, ledger_pb2
 
 __all__ = ["LedgerLogReader", "StationPeerNode"]
@@ -473,6 +474,35 @@ class StationPeerNode:
         if self._directory is None:
             raise PeerError("this node keeps no directory", node_id=self.node_id)
         return self._directory.sign_page(listing)
+
+    # -- watch lists (docs/watch.md) -------------------------------------------------------------
+
+    def hold_watches(self, caller: PeerIdentity, items: Sequence[federation_pb2.WatchItem]) -> int:
+        """Keeps watches handed up from below in the index over this node's replicas, which
+        matches every record it indexes against them. A station holds none: NotPermitted."""
+        if self._replica_indexes is None or self.station.config.role == "station":
+            raise NotPermitted(f"{self.node_id} indexes no offices below it: it keeps no watches")
+        return self._replica_indexes.aggregate.watches.hold(
+            (i.watcher_node_id, i.watch_id, i.officer_id, i.kind, i.value, i.cancelled)
+            for i in items
+        )
+
+    def accept_alerts(
+        self, caller: PeerIdentity, alerts: Sequence[federation_pb2.WatchAlert]
+    ) -> int:
+        """Keeps the alerts an office above sent for this node's watches; returns the new.
+        Only an office above this node may send them: its certificate's parent, or an ancestor
+        in its directory."""
+        above: set[str] = set()
+        if self._directory is not None:
+            above.add(self._directory.parent)
+            above |= {v.node_id for v in self._directory.directory.ancestors(self.node_id)}
+        if caller.node_id not in above:
+            raise NotPermitted(f"{caller.node_id} is not an office above {self.node_id}")
+        received = [
+            Received(a.watch_id, a.origin, a.index, a.ref, a.detail, a.found_at_ms) for a in alerts
+        ]
+        return self.station.watchlist.receive(caller.node_id, received)
 
     def child_announced(self, caller: PeerIdentity) -> None:
         """Keeps the directory with the child's entry (directory.json), then tells the

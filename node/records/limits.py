@@ -243,6 +243,17 @@ TEXT: Final[Mapping[str, int]] = {
     # the directory (federation/directory.py): node ids and node-id prefixes
     "DirectoryRequest.subtree": ORIGIN,
     "LookupRequest.node_id": ORIGIN,
+    # watch lists (docs/watch.md)
+    "WatchItem.watcher_node_id": ORIGIN,
+    "WatchItem.watch_id": CODE,
+    "WatchItem.officer_id": OFFICER_ID,
+    "WatchItem.kind": CODE,
+    "WatchItem.value": LINE,
+    "WatchAlert.watcher_node_id": ORIGIN,
+    "WatchAlert.watch_id": CODE,
+    "WatchAlert.origin": ORIGIN,
+    "WatchAlert.ref": REFERENCE,
+    "WatchAlert.detail": LINE,
 }
 # The most bytes of each bytes field; DEFAULT_BYTES for the others.
 BYTES: Final[Mapping[str, int]] = {
@@ -285,6 +296,9 @@ COUNT: Final[Mapping[str, int]] = {
     "AnnounceRequest.relayed": 500,
     # The newest checkpoint of each log a reader saw (federation/gossip.py MAX_GOSSIP_NOTES).
     "GossipRequest.notes": 1000,
+    # Watches handed up, alerts sent down, in one call (node/runtime.py sends at most these).
+    "WatchRequest.watches": 2000,
+    "AlertRequest.alerts": 500,
 }
 # Numeric fields with a range of their own, when set: (least, most).
 _RANGES: Final[Mapping[str, tuple[float, float]]] = {

@@ -17,7 +17,7 @@ from node.station.core import SYSTEM_OFFICER, Draft, Receipt, Station
 from protos import ledger_pb2, records_pb2
 
 # Query kinds whose query is a person's name (federation/service.py, node/web/pages/api.py).
-NAME_QUERIES = ("search:person", "hit:person_name")
+NAME_QUERIES = ("search:person", "hit:person_name", "watch:person")
 
 
 def append_audit(station: Station, entry: ledger_pb2.AuditEntry) -> Receipt:

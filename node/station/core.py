@@ -46,6 +46,7 @@ from node.records.validation import (
     time_in_years,
 )
 from node.station.sealed_store import SealedStore
+from node.station.watchlist import WatchList
 from protos import ledger_pb2
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ class Station:
         statutes: Statutes | None = None,
         clock: Callable[[], int] = now_ms,
         sealed: SealedStore | None = None,
+        watchlist: WatchList | None = None,
     ) -> None:
         self.ledger = ledger
         self.index = index
@@ -167,6 +169,8 @@ class Station:
         # Station.open gives the durable store in the data directory; the in-memory default is
         # for tests and tools that build a Station by hand.
         self.sealed = sealed if sealed is not None else SealedStore.memory()
+        # The officers' watch lists (docs/watch.md): in the data directory when opened there.
+        self.watchlist = watchlist if watchlist is not None else WatchList("sqlite://")
         self.statutes = statutes or Statutes.default()
         self.numbers = Numbering()
         # The station's clock: every time it writes and every "now" it checks against.
@@ -206,11 +210,12 @@ class Station:
         try:
             ledger = node_ledger(data_dir, store, config.origin)
             index = RecordIndex(index_url or config.index_url, station_projections())
+            watchlist = WatchList.open(data_dir.path)
         except BaseException:
             sealed.close()
             store.close()
             raise
-        station = cls(ledger, index, config, sealed=sealed, clock=clock)
+        station = cls(ledger, index, config, sealed=sealed, watchlist=watchlist, clock=clock)
         try:
             station.ensure_genesis()
             station.sync_index(progress)
@@ -233,6 +238,7 @@ class Station:
         self.ledger.close()
         self.ledger.store.close()
         self.sealed.close()
+        self.watchlist.close()
 
     def ensure_genesis(self) -> None:
         """Writes entry 0 (the node's public key and origin) into an empty log."""

@@ -36,6 +36,7 @@ from node.web.pages import (
     search,
     services,
     statistics,
+    watch,
 )
 from node.web.request_size import RequestSizeMiddleware
 from node.web.security import SecurityHeadersMiddleware, csrf_token, current_officer
@@ -59,6 +60,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     services.router,
     dashboard.router,
     statistics.router,
+    watch.router,
     network.router,
     metrics.router,
     api.router,

@@ -16,7 +16,7 @@ work (a replication round half done, entries not yet committed) is lost, the sto
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,3 +302,11 @@ class SimLocalNode:
 
     def child_announced(self, caller: PeerIdentity) -> None:
         return None
+
+    def hold_watches(self, caller: PeerIdentity, items: Sequence[federation_pb2.WatchItem]) -> int:
+        raise NotPermitted("the simulated offices keep no watch lists")
+
+    def accept_alerts(
+        self, caller: PeerIdentity, alerts: Sequence[federation_pb2.WatchAlert]
+    ) -> int:
+        raise NotPermitted("the simulated offices keep no watch lists")

@@ -33,6 +33,7 @@ from node.index import projection as projecting
 from node.index import schema as core
 from node.index.aggregate import keys
 from node.index.aggregate import schema as agg
+from node.index.aggregate.watch import WatchBook
 from node.index.lookups import FirView, Lookups
 from node.index.projection import Batch, IndexedEntry
 from node.index.record_index import sqlite_pragmas
@@ -83,6 +84,7 @@ class AggregateIndex:
         self._lock = threading.Lock()
         self._offices: dict[int, str] = {}  # origin number -> origin, for `locate`
         self._tokens: set[tuple[str, str, str]] = set()  # name_tokens rows known written
+        self.watches = WatchBook(self._engine, now_ms)
         try:
             self._create()
         except sa.exc.SQLAlchemyError as exc:
@@ -305,6 +307,13 @@ class AggregateIndex:
                     batch.flush_tokens(conn)
                     if outcomes:
                         projecting.insert_rows(conn, agg.case_outcomes, outcomes)
+                    # Watch lists: every new record matched once, in this same transaction.
+                    ranges = []
+                    for origin, size in sizes.items():
+                        office = offices[origin]
+                        first = keys.key(office.origin_no, office.indexed_size)
+                        ranges.append((origin, first, keys.key(office.origin_no, size)))
+                    self.watches.match(conn, ranges)
                     o = agg.agg_origins
                     now = now_ms()
                     for origin, size in sizes.items():

@@ -90,6 +90,35 @@ agg_origins = sa.Table(
 )
 
 
+# Watch lists held for the offices below (node/index/aggregate/watch.py; migration 0003).
+watches = sa.Table(
+    "watches",
+    bookkeeping,
+    sa.Column("watcher", sa.String(200), primary_key=True),
+    sa.Column("watch_id", sa.String(80), primary_key=True),
+    sa.Column("officer_id", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(400), nullable=False),
+    sa.Column("match_key", sa.String(400), nullable=False),
+    sa.Column("source_key", sa.BigInteger, nullable=False),
+    sa.Column("cancelled", sa.Boolean, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+watch_hits = sa.Table(
+    "watch_hits",
+    bookkeeping,
+    sa.Column("watcher", sa.String(200), primary_key=True),
+    sa.Column("watch_id", sa.String(80), primary_key=True),
+    sa.Column("row_key", sa.BigInteger, primary_key=True),
+    sa.Column("origin", sa.String(200), nullable=False),
+    sa.Column("idx", sa.BigInteger, nullable=False),
+    sa.Column("ref", sa.String(120), nullable=False),
+    sa.Column("detail", sa.String(400), nullable=False),
+    sa.Column("found_ms", sa.BigInteger, nullable=False),
+    sa.Column("delivered_ms", sa.BigInteger, nullable=False),
+)
+
+
 def partition_name(table: sa.Table, state_no: int) -> str:
     return f"{table.name}_s{state_no}"
 

@@ -1,15 +1,18 @@
 """Schema migrations (Alembic) for the databases the ledger cannot rebuild.
 
 The query indexes are derived from the logs and simply projected again when their shape changes
-(`node.index.schema.SCHEMA_VERSION`). Three databases hold what nothing else does, so their rows
+(`node.index.schema.SCHEMA_VERSION`). Four databases hold what nothing else does, so their rows
 must survive every upgrade of the software: each has its own line of Alembic revisions here,
 applied when the database is opened (`upgrade`).
 
-    accounts    the officer accounts, sessions and login events (node/web/auth.py), and the
-                officers' watch lists and the alerts they received (node/web/watch.py)
+    accounts    the officer accounts, sessions and login events (node/web/auth.py)
     sealed      the identities the law withholds, sealed (node/station/sealed_store.py)
     aggregate   an aggregating node's bookkeeping: the number given to each state and office
-                and how much of each log is indexed (node/index/aggregate/schema.py)
+                and how much of each log is indexed (node/index/aggregate/schema.py), and the
+                watches it holds for the offices below with the records found for them
+                (node/index/aggregate/watch.py)
+    watchlist   a node's own officers' watches and the alerts it received
+                (node/station/watchlist.py)
 
 A database made before its line had revisions (its tables there, no version table) is stamped
 with the first revision, which describes exactly those tables, and then upgraded. Each line
@@ -23,6 +26,7 @@ test_migrations.py upgrades populated databases and counts every row.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,7 +38,12 @@ from sqlalchemy.engine import Connection
 
 from ledger.errors import StoreError
 
-LINES: Final = ("accounts", "sealed", "aggregate")
+log = logging.getLogger(__name__)
+# Alembic says "Context impl SQLiteImpl" for every database opened; one line of our own per
+# migration actually made says what an operator needs (`upgrade`).
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+
+LINES: Final = ("accounts", "sealed", "aggregate", "watchlist")
 _HERE = Path(__file__).resolve().parent
 
 
@@ -76,7 +85,8 @@ def upgrade(
     at the first revision first; one holding only some of them is refused."""
     config = _config(line)
     script = ScriptDirectory.from_config(config)
-    if current(connection, line) is None and legacy_tables:
+    before = current(connection, line)
+    if before is None and legacy_tables:
         inspector = sa.inspect(connection)
         present = [name for name in legacy_tables if inspector.has_table(name)]
         if present and len(present) != len(legacy_tables):
@@ -98,4 +108,6 @@ def upgrade(
     reached = current(connection, line)
     if reached is None:
         raise StoreError(f"the {line} database has no revision after its upgrade")
+    if reached != before:
+        log.info("%s database migrated: %s -> %s", line, before or "new", reached)
     return reached

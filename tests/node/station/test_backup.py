@@ -51,7 +51,7 @@ def test_backup_beside_a_writing_station_restores_whole(station: Station, tmp_pa
     assert summary.ledger_size == backed_up and summary.replicas == 1
     manifest = json.loads((tmp_path / "backup" / MANIFEST).read_text())
     assert manifest["replicas"][f"replicas/{origin_slug(CHILD)}/log"]["origin"] == CHILD
-    assert manifest["sqlite"] == ["sealed/identities.sqlite3"]
+    assert manifest["sqlite"] == ["sealed/identities.sqlite3", "watchlist.sqlite3"]
     assert not {name for name in manifest["files"] if name.endswith(("index.sqlite3", ".mark"))}
 
     target = DataDir(tmp_path / "restored")
