@@ -5,6 +5,10 @@ entry, and (PostgreSQL) one partition per state that can be dropped alone."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -262,3 +266,62 @@ def test_hotspots_are_the_squares_with_most_cases(
     fine = stats.hotspots(index, year=int(year), state="kerala", cell=0.01, limit=3)
     assert len(fine) == 3 and fine[0].cases >= fine[-1].cases
     assert all(9.0 < s.lat < 11.0 and 75.5 < s.lon < 77.5 for s in fine)
+
+
+_KILLED_INGEST = """
+import sys, time
+from pathlib import Path
+from ledger.rocksdb_store import RocksDBLogStore
+from node.index.aggregate.index import AggregateIndex
+
+url, *pairs = sys.argv[1:]
+logs = []
+for origin, path in zip(pairs[::2], pairs[1::2]):
+    store = RocksDBLogStore.open(Path(path), audit=True)  # beside the test's open stations
+    logs.append((origin, store.size(), store.entries))
+index = AggregateIndex(url)
+print("ingesting", flush=True)
+index.catch_up(logs, batch_entries=40, progress=lambda done: time.sleep(0.05))
+print("finished", flush=True)
+"""
+
+
+def test_ingest_killed_mid_way_resumes_to_the_same_rows(
+    url: str, stations: list[Station], tmp_path: Path
+) -> None:
+    """SIGKILL of a process in the middle of an ingest (a real crash: no exception handler
+    runs), then the ingest resumed by another process: the rows of a clean ingest."""
+    pairs = [str(x) for s in stations for x in (s.config.origin, s.ledger.store.path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_INGEST, url, *pairs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ingesting"
+    watcher = AggregateIndex(url)
+    try:
+        deadline = time.monotonic() + 60
+        while sum(o.indexed_size for o in watcher.offices()) < 200:
+            assert time.monotonic() < deadline, "the ingest made no progress"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        total = sum(s.ledger.size() for s in stations)
+        part = sum(o.indexed_size for o in watcher.offices())
+        assert 0 < part < total  # killed mid-way
+        watcher.catch_up(logs_of(stations))
+        resumed = watcher.snapshot()
+        watcher.rebuild()
+        watcher.catch_up(logs_of(stations), batch_entries=100_000)
+        assert watcher.snapshot() == resumed
+        assert sum(o.indexed_size for o in watcher.offices()) == total
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        watcher.close()
