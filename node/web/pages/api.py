@@ -20,6 +20,11 @@
   GET /api/dashboard/crime-heads         crime FIRs per crime head, and apart from them the FIRs
                                          of missing persons and unnatural deaths per head
                                          (officer: "dashboard.view")
+  POST /api/exchange/inbound             a signed message from a court, prison, prosecution or
+                                         forensic laboratory (docs/exchange.md): appended to its
+                                         case as an event when valid, from a system the station
+                                         trusts and signed by it; the same message again appends
+                                         nothing (no session: the signature is the credential)
 
 An officer's read of records (the FIR, the person search) is audited as another office's read
 is (`federation.audit`): an AuditEntry naming this node, the officer, the case and purpose
@@ -35,6 +40,7 @@ every error has the one shape of `node.web.errors.ErrorOut`:
 from __future__ import annotations
 
 import base64
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -43,19 +49,20 @@ from pydantic import BaseModel, Field
 from federation.audit import MAX_CONTEXT_FIELD, audit_entry, check_context, describe_search
 from ledger import merkle
 from ledger.checkpoint import parse_note
-from ledger.errors import InputError, NotFound
+from ledger.errors import InputError, NotFound, TooLarge
 from node.index import public, reports
 from node.records import limits
 from node.records.refs import fir_number, ncr_number
 from node.records.validation import normalise_mobile
 from node.station import audit as station_audit
-from node.station import views
-from node.web.deps import station, station_officer
+from node.station import exchange, views
+from node.station.core import SYSTEM_OFFICER
+from node.web.deps import blocking, station, station_officer
 from node.web.errors import ErrorOut
 from node.web.forms import MAX_AGE
 from node.web.public_status import NO_MATCH, lookup_status
 from node.web.rules import Officer
-from node.web.throttle import LOOKUPS, portal_limit
+from node.web.throttle import LOOKUPS, SUBMISSIONS, portal_limit
 from protos import federation_pb2
 
 __all__ = ["router"]
@@ -394,4 +401,42 @@ def crime_heads(
             CrimeHeadOut(crime_head=head, firs=count)
             for head, count in reports.apart_from_crime_counts(node.index)
         ],
+    )
+
+
+MAX_INBOUND_BYTES = 256 * 1024  # an inbound message is a few kilobytes
+
+
+class InboundOut(BaseModel):
+    fir_number: str = Field(description="the case the event was appended to")
+    ledger_index: int = Field(description="the event's entry in this station's log")
+    appended: bool = Field(description="False: the same message was imported before")
+    digest: str = Field(description="SHA-256 of the signed message, hex")
+
+
+@router.post(
+    "/exchange/inbound",
+    response_model=InboundOut,
+    responses={
+        400: {**_ERROR, "description": "not a valid message, or not from a trusted system"},
+        409: {**_ERROR, "description": "the signature does not hold: changed, or not its own"},
+        **_NOT_FOUND,
+    },
+    summary="A court's, prison's or laboratory's signed message, appended to its case",
+    dependencies=[Depends(portal_limit(SUBMISSIONS))],
+)
+async def exchange_inbound(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_INBOUND_BYTES:
+        raise TooLarge(f"an inbound message is at most {MAX_INBOUND_BYTES:,} bytes")
+    try:
+        message = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"the message is not JSON text: {exc}") from exc
+    done = await blocking(exchange.import_message, station(request), SYSTEM_OFFICER, message)
+    return InboundOut(
+        fir_number=done.fir_number,
+        ledger_index=done.ledger_index,
+        appended=done.appended,
+        digest=done.digest,
     )
