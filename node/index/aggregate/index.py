@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,10 +56,23 @@ class Office:
     origin_no: int
     state: str
     indexed_size: int
+    # When its entries were last indexed (0: not since the bookkeeping recorded it); not part of
+    # what makes two answers about an office equal.
+    indexed_at_ms: int = field(default=0, compare=False)
 
     @property
     def base(self) -> int:
         return keys.base(self.origin_no)
+
+    @classmethod
+    def of_row(cls, row: Any) -> Office:
+        return cls(
+            str(row.origin),
+            int(row.origin_no),
+            str(row.state),
+            int(row.indexed_size),
+            int(row.indexed_at_ms or 0),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +223,7 @@ class AggregateIndex:
                 )
             )
             row = conn.execute(sa.select(o).where(o.c.origin == origin)).one()
-        office = Office(str(row.origin), int(row.origin_no), str(row.state), int(row.indexed_size))
+        office = Office.of_row(row)
         self._offices[office.origin_no] = office.origin
         return office
 
@@ -218,9 +231,7 @@ class AggregateIndex:
         """The offices of `origins` (one query for those met before; the others numbered)."""
         o = agg.agg_origins
         found = {
-            str(r.origin): Office(
-                str(r.origin), int(r.origin_no), str(r.state), int(r.indexed_size)
-            )
+            str(r.origin): Office.of_row(r)
             for r in conn.execute(sa.select(o).where(o.c.origin.in_(origins)))
         }
         for origin in origins:
@@ -235,9 +246,7 @@ class AggregateIndex:
         o = agg.agg_origins
         with self._engine.connect() as conn:
             rows = conn.execute(sa.select(o).order_by(o.c.origin_no)).all()
-        return [
-            Office(str(r.origin), int(r.origin_no), str(r.state), int(r.indexed_size)) for r in rows
-        ]
+        return [Office.of_row(r) for r in rows]
 
     def indexed_size(self, origin: str) -> int:
         """How many of `origin`'s entries are indexed (0 for an office not met yet)."""

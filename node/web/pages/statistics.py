@@ -94,14 +94,19 @@ def statistics_page(
     ]
     accidents = stats.road_accidents(index, year=chosen, state=scope)
     by_slot = accidents.by("slot")
+    offices = index.offices()
+    indexed = [o.indexed_at_ms for o in offices if o.indexed_size and o.indexed_at_ms]
     page = render(
         request,
         "statistics.html",
         empty=False,
+        office_count=sum(1 for o in offices if o.indexed_size),
+        oldest_ms=min(indexed, default=0),
+        newest_ms=max(indexed, default=0),
         map_svg=_map(request, index, table, rates, chosen, scope),
         year=chosen,
         state=scope or "india",
-        states=sorted({office.state for office in index.offices()}),
+        states=sorted({office.state for office in offices}),
         table=table,
         police=police,
         courts=courts,

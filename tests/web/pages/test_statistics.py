@@ -55,6 +55,7 @@ def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> N
     # The map of Kerala: Ernakulam's rate per lakh drawn, districts without cases at 0.
     assert 'id="map"' in page.text and 'data-region="Ernakulam"' in page.text
     assert 'id="road-accidents"' in page.text
+    assert "From the verified replicas of 2 offices." in page.text  # and as of when
     india = client.get(f"/statistics?year={YEAR}&state=india")
     assert india.status_code == 200 and 'data-region="kerala"' in india.text
     table = client.get(f"/statistics/crime.csv?year={YEAR}&state=kerala")
