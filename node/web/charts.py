@@ -111,4 +111,24 @@ def line_chart(
     return "\n".join(parts)
 
 
-__all__ = ["bar_chart", "line_chart"]
+def sparkline(title: str, values: Sequence[float], *, width: int = 120, height: int = 28) -> str:
+    """A small line of `values` at equal steps, zero at the bottom, the last point marked: one
+    row's trend beside its numbers in a table."""
+    parts = _open(width, height, title)
+    if len(values) < 2:
+        parts.append("</svg>")
+        return "\n".join(parts)
+    peak = max(values) or 1.0
+    step = (width - 6) / (len(values) - 1)
+    coords = [(3 + step * i, height - 3 - (height - 6) * v / peak) for i, v in enumerate(values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    parts.append(
+        f'<polyline points="{path}" fill="none" stroke="{LINE_COLOUR}" stroke-width="1.5"/>'
+    )
+    x, y = coords[-1]
+    parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{LINE_COLOUR}"/>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+__all__ = ["bar_chart", "line_chart", "sparkline"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 from node.web import charts
 
 
@@ -13,3 +15,14 @@ def test_charts_escape_their_labels() -> None:
     assert "<x>" not in line and "&lt;x&gt;" in line
     assert charts.line_chart("t", []).count("<polyline") == 0
     assert "no data" in charts.bar_chart("t", [])
+
+
+def test_sparkline_draws_one_point_per_value_and_escapes_its_title() -> None:
+    svg = charts.sparkline("Theft <& co>", [3.0, 0.0, 7.0, 5.0])
+    root = ElementTree.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    (line,) = root.findall("s:polyline", ns)
+    points = [tuple(map(float, p.split(","))) for p in line.attrib["points"].split()]
+    assert len(points) == 4
+    assert points[2][1] < points[0][1] < points[1][1]  # 7 highest (smallest y), 0 at the bottom
+    assert root.find("s:title", ns).text == "Theft <& co>"  # type: ignore[union-attr]

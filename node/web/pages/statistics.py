@@ -32,6 +32,7 @@ from node.web.rules import Officer
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 Viewer = Annotated[Officer, Depends(station_officer("dashboard.view"))]
 TREND_YEARS = 5
+TREND_HEADS = 15  # the heads of the year's table whose trend is drawn, most cases first
 TRACE_LIMIT = 500
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -88,9 +89,18 @@ def statistics_page(
     police = stats.police_disposal(index, year=chosen, state=scope)
     courts = stats.court_disposal(index, year=chosen, state=scope)
     rates = stats.crime_rates(index, year=chosen, state=scope) if scope else []
-    trend = [
-        (str(y), stats.crime_by_head(index, year=y, state=scope).total)
-        for y in range(chosen - TREND_YEARS + 1, chosen + 1)
+    years = list(range(chosen - TREND_YEARS + 1, chosen + 1))
+    tables = {y: stats.crime_by_head(index, year=y, state=scope) for y in years}
+    trend = [(str(y), tables[y].total) for y in years]
+    head_totals = {y: {row.head: row.total for row in tables[y].rows} for y in years}
+    heads = [row.head for row in table.rows[:TREND_HEADS]]
+    head_trend = [
+        (
+            head,
+            [head_totals[y].get(head, 0) for y in years],
+            Markup(charts.sparkline(head, [float(head_totals[y].get(head, 0)) for y in years])),
+        )
+        for head in heads
     ]
     accidents = stats.road_accidents(index, year=chosen, state=scope)
     by_slot = accidents.by("slot")
@@ -113,6 +123,8 @@ def statistics_page(
         rates=rates,
         outcomes=stats.COURT_OUTCOMES,
         trend=trend,
+        trend_years=years,
+        head_trend=head_trend,
         severities=stats.SEVERITIES,
         accidents_total=len(accidents.accidents),
         accidents_by_area=accidents.by("area"),

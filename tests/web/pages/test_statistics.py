@@ -56,6 +56,7 @@ def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> N
     assert 'id="map"' in page.text and 'data-region="Ernakulam"' in page.text
     assert 'id="road-accidents"' in page.text
     assert "From the verified replicas of 2 offices." in page.text  # and as of when
+    assert 'id="head-trend"' in page.text and "<polyline" in page.text
     india = client.get(f"/statistics?year={YEAR}&state=india")
     assert india.status_code == 200 and 'data-region="kerala"' in india.text
     table = client.get(f"/statistics/crime.csv?year={YEAR}&state=kerala")
