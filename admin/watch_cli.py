@@ -15,6 +15,7 @@ is its own SQLite file).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,21 +48,7 @@ def cmd_watch_add(args: argparse.Namespace) -> int:
 def cmd_watch_list(args: argparse.Namespace) -> int:
     with _watchlist(args.data_dir) as watchlist:
         found = watchlist.watches(args.officer)
-    emit(
-        {
-            "watches": [
-                {
-                    "watch_id": w.watch_id,
-                    "officer_id": w.officer_id,
-                    "kind": w.kind,
-                    "value": w.value,
-                    "created_ms": w.created_ms,
-                    "cancelled_ms": w.cancelled_ms,
-                }
-                for w in found
-            ]
-        }
-    )
+    emit({"watches": [dataclasses.asdict(w) for w in found]})
     return 0
 
 
@@ -75,25 +62,7 @@ def cmd_watch_cancel(args: argparse.Namespace) -> int:
 def cmd_watch_alerts(args: argparse.Namespace) -> int:
     with _watchlist(args.data_dir) as watchlist:
         found = watchlist.alerts(args.officer)
-    emit(
-        {
-            "alerts": [
-                {
-                    "watch_id": a.watch_id,
-                    "officer_id": a.officer_id,
-                    "kind": a.kind,
-                    "value": a.value,
-                    "origin": a.origin,
-                    "index": a.index,
-                    "ref": a.ref,
-                    "detail": a.detail,
-                    "from_node": a.from_node,
-                    "received_ms": a.received_ms,
-                }
-                for a in found
-            ]
-        }
-    )
+    emit({"alerts": [dataclasses.asdict(a) for a in found]})
     return 0
 
 

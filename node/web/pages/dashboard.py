@@ -16,8 +16,6 @@ page and in `node.index.reports`.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -30,7 +28,7 @@ from ledger.log import now_ms
 from node.index import reports
 from node.index.aggregate.index import AggregateIndex
 from node.records.validation import IST
-from node.web import charts
+from node.web import charts, csvout
 from node.web.deps import context, no_store, render, station, station_officer, t
 from node.web.rules import Officer
 
@@ -47,7 +45,6 @@ CHARTS = (
     "charge-sheeting",
     "overdue",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _sources(request: Request) -> list[reports.Source]:
@@ -156,27 +153,9 @@ def dashboard(request: Request, officer: Viewer) -> Response:
     return no_store(page)
 
 
-def _cell(value: Any) -> str:
-    text = str(value)
-    # A spreadsheet must not run a cell as a formula (CSV injection).
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
     stamp = datetime.now(IST).strftime("%Y%m%d")
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return csvout.attachment([header, *rows], f"{name}-{stamp}.csv")
 
 
 def _iso_date(ms: int) -> str:

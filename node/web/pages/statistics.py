@@ -10,10 +10,8 @@ station) has no statistics page of its own. The case lists show what a register'
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,7 +23,7 @@ from node.index.aggregate import statistics as stats
 from node.index.aggregate.index import AggregateIndex
 from node.records import geography
 from node.records.validation import IST
-from node.web import charts, maps
+from node.web import charts, csvout, maps
 from node.web.deps import context, no_store, not_found, render, station, station_officer, t
 from node.web.rules import Officer
 
@@ -34,7 +32,6 @@ Viewer = Annotated[Officer, Depends(station_officer("dashboard.view"))]
 TREND_YEARS = 5
 TREND_HEADS = 15  # the heads of the year's table whose trend is drawn, most cases first
 TRACE_LIMIT = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _aggregate(request: Request) -> AggregateIndex | None:
@@ -205,25 +202,7 @@ def statistics_csv(
     except InputError as exc:
         return not_found(request, str(exc))
     table = stats.crime_by_head(index, year=chosen, state=scope)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in stats.table_rows(table):
-        writer.writerow([_cell(v) for v in row])
-    name = f"crime-{scope or 'india'}-{chosen}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    # A spreadsheet must not run a cell as a formula (CSV injection).
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return csvout.attachment(stats.table_rows(table), f"crime-{scope or 'india'}-{chosen}.csv")
 
 
 @router.get("/cases", response_class=HTMLResponse, include_in_schema=False)
