@@ -17,7 +17,8 @@ from node.station.core import SYSTEM_OFFICER, Draft, Receipt, Station
 from protos import ledger_pb2, records_pb2
 
 # Query kinds whose query is a person's name (federation/service.py, node/web/pages/api.py).
-NAME_QUERIES = ("search:person", "hit:person_name", "watch:person")
+# A phone number watched is sealed the same way: it names a person as surely as a name does.
+NAME_QUERIES = ("search:person", "hit:person_name", "watch:person", "watch:phone")
 
 
 def append_audit(station: Station, entry: ledger_pb2.AuditEntry) -> Receipt:

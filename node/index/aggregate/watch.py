@@ -227,8 +227,12 @@ class WatchBook:
                     found.append((int(row_key), "person", str(variants), f"person {name}"))
         p = core.persons
         if any(kind == "phone" for kind, _ in book):
+            # A person the law withholds is never found by a watch, as by a search.
             by_phone = sa.select(p.c.ledger_index, p.c.mobile).where(
-                p.c.ledger_index >= low, p.c.ledger_index < high, p.c.mobile != ""
+                p.c.ledger_index >= low,
+                p.c.ledger_index < high,
+                p.c.mobile != "",
+                p.c.withheld.is_(False),
             )
             for row_key, mobile in conn.execute(by_phone):
                 digits = _NOT_DIGIT.sub("", str(mobile))[-10:]

@@ -23,7 +23,14 @@ from node.station.core import Station
 from node.station.watchlist import Received, WatchList
 from protos import records_pb2
 from tests.node.index.test_aggregate_statistics import utc_ms
-from tests.node.support import person, station_clock_at, theft_fir
+from tests.node.support import (
+    VICTIM,
+    VICTIM_MOBILE,
+    person,
+    sexual_offence_fir,
+    station_clock_at,
+    theft_fir,
+)
 
 A = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 B = "cctns.in/kerala/thrissur-city/ps-ollur"
@@ -171,3 +178,20 @@ def test_the_watchers_node_keeps_each_alert_once(tmp_path: Path) -> None:
 def test_what_cannot_be_matched_is_refused(kind: str, value: str, problem: str) -> None:
     with pytest.raises(InputError, match=problem):
         match_key(kind, value)
+
+
+def test_a_person_the_law_withholds_is_never_found_by_a_watch(
+    index: AggregateIndex, stations: dict[str, Station]
+) -> None:
+    watcher = A.split("/", 1)[1]
+    index.watches.hold(
+        [
+            (watcher, "w-victim", OFFICER, "person", VICTIM, False),
+            (watcher, "w-victim-phone", OFFICER, "phone", VICTIM_MOBILE, False),
+            (watcher, "w-accused", OFFICER, "person", "Biju Mathew", False),
+        ]
+    )
+    registers.register_fir(stations[B], OFFICER, sexual_offence_fir())
+    ingest(index, stations)
+    hits = index.watches.pending()[watcher]
+    assert [h.watch_id for h in hits] == ["w-accused"]  # the accused is found, the victim never
