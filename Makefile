@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m simulations.bench_web
 	$(BIN)/python -m simulations.bench_sim
 	$(BIN)/python -m simulations.bench_aggregate
+	$(BIN)/python -m simulations.bench_national_search --queries 100
 
 # The long drills the suite runs short: 100 SIGKILLs of a writer mid-append, 50 of a replicator
 # mid-batch, and the fuzzers (API, forms, gRPC) with 500 examples each.
