@@ -37,7 +37,7 @@ from node.index.aggregate.index import INGEST_BATCH, AggregateIndex
 from node.index.projection import IndexedEntry
 from node.records.validation import IST, utc_ms
 from node.station.core import Station
-from protos import ledger_pb2
+from protos import ledger_pb2, records_pb2
 from simulations.chart import bar_chart
 from simulations.report import per_second, progress, save_results
 
@@ -75,10 +75,13 @@ def template_logs(work: Path, stations: int, records: int) -> list[list[ledger_p
 
 
 def office_log(
-    template: list[ledger_pb2.EntryBody], district: str, year: int | None = None
+    template: list[ledger_pb2.EntryBody], district: str, number: int, year: int | None = None
 ) -> list[IndexedEntry]:
-    """An office's log made from a template: FIRs filed in `district` (and, with `year`,
-    registered in that year)."""
+    """Office `number`'s log made from a template: FIRs filed in `district` (and, with `year`,
+    registered in that year). Copies of one template would name the same vehicles and missing
+    persons in every office, which no real state does (and which every office's standing
+    watches would then find in every other's): each office's vehicles get registrations of
+    its own, and its missing persons no relative (no standing watch on a name alone)."""
     entries = []
     start = utc_ms(datetime(year, 1, 1, tzinfo=IST)) if year is not None else 0
     for position, body in enumerate(template):
@@ -89,6 +92,15 @@ def office_log(
             if year is not None:
                 copy.fir.fir_year = year
                 copy.fir.registered_at_ms = start + position * 1000
+            for item in copy.fir.property:
+                if item.HasField("vehicle"):
+                    item.vehicle.registration = (
+                        f"KL-{number % 99 + 1:02d}-B{chr(65 + number // 99 % 26)}-"
+                        f"{(position * 7 + number) % 10000:04d}"
+                    )
+            for entry in copy.fir.persons:
+                if entry.role == records_pb2.MISSING:
+                    entry.person.relative_name = ""
             body = copy
         entries.append(IndexedEntry(position, body))
     return entries
@@ -101,7 +113,7 @@ def _offices(
         district = DISTRICTS[number % len(DISTRICTS)]
         slug = district.lower().replace(" ", "-")
         origin = f"cctns.in/kerala/{slug}/{prefix}-{number}"
-        yield origin, office_log(templates[number % len(templates)], district, year)
+        yield origin, office_log(templates[number % len(templates)], district, number, year)
 
 
 def ingest(

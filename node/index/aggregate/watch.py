@@ -42,6 +42,8 @@ STOLEN_PREFIX = "stolen:"  # standing watches: a vehicle reported stolen
 MISSING_PREFIX = "missing:"  # a person reported missing
 MISSING_HEAD = "Missing persons"
 _NOT_DIGIT = re.compile(r"[^0-9]")
+_RELATION = re.compile(r"^(.*?)\s+([SDWCH]/o)\s+(.+)$", re.IGNORECASE)
+_WITH_RELATIVE = "|"
 _MIN_IDENTIFIER = 6  # a property identifier shorter than this would match too much
 
 
@@ -67,9 +69,16 @@ def match_key(kind: str, value: str) -> str:
     property identifier's letters and digits, a phone's last ten digits."""
     text = value.strip()
     if kind == "person":
-        variants = " ".join(names.analyse(text).variants)
+        # "Ramesh K S/o Krishnan": the person and the relative must both match.
+        relation = _RELATION.match(text)
+        own, relative = (relation[1], relation[3]) if relation else (text, "")
+        variants = " ".join(names.analyse(own).variants)
         if not variants:
             raise InputError(f"{value!r} holds no name to watch")
+        if relative:
+            of_relative = " ".join(names.analyse(relative).variants)
+            if of_relative:
+                return f"{variants}{_WITH_RELATIVE}{of_relative}"
         return variants
     if kind == "vehicle":
         return registration_key(text)
@@ -175,9 +184,12 @@ class WatchBook:
         rows = []
         now = self._clock()
         refs = self._refs(conn, {key for key, _, _, _ in found})
+        origins: dict[int, str] = {}
         for row_key, kind, key, what in found:
             origin_no, index = keys.split(row_key)
-            origin = self._origin(conn, origin_no)
+            if origin_no not in origins:
+                origins[origin_no] = self._origin(conn, origin_no)
+            origin = origins[origin_no]
             own = origin.split("/", 1)[-1]
             for watcher, watch_id, source in book[(kind, key)]:
                 if source and (source == row_key or watcher == own):
@@ -216,15 +228,30 @@ class WatchBook:
                         )
         pn = core.person_names
         if any(kind == "person" for kind, _ in book):
-            by_name = sa.select(pn.c.ledger_index, pn.c.name, pn.c.variants).where(
+            by_name = sa.select(
+                pn.c.ledger_index, pn.c.person_seq, pn.c.kind, pn.c.name, pn.c.variants
+            ).where(
                 pn.c.ledger_index >= low,
                 pn.c.ledger_index < high,
-                pn.c.kind.in_(("name", "alias")),
                 pn.c.superseded.is_(False),
             )
-            for row_key, name, variants in conn.execute(by_name):
-                if ("person", str(variants)) in book:
-                    found.append((int(row_key), "person", str(variants), f"person {name}"))
+            rows = conn.execute(by_name).all()
+            relatives = {
+                (int(r.ledger_index), int(r.person_seq)): str(r.variants)
+                for r in rows
+                if r.kind == "relative"
+            }
+            for r in rows:
+                if r.kind == "relative":
+                    continue
+                variants = str(r.variants)
+                relative = relatives.get((int(r.ledger_index), int(r.person_seq)))
+                keys_of = [variants]
+                if relative:
+                    keys_of.append(f"{variants}{_WITH_RELATIVE}{relative}")
+                for key in keys_of:
+                    if ("person", key) in book:
+                        found.append((int(r.ledger_index), "person", key, f"person {r.name}"))
         p = core.persons
         if any(kind == "phone" for kind, _ in book):
             # A person the law withholds is never found by a watch, as by a search.
@@ -280,7 +307,7 @@ class WatchBook:
                      str(registration), int(row_key))
                 )  # fmt: skip
             missing = (
-                sa.select(p.c.ledger_index, p.c.seq, p.c.name)
+                sa.select(p.c.ledger_index, p.c.seq, p.c.name, p.c.relation, p.c.relative_name)
                 .join(f, f.c.ledger_index == p.c.ledger_index)
                 .where(
                     p.c.ledger_index >= low,
@@ -291,10 +318,14 @@ class WatchBook:
                     f.c.crime_head == MISSING_HEAD,
                 )
             )
-            for row_key, seq, name in conn.execute(missing):
+            for row_key, seq, name, relation, relative in conn.execute(missing):
+                if not relative:
+                    continue  # a name alone names too many people across a state
+                link = relation if _RELATION.match(f"x {relation} y") else "C/o"
+                value = f"{name} {link} {relative}"
                 rows.append(
                     (watcher, f"{MISSING_PREFIX}{keys.split(int(row_key))[1]}/{seq}", "person",
-                     str(name), int(row_key))
+                     value, int(row_key))
                 )  # fmt: skip
         if not rows:
             return

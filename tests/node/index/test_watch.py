@@ -195,3 +195,36 @@ def test_a_person_the_law_withholds_is_never_found_by_a_watch(
     ingest(index, stations)
     hits = index.watches.pending()[watcher]
     assert [h.watch_id for h in hits] == ["w-accused"]  # the accused is found, the victim never
+
+
+def test_a_missing_person_named_elsewhere_with_the_same_relative_tells_the_reporting_office(
+    index: AggregateIndex, stations: dict[str, Station]
+) -> None:
+    when = datetime.now(IST) - timedelta(days=6)
+    report = theft_fir(when)
+    del report.sections[:], report.property[:]
+    report.sections.add(act="KPA", section="57")
+    report.brief_facts = "The informant's daughter has been missing since the evening."
+    report.persons.append(
+        person("Anu Mol", records_pb2.MISSING, relation="D/o", relative_name="Ravindran", age=19)
+    )
+    with station_clock_at(stations[A], utc_ms(when)):
+        registers.register_fir(stations[A], OFFICER, report)
+    ingest(index, stations)
+    # Another office's records: a girl of the same name and father, and one of another father.
+    seen = _fir(stations[B], 3, accused="Anu Mol")
+    assert index.watches.pending() == {} or all(
+        h.ref != seen for h in index.watches.pending().get(A.split("/", 1)[1], [])
+    )
+    ingest(index, stations)
+    assert A.split("/", 1)[1] not in index.watches.pending()  # the name alone is not enough
+    when = datetime.now(IST) - timedelta(days=2)
+    found = theft_fir(when)
+    found.persons.append(
+        person("Anu Mol", records_pb2.WITNESS, relation="D/o", relative_name="Raveendran", age=19)
+    )
+    with station_clock_at(stations[B], utc_ms(when)):
+        ref = registers.register_fir(stations[B], OFFICER, found).ref
+    ingest(index, stations)
+    (hit,) = index.watches.pending()[A.split("/", 1)[1]]
+    assert hit.watch_id.startswith("missing:") and hit.ref == ref and hit.origin == B
