@@ -194,6 +194,8 @@ def assert_no_error_page(response: httpx.Response, what: str) -> None:
 
 # -- CSRF ----------------------------------------------------------------------------------------
 
+SESSIONLESS_POSTS = ("/api/exchange/inbound",)
+
 
 def test_every_post_route_refuses_a_request_without_a_csrf_token(
     setup: Setup, officer_client: httpx.Client
@@ -230,6 +232,12 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(
     # An anonymous visitor's /logout has nothing to end: a redirect home is no state change.
     if "/logout" in refused:
         refused["/logout"] = [c if c != 303 else 403 for c in refused["/logout"]]
+    # Routes that take no session at all (a court's signed message: the signature is the
+    # credential, cookies are ignored) have no CSRF to refuse; what they must not do is accept
+    # a request that is not a validly signed message: refused as bad input, nothing written.
+    for route in SESSIONLESS_POSTS:
+        codes = refused.pop(route)
+        assert codes and all(400 <= code < 500 for code in codes), (route, codes)
     wrong = {route: codes for route, codes in refused.items() if set(codes) != {403}}
     assert not wrong, f"POST routes not refusing a missing/forged CSRF token with 403: {wrong}"
     assert ledger_size(setup.node) == before, "a refused POST wrote to the ledger"
