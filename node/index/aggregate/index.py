@@ -37,7 +37,7 @@ from node.index.aggregate.watch import WatchBook
 from node.index.lookups import FirView, Lookups
 from node.index.projection import Batch, IndexedEntry
 from node.index.record_index import sqlite_pragmas
-from node.index.search import PersonHit, PropertyHit, Search, VehicleHit
+from node.index.search import PersonHit, Search
 from node.records.laws import Statutes
 from protos import ledger_pb2
 
@@ -387,12 +387,6 @@ class AggregateIndex:
         """Persons by name across every office, each hit with its office and entry."""
         hits = self.search.persons(text, age_min=age_min, age_max=age_max, limit=limit)
         return [(self.locate(hit.ledger_index), hit) for hit in hits]
-
-    def vehicles(self, text: str, *, limit: int = 50) -> list[tuple[Located, VehicleHit]]:
-        return [(self.locate(h.ledger_index), h) for h in self.search.vehicles(text, limit=limit)]
-
-    def property(self, text: str, *, limit: int = 50) -> list[tuple[Located, PropertyHit]]:
-        return [(self.locate(h.ledger_index), h) for h in self.search.property(text, limit=limit)]
 
     def records_by_ref(self, ref: str, *, limit: int = 200) -> list[Located]:
         """The records called `ref` ("FIR No. 12/2026", "PET/2026/000123"; a bare "12/2026"

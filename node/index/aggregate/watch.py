@@ -169,18 +169,32 @@ class WatchBook:
             return 0
         self._standing(conn, ranges)
         w = agg.watches
-        book: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
-        for watcher, watch_id, kind, key, source in conn.execute(
-            sa.select(w.c.watcher, w.c.watch_id, w.c.kind, w.c.match_key, w.c.source_key).where(
-                w.c.cancelled.is_(False)
-            )
-        ):
-            book[(str(kind), str(key))].append((str(watcher), str(watch_id), int(source)))
-        if not book:
+        running = w.c.cancelled.is_(False)
+        kinds = {
+            kind
+            for kind in KINDS
+            if conn.execute(sa.select(w.c.kind).where(running, w.c.kind == kind).limit(1)).first()
+        }
+        if not kinds:
             return 0
+        # Property identifiers match by containment: their (few, officers') watches are read
+        # whole; every other kind is looked up by the keys the new rows carry, never read whole
+        # (the standing watches of a state number in the tens of thousands).
+        property_keys = (
+            [
+                str(key)
+                for key in conn.execute(
+                    sa.select(w.c.match_key).where(running, w.c.kind == "property")
+                ).scalars()
+            ]
+            if "property" in kinds
+            else []
+        )
         found: list[tuple[int, str, str, str]] = []  # (row key, kind, key, what matched)
         for low, high in ((r[1], r[2]) for r in ranges):
-            found += self._candidates(conn, low, high, book)
+            found += self._candidates(conn, low, high, kinds, property_keys)
+        book = self._watches_for(conn, {(kind, key) for _, kind, key, _ in found})
+        found = [hit for hit in found if (hit[1], hit[2]) in book]
         rows = []
         now = self._clock()
         refs = self._refs(conn, {key for key, _, _, _ in found})
@@ -212,22 +226,24 @@ class WatchBook:
         return len(rows)
 
     def _candidates(
-        self, conn: Connection, low: int, high: int, book: dict[tuple[str, str], Any]
+        self, conn: Connection, low: int, high: int, kinds: set[str], property_keys: list[str]
     ) -> list[tuple[int, str, str, str]]:
+        """What the rows keyed low..high-1 could match: (row key, kind, key, what), for the
+        kinds of watch held."""
         found: list[tuple[int, str, str, str]] = []
         v = core.vehicles
-        if any(kind == "vehicle" for kind, _ in book):
+        if "vehicle" in kinds:
             stmt = sa.select(
                 v.c.ledger_index, v.c.registration, v.c.reg_key, v.c.engine_key, v.c.chassis_key
             ).where(v.c.ledger_index >= low, v.c.ledger_index < high)
             for row_key, registration, *idents in conn.execute(stmt):
                 for label, key in zip(("registration", "engine", "chassis"), idents, strict=True):
-                    if key and ("vehicle", str(key)) in book:
+                    if key:
                         found.append(
                             (int(row_key), "vehicle", str(key), f"vehicle {registration} ({label})")
                         )
         pn = core.person_names
-        if any(kind == "person" for kind, _ in book):
+        if "person" in kinds:
             by_name = sa.select(
                 pn.c.ledger_index, pn.c.person_seq, pn.c.kind, pn.c.name, pn.c.variants
             ).where(
@@ -250,10 +266,9 @@ class WatchBook:
                 if relative:
                     keys_of.append(f"{variants}{_WITH_RELATIVE}{relative}")
                 for key in keys_of:
-                    if ("person", key) in book:
-                        found.append((int(r.ledger_index), "person", key, f"person {r.name}"))
+                    found.append((int(r.ledger_index), "person", key, f"person {r.name}"))
         p = core.persons
-        if any(kind == "phone" for kind, _ in book):
+        if "phone" in kinds:
             # A person the law withholds is never found by a watch, as by a search.
             by_phone = sa.select(p.c.ledger_index, p.c.mobile).where(
                 p.c.ledger_index >= low,
@@ -263,9 +278,9 @@ class WatchBook:
             )
             for row_key, mobile in conn.execute(by_phone):
                 digits = _NOT_DIGIT.sub("", str(mobile))[-10:]
-                if ("phone", digits) in book:
+                if len(digits) == 10:
                     found.append((int(row_key), "phone", digits, f"phone {mobile}"))
-        wanted = [key for kind, key in book if kind == "property"]
+        wanted = property_keys
         if wanted:
             item = core.property_items
             by_item = sa.select(item.c.ledger_index, item.c.description, item.c.ident_key).where(
@@ -278,6 +293,28 @@ class WatchBook:
                     if key in ident or (len(ident) >= _MIN_IDENTIFIER and ident in key):
                         found.append((int(row_key), "property", key, f"property {description}"))
         return list(dict.fromkeys(found))
+
+    @staticmethod
+    def _watches_for(
+        conn: Connection, wanted: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, str, int]]]:
+        """The running watches on each (kind, key) of `wanted`: (watcher, watch id, source)."""
+        w = agg.watches
+        book: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, key in wanted:
+            by_kind[kind].append(key)
+        for kind, found_keys in by_kind.items():
+            ordered = sorted(found_keys)
+            for start in range(0, len(ordered), 1000):
+                stmt = sa.select(w.c.watcher, w.c.watch_id, w.c.match_key, w.c.source_key).where(
+                    w.c.cancelled.is_(False),
+                    w.c.kind == kind,
+                    w.c.match_key.in_(ordered[start : start + 1000]),
+                )
+                for watcher, watch_id, key, source in conn.execute(stmt):
+                    book[(kind, str(key))].append((str(watcher), str(watch_id), int(source)))
+        return book
 
     def _standing(self, conn: Connection, ranges: Sequence[tuple[str, int, int]]) -> None:
         """Standing watches from the new rows: each vehicle reported stolen, for its office;
