@@ -49,7 +49,7 @@ from node.demo.synthetic import SyntheticRecords
 from node.index import schema as core
 from node.index.aggregate import keys
 from node.index.aggregate.index import AggregateIndex
-from node.index.projection import _name_form
+from node.index.projection import _name_form, pair_rows
 from node.records import withholding
 from node.records.laws import Statutes
 from node.records.validation import IST, utc_ms
@@ -230,6 +230,7 @@ def _load_vocabulary(conn: Connection, vocab: Vocabulary, cases: list[records_pb
         " relative_name text, address text, mobile text)"
     )
     conn.exec_driver_sql("CREATE TEMP TABLE bench_people_forms (t int, ord int, fid int)")
+    conn.exec_driver_sql("CREATE TEMP TABLE bench_people_pairs (t int, ord int, pos int, key text)")
     conn.exec_driver_sql(
         "CREATE TEMP TABLE bench_cases (c int PRIMARY KEY, crime_head text, brief_facts text,"
         " place text, lat double precision, lon double precision, information_type text,"
@@ -261,6 +262,7 @@ def _load_vocabulary(conn: Connection, vocab: Vocabulary, cases: list[records_pb
         vocab.templates,
     )
     _copy(conn, "bench_people_forms", ("t", "ord", "fid"), vocab.template_forms)
+    _copy(conn, "bench_people_pairs", ("t", "ord", "pos", "key"), _pairs(vocab))
     case_rows, section_rows = [], []
     for c, fir in enumerate(cases):
         registered = fir.registered_at_ms
@@ -298,10 +300,36 @@ def _load_vocabulary(conn: Connection, vocab: Vocabulary, cases: list[records_pb
     )
     _copy(conn, "bench_case_sections", ("c", "seq", "act", "section"), section_rows)
     conn.exec_driver_sql("CREATE INDEX ON bench_people_forms (t)")
+    conn.exec_driver_sql("CREATE INDEX ON bench_people_pairs (t, ord)")
     conn.exec_driver_sql("CREATE INDEX ON bench_form_keys (fid)")
     conn.exec_driver_sql("CREATE INDEX ON bench_case_sections (c)")
     conn.exec_driver_sql("CREATE TEMP TABLE bench_used (fid int PRIMARY KEY)")
-    conn.exec_driver_sql("ANALYZE bench_forms, bench_form_keys, bench_people, bench_people_forms")
+    conn.exec_driver_sql(
+        "ANALYZE bench_forms, bench_form_keys, bench_people, bench_people_forms, bench_people_pairs"
+    )
+
+
+def _pairs(vocab: Vocabulary) -> list[tuple[int, int, int, str]]:
+    """Each template's "name x relative" keys as `Batch.add_pair_keys` makes them, by the
+    order of the name or alias form they belong to: (t, ord, pos, key)."""
+    by_number = {number: written for written, number in vocab.forms.items()}
+    people: dict[int, list[tuple[int, str, str]]] = {}
+    for t, order, number in vocab.template_forms:
+        kind, written = by_number[number]
+        people.setdefault(t, []).append((order, kind, written))
+    out: list[tuple[int, int, int, str]] = []
+    for t, written_forms in people.items():
+        own: list[tuple[int, tuple[str, ...]]] = []
+        relative: list[str] = []
+        for order, kind, written in written_forms:
+            form = _name_form(kind, written)
+            assert form is not None
+            if kind == "relative":
+                relative.extend(form.phonetics)
+            else:
+                own.append((order, form.phonetics))
+        out += [(t, order, pos, key) for key, order, pos in pair_rows(own, relative)]
+    return out
 
 
 def _hash(expr: str, seed: int, modulus: int | str) -> str:
@@ -383,7 +411,7 @@ def _load_state(conn: Connection, seed: int, vocab: Vocabulary, cases: int, name
     conn.exec_driver_sql(
         f"""CREATE TEMP TABLE bench_names AS
             SELECT {name_base} + row_number() OVER (ORDER BY p.li, p.seq, pf.ord) AS name_id,
-                   p.li, p.seq, pf.fid
+                   p.li, p.seq, pf.fid, p.t, pf.ord
             FROM bench_person p JOIN bench_people_forms pf USING (t)"""
     )
     conn.exec_driver_sql(
@@ -396,6 +424,11 @@ def _load_state(conn: Connection, seed: int, vocab: Vocabulary, cases: int, name
     conn.exec_driver_sql(
         """INSERT INTO name_keys (key, name_id, pos)
            SELECT k.key, n.name_id, k.pos FROM bench_names n JOIN bench_form_keys k USING (fid)"""
+    )
+    conn.exec_driver_sql(
+        """INSERT INTO name_keys (key, name_id, pos)
+           SELECT k.key, n.name_id, k.pos FROM bench_names n JOIN bench_people_pairs k
+           USING (t, ord)"""
     )
     conn.exec_driver_sql(
         "INSERT INTO bench_used SELECT DISTINCT fid FROM bench_names ON CONFLICT DO NOTHING"

@@ -43,7 +43,7 @@ from node.index.schema import (
     year_of_ms,
     zero_fir_transfers,
 )
-from node.index.search import name_key
+from node.index.search import PAIR_KEY_MAX, name_key, pair_key
 from node.records import names, withholding
 from node.records.laws import Statutes
 from node.records.validation import identifier_key, registration_key
@@ -126,10 +126,11 @@ class Batch:
 
     def add_name_form(
         self, ledger_index: int, person_seq: int, kind: str, name: str, added_at: int
-    ) -> None:
+    ) -> tuple[int, _NameForm] | None:
+        """Adds one written name; returns its name id and analysis (None: nothing to search)."""
         form = _name_form(kind, name)
         if form is None:
-            return
+            return None
         name_id = self.next_name_id
         self.next_name_id += 1
         self.rows.setdefault(person_names.name, []).append(
@@ -140,6 +141,38 @@ class Batch:
             key_rows.append((v_key, name_id, pos))
             key_rows.append((p_key, name_id, pos))
         self.tokens.update(form.tokens)
+        return name_id, form
+
+    def add_pair_keys(
+        self, own: Iterable[tuple[int, Sequence[str]]], relative_phonetics: Iterable[str]
+    ) -> None:
+        """Adds one person's `pair_rows`."""
+        rows = pair_rows(own, relative_phonetics)
+        if rows:
+            self.rows.setdefault(name_keys.name, []).extend(rows)
+
+
+def pair_rows(
+    own: Iterable[tuple[int, Sequence[str]]], relative_phonetics: Iterable[str]
+) -> list[tuple[str, int, int]]:
+    """The `name_keys` rows (key, name id, pos) of one person's "name x relative" keys
+    (`search.pair_key`): the phonetic key of each main token of each of `own` names and
+    aliases (name id, phonetic keys) with each of `relative_phonetics` (of the relative's
+    names), so that a search by name and relative starts from the few persons whose relative
+    also matches."""
+    relatives = sorted(set(relative_phonetics))
+    out: list[tuple[str, int, int]] = []
+    if not relatives:
+        return out
+    for name_id, phonetics in own:
+        seen: set[tuple[str, int]] = set()
+        for pos, phonetic in enumerate(phonetics):
+            for relative in relatives:
+                key = pair_key(phonetic, relative)
+                if len(key) <= PAIR_KEY_MAX and (key, pos) not in seen:
+                    seen.add((key, pos))
+                    out.append((key, name_id, pos))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +182,7 @@ class _NameForm:
     columns: tuple[str, str, str, str]  # normalised, initials, variants, phonetics
     keys: tuple[tuple[str, str], ...]  # per main token: its variant and phonetic lookup keys
     tokens: tuple[tuple[str, str, str], ...]  # name_tokens rows
+    phonetics: tuple[str, ...]  # per main token: its phonetic key (for the pair keys)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -173,6 +207,7 @@ def _name_form(kind: str, name: str) -> _NameForm | None:
             (token_kind, main, variant)
             for main, variant in zip(keys.mains, keys.variants, strict=True)
         ),
+        phonetics=keys.phonetics,
     )
 
 
@@ -308,11 +343,17 @@ def _add_person(
     batch.add(persons, row)
     if row["withheld"]:
         return
-    batch.add_name_form(ledger_index, seq, "name", person.name, ledger_index)
+    own = [batch.add_name_form(ledger_index, seq, "name", person.name, ledger_index)]
     for alias in person.aliases:
-        batch.add_name_form(ledger_index, seq, "alias", alias, ledger_index)
+        own.append(batch.add_name_form(ledger_index, seq, "alias", alias, ledger_index))
     if person.relative_name:
-        batch.add_name_form(ledger_index, seq, "relative", person.relative_name, ledger_index)
+        relative = batch.add_name_form(
+            ledger_index, seq, "relative", person.relative_name, ledger_index
+        )
+        if relative is not None:
+            batch.add_pair_keys(
+                ((f[0], f[1].phonetics) for f in own if f is not None), relative[1].phonetics
+            )
 
 
 def _add_persons(
@@ -726,26 +767,42 @@ def _replace_forms(
     kind: str,
     new_names: list[str],
 ) -> None:
-    """Makes `new_names` the current forms of `kind`; other forms stay, superseded."""
+    """Makes `new_names` the current forms of `kind`; other forms stay, superseded. The
+    person's pair keys grow by the new forms' pairs (a form is never taken away, so no pair
+    is either)."""
+    batch.flush(conn)  # an earlier change of the same amendment added forms: they count
     wanted = {names.analyse(n).normalised: n for n in new_names if names.analyse(n).mains}
-    existing = conn.execute(
-        sa.select(person_names.c.name_id, person_names.c.normalised).where(
-            person_names.c.ledger_index == target,
-            person_names.c.person_seq == seq,
-            person_names.c.kind == kind,
-        )
+    forms = conn.execute(
+        sa.select(
+            person_names.c.name_id,
+            person_names.c.kind,
+            person_names.c.normalised,
+            person_names.c.phonetics,
+        ).where(person_names.c.ledger_index == target, person_names.c.person_seq == seq)
     ).all()
     present = set()
-    for name_id, normalised in existing:
+    for name_id, form_kind, normalised, _ in forms:
+        if form_kind != kind:
+            continue
         present.add(normalised)
         conn.execute(
             person_names.update()
             .where(person_names.c.name_id == name_id)
             .values(superseded=normalised not in wanted)
         )
-    for normalised, name in wanted.items():
-        if normalised not in present:
-            batch.add_name_form(target, seq, kind, name, idx)
+    added = [
+        form
+        for normalised, name in wanted.items()
+        if normalised not in present
+        and (form := batch.add_name_form(target, seq, kind, name, idx)) is not None
+    ]
+    own = [(int(f.name_id), f.phonetics.split()) for f in forms if f.kind != "relative"]
+    relative_phonetics = {p for f in forms if f.kind == "relative" for p in f.phonetics.split()}
+    if kind == "relative":
+        new = {p for _, form in added for p in form.phonetics} - relative_phonetics
+        batch.add_pair_keys(own, new)
+    else:
+        batch.add_pair_keys(((i, form.phonetics) for i, form in added), relative_phonetics)
 
 
 # -- numbering helpers -----------------------------------------------------------------------

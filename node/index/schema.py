@@ -29,8 +29,9 @@ def _index_fk() -> sa.Column[Any]:
 #: The shape of the tables. An index written by an older shape is dropped and projected again
 #: from the ledger when it is opened (the ledger is the truth; see RecordIndex): 2 added
 #: `records.imported` and the NCR occurrence columns; 3 moves an FIR's crime head when an
-#: amendment alters its sections; 4 adds the place of occurrence's coordinates to `firs`.
-SCHEMA_VERSION = 4
+#: amendment alters its sections; 4 adds the place of occurrence's coordinates to `firs`; 5 adds
+#: the "name x relative" pair keys to `name_keys` (`search.pair_key`).
+SCHEMA_VERSION = 5
 
 index_meta = sa.Table(
     "index_meta",
@@ -140,8 +141,9 @@ person_names = sa.Table(
 )
 # The lookup table: one row per (name form, main token, key kind). `key` is "v:<variant>" or
 # "p:<phonetic>" for a person's own names and aliases, "rv:"/"rp:" for a relative's name (so a
-# name search never wades through relatives' names); the primary key (key, name_id, pos) is
-# the covering index searches use.
+# name search never wades through relatives' names), and "x:<phonetic>|<relative's phonetic>"
+# pairing a token of a name or alias with one of the person's relative's name (`pair_key`);
+# the primary key (key, name_id, pos) is the covering index searches use.
 name_keys = sa.Table(
     "name_keys",
     metadata,

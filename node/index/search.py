@@ -88,6 +88,19 @@ def name_key(form_kind: str, key_kind: str, value: str) -> str:
     return ("r" if form_kind == "relative" else "") + key_kind + ":" + value
 
 
+# The longest key `name_keys.key` holds; a pair key longer than this is not written (the
+# search then finds that person by the name's and the relative's own keys).
+PAIR_KEY_MAX = 80
+
+
+def pair_key(name_phonetic: str, relative_phonetic: str) -> str:
+    """The `name_keys.key` pairing the phonetic key of a token of a person's name (or alias)
+    with that of a token of their relative's name: "x:<name>|<relative>". A common name is
+    shared by tens of thousands of persons in a state, a common name with a given relative's
+    name by a few: a search giving both starts from these keys."""
+    return "x:" + name_phonetic + "|" + relative_phonetic
+
+
 # --- the typo vocabulary ------------------------------------------------------------------------
 
 # A query token that is no known spelling is also looked up as the known tokens within this many
@@ -208,18 +221,30 @@ class Search:
         if not alternatives and rel_query is None:
             return []
         with self._engine.connect() as conn:
+            if not self._sqlite:
+                # Search statements are short index walks: compiling them (PostgreSQL's JIT,
+                # costed on the planner's guess for a whole partitioned table) took longer
+                # than running them.
+                conn.exec_driver_sql("SET LOCAL jit = off")
             self._vocabulary.refresh(conn)
             filters = _person_filters(age_min, age_max, role)
+            ages = _AgeRange.of(age_min, age_max)
+            if alternatives and rel_query is not None:
+                paired = self._by_pairs(conn, alternatives, rel_query, filters, ages)
+                if paired:
+                    return self._person_hits(conn, _ranked(paired, limit))
             best: dict[tuple[int, int], tuple[float, str]] = {}
             for alternative in alternatives:
                 q = _NameQuery.of(alternative)
-                for key, score, matched in self._matching_forms(conn, q, _NAME_KINDS, filters):
+                for key, score, matched in self._matching_forms(
+                    conn, q, _NAME_KINDS, filters, ages
+                ):
                     if key not in best or score > best[key][0]:
                         best[key] = (score, matched)
             if rel_query is not None:
                 rel_best: dict[tuple[int, int], tuple[float, str]] = {}
                 for key, score, matched in self._matching_forms(
-                    conn, rel_query, ("relative",), filters
+                    conn, rel_query, ("relative",), filters, None if alternatives else ages
                 ):
                     if key not in rel_best or score > rel_best[key][0]:
                         rel_best[key] = (score, matched)
@@ -231,8 +256,109 @@ class Search:
                     }
                 else:
                     best = rel_best
-            ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-            return self._person_hits(conn, ranked)
+            return self._person_hits(conn, _ranked(best, limit))
+
+    def _by_pairs(
+        self,
+        conn: Connection,
+        alternatives: list[str],
+        rel_query: _NameQuery,
+        filters: list[sa.ColumnElement[bool]],
+        ages: _AgeRange | None,
+    ) -> dict[tuple[int, int], tuple[float, str]]:
+        """A search by name and relative through the pair keys (`pair_key`): the names whose
+        every required token pairs with a token of the person's relative's name, each scored
+        as `persons` scores it, the relative's name scored by the person's relative forms.
+
+        The candidates are a superset of what the name's and the relative's own keys would
+        give for a full match (a variant or typo match implies a phonetic one); the scores
+        are the same. Empty when nothing matches so: the caller then searches the slow way
+        (a name matched by one token and initials, a relative by initials alone)."""
+        relative_keys = [
+            self._phonetics(rel_query, i, "relative") for i in range(len(rel_query.mains))
+        ]
+        relative_phonetics = sorted(
+            {
+                phonetic
+                for i, (phonetics, _) in enumerate(relative_keys)
+                if not rel_query.optional[i]
+                for phonetic in phonetics
+            }
+        )
+        if not relative_phonetics:
+            return {}
+        if any(typo for _, typo in relative_keys):
+            rel_query = replace(rel_query, typo=tuple(typo for _, typo in relative_keys))
+        named: dict[tuple[int, int], tuple[float, str]] = {}
+        for alternative in alternatives:
+            q = _NameQuery.of(alternative)
+            groups: list[tuple[str, ...]] = []
+            typo = [0] * len(q.mains)
+            for i in range(len(q.mains)):
+                if q.optional[i]:
+                    continue
+                phonetics, typo[i] = self._phonetics(q, i, "name")
+                groups.append(tuple(pair_key(p, r) for p in phonetics for r in relative_phonetics))
+            if any(typo):
+                q = replace(q, typo=tuple(typo))
+            found = self._score_candidates(conn, q, _NAME_KINDS, filters, groups, len(groups), ages)
+            for key, score, matched in found:
+                if key not in named or score > named[key][0]:
+                    named[key] = (score, matched)
+        if not named:
+            return {}
+        relative_scores = self._relative_scores(conn, rel_query, sorted(named))
+        return {
+            key: (score + 0.5 * relative_scores[key], matched)
+            for key, (score, matched) in named.items()
+            if key in relative_scores
+        }
+
+    def _phonetics(self, q: _NameQuery, i: int, token_kind: str) -> tuple[list[str], int]:
+        """The phonetic keys query token `i` may match: its own, and for a token that is no
+        known spelling those of the known tokens a few edits away, with the edits a typo
+        match may then differ by (0: the token is taken as written), as `_matching_forms`."""
+        out = {q.phonetics[i]}
+        typo = 0
+        edits = _typo_edits(q.mains[i])
+        if edits and not self._vocabulary.known(token_kind, q.variants[i]):
+            near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
+            if near:
+                typo = edits
+                out.update(names.phonetic_key(v) for v in near)
+        return sorted(p for p in out if p), typo
+
+    def _relative_scores(
+        self, conn: Connection, rel_query: _NameQuery, people: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], float]:
+        """Per person, the best score of their relative's names against `rel_query` (persons
+        none of whose relative's names matches are left out)."""
+        pn = person_names
+        out: dict[tuple[int, int], float] = {}
+        wanted = set(people)
+        # Rows of the candidates' records, filtered to the candidates here: a row-value IN
+        # list is not portable, and a record holds a handful of persons.
+        stmt = sa.select(
+            pn.c.ledger_index,
+            pn.c.person_seq,
+            pn.c.normalised,
+            pn.c.initials,
+            pn.c.variants,
+            pn.c.phonetics,
+            pn.c.superseded,
+        ).where(pn.c.ledger_index.in_(sorted({k[0] for k in people})), pn.c.kind == "relative")
+        for ledger_index, seq, normalised, initials, variants, phonetics, old in conn.execute(stmt):
+            key = (int(ledger_index), int(seq))
+            if key not in wanted:
+                continue
+            score = _score_form(rel_query, normalised, initials, variants, phonetics)
+            if score is None:
+                continue
+            if old:
+                score -= 0.05
+            if key not in out or score > out[key]:
+                out[key] = score
+        return out
 
     def _matching_forms(
         self,
@@ -240,6 +366,7 @@ class Search:
         q: _NameQuery,
         kinds: tuple[str, ...],
         filters: list[sa.ColumnElement[bool]],
+        ages: _AgeRange | None,
     ) -> list[tuple[tuple[int, int], float, str]]:
         """Scores the written names that share keys with the query.
 
@@ -271,9 +398,9 @@ class Search:
             groups.append(tuple(group))
         if any(typo):
             q = replace(q, typo=tuple(typo))
-        out = self._score_candidates(conn, q, kinds, filters, groups, len(groups))
+        out = self._score_candidates(conn, q, kinds, filters, groups, len(groups), ages)
         if not out and len(groups) > 1:
-            out = self._score_candidates(conn, q, kinds, filters, groups, 1)
+            out = self._score_candidates(conn, q, kinds, filters, groups, 1, ages)
         return out
 
     def _score_candidates(
@@ -284,6 +411,7 @@ class Search:
         filters: list[sa.ColumnElement[bool]],
         groups: list[tuple[str, ...]],
         min_groups: int,
+        ages: _AgeRange | None = None,
     ) -> list[tuple[tuple[int, int], float, str]]:
         keys = sorted({key for group in groups for key in group})
         nk = name_keys
@@ -312,31 +440,29 @@ class Search:
         if min_groups < len(groups):
             stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
         if filters:
-            # Withheld persons have no searchable names; the persons join is only for filters.
-            stmt = stmt.join(
-                persons,
-                (persons.c.ledger_index == pn.c.ledger_index) & (persons.c.seq == pn.c.person_seq),
-            ).where(*filters)
+            # Withheld persons have no searchable names; the persons join is only for filters
+            # (and the age, when a range is given, to prefer the ages nearest its middle).
+            stmt = (
+                stmt.add_columns(persons.c.age)
+                .join(
+                    persons,
+                    (persons.c.ledger_index == pn.c.ledger_index)
+                    & (persons.c.seq == pn.c.person_seq),
+                )
+                .where(*filters)
+            )
         out: list[tuple[tuple[int, int], float, str]] = []
-        for (
-            ledger_index,
-            seq,
-            kind,
-            name,
-            normalised,
-            initials,
-            variants,
-            phonetics,
-            old,
-        ) in conn.execute(stmt):
-            score = _score_form(q, normalised, initials, variants, phonetics)
+        for row in conn.execute(stmt):
+            score = _score_form(q, row.normalised, row.initials, row.variants, row.phonetics)
             if score is None:
                 continue
-            if kind == "alias":
+            if row.kind == "alias":
                 score -= 0.02
-            if old:
+            if row.superseded:
                 score -= 0.05
-            out.append(((int(ledger_index), int(seq)), score, str(name)))
+            if ages is not None:
+                score += ages.bonus(int(row.age))
+            out.append(((int(row.ledger_index), int(row.person_seq)), score, str(row.name)))
         return out
 
     def _person_hits(
@@ -579,6 +705,38 @@ def _score_form(
         elif q_init & {t[0] for t in unmatched}:
             score += 0.05  # "K. Raju" and "Raju Kumar": K may stand for Kumar
     return score
+
+
+@dataclass(frozen=True, slots=True)
+class _AgeRange:
+    """The age range an officer gave ("about 25": 22 to 28)."""
+
+    low: int
+    high: int
+
+    @classmethod
+    def of(cls, age_min: int | None, age_max: int | None) -> _AgeRange | None:
+        if age_min is None or age_max is None or age_max < age_min:
+            return None
+        return cls(age_min, age_max)
+
+    def bonus(self, age: int) -> float:
+        """Up to `_AGE_BONUS` for a recorded age at the middle of the range, less towards its
+        ends: of persons whose names match equally well, the one whose age is nearest the
+        officer's estimate comes first. Too small to lift a worse name match."""
+        middle = (self.low + self.high) / 2
+        half = (self.high - self.low) / 2
+        return _AGE_BONUS * max(0.0, 1 - abs(age - middle) / (half + 1))
+
+
+_AGE_BONUS = 0.01
+
+
+def _ranked(
+    best: dict[tuple[int, int], tuple[float, str]], limit: int
+) -> list[tuple[tuple[int, int], tuple[float, str]]]:
+    """Best first; equal scores in index order."""
+    return sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
 
 
 def _person_filters(

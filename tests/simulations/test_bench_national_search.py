@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from node.index import schema as core
 from node.index.aggregate import keys
 from node.index.aggregate.index import AggregateIndex
-from node.index.projection import _name_form
+from node.index.projection import _name_form, pair_rows
 from simulations import bench_national_search as bench
 
 pytestmark = pytest.mark.postgres
@@ -61,15 +61,28 @@ def test_bench_rows_are_the_rows_apply_writes(pg_url: str) -> None:
         for key, name_id, pos in key_rows:
             by_id.setdefault(name_id, set()).add((key, pos))
         expected_tokens: set[tuple[str, str, str]] = set()
+        expected: dict[int, set[tuple[str, int]]] = {}
+        people: dict[tuple[int, int], list[tuple[int, str, tuple[str, ...]]]] = {}
         for r in names:
             form = _name_form(r.kind, r.name)
             assert form is not None
             assert (r.normalised, r.initials, r.variants, r.phonetics) == form.columns
             assert not r.superseded and r.added_at == r.ledger_index
-            assert by_id[r.name_id] == {
-                (k, pos) for pos, pair in enumerate(form.keys) for k in pair
-            }
+            expected[r.name_id] = {(k, pos) for pos, pair in enumerate(form.keys) for k in pair}
+            people.setdefault((r.ledger_index, r.person_seq), []).append(
+                (r.name_id, r.kind, form.phonetics)
+            )
             expected_tokens.update(form.tokens)
+        # Each person's names and aliases pair with their relative's name as apply pairs them.
+        pairs = 0
+        for forms in people.values():
+            own = [(name_id, ph) for name_id, kind, ph in forms if kind != "relative"]
+            relative = [p for _, kind, ph in forms if kind == "relative" for p in ph]
+            for key, name_id, pos in pair_rows(own, relative):
+                expected[name_id].add((key, pos))
+                pairs += 1
+        assert pairs > len(persons) // 2
+        assert by_id == expected
         assert tokens == expected_tokens
         # Every person's name (and relative's, when there is one) is searchable.
         kinds = {(r.ledger_index, r.person_seq, r.kind) for r in names}

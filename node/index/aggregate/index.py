@@ -119,14 +119,40 @@ class AggregateIndex:
         # by migration (node/index/migrations); the derived tables are simply made.
         with self._engine.begin() as conn:
             migrations.upgrade(conn, "aggregate", legacy_tables=("agg_states", "agg_origins"))
+        if self._older_shape():
+            # Rows of another shape of the station's tables (core.SCHEMA_VERSION): projected
+            # again from the replicas, as a station's own index is from its ledger.
+            agg.derived.drop_all(self._engine)
+            with self._engine.begin() as conn:
+                conn.execute(agg.agg_origins.update().values(indexed_size=0))
         agg.derived.create_all(self._engine)
         with self._engine.begin() as conn:
             present = {r[0] for r in conn.execute(sa.select(core.index_meta.c.key))}
             # Name ids run across every office (each office's sizes are in the bookkeeping).
             if "next_name_id" not in present:
                 conn.execute(core.index_meta.insert().values(key="next_name_id", value=1))
+            if "schema" not in present:
+                conn.execute(
+                    core.index_meta.insert().values(key="schema", value=core.SCHEMA_VERSION)
+                )
             for state_no in conn.execute(sa.select(agg.agg_states.c.state_no)).scalars():
                 self._create_partitions(conn, int(state_no))
+
+    def _older_shape(self) -> bool:
+        """Whether the derived tables hold rows of another `core.SCHEMA_VERSION` (rows written
+        before the aggregate recorded its shape have none: they are of shape 4)."""
+        if not sa.inspect(self._engine).has_table(core.index_meta.name):
+            return False
+        with self._engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(core.index_meta.c.value).where(core.index_meta.c.key == "schema")
+            ).scalar()
+            indexed = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(agg.agg_origins)
+                .where(agg.agg_origins.c.indexed_size > 0)
+            ).scalar()
+        return bool(indexed) and (4 if stored is None else int(stored)) != core.SCHEMA_VERSION
 
     def _create_partitions(self, conn: Connection, state_no: int) -> None:
         if not self.postgres:
