@@ -6,7 +6,8 @@ NCRB's Crime in India, from its one index over the replicas it holds (docs/stati
     cctns stats rates --year 2026 --state kerala --data-dir D
     cctns stats accidents --year 2026 [--state kerala | --india] --data-dir D
     cctns stats trace --year 2026 [--state kerala] [--area "Ernakulam City"] [--head Murder]
-        [--prove] --data-dir D          the cases behind a figure; --prove checks each one
+        [--column charge_sheeted|convicted|...] [--prove] --data-dir D
+                                         the cases behind a figure; --prove checks each one
     cctns stats reindex --data-dir D     rebuild the index from the replicas (node stopped)
 
 The figures read the index (SQLite beside the replicas, or node.toml's aggregate_url), which a
@@ -155,7 +156,12 @@ def cmd_stats_accidents(args: argparse.Namespace) -> int:
 def cmd_stats_trace(args: argparse.Namespace) -> int:
     with _aggregate(args.data_dir) as index:
         cases = stats.trace(
-            index, year=args.year, state=_state(args), area=args.area, head=args.head
+            index,
+            year=args.year,
+            state=_state(args),
+            area=args.area,
+            head=args.head,
+            column=args.column,
         )
     out: list[dict[str, Any]] = [
         {
@@ -230,6 +236,14 @@ def register(groups: Any) -> None:
     _scope_options(sub)
     sub.add_argument("--area", help="a police district (in a state) or a state (India)")
     sub.add_argument("--head", help="a crime head")
+    sub.add_argument(
+        "--column",
+        help="a figure of disposal by police ("
+        + ", ".join(stats.DISPOSAL_COLUMNS)
+        + ") or by courts ("
+        + ", ".join(stats.COURT_OUTCOMES)
+        + ") instead of cases by head",
+    )
     sub.add_argument("--prove", action="store_true", help="check each case's inclusion proof")
     command(group, "reindex", cmd_stats_reindex, "rebuild the index from the replicas")
 

@@ -48,6 +48,13 @@ def test_crime_table_and_trace_with_proofs(
     assert {c["origin"].rsplit("-", 1)[-1] for c in answer["cases"]} == {"kalamassery", "edappally"}
     assert all(c["proved_against_size"] > c["index"] for c in answer["cases"])
 
+    # A disposal figure: the year's four FIRs are all pending at its end.
+    code, out = run(
+        capsys, "stats", "trace", "--year", str(YEAR), "--state", "kerala",
+        "--column", "pending_end", "--data-dir", data_dir,
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["count"] == 4
+
 
 def test_reindex_rebuilds_the_same_figures(
     data_dir: str, capsys: pytest.CaptureFixture[str]

@@ -17,8 +17,10 @@ Counting rules (NCRB's, as Crime in India states them in its notes on methodolog
     progress (convicted, acquitted, discharged, compounded, withdrawn); the conviction rate is
     convicted over convicted plus acquitted plus discharged, in per cent.
 
-Each figure can be traced to the cases behind it (`trace`): origin office, ledger index and
-FIR number, so that a reader fetches each with its inclusion proof from the replica.
+Each figure can be traced to the cases behind it (`trace`: a cell of cases by head, of disposal
+by police or of disposal by courts, by the same conditions the table counts with): origin
+office, ledger index and FIR number, so that a reader fetches each with its inclusion proof from
+the replica.
 """
 
 from __future__ import annotations
@@ -189,6 +191,21 @@ def _area_label(area: object, states: dict[int, str] | None) -> str:
     return states.get(int(str(area)), f"state {area}")
 
 
+def _area_is(
+    conn: Connection,
+    state: str | None,
+    area: str,
+    area_column: sa.ColumnElement[str] | sa.ColumnElement[int],
+) -> sa.ColumnElement[bool]:
+    """The rows of one area of a table: a police district within a state, a state in India."""
+    if state is not None:
+        return agg.firs.c.district == area
+    names = {v: k for k, v in _state_names(conn).items()}
+    if area not in names:
+        raise InputError(f"no state {area!r} is indexed here")
+    return area_column == names[area]
+
+
 # -- tables ------------------------------------------------------------------------------------
 
 
@@ -259,37 +276,18 @@ def police_disposal(
 ) -> list[PoliceDisposal]:
     """Disposal of crime cases by police in `year`, per area, plus a total row last."""
     statutes = statutes or Statutes.default()
-    start, end = year_bounds_ms(year)
-    f = agg.firs
-    fr = _final_reports()
     with index.engine.connect() as conn:
         where, area = _scope(conn, state)
         states = None if state is not None else _state_names(conn)
-        joined = f.outerjoin(
-            fr,
-            sa.and_(
-                fr.c.origin_no == agg.high_bits(f.c.ledger_index, keys.OFFICE_SHIFT),
-                fr.c.fir_number == f.c.fir_number,
-            ),
-        )
+        joined, columns = _disposal(year)
 
         def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
             return sa.func.sum(sa.case((condition, 1), else_=0))
 
-        reported_before = sa.and_(fr.c.first_at.is_not(None), fr.c.first_at < start)
-        reported_in = sa.and_(fr.c.first_at >= start, fr.c.first_at < end)
-        open_at_end = sa.or_(fr.c.first_at.is_(None), fr.c.first_at >= end)
         stmt = (
-            sa.select(
-                area.label("area"),
-                count_if(sa.and_(f.c.registered_at_ms < start, sa.not_(reported_before))),
-                count_if(sa.and_(f.c.registered_at_ms >= start, f.c.registered_at_ms < end)),
-                count_if(sa.and_(reported_in, fr.c.cs == 1, f.c.registered_at_ms < end)),
-                count_if(sa.and_(reported_in, fr.c.cs == 0, f.c.registered_at_ms < end)),
-                count_if(sa.and_(f.c.registered_at_ms < end, open_at_end)),
-            )
+            sa.select(area.label("area"), *(count_if(columns[c]) for c in DISPOSAL_COLUMNS))
             .select_from(joined)
-            .where(f.c.serial > 0, _crime(statutes), *where)
+            .where(agg.firs.c.serial > 0, _crime(statutes), *where)
             .group_by(area)
         )
         rows = [
@@ -299,12 +297,38 @@ def police_disposal(
     rows.sort(key=lambda r: r.area)
     total = PoliceDisposal(
         "Total",
-        *(sum(getattr(r, name) for r in rows) for name in _DISPOSAL_FIELDS),
+        *(sum(getattr(r, name) for r in rows) for name in DISPOSAL_COLUMNS),
     )
     return [*rows, total]
 
 
-_DISPOSAL_FIELDS = ("pending_start", "registered", "charge_sheeted", "closed", "pending_end")
+# The counted columns of `PoliceDisposal`, in its order.
+DISPOSAL_COLUMNS = ("pending_start", "registered", "charge_sheeted", "closed", "pending_end")
+
+
+def _disposal(year: int) -> tuple[sa.FromClause, dict[str, sa.ColumnElement[bool]]]:
+    """The FIRs joined to their final reports, and per column of `PoliceDisposal` the condition
+    an FIR meets to be counted in it in `year` (one definition for the table and its trace)."""
+    start, end = year_bounds_ms(year)
+    f = agg.firs
+    fr = _final_reports()
+    joined = f.outerjoin(
+        fr,
+        sa.and_(
+            fr.c.origin_no == agg.high_bits(f.c.ledger_index, keys.OFFICE_SHIFT),
+            fr.c.fir_number == f.c.fir_number,
+        ),
+    )
+    reported_before = sa.and_(fr.c.first_at.is_not(None), fr.c.first_at < start)
+    reported_in = sa.and_(fr.c.first_at >= start, fr.c.first_at < end)
+    open_at_end = sa.or_(fr.c.first_at.is_(None), fr.c.first_at >= end)
+    return joined, {
+        "pending_start": sa.and_(f.c.registered_at_ms < start, sa.not_(reported_before)),
+        "registered": sa.and_(f.c.registered_at_ms >= start, f.c.registered_at_ms < end),
+        "charge_sheeted": sa.and_(reported_in, fr.c.cs == 1, f.c.registered_at_ms < end),
+        "closed": sa.and_(reported_in, fr.c.cs == 0, f.c.registered_at_ms < end),
+        "pending_end": sa.and_(f.c.registered_at_ms < end, open_at_end),
+    }
 
 
 def classify_outcome(text: str) -> str | None:
@@ -321,13 +345,31 @@ def court_disposal(
 ) -> list[CourtDisposal]:
     """Court outcomes recorded in `year`, per area (each case's last outcome of the year),
     plus a total row last."""
+    by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COURT_OUTCOMES, 0))
+    for (a, _), (outcome, _) in _court_outcomes(index, year=year, state=state).items():
+        by_area[a][outcome] += 1
+    rows = [CourtDisposal(a, by_area[a]) for a in sorted(by_area)]
+    totals = dict.fromkeys(COURT_OUTCOMES, 0)
+    for row in rows:
+        for k, v in row.outcomes.items():
+            totals[k] += v
+    return [*rows, CourtDisposal("Total", totals)]
+
+
+def _court_outcomes(
+    index: AggregateIndex, *, year: int, state: str | None, area: str | None = None
+) -> dict[tuple[str, int], tuple[str, int]]:
+    """Per case (area, FIR row key) with a court outcome recorded in `year`: its last outcome
+    of the year, and the FIR's row key (one definition for the table and its trace)."""
     start, end = year_bounds_ms(year)
     f, co = agg.firs, agg.case_outcomes
     with index.engine.connect() as conn:
-        where, area = _scope(conn, state)
+        where, area_column = _scope(conn, state)
+        if area is not None:
+            where.append(_area_is(conn, state, area, area_column))
         states = None if state is not None else _state_names(conn)
         stmt = (
-            sa.select(area.label("area"), co.c.origin_no, co.c.fir_number, co.c.outcome)
+            sa.select(area_column.label("area"), f.c.ledger_index, co.c.outcome)
             .select_from(
                 co.join(
                     f,
@@ -347,20 +389,12 @@ def court_disposal(
             )
             .order_by(co.c.ledger_index)
         )
-        last: dict[tuple[str, int, str], str] = {}
-        for a, origin_no, fir_number, outcome in conn.execute(stmt):
+        last: dict[tuple[str, int], tuple[str, int]] = {}
+        for a, fir_key, outcome in conn.execute(stmt):
             found = classify_outcome(str(outcome))
             if found is not None:
-                last[(_area_label(a, states), int(origin_no), str(fir_number))] = found
-    by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COURT_OUTCOMES, 0))
-    for (a, _, _), outcome in last.items():
-        by_area[a][outcome] += 1
-    rows = [CourtDisposal(a, by_area[a]) for a in sorted(by_area)]
-    totals = dict.fromkeys(COURT_OUTCOMES, 0)
-    for row in rows:
-        for k, v in row.outcomes.items():
-            totals[k] += v
-    return [*rows, CourtDisposal("Total", totals)]
+                last[(_area_label(a, states), int(fir_key))] = (found, int(fir_key))
+    return last
 
 
 def crime_rates(
@@ -404,32 +438,43 @@ def trace(
     state: str | None = None,
     area: str | None = None,
     head: str | None = None,
+    column: str | None = None,
     statutes: Statutes | None = None,
     limit: int | None = None,
 ) -> list[TracedCase]:
-    """The cases behind a cell of `crime_by_head` (an area, a head, or both; None: every one),
-    in registration order."""
+    """The cases behind a figure, in registration order: without `column`, a cell of
+    `crime_by_head` (an area, a head, or both; None: every one); with a column of
+    `police_disposal` (`DISPOSAL_COLUMNS`) or an outcome of `court_disposal`
+    (`COURT_OUTCOMES`), that column's cell for an area (None: its total row)."""
     statutes = statutes or Statutes.default()
     f = agg.firs
+    source: sa.FromClause = f
     with index.engine.connect() as conn:
         where, area_column = _scope(conn, state)
         if area is not None:
-            if state is None:
-                names = {v: k for k, v in _state_names(conn).items()}
-                if area not in names:
-                    raise InputError(f"no state {area!r} is indexed here")
-                where.append(area_column == names[area])
-            else:
-                where.append(f.c.district == area)
+            where.append(_area_is(conn, state, area, area_column))
         if head is not None:
             where.append(
                 f.c.crime_head.is_(None) if head == UNCLASSIFIED else f.c.crime_head == head
             )
+        if column is None:
+            where.append(f.c.year == year)
+        elif column in DISPOSAL_COLUMNS:
+            source, columns = _disposal(year)
+            where.append(columns[column])
+        elif column in COURT_OUTCOMES:
+            found = _court_outcomes(index, year=year, state=state, area=area)
+            keys_of = sorted(key for outcome, key in found.values() if outcome == column)
+            where.append(f.c.ledger_index.in_(keys_of))
+        else:
+            choices = ", ".join(DISPOSAL_COLUMNS + COURT_OUTCOMES)
+            raise InputError(f"column {column!r} is not one of {choices}")
         stmt = (
             sa.select(
                 f.c.ledger_index, f.c.fir_number, f.c.district, f.c.crime_head, f.c.registered_at_ms
             )
-            .where(f.c.year == year, f.c.serial > 0, _crime(statutes), *where)
+            .select_from(source)
+            .where(f.c.serial > 0, _crime(statutes), *where)
             .order_by(f.c.registered_at_ms, f.c.ledger_index)
         )
         if limit is not None:

@@ -119,6 +119,7 @@ def statistics_page(
         courts=courts,
         rates=rates,
         outcomes=stats.COURT_OUTCOMES,
+        disposal_columns=stats.DISPOSAL_COLUMNS,
         trend=trend,
         trend_years=years,
         head_trend=head_trend,
@@ -213,8 +214,10 @@ def statistics_cases(
     state: str | None = None,
     area: str | None = None,
     head: str | None = None,
+    column: str | None = None,
 ) -> Response:
-    """The cases behind one count of the table."""
+    """The cases behind one count: of cases by head (area, head) or of disposal by police or
+    courts (area, column)."""
     index = _aggregate(request)
     if index is None:
         return not_found(request, "this office holds no replicas")
@@ -222,10 +225,15 @@ def statistics_cases(
         chosen, scope = _year(year), _scope(request, index, state)
         cases = stats.trace(
             index, year=chosen, state=scope, area=area or None, head=head or None,
-            limit=TRACE_LIMIT + 1,
+            column=column or None, limit=TRACE_LIMIT + 1,
         )  # fmt: skip
     except InputError as exc:
         return not_found(request, str(exc))
+    figure = ""
+    if column in stats.DISPOSAL_COLUMNS:
+        figure = t(request, f"stats.col.{column}")
+    elif column in stats.COURT_OUTCOMES:
+        figure = t(request, f"stats.outcome.{column}")
     page = render(
         request,
         "statistics_cases.html",
@@ -233,6 +241,7 @@ def statistics_cases(
         state=scope or "india",
         area=area or "",
         head=head or "",
+        figure=figure,
         cases=cases[:TRACE_LIMIT],
         more=len(cases) > TRACE_LIMIT,
     )

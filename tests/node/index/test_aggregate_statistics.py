@@ -15,6 +15,7 @@ import pytest
 
 from federation.logs import LedgerLogReader, proven_entry
 from ledger.entry import parse_leaf
+from ledger.errors import InputError
 from ledger.proof import verify_log_checkpoint, verify_proven
 from node.config import DataDir
 from node.index.aggregate import statistics as stats
@@ -256,6 +257,37 @@ def test_a_cell_traces_to_its_cases_each_proved(
     everything = stats.trace(index, year=YEAR, state="kerala")
     assert len(everything) == 5 == len({(c.origin, c.index) for c in everything})
     assert {c.origin for c in stats.trace(index, year=YEAR, area="tamil-nadu")} == {EGMORE}
+
+
+def test_every_disposal_figure_traces_to_as_many_cases(index: AggregateIndex) -> None:
+    """Each cell of disposal by police and by courts lists exactly the cases it counts."""
+    police = stats.police_disposal(index, year=YEAR, state="kerala")
+    for row in police:
+        area = None if row.area == "Total" else row.area
+        for column in stats.DISPOSAL_COLUMNS:
+            traced = stats.trace(index, year=YEAR, state="kerala", area=area, column=column)
+            assert len(traced) == getattr(row, column), (row.area, column)
+            assert len({(c.origin, c.index) for c in traced}) == len(traced)
+    charged = stats.trace(
+        index, year=YEAR, state="kerala", area="Ernakulam City", column="charge_sheeted"
+    )
+    assert [c.registered_at_ms for c in charged] == [at(11, 20, YEAR - 1)]  # F1, from last year
+    [closed] = stats.trace(index, year=YEAR, state="kerala", column="closed")
+    assert closed.crime_head == MURDER  # F2, closed as not traced
+    courts = stats.court_disposal(index, year=YEAR, state="kerala")
+    for row in courts:
+        area = None if row.area == "Total" else row.area
+        for outcome in stats.COURT_OUTCOMES:
+            traced = stats.trace(index, year=YEAR, state="kerala", area=area, column=outcome)
+            assert len(traced) == row.outcomes[outcome], (row.area, outcome)
+    [convicted] = stats.trace(index, year=YEAR, state="kerala", column="convicted")
+    assert convicted.origin == OLLUR and convicted.district == "Thrissur City"
+    # India's disposal by state traces the same way.
+    india = {r.area: r for r in stats.police_disposal(index, year=YEAR)}
+    egmore = stats.trace(index, year=YEAR, area="tamil-nadu", column="pending_end")
+    assert len(egmore) == india["tamil-nadu"].pending_end == 1
+    with pytest.raises(InputError, match="not one of"):
+        stats.trace(index, year=YEAR, state="kerala", column="arrested")
 
 
 def test_road_accidents_by_severity_time_and_vehicle(index: AggregateIndex) -> None:

@@ -80,6 +80,23 @@ def test_the_table_counts_each_case_once_and_opens_its_cases(district: Any) -> N
     assert 'id="proved"' in proof.text and "BNS 103(1)" in proof.text
 
 
+def test_disposal_counts_open_their_cases(district: Any) -> None:
+    client, _ = district
+    page = client.get(f"/statistics?year={YEAR}&state=kerala")
+    police = page.text.split('id="police-disposal"')[1].split("</section>")[0]
+    links = [p.split('"')[0].replace("&amp;", "&") for p in police.split('href="/statistics/')[1:]]
+    registered = [link for link in links if "column=registered" in link]
+    assert registered and all(link.startswith("cases?") for link in links)
+    # Four FIRs registered in the year, all still pending: each count lists as many cases.
+    for link in registered:
+        cases = client.get("/statistics/" + link)
+        assert cases.status_code == 200
+        assert cases.text.count('href="/statistics/proof?') == 4
+        assert "Figure: Registered" in cases.text
+    bad = client.get("/statistics/cases", params={"year": YEAR, "column": "arrested"})
+    assert bad.status_code == 404 and "not one of" in bad.text
+
+
 def test_a_proof_of_an_entry_beyond_the_replica_is_refused(district: Any) -> None:
     client, children = district
     origin = children[0].config.origin
