@@ -20,6 +20,7 @@ from ledger.entry import parse_leaf
 from ledger.errors import StoreError
 from node.config import DataDir
 from node.demo.seed import seed_station
+from node.index import schema as core
 from node.index.aggregate import keys
 from node.index.aggregate import statistics as stats
 from node.index.aggregate.index import AggregateIndex
@@ -176,6 +177,30 @@ def test_rebuild_gives_the_same_rows(index: AggregateIndex, stations: list[Stati
     assert index.snapshot() == before
 
 
+def test_rows_of_an_older_shape_are_projected_again(url: str, stations: list[Station]) -> None:
+    """An index whose rows an older shape of the station's tables wrote (core.SCHEMA_VERSION:
+    shape 5 added the pair keys) is emptied on open and caught up again to the same rows."""
+    index = AggregateIndex(url)
+    index.catch_up(logs_of(stations), batch_entries=5000)
+    before = index.snapshot()
+    with index.engine.begin() as conn:
+        conn.execute(
+            core.index_meta.update().where(core.index_meta.c.key == "schema").values(value=4)
+        )
+    index.close()
+    index = AggregateIndex(url)
+    try:
+        assert all(o.indexed_size == 0 for o in index.offices())
+        assert all(not rows for name, rows in index.snapshot() if name != "index_meta")
+        index.catch_up(logs_of(stations), batch_entries=5000)
+        assert index.snapshot() == before
+        index.close()
+        index = AggregateIndex(url)  # the same shape: nothing to do again
+        assert index.snapshot() == before
+    finally:
+        index.close()
+
+
 def test_search_finds_a_person_in_any_office(
     index: AggregateIndex, stations: list[Station]
 ) -> None:
@@ -272,6 +297,7 @@ _KILLED_INGEST = """
 import sys, time
 from pathlib import Path
 from ledger.rocksdb_store import RocksDBLogStore
+from node.index import schema as core
 from node.index.aggregate.index import AggregateIndex
 
 url, *pairs = sys.argv[1:]
