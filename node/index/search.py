@@ -14,6 +14,7 @@ from typing import Any
 
 import jellyfish
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from node.index.schema import (
@@ -80,6 +81,9 @@ class PropertyHit:
 
 
 _NAME_KINDS = ("name", "alias")
+# Candidate names scored per statement (SQLite binds each id: at most 32,766 per statement).
+_IDS_PER_STATEMENT = 10_000
+_BIGINT_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
 def name_key(form_kind: str, key_kind: str, value: str) -> str:
@@ -241,21 +245,19 @@ class Search:
                 ):
                     if key not in best or score > best[key][0]:
                         best[key] = (score, matched)
-            if rel_query is not None:
-                rel_best: dict[tuple[int, int], tuple[float, str]] = {}
+            if rel_query is not None and alternatives:
+                # The relative's names of the persons found by name only: never every person
+                # with a common relative's name.
+                if best:
+                    relatives = self._relative_scores(conn, rel_query, sorted(best))
+                    best = {k: (s + 0.5 * relatives[k], m) for k, (s, m) in best.items()
+                            if k in relatives}  # fmt: skip
+            elif rel_query is not None:
                 for key, score, matched in self._matching_forms(
-                    conn, rel_query, ("relative",), filters, None if alternatives else ages
+                    conn, rel_query, ("relative",), filters, ages
                 ):
-                    if key not in rel_best or score > rel_best[key][0]:
-                        rel_best[key] = (score, matched)
-                if alternatives:
-                    best = {
-                        k: (s + 0.5 * rel_best[k][0], m)
-                        for k, (s, m) in best.items()
-                        if k in rel_best
-                    }
-                else:
-                    best = rel_best
+                    if key not in best or score > best[key][0]:
+                        best[key] = (score, matched)
             return self._person_hits(conn, _ranked(best, limit))
 
     def _by_pairs(
@@ -267,8 +269,9 @@ class Search:
         ages: _AgeRange | None,
     ) -> dict[tuple[int, int], tuple[float, str]]:
         """A search by name and relative through the pair keys (`pair_key`): the names whose
-        every required token pairs with a token of the person's relative's name, each scored
-        as `persons` scores it, the relative's name scored by the person's relative forms.
+        every required token pairs with every required token of the relative's name, each
+        scored as `persons` scores it, the relative's name scored by the person's relative
+        forms (`_relative_scores`).
 
         The candidates are a superset of what the name's and the relative's own keys would
         give for a full match (a variant or typo match implies a phonetic one); the scores
@@ -277,18 +280,13 @@ class Search:
         relative_keys = [
             self._phonetics(rel_query, i, "relative") for i in range(len(rel_query.mains))
         ]
-        relative_phonetics = sorted(
-            {
-                phonetic
-                for i, (phonetics, _) in enumerate(relative_keys)
-                if not rel_query.optional[i]
-                for phonetic in phonetics
-            }
-        )
-        if not relative_phonetics:
+        relative_groups = [
+            phonetics
+            for i, (phonetics, _) in enumerate(relative_keys)
+            if not rel_query.optional[i] and phonetics
+        ]
+        if not relative_groups:
             return {}
-        if any(typo for _, typo in relative_keys):
-            rel_query = replace(rel_query, typo=tuple(typo for _, typo in relative_keys))
         named: dict[tuple[int, int], tuple[float, str]] = {}
         for alternative in alternatives:
             q = _NameQuery.of(alternative)
@@ -298,7 +296,11 @@ class Search:
                 if q.optional[i]:
                     continue
                 phonetics, typo[i] = self._phonetics(q, i, "name")
-                groups.append(tuple(pair_key(p, r) for p in phonetics for r in relative_phonetics))
+                # Every required token of the name with every one of the relative's name.
+                groups.extend(
+                    tuple(pair_key(p, r) for p in phonetics for r in relative)
+                    for relative in relative_groups
+                )
             if any(typo):
                 q = replace(q, typo=tuple(typo))
             found = self._score_candidates(conn, q, _NAME_KINDS, filters, groups, len(groups), ages)
@@ -332,9 +334,15 @@ class Search:
         self, conn: Connection, rel_query: _NameQuery, people: list[tuple[int, int]]
     ) -> dict[tuple[int, int], float]:
         """Per person, the best score of their relative's names against `rel_query` (persons
-        none of whose relative's names matches are left out)."""
+        none of whose relative's names matches are left out); a token that is no known
+        spelling of a relative's name may match one a few edits away, as in `_phonetics`."""
         pn = person_names
         out: dict[tuple[int, int], float] = {}
+        typo = tuple(
+            self._phonetics(rel_query, i, "relative")[1] for i in range(len(rel_query.mains))
+        )
+        if any(typo):
+            rel_query = replace(rel_query, typo=typo)
         wanted = set(people)
         # Rows of the candidates' records, filtered to the candidates here: a row-value IN
         # list is not portable, and a record holds a handful of persons.
@@ -425,6 +433,26 @@ class Search:
             )
         else:
             matching = matching.distinct()
+        # The name ids first, on their own: within one statement the planner guesses how many
+        # names the keys match from the keys' statistics and, at millions of names, may read
+        # every name rather than look a few thousand up by id.
+        name_ids = sorted(int(i) for i in conn.execute(matching).scalars())
+        out: list[tuple[tuple[int, int], float, str]] = []
+        for start in range(0, len(name_ids), _IDS_PER_STATEMENT):
+            chunk = name_ids[start : start + _IDS_PER_STATEMENT]
+            out += self._score_names(conn, q, kinds, filters, chunk, min_groups < len(groups), ages)
+        return out
+
+    def _score_names(
+        self,
+        conn: Connection,
+        q: _NameQuery,
+        kinds: tuple[str, ...],
+        filters: list[sa.ColumnElement[bool]],
+        name_ids: list[int],
+        by_initials: bool,
+        ages: _AgeRange | None,
+    ) -> list[tuple[tuple[int, int], float, str]]:
         pn = person_names
         stmt = sa.select(
             pn.c.ledger_index,
@@ -436,8 +464,8 @@ class Search:
             pn.c.variants,
             pn.c.phonetics,
             pn.c.superseded,
-        ).where(pn.c.name_id.in_(matching.scalar_subquery()), pn.c.kind.in_(kinds))
-        if min_groups < len(groups):
+        ).where(self._among(pn.c.name_id, name_ids), pn.c.kind.in_(kinds))
+        if by_initials:
             stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
         if filters:
             # Withheld persons have no searchable names; the persons join is only for filters
@@ -452,6 +480,8 @@ class Search:
                 .where(*filters)
             )
         out: list[tuple[tuple[int, int], float, str]] = []
+        if not name_ids:
+            return out
         for row in conn.execute(stmt):
             score = _score_form(q, row.normalised, row.initials, row.variants, row.phonetics)
             if score is None:
@@ -464,6 +494,13 @@ class Search:
                 score += ages.bonus(int(row.age))
             out.append(((int(row.ledger_index), int(row.person_seq)), score, str(row.name)))
         return out
+
+    def _among(self, column: sa.ColumnElement[int], values: list[int]) -> sa.ColumnElement[bool]:
+        """`column` is one of `values`: on PostgreSQL one array parameter (`= ANY`), whose
+        length the planner sees, rather than thousands of bound parameters."""
+        if self._sqlite:
+            return column.in_(values)
+        return column == sa.func.any(sa.literal(values, _BIGINT_ARRAY))
 
     def _person_hits(
         self, conn: Connection, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
