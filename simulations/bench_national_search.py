@@ -398,27 +398,32 @@ def _load_state(conn: Connection, seed: int, vocab: Vocabulary, cases: int, name
             FROM bench_fir f, (VALUES (0), (1), (2)) AS q(seq)"""
     )
     conn.exec_driver_sql(
-        f"""INSERT INTO persons (ledger_index, seq, person_id, role, accused_code, unknown, name,
-                                 relative_name, relation, age, date_of_birth, sex, address,
-                                 mobile, juvenile, withheld)
-            SELECT p.li, p.seq, 'P-' || p.pno,
-                   (ARRAY['complainant', 'accused', 'witness'])[p.seq + 1],
-                   CASE WHEN p.seq = 1 THEN 'A1' ELSE '' END, false, t.name, t.relative_name,
-                   t.relation, 18 + {_hash("p.pno", seed + 2, 58)}, '', t.sex, t.address,
-                   t.mobile, false, false
-            FROM bench_person p JOIN bench_people t USING (t) ORDER BY p.li, p.seq"""
+        f"""ALTER TABLE bench_person
+            ADD COLUMN age int, ADD COLUMN role text;
+            UPDATE bench_person SET age = 18 + {_hash("pno", seed + 2, 58)},
+                   role = (ARRAY['complainant', 'accused', 'witness'])[seq + 1]"""
+    )
+    conn.exec_driver_sql(
+        """INSERT INTO persons (ledger_index, seq, person_id, role, accused_code, unknown, name,
+                                relative_name, relation, age, date_of_birth, sex, address,
+                                mobile, juvenile, withheld)
+           SELECT p.li, p.seq, 'P-' || p.pno, p.role,
+                  CASE WHEN p.seq = 1 THEN 'A1' ELSE '' END, false, t.name, t.relative_name,
+                  t.relation, p.age, '', t.sex, t.address, t.mobile, false, false
+           FROM bench_person p JOIN bench_people t USING (t) ORDER BY p.li, p.seq"""
     )
     conn.exec_driver_sql(
         f"""CREATE TEMP TABLE bench_names AS
             SELECT {name_base} + row_number() OVER (ORDER BY p.li, p.seq, pf.ord) AS name_id,
-                   p.li, p.seq, pf.fid, p.t, pf.ord
+                   p.li, p.seq, pf.fid, p.t, pf.ord, p.age, p.role
             FROM bench_person p JOIN bench_people_forms pf USING (t)"""
     )
     conn.exec_driver_sql(
         """INSERT INTO person_names (name_id, ledger_index, person_seq, kind, name, normalised,
-                                     initials, variants, phonetics, superseded, added_at)
+                                     initials, variants, phonetics, superseded, added_at, age,
+                                     role)
            SELECT n.name_id, n.li, n.seq, f.kind, f.name, f.normalised, f.initials, f.variants,
-                  f.phonetics, false, n.li
+                  f.phonetics, false, n.li, n.age, n.role
            FROM bench_names n JOIN bench_forms f USING (fid) ORDER BY n.name_id"""
     )
     conn.exec_driver_sql(

@@ -125,17 +125,25 @@ class Batch:
             self.tokens.clear()
 
     def add_name_form(
-        self, ledger_index: int, person_seq: int, kind: str, name: str, added_at: int
+        self,
+        ledger_index: int,
+        person_seq: int,
+        kind: str,
+        name: str,
+        added_at: int,
+        person: tuple[int, str],
     ) -> tuple[int, _NameForm] | None:
-        """Adds one written name; returns its name id and analysis (None: nothing to search)."""
+        """Adds one written name of a person (`person`: their age and role); returns its name
+        id and analysis (None: nothing to search)."""
         form = _name_form(kind, name)
         if form is None:
             return None
         name_id = self.next_name_id
         self.next_name_id += 1
         self.rows.setdefault(person_names.name, []).append(
-            (name_id, ledger_index, person_seq, kind, name, *form.columns, False, added_at)
-        )
+            (name_id, ledger_index, person_seq, kind, name, *form.columns, False, added_at,
+             *person)
+        )  # fmt: skip
         key_rows = self.rows.setdefault(name_keys.name, [])
         for pos, (v_key, p_key) in enumerate(form.keys):
             key_rows.append((v_key, name_id, pos))
@@ -343,12 +351,13 @@ def _add_person(
     batch.add(persons, row)
     if row["withheld"]:
         return
-    own = [batch.add_name_form(ledger_index, seq, "name", person.name, ledger_index)]
+    who = (int(row["age"]), str(row["role"]))
+    own = [batch.add_name_form(ledger_index, seq, "name", person.name, ledger_index, who)]
     for alias in person.aliases:
-        own.append(batch.add_name_form(ledger_index, seq, "alias", alias, ledger_index))
+        own.append(batch.add_name_form(ledger_index, seq, "alias", alias, ledger_index, who))
     if person.relative_name:
         relative = batch.add_name_form(
-            ledger_index, seq, "relative", person.relative_name, ledger_index
+            ledger_index, seq, "relative", person.relative_name, ledger_index, who
         )
         if relative is not None:
             batch.add_pair_keys(
@@ -753,6 +762,12 @@ def _project_person_change(
                 value = int(value)
             if isinstance(value, int) and not isinstance(value, bool):
                 conn.execute(persons.update().where(where).values(age=value))
+                batch.flush(conn)  # names an earlier change of the amendment added, too
+                conn.execute(
+                    person_names.update()
+                    .where(person_names.c.ledger_index == target, person_names.c.person_seq == seq)
+                    .values(age=value)
+                )
                 _reassess(conn, target)
         elif field_name == "aliases" and isinstance(value, list) and not withheld:
             _replace_forms(conn, batch, idx, target, seq, "alias", [str(v) for v in value])
@@ -780,6 +795,12 @@ def _replace_forms(
             person_names.c.phonetics,
         ).where(person_names.c.ledger_index == target, person_names.c.person_seq == seq)
     ).all()
+    who = conn.execute(
+        sa.select(persons.c.age, persons.c.role).where(
+            persons.c.ledger_index == target, persons.c.seq == seq
+        )
+    ).one()
+    person = (int(who.age), str(who.role))
     present = set()
     for name_id, form_kind, normalised, _ in forms:
         if form_kind != kind:
@@ -794,7 +815,7 @@ def _replace_forms(
         form
         for normalised, name in wanted.items()
         if normalised not in present
-        and (form := batch.add_name_form(target, seq, kind, name, idx)) is not None
+        and (form := batch.add_name_form(target, seq, kind, name, idx, person)) is not None
     ]
     own = [(int(f.name_id), f.phonetics.split()) for f in forms if f.kind != "relative"]
     relative_phonetics = {p for f in forms if f.kind == "relative" for p in f.phonetics.split()}

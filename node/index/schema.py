@@ -30,7 +30,8 @@ def _index_fk() -> sa.Column[Any]:
 #: from the ledger when it is opened (the ledger is the truth; see RecordIndex): 2 added
 #: `records.imported` and the NCR occurrence columns; 3 moves an FIR's crime head when an
 #: amendment alters its sections; 4 adds the place of occurrence's coordinates to `firs`; 5 adds
-#: the "name x relative" pair keys to `name_keys` (`search.pair_key`).
+#: the "name x relative" pair keys to `name_keys` (`search.pair_key`) and the person's age and
+#: role to `person_names`.
 SCHEMA_VERSION = 5
 
 index_meta = sa.Table(
@@ -136,6 +137,11 @@ person_names = sa.Table(
     sa.Column("phonetics", sa.String(300), nullable=False),  # phonetic key per main token
     sa.Column("superseded", sa.Boolean, nullable=False),
     sa.Column("added_at", sa.BigInteger, nullable=False),  # ledger index that added it
+    # The person's age and role, as in `persons` (kept equal by amendments): a search filters
+    # its candidate names by them without joining `persons`, which an aggregating node
+    # partitions by state.
+    sa.Column("age", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
     sa.Index("ix_person_names_person", "ledger_index", "person_seq"),
     sa.Index("ix_person_names_normalised", "normalised"),
 )

@@ -468,17 +468,9 @@ class Search:
         if by_initials:
             stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
         if filters:
-            # Withheld persons have no searchable names; the persons join is only for filters
-            # (and the age, when a range is given, to prefer the ages nearest its middle).
-            stmt = (
-                stmt.add_columns(persons.c.age)
-                .join(
-                    persons,
-                    (persons.c.ledger_index == pn.c.ledger_index)
-                    & (persons.c.seq == pn.c.person_seq),
-                )
-                .where(*filters)
-            )
+            # Withheld persons have no searchable names; each name carries its person's age
+            # and role (and the age, when a range is given, prefers those nearest its middle).
+            stmt = stmt.add_columns(pn.c.age).where(*filters)
         out: list[tuple[tuple[int, int], float, str]] = []
         if not name_ids:
             return out
@@ -779,15 +771,17 @@ def _ranked(
 def _person_filters(
     age_min: int | None, age_max: int | None, role: str | None
 ) -> list[sa.ColumnElement[bool]]:
+    """Conditions on `person_names` (each name carries its person's age and role)."""
+    pn = person_names
     out: list[sa.ColumnElement[bool]] = []
     if age_min is not None or age_max is not None:
-        out.append(persons.c.age > 0)
+        out.append(pn.c.age > 0)
     if age_min is not None:
-        out.append(persons.c.age >= age_min)
+        out.append(pn.c.age >= age_min)
     if age_max is not None:
-        out.append(persons.c.age <= age_max)
+        out.append(pn.c.age <= age_max)
     if role:
-        out.append(persons.c.role == role.strip().lower())
+        out.append(pn.c.role == role.strip().lower())
     return out
 
 

@@ -84,6 +84,8 @@ def test_bench_rows_are_the_rows_apply_writes(pg_url: str) -> None:
         assert pairs > len(persons) // 2
         assert by_id == expected
         assert tokens == expected_tokens
+        ages = {(p.ledger_index, p.seq): (p.age, p.role) for p in persons}
+        assert all((r.age, r.role) == ages[(r.ledger_index, r.person_seq)] for r in names)
         # Every person's name (and relative's, when there is one) is searchable.
         kinds = {(r.ledger_index, r.person_seq, r.kind) for r in names}
         for p in persons:

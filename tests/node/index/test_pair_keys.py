@@ -133,3 +133,16 @@ def test_age_nearest_the_middle_of_the_range_ranks_first(index: RecordIndex) -> 
     ]
     # The bonus never lifts a worse name over a better one.
     assert hits[0].score - index.search.persons("Shaji", age_min=29, age_max=29)[0].score < 0.02
+
+
+def test_names_carry_their_persons_age_through_amendments(index: RecordIndex) -> None:
+    """Search filters names by the age each carries: an amended age moves every name of the
+    person (the amendment sets Rajendran's age from 35 to 41)."""
+    index.apply(amended_log().entries)
+    for query in ("Rajendran", "Raju S/o Gopalan", "S/o Gopala Pillai"):
+        assert [h.person_id for h in index.search.persons(query, age_min=40, age_max=42)] == [
+            "P-1-1"
+        ], query
+        assert index.search.persons(query, age_min=33, age_max=36) == [], query
+    assert [h.person_id for h in index.search.persons("Raju", role="accused")] == ["P-1-1"]
+    assert index.search.persons("Raju", role="complainant") == []
