@@ -83,6 +83,8 @@ class PropertyHit:
 _NAME_KINDS = ("name", "alias")
 # Candidate names scored per statement (SQLite binds each id: at most 32,766 per statement).
 _IDS_PER_STATEMENT = 10_000
+# A group of keys matching fewer rows than this is read first (`Search._candidate_ids`).
+_PROBE = 2_000
 _BIGINT_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
@@ -421,8 +423,48 @@ class Search:
         min_groups: int,
         ages: _AgeRange | None = None,
     ) -> list[tuple[tuple[int, int], float, str]]:
-        keys = sorted({key for group in groups for key in group})
+        # The name ids first, on their own: within one statement the planner guesses how many
+        # names the keys match from the keys' statistics and, at millions of names, may read
+        # every name rather than look a few thousand up by id.
+        name_ids = self._candidate_ids(conn, groups, min_groups)
+        out: list[tuple[tuple[int, int], float, str]] = []
+        for start in range(0, len(name_ids), _IDS_PER_STATEMENT):
+            chunk = name_ids[start : start + _IDS_PER_STATEMENT]
+            out += self._score_names(conn, q, kinds, filters, chunk, min_groups < len(groups), ages)
+        return out
+
+    def _candidate_ids(
+        self, conn: Connection, groups: list[tuple[str, ...]], min_groups: int
+    ) -> list[int]:
+        """The names with keys of at least `min_groups` of the `groups`, sorted.
+
+        When every group is required, the groups are counted first, each up to `_PROBE` rows:
+        the smallest is read whole and the others only checked for its names, so "Muhammed
+        Ashraf S/o Muhammed Aslam" never reads the hundred thousand names pairing Muhammed with
+        Muhammed. Otherwise (or when every group is that large) one statement counts, per
+        name, the groups it has."""
         nk = name_keys
+        if min_groups == len(groups) > 1:
+            sizes = []
+            for i, group in enumerate(groups):
+                rows = sa.select(nk.c.name_id).where(nk.c.key.in_(group)).limit(_PROBE)
+                count = sa.select(sa.func.count()).select_from(rows.subquery())
+                sizes.append((int(conn.execute(count).scalar_one()), i))
+            sizes.sort()
+            if sizes[0][0] < _PROBE:
+                smallest = groups[sizes[0][1]]
+                found = set(
+                    conn.execute(sa.select(nk.c.name_id).where(nk.c.key.in_(smallest))).scalars()
+                )
+                for _, i in sizes[1:]:
+                    if not found:
+                        break
+                    checked = sa.select(nk.c.name_id).where(
+                        nk.c.key.in_(groups[i]), self._among(nk.c.name_id, sorted(found))
+                    )
+                    found = set(conn.execute(checked).scalars())
+                return sorted(int(i) for i in found)
+        keys = sorted({key for group in groups for key in group})
         matching: sa.Select[Any] = sa.select(nk.c.name_id).where(nk.c.key.in_(keys))
         if min_groups > 1:
             group_of = sa.case(
@@ -433,15 +475,7 @@ class Search:
             )
         else:
             matching = matching.distinct()
-        # The name ids first, on their own: within one statement the planner guesses how many
-        # names the keys match from the keys' statistics and, at millions of names, may read
-        # every name rather than look a few thousand up by id.
-        name_ids = sorted(int(i) for i in conn.execute(matching).scalars())
-        out: list[tuple[tuple[int, int], float, str]] = []
-        for start in range(0, len(name_ids), _IDS_PER_STATEMENT):
-            chunk = name_ids[start : start + _IDS_PER_STATEMENT]
-            out += self._score_names(conn, q, kinds, filters, chunk, min_groups < len(groups), ages)
-        return out
+        return sorted(int(i) for i in conn.execute(matching).scalars())
 
     def _score_names(
         self,

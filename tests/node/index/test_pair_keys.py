@@ -9,11 +9,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from node.index import search as search_module
 from node.index.record_index import RecordIndex
 from node.index.schema import name_keys
 from node.index.search import Search, pair_key
 from node.records import names
-from tests.node.index.support import Log, amended_log, fir, genesis, person, typo_log
+from tests.node.index.support import (
+    FIRST_NAMES,
+    SURNAMES,
+    Log,
+    amended_log,
+    fir,
+    genesis,
+    person,
+    typo_log,
+)
 
 
 def _pair_keys(index: RecordIndex) -> set[str]:
@@ -146,3 +156,28 @@ def test_names_carry_their_persons_age_through_amendments(index: RecordIndex) ->
         assert index.search.persons(query, age_min=33, age_max=36) == [], query
     assert [h.person_id for h in index.search.persons("Raju", role="accused")] == ["P-1-1"]
     assert index.search.persons("Raju", role="complainant") == []
+
+
+def test_smallest_group_first_finds_what_counting_every_group_finds(
+    index: RecordIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names of two tokens with relatives of two: the candidates read from the smallest group
+    of keys and checked against the others are those one statement counting every group per
+    name gives (`_PROBE` at 1 forces that statement)."""
+    log = Log()
+    genesis(log)
+    people = []
+    for i, first in enumerate(FIRST_NAMES[:24]):
+        for j, surname in enumerate(SURNAMES[:5]):
+            father = f"{FIRST_NAMES[(i + j + 3) % len(FIRST_NAMES)]} {surname}"
+            people.append(person(f"P-{i}-{j}", f"{first} {surname}", relative=father, age=40))
+    for serial, start in enumerate(range(0, len(people), 8), 1):
+        log.add(fir=fir(serial, people=people[start : start + 8]))
+    index.apply(log.entries)
+    queries = [f"{p.name} S/o {p.relative_name}" for p in people[::7]]
+    queries += [f"{p.name.split()[0]} S/o {p.relative_name.split()[1]}" for p in people[::11]]
+    first = [index.search.persons(q, age_min=35, age_max=45) for q in queries]
+    assert all(hits for hits in first[: len(people[::7])])
+    monkeypatch.setattr(search_module, "_PROBE", 1)
+    counted = [index.search.persons(q, age_min=35, age_max=45) for q in queries]
+    assert first == counted
