@@ -356,7 +356,9 @@ class Search:
             pn.c.variants,
             pn.c.phonetics,
             pn.c.superseded,
-        ).where(pn.c.ledger_index.in_(sorted({k[0] for k in people})), pn.c.kind == "relative")
+        ).where(
+            self._among(pn.c.ledger_index, sorted({k[0] for k in people})), pn.c.kind == "relative"
+        )
         for ledger_index, seq, normalised, initials, variants, phonetics, old in conn.execute(stmt):
             key = (int(ledger_index), int(seq))
             if key not in wanted:
