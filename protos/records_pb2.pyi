@@ -724,11 +724,11 @@ class CaseEvent(_message.Message):
     IO_OFFICER_ID_FIELD_NUMBER: _builtins.int
     fir_number: _builtins.str
     kind: _builtins.str
-    """"io_assigned", "arrest", "seizure", "case_diary", "final_report", "court_progress" """
+    """"io_assigned", "arrest", "seizure", "case_diary", "final_report", "court_progress", "wanted", "wanted_withdrawn" """
     at_ms: _builtins.int
     text: _builtins.str
     report_type: _builtins.str
-    """final report: "charge_sheet" or "closure" """
+    """final report: "charge_sheet" or "closure"; wanted: "proclamation", "warrant" or "lookout" """
     court: _builtins.str
     court_case_number: _builtins.str
     next_hearing: _builtins.str

@@ -1,8 +1,10 @@
 """The casework tables of the index: where each petition and case stands.
 
-`CaseworkProjection` keeps petition_status, petition_updates, case_events and case_io, derived
-from the log only (fed the same entries as the core tables, in the same transactions), so a
-rebuilt index has the same rows. The read functions below are all the casework queries there are.
+`CaseworkProjection` keeps petition_status, petition_updates, case_events, case_io and
+case_wanted (the accused wanted now: a `wanted` event adds them, an arrest of the same accused
+code in the case or a `wanted_withdrawn` event removes them), derived from the log only (fed the
+same entries as the core tables, in the same transactions), so a rebuilt index has the same
+rows. The read functions below are all the casework queries there are.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from node.records.casework import (
     MISSING_OVERDUE_DAYS,
     RECEIVED,
     UNDER_ENQUIRY,
+    WANTED_ENDED_BY,
     case_event_summary,
 )
 from node.records.validation import DAY_MS
@@ -84,6 +87,22 @@ case_io_table = sa.Table(
     sa.Column("fir_number", sa.String(40), primary_key=True),
     sa.Column("io_officer_id", sa.String(80), nullable=False),
     sa.Column("since_index", sa.BigInteger, nullable=False),
+)
+# The accused each case holds wanted now (the station's register of wanted persons).
+case_wanted_table = sa.Table(
+    "case_wanted",
+    _metadata,
+    sa.Column("fir_number", sa.String(40), primary_key=True),
+    sa.Column("accused_code", sa.String(8), primary_key=True),
+    sa.Column("ledger_index", sa.BigInteger, nullable=False),  # the wanted event
+    sa.Column("at_ms", sa.BigInteger, nullable=False),  # wanted since
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relation", sa.String(8), nullable=False),
+    sa.Column("relative_name", sa.Text, nullable=False),
+    sa.Column("basis", sa.String(24), nullable=False),  # WANTED_BASES
+    sa.Column("court_order", sa.Text, nullable=False),
+    sa.Column("grounds", sa.Text, nullable=False),
+    sa.Column("officer_id", sa.String(80), nullable=False),
 )
 
 
@@ -208,6 +227,38 @@ class CaseworkProjection:
                 summary=case_event_summary(event),
             )
         )
+        w = case_wanted_table
+        if event.kind == "wanted":
+            for entry in event.persons:
+                conn.execute(
+                    w.delete().where(
+                        w.c.fir_number == event.fir_number,
+                        w.c.accused_code == entry.accused_code,
+                    )
+                )
+                conn.execute(
+                    w.insert().values(
+                        fir_number=event.fir_number,
+                        accused_code=entry.accused_code,
+                        ledger_index=index,
+                        at_ms=event.at_ms or body.written_at_ms,
+                        name=entry.person.name,
+                        relation=entry.person.relation,
+                        relative_name=entry.person.relative_name,
+                        basis=event.report_type,
+                        court_order=event.court,
+                        grounds=event.text,
+                        officer_id=body.officer_id,
+                    )
+                )
+        elif event.kind in WANTED_ENDED_BY:
+            codes = [e.accused_code for e in event.persons if e.accused_code]
+            if codes:
+                conn.execute(
+                    w.delete().where(
+                        w.c.fir_number == event.fir_number, w.c.accused_code.in_(codes)
+                    )
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +400,56 @@ def case_events(index: RecordIndex, fir_number: str) -> list[CaseEventRow]:
             )
             for r in conn.execute(stmt)
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class WantedPerson:
+    """An accused a case of this station holds wanted now."""
+
+    fir_number: str
+    accused_code: str
+    ledger_index: int  # the wanted event
+    since_ms: int
+    name: str
+    relation: str
+    relative_name: str
+    basis: str  # "proclamation", "warrant", "lookout"
+    court_order: str
+    grounds: str
+    officer_id: str
+
+
+def _wanted(index: RecordIndex, *conditions: sa.ColumnElement[bool]) -> list[WantedPerson]:
+    t = case_wanted_table
+    stmt = sa.select(t).where(*conditions).order_by(t.c.at_ms, t.c.fir_number, t.c.accused_code)
+    with index.engine.connect() as conn:
+        return [
+            WantedPerson(
+                fir_number=r.fir_number,
+                accused_code=r.accused_code,
+                ledger_index=int(r.ledger_index),
+                since_ms=int(r.at_ms),
+                name=r.name,
+                relation=r.relation,
+                relative_name=r.relative_name,
+                basis=r.basis,
+                court_order=r.court_order,
+                grounds=r.grounds,
+                officer_id=r.officer_id,
+            )
+            for r in conn.execute(stmt)
+        ]
+
+
+def wanted_persons(index: RecordIndex) -> list[WantedPerson]:
+    """The register of wanted persons: every accused this station's cases hold wanted now,
+    longest wanted first."""
+    return _wanted(index)
+
+
+def wanted_in_case(index: RecordIndex, fir_number: str) -> list[WantedPerson]:
+    """The accused the case `fir_number` holds wanted now."""
+    return _wanted(index, case_wanted_table.c.fir_number == fir_number)
 
 
 def current_io(index: RecordIndex, fir_number: str) -> str:

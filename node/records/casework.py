@@ -15,7 +15,19 @@ already generous).
 
 Cases: the investigating officer is assigned, then arrests, seizures, the case diary, the final
 report (charge sheet or closure, BNSS s.193) and court progress are appended as `CaseEvent`
-entries. The commands are in `node.station.casework`, the state they leave in the index in
+entries.
+
+An accused who cannot be found is declared wanted on the case (`wanted`): the accused named by
+the FIR's accused code (the event carries the name, relation and relative's name as the FIR
+has them), on a basis (`WANTED_BASES`, in the event's `report_type`): a court's proclamation of
+a person absconding (BNSS s.84: a warrant cannot be executed because the person absconds or
+conceals himself), a warrant pending execution, or a lookout; the grounds in `text`; the court's
+order or warrant, its reference and date as written, in `court` (not needed for a lookout, which
+the police issue). The accused stays wanted until an arrest of the same accused code in the same
+case, or a `wanted_withdrawn` event (the court recalled the proclamation or cancelled the
+warrant: the reason in `text`, the order in `court`), both appended, never an edit. Wanted
+persons are the station's register and, on aggregating nodes, a standing watch list
+(docs/watch.md). The commands are in `node.station.casework`, the state they leave in the index in
 `node.index.casework`; who may do each is for the web rules (`node.web.rules`).
 
 Pure: constants and the one-line summary of a case event, no I/O.
@@ -39,7 +51,13 @@ CASE_EVENT_KINDS = (
     "case_diary",
     "final_report",
     "court_progress",
+    "wanted",
+    "wanted_withdrawn",
 )
+# Why an accused is wanted (the `report_type` of a `wanted` event).
+WANTED_BASES = ("proclamation", "warrant", "lookout")
+# What ends a wanted status: an arrest of the accused in the case, or a withdrawal.
+WANTED_ENDED_BY = ("arrest", "wanted_withdrawn")
 REPORT_TYPES = ("charge_sheet", "closure")
 
 # Petition statuses (petition_status.status).
@@ -52,13 +70,19 @@ def case_event_summary(event: records_pb2.CaseEvent) -> str:
     kind = event.kind
     if kind == "io_assigned":
         return event.io_officer_id + (f": {event.text}" if event.text else "")
-    if kind == "arrest":
+    if kind in ("arrest", "wanted", "wanted_withdrawn"):
         people = ", ".join(
             (f"{p.accused_code} " if p.accused_code else "")
             + (p.person.name or (WITHHELD_TEXT if p.person.identity_commitment else "?"))
+            + (
+                f" {p.person.relation or 'C/o'} {p.person.relative_name}"
+                if kind != "arrest" and p.person.relative_name
+                else ""
+            )
             for p in event.persons
         )
-        return people + (f": {event.text}" if event.text else "")
+        basis = " · ".join(x for x in (event.report_type, event.court) if x)
+        return people + (f" ({basis})" if basis else "") + (f": {event.text}" if event.text else "")
     if kind == "seizure":
         items = ", ".join(
             " ".join(x for x in (i.category, i.description) if x) for i in event.property

@@ -21,6 +21,7 @@ from node.records.casework import (
     MISSING_CATEGORIES,
     REPORT_TYPES,
     UNDER_ENQUIRY,
+    WANTED_BASES,
 )
 from node.records.sealing import Redactor, rewrite_free_text
 from node.records.validation import (
@@ -281,7 +282,10 @@ def record_case_event(
 ) -> Receipt:
     """Appends an arrest (`persons`), a seizure (`property`), a case diary entry (`text`), a
     final report (`report_type` "charge_sheet" with its `sections`, or "closure" with its
-    reason in `text`) or court progress (`court`, case number, next hearing, outcome)."""
+    reason in `text`), court progress (`court`, case number, next hearing, outcome), accused
+    declared wanted (`persons` by accused code, the basis in `report_type`, the grounds in
+    `text`, the court's order or warrant in `court`) or a wanted notice withdrawn (`persons`
+    by accused code, the reason in `text`, the order in `court`)."""
     asked = records_pb2.CaseEvent(
         kind=kind,
         text=text,
@@ -341,12 +345,84 @@ def record_case_event(
                 check_date(event.next_hearing, "next hearing", problems)
             if not (event.next_hearing or event.outcome or event.court_case_number):
                 problems.add("court progress needs a next hearing, an outcome or a case number")
+        elif kind in ("wanted", "wanted_withdrawn"):
+            event.court = court.strip()
+            if number:
+                _wanted_persons(station, number, kind, persons, event, problems)
+            if kind == "wanted":
+                event.report_type = report_type.strip()
+                if event.report_type not in WANTED_BASES:
+                    problems.add(
+                        "an accused is wanted on a court's proclamation, a warrant pending "
+                        "execution or a lookout (basis: " + ", ".join(WANTED_BASES) + ")"
+                    )
+                elif event.report_type != "lookout":
+                    problems.require(
+                        event.court, "the court's order or warrant (its reference and date)"
+                    )
+                problems.require(event.text, "the grounds (why the accused is wanted)")
+            else:
+                problems.require(event.text, "the reason the wanted notice ends")
         elif kind == "io_assigned":
             problems.add("assign the investigating officer with assign_io")
         else:
             problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
         problems.raise_if_any(f"{kind.replace('_', ' ') or 'case event'} not recorded")
         return _append_event(station, officer_id, event)
+
+
+def _wanted_persons(
+    station: Station,
+    number: str,
+    kind: str,
+    given: Sequence[records_pb2.PersonInCase],
+    event: records_pb2.CaseEvent,
+    problems: Problems,
+) -> None:
+    """The accused of a wanted (or withdrawn) event, named by their accused codes in the FIR as
+    it reads now, copied into `event` with the name, relation and relative's name the FIR gives
+    them. A wanted accused must not be wanted already in the case; a withdrawn one must be."""
+    _, view = views.amended_view(station, number)
+    accused: dict[str, dict[str, object]] = {}
+    for entry in view.get("persons", []):
+        code = str(entry.get("accused_code", "")).strip().upper()
+        if code and entry.get("role") in ("ACCUSED", "SUSPECT"):
+            accused[code] = entry
+    now_wanted = {row.accused_code for row in cases.wanted_in_case(station.index, number)}
+    codes = [p.accused_code.strip().upper() for p in given]
+    if not codes:
+        problems.add("name the accused by their accused code in the FIR (A1, A2...)")
+    known = ", ".join(sorted(accused)) or "none"
+    for code in dict.fromkeys(codes):
+        found = accused.get(code)
+        if not code:
+            problems.add("an accused code (A1, A2...) is required")
+            continue
+        if found is None:
+            problems.add(f"the FIR {number} has no accused {code} (its accused: {known})")
+            continue
+        person = found.get("person", {})
+        assert isinstance(person, dict)
+        name = str(person.get("name", "")).strip()
+        if not name:
+            problems.add(
+                f"{code} is not known by name in the FIR (unknown, or the law withholds the "
+                "identity): amend the FIR with the name first"
+            )
+            continue
+        if kind == "wanted" and code in now_wanted:
+            problems.add(f"{code} is already wanted in {number}")
+        elif kind == "wanted_withdrawn" and code not in now_wanted:
+            problems.add(f"{code} is not wanted in {number}")
+        event.persons.add(
+            role=records_pb2.ACCUSED,
+            accused_code=code,
+            person=records_pb2.Person(
+                name=name,
+                relation=str(person.get("relation", "")),
+                relative_name=str(person.get("relative_name", "")),
+            ),
+        )
 
 
 def _append_event(

@@ -22,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 from ledger.errors import InputError, NotFound, StoreError
 from ledger.log import now_ms
 from node.index import migrations
-from node.index.aggregate.watch import KINDS, match_key
+from node.index.aggregate.watch import KINDS, match_key, standing_kind
 from node.records import limits
 
 STORE_NAME = "watchlist.sqlite3"
@@ -212,7 +212,9 @@ class WatchList:
 
     def receive(self, from_node: str, received: Sequence[Received]) -> int:
         """Keeps alerts sent by an office above; returns how many are new. An alert for a watch
-        this node does not have is refused (InputError)."""
+        this node does not have is refused (InputError), but for the station's standing lists
+        (a vehicle it reported stolen, a person missing or wanted: the office above made those
+        watches from its records, `standing_kind`), which no officer here holds."""
         now = self._clock()
         new = 0
         with self._lock, self._engine.begin() as conn:
@@ -225,7 +227,7 @@ class WatchList:
                 ).scalars()
             }
             for alert in received:
-                if alert.watch_id not in known:
+                if alert.watch_id not in known and not standing_kind(alert.watch_id):
                     raise InputError(f"no watch {alert.watch_id} here")
                 exists = conn.execute(
                     sa.select(alerts.c.idx).where(
@@ -252,22 +254,26 @@ class WatchList:
         return new
 
     def alerts(self, officer_id: str | None = None, *, limit: int = 200) -> list[Alert]:
-        """Alerts received, newest first; for one officer's watches when given."""
+        """Alerts received, newest first; for one officer's watches when given, with the
+        station's standing lists' (which every officer of the station sees: officer "", the
+        value the detail of the alert)."""
         stmt = (
             sa.select(alerts, watches.c.officer_id, watches.c.kind, watches.c.value)
-            .join(watches, watches.c.watch_id == alerts.c.watch_id)
+            .outerjoin(watches, watches.c.watch_id == alerts.c.watch_id)
             .order_by(alerts.c.received_ms.desc(), alerts.c.origin, alerts.c.idx)
             .limit(limit)
         )
         if officer_id is not None:
-            stmt = stmt.where(watches.c.officer_id == officer_id)
+            stmt = stmt.where(
+                sa.or_(watches.c.officer_id == officer_id, watches.c.watch_id.is_(None))
+            )
         with self._engine.connect() as conn:
             return [
                 Alert(
                     r.watch_id,
-                    r.officer_id,
-                    r.kind,
-                    r.value,
+                    r.officer_id or "",
+                    r.kind or standing_kind(r.watch_id),
+                    r.value or r.detail,
                     r.origin,
                     r.idx,
                     r.ref,

@@ -38,6 +38,7 @@ from node.index.lookups import FirView, Lookups
 from node.index.projection import Batch, IndexedEntry
 from node.index.record_index import sqlite_pragmas
 from node.index.search import PersonHit, Search
+from node.records.casework import WANTED_ENDED_BY
 from node.records.laws import Statutes
 from protos import ledger_pb2
 
@@ -309,6 +310,7 @@ class AggregateIndex:
                     # of different offices never meet; `base` says whose entries cite whose.
                     batch = Batch(next_name_id=core.read_meta(conn, "next_name_id"))
                     outcomes: list[tuple[Any, ...]] = []
+                    wanted: list[tuple[Any, ...]] = []  # wanted_events rows, and ends to check
                     sizes: dict[str, int] = {}
                     offices = self._offices_of(conn, list(entries))
                     for origin, part in entries.items():
@@ -328,6 +330,7 @@ class AggregateIndex:
                             outcome = _outcome(office.origin_no, row_key, entry.body)
                             if outcome is not None:
                                 outcomes.append(outcome)
+                            wanted += _wanted_rows(office.origin_no, row_key, entry.body)
                             expected += 1
                         if expected != office.indexed_size:
                             sizes[origin] = expected
@@ -342,6 +345,8 @@ class AggregateIndex:
                     batch.flush_tokens(conn)
                     if outcomes:
                         projecting.insert_rows(conn, agg.case_outcomes, outcomes)
+                    if wanted:
+                        _project_wanted(conn, wanted)
                     # Watch lists: every new record matched once, in this same transaction.
                     ranges = []
                     for origin, size in sizes.items():
@@ -482,6 +487,59 @@ def _outcome(origin_no: int, row_key: int, body: ledger_pb2.EntryBody) -> tuple[
         event.report_type,
         event.outcome,
     )
+
+
+def _wanted_rows(origin_no: int, row_key: int, body: ledger_pb2.EntryBody) -> list[tuple[Any, ...]]:
+    """The `wanted_events` rows of a `wanted` event (one per accused), and the candidate ends
+    of an arrest or a withdrawal (kind "ended", kept only if the accused was wanted)."""
+    if body.WhichOneof("record") != "case_event":
+        return []
+    event = body.case_event
+    if event.kind == "wanted":
+        kind = "wanted"
+    elif event.kind in WANTED_ENDED_BY:
+        kind = "ended"
+    else:
+        return []
+    at = event.at_ms or body.written_at_ms
+    return [
+        (row_key, seq, origin_no, event.fir_number, p.accused_code, kind, at, p.person.name,
+         p.person.relation, p.person.relative_name)
+        for seq, p in enumerate(event.persons)
+        if p.accused_code
+    ]  # fmt: skip
+
+
+def _project_wanted(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Inserts the wanted rows, then the ends of those an earlier row declared wanted (in this
+    transaction or before): an arrest that ends no wanted status is not kept."""
+    declared = [r for r in rows if r[5] == "wanted"]
+    if declared:
+        projecting.insert_rows(conn, agg.wanted_events, declared)
+    ends = [r for r in rows if r[5] == "ended"]
+    if not ends:
+        return
+    t = agg.wanted_events
+    first: dict[tuple[int, str, str], int] = {}  # (origin, FIR, accused) -> first wanted key
+    numbers = sorted({str(r[3]) for r in ends})
+    for origin_no in sorted({int(r[2]) for r in ends}):
+        low, high = keys.office_range(origin_no)
+        for start in range(0, len(numbers), 1000):
+            stmt = (
+                sa.select(t.c.fir_number, t.c.accused_code, sa.func.min(t.c.ledger_index))
+                .where(
+                    t.c.ledger_index >= low,
+                    t.c.ledger_index < high,
+                    t.c.kind == "wanted",
+                    t.c.fir_number.in_(numbers[start : start + 1000]),
+                )
+                .group_by(t.c.fir_number, t.c.accused_code)
+            )
+            for number, code, key in conn.execute(stmt):
+                first[(origin_no, str(number), str(code))] = int(key)
+    kept = [r for r in ends if first.get((int(r[2]), str(r[3]), str(r[4])), r[0]) < r[0]]
+    if kept:
+        projecting.insert_rows(conn, agg.wanted_events, kept)
 
 
 __all__ = ["INGEST_BATCH", "AggregateIndex", "Located", "Office"]

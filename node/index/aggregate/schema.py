@@ -7,7 +7,11 @@ Derived tables (rebuilt from the replicas at will):
     `ledger_index` (and `amendments.target_index`) holds an aggregate key (`keys`), and
     `person_names.name_id` is numbered across all origins;
   * `case_outcomes`: the final reports and court progress of every case, for the statistics
-    (which FIRs were charge-sheeted, closed, disposed of by a court).
+    (which FIRs were charge-sheeted, closed, disposed of by a court);
+  * `wanted_events`: each accused declared wanted in a case (a `wanted` case event, one row per
+    accused) and each end of it (an arrest of that accused code in that case, or a
+    `wanted_withdrawn` event: kind "ended"), for the standing watch list of wanted persons
+    (node/index/aggregate/watch.py). Arrests that end no wanted status are not kept.
 On PostgreSQL every derived table keyed by ledger index is partitioned by range of that key,
 one partition per state (`state_partition`), so a state's rows are scanned or dropped alone.
 `person_names` and `name_keys` are keyed by name id and stay whole; `name_tokens` is the shared
@@ -64,6 +68,23 @@ case_outcomes = sa.Table(
     sa.Column("report_type", sa.String(24), nullable=False),  # "charge_sheet", "closure"
     sa.Column("outcome", sa.Text, nullable=False),  # court disposal, as written
     sa.Index("ix_case_outcomes_fir", "origin_no", "fir_number"),
+    postgresql_partition_by="RANGE (ledger_index)",
+)
+
+wanted_events = sa.Table(
+    "wanted_events",
+    derived,
+    sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # person in the event
+    sa.Column("origin_no", sa.Integer, nullable=False),
+    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("accused_code", sa.String(8), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # "wanted" or "ended"
+    sa.Column("at_ms", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("relation", sa.String(8), nullable=False),
+    sa.Column("relative_name", sa.Text, nullable=False),
+    sa.Index("ix_wanted_events_case", "origin_no", "fir_number", "accused_code"),
     postgresql_partition_by="RANGE (ledger_index)",
 )
 

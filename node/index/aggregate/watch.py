@@ -9,9 +9,11 @@ once, however the ingest is cut or resumed), and keeps the record found until th
 node has it (`pending`, `delivered`; federation `Alert`, node/runtime.py).
 
 Standing watch lists come from the records themselves: a vehicle reported stolen is watched for
-the office that reported it, and so is a person reported missing; when either turns up in a
-record of another office, that office is told. (Wanted persons wait for the register of
-proclaimed offenders: not yet recorded.)
+the office that reported it, and so is a person reported missing, and an accused its case
+holds wanted (a `wanted` case event: proclaimed absconding, a warrant pending, a lookout); when
+one turns up in a record of another office, that office is told. A wanted person's watch ends
+when their case records the arrest of that accused or withdraws the notice (`wanted_events`,
+kind "ended"), in the transaction that indexes that event.
 
 Only the node's own bookkeeping database is written here (tables `watches`, `watch_hits`:
 node/index/migrations/aggregate 0003); the derived tables are read, never changed.
@@ -41,6 +43,10 @@ KINDS = ("person", "vehicle", "property", "phone")
 STOLEN_PREFIX = "stolen:"  # standing watches: a vehicle reported stolen
 MISSING_PREFIX = "missing:"  # a person reported missing
 MISSING_HEAD = "Missing persons"
+WANTED_PREFIX = "wanted:"  # an accused declared wanted in a case
+# The kind watched by each standing list, by the prefix of its watch ids (officers' watch ids
+# are "w" and hex digits: node/station/watchlist.py).
+STANDING_KINDS = {STOLEN_PREFIX: "vehicle", MISSING_PREFIX: "person", WANTED_PREFIX: "person"}
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _RELATION = re.compile(r"^(.*?)\s+([SDWCH]/o)\s+(.+)$", re.IGNORECASE)
 _WITH_RELATIVE = "|"
@@ -61,6 +67,15 @@ class Hit:
     ref: str
     detail: str
     found_ms: int
+
+
+def standing_kind(watch_id: str) -> str:
+    """The kind a standing watch (made from the records, not by an officer) watches, by its
+    id; "" for an officer's watch."""
+    for prefix, kind in STANDING_KINDS.items():
+        if watch_id.startswith(prefix):
+            return kind
+    return ""
 
 
 def match_key(kind: str, value: str) -> str:
@@ -318,9 +333,30 @@ class WatchBook:
 
     def _standing(self, conn: Connection, ranges: Sequence[tuple[str, int, int]]) -> None:
         """Standing watches from the new rows: each vehicle reported stolen, for its office;
-        each person reported missing, for theirs."""
+        each person reported missing, and each accused declared wanted, for theirs (and the
+        wanted ones ended by an arrest or a withdrawal cancelled)."""
         rows = []
         now = self._clock()
+        # The offices whose new rows declare or end a wanted status (one query per 200 offices).
+        we = agg.wanted_events
+        office_of = agg.high_bits(we.c.ledger_index, keys.OFFICE_SHIFT)
+        watchers = {keys.split(low)[0]: origin.split("/", 1)[-1] for origin, low, _ in ranges}
+        for start in range(0, len(ranges), 200):
+            part = ranges[start : start + 200]
+            changed = (
+                sa.select(office_of)
+                .distinct()
+                .where(
+                    sa.or_(
+                        *(
+                            (we.c.ledger_index >= low) & (we.c.ledger_index < high)
+                            for _, low, high in part
+                        )
+                    )
+                )
+            )
+            for origin_no in conn.execute(changed).scalars().all():
+                self._wanted(conn, watchers[int(origin_no)], int(origin_no), now)
         v, item = core.vehicles, core.property_items
         p, f = core.persons, core.firs
         for origin, low, high in ranges:
@@ -368,11 +404,14 @@ class WatchBook:
             return
         # One standing watch per office and thing: a vehicle reported stolen twice is one.
         w = agg.watches
+        # (Wanted persons are their own list: `_wanted` keeps one watch per person there.)
         standing = {
             (str(a), str(b), str(c))
             for a, b, c in conn.execute(
                 sa.select(w.c.watcher, w.c.kind, w.c.match_key).where(
-                    w.c.source_key != 0, w.c.cancelled.is_(False)
+                    w.c.source_key != 0,
+                    w.c.cancelled.is_(False),
+                    w.c.watch_id.not_like(f"{WANTED_PREFIX}%"),
                 )
             )
         }
@@ -400,6 +439,73 @@ class WatchBook:
             )
         if values:
             conn.execute(_insert(conn, agg.watches), values)
+
+    @staticmethod
+    def _wanted(conn: Connection, watcher: str, origin_no: int, now: int) -> None:
+        """Makes the office's standing watches of wanted persons what its cases say now: one
+        watch per person wanted ("Name S/o Relative"; one without a relative's name is not
+        watched, as for missing persons), each cancelled once every case wanting that person
+        has recorded the arrest or the withdrawal. An office holds few wanted persons, so its
+        rows are read whole when any of them changes."""
+        we, w = agg.wanted_events, agg.watches
+        low, high = keys.office_range(origin_no)
+        open_rows: dict[tuple[str, str], Any] = {}  # (FIR, accused code) -> its wanted row
+        stmt = (
+            sa.select(we)
+            .where(we.c.ledger_index >= low, we.c.ledger_index < high)
+            .order_by(we.c.ledger_index, we.c.seq)
+        )
+        for r in conn.execute(stmt):
+            if r.kind == "wanted":
+                open_rows[(str(r.fir_number), str(r.accused_code))] = r
+            else:
+                open_rows.pop((str(r.fir_number), str(r.accused_code)), None)
+        wanted: dict[str, tuple[str, str, int]] = {}  # match key -> (watch id, value, source)
+        for r in open_rows.values():
+            if not (r.name and r.relative_name):
+                continue  # a name alone names too many people across a state
+            link = r.relation if _RELATION.match(f"x {r.relation} y") else "C/o"
+            value = f"{r.name} {link} {r.relative_name}"
+            try:
+                key = match_key("person", value)
+            except InputError:
+                continue
+            watch_id = f"{WANTED_PREFIX}{keys.split(int(r.ledger_index))[1]}/{r.seq}"
+            wanted.setdefault(key, (watch_id, value, int(r.ledger_index)))
+        running = {
+            str(key): str(watch_id)
+            for watch_id, key in conn.execute(
+                sa.select(w.c.watch_id, w.c.match_key).where(
+                    w.c.watcher == watcher,
+                    w.c.watch_id.like(f"{WANTED_PREFIX}%"),
+                    w.c.cancelled.is_(False),
+                )
+            )
+        }
+        ended = [watch_id for key, watch_id in running.items() if key not in wanted]
+        if ended:
+            conn.execute(
+                w.update()
+                .where(w.c.watcher == watcher, w.c.watch_id.in_(ended))
+                .values(cancelled=True, updated_ms=now)
+            )
+        for key, (watch_id, value, source) in wanted.items():
+            if key in running:
+                continue  # watched already (for another case that wants the same person)
+            values = {
+                "officer_id": "",
+                "kind": "person",
+                "value": value,
+                "match_key": key,
+                "source_key": source,
+                "cancelled": False,
+                "updated_ms": now,
+            }
+            done = conn.execute(
+                w.update().where(w.c.watcher == watcher, w.c.watch_id == watch_id).values(**values)
+            )
+            if not done.rowcount:
+                conn.execute(w.insert().values(watcher=watcher, watch_id=watch_id, **values))
 
     @staticmethod
     def _refs(conn: Connection, row_keys: set[int]) -> dict[int, str]:
@@ -469,4 +575,12 @@ class WatchBook:
                 )
 
 
-__all__ = ["KINDS", "Hit", "WatchBook", "match_key"]
+__all__ = [
+    "KINDS",
+    "STANDING_KINDS",
+    "WANTED_PREFIX",
+    "Hit",
+    "WatchBook",
+    "match_key",
+    "standing_kind",
+]

@@ -6,7 +6,9 @@ page with its lifecycle.
                                           the latest signed checkpoint), the investigation
                                           ("fir.read")
     POST /case/{ref}/amend                a correction, appended           ("fir.amend")
-    POST /case/{ref}/casework/{action}    assign-io, arrest, seizure, diary, final-report, court
+    POST /case/{ref}/casework/{action}    assign-io, arrest, seizure, diary, final-report, court,
+                                          wanted, wanted-withdrawn (an accused declared wanted,
+                                          the notice withdrawn)
     POST /case/{ref}/send-zero            a Zero FIR to the station with jurisdiction
     GET  /petition?number=                a petition, its timeline and the actions open to it
     POST /petition/{action}               enquire, permit, sign, close, convert
@@ -18,7 +20,9 @@ Rules (`node.web.rules`), on the server, for every POST (each also CSRF protecte
   "fir.register" (with the woman-officer rule of the FIR form);
 - case: arrest, seizure, case diary and final report are the case actions of the rules:
   checked with the case's facts (its current investigating officer), so only the IO, the SHO or
-  a supervisor may act; court progress "case.court"; assigning the IO is a supervisory act: it
+  a supervisor may act; declaring an accused wanted, and withdrawing it, are checked as the
+  arrest ("case.arrest": who may arrest the accused may say that he cannot be found); court
+  progress "case.court"; assigning the IO is a supervisory act: it
   is checked as "case.diary" on the case with no IO, which only the SHO and supervisors pass.
 - a Zero FIR is handed over by the federation when the node has one (the receiving station
   numbers it and both logs record it); on a node without, the page shows the command line
@@ -104,6 +108,8 @@ CASE_ACTIONS = {
     "diary": "case.diary",
     "final-report": "case.chargesheet",
     "court": "case.court",
+    "wanted": "case.arrest",
+    "wanted-withdrawn": "case.arrest",
 }
 CONVERT_SECTION_ROWS = 3
 TRANSFER_COMMAND = "cctns peer transfer-zero-fir"
@@ -251,6 +257,8 @@ class CaseWork:
     saved: str = ""
     relations: tuple[str, ...] = RELATIONS
     sexes: tuple[str, ...] = SEXES
+    wanted: list[casework_index.WantedPerson] = field(default_factory=list)
+    bases: tuple[str, ...] = casework_rules.WANTED_BASES
 
 
 def _casework(
@@ -286,6 +294,7 @@ def _casework(
         "diary": allowed(officer, "case.diary", case=facts),
         "final_report": allowed(officer, "case.chargesheet", case=facts),
         "court": allowed(officer, "case.court", case=facts),
+        "wanted": allowed(officer, "case.arrest", case=facts),
         "send_zero": fir.zero_fir and allowed(officer, "fir.transfer_zero", case=facts),
     }
     sent = [t for t in node.index.lookups.zero_fir_transfers(number) if t.direction == "sent"]
@@ -301,6 +310,7 @@ def _casework(
         problems=action.problems if action else [],
         values=action.values if action else {},
         saved=request.query_params.get("saved", ""),
+        wanted=casework_index.wanted_in_case(node.index, number),
     )
     return work, indexes
 
@@ -422,6 +432,18 @@ def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> 
         return {"kind": "seizure", "property": [seized], **common}
     if action == "diary":
         return {"kind": "case_diary", **common}
+    if action in ("wanted", "wanted-withdrawn"):
+        # The accused by code only: the station copies the name and relative from the FIR.
+        named = records_pb2.PersonInCase(
+            role=records_pb2.ACCUSED, accused_code=values.get("accused_code", "").strip().upper()
+        )
+        return {
+            "kind": action.replace("-", "_"),
+            "persons": [named],
+            "report_type": values.get("basis", "") if action == "wanted" else "",
+            "court": values.get("court", ""),
+            **common,
+        }
     if action == "final-report":
         return {
             "kind": "final_report",

@@ -14,6 +14,10 @@ form (with its section picker), and the FIR copy.
     GET  /ncr/new, POST       register a non-cognizable report, with the offence's
                               occurrence (its date decides the law cited) ("fir.register")
     GET  /fir/{ref}/pdf       the FIR copy, proved against the ledger ("pdf.fir_copy")
+    GET  /wanted              the register of wanted persons: the accused this station's
+                              cases hold wanted now (since when, the case, the basis and
+                              grounds)                         ("fir.read")
+    GET  /wanted.csv          the same register as CSV              ("fir.read")
 
 Every page needs a signed-in officer of this station whose role may do the page's action
 (`deps.station_officer`); every POST is CSRF protected. A form that fails validation is shown
@@ -49,10 +53,11 @@ from node.records.validation import (
     PETITION_CHANNELS,
     RELATIONS,
     SEXES,
+    format_time,
 )
 from node.records.withholding import RECORDING_PLACES
 from node.station import registers, views
-from node.web import forms
+from node.web import csvout, forms
 from node.web.deps import (
     blocking,
     form,
@@ -280,6 +285,49 @@ def fir_list(request: Request, officer: AsFirRead, year: str = "") -> Response:
         years=years,
         rows=listings.fir_register(index, chosen),
     )
+
+
+@router.get("/wanted", response_class=HTMLResponse)
+def wanted_register(request: Request, officer: AsFirRead) -> Response:
+    """The accused this station's cases hold wanted now, longest wanted first (an arrest in
+    the case or a withdrawal takes them off: node/index/casework.py)."""
+    rows = casework_index.wanted_persons(station(request).index)
+    return render(request, "wanted_list.html", rows=rows)
+
+
+@router.get("/wanted.csv")
+def wanted_register_csv(request: Request, officer: AsFirRead) -> Response:
+    """The register of wanted persons as CSV (a header row first)."""
+    rows = casework_index.wanted_persons(station(request).index)
+    header = [
+        "fir_number",
+        "accused_code",
+        "name",
+        "relation",
+        "relative_name",
+        "wanted_since",
+        "basis",
+        "court_order",
+        "grounds",
+        "recorded_by",
+    ]
+    body = [
+        [
+            r.fir_number,
+            r.accused_code,
+            r.name,
+            r.relation,
+            r.relative_name,
+            format_time(r.since_ms),
+            r.basis,
+            r.court_order,
+            r.grounds,
+            r.officer_id,
+        ]
+        for r in rows
+    ]
+    stamp = datetime.now(IST).strftime("%Y%m%d")
+    return csvout.attachment([header, *body], f"wanted-persons-{stamp}.csv")
 
 
 @router.get("/fir/sections", response_class=HTMLResponse)
