@@ -7,14 +7,12 @@ alert once (node/station/watchlist.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ledger.errors import InputError, NotFound
-from node.config import DataDir
 from node.index.aggregate.index import AggregateIndex
 from node.index.aggregate.watch import match_key
 from node.records.validation import IST
@@ -23,6 +21,7 @@ from node.station.core import Station
 from node.station.watchlist import Received, WatchList
 from protos import records_pb2
 from tests.node.index.test_aggregate_statistics import utc_ms
+from tests.node.index.watch.support import OFFICER, A, B, ingest
 from tests.node.support import (
     VICTIM,
     VICTIM_MOBILE,
@@ -32,9 +31,6 @@ from tests.node.support import (
     theft_fir,
 )
 
-A = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
-B = "cctns.in/kerala/thrissur-city/ps-ollur"
-OFFICER = "PEN100300"
 REG = "KL-07-CD-4321"
 
 
@@ -61,36 +57,6 @@ def _fir(station: Station, days_ago: int, **changes: object) -> str:
             )
     with station_clock_at(station, utc_ms(when)):
         return registers.register_fir(station, OFFICER, fir).ref
-
-
-@pytest.fixture
-def stations(tmp_path: Path) -> Iterator[dict[str, Station]]:
-    opened = {}
-    for origin, district, name in ((A, "Ernakulam City", "A"), (B, "Thrissur City", "B")):
-        data_dir = DataDir(tmp_path / name)
-        data_dir.create(origin=origin, district=district, station=name)
-        opened[origin] = Station.open(data_dir)
-    yield opened
-    for station in opened.values():
-        station.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AggregateIndex]:
-    url = (
-        f"sqlite:///{tmp_path / 'aggregate.sqlite3'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("pg_url"))
-    )
-    opened = AggregateIndex(url)
-    yield opened
-    opened.close()
-
-
-def ingest(index: AggregateIndex, stations: dict[str, Station]) -> None:
-    index.catch_up(
-        (s.config.origin, s.ledger.size(), s.ledger.store.entries) for s in stations.values()
-    )
 
 
 def test_officers_watches_match_new_records_once(

@@ -7,14 +7,12 @@ watcher's node keeps the standing lists' alerts (no officer there holds those wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ledger.errors import InputError
-from node.config import DataDir
 from node.index.aggregate.index import AggregateIndex
 from node.records.validation import IST
 from node.station import casework, registers
@@ -22,42 +20,10 @@ from node.station.core import Station
 from node.station.watchlist import Received, WatchList
 from protos import records_pb2
 from tests.node.index.test_aggregate_statistics import utc_ms
+from tests.node.index.watch.support import OFFICER, A, B, ingest
 from tests.node.support import person, station_clock_at, theft_fir
 
-A = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
-B = "cctns.in/kerala/thrissur-city/ps-ollur"
-OFFICER = "PEN100300"
 WATCHER = A.split("/", 1)[1]
-
-
-@pytest.fixture
-def stations(tmp_path: Path) -> Iterator[dict[str, Station]]:
-    opened = {}
-    for origin, district, name in ((A, "Ernakulam City", "A"), (B, "Thrissur City", "B")):
-        data_dir = DataDir(tmp_path / name)
-        data_dir.create(origin=origin, district=district, station=name)
-        opened[origin] = Station.open(data_dir)
-    yield opened
-    for station in opened.values():
-        station.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AggregateIndex]:
-    url = (
-        f"sqlite:///{tmp_path / 'aggregate.sqlite3'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("pg_url"))
-    )
-    opened = AggregateIndex(url)
-    yield opened
-    opened.close()
-
-
-def ingest(index: AggregateIndex, stations: dict[str, Station]) -> None:
-    index.catch_up(
-        (s.config.origin, s.ledger.size(), s.ledger.store.entries) for s in stations.values()
-    )
 
 
 def accused(name: str, code: str, relative: str = "Gopalan") -> records_pb2.PersonInCase:
