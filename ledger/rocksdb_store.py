@@ -3,7 +3,7 @@
 Layout, one column family per concern, every key fixed-width big-endian so that RocksDB's
 byte order is numeric order:
 - "entries":     8-byte index                 -> exact leaf bytes
-- "tree":        1-byte level + 8-byte index  -> 32-byte subtree hash
+- "tree":        1-byte level + 8-byte index  -> 32-byte subtree hash, levels 1 and up
 - "checkpoints": 8-byte tree size             -> signed note
 - "meta":        utf-8 key                    -> bytes
 - "default":     store-private bookkeeping: b"size" -> 8-byte size written by the last commit.
@@ -26,8 +26,18 @@ only up to the size the last finished commit published, and `meta` waits for a c
 progress. A kill between the two calls leaves the batch in the OS's page cache, replayed on
 open (as a kill during a synced write's fsync may): it was never acknowledged, and it is whole.
 
-This is an adapter: the ledger core never imports it, and it holds no ledger policy (it does not
-hash, sign or verify). Every rocksdict exception is turned into StoreError here.
+Level-0 tree nodes are not stored: node(0, i) is the leaf hash of entry i, computed from the
+entry when asked (`merkle.leaf_hash`, the ledger's own function). A level-0 node is the entry's
+hash by definition, so keeping it only cost a key per entry in every commit (a third of a
+replica's keys: docs/storage.md, "Level-0 tree nodes"). Stores written before 1 December 2026
+hold level-0 rows; they are left where they are (copies keep them, `_check_tree` still checks
+their range at open) but never served: a node read from the entry cannot differ from the leaf
+hash of its entry, where a stored one could. A batch's level-0 nodes are checked to be bytes
+(so this store refuses what the memory store refuses) and not written.
+
+This is an adapter: the ledger core never imports it, and it holds no ledger policy (it signs
+and verifies nothing; its only hash is that leaf hash). Every rocksdict exception is turned into
+StoreError here.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from typing import Any, Final, NoReturn
 import rocksdict
 
 from ledger.errors import StoreError
-from ledger.merkle import NodeRuns
+from ledger.merkle import NodeRuns, leaf_hash
 from ledger.store import CommitBatch
 
 __all__ = ["COLUMN_FAMILIES", "RocksDBLogStore"]
@@ -362,6 +372,10 @@ class RocksDBLogStore:
         ):
             self._cf(CF_TREE)
             return None
+        if level == 0:
+            # Not stored: the entry's leaf hash (a stored row of an older store is ignored).
+            raw = self._get(CF_ENTRIES, index_key(index))
+            return None if raw is None else leaf_hash(raw)
         return self._get(CF_TREE, node_key(level, index))
 
     def checkpoint(self, size: int) -> bytes | None:
@@ -470,6 +484,10 @@ class RocksDBLogStore:
                             raise StoreError(
                                 f"tree nodes (level {level}, index {first}..{last}) out of range"
                             )
+                        if level == 0:  # the leaf hashes: read from the entries, not written
+                            if not all(map(isinstance, hashes, repeat(bytes))):
+                                raise StoreError("commit holds a tree node that is not bytes")
+                            continue
                         base = level << 64
                         keys = [
                             (base + index).to_bytes(9, "big")
@@ -482,6 +500,10 @@ class RocksDBLogStore:
                             raise StoreError(
                                 f"tree node (level {level}, index {index}) out of range"
                             )
+                        if level == 0:  # a leaf hash: read from its entry, not written
+                            if not isinstance(digest, bytes):
+                                raise StoreError("commit holds a tree node that is not bytes")
+                            continue
                         put(bytes((level,)) + index.to_bytes(8, "big"), digest, tree)
                 if batch.checkpoint is not None:
                     write_batch.put(

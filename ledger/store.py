@@ -27,8 +27,10 @@ class CommitBatch:
     `start` must equal the store's size when the batch is committed; entries take indexes
     start, start+1, ... `nodes` are (level, index, hash) of the complete subtrees the new
     entries complete, in any order: a list, or merkle.NodeRuns (what the ledger and replicas
-    pass), which stores write a run at a time. `checkpoint` is the signed note for the new
-    size, if one is written.
+    pass), which stores write a run at a time. Level-0 nodes are the entries' leaf hashes
+    (merkle.leaf_hash) and nothing else: a store may derive them from the entries instead of
+    writing them (RocksDBLogStore does). `checkpoint` is the signed note for the new size, if
+    one is written.
     """
 
     start: int
@@ -59,7 +61,10 @@ class LogStore(Protocol):
         ...
 
     def node(self, level: int, index: int) -> bytes | None:
-        """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level."""
+        """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level.
+
+        At level 0 the leaf hash of entry `index`, whether stored or computed from the entry.
+        """
         ...
 
     def checkpoint(self, size: int) -> bytes | None:

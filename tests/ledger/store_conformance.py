@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 )
 
 from ledger.errors import StoreError
-from ledger.merkle import NodeRuns
+from ledger.merkle import NodeRuns, leaf_hash
 from ledger.rocksdb_store import COLUMN_FAMILIES
 from ledger.store import CommitBatch, LogStore
 
@@ -43,17 +43,21 @@ def leaf(index: int, tag: str = "") -> bytes:
     return f"entry {index} {tag}".encode()
 
 
-def digest(level: int, index: int) -> bytes:
-    """A 32-byte stand-in for a subtree hash."""
+def digest(level: int, index: int, tag: str = "") -> bytes:
+    """A 32-byte stand-in for a subtree hash; at level 0 the real leaf hash of leaf(index, tag),
+    since a level-0 node is its entry's leaf hash and a store may compute it from the entry
+    (CommitBatch)."""
+    if level == 0:
+        return leaf_hash(leaf(index, tag))
     return bytes([level]) + index.to_bytes(8, "big") + b"\xab" * 23
 
 
-def full_nodes(start: int, end: int) -> list[tuple[int, int, bytes]]:
+def full_nodes(start: int, end: int, tag: str = "") -> list[tuple[int, int, bytes]]:
     """Every complete subtree that entries start..end-1 complete (what the ledger writes)."""
     nodes = []
     for level in range(64):
         for index in range(start >> level, end >> level):
-            nodes.append((level, index, digest(level, index)))
+            nodes.append((level, index, digest(level, index, tag)))
         if end >> level == 0:
             break
     return nodes
@@ -77,7 +81,7 @@ def batch_for(store: LogStore, count: int, *, tag: str = "", note: bool = True) 
     return CommitBatch(
         start=start,
         entries=[leaf(i, tag) for i in range(start, end)],
-        nodes=full_nodes(start, end),
+        nodes=full_nodes(start, end, tag),
         checkpoint=f"note {end}".encode() if note else None,
     )
 
@@ -329,7 +333,8 @@ class LogStoreConformance:
                     while True:  # optimistic: retry when another writer got there first
                         start = store.size()
                         try:
-                            store.commit(CommitBatch(start, [payload], [(0, start, payload)]))
+                            node = (0, start, leaf_hash(payload))
+                            store.commit(CommitBatch(start, [payload], [node]))
                             break
                         except StoreError:
                             continue
@@ -349,7 +354,7 @@ class LogStoreConformance:
         written = list(store.entries(0, store.size()))
         expected = {f"t{n} k{k}".encode() for n in range(threads) for k in range(per_thread)}
         assert sorted(written) == sorted(expected)
-        assert all(store.node(0, i) == written[i] for i in range(len(written)))
+        assert all(store.node(0, i) == leaf_hash(written[i]) for i in range(len(written)))
         for name in range(threads):  # each writer's entries in its own order
             mine = [w for w in written if w.startswith(f"t{name} ".encode())]
             assert mine == [f"t{name} k{k}".encode() for k in range(per_thread)]
@@ -411,11 +416,12 @@ class StoreModelMachine(RuleBasedStateMachine):
     @rule(new=_entries(), data=st.data(), with_note=st.booleans(), meta=st.booleans())
     def commit(self, new: list[bytes], data: st.DataObject, with_note: bool, meta: bool) -> None:
         start, end = len(self.entries), len(self.entries) + len(new)
-        nodes = []
-        if end:
-            # any subtree that ends at or before the new size (never beyond it)
+        # The new entries' leaf hashes at level 0, as every writer commits them...
+        nodes = [(0, index, leaf_hash(raw)) for index, raw in enumerate(new, start)]
+        if end > 1:
+            # ...and any subtree above that ends at or before the new size (never beyond it)
             for _ in range(data.draw(st.integers(0, 4))):
-                level = data.draw(st.integers(0, max(end.bit_length() - 1, 0)))
+                level = data.draw(st.integers(1, end.bit_length() - 1))
                 index = data.draw(st.integers(0, (end >> level) - 1))
                 nodes.append((level, index, data.draw(st.binary(min_size=32, max_size=32))))
         note = data.draw(st.binary(min_size=1, max_size=30)) if with_note else None

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
 import threading
 from pathlib import Path
 
+import nacl.signing
 import pytest
 
+from ledger import merkle
+from ledger.checkpoint import parse_note
 from ledger.errors import StoreError
-from ledger.merkle import NodeRuns
+from ledger.log import Ledger, verify_log
+from ledger.merkle import NodeRuns, leaf_hash
 from ledger.rocksdb_store import SIZE_KEY, RocksDBLogStore, index_key, node_key
 from ledger.store import CommitBatch, LogStore
+from protos import ledger_pb2
+from tests.ledger.reference_merkle import mth, path, proof
 from tests.ledger.store_conformance import (
     LogStoreConformance,
     as_runs,
@@ -98,7 +105,8 @@ def test_rocksdb_runs_are_keyed_as_single_nodes(tmp_path: Path) -> None:
         raw_column_families(tmp_path / "runs") as runs,
     ):
         assert list(runs["tree"].items()) == list(listed["tree"].items())
-        assert len(list(runs["tree"].items())) == len(full_nodes(0, 777))
+        upper = [node for node in full_nodes(0, 777) if node[0] > 0]
+        assert len(list(runs["tree"].items())) == len(upper)  # no level-0 rows
 
 
 @pytest.mark.parametrize(
@@ -138,6 +146,7 @@ def test_rocksdb_reads_stop_at_the_published_size(tmp_path: Path) -> None:
         db.get_column_family("tree")[node_key(2, 0)] = digest(2, 0)
         db.get_column_family("checkpoints")[index_key(4)] = b"note 4"
         assert store.size() == 2
+        assert store.node(0, 2) is None  # its entry is there, but not published
         assert store.node(2, 0) is None
         assert store.checkpoint(4) is None
         assert store.latest_checkpoint() == (2, b"note 2")
@@ -207,6 +216,7 @@ def test_rocksdb_on_disk_layout(tmp_path: Path) -> None:
     with raw_column_families(tmp_path / "db") as cf:
         assert cf["entries"][(256).to_bytes(8, "big")] == leaf(256)
         assert cf["tree"][bytes([8]) + (0).to_bytes(8, "big")] == digest(8, 0)
+        assert cf["tree"].get(bytes([0]) + (5).to_bytes(8, "big")) is None  # leaf hashes: none
         assert cf["checkpoints"][(300).to_bytes(8, "big")] == b"note 300"
         assert cf["meta"][b"origin"] == b"ps-kalamassery"
         assert cf["default"][SIZE_KEY] == (300).to_bytes(8, "big")
@@ -395,3 +405,134 @@ def test_rocksdb_missing_middle_entry_is_a_store_error_on_read(tmp_path: Path) -
             store.entry(300)
         with pytest.raises(StoreError, match="lost entry 300"):
             list(store.entries(0, 600))
+
+
+# --- level-0 nodes: the entries' leaf hashes, never stored (since 1 December 2026) ----------
+
+
+def _tree_levels(path: Path) -> set[int]:
+    with raw_column_families(path) as cf:
+        return {key[0] for key, _ in cf["tree"].items()}
+
+
+def test_rocksdb_level_0_nodes_are_the_entries_leaf_hashes(tmp_path: Path) -> None:
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 5))
+        # The leaf hashes are the entries' whatever the batch says (a batch gives them or not).
+        store.commit(CommitBatch(5, [leaf(5), leaf(6), leaf(7)], [(1, 3, digest(1, 3))]))
+        for index in range(8):
+            assert store.node(0, index) == leaf_hash(leaf(index))
+        assert store.node(0, 8) is None
+    assert 0 not in _tree_levels(tmp_path / "db")
+    for audit in (False, True):
+        with RocksDBLogStore.open(tmp_path / "db", audit=audit) as store:
+            assert [store.node(0, i) for i in range(8)] == [leaf_hash(leaf(i)) for i in range(8)]
+            assert store.node(0, 8) is None
+
+
+def test_rocksdb_level_0_node_that_is_not_bytes_is_refused(tmp_path: Path) -> None:
+    """Not written, but checked: this store refuses the batches the memory store refuses."""
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        store.commit(batch_for(store, 2))
+        not_bytes: bytes = None  # type: ignore[assignment]
+        with pytest.raises(StoreError, match="not bytes"):
+            store.commit(CommitBatch(2, [leaf(2)], [(0, 2, not_bytes)], b"bad", {"k": b"v"}))
+        assert store.size() == 2 and store.node(0, 2) is None and store.meta("k") is None
+
+
+KEY = nacl.signing.SigningKey(bytes(range(7, 39)))
+ORIGIN = "cctns.in/test/store/ps-1"
+
+
+def _ledger_store(path: Path, batches: tuple[int, ...]) -> list[bytes]:
+    """A real signed log in a RocksDB store at `path`; returns its entries."""
+    clock = itertools.count(1_700_000_000_000, 1000)
+    with RocksDBLogStore.open(path) as store:
+        ledger = Ledger(store, KEY, ORIGIN, clock=lambda: next(clock))
+        for size in batches:
+            ledger.append_many(
+                [
+                    ledger_pb2.EntryBody(node_event=ledger_pb2.NodeEvent(kind="t", note=str(n)))
+                    for n in range(size)
+                ]
+            )
+        ledger.close()
+        return list(store.entries(0, store.size()))
+
+
+def _as_old_layout(path: Path, leaves: list[bytes]) -> None:
+    """What a store written before 1 December 2026 holds besides: a level-0 row per entry."""
+    with raw_column_families(path) as cf:
+        for index, raw in enumerate(leaves):
+            cf["tree"][node_key(0, index)] = leaf_hash(raw)
+
+
+def _check_proves_and_verifies(store: RocksDBLogStore, leaves: list[bytes]) -> None:
+    """Roots, inclusion and consistency proofs as the RFC's definitions give them, the latest
+    checkpoint's root, and the full verification."""
+    size = len(leaves)
+    tree = merkle.MerkleTree(store)
+    points = [n for n in (1, 2, 3, 7, 8, 9, 77, 100, size - 1) if n < size]
+    for n in (*points, size):
+        assert tree.root(n) == mth(leaves[:n])
+    for index in (0, *points):
+        assert tree.inclusion_proof(index, size) == path(index, leaves)
+        assert tree.inclusion_proof(index, index + 1) == path(index, leaves[: index + 1])
+    for first in points:
+        assert tree.consistency_proof(first, size) == proof(first, leaves)
+    latest = store.latest_checkpoint()
+    assert latest is not None and parse_note(latest[1])[0].root == mth(leaves)
+    report = verify_log(store, bytes(KEY.verify_key), ORIGIN)
+    assert (report.size, report.root) == (size, mth(leaves))
+
+
+def test_rocksdb_old_layout_store_proves_verifies_and_appends(tmp_path: Path) -> None:
+    """A store with level-0 rows (the layout before 1 December 2026) opens, proves, verifies,
+    is copied whole and takes appends, which write no level-0 row; nothing rewrites it."""
+    leaves = _ledger_store(tmp_path / "db", (1, 1, 7, 40, 1, 100, 3, 50))
+    assert 0 not in _tree_levels(tmp_path / "db")
+    _as_old_layout(tmp_path / "db", leaves)
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        _check_proves_and_verifies(store, leaves)
+        ledger = Ledger(store, KEY, ORIGIN)  # checks the latest checkpoint against the tree
+        ledger.append_many([ledger_pb2.EntryBody(node_event=ledger_pb2.NodeEvent(kind="new"))])
+        ledger.append(ledger_pb2.EntryBody(node_event=ledger_pb2.NodeEvent(kind="new")))
+        ledger.close()
+        leaves = list(store.entries(0, store.size()))
+        _check_proves_and_verifies(store, leaves)
+        store.copy_to(tmp_path / "copy")
+    with raw_column_families(tmp_path / "db") as cf:
+        old = len(leaves) - 2
+        assert cf["tree"][node_key(0, old - 1)] == leaf_hash(leaves[old - 1])  # kept as it was
+        assert cf["tree"].get(node_key(0, old)) is None  # new entries: no row
+    with RocksDBLogStore.open(tmp_path / "copy", create=False) as copy:
+        _check_proves_and_verifies(copy, leaves)
+    with raw_column_families(tmp_path / "copy") as cf:
+        assert cf["tree"][node_key(0, 0)] == leaf_hash(leaves[0])  # a copy is the store whole
+
+
+@pytest.mark.parametrize("damage", ["flipped", "deleted"])
+def test_rocksdb_old_layout_level_0_rows_are_never_served(tmp_path: Path, damage: str) -> None:
+    """The store's choice: a level-0 row an older store holds is ignored, so a node never
+    differs from its entry's leaf hash (a damaged row can mislead no proof, and there is
+    nothing to repair); the entries, signed, are what verification checks."""
+    leaves = _ledger_store(tmp_path / "db", (3, 40, 1))
+    _as_old_layout(tmp_path / "db", leaves)
+    with raw_column_families(tmp_path / "db") as cf:
+        for index in (0, 5, len(leaves) - 1):
+            if damage == "deleted":
+                del cf["tree"][node_key(0, index)]
+            else:
+                cf["tree"][node_key(0, index)] = bytes(32)
+    with RocksDBLogStore.open(tmp_path / "db") as store:
+        assert [store.node(0, i) for i in range(len(leaves))] == list(map(leaf_hash, leaves))
+        _check_proves_and_verifies(store, leaves)
+
+
+def test_rocksdb_open_refuses_level_0_row_beyond_log(tmp_path: Path) -> None:
+    """An older store's level-0 rows are still checked at open like every tree key."""
+    _filled(tmp_path / "db", (6,))
+    with raw_column_families(tmp_path / "db") as cf:
+        cf["tree"][node_key(0, 6)] = digest(0, 6)
+    with pytest.raises(StoreError, match=r"level 0, index 6"):
+        RocksDBLogStore.open(tmp_path / "db")

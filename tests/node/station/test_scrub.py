@@ -172,9 +172,9 @@ def test_scrub_damage_found_at_start_is_refused_and_alerted(tmp_path: Path) -> N
     path = create_station(tmp_path / "station", records=50)
     data_dir = DataDir(path)
     with RocksDBLogStore.open(data_dir.ledger_path) as store:
-        last = store.size() - 1
+        level = store.size().bit_length() - 1
     with raw_column_families(data_dir.ledger_path) as families:
-        families["tree"][node_key(0, last)] = bytes(32)  # the last entry's leaf hash, damaged
+        families["tree"][node_key(level, 0)] = bytes(32)  # the root's largest subtree, damaged
     started = run_cctns("node", "web", "--data-dir", str(path), "--http", "127.0.0.1:0")
     assert started.returncode == 3, started.stderr
     assert started.stdout == ""  # never ready
