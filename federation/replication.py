@@ -460,19 +460,22 @@ class ReplicaFollower:
         self._pending, self._keying_note = None, b""
         self._in_flight.clear()  # a new round starts from what is stored
         size = parse_note(note)[0].size
-        if size > anchor.size and (anchor.size == 0 or not self._signed_in_force(note, anchor)):
-            self._keying_note = note
-            self._move("checkpoint", "keying")
-            return NeedKeyHistory(size)
-        new = self._verify_note(note, anchor.keys)
+        if size > anchor.size:
+            new = self._signed_in_force(note, anchor) if anchor.size else None
+            if new is None:
+                self._keying_note = note
+                self._move("checkpoint", "keying")
+                return NeedKeyHistory(size)
+        else:
+            new = self._verify_note(note, anchor.keys)
         return self._classify("checkpoint", new, note, anchor.keys)
 
-    def _signed_in_force(self, note: bytes, anchor: _Anchor) -> bool:
+    def _signed_in_force(self, note: bytes, anchor: _Anchor) -> Checkpoint | None:
+        """The note's checkpoint if the key in force at the anchor signed it, else None."""
         try:
-            self._verify_note(note, anchor.keys)
+            return self._verify_note(note, anchor.keys)
         except VerificationError:
-            return False
-        return True
+            return None
 
     def receive_key_history(self, handovers: Sequence[ProvenLeaf]) -> Step:
         """The child's key hand-overs proven for the note awaiting them; then that note is

@@ -103,6 +103,13 @@ _KEY_NAME_RE = re.compile(r"[^\s+]+")
 
 
 def is_valid_key_name(name: str) -> bool:
+    return _valid_key_name(name) if type(name) is str else _KEY_NAME_RE.fullmatch(name) is not None
+
+
+# Names are few (one per log and witness) and asked about on every note signed, parsed or
+# verified: the answers are kept.
+@functools.lru_cache(maxsize=65536)
+def _valid_key_name(name: str) -> bool:
     return _KEY_NAME_RE.fullmatch(name) is not None
 
 
@@ -115,6 +122,12 @@ def _check_key(key_name: str, public_key: bytes) -> None:
 
 def key_id(key_name: str, public_key: bytes) -> bytes:
     """The 4-byte signed-note key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
+    return _key_id(key_name, bytes(public_key))
+
+
+# One per (name, key): computed for every checkpoint signed and every note verified.
+@functools.lru_cache(maxsize=65536)
+def _key_id(key_name: str, public_key: bytes) -> bytes:
     _check_key(key_name, public_key)
     material = key_name.encode("utf-8") + b"\n" + bytes([ED25519_ALGORITHM]) + public_key
     return hashlib.sha256(material).digest()[:4]

@@ -27,6 +27,7 @@ or raise VerificationError; bad arguments from our own callers raise InputError.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from typing import Final
 
@@ -55,6 +56,12 @@ def _check_witness(witness_name: str, public_key: bytes) -> None:
 
 def cosignature_key_id(witness_name: str, public_key: bytes) -> bytes:
     """The 4-byte key ID of a cosignature/v1 key: SHA-256(name || 0x0A || 0x04 || key)[:4]."""
+    return _cosignature_key_id(witness_name, bytes(public_key))
+
+
+# One per (witness, key): computed for every cosignature made or checked.
+@functools.lru_cache(maxsize=65536)
+def _cosignature_key_id(witness_name: str, public_key: bytes) -> bytes:
     _check_witness(witness_name, public_key)
     material = witness_name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_ALGORITHM]) + public_key
     return hashlib.sha256(material).digest()[:4]

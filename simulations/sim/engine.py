@@ -5,18 +5,20 @@ replicas, simulations/sim/node.py), puts every office's real PeerService on a Si
 in-memory transport, federation/memory.py, serving inline), and runs under trio's MockClock
 with autojump: time moves only when every task waits, so a week passes in minutes.
 
-Tasks (one nursery):
+Tasks (one nursery), and callbacks on the engine's timers (simulations/sim/timers.py):
 - a writer per office: every `tick` it appends the entries its workload calls for (role rate,
   hour-of-day rhythm, Poisson counts from the seed) in one group commit, and starts the
   searches of that tick;
-- a follower per (holder, origin): rounds of federation/replication.py (`follow_once`, or the
-  pipelined `replication_loop.follow_round` for a catch-up longer than a chunk) against the
-  child the origin is reached through, with replication_loop's back-off (capped) and Announce.
-  An idle poll (the child holds nothing newer) changes nothing, so it is skipped: the loop waits
-  until the child's log or replica grows, then polls at its next poll-grid time. Failures are
-  met when there is something to fetch, as the real loop meets them. A round's calls are
-  served at its start and its result dated at its end (the summed round trips: a deferred
-  client, simulations/sim/network.py), so a round costs one timer, not two per call;
+- a replication loop per (holder, origin), `_RouteLoop`: rounds of federation/replication.py
+  (`follow_once`, or the pipelined `replication_loop.follow_round` for a catch-up longer than
+  a chunk) against the child the origin is reached through, with replication_loop's back-off
+  (capped) and Announce. An idle poll (the child holds nothing newer) changes nothing, so it is
+  skipped: the loop waits until the child's log or replica grows, then polls at its next
+  poll-grid time. Failures are met when there is something to fetch, as the real loop meets
+  them. A round's calls are served at its start and its result dated at its end (the summed
+  round trips: a deferred client, simulations/sim/network.py). Such a round never waits, so
+  the loop is not a task but callbacks on the timers, the round's coroutine run to its end in
+  one step (a round that may wait runs in a task of its own);
 - searches: `federation.fanout.fan_out` of a person search to the district office and up to
   `fanout` stations of the district; every answer appends an audit entry where it is answered.
   An answer that carries no witnessed checkpoint makes the asker read the office's checkpoint
@@ -41,7 +43,7 @@ import resource
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -242,13 +244,22 @@ class _GossipClient:
 
 
 class _ServiceSlot:
-    """Stands on the network for an office's PeerService; faults swap what is behind it."""
+    """An office's service on the network: faults swap it (an equivocating office's) by
+    setting `service`, which puts the new one on the network in its place."""
 
-    def __init__(self, service: object) -> None:
-        self.service = service
+    def __init__(self, network: SimNetwork, node_id: str, service: object) -> None:
+        self._network = network
+        self._node_id = node_id
+        self._service = service
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.service, name)
+    @property
+    def service(self) -> object:
+        return self._service
+
+    @service.setter
+    def service(self, service: object) -> None:
+        self._service = service
+        self._network.replace_service(self._node_id, cast(PeerService, service))
 
 
 @dataclass(slots=True)
@@ -287,12 +298,14 @@ class Simulation:
         self.routes: list[_Route] = []
         self.routes_by_origin: defaultdict[str, list[_Route]] = defaultdict(list)
         self._route_of: dict[tuple[str, str], _Route] = {}
-        self._changed: dict[tuple[str, str], trio.Event] = {}
+        # What the route loops wait for (callbacks on the timers, `_RouteLoop`): a log growing
+        # at a source, (source, origin) -> waiters; a node announcing itself, node -> waiters.
+        self._changed: defaultdict[tuple[str, str], list[_Wait]] = defaultdict(list)
+        self._announced: defaultdict[str, list[_Wait]] = defaultdict(list)
+        self._loops: defaultdict[str, list[_RouteLoop]] = defaultdict(list)  # by holder
         self._locks: dict[tuple[str, str], trio.Lock] = {}
-        self._announced: dict[str, trio.Event] = {}
         self._held_gossip: defaultdict[tuple[str, str], list[tuple[int, bytes]]] = defaultdict(list)
         self._scopes: defaultdict[str, set[trio.CancelScope]] = defaultdict(set)
-        self._up: dict[str, trio.Event] = {}
         # origin -> sizes after each commit, and when
         self.commit_sizes: defaultdict[str, list[int]] = defaultdict(list)
         self.commit_times: defaultdict[str, list[float]] = defaultdict(list)
@@ -334,11 +347,9 @@ class Simulation:
             node = SimNode(office, self._key(node_id), clock_ms=self.clock_ms, directory=directory)
             node.on_commit = self._record_commit
             self.nodes[node_id] = node
-            slot = _ServiceSlot(PeerService(SimLocalNode(node)))
-            self.slots[node_id] = slot
-            self.network.add(cast(PeerService, slot), node.identity)
-            self._up[node_id] = trio.Event()
-            self._up[node_id].set()
+            service = PeerService(SimLocalNode(node))
+            self.slots[node_id] = _ServiceSlot(self.network, node_id, service)
+            self.network.add(service, node.identity)
         # Every office follows its children's own logs and, through them, every log they hold.
         held: defaultdict[str, list[str]] = defaultdict(list)  # office -> origins it follows
         for node_id in reversed(list(self.offices)):
@@ -372,29 +383,22 @@ class Simulation:
     # -- notifications -------------------------------------------------------------------------
 
     def _notify(self, node_id: str, origin: str) -> None:
-        event = self._changed.pop((node_id, origin), None)
-        if event is not None:
-            event.set()
-
-    async def _wait_change(self, node_id: str, origin: str) -> None:
-        key = (node_id, origin)
-        event = self._changed.get(key)
-        if event is None:
-            event = self._changed[key] = trio.Event()
-        await event.wait()
+        """`origin`'s log grew at `node_id` (its own log, or its replica): the loops waiting
+        for it run, at this instant, once the tasks running now wait."""
+        waiters = self._changed.pop((node_id, origin), None)
+        if waiters:
+            now = trio.current_time()
+            for wait in waiters:
+                self.timers.call_at(now, wait.fire)
 
     def announce(self, node_id: str) -> None:
         """`node_id` is back (restarted, or its link returned) and tells its parent so: the
         parent's followers waiting out a back-off poll it now (federation Announce)."""
-        event = self._announced.pop(node_id, None)
-        if event is not None:
-            event.set()
-
-    async def _wait_announce(self, node_id: str) -> None:
-        event = self._announced.get(node_id)
-        if event is None:
-            event = self._announced[node_id] = trio.Event()
-        await event.wait()
+        waiters = self._announced.pop(node_id, None)
+        if waiters:
+            now = trio.current_time()
+            for wait in waiters:
+                self.timers.call_at(now, wait.fire)
 
     def _record_commit(self, node: SimNode) -> None:
         size = node.ledger.size()
@@ -431,9 +435,12 @@ class Simulation:
 
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
+            self.timers.nursery = nursery
             nursery.start_soon(self.timers.drive)
             for route in self.routes:
-                nursery.start_soon(self._supervised, route.holder, self._follow_loop, route)
+                loop = _RouteLoop(self, route)
+                self._loops[route.holder].append(loop)
+                loop.start()
             rng = random.Random(f"{self.options.seed}:phases")
             for node_id in self.offices:
                 phase = rng.uniform(0, self.options.tick)
@@ -482,29 +489,14 @@ class Simulation:
         while trio.current_time() < deadline and not self.converged():  # noqa: ASYNC110
             await trio.sleep(60.0)
 
-    async def _supervised(
-        self, node_id: str, loop: Callable[[_Route], Awaitable[None]], route: _Route
-    ) -> None:
-        """Runs `loop` while the office is up; a crash cancels it (in-flight work is lost) and
-        a restart runs it again over the rebuilt objects."""
-        while True:
-            await self._up[node_id].wait()
-            with trio.CancelScope() as scope:
-                self._scopes[node_id].add(scope)
-                try:
-                    await loop(route)
-                finally:
-                    self._scopes[node_id].discard(scope)
-            if not scope.cancelled_caught:
-                return
-
     def crash(self, node_id: str) -> None:
         """The office's process dies: its tasks are cancelled, its objects dropped."""
         node = self.nodes[node_id]
         if node.down:
             return
         self.network.down(node_id)
-        self._up[node_id] = trio.Event()
+        for loop in self._loops[node_id]:
+            loop.stop()
         for scope in list(self._scopes[node_id]):
             scope.cancel()
         node.crash()
@@ -512,7 +504,8 @@ class Simulation:
     def restarted(self, node_id: str) -> None:
         """The office is back (its objects rebuilt by the caller): tasks run again."""
         self.network.up(node_id)
-        self._up[node_id].set()
+        for loop in self._loops[node_id]:
+            loop.start()
         self._record_commit(self.nodes[node_id])
         for origin in self.nodes[node_id].replicas:
             self._notify(node_id, origin)
@@ -523,70 +516,6 @@ class Simulation:
 
     def client(self, source: str, target: str) -> SimPeerClient:
         return self.network.client(source, target)
-
-    async def _follow_loop(self, route: _Route) -> None:
-        options = self.options
-        holder = self.nodes[route.holder]
-        client = self.client(route.holder, route.source)
-        # A round's calls are served at once and their time added up (network.py, deferred):
-        # the round ends at `ends`, when its report is dated; the next waits until then.
-        client.deferred = True
-        ends = 0.0
-        poll = options.poll_interval
-        phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(0, poll)
-        backoff = poll
-        failing = moved = False
-        # The origin's parent, reading the origin itself, is the witness whose line readers'
-        # default policy asks for: it cosigns a quiet log again (refresh_cosignature) once its
-        # line is `refresh_seconds` old, so its idle poll at that time is a round (the others'
-        # idle polls change nothing and are skipped; see docs/simulator.md).
-        refreshes = (
-            route.source == route.origin_node
-            and self.offices[route.origin_node].parent == route.holder
-        )
-        while True:
-            follower = holder.follower(route.origin)
-            if follower.quarantined:
-                return
-            behind = self.source_size(route.source, route.origin) > follower.verified_size
-            # After a round that moved the replica the next starts at once (replication_loop).
-            if not failing and not (moved and behind):
-                while (
-                    self.source_size(route.source, route.origin) <= follower.verified_size
-                    and follower.cosignature_to_send() is None
-                ):
-                    due = follower.cosignature_refresh_at() if refreshes else None
-                    if due is None:
-                        await self._wait_change(route.source, route.origin)
-                        continue
-                    due_at = (due * 1000 - EPOCH_MS) / 1000  # the witness's clock, simulated
-                    if due_at <= trio.current_time():
-                        break  # the line is due again: this poll cosigns
-                    with trio.move_on_at(due_at):
-                        await self._wait_change(route.source, route.origin)
-                ends = max(ends, trio.current_time())
-                ends = phase + math.ceil((ends - phase) / poll) * poll
-            now = trio.current_time()
-            if ends > now:
-                await self.timers.sleep(ends - now)
-            try:
-                try:
-                    progress = await self._round(route, follower, client)
-                finally:
-                    ends = trio.current_time() + client.take_owed()
-            except CctnsError:
-                # PeerUnavailable, a wrong answer, or a refusal (InputError from the peer).
-                failing = True
-                # The back-off (from the round's end) ends early when the child announces it is
-                # back (not before the round's end).
-                with trio.move_on_at(ends + backoff):
-                    await self._wait_announce(route.source)
-                backoff = min(backoff * 2, options.max_backoff)
-                continue
-            failing = False
-            moved = progress.fetched > 0
-            backoff = poll
-            self.progressed(route, progress, at=ends)
 
     async def _round(
         self, route: _Route, follower: ReplicaFollower, client: SimPeerClient
@@ -893,3 +822,250 @@ class Simulation:
         if office_b.parent == a:
             return f"{office_b.role}->{office_a.role}"
         return f"{office_a.role}<->{office_b.role} (search)"
+
+
+# -- the replication loops -------------------------------------------------------------------
+
+
+class _Wait:
+    """One wait of a route loop: whichever of its wake-ups comes first (the log growing, the
+    source announcing itself, a time) calls `then` once; the others are then no-ops."""
+
+    __slots__ = ("_timer", "then")
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self.then: Callable[[], None] | None = then
+        self._timer: list[Any] | None = None
+
+    def fire(self) -> None:
+        then = self.then
+        if then is None:
+            return
+        self.cancel()
+        then()
+
+    def cancel(self) -> None:
+        self.then = None
+        if self._timer is not None:
+            Timers.cancel(self._timer)
+            self._timer = None
+
+
+def _add_waiter(waiters: list[_Wait], wait: _Wait) -> None:
+    """Adds `wait` to a list of waiters, dropping those already over whenever the list reaches
+    a power of two from 64 (a loop that waited out its time again and again while the log or
+    the link stayed quiet; a filter per doubling keeps the cost of an add constant)."""
+    count = len(waiters)
+    if count >= 64 and not count & (count - 1):
+        waiters[:] = [waiting for waiting in waiters if waiting.then is not None]
+    waiters.append(wait)
+
+
+class _RouteLoop:
+    """The replication loop of one route (`holder` following `origin` through `source`), as
+    replication_loop.follow_forever runs it on a node (poll, back off up to the cap, wake at
+    an Announce), with the simulator's idle polls skipped (docs/simulator.md).
+
+    It runs as callbacks on the engine's timers, not as a task: the round itself is
+    federation/replication.py's `follow_once` over a deferred client, which never waits (its
+    calls are decided when sent and their time added up), so its coroutine is run to its end
+    in one step, at the instant the round starts; its result is dated when the round ends
+    (start + the summed round trips), and the loop waits until then. A task's two waits per
+    round (for the log to grow, then for the poll grid) and the scheduler's passes were a fifth
+    of a run's CPU. A round that could wait is run in a task of its own instead, as before: a
+    long catch-up (the pipelined `follow_round`), or one whose replica a gossip check holds.
+
+    A crash stops the loop (`stop`: its wait dropped, its round task cancelled); the restart
+    starts it afresh over the rebuilt follower (`start`), as a new process would."""
+
+    __slots__ = (
+        "backoff",
+        "client",
+        "ends",
+        "failing",
+        "generation",
+        "moved",
+        "phase",
+        "poll",
+        "refreshes",
+        "route",
+        "sim",
+        "wait",
+    )
+
+    def __init__(self, sim: Simulation, route: _Route) -> None:
+        self.sim = sim
+        self.route = route
+        options = sim.options
+        # A round's calls are served at once and their time added up (network.py, deferred):
+        # the round ends at `ends`, when its report is dated; the next waits until then.
+        self.client = sim.client(route.holder, route.source)
+        self.client.deferred = True
+        self.poll = options.poll_interval
+        self.phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(
+            0, self.poll
+        )
+        # The origin's parent, reading the origin itself, is the witness whose line readers'
+        # default policy asks for: it cosigns a quiet log again (refresh_cosignature) once its
+        # line is `refresh_seconds` old, so its idle poll at that time is a round (the others'
+        # idle polls change nothing and are skipped; see docs/simulator.md).
+        self.refreshes = (
+            route.source == route.origin_node
+            and sim.offices[route.origin_node].parent == route.holder
+        )
+        self.generation = 0
+        self.wait: _Wait | None = None
+        self.ends = 0.0
+        self.backoff = self.poll
+        self.failing = self.moved = False
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the loop afresh (the run's start, a restart), at this instant."""
+        self.stop()
+        self.ends = 0.0
+        self.backoff = self.poll
+        self.failing = self.moved = False
+        self._wait(self.top, until=trio.current_time())
+
+    def stop(self) -> None:
+        """The holder's process died: the loop's wait is dropped (its round task, if one runs,
+        is cancelled by the crash and its result ignored)."""
+        self.generation += 1
+        if self.wait is not None:
+            self.wait.cancel()
+            self.wait = None
+
+    def _wait(
+        self,
+        then: Callable[[], None],
+        *,
+        change: bool = False,
+        announce: bool = False,
+        until: float | None = None,
+    ) -> None:
+        sim, route = self.sim, self.route
+        wait = self.wait = _Wait(then)
+        if change:
+            _add_waiter(sim._changed[(route.source, route.origin)], wait)
+        if announce:
+            _add_waiter(sim._announced[route.source], wait)
+        if until is not None:
+            wait._timer = sim.timers.call_at(until, wait.fire)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _follower(self) -> ReplicaFollower:
+        return self.sim.nodes[self.route.holder].follower(self.route.origin)
+
+    def top(self) -> None:
+        """The top of the loop: wait for something to fetch (or a line to renew) unless the
+        last round failed or moved the replica and more is there."""
+        follower = self._follower()
+        if follower.quarantined:
+            return  # the loop ends
+        route = self.route
+        behind = self.sim.source_size(route.source, route.origin) > follower.verified_size
+        # After a round that moved the replica the next starts at once (replication_loop).
+        if not self.failing and not (self.moved and behind):
+            self.idle()
+        else:
+            self.at_ends()
+
+    def idle(self) -> None:
+        """Waits until the source holds more than the replica (or the parent's line on the
+        origin's checkpoint is due again), then for the poll grid."""
+        sim, route = self.sim, self.route
+        follower = self._follower()
+        now = trio.current_time()
+        if (
+            sim.source_size(route.source, route.origin) <= follower.verified_size
+            and follower.cosignature_to_send() is None
+        ):
+            due = follower.cosignature_refresh_at() if self.refreshes else None
+            if due is None:
+                self._wait(self.idle, change=True)
+                return
+            due_at = (due * 1000 - EPOCH_MS) / 1000  # the witness's clock, simulated
+            if due_at > now:
+                self._wait(self.idle, change=True, until=due_at)
+                return
+            # The line is due again: this poll cosigns.
+        ends = max(self.ends, now)
+        self.ends = self.phase + math.ceil((ends - self.phase) / self.poll) * self.poll
+        self.at_ends()
+
+    def at_ends(self) -> None:
+        """The next round starts when the last one ended (or at the poll grid)."""
+        if self.ends > trio.current_time():
+            self._wait(self.round, until=self.ends)
+        else:
+            self.round()
+
+    def round(self) -> None:
+        sim, route = self.sim, self.route
+        follower = self._follower()
+        gap = sim.source_size(route.source, route.origin) - follower.verified_size
+        lock = sim._locks.get((route.holder, route.origin))
+        if gap > DEFAULT_CHUNK or (lock is not None and lock.locked()):
+            assert sim.nursery is not None
+            sim.nursery.start_soon(self.round_in_task, self.generation)
+            return
+        # A round of a few entries, sequential: it never waits (the client is deferred), so
+        # its coroutine runs to its end here.
+        coroutine = follow_once(
+            follower, self.client, timeout=sim.options.timeout, max_entries=16 * DEFAULT_CHUNK
+        )
+        try:
+            try:
+                coroutine.send(None)
+            finally:
+                self.ends = trio.current_time() + self.client.take_owed()
+        except StopIteration as finished:
+            self.succeeded(finished.value)
+            return
+        except CctnsError:
+            # PeerUnavailable, a wrong answer, or a refusal (InputError from the peer).
+            self.failed()
+            return
+        coroutine.close()
+        raise RuntimeError(f"the round of {route.holder} following {route.origin} waited")
+
+    async def round_in_task(self, generation: int) -> None:
+        """A round that may wait (a long catch-up, pipelined; a replica a gossip check holds),
+        in a task the holder's crash cancels."""
+        sim, route = self.sim, self.route
+        holder = route.holder
+        with trio.CancelScope() as scope:
+            sim._scopes[holder].add(scope)
+            try:
+                try:
+                    progress = await sim._round(route, self._follower(), self.client)
+                finally:
+                    owed = self.client.take_owed()
+                    if generation == self.generation:
+                        self.ends = trio.current_time() + owed
+            except CctnsError:
+                if generation == self.generation:
+                    self.failed()
+                return
+            finally:
+                sim._scopes[holder].discard(scope)
+        if not scope.cancelled_caught and generation == self.generation:
+            self.succeeded(progress)
+
+    def failed(self) -> None:
+        """The back-off (from the round's end) ends early when the source announces it is
+        back (not before the round's end)."""
+        self.failing = True
+        until = self.ends + self.backoff
+        self.backoff = min(self.backoff * 2, self.sim.options.max_backoff)
+        self._wait(self.top, announce=True, until=until)
+
+    def succeeded(self, progress: Progress) -> None:
+        self.failing = False
+        self.moved = progress.fetched > 0
+        self.backoff = self.poll
+        self.sim.progressed(self.route, progress, at=self.ends)
+        self.top()

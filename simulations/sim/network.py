@@ -24,8 +24,8 @@ the misbehaviour a witness policy and gossip must catch; nothing in federation/ 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -52,6 +52,10 @@ class SimNetwork(MemoryNetwork):
         # How a caller waits (the engine's timers, simulations/sim/timers.py).
         self.sleep: Callable[[float], Awaitable[None]] = trio.sleep
 
+    def replace_service(self, node_id: str, service: PeerService) -> None:
+        """Puts `service` on the network in place of the node's (same identity)."""
+        self._nodes[node_id] = dataclasses.replace(self._node(node_id), service=service)
+
     def set_groups(self, group_of: dict[str, str]) -> None:
         """Which group (district) each node belongs to, for `cut`."""
         self._group_of = dict(group_of)
@@ -77,10 +81,21 @@ class SimNetwork(MemoryNetwork):
         self._node(to_node_id)
         return SimPeerClient(self, from_node_id, to_node_id)
 
-    def _draws(self, source: str, target: str) -> random.Random:
-        """The random draws of the next call on source -> target: seeded per link and per call
-        number (trio's scheduling order cannot change them). A `random.Random` per call cost
-        a seeding per message; this is a SplitMix64 stream from (link, call number)."""
+    def exchange(
+        self, source: str, target: str, method: str, request: bytes, timeout: float
+    ) -> tuple[float, bytes | list[bytes] | CctnsError]:
+        """One call decided at once: (seconds it takes, its answer or the error its caller
+        raises). The service runs now if the request reaches it before the deadline.
+
+        The random draws of a call are seeded per link and per call number (trio's scheduling
+        order cannot change them): a SplitMix64 stream from (link, call number), as a
+        `random.Random` per call cost a seeding per message; drawn in order: the request's
+        latency (uniform in the link's range), its loss (on a lossy link), the answer's
+        latency, its loss."""
+        link = (source, target) if source < target else (target, source)
+        self.calls += 1
+        counted = self.bytes
+        counted[link] += len(request)
         pair = (source, target)
         number = self._calls.get(pair, 0)
         self._calls[pair] = number + 1
@@ -88,33 +103,41 @@ class SimNetwork(MemoryNetwork):
         if base is None:
             digest = hashlib.sha256(f"{self._seed}:{source}>{target}".encode()).digest()
             base = self._link_seeds[pair] = int.from_bytes(digest[:8], "big")
-        return cast(random.Random, _SplitMix((base + number * _GOLDEN) & _MASK))
-
-    def exchange(
-        self, source: str, target: str, method: str, request: bytes, timeout: float
-    ) -> tuple[float, bytes | list[bytes] | CctnsError]:
-        """One call decided at once: (seconds it takes, its answer or the error its caller
-        raises). The service runs now if the request reaches it before the deadline."""
-        link = (source, target) if source < target else (target, source)
-        self.calls += 1
-        self.bytes[link] += len(request)
-        rng = self._draws(source, target)
-        there, back = self.link(source, target), self.link(target, source)
-        sent = there.delay(rng)
-        lost = there.loss > 0 and rng.random() < there.loss
-        if lost or self.is_partitioned(source, target) or sent >= timeout:
+        state = (base + number * _GOLDEN) & _MASK
+        links = self._links
+        there = links.get(pair, self.default_link) if links else self.default_link
+        latency = there.latency
+        if type(latency) is tuple:
+            state, draw = _split_mix(state)
+            sent = latency[0] + (latency[1] - latency[0]) * draw
+        else:
+            sent = cast(float, latency)
+        lost = False
+        if there.loss > 0:
+            state, draw = _split_mix(state)
+            lost = draw < there.loss
+        cut = bool(self._cut_groups or self._partitions)
+        if lost or (cut and self.is_partitioned(source, target)) or sent >= timeout:
             return timeout, _no_answer(method, timeout, target)
         if target in self._down:
             return sent, PeerUnavailable("connection refused: the node is down", node_id=target)
         answer = self.serve_now(source, target, method, request)
-        took = sent + back.delay(rng)
-        lost = back.loss > 0 and rng.random() < back.loss
-        if lost or self.is_partitioned(target, source) or took >= timeout:
+        back = links.get((target, source), self.default_link) if links else self.default_link
+        latency = back.latency
+        if type(latency) is tuple:
+            state, draw = _split_mix(state)
+            took = sent + (latency[0] + (latency[1] - latency[0]) * draw)
+        else:
+            took = sent + cast(float, latency)
+        if back.loss > 0:
+            state, draw = _split_mix(state)
+            lost = draw < back.loss
+        if lost or (cut and self.is_partitioned(target, source)) or took >= timeout:
             return timeout, _no_answer(method, timeout, target)
-        if not isinstance(answer, CctnsError):
-            self.bytes[link] += (
-                sum(len(part) for part in answer) if isinstance(answer, list) else len(answer)
-            )
+        if type(answer) is bytes:
+            counted[link] += len(answer)
+        elif type(answer) is list:
+            counted[link] += sum(map(len, answer))
         return took, answer
 
 
@@ -122,24 +145,13 @@ _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
 
-class _SplitMix:
-    """SplitMix64 (Steele, Lea, Flood 2014): the two draws `Link` makes of a random.Random."""
-
-    __slots__ = ("_state",)
-
-    def __init__(self, state: int) -> None:
-        self._state = state
-
-    def random(self) -> float:
-        """Uniform in [0, 1)."""
-        self._state = z = (self._state + _GOLDEN) & _MASK
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-        return ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
-
-    def uniform(self, a: float, b: float) -> float:
-        """Uniform in [a, b)."""
-        return a + (b - a) * self.random()
+def _split_mix(state: int) -> tuple[int, float]:
+    """One step of SplitMix64 (Steele, Lea, Flood 2014): the next state and its draw, uniform
+    in [0, 1)."""
+    state = z = (state + _GOLDEN) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return state, ((z ^ (z >> 31)) >> 11) * (1.0 / (1 << 53))
 
 
 def _no_answer(method: str, timeout: float, target: str) -> PeerUnavailable:

@@ -167,3 +167,64 @@ def test_sim_timers_wake_when_trio_sleep_would_and_drop_the_cancelled(clock: str
     ]
     times = [at for _, at in woke]
     assert times == pytest.approx([0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35])
+
+
+@pytest.mark.parametrize("clock", ["sim", "mock", "real"])
+def test_sim_timers_call_back_at_their_time_between_sleepers_and_deadlines(clock: str) -> None:
+    """Callbacks (the engine's replication loops) run at their simulated time, in order with
+    parked tasks and trio's own deadlines, may park more callbacks (one due now runs at once),
+    and a cancelled one never runs; the driver moves the clock through steps of callbacks alone
+    without trio, yet never past a deadline of trio's. Under a real clock, `call_at` is a task."""
+    timers = Timers()
+    seen: list[tuple[str, float]] = []
+    scale = 0.05 if clock == "real" else 1.0  # the real clock: twentieths of a second
+
+    def note(name: str) -> Callable[[], None]:
+        return lambda: seen.append((name, trio.current_time()))
+
+    def chain(left: int) -> None:
+        seen.append((f"chain{left}", trio.current_time()))
+        if left:
+            later = 0.0 if left == 2 else 1.0 * scale
+            timers.call_at(trio.current_time() + later, lambda: chain(left - 1))
+
+    async def sleeper(name: str, delay: float) -> None:
+        await timers.sleep(delay)
+        seen.append((name, trio.current_time()))
+
+    async def main() -> None:
+        start = trio.current_time()
+        async with trio.open_nursery() as outer:
+            timers.nursery = outer
+            outer.start_soon(timers.drive)
+            await trio.lowlevel.checkpoint()
+            async with trio.open_nursery() as nursery:
+                timers.call_at(start + 3.0 * scale, note("call3"))
+                dropped = timers.call_at(start + 2.0 * scale, note("dropped"))
+                timers.call_at(start + 1.0 * scale, lambda: chain(3))
+                nursery.start_soon(sleeper, "sleep2.5", 2.5 * scale)
+                Timers.cancel(dropped)
+                with trio.move_on_at(start + 2.2 * scale):
+                    await trio.sleep_forever()
+                seen.append(("deadline2.2", trio.current_time()))
+            await trio.sleep(5.0 * scale)
+            outer.cancel_scope.cancel()
+        for index, (name, at) in enumerate(seen):
+            seen[index] = (name, (at - start) / scale)
+
+    clocks = {"sim": sim_clock(), "mock": trio.testing.MockClock(autojump_threshold=0)}
+    trio.run(main, clock=clocks.get(clock))
+    due = {
+        "chain3": 1.0,
+        "chain2": 2.0,
+        "chain1": 2.0,
+        "deadline2.2": 2.2,
+        "sleep2.5": 2.5,
+        "call3": 3.0,
+        "chain0": 3.0,
+    }
+    if clock == "real":  # late by the scheduling of real time, never early, none dropped
+        assert sorted(name for name, _ in seen) == sorted(due)
+        assert all(at >= due[name] - 1e-6 for name, at in seen), seen
+    else:
+        assert seen == [(name, pytest.approx(at)) for name, at in due.items()]
