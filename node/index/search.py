@@ -84,7 +84,7 @@ _NAME_KINDS = ("name", "alias")
 # Candidate names scored per statement (SQLite binds each id: at most 32,766 per statement).
 _IDS_PER_STATEMENT = 10_000
 # A group of keys matching fewer rows than this is read first (`Search._candidate_ids`).
-_PROBE = 2_000
+_PROBE = 20_000
 _BIGINT_ARRAY = postgresql.ARRAY(sa.BigInteger)
 
 
@@ -359,7 +359,9 @@ class Search:
         ).where(
             self._among(pn.c.ledger_index, sorted({k[0] for k in people})), pn.c.kind == "relative"
         )
-        for ledger_index, seq, normalised, initials, variants, phonetics, old in conn.execute(stmt):
+        for ledger_index, seq, normalised, initials, variants, phonetics, old in conn.execute(
+            stmt
+        ).all():
             key = (int(ledger_index), int(seq))
             if key not in wanted:
                 continue
@@ -440,31 +442,33 @@ class Search:
     ) -> list[int]:
         """The names with keys of at least `min_groups` of the `groups`, sorted.
 
-        When every group is required, the groups are counted first, each up to `_PROBE` rows:
-        the smallest is read whole and the others only checked for its names, so "Muhammed
-        Ashraf S/o Muhammed Aslam" never reads the hundred thousand names pairing Muhammed with
-        Muhammed. Otherwise (or when every group is that large) one statement counts, per
-        name, the groups it has."""
+        When every group is required, the groups are counted first, each up to `_PROBE` rows
+        and no further than the smallest counted before it: the smallest is read whole and the
+        others only checked for its names, so "Muhammed Ashraf S/o Muhammed Aslam" never reads
+        the hundred thousand names pairing Muhammed with Muhammed. Otherwise (or when every
+        group is that large) one statement counts, per name, the groups it has."""
         nk = name_keys
         if min_groups == len(groups) > 1:
             sizes = []
+            cap = _PROBE  # a group is counted only as far as the smallest so far
             for i, group in enumerate(groups):
-                rows = sa.select(nk.c.name_id).where(nk.c.key.in_(group)).limit(_PROBE)
+                rows = sa.select(nk.c.name_id).where(nk.c.key.in_(group)).limit(cap)
                 count = sa.select(sa.func.count()).select_from(rows.subquery())
-                sizes.append((int(conn.execute(count).scalar_one()), i))
+                size = int(conn.execute(count).scalar_one())
+                sizes.append((size, i))
+                cap = min(cap, size + 1)
             sizes.sort()
             if sizes[0][0] < _PROBE:
                 smallest = groups[sizes[0][1]]
-                found = set(
-                    conn.execute(sa.select(nk.c.name_id).where(nk.c.key.in_(smallest))).scalars()
-                )
+                first = sa.select(nk.c.name_id).where(nk.c.key.in_(smallest))
+                found = set(conn.execute(first).scalars().all())
                 for _, i in sizes[1:]:
                     if not found:
                         break
                     checked = sa.select(nk.c.name_id).where(
                         nk.c.key.in_(groups[i]), self._among(nk.c.name_id, sorted(found))
                     )
-                    found = set(conn.execute(checked).scalars())
+                    found = set(conn.execute(checked).scalars().all())
                 return sorted(int(i) for i in found)
         keys = sorted({key for group in groups for key in group})
         matching: sa.Select[Any] = sa.select(nk.c.name_id).where(nk.c.key.in_(keys))
@@ -477,7 +481,7 @@ class Search:
             )
         else:
             matching = matching.distinct()
-        return sorted(int(i) for i in conn.execute(matching).scalars())
+        return sorted(int(i) for i in conn.execute(matching).scalars().all())
 
     def _score_names(
         self,
@@ -510,7 +514,7 @@ class Search:
         out: list[tuple[tuple[int, int], float, str]] = []
         if not name_ids:
             return out
-        for row in conn.execute(stmt):
+        for row in conn.execute(stmt).all():
             score = _score_form(q, row.normalised, row.initials, row.variants, row.phonetics)
             if score is None:
                 continue
@@ -528,7 +532,10 @@ class Search:
         length the planner sees, rather than thousands of bound parameters."""
         if self._sqlite:
             return column.in_(values)
-        return column == sa.func.any(sa.literal(values, _BIGINT_ARRAY))
+        # One text parameter split by the server: psycopg's dumping of a list of thousands of
+        # ints as an array took milliseconds.
+        listed = sa.func.string_to_array(",".join(map(str, values)), ",")
+        return column == sa.func.any(sa.cast(listed, _BIGINT_ARRAY))
 
     def _person_hits(
         self, conn: Connection, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
