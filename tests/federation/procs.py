@@ -255,6 +255,21 @@ class Spec:
     origin_of: str = ""  # impersonate: use this other node's origin (with a key of its own)
 
 
+@contextmanager
+def running_federation(base: Path, specs: list[Spec], *, poll: float = 1.0) -> Iterator[Federation]:
+    """`build_federation`, every node started (all at once, then each waited for), stopped
+    after."""
+    federation = build_federation(base, specs, poll=poll)
+    try:
+        for spec in specs:
+            federation.start(spec.name, wait=False)
+        for spec in specs:
+            federation.wait_ready(spec.name)
+        yield federation
+    finally:
+        federation.stop_all()
+
+
 def build_federation(base: Path, specs: list[Spec], *, poll: float = 1.0) -> Federation:
     """Authorities, data dirs, certificates and federation.toml files for `specs`.
 

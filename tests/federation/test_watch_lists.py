@@ -19,7 +19,7 @@ from node.records.validation import IST
 from node.station import registers
 from node.station.core import Station
 from protos import records_pb2
-from tests.federation.procs import Federation, Spec, build_federation, wait_for
+from tests.federation.procs import Federation, Spec, running_federation, wait_for
 from tests.node.support import theft_fir
 
 SPECS = [
@@ -34,15 +34,8 @@ WAIT = 90.0  # a loaded machine: replication, the watch loop (5 s) and delivery
 
 @pytest.fixture
 def fed(tmp_path: Path) -> Iterator[Federation]:
-    federation = build_federation(tmp_path, SPECS, poll=0.5)
-    try:
-        for spec in SPECS:
-            federation.start(spec.name, wait=False)
-        for spec in SPECS:
-            federation.wait_ready(spec.name)
+    with running_federation(tmp_path, SPECS, poll=0.5) as federation:
         yield federation
-    finally:
-        federation.stop_all()
 
 
 def _held_by_district(fed: Federation) -> list[str]:
