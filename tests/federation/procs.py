@@ -9,6 +9,7 @@ mutual-TLS clients that speak as any enrolled node. Every wait is bounded.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import signal
 import subprocess
@@ -253,6 +254,27 @@ class Spec:
     parent: str = ""
     records: int = 0
     origin_of: str = ""  # impersonate: use this other node's origin (with a key of its own)
+
+
+def watch_alerts(federation: Federation, node: str) -> list[dict[str, object]]:
+    """The watch-list alerts a node holds, as `cctns watch alerts` prints them."""
+    done = federation.cli("watch", "alerts", "--data-dir", str(federation[node].path))
+    assert done.returncode == 0, done.stderr
+    found: list[dict[str, object]] = json.loads(done.stdout)["alerts"]
+    return found
+
+
+def await_alert(
+    federation: Federation, node: str, watch_id: str, timeout: float
+) -> dict[str, object]:
+    """Waits until `node` holds exactly one alert for `watch_id`; returns it."""
+
+    def told() -> bool:
+        return any(a["watch_id"] == watch_id for a in watch_alerts(federation, node))
+
+    wait_for(f"{node} told for watch {watch_id}", told, timeout=timeout, every=1.0)
+    (alert,) = [a for a in watch_alerts(federation, node) if a["watch_id"] == watch_id]
+    return alert
 
 
 @contextmanager

@@ -19,7 +19,13 @@ from node.records.validation import IST
 from node.station import registers
 from node.station.core import Station
 from protos import records_pb2
-from tests.federation.procs import Federation, Spec, running_federation, wait_for
+from tests.federation.procs import (
+    Federation,
+    Spec,
+    await_alert,
+    running_federation,
+    wait_for,
+)
 from tests.node.support import theft_fir
 
 SPECS = [
@@ -49,13 +55,6 @@ def _held_by_district(fed: Federation) -> list[str]:
         return []
     finally:
         db.close()
-
-
-def _alerts(fed: Federation) -> list[dict[str, object]]:
-    done = fed.cli("watch", "alerts", "--data-dir", str(fed["sta"].path))
-    assert done.returncode == 0, done.stderr
-    found: list[dict[str, object]] = json.loads(done.stdout)["alerts"]
-    return found
 
 
 def _audits(fed: Federation, kind: str) -> int:
@@ -94,11 +93,7 @@ def test_a_vehicle_watched_at_one_station_is_found_in_anothers_record(fed: Feder
         station.close()
     fed.start("stb")
 
-    def told() -> bool:
-        return any(a["watch_id"] == watch_id for a in _alerts(fed))
-
-    wait_for("station A told of station B's record", told, timeout=WAIT, every=1.0)
-    (alert,) = [a for a in _alerts(fed) if a["watch_id"] == watch_id]
+    alert = await_alert(fed, "sta", watch_id, WAIT)  # station A told of B's record
     assert alert["origin"] == fed["stb"].origin and alert["ref"] == ref
     assert alert["from_node"] == fed["dpo"].node_id and "registration" in str(alert["detail"])
     # The read it amounts to is audited where it was answered: the district's log.

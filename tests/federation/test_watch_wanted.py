@@ -6,7 +6,6 @@ district cancels the watch as it indexes the arrest, and B's next FIR naming him
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,13 @@ from node.config import AGGREGATE_NAME
 from node.station import casework, registers
 from node.station.core import Station
 from protos import records_pb2
-from tests.federation.procs import Federation, Spec, running_federation, wait_for
+from tests.federation.procs import (
+    Federation,
+    Spec,
+    await_alert,
+    running_federation,
+    wait_for,
+)
 from tests.node.support import person, theft_fir
 
 SPECS = [
@@ -55,13 +60,6 @@ def _wanted_watches(fed: Federation, cancelled: int) -> list[str]:
         cancelled,
     )
     return [str(r[0]) for r in rows]
-
-
-def _alerts(fed: Federation) -> list[dict[str, object]]:
-    done = fed.cli("watch", "alerts", "--data-dir", str(fed["sta"].path))
-    assert done.returncode == 0, done.stderr
-    found: list[dict[str, object]] = json.loads(done.stdout)["alerts"]
-    return found
 
 
 def _accused(code: str) -> records_pb2.PersonInCase:
@@ -112,11 +110,7 @@ def test_a_wanted_person_in_another_stations_record_tells_his_station(fed: Feder
         station.close()
     fed.start("stb")
 
-    def told() -> bool:
-        return any(a["watch_id"] == watch_id for a in _alerts(fed))
-
-    wait_for("station A told of station B's record", told, timeout=WAIT, every=1.0)
-    (alert,) = [a for a in _alerts(fed) if a["watch_id"] == watch_id]
+    alert = await_alert(fed, "sta", watch_id, WAIT)  # station A told of B's record
     assert alert["origin"] == fed["stb"].origin and alert["ref"] == seen
     assert alert["kind"] == "person" and "Suresh Kumar" in str(alert["detail"])
 
