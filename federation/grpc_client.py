@@ -17,7 +17,7 @@ import grpc
 import trio
 
 from federation.grpc_server import MAX_MESSAGE_BYTES
-from federation.interfaces import PeerAddress
+from federation.interfaces import DEFAULT_BATCH_SIZE, PeerAddress
 from federation.status import error_for
 from ledger.errors import CctnsError, PeerError, PeerUnavailable
 from protos import federation_pb2, federation_pb2_grpc
@@ -94,7 +94,13 @@ class GrpcPeerClient:
         return bytes(response.note)
 
     async def get_entries(
-        self, origin: str, start: int, end: int, *, batch_size: int = 500, timeout: float
+        self,
+        origin: str,
+        start: int,
+        end: int,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float,
     ) -> list[bytes]:
         request = federation_pb2.EntriesRequest(
             origin=origin, start=start, end=end, batch_size=batch_size

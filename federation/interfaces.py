@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from google.protobuf.message import Message
 
@@ -21,6 +21,12 @@ from protos import federation_pb2, ledger_pb2
 
 if TYPE_CHECKING:  # federation/directory.py imports PeerIdentity from here
     from federation.directory import Directory
+
+# Entries per EntryBatch a reader asks for unless it says otherwise (the server caps the count
+# at federation.service.MAX_BATCH_SIZE and the bytes at MAX_BATCH_BYTES). 1,000 entries of
+# about 1 KiB: half as many messages as 500 for a catch-up (docs/replication.md, "Two
+# fetches in flight").
+DEFAULT_BATCH_SIZE: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,13 @@ class PeerClient(Protocol):
     async def get_checkpoint(self, origin: str = "", *, timeout: float) -> bytes: ...
 
     async def get_entries(
-        self, origin: str, start: int, end: int, *, batch_size: int = 500, timeout: float
+        self,
+        origin: str,
+        start: int,
+        end: int,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float,
     ) -> list[bytes]: ...
 
     async def get_consistency_proof(

@@ -37,7 +37,7 @@ import trio
 import trio.testing
 from google.protobuf.message import DecodeError, Message
 
-from federation.interfaces import PeerIdentity
+from federation.interfaces import DEFAULT_BATCH_SIZE, PeerIdentity
 from federation.service import MAX_ENTRIES_PER_REQUEST, PeerService
 from federation.status import error_for, reply_for
 from ledger.errors import CctnsError, InputError, PeerError, PeerUnavailable
@@ -364,7 +364,13 @@ class MemoryPeerClient:
         return response.note
 
     async def get_entries(
-        self, origin: str, start: int, end: int, *, batch_size: int = 500, timeout: float
+        self,
+        origin: str,
+        start: int,
+        end: int,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        timeout: float,
     ) -> list[bytes]:
         """Leaves start..end-1, asked for in parts the server accepts, all within one deadline."""
         if end - start <= MAX_ENTRIES_PER_REQUEST:

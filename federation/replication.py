@@ -96,7 +96,7 @@ from typing import Final, Literal
 
 import nacl.signing
 
-from federation.interfaces import PeerClient
+from federation.interfaces import DEFAULT_BATCH_SIZE, PeerClient
 from federation.witness import own_cosignature_time
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, parse_note
@@ -938,7 +938,7 @@ async def fetch_chunk(
     origin: str,
     request: ChunkRequest,
     *,
-    batch_size: int = 500,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> tuple[list[bytes], list[bytes]]:
     """The leaves of `request` (maybe fewer, never more) and the consistency proof from their
@@ -993,7 +993,7 @@ async def follow_once(
     client: PeerClient,
     *,
     chunk: int = DEFAULT_CHUNK,
-    batch_size: int = 500,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     timeout: float = DEFAULT_TIMEOUT,
     max_entries: int | None = None,
 ) -> Progress:

@@ -23,6 +23,7 @@ at once.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from typing import Final
 import trio
 import trio.testing
 
-from federation.interfaces import PeerClient
+from federation.interfaces import DEFAULT_BATCH_SIZE, PeerClient
 from federation.replication import (
     DEFAULT_CHUNK,
     DEFAULT_TIMEOUT,
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF: Final = 60.0
 # Chunks fetched ahead of the one being verified (the memory channel's buffer).
 PIPELINE_DEPTH: Final = 2
+# Chunks asked for at once (each its own stream; passed on in order).
+FETCHES_IN_FLIGHT: Final = 2
 # At most this many verified chunks are written by one commit (when the writer fell behind).
 WRITE_GROUP: Final = 3
 # Chunks per round of `follow_forever`: bounds one round's work, not the catch-up's speed.
@@ -126,6 +129,85 @@ class FollowerWakeups:
 # -- one pipelined round -----------------------------------------------------------------------
 
 
+class _Fetch:
+    """One chunk asked for ahead: its leaves and proof once they came, or the error."""
+
+    def __init__(self, request: ChunkRequest) -> None:
+        self.request = request
+        self._done = trio.Event()
+        self._scope = trio.CancelScope()
+        self._answer: tuple[list[bytes], list[bytes]] | None = None
+        self._error: Exception | None = None
+
+    async def run(self, client: PeerClient, origin: str, batch_size: int, timeout: float) -> None:
+        with self._scope:
+            try:
+                self._answer = await _fetch_overlapped(
+                    client, origin, self.request, batch_size=batch_size, timeout=timeout
+                )
+            except Exception as exc:  # handed to the one waiting for this chunk, in order
+                self._error = exc
+            finally:
+                self._done.set()
+
+    def cancel(self) -> None:
+        self._scope.cancel()
+
+    async def result(self) -> tuple[list[bytes], list[bytes]]:
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer
+
+
+async def _fetch_overlapped(
+    client: PeerClient, origin: str, request: ChunkRequest, *, batch_size: int, timeout: float
+) -> tuple[list[bytes], list[bytes]]:
+    """`fetch_chunk` with the proof asked for at the same time as the leaves (for the end the
+    request names; asked again for the true end after a short answer)."""
+    if not request.needs_proof:
+        return await fetch_chunk(client, origin, request, batch_size=batch_size, timeout=timeout)
+    answers: dict[str, list[bytes]] = {}
+
+    async def leaves() -> None:
+        answers["leaves"] = await client.get_entries(
+            origin, request.start, request.end, batch_size=batch_size, timeout=timeout
+        )
+
+    async def proof() -> None:
+        answers["proof"] = await client.get_consistency_proof(
+            origin, request.end, request.target, timeout=timeout
+        )
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(leaves)
+            nursery.start_soon(proof)
+    except BaseExceptionGroup as group:
+        raise _single(group) from None
+    got = answers["leaves"]
+    if not got or len(got) > request.end - request.start:
+        raise PeerError(
+            f"asked for entries {request.start}..{request.end - 1} of {origin}, got {len(got)}",
+            client.node_id,
+        )
+    end = request.start + len(got)
+    if end < request.end:  # short: the proof must start where the leaves end
+        return got, await client.get_consistency_proof(origin, end, request.target, timeout=timeout)
+    return got, answers["proof"]
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first plain failure of a group (what a sequential caller would have seen)."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _single(exc)
+        if isinstance(exc, Exception):
+            return exc
+    return group
+
+
 async def _pipelined_chunks(
     follower: ReplicaFollower,
     client: PeerClient,
@@ -150,19 +232,51 @@ async def _pipelined_chunks(
     stored: list[tuple[int, int]] = []
 
     async def fetch_ahead() -> None:
-        async with fetched_send:
+        try:
+            await fetch_in_order()
+        except BaseExceptionGroup as group:  # the failure itself, as a sequential fetch's
+            raise _single(group) from None
+
+    async def fetch_in_order() -> None:
+        async with fetched_send, trio.open_nursery() as fetches:
+            # Up to FETCHES_IN_FLIGHT chunks are asked for at once, each in its own task, and
+            # passed on strictly in order: the child streams the next chunk while this side
+            # still waits for the last batch (or the proof) of the one before.
+            slots: collections.deque[_Fetch] = collections.deque()
             request: ChunkRequest | None = first
-            fetched = 0
-            while request is not None and (max_entries is None or fetched < max_entries):
-                leaves, proof = await fetch_chunk(
-                    client, follower.origin, request, batch_size=batch_size, timeout=timeout
-                )
+            asked = 0
+
+            def ask_ahead() -> None:
+                nonlocal request, asked
+                while (
+                    request is not None
+                    and len(slots) < FETCHES_IN_FLIGHT
+                    and (max_entries is None or asked < max_entries)
+                ):
+                    slot = _Fetch(request)
+                    slots.append(slot)
+                    fetches.start_soon(slot.run, client, follower.origin, batch_size, timeout)
+                    asked += request.end - request.start
+                    request = follower.chunk_at(request.end, chunk)
+
+            ask_ahead()
+            while slots:
+                slot = slots.popleft()
+                leaves, proof = await slot.result()
+                if slot.request.start + len(leaves) < slot.request.end:
+                    # A short answer: the chunks asked after it start at the wrong place.
+                    for stale in slots:
+                        stale.cancel()
+                    asked -= sum(stale.request.end - stale.request.start for stale in slots)
+                    asked -= slot.request.end - slot.request.start - len(leaves)
+                    slots.clear()
+                    request = follower.chunk_at(slot.request.start + len(leaves), chunk)
                 try:
-                    await fetched_send.send((request.start, leaves, proof))
+                    await fetched_send.send((slot.request.start, leaves, proof))
                 except trio.BrokenResourceError:
+                    fetches.cancel_scope.cancel()
                     return  # a later stage stopped: its own error (or none) ends the round
-                fetched += len(leaves)
-                request = follower.chunk_at(request.start + len(leaves), chunk)
+                ask_ahead()
 
     async def verify_in_order() -> None:
         async with fetched_receive, verified_send:
@@ -217,7 +331,7 @@ async def follow_round(
     client: PeerClient,
     *,
     chunk: int = DEFAULT_CHUNK,
-    batch_size: int = 500,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     timeout: float = DEFAULT_TIMEOUT,
     max_entries: int | None = None,
     depth: int = PIPELINE_DEPTH,

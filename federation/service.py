@@ -48,7 +48,7 @@ from typing import Final
 from federation.audit import CONTROL, audit_entry, check_context, describe_search
 from federation.directory import MAX_RELAYED, Directory, VerifiedEntry
 from federation.gossip import GossipBook
-from federation.interfaces import LocalNode, LogReader, PeerIdentity
+from federation.interfaces import DEFAULT_BATCH_SIZE, LocalNode, LogReader, PeerIdentity
 from federation.logs import proven_entry, proven_key_handovers
 from federation.quota import Quota
 from federation.trust.identity import valid_node_id
@@ -115,7 +115,6 @@ WATCH_KINDS: Final = ("person", "vehicle", "property", "phone")
 DEFAULT_SEARCH_LIMIT: Final = 50
 MAX_SEARCH_LIMIT: Final = 500
 MAX_HIT_REFS: Final = 100
-DEFAULT_BATCH_SIZE: Final = 500
 MAX_BATCH_SIZE: Final = 2000
 # One EntryBatch holds leaves of at most this many bytes together (a single larger leaf goes
 # alone): with the ledger's largest entry (ledger.log.MAX_ENTRY_BYTES, 1 MiB) a batch stays far

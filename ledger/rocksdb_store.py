@@ -71,7 +71,8 @@ COLUMN_FAMILIES = (CF_ENTRIES, CF_TREE, CF_CHECKPOINTS, CF_META)
 SIZE_KEY = b"size"
 
 _MAX_LEVEL = 63  # a tree of at most 2**64 leaves: 8-byte indexes
-_READ_CHUNK = 256  # entries fetched per multi-get; bounds memory on long range reads
+_READ_CHUNK = 1024  # entries read per range scan; bounds memory on long range reads
+_READ_AHEAD = 2 * 1024 * 1024  # a range scan reads its files ahead in steps this large
 _BLOCK_CACHE_BYTES = 32 * 1024 * 1024
 _COPY_BATCH_BYTES = 4 * 1024 * 1024  # a copy writes in batches of about this size
 # An audit open that finds a table file gone (the node compacted meanwhile) tries again.
@@ -133,6 +134,7 @@ def _options() -> rocksdict.Options:
     options.set_atomic_flush(True)
     options.set_keep_log_file_num(4)
     options.set_max_background_jobs(2)
+    options.set_max_write_buffer_number(4)
     return options
 
 
@@ -346,22 +348,29 @@ class RocksDBLogStore:
         return self._read_entries(start, end)
 
     def _read_entries(self, start: int, end: int) -> Iterator[bytes]:
-        # Multi-gets in chunks rather than one long-lived iterator: no RocksDB iterator (which
-        # pins the database open) survives between yields, and a missing key is noticed.
+        # A bounded iterator per chunk, read whole before anything is yielded: no RocksDB
+        # iterator (which pins the database open) survives between yields. A range scan costs
+        # about a third of a multi-get of the same keys (each key of a multi-get is a lookup of
+        # its own): a parent's catch-up reads whole chunks of a child's log this way.
         for chunk_start in range(start, end, _READ_CHUNK):
             chunk_end = min(chunk_start + _READ_CHUNK, end)
             cf = self._cf(CF_ENTRIES)
+            scan = rocksdict.ReadOptions()
+            scan.set_iterate_upper_bound(index_key(chunk_end))
+            scan.set_readahead_size(_READ_AHEAD)
             try:
-                values: list[bytes | None] | None = cf.get(
-                    [index_key(i) for i in range(chunk_start, chunk_end)]
+                values: list[bytes] = list(
+                    cf.values(from_key=index_key(chunk_start), read_opt=scan)
                 )
             except Exception as exc:
                 _raise_store_error("read", self._path, exc)
-            values = values or []
-            if None in values:
-                lost = chunk_start + values.index(None)
+            # Keys are unique 8-byte indexes and the scan stays within [start, end): as many
+            # values as indexes means every index is there.
+            if len(values) != chunk_end - chunk_start:
+                held = set(cf.keys(from_key=index_key(chunk_start), read_opt=scan))
+                lost = next(i for i in range(chunk_start, chunk_end) if index_key(i) not in held)
                 raise StoreError(f"store at {self._path} lost entry {lost}")
-            yield from values  # type: ignore[misc]  # no None left
+            yield from values
 
     def node(self, level: int, index: int) -> bytes | None:
         """Hash of the complete subtree of 2**level leaves starting at leaf index * 2**level."""

@@ -14,6 +14,7 @@ its `WebContext`, so `node.web` never imports `node.peers`.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -453,6 +454,29 @@ def _refuse_if_taken_over(
     )
 
 
+# Young collections of the cyclic garbage collector every this many allocations, not 700.
+YOUNG_COLLECTION_EVERY = 10_000
+
+
+def settle_heap() -> None:
+    """Once a serving process has started: what start-up left alive (modules, protobuf
+    descriptors, the opened stores' caches, the web app) is frozen out of the cyclic garbage
+    collector's walks, and its young collections run less often.
+
+    Each full collection otherwise walks that whole start-up heap again, and a replica's
+    catch-up or a stream of entries allocates millions of short-lived objects (a batch, its
+    leaves, the protobuf messages) that set collections off: in the federation bench the
+    serving child spent about a fifth of its CPU in the collector. Frozen once, at start-up
+    only: objects made later stay collectable as before (a process that froze after every full
+    collection would keep whatever cyclic garbage was in flight at each one), and refcounting
+    frees everything non-cyclic as always.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_COLLECTION_EVERY), middle, old)
+
+
 async def serve(
     data_dir: DataDir,
     *,
@@ -557,6 +581,7 @@ async def serve(
                     scraped = " ".join(binds)
                     log.info("metrics on %s/metrics", scraped)
                 log.info("%s serving on port %d", parts.station.config.node_id, port)
+                settle_heap()
                 peer = f"{_host(federation.listen)}:{port}"
                 task_status.started(
                     Ready(parts.station.config.node_id, peer, http, metrics=scraped)
@@ -591,6 +616,7 @@ async def serve_web_only(
                 nursery.start_soon(scrub_forever, data_dir, station, scrub)
             binds = await nursery.start(serve_http, app, http)
             log.info("web UI on %s", binds)
+            settle_heap()
             task_status.started(Ready(station.config.node_id, "", " ".join(binds)))
     finally:
         station.close()
@@ -625,6 +651,7 @@ async def serve_standby(
                     on_progress=report,
                 )
             )
+            settle_heap()
             task_status.started(Ready(standby.config.node_id, "", "", following=standby.primary))
     finally:
         standby.close()

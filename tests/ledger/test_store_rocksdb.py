@@ -329,8 +329,10 @@ def test_rocksdb_missing_without_create(tmp_path: Path) -> None:
 
 def test_rocksdb_reads_after_close_fail_even_midway(tmp_path: Path) -> None:
     store = RocksDBLogStore.open(tmp_path / "db")
-    store.commit(batch_for(store, 1000))
-    entries = store.entries(0, 1000)
+    # More entries than one read chunk (1,024): a chunk read before the close is already in
+    # memory, the next one is read after it and must fail.
+    store.commit(batch_for(store, 2500))
+    entries = store.entries(0, 2500)
     checkpoints = store.checkpoints()
     next(entries)
     store.close()
