@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from admin import investigation_cli
 from admin.common import command, emit, open_station, read_text_file, subcommands
 from ledger.errors import InputError
 from node.records.exchange.inbound import SENDER_KINDS
@@ -125,7 +126,9 @@ def cmd_case_remove_system(args: argparse.Namespace) -> int:
 
 def register(groups: Any) -> None:
     """Adds the `case` command group."""
-    case = subcommands(groups, "case", "exchange cases with courts, prisons and laboratories")
+    case = subcommands(
+        groups, "case", "investigation forms and registers; exchange with courts and laboratories"
+    )
     officer_default = os.environ.get("CCTNS_OFFICER")
     sub = command(case, "export", cmd_case_export, "a case as an exchange document (JSON)")
     sub.add_argument("ref", help='e.g. "FIR No. 12/2026"')
@@ -159,6 +162,7 @@ def register(groups: Any) -> None:
     sub.add_argument("system_id")
     sub.add_argument("--reason", required=True)
     sub.add_argument("--officer", default=officer_default, required=officer_default is None)
+    investigation_cli.register(case)
 
 
 __all__ = ["register"]

@@ -722,6 +722,12 @@ class CaseEvent(_message.Message):
     NEXT_HEARING_FIELD_NUMBER: _builtins.int
     OUTCOME_FIELD_NUMBER: _builtins.int
     IO_OFFICER_ID_FIELD_NUMBER: _builtins.int
+    ARREST_MEMO_FIELD_NUMBER: _builtins.int
+    MAHAZAR_FIELD_NUMBER: _builtins.int
+    CUSTODY_FIELD_NUMBER: _builtins.int
+    MOVEMENT_FIELD_NUMBER: _builtins.int
+    DIARY_FIELD_NUMBER: _builtins.int
+    DISPOSAL_FIELD_NUMBER: _builtins.int
     fir_number: _builtins.str
     kind: _builtins.str
     """"io_assigned", "arrest", "seizure", "case_diary", "final_report", "court_progress", "wanted", "wanted_withdrawn" """
@@ -749,6 +755,33 @@ class CaseEvent(_message.Message):
     def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]:
         """sections of the final report"""
 
+    @_builtins.property
+    def arrest_memo(self) -> Global___ArrestMemo:
+        """The structured parts of the investigation forms (node/records/investigation.py has the
+        rules and their sources). Each is set for its kind only.
+        "arrest"
+        """
+
+    @_builtins.property
+    def mahazar(self) -> Global___Mahazar:
+        """"seizure" """
+
+    @_builtins.property
+    def custody(self) -> Global___CustodyOrder:
+        """"custody" """
+
+    @_builtins.property
+    def movement(self) -> Global___PropertyMovement:
+        """"property_movement" """
+
+    @_builtins.property
+    def diary(self) -> Global___DiaryDay:
+        """"case_diary" """
+
+    @_builtins.property
+    def disposal(self) -> Global___Disposal:
+        """"court_disposal", "appeal_result" """
+
     def __init__(
         self,
         *,
@@ -765,14 +798,286 @@ class CaseEvent(_message.Message):
         next_hearing: _builtins.str = ...,
         outcome: _builtins.str = ...,
         io_officer_id: _builtins.str = ...,
+        arrest_memo: Global___ArrestMemo | None = ...,
+        mahazar: Global___Mahazar | None = ...,
+        custody: Global___CustodyOrder | None = ...,
+        movement: Global___PropertyMovement | None = ...,
+        diary: Global___DiaryDay | None = ...,
+        disposal: Global___Disposal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["arrest_memo", b"arrest_memo", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "mahazar", b"mahazar", "movement", b"movement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "court", b"court", "court_case_number", b"court_case_number", "fir_number", b"fir_number", "io_officer_id", b"io_officer_id", "kind", b"kind", "next_hearing", b"next_hearing", "outcome", b"outcome", "persons", b"persons", "property", b"property", "report_type", b"report_type", "sections", b"sections", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrest_memo", b"arrest_memo", "at_ms", b"at_ms", "court", b"court", "court_case_number", b"court_case_number", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "fir_number", b"fir_number", "io_officer_id", b"io_officer_id", "kind", b"kind", "mahazar", b"mahazar", "movement", b"movement", "next_hearing", b"next_hearing", "outcome", b"outcome", "persons", b"persons", "property", b"property", "report_type", b"report_type", "sections", b"sections", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseEvent: _TypeAlias = CaseEvent  # noqa: Y015
+
+@_typing.final
+class Disposal(_message.Message):
+    """How a court disposed of the case (CCTNS IIF-6) or an appeal (IIF-7): the result for each
+    accused named, the sections of a conviction, the sentence as pronounced.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    ACCUSED_CODES_FIELD_NUMBER: _builtins.int
+    SECTIONS_FIELD_NUMBER: _builtins.int
+    SENTENCE_FIELD_NUMBER: _builtins.int
+    JUDGMENT_DATE_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    result: _builtins.str
+    """node.records.investigation.DISPOSAL_RESULTS"""
+    sentence: _builtins.str
+    """"RI 3 years and fine Rs 10,000" """
+    judgment_date: _builtins.str
+    """ISO date"""
+    court: _builtins.str
+    case_number: _builtins.str
+    """"CC 231/2026", "Crl.A 45/2027" """
+    @_builtins.property
+    def accused_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def sections(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]:
+        """convicted under"""
+
+    def __init__(
+        self,
+        *,
+        result: _builtins.str = ...,
+        accused_codes: _abc.Iterable[_builtins.str] | None = ...,
+        sections: _abc.Iterable[Global___ActSection] | None = ...,
+        sentence: _builtins.str = ...,
+        judgment_date: _builtins.str = ...,
+        court: _builtins.str = ...,
+        case_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accused_codes", b"accused_codes", "case_number", b"case_number", "court", b"court", "judgment_date", b"judgment_date", "result", b"result", "sections", b"sections", "sentence", b"sentence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Disposal: _TypeAlias = Disposal  # noqa: Y015
+
+@_typing.final
+class ArrestMemo(_message.Message):
+    """The arrest memo (CCTNS IIF-3): where, the grounds told to the arrested person (BNSS s.47),
+    the witness who attested the memo (BNSS s.36(b)), the person named to be informed and when
+    they were (BNSS s.36(c), s.48(1)); or a notice to appear in place of arrest (BNSS s.35(3)),
+    which takes nobody into custody.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACE_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    ATTESTING_WITNESS_FIELD_NUMBER: _builtins.int
+    INFORMED_PERSON_FIELD_NUMBER: _builtins.int
+    INFORMED_AT_MS_FIELD_NUMBER: _builtins.int
+    NOTICE_TO_APPEAR_FIELD_NUMBER: _builtins.int
+    place: _builtins.str
+    grounds: _builtins.str
+    attesting_witness: _builtins.str
+    informed_person: _builtins.str
+    """name and relation ("Fathima, wife")"""
+    informed_at_ms: _builtins.int
+    notice_to_appear: _builtins.bool
+    def __init__(
+        self,
+        *,
+        place: _builtins.str = ...,
+        grounds: _builtins.str = ...,
+        attesting_witness: _builtins.str = ...,
+        informed_person: _builtins.str = ...,
+        informed_at_ms: _builtins.int = ...,
+        notice_to_appear: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attesting_witness", b"attesting_witness", "grounds", b"grounds", "informed_at_ms", b"informed_at_ms", "informed_person", b"informed_person", "notice_to_appear", b"notice_to_appear", "place", b"place"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ArrestMemo: _TypeAlias = ArrestMemo  # noqa: Y015
+
+@_typing.final
+class Mahazar(_message.Message):
+    """The seizure mahazar: where, the witnesses, the audio-video record of the search and seizure
+    (BNSS s.105). Its items go to the property register, each with its own movements.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACE_FIELD_NUMBER: _builtins.int
+    WITNESSES_FIELD_NUMBER: _builtins.int
+    VIDEO_REFERENCE_FIELD_NUMBER: _builtins.int
+    place: _builtins.str
+    video_reference: _builtins.str
+    @_builtins.property
+    def witnesses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        place: _builtins.str = ...,
+        witnesses: _abc.Iterable[_builtins.str] | None = ...,
+        video_reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["place", b"place", "video_reference", b"video_reference", "witnesses", b"witnesses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Mahazar: _TypeAlias = Mahazar  # noqa: Y015
+
+@_typing.final
+class CustodyOrder(_message.Message):
+    """A court's order on an arrested accused: production and remand to police or judicial custody,
+    bail (with its bond and sureties), bail by default (BNSS s.187(3)), or release.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCUSED_CODE_FIELD_NUMBER: _builtins.int
+    ORDER_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    ORDER_REFERENCE_FIELD_NUMBER: _builtins.int
+    UNTIL_MS_FIELD_NUMBER: _builtins.int
+    BAIL_BOND_FIELD_NUMBER: _builtins.int
+    SURETIES_FIELD_NUMBER: _builtins.int
+    FINAL_REPORT_DUE_MS_FIELD_NUMBER: _builtins.int
+    accused_code: _builtins.str
+    order: _builtins.str
+    """node.records.investigation.CUSTODY_ORDERS"""
+    court: _builtins.str
+    order_reference: _builtins.str
+    until_ms: _builtins.int
+    """a remand's end (0 for bail and release)"""
+    bail_bond: _builtins.str
+    """"Rs 25,000 with two sureties" """
+    final_report_due_ms: _builtins.int
+    """Written with the case's first remand: the day the final report is due before the accused
+    is entitled to bail by default (BNSS s.187(3): 60 or 90 days by the FIR's sections).
+    """
+    @_builtins.property
+    def sureties(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        accused_code: _builtins.str = ...,
+        order: _builtins.str = ...,
+        court: _builtins.str = ...,
+        order_reference: _builtins.str = ...,
+        until_ms: _builtins.int = ...,
+        bail_bond: _builtins.str = ...,
+        sureties: _abc.Iterable[_builtins.str] | None = ...,
+        final_report_due_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accused_code", b"accused_code", "bail_bond", b"bail_bond", "court", b"court", "final_report_due_ms", b"final_report_due_ms", "order", b"order", "order_reference", b"order_reference", "sureties", b"sureties", "until_ms", b"until_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustodyOrder: _TypeAlias = CustodyOrder  # noqa: Y015
+
+@_typing.final
+class PropertyMovement(_message.Message):
+    """One movement of a seized item in the property register ("thondi" register): to the court,
+    to a forensic laboratory and back, to its owner, disposed of. `item` is the register's
+    item number (node.records.investigation.item_ref).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    MOVEMENT_FIELD_NUMBER: _builtins.int
+    COUNTERPART_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    item: _builtins.str
+    movement: _builtins.str
+    """node.records.investigation.MOVEMENTS"""
+    counterpart: _builtins.str
+    """the court, the laboratory, the owner"""
+    reference: _builtins.str
+    """the forwarding letter, the court's order, the receipt"""
+    def __init__(
+        self,
+        *,
+        item: _builtins.str = ...,
+        movement: _builtins.str = ...,
+        counterpart: _builtins.str = ...,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counterpart", b"counterpart", "item", b"item", "movement", b"movement", "reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PropertyMovement: _TypeAlias = PropertyMovement  # noqa: Y015
+
+@_typing.final
+class DiaryDay(_message.Message):
+    """One investigation day of the case diary (BNSS s.192): what was done is the event's text."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DAY_FIELD_NUMBER: _builtins.int
+    PLACES_VISITED_FIELD_NUMBER: _builtins.int
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    DOCUMENTS_FIELD_NUMBER: _builtins.int
+    day: _builtins.str
+    """ISO date of the investigation day"""
+    @_builtins.property
+    def places_visited(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiaryStatement]: ...
+    @_builtins.property
+    def documents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """documents collected"""
+
+    def __init__(
+        self,
+        *,
+        day: _builtins.str = ...,
+        places_visited: _abc.Iterable[_builtins.str] | None = ...,
+        statements: _abc.Iterable[Global___DiaryStatement] | None = ...,
+        documents: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["day", b"day", "documents", b"documents", "places_visited", b"places_visited", "statements", b"statements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiaryDay: _TypeAlias = DiaryDay  # noqa: Y015
+
+@_typing.final
+class DiaryStatement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WITNESS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    summary: _builtins.str
+    @_builtins.property
+    def witness(self) -> Global___Person: ...
+    def __init__(
+        self,
+        *,
+        witness: Global___Person | None = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["witness", b"witness"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["summary", b"summary", "witness", b"witness"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DiaryStatement: _TypeAlias = DiaryStatement  # noqa: Y015
 
 @_typing.final
 class ServiceRequest(_message.Message):

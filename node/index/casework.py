@@ -251,7 +251,9 @@ class CaseworkProjection:
                         officer_id=body.officer_id,
                     )
                 )
-        elif event.kind in WANTED_ENDED_BY:
+        elif event.kind in WANTED_ENDED_BY and not event.arrest_memo.notice_to_appear:
+            # A notice to appear (BNSS s.35(3)) takes nobody into custody: a wanted accused
+            # stays wanted until arrested.
             codes = [e.accused_code for e in event.persons if e.accused_code]
             if codes:
                 conn.execute(

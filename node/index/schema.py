@@ -31,8 +31,10 @@ def _index_fk() -> sa.Column[Any]:
 #: `records.imported` and the NCR occurrence columns; 3 moves an FIR's crime head when an
 #: amendment alters its sections; 4 adds the place of occurrence's coordinates to `firs`; 5 adds
 #: the "name x relative" pair keys to `name_keys` (`search.pair_key`) and the person's age and
-#: role to `person_names`.
-SCHEMA_VERSION = 5
+#: role to `person_names`; 6 adds the investigation tables (`node.index.investigation`: lock-up
+#: and property registers, case clocks, diary days), projected from the case events already
+#: in every log.
+SCHEMA_VERSION = 6
 
 index_meta = sa.Table(
     "index_meta",

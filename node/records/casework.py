@@ -36,7 +36,7 @@ Pure: constants and the one-line summary of a case event, no I/O.
 from __future__ import annotations
 
 from node.records.sealing import WITHHELD_TEXT
-from node.records.validation import DAY_MS
+from node.records.validation import DAY_MS, format_time
 from protos import records_pb2
 
 ENQUIRY_LIMIT_MS = 14 * DAY_MS  # a preliminary enquiry lasts at most 14 days (BNSS s.173(3))
@@ -53,6 +53,12 @@ CASE_EVENT_KINDS = (
     "court_progress",
     "wanted",
     "wanted_withdrawn",
+    "custody",
+    "property_movement",
+    "progress_informed",
+    "sent_to_magistrate",
+    "court_disposal",
+    "appeal_result",
 )
 # Why an accused is wanted (the `report_type` of a `wanted` event).
 WANTED_BASES = ("proclamation", "warrant", "lookout")
@@ -83,6 +89,27 @@ def case_event_summary(event: records_pb2.CaseEvent) -> str:
         )
         basis = " · ".join(x for x in (event.report_type, event.court) if x)
         return people + (f" ({basis})" if basis else "") + (f": {event.text}" if event.text else "")
+    if kind == "custody":
+        order = event.custody
+        parts = [order.accused_code, order.order.replace("_", " "), order.court]
+        if order.until_ms:
+            parts.append(f"until {format_time(order.until_ms)}")
+        if order.bail_bond:
+            parts.append(order.bail_bond)
+        return " · ".join(p for p in parts if p) + (f": {event.text}" if event.text else "")
+    if kind in ("court_disposal", "appeal_result"):
+        d = event.disposal
+        parts = [d.court, d.case_number, d.judgment_date, " ".join(d.accused_codes), d.result]
+        if d.sections:
+            parts.append("u/s " + ", ".join(f"{s.act} {s.section}" for s in d.sections))
+        parts.append(d.sentence)
+        return " · ".join(p for p in parts if p) + (f": {event.text}" if event.text else "")
+    if kind == "sent_to_magistrate":
+        return event.court + (f": {event.text}" if event.text else "")
+    if kind == "property_movement":
+        move = event.movement
+        parts = [move.item, move.movement.replace("_", " "), move.counterpart, move.reference]
+        return " · ".join(p for p in parts if p) + (f": {event.text}" if event.text else "")
     if kind == "seizure":
         items = ", ".join(
             " ".join(x for x in (i.category, i.description) if x) for i in event.property

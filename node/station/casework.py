@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from google.protobuf.message import Message
+
 from node.index import casework as cases
 from node.index.casework import PetitionStatus
 from node.records import limits, withholding
@@ -32,7 +34,7 @@ from node.records.validation import (
     check_property,
     check_sections,
 )
-from node.station import registers, views
+from node.station import investigation, registers, views
 from node.station.core import Draft, Receipt, Station
 from protos import records_pb2
 
@@ -279,8 +281,17 @@ def record_case_event(
     court_case_number: str = "",
     next_hearing: str = "",
     outcome: str = "",
+    arrest_memo: records_pb2.ArrestMemo | None = None,
+    mahazar: records_pb2.Mahazar | None = None,
+    diary: records_pb2.DiaryDay | None = None,
+    custody: records_pb2.CustodyOrder | None = None,
+    movement: records_pb2.PropertyMovement | None = None,
+    disposal: records_pb2.Disposal | None = None,
 ) -> Receipt:
-    """Appends an arrest (`persons`), a seizure (`property`), a case diary entry (`text`), a
+    """Appends an arrest (`persons`, the `arrest_memo`), a seizure (`property`, the
+    `mahazar`), a case diary entry (`text`, the investigation day's `diary`), a court's
+    `custody` order on an arrested accused, a seized item's `movement`, the informant told of
+    the progress (`progress_informed`, how in `text`), a
     final report (`report_type` "charge_sheet" with its `sections`, or "closure" with its
     reason in `text`), court progress (`court`, case number, next hearing, outcome), accused
     declared wanted (`persons` by accused code, the basis in `report_type`, the grounds in
@@ -298,6 +309,17 @@ def record_case_event(
         next_hearing=next_hearing,
         outcome=outcome,
     )
+    forms: tuple[tuple[str, Message | None], ...] = (
+        ("arrest_memo", arrest_memo),
+        ("mahazar", mahazar),
+        ("diary", diary),
+        ("custody", custody),
+        ("movement", movement),
+        ("disposal", disposal),
+    )
+    for field, form in forms:
+        if form is not None:
+            getattr(asked, field).CopyFrom(form)
     problems = Problems()
     limits.check(asked, problems)
     problems.raise_if_any(f"{limits.clip(kind, limits.CODE).replace('_', ' ')} not recorded")
@@ -315,6 +337,9 @@ def record_case_event(
                 if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
                     entry.role = records_pb2.ACCUSED
                 check_person(entry.person, f"arrested person {n}", problems)
+            if arrest_memo is not None:
+                event.arrest_memo.CopyFrom(asked.arrest_memo)
+                investigation.check_arrest_memo(event.arrest_memo, when, station.now(), problems)
         elif kind == "seizure":
             if not property:
                 problems.add("a seizure lists at least one item seized")
@@ -324,8 +349,39 @@ def record_case_event(
                 if item.status == records_pb2.PROPERTY_STATUS_UNSPECIFIED:
                     item.status = records_pb2.SEIZED
             check_property(event.property, problems)
+            if mahazar is not None:
+                event.mahazar.CopyFrom(asked.mahazar)
+                investigation.check_mahazar(event.mahazar, problems)
         elif kind == "case_diary":
             problems.require(event.text, "the case diary entry")
+            if diary is not None:
+                event.diary.CopyFrom(asked.diary)
+                investigation.check_diary(station, number, event.diary, problems)
+        elif kind == "custody":
+            event.custody.CopyFrom(asked.custody)
+            if custody is None:
+                problems.add("a custody event carries the court's order")
+            else:
+                investigation.check_custody(station, number, event.custody, when, problems)
+            if event.custody.order == "released":
+                problems.require(event.text, "why the accused is released")
+        elif kind == "property_movement":
+            event.movement.CopyFrom(asked.movement)
+            if movement is None:
+                problems.add("a property movement names the item and where it goes")
+            else:
+                investigation.check_movement(station, number, event.movement, problems)
+        elif kind == "progress_informed":
+            problems.require(event.text, "how and what the informant was told")
+        elif kind == "sent_to_magistrate":
+            event.court = court.strip()
+            problems.require(event.court, "the magistrate the FIR was sent to")
+        elif kind in ("court_disposal", "appeal_result"):
+            event.disposal.CopyFrom(asked.disposal)
+            if disposal is None:
+                problems.add("a disposal carries the court's judgment")
+            else:
+                investigation.check_disposal(station, number, kind, event.disposal, problems)
         elif kind == "final_report":
             event.report_type = report_type.strip()
             if event.report_type not in REPORT_TYPES:
@@ -455,3 +511,110 @@ def append_external_event(
     laboratory's message, checked by `node.station.exchange`), marked `imported_from`, under
     the same withholding as every case event. Called under the station's lock."""
     return _append_event(station, officer_id, event, imported_from=imported_from)
+
+
+# -- the investigation forms (node/records/investigation.py has the rules) ----------------------
+
+
+def arrest(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    persons: Sequence[records_pb2.PersonInCase],
+    memo: records_pb2.ArrestMemo,
+    *,
+    at_ms: int | None = None,
+    text: str = "",
+) -> Receipt:
+    """An arrest with its memo (or a notice to appear in place of arrest): the 24-hour clock
+    for production before a magistrate starts at `at_ms`, and the lock-up register holds each
+    person until a court's order (`order_custody`)."""
+    return record_case_event(
+        station, officer_id, fir_number, "arrest", at_ms=at_ms, text=text, persons=persons,
+        arrest_memo=memo,
+    )  # fmt: skip
+
+
+def seize(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    items: Sequence[records_pb2.PropertyItem],
+    mahazar: records_pb2.Mahazar,
+    *,
+    at_ms: int | None = None,
+    text: str = "",
+) -> Receipt:
+    """A seizure with its mahazar: each item enters the property register at the station."""
+    return record_case_event(
+        station, officer_id, fir_number, "seizure", at_ms=at_ms, text=text, property=items,
+        mahazar=mahazar,
+    )  # fmt: skip
+
+
+def write_diary(
+    station: Station, officer_id: str, fir_number: str, day: records_pb2.DiaryDay, text: str
+) -> Receipt:
+    """The case diary of one investigation day (what was done in `text`): one per day, never
+    changed."""
+    return record_case_event(station, officer_id, fir_number, "case_diary", text=text, diary=day)
+
+
+def order_custody(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    order: records_pb2.CustodyOrder,
+    *,
+    at_ms: int | None = None,
+    text: str = "",
+) -> Receipt:
+    """A court's order on an accused held in the case: remand, bail, bail by default, release."""
+    return record_case_event(
+        station, officer_id, fir_number, "custody", at_ms=at_ms, text=text, custody=order
+    )
+
+
+def move_property(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    movement: records_pb2.PropertyMovement,
+    *,
+    at_ms: int | None = None,
+    text: str = "",
+) -> Receipt:
+    """One movement of a seized item (to court, to a laboratory and back, to its owner,
+    disposed of), each an entry of its chain of custody."""
+    return record_case_event(
+        station, officer_id, fir_number, "property_movement", at_ms=at_ms, text=text,
+        movement=movement,
+    )  # fmt: skip
+
+
+def inform_progress(station: Station, officer_id: str, fir_number: str, text: str) -> Receipt:
+    """The informant (or victim) told of the investigation's progress (BNSS s.193(3)(ii))."""
+    return record_case_event(station, officer_id, fir_number, "progress_informed", text=text)
+
+
+def send_to_magistrate(
+    station: Station, officer_id: str, fir_number: str, magistrate: str, text: str = ""
+) -> Receipt:
+    """The FIR sent to the magistrate (BNSS s.176(1)), with the date the entry records."""
+    return record_case_event(
+        station, officer_id, fir_number, "sent_to_magistrate", court=magistrate, text=text
+    )
+
+
+def record_disposal(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    disposal: records_pb2.Disposal,
+    *,
+    appeal: bool = False,
+    text: str = "",
+) -> Receipt:
+    """A court's judgment in the case (or, `appeal`, an appellate court's result)."""
+    kind = "appeal_result" if appeal else "court_disposal"
+    return record_case_event(station, officer_id, fir_number, kind, text=text, disposal=disposal)

@@ -32,6 +32,7 @@ from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
+from node.index.investigation import InvestigationProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex
 from node.index.services import ServicesProjection
 from node.records import limits
@@ -74,8 +75,8 @@ def node_ledger(data_dir: DataDir, store: LogStore, origin: str) -> Ledger:
 
 def station_projections() -> tuple[Projection, ...]:
     """The index projections a node's index carries beyond its core tables: casework and
-    citizen services (fresh instances: none is shared between indexes)."""
-    return (CaseworkProjection(), ServicesProjection())
+    investigations and citizen services (fresh instances: none is shared between indexes)."""
+    return (CaseworkProjection(), InvestigationProjection(), ServicesProjection())
 
 
 @dataclass(frozen=True, slots=True)

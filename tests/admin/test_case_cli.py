@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import nacl.signing
@@ -90,3 +90,50 @@ def test_case_cli_export_check_import(tmp_path: Path, capsys: pytest.CaptureFixt
         capsys, "case", "import", str(path), "--officer", OFFICER, "--data-dir", data
     )
     assert code == 2 and err.count("is a required property") == 7, err
+
+
+def test_case_cli_investigation_forms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An arrest, a remand, a seizure and an item's movement through `cctns case`, read back
+    from the lock-up and property registers; a memo without its grounds is refused."""
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    station = Station.open(data_dir)
+    try:
+        number = registers.register_fir(station, OFFICER, theft_fir()).ref
+    finally:
+        station.close()
+    data = ["--officer", OFFICER, "--data-dir", str(data_dir.path)]
+    arrest = ["case", "arrest", number, "--accused", "A1", "--name", "Manoj P"]
+    code, _, err = run(capsys, *arrest, "--witness", "Ramesh K", "--informed", "Shyla", *data)
+    assert code != 0 and "grounds of arrest" in err
+    memo = ["--grounds", "Named by the complainant", "--witness", "Ramesh K"]
+    code, _, err = run(capsys, *arrest, *memo, "--informed", "Shyla, wife", *data)
+    assert code == 0, err
+    code, out, _ = run(capsys, "case", "lockup", "--data-dir", str(data_dir.path))
+    (held,) = json.loads(out)
+    assert (held["accused_code"], held["status"], held["production_overdue"]) == (
+        "A1", "at_station", False,
+    )  # fmt: skip
+    until = (datetime.now(IST).date() + timedelta(days=10)).isoformat()
+    code, _, err = run(
+        capsys, "case", "custody", number, "--accused", "A1", "--order", "judicial_custody",
+        "--court", "JFCM Kalamassery", "--until", until, *data,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(capsys, "case", "lockup", "--data-dir", str(data_dir.path))
+    assert json.loads(out)[0]["status"] == "judicial_custody"
+    code, out, err = run(
+        capsys, "case", "seize", number, "--item", "mobile phone|Redmi 9|IMEI 356789104563217",
+        "--place", "His house", "--witness", "Abdul Salam", "--video", "VID/118", *data,
+    )  # fmt: skip
+    assert code == 0, err
+    (item,) = json.loads(out)["items"]
+    code, _, err = run(
+        capsys, "case", "move", number, item, "to_laboratory", "--to", "RFSL", "--reference",
+        "Letter 56/2026", *data,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(capsys, "case", "property", "--data-dir", str(data_dir.path))
+    (row,) = json.loads(out)
+    assert (row["item"], row["location"]) == (item, "laboratory")
+    assert [m["movement"] for m in row["movements"]] == ["to_laboratory"]

@@ -165,6 +165,45 @@ def test_registers_and_search_pages(officer_context: Any, node: WebNode) -> None
     page.close()
 
 
+def test_arrest_through_the_case_page_reaches_the_lockup(
+    officer_context: Any, node: WebNode
+) -> None:
+    """An arrest typed into the case page's memo form, in the browser, is on the lock-up
+    register with its production clock and on the list of what is due; both in Malayalam too."""
+    page = officer_context.new_page()
+    case_url = register_fir(page, node.base_url, "Suresh Babu", mobile="9447000456")
+    page.fill("#arrest-code", "A1")
+    page.fill("#arrest-name", "Vinod Kumar")
+    page.fill("#arrest-place", "Kalamassery bus stand")
+    page.fill("#arrest-grounds", "Named by the complainant; seen with the motorcycle")
+    page.fill("#arrest-witness", "Abdul Salam, shopkeeper")
+    page.fill("#arrest-informed", "Latha, mother")
+    with page.expect_navigation():
+        page.click("#form-arrest button[type=submit]")
+    assert "Vinod Kumar" in page.inner_text("main"), page.inner_text("main")[:2000]
+    page.goto(f"{node.base_url}/lockup")
+    text = page.inner_text("main")
+    assert "Vinod Kumar" in text and "A1" in text, text[:2000]
+    screenshot(page, "lockup")
+    page.goto(f"{node.base_url}/due")
+    assert "Vinod Kumar" in page.inner_text("main")
+    screenshot(page, "due")
+    page.goto(f"{node.base_url}/property-register")
+    screenshot(page, "property-register")
+    with page.expect_navigation():
+        page.click("a[href^='/lang/ml']")
+    assert len(MALAYALAM.findall(page.inner_text("main"))) > 5
+    screenshot(page, "property-register-ml")
+    page.goto(f"{node.base_url}/lockup")
+    assert "Vinod Kumar" in page.inner_text("main")
+    screenshot(page, "lockup-ml")
+    page.goto(case_url)
+    screenshot(page, "case-investigation-ml")
+    with page.expect_navigation():
+        page.click("a[href^='/lang/en']")
+    page.close()
+
+
 def test_citizen_files_a_complaint_and_tracks_it(citizen_page: Any, node: WebNode) -> None:
     page = citizen_page
     page.goto(f"{node.base_url}/citizen")

@@ -246,7 +246,8 @@ def _staff_requests(case: str, receipt: str) -> list[tuple[str, str, dict[str, s
             (f"fir occurrence to {when}", "/fir/new", theft_form(occurrence_to=when)),
             (f"gd time {when}", "/gd/new", gd),
             (f"gd day {day}", f"/gd?date={day}", None),
-            (f"diary time {when}", f"{case}/casework/diary", {"text": "t", "at": when}),
+            (f"diary day {day}", f"{case}/casework/diary", {"text": "t", "day": day}),
+            (f"arrest time {when}", f"{case}/casework/arrest", {"name": "A", "at": when}),
             (f"court hearing {day}", f"{case}/casework/court", {"court": "C", "next_hearing": day}),
             (f"convert {when}", "/petition/convert", convert),
         ]

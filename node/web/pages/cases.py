@@ -6,9 +6,12 @@ page with its lifecycle.
                                           the latest signed checkpoint), the investigation
                                           ("fir.read")
     POST /case/{ref}/amend                a correction, appended           ("fir.amend")
-    POST /case/{ref}/casework/{action}    assign-io, arrest, seizure, diary, final-report, court,
-                                          wanted, wanted-withdrawn (an accused declared wanted,
-                                          the notice withdrawn)
+    POST /case/{ref}/casework/{action}    assign-io, arrest (with its memo), seizure (with its
+                                          mahazar), diary (one investigation day), custody (a
+                                          court's order on an accused held), movement (a seized
+                                          item's), progress (the informant told), final-report,
+                                          court, wanted, wanted-withdrawn (an accused declared
+                                          wanted, the notice withdrawn)
     POST /case/{ref}/send-zero            a Zero FIR to the station with jurisdiction
     GET  /petition?number=                a petition, its timeline and the actions open to it
     POST /petition/{action}               enquire, permit, sign, close, convert
@@ -21,9 +24,14 @@ Rules (`node.web.rules`), on the server, for every POST (each also CSRF protecte
 - case: arrest, seizure, case diary and final report are the case actions of the rules:
   checked with the case's facts (its current investigating officer), so only the IO, the SHO or
   a supervisor may act; declaring an accused wanted, and withdrawing it, are checked as the
-  arrest ("case.arrest": who may arrest the accused may say that he cannot be found); court
-  progress "case.court"; assigning the IO is a supervisory act: it
+  arrest ("case.arrest": who may arrest the accused may say that he cannot be found); so is a
+  court's custody order on an accused held (it continues the arrest); a seized item's movement
+  is checked as the seizure ("case.seizure"), telling the informant the progress as the diary
+  ("case.diary"); court progress "case.court"; assigning the IO is a supervisory act: it
   is checked as "case.diary" on the case with no IO, which only the SHO and supervisors pass.
+- the forms' rules (the arrest memo's particulars, the mahazar's witnesses and video record,
+  one diary entry a day, the 15-day remand, the item's place before it moves) are the station's
+  (`node.station.investigation`): a refused form comes back with every problem, nothing written.
 - a Zero FIR is handed over by the federation when the node has one (the receiving station
   numbers it and both logs record it); on a node without, the page shows the command line
   (`cctns peer transfer-zero-fir`) that makes the call.
@@ -35,6 +43,7 @@ import base64
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -43,11 +52,14 @@ from fastapi.responses import HTMLResponse, Response
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node.index import casework as casework_index
+from node.index import investigation as held
 from node.records import casework as casework_rules
+from node.records import investigation as investigation_rules
+from node.records.investigation import OUT
 from node.records.refs import record_ref
 from node.records.validation import RELATIONS, SEXES
 from node.station import casework, registers, transfer, views
-from node.station.core import Station
+from node.station.core import Receipt, Station
 from node.web import forms
 from node.web.deps import (
     blocking,
@@ -110,6 +122,9 @@ CASE_ACTIONS = {
     "court": "case.court",
     "wanted": "case.arrest",
     "wanted-withdrawn": "case.arrest",
+    "custody": "case.arrest",
+    "movement": "case.seizure",
+    "progress": "case.diary",
 }
 CONVERT_SECTION_ROWS = 3
 TRANSFER_COMMAND = "cctns peer transfer-zero-fir"
@@ -240,6 +255,14 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemChain:
+    """An item of the case's property register, where it is, and its movements in order."""
+
+    item: held.PropertyRow
+    chain: list[held.Movement]
+
+
+@dataclass(frozen=True, slots=True)
 class CaseWork:
     """What the case page shows of an FIR's investigation, and the actions open to the officer.
     `problems` and `values` are those of a casework action just refused, shown again."""
@@ -259,6 +282,13 @@ class CaseWork:
     sexes: tuple[str, ...] = SEXES
     wanted: list[casework_index.WantedPerson] = field(default_factory=list)
     bases: tuple[str, ...] = casework_rules.WANTED_BASES
+    custody: list[held.CustodyRow] = field(default_factory=list)
+    held_codes: list[str] = field(default_factory=list)  # accused held now (a court may order)
+    property_register: list[ItemChain] = field(default_factory=list)
+    now_ms: int = 0
+    today: str = ""
+    custody_orders: tuple[str, ...] = investigation_rules.CUSTODY_ORDERS
+    movements: tuple[str, ...] = tuple(investigation_rules.MOVEMENTS)
 
 
 def _casework(
@@ -287,6 +317,7 @@ def _casework(
             indexes.append(found.ledger_index)
             indexes.extend(casework_index.petition_updates(node.index, petition_receipt))
     facts = _facts(node, io)
+    custody = held.arrests(node.index, number)
     can = {
         "assign_io": allowed(officer, "case.diary", case=_facts(node, "")),
         "arrest": allowed(officer, "case.arrest", case=facts),
@@ -295,6 +326,9 @@ def _casework(
         "final_report": allowed(officer, "case.chargesheet", case=facts),
         "court": allowed(officer, "case.court", case=facts),
         "wanted": allowed(officer, "case.arrest", case=facts),
+        "custody": allowed(officer, "case.arrest", case=facts),
+        "movement": allowed(officer, "case.seizure", case=facts),
+        "progress": allowed(officer, "case.diary", case=facts),
         "send_zero": fir.zero_fir and allowed(officer, "fir.transfer_zero", case=facts),
     }
     sent = [t for t in node.index.lookups.zero_fir_transfers(number) if t.direction == "sent"]
@@ -311,6 +345,16 @@ def _casework(
         values=action.values if action else {},
         saved=request.query_params.get("saved", ""),
         wanted=casework_index.wanted_in_case(node.index, number),
+        custody=custody,
+        held_codes=sorted(
+            {r.accused_code for r in custody if not r.noticed and r.status not in OUT}
+        ),
+        property_register=[
+            ItemChain(item, held.movements(node.index, item.item_ref))
+            for item in held.property_register(node.index, number)
+        ],
+        now_ms=now_ms(),
+        today=forms.today(),
     )
     return work, indexes
 
@@ -410,17 +454,38 @@ async def case_amend(request: Request, ref: str, officer: AsFirAmend) -> Respons
     return redirect(case_url(target), amended="1")
 
 
-def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """The arguments of `casework.record_case_event` for a case action's form."""
+def _lines(text: str) -> list[str]:
+    """A textarea's lines, each stripped, the empty ones dropped (one witness a line...)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _accused(values: Mapping[str, str], problems: list[str]) -> records_pb2.PersonInCase:
+    return records_pb2.PersonInCase(
+        person=forms.person(values, "", "arrested person", problems),
+        role=records_pb2.ACCUSED,
+        accused_code=values.get("accused_code", "").upper(),
+    )
+
+
+CaseCommand = Callable[[Station, str, str], Receipt]
+
+
+def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -> CaseCommand:
+    """The station command a case action's form asks for, its arguments bound: called with the
+    station, the officer id and the FIR number (`node.station.casework`)."""
     at = forms.local_ms(values.get("at", ""), "time", problems)
-    common: dict[str, Any] = {"at_ms": at or None, "text": values.get("text", "")}
+    text = values.get("text", "")
+    common: dict[str, Any] = {"at_ms": at or None, "text": text}
     if action == "arrest":
-        arrested = records_pb2.PersonInCase(
-            person=forms.person(values, "", "arrested person", problems),
-            role=records_pb2.ACCUSED,
-            accused_code=values.get("accused_code", "").upper(),
+        memo = records_pb2.ArrestMemo(
+            place=values.get("place", ""),
+            grounds=values.get("grounds", ""),
+            attesting_witness=values.get("attesting_witness", ""),
+            informed_person=values.get("informed_person", ""),
+            informed_at_ms=forms.local_ms(values.get("informed_at", ""), "informed at", problems),
+            notice_to_appear=bool(values.get("notice_to_appear")),
         )
-        return {"kind": "arrest", "persons": [arrested], **common}
+        return partial(casework.arrest, persons=[_accused(values, problems)], memo=memo, **common)
     if action == "seizure":
         seized = records_pb2.PropertyItem(
             category=values.get("category", "").lower(),
@@ -429,9 +494,57 @@ def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> 
             value_inr=forms.rupees(values.get("value", ""), "seized property", problems),
             identifiers=values.get("identifiers", ""),
         )
-        return {"kind": "seizure", "property": [seized], **common}
+        mahazar = records_pb2.Mahazar(
+            place=values.get("place", ""),
+            witnesses=_lines(values.get("witnesses", "")),
+            video_reference=values.get("video_reference", ""),
+        )
+        return partial(casework.seize, items=[seized], mahazar=mahazar, **common)
     if action == "diary":
-        return {"kind": "case_diary", **common}
+        statements = []
+        witness, summary = values.get("witness_name", ""), values.get("statement", "")
+        if witness or summary:
+            statements.append(
+                records_pb2.DiaryStatement(
+                    witness=records_pb2.Person(name=witness), summary=summary
+                )
+            )
+        day = records_pb2.DiaryDay(
+            day=values.get("day", "") or forms.today(),
+            places_visited=_lines(values.get("places", "")),
+            statements=statements,
+            documents=_lines(values.get("documents", "")),
+        )
+        return partial(casework.write_diary, day=day, text=text)
+    if action == "custody":
+        order = records_pb2.CustodyOrder(
+            accused_code=values.get("accused_code", "").upper(),
+            order=values.get("order", ""),
+            court=values.get("court", ""),
+            order_reference=values.get("order_reference", ""),
+            # A remand "until" a day: from that day's start in India, so the 15 days are never
+            # overstated (BNSS s.187(2)).
+            until_ms=forms.local_ms(values.get("until", ""), "remand until", problems),
+            bail_bond=values.get("bail_bond", ""),
+            sureties=_lines(values.get("sureties", "")),
+        )
+        return partial(casework.order_custody, order=order, **common)
+    if action == "movement":
+        movement = records_pb2.PropertyMovement(
+            item=values.get("item", ""),
+            movement=values.get("movement", ""),
+            counterpart=values.get("counterpart", ""),
+            reference=values.get("reference", ""),
+        )
+        return partial(casework.move_property, movement=movement, **common)
+    if action == "progress":
+        return partial(casework.inform_progress, text=text)
+    return partial(casework.record_case_event, **_event_args(action, values, problems), **common)
+
+
+def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The arguments of `casework.record_case_event` for the case actions without a command of
+    their own (declared wanted and withdrawn, the final report, court progress)."""
     if action in ("wanted", "wanted-withdrawn"):
         # The accused by code only: the station copies the name and relative from the FIR.
         named = records_pb2.PersonInCase(
@@ -442,14 +555,12 @@ def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> 
             "persons": [named],
             "report_type": values.get("basis", "") if action == "wanted" else "",
             "court": values.get("court", ""),
-            **common,
         }
     if action == "final-report":
         return {
             "kind": "final_report",
             "report_type": values.get("report_type", ""),
             "sections": forms.sections(values.get("sections", ""), problems),
-            **common,
         }
     return {
         "kind": "court_progress",
@@ -457,7 +568,6 @@ def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> 
         "court_case_number": values.get("court_case_number", ""),
         "next_hearing": values.get("next_hearing", ""),
         "outcome": values.get("outcome", ""),
-        **common,
     }
 
 
@@ -484,10 +594,10 @@ async def _case_action(request: Request, officer: Officer, ref: str, action: str
                 values.get("text", ""),
             )
         else:
-            args = _event_args(action, values, problems)
+            command = _case_command(action, values, problems)
             if problems:
                 raise InputError("; ".join(problems), problems)
-            await blocking(casework.record_case_event, node, officer.officer_id, number, **args)
+            await blocking(command, node, officer.officer_id, number)
     except InputError as exc:
         refused = Refused(exc.problems or [str(exc)], {"action": action, **values})
         return await blocking(_case_page, request, officer, ref, action=refused)

@@ -18,6 +18,16 @@ form (with its section picker), and the FIR copy.
                               cases hold wanted now (since when, the case, the basis and
                               grounds)                         ("fir.read")
     GET  /wanted.csv          the same register as CSV              ("fir.read")
+    GET  /lockup              the lock-up register: everyone held in the station's cases
+                              (at the station awaiting production, remanded), since when,
+                              the 24-hour production clock (BNSS s.58) ("fir.read")
+    GET  /lockup.csv          the same register as CSV              ("fir.read")
+    GET  /property-register   the property ("thondi") register: every seized item, its
+                              mahazar, where it is now              ("fir.read")
+    GET  /property-register.csv  the same register as CSV           ("fir.read")
+    GET  /due                 what the station owes the law now: productions, final reports
+                              (bail by default, two months), informants to be told; overdue
+                              first (`node.station.investigation.due_now`) ("fir.read")
 
 Every page needs a signed-in officer of this station whose role may do the page's action
 (`deps.station_officer`); every POST is CSRF protected. A form that fails validation is shown
@@ -42,6 +52,7 @@ from markupsafe import escape
 from ledger.errors import InputError
 from ledger.log import now_ms
 from node.index import casework as casework_index
+from node.index import investigation as held
 from node.index import listings
 from node.records import casework as casework_rules
 from node.records import limits
@@ -56,7 +67,7 @@ from node.records.validation import (
     format_time,
 )
 from node.records.withholding import RECORDING_PLACES
-from node.station import registers, views
+from node.station import investigation, registers, views
 from node.web import csvout, forms
 from node.web.deps import (
     blocking,
@@ -328,6 +339,105 @@ def wanted_register_csv(request: Request, officer: AsFirRead) -> Response:
     ]
     stamp = datetime.now(IST).strftime("%Y%m%d")
     return csvout.attachment([header, *body], f"wanted-persons-{stamp}.csv")
+
+
+@router.get("/lockup", response_class=HTMLResponse)
+def lockup_register(request: Request, officer: AsFirRead) -> Response:
+    """Everyone held in this station's cases now, longest held first, with the production
+    clock (24 hours from the arrest, BNSS s.58) and an overdue mark past it."""
+    rows = held.lockup_register(station(request).index)
+    return render(request, "lockup.html", rows=rows, now_ms=now_ms())
+
+
+@router.get("/lockup.csv")
+def lockup_register_csv(request: Request, officer: AsFirRead) -> Response:
+    """The lock-up register as CSV (a header row first)."""
+    now = now_ms()
+    rows = held.lockup_register(station(request).index)
+    header = [
+        "fir_number",
+        "accused_code",
+        "name",
+        "arrested_at",
+        "status",
+        "production_due",
+        "production_overdue",
+        "produced_at",
+        "court",
+        "remand_until",
+        "memo_complete",
+    ]
+    body = [
+        [
+            r.fir_number,
+            r.accused_code,
+            r.name,
+            format_time(r.arrested_at_ms),
+            r.status,
+            format_time(r.production_due_ms) if r.awaiting_production else "",
+            "yes" if r.production_overdue(now) else "no",
+            format_time(r.produced_at_ms) if r.produced_at_ms else "",
+            r.court,
+            format_time(r.remand_until_ms) if r.remand_until_ms else "",
+            "yes" if r.memo_complete else "no",
+        ]
+        for r in rows
+    ]
+    stamp = datetime.now(IST).strftime("%Y%m%d")
+    return csvout.attachment([header, *body], f"lockup-register-{stamp}.csv")
+
+
+@router.get("/property-register", response_class=HTMLResponse)
+def property_register(request: Request, officer: AsFirRead) -> Response:
+    """Every item seized in this station's cases, in order of seizure, and where it is now."""
+    rows = held.property_register(station(request).index)
+    return render(request, "property_register.html", rows=rows)
+
+
+@router.get("/property-register.csv")
+def property_register_csv(request: Request, officer: AsFirRead) -> Response:
+    """The property register as CSV (a header row first)."""
+    rows = held.property_register(station(request).index)
+    header = [
+        "item",
+        "fir_number",
+        "category",
+        "description",
+        "identifiers",
+        "value_inr",
+        "seized_at",
+        "seized_place",
+        "witnesses",
+        "video_reference",
+        "location",
+        "counterpart",
+    ]
+    body = [
+        [
+            r.item_ref,
+            r.fir_number,
+            r.category,
+            r.description,
+            r.identifiers,
+            r.value_inr,
+            format_time(r.seized_at_ms),
+            r.seized_place,
+            r.witnesses,
+            r.video_reference,
+            r.location,
+            r.counterpart,
+        ]
+        for r in rows
+    ]
+    stamp = datetime.now(IST).strftime("%Y%m%d")
+    return csvout.attachment([header, *body], f"property-register-{stamp}.csv")
+
+
+@router.get("/due", response_class=HTMLResponse)
+def due_list(request: Request, officer: AsFirRead) -> Response:
+    """What is overdue, and what falls due within the week, overdue first."""
+    rows = investigation.due_now(station(request))
+    return render(request, "due.html", rows=rows)
 
 
 @router.get("/fir/sections", response_class=HTMLResponse)

@@ -60,6 +60,15 @@ def sdpo(node: Node) -> TestClient:
     )
 
 
+# The arrest memo's particulars (BNSS ss.36, 47, 48), as the case page's arrest form asks them.
+ARREST_MEMO = {
+    "place": "His house at Edappally",
+    "grounds": "Named by the complainant; the stolen scooter found with him",
+    "attesting_witness": "Ramesh K, neighbour",
+    "informed_person": "Shyla, wife",
+}
+
+
 def _post(client: TestClient, path: str, data: dict[str, str]) -> Any:
     return post_form(client, path, data, page="/petitions")
 
@@ -176,7 +185,7 @@ def test_casework_invalid_case_event_is_shown_and_not_written(node: Node, sho: T
     response = _post(
         sho,
         f"/case/{ref_slug(fir)}/casework/arrest",
-        {"name": "Manoj P", "age": "29", "sex": "M", "accused_code": "a1"},
+        {"name": "Manoj P", "age": "29", "sex": "M", "accused_code": "a1", **ARREST_MEMO},
     )
     assert response.status_code == 303
     assert "A1 Manoj P" in sho.get(f"/case/{ref_slug(fir)}").text

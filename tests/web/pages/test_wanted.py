@@ -106,6 +106,10 @@ def test_wanted_register_lists_him_until_his_arrest(node: Node, sho: TestClient)
             "relation": "S/o",
             "relative_name": "Gopalan",
             "accused_code": "A1",
+            "place": "His house",
+            "grounds": "Named in the proclamation",
+            "attesting_witness": "Ramesh K, neighbour",
+            "informed_person": "Shyla, wife",
         },
         page=case,
     )
