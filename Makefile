@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m simulations.bench
+	$(BIN)/python -m simulations.bench_import
 	$(BIN)/python -m simulations.bench_federation
 	$(BIN)/python -m simulations.bench_web
 	$(BIN)/python -m simulations.bench_sim
