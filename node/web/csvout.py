@@ -10,13 +10,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: Any) -> str:
-    """A value as a CSV cell, a leading formula character neutralised."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+from node.station.register_export import csv_cell as cell
 
 
 def attachment(rows: Iterable[Sequence[Any]], filename: str) -> Response:

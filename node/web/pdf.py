@@ -12,239 +12,49 @@ withholding policy protects (`node.records.withholding`: a child accused too), p
 station's sealed store. Whether a copy may be given online at all is `node.web.public_status`'s
 question, asked of the same policy.
 
-Fonts: a Malayalam font found on the machine (Manjari, Noto Sans/Serif Malayalam, Rachana, Meera,
-Gayathri, AnjaliOldLipi; Debian's fonts-smc-* and fonts-noto-* packages) is embedded beside
-DejaVu Sans, and each character is drawn with the first font that has it. With uharfbuzz
-installed, fpdf2 shapes Malayalam properly; without it, the vowel signs written before a
-consonant (െ േ ൈ, and the first half of ൊ ോ ൌ) are moved before their syllable and conjuncts
-show with a visible chandrakkala, which reads correctly. With no Malayalam font, Malayalam text is
-transliterated to Latin (`node.names.transliterate_malayalam`) and the labels are English; with no
-TrueType font at all, the PDF core font Helvetica is used. No input makes the copy fail: a
-character no font has prints as "?".
+Fonts (`node.station.pdf_fonts`, shared with the registers): a Malayalam font found on the
+machine is embedded beside DejaVu Sans; Malayalam is shaped with HarfBuzz (uharfbuzz), or its
+pre-base vowel signs moved by hand without it, or transliterated to Latin with no Malayalam font;
+with no TrueType font at all, Helvetica is used. No input makes the copy fail: a character no
+font has prints as "?". Shaped text copies back out of the PDF as written (`ShapedTextOutput`).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
-import os
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from node.records.laws import Statutes
-from node.records.names import transliterate_malayalam
 from node.records.withholding import assess_view
+from node.station.pdf_fonts import (
+    FontSet,
+    ShapedTextOutput,
+    TextFitter,
+    find_fonts,
+    setup_fonts,
+    shaping_available,
+    text_pieces,
+    visual_order_malayalam,
+)
 from node.web.i18n import Translator
 
 __all__ = [
     "FontSet",
     "find_fonts",
     "fir_copy_pdf",
+    "visual_order_malayalam",
 ]
 
 log = logging.getLogger(__name__)
 
-FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".local/share/fonts",
-    Path.home() / ".fonts",
-)
-# Malayalam fonts in order of preference, by file name (regular, bold).
-MALAYALAM_FONTS: tuple[tuple[str, str], ...] = (
-    ("Manjari-Regular", "Manjari-Bold"),
-    ("NotoSansMalayalam-Regular", "NotoSansMalayalam-Bold"),
-    ("NotoSansMalayalamUI-Regular", "NotoSansMalayalamUI-Bold"),
-    ("NotoSerifMalayalam-Regular", "NotoSerifMalayalam-Bold"),
-    ("Rachana-Regular", "Rachana-Bold"),
-    ("Rachana", "Rachana-Bold"),
-    ("Meera-Regular", "Meera-Bold"),
-    ("Meera", "Meera-Bold"),
-    ("Gayathri-Regular", "Gayathri-Bold"),
-    ("AnjaliOldLipi-Regular", "AnjaliOldLipi-Bold"),
-    ("AnjaliOldLipi", "AnjaliOldLipi-Bold"),
-)
-LATIN_FONTS: tuple[tuple[str, str], ...] = (
-    ("DejaVuSans", "DejaVuSans-Bold"),
-    ("LiberationSans-Regular", "LiberationSans-Bold"),
-    ("NotoSans-Regular", "NotoSans-Bold"),
-)
-FONT_SUFFIXES = (".ttf", ".otf")
 IDENTITY_WITHHELD = "person.identity_withheld"
-
-# Characters the core font lacks, written the way a typed form would.
-_PLAIN = {
-    "₹": "Rs.",
-    "—": "-",
-    "–": "-",
-    "‘": "'",
-    "’": "'",
-    "“": '"',
-    "”": '"',
-    "…": "...",
-    "•": "*",
-    "\u00a0": " ",
-}
-_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\ufeff"}
-_ML_CONSONANT = re.compile(r"[\u0d15-\u0d39]")
-_ML_VIRAMA = "\u0d4d"
-_ML_PRE_BASE = {"\u0d46", "\u0d47", "\u0d48"}
-# Two-part vowel signs: (part before the syllable, part after).
-_ML_TWO_PART = {
-    "\u0d4a": ("\u0d46", "\u0d3e"),
-    "\u0d4b": ("\u0d47", "\u0d3e"),
-    "\u0d4c": ("\u0d46", "\u0d57"),
-}
-_ML_RUN = re.compile(r"[\u0d00-\u0d7f\u200c\u200d]+")
 _GD_REF = re.compile(r"^(\d{4}-\d{2}-\d{2})/(\d+)$")
-
-
-# -- fonts -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FontSet:
-    """The TrueType/OpenType files a copy is drawn with; all None means the PDF core font."""
-
-    regular: Path | None = None
-    bold: Path | None = None
-    malayalam: Path | None = None
-    malayalam_bold: Path | None = None
-
-    @property
-    def has_malayalam(self) -> bool:
-        return self.malayalam is not None
-
-    @classmethod
-    def core(cls) -> FontSet:
-        """No embedded font: Helvetica, Latin-1 only (Malayalam is transliterated)."""
-        return cls()
-
-
-def _font_files(dirs: Iterable[Path]) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for folder in dirs:
-        if not folder.is_dir():
-            continue
-        for root, _subdirs, files in os.walk(folder):
-            for name in sorted(files):
-                stem, suffix = os.path.splitext(name)
-                if suffix.lower() in FONT_SUFFIXES:
-                    found.setdefault(stem, Path(root) / name)
-    return found
-
-
-def _pick(files: dict[str, Path], names: Sequence[tuple[str, str]]) -> tuple[Path, Path] | None:
-    for regular, bold in names:
-        if regular in files:
-            return files[regular], files.get(bold, files[regular])
-    return None
-
-
-def find_fonts(dirs: Iterable[Path] | None = None) -> FontSet:
-    """The fonts this machine has for FIR copies (the default search is done once)."""
-    if dirs is None:
-        return _default_fonts()
-    files = _font_files(dirs)
-    latin = _pick(files, LATIN_FONTS)
-    malayalam = _pick(files, MALAYALAM_FONTS)
-    return FontSet(
-        regular=latin[0] if latin else None,
-        bold=latin[1] if latin else None,
-        malayalam=malayalam[0] if malayalam else None,
-        malayalam_bold=malayalam[1] if malayalam else None,
-    )
-
-
-@functools.cache
-def _default_fonts() -> FontSet:
-    fonts = find_fonts(FONT_DIRS)
-    if not fonts.has_malayalam:
-        log.warning(
-            "no Malayalam font found (install fonts-smc-manjari): FIR copies transliterate "
-            "Malayalam text to Latin letters"
-        )
-    return fonts
-
-
-@functools.cache
-def _coverage(path: Path) -> frozenset[int]:
-    with TTFont(str(path), lazy=True) as font:
-        cmap = font.getBestCmap() or {}
-        return frozenset(cmap)
-
-
-@functools.cache
-def _shaping_available() -> bool:
-    return importlib.util.find_spec("uharfbuzz") is not None
-
-
-def visual_order_malayalam(text: str) -> str:
-    """Reorders Malayalam vowel signs drawn before their syllable, for unshaped output.
-
-    The script stores "കേ" as KA + EE sign, but the sign is drawn first: without a shaping
-    engine the sign (or the first part of a two-part sign) is moved before the consonant
-    cluster it belongs to. Text without such signs comes back unchanged.
-    """
-    if not any(ch in _ML_PRE_BASE or ch in _ML_TWO_PART for ch in text):
-        return text
-    out: list[str] = []
-    cluster_start = 0
-    for ch in text:
-        if _ML_CONSONANT.match(ch):
-            joined = len(out) >= 1 and out[-1] == _ML_VIRAMA
-            if not joined:
-                cluster_start = len(out)
-            out.append(ch)
-        elif ch in _ML_PRE_BASE:
-            out.insert(cluster_start, ch)
-        elif ch in _ML_TWO_PART:
-            before, after = _ML_TWO_PART[ch]
-            out.insert(cluster_start, before)
-            out.append(after)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-class _Writer:
-    """Fits text to the fonts at hand: transliterates, reorders or replaces what cannot show."""
-
-    def __init__(self, fonts: FontSet, shaping: bool) -> None:
-        self.fonts = fonts
-        self.core = fonts.regular is None and fonts.malayalam is None
-        self.shaping = shaping and fonts.has_malayalam
-        covered: set[int] = set()
-        for path in (fonts.regular, fonts.malayalam):
-            if path is not None:
-                covered |= _coverage(path)
-        self.covered = frozenset(covered)
-
-    def fit(self, text: str) -> str:
-        if not self.fonts.has_malayalam:
-            text = _ML_RUN.sub(lambda m: transliterate_malayalam(m[0]).capitalize(), text)
-        elif not self.shaping:
-            text = visual_order_malayalam(text)
-        if self.core:
-            text = "".join(_PLAIN.get(ch, ch) for ch in text if ch not in _ZERO_WIDTH)
-            return text.encode("latin-1", "replace").decode("latin-1")
-        out: list[str] = []
-        for ch in text:
-            if ch in "\n\t" or ord(ch) in self.covered:
-                out.append(ch)
-            elif ch in _ZERO_WIDTH:
-                continue
-            else:
-                out.append(_PLAIN.get(ch, "?"))
-        return "".join(out)
 
 
 # -- the document ----------------------------------------------------------------------------
@@ -253,7 +63,7 @@ class _Writer:
 class _FirPdf(FPDF):
     """A4 pages with the free-copy and verification lines at the foot of each."""
 
-    def __init__(self, writer: _Writer, footer_lines: list[str], family: str) -> None:
+    def __init__(self, writer: TextFitter, footer_lines: list[str], family: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.writer = writer
         self.footer_lines = footer_lines
@@ -548,7 +358,7 @@ def fir_copy_pdf(
     lang = tr.language(lang)
     if lang != "en" and not fonts.has_malayalam:
         lang = "en"  # Malayalam labels transliterated to Latin would help nobody.
-    shaping = _shaping_available()
+    shaping = shaping_available()
     try:
         return _render(
             view, station_name, district, lang, verified, compress, fonts, tr, statutes, shaping
@@ -568,42 +378,11 @@ def _default_translator() -> Translator:
     return Translator()
 
 
-def _setup_fonts(pdf: _FirPdf, fonts: FontSet) -> str:
-    if pdf.writer.core:
-        return "helvetica"
-    family = "cctns"
-    fallbacks: list[str] = []
-    if fonts.regular is not None:
-        pdf.add_font(family, "", str(fonts.regular))
-        pdf.add_font(family, "B", str(fonts.bold or fonts.regular))
-        if fonts.malayalam is not None:
-            pdf.add_font("cctns-ml", "", str(fonts.malayalam))
-            pdf.add_font("cctns-ml", "B", str(fonts.malayalam_bold or fonts.malayalam))
-            fallbacks.append("cctns-ml")
-    elif fonts.malayalam is not None:
-        pdf.add_font(family, "", str(fonts.malayalam))
-        pdf.add_font(family, "B", str(fonts.malayalam_bold or fonts.malayalam))
-    if fallbacks:
-        pdf.set_fallback_fonts(fallbacks, exact_match=False)
-    return family
-
+_pieces = text_pieces
 
 # The most characters of a value in one row of the FIR copy's table: some 25 lines of its
 # column, well within a page even where Malayalam glyphs run wide.
 PIECE_CHARS = 1200
-
-
-def _pieces(text: str, most: int) -> list[str]:
-    """`text` in pieces of at most `most` characters, cut after a line break or a space where
-    there is one in the piece's second half."""
-    pieces: list[str] = []
-    while len(text) > most:
-        cut = max(text.rfind("\n", most // 2, most), text.rfind(" ", most // 2, most))
-        cut = cut + 1 if cut > 0 else most
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:]
-    pieces.append(text)
-    return pieces
 
 
 def _render(
@@ -618,7 +397,7 @@ def _render(
     statutes: Statutes | None,
     shaping: bool,
 ) -> bytes:
-    writer = _Writer(fonts, shaping)
+    writer = TextFitter(fonts, shaping)
     copy = _Copy(view, lang, tr, statutes or Statutes.default())
     number = _text(view.get("fir_number")) or _text(view.get("zero_fir_number"))
     footer = [f"{number}  |  {copy.t('pdf.free_copy')}  |  {copy.t('pdf.page', page='{page}')}"]
@@ -628,7 +407,7 @@ def _render(
     family = "helvetica" if writer.core else "cctns"
     pdf = _FirPdf(writer, footer, family)
     pdf.set_compression(compress)
-    _setup_fonts(pdf, fonts)
+    setup_fonts(pdf, fonts, writer)
     if writer.shaping:
         pdf.set_text_shaping(True)
     pdf.set_title(writer.fit(f"{copy.t('pdf.title')} {number}"))
@@ -688,7 +467,7 @@ def _render(
     line(copy.t("pdf.free_copy"), 9, "B", align="L", height=5)
     if verified.strip():
         line(f"{copy.t('pdf.verify')}: {verified.strip()}", 8, align="L", height=4.5)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=ShapedTextOutput))
 
 
 def _wrapped(pdf: FPDF, lines: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from node.records.validation import IST, utc_ms
 from node.records.withholding import assess_view
 from node.station import registers, views
 from node.station.core import Station
+from node.station.pdf_fonts import shaping_available
 from node.web.pdf import (
     PIECE_CHARS,
     FontSet,
@@ -85,7 +86,7 @@ def pdf_text(data: bytes) -> str:
                 cmap = objects[int(to_unicode[1])]
                 mapping = {
                     int(code, 16): bytes.fromhex(text.decode()).decode("utf-16-be")
-                    for code, text in re.findall(rb"<([0-9A-Fa-f]{4})> <([0-9A-Fa-f]+)>", cmap)
+                    for code, text in re.findall(rb"<([0-9A-Fa-f]{4})> <([0-9A-Fa-f]*)>", cmap)
                 }
             fonts[name.decode()] = mapping
     shown: list[str] = []
@@ -223,11 +224,13 @@ def test_copy_has_the_iif1_items(theft: dict[str, Any]) -> None:
 
 @pytest.mark.skipif(not find_fonts().has_malayalam, reason="no Malayalam font installed")
 def test_malayalam_names_and_labels_with_a_malayalam_font(theft: dict[str, Any]) -> None:
-    # Without a shaping engine the pre-base vowel signs are stored in drawing order.
+    # Shaped (uharfbuzz), the text copies out as written; without a shaping engine the
+    # pre-base vowel signs are stored in drawing order.
+    stored = (lambda text: text) if shaping_available() else visual_order_malayalam
     text = pdf_text(_copy(theft))
-    assert "രാജു" in text and visual_order_malayalam("ഗോപാലൻ") in text
+    assert "രാജു" in text and stored("ഗോപാലൻ") in text
     ml = pdf_text(_copy(theft, lang="ml"))
-    assert visual_order_malayalam("പ്രഥമ വിവര റിപ്പോർട്ട്") in ml
+    assert stored("പ്രഥമ വിവര റിപ്പോർട്ട്") in ml
     assert theft["fir_number"] in ml
 
 
