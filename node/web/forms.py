@@ -28,10 +28,13 @@ __all__ = [
     "ACCUSED_ROWS",
     "INFORMATION_TYPES",
     "MAX_AGE",
+    "MAX_PERSONS",
+    "MAX_PROPERTY",
     "MAX_RUPEES",
     "PORTAL_LIMITS",
     "PROPERTY_ROWS",
     "PROPERTY_STATUSES",
+    "ROW_KINDS",
     "SECTION_ROWS",
     "VICTIM_ROWS",
     "WITNESS_ROWS",
@@ -41,6 +44,7 @@ __all__ = [
     "local_ms",
     "parse_fir",
     "person",
+    "row_indexes",
     "rupees",
     "section_citation",
     "sections",
@@ -49,12 +53,19 @@ __all__ = [
 
 INFORMATION_TYPES = ("oral", "written", "electronic")
 PROPERTY_STATUSES = ("stolen", "recovered", "seized", "unclaimed", "lost")
-# Fixed rows of the FIR form (a station's FIR seldom lists more; amendments add later).
+# The section rows of the FIR form (an FIR seldom cites more; amendments add later).
 SECTION_ROWS = 5
+# The rows of each kind a typical FIR fills (the fixed slots the form once had; the request-size
+# test fills these). The form itself grows: any number of rows, up to the limits below.
 ACCUSED_ROWS = 3
 VICTIM_ROWS = 2
 WITNESS_ROWS = 2
 PROPERTY_ROWS = 2
+# The kinds of row the FIR form grows by, as their field names begin ("accused_0_name").
+ROW_KINDS = ("accused", "victim", "witness", "property")
+# The most persons (the complainant too) and property items one FIR holds (node.records.limits).
+MAX_PERSONS = limits.count("Fir.persons")
+MAX_PROPERTY = limits.count("Fir.property")
 _STATUS_NAMES = frozenset(s.upper() for s in PROPERTY_STATUSES)
 # The oldest age the forms take, and the largest value in rupees (₹10 lakh crore).
 MAX_AGE = 150
@@ -71,6 +82,9 @@ PORTAL_LIMITS = {
     "office": limits.text("Grievance.against_office"),
     "note": limits.text("ServiceRequestUpdate.note"),
 }
+# A row's field name: its kind and its index, written as JavaScript writes a number (no leading
+# zero, so "accused_01_" and "accused_1_" are never two rows), at most four digits.
+_ROW_FIELD = re.compile(r"(accused|victim|witness|property)_(0|[1-9][0-9]{0,3})_[a-z_]+")
 _CITATION = re.compile(r"^\s*([A-Za-z][A-Za-z_-]*)\s*[: ]\s*(?:u/s\s*|s\.\s*)?(\S.*?)\s*$")
 
 
@@ -191,14 +205,79 @@ def _property(
 
 @dataclass(slots=True)
 class FirForm:
-    """The FIR form read: the record and the problems found."""
+    """The FIR form read: the record, the problems found, and those of each row by the row's
+    field prefix ("accused_2_"), for the page to show beside the row."""
 
     fir: records_pb2.Fir
     problems: list[str] = field(default_factory=list)
+    row_problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def refuse(self, prefix: str, lines: Sequence[str]) -> None:
+        """Adds the problems `lines` of the row whose fields begin with `prefix`."""
+        if lines:
+            self.problems.extend(lines)
+            self.row_problems.setdefault(prefix, []).extend(lines)
+
+
+def row_indexes(values: Mapping[str, str]) -> dict[str, list[int]]:
+    """The index of every row of each kind (`ROW_KINDS`) the form was sent with, filled or empty,
+    in order: the form grows by rows ("accused_7_name"), and a removed row leaves a gap."""
+    found: dict[str, set[int]] = {kind: set() for kind in ROW_KINDS}
+    for key in values:
+        match = _ROW_FIELD.fullmatch(key)
+        if match is not None:
+            found[match[1]].add(int(match[2]))
+    return {kind: sorted(indexes) for kind, indexes in found.items()}
+
+
+_PERSON_FIELDS = ("name", "relation", "relative_name", "age", "sex", "address", "mobile")
+_ROLES = {
+    "accused": records_pb2.ACCUSED,
+    "victim": records_pb2.VICTIM,
+    "witness": records_pb2.WITNESS,
+}
+
+
+def _person_row(
+    values: Mapping[str, str], kind: str, index: int, form: FirForm
+) -> records_pb2.PersonInCase | None:
+    """The person of one row ("accused 3" is the row `accused_2_`); None for a row left empty."""
+    prefix = f"{kind}_{index}_"
+    what = f"{kind} {index + 1}"
+    role = _ROLES[kind]
+    name = values.get(prefix + "name", "").strip()
+    if kind == "accused" and (values.get(prefix + "unknown") == "on" or name.lower() == "unknown"):
+        return records_pb2.PersonInCase(role=role, unknown=True)
+    if not any(values.get(prefix + f, "").strip() for f in _PERSON_FIELDS):
+        return None
+    problems: list[str] = []
+    if not name:
+        unknown = " (or tick that the accused is not known)" if kind == "accused" else ""
+        problems.append(f"{what}: write the name{unknown}, or clear the row")
+    found = person(values, prefix, what, problems)
+    problems += [f"{what}: {line}" for line in limits.problems(found)]
+    form.refuse(prefix, problems)
+    return records_pb2.PersonInCase(person=found, role=role)
+
+
+def _property_row(
+    values: Mapping[str, str], index: int, form: FirForm
+) -> records_pb2.PropertyItem | None:
+    """The item of one row ("property item 3" is the row `property_2_`); None if left empty."""
+    prefix = f"property_{index}_"
+    what = f"property item {index + 1}"
+    problems: list[str] = []
+    item = _property(values, prefix, what, problems)
+    if item is not None:
+        problems += [f"{what}: {line}" for line in limits.problems(item)]
+    form.refuse(prefix, problems)
+    return item
 
 
 def parse_fir(values: Mapping[str, str]) -> FirForm:
-    """The FIR form (`/fir/new`, and a petition's conversion) as an FIR record."""
+    """The FIR form (`/fir/new`, and a petition's conversion) as an FIR record: any number of
+    accused, victims, witnesses and property items (`row_indexes`), rows left empty skipped, at
+    most MAX_PERSONS persons and MAX_PROPERTY items; every problem names its row."""
     problems: list[str] = []
     fir = records_pb2.Fir(
         occurrence_from_ms=local_ms(values.get("occurrence_from", ""), "occurrence from", problems),
@@ -209,6 +288,7 @@ def parse_fir(values: Mapping[str, str]) -> FirForm:
         zero_fir=values.get("zero_fir") == "on",
         jurisdiction_station=values.get("jurisdiction_station", "").strip(),
     )
+    form = FirForm(fir, problems)
     for row in range(SECTION_ROWS):
         cited = section_citation(values.get(f"section_{row}", ""), problems)
         if cited is not None:
@@ -218,37 +298,27 @@ def parse_fir(values: Mapping[str, str]) -> FirForm:
         fir.persons.append(
             records_pb2.PersonInCase(person=complainant, role=records_pb2.COMPLAINANT)
         )
-    for row in range(ACCUSED_ROWS):
-        prefix = f"accused_{row}_"
-        name = values.get(prefix + "name", "").strip()
-        unknown = values.get(prefix + "unknown") == "on" or name.lower() == "unknown"
-        if unknown:
-            fir.persons.append(records_pb2.PersonInCase(role=records_pb2.ACCUSED, unknown=True))
-        elif name:
-            fir.persons.append(
-                records_pb2.PersonInCase(
-                    person=person(values, prefix, f"accused {row + 1}", problems),
-                    role=records_pb2.ACCUSED,
-                )
-            )
-    for role, rows, label in (
-        (records_pb2.VICTIM, VICTIM_ROWS, "victim"),
-        (records_pb2.WITNESS, WITNESS_ROWS, "witness"),
-    ):
-        for row in range(rows):
-            prefix = f"{label}_{row}_"
-            if values.get(prefix + "name", "").strip():
-                fir.persons.append(
-                    records_pb2.PersonInCase(
-                        person=person(values, prefix, f"{label} {row + 1}", problems), role=role
-                    )
-                )
-    for row in range(PROPERTY_ROWS):
-        item = _property(values, f"property_{row}_", f"property item {row + 1}", problems)
+    rows = row_indexes(values)
+    for kind in ("accused", "victim", "witness"):
+        for index in rows[kind]:
+            found = _person_row(values, kind, index, form)
+            if found is not None:
+                fir.persons.append(found)
+    for index in rows["property"]:
+        item = _property_row(values, index, form)
         if item is not None:
             fir.property.append(item)
+    if len(fir.persons) > MAX_PERSONS:
+        problems.append(
+            f"at most {MAX_PERSONS} persons in one FIR, the complainant included: "
+            f"{len(fir.persons)} given"
+        )
+    if len(fir.property) > MAX_PROPERTY:
+        problems.append(
+            f"at most {MAX_PROPERTY} property items in one FIR: {len(fir.property)} given"
+        )
     _recording(values, fir.recording, problems)
-    return FirForm(fir, problems)
+    return form
 
 
 def _recording(

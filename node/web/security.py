@@ -43,6 +43,9 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_MAX_AGE_S = 2 * 60 * 60
 SESSION_COOKIE_MAX_AGE_S = 12 * 60 * 60
 LOGIN_COOKIE_MAX_AGE_S = 5 * 60
+# The most fields a submitted form may have (Starlette's default is 1,000); the request body
+# is bounded first (node.records.limits.MAX_REQUEST_BYTES).
+MAX_FORM_FIELDS = 2_000
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'"
@@ -230,7 +233,9 @@ async def csrf_protected(request: Request) -> None:
     if not token:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()  # cached: the handler reads the same form
+            # Cached: the handler reads the same form. Room for the FIR form at its limits
+            # (100 persons and 100 property items, about 1,500 fields); the body is bounded.
+            form = await request.form(max_fields=MAX_FORM_FIELDS)
             value = form.get(CSRF_FIELD)
             token = value if isinstance(value, str) else None
     await run_in_threadpool(verify_csrf, request, token)

@@ -109,17 +109,31 @@ def test_an_officer_logs_in_again_at_once(node: WebNode) -> None:
     assert time.monotonic() - started < 25  # no wait for a 30-second step
 
 
-def register_fir(page: Any, base_url: str, complainant: str, mobile: str = "9447000123") -> str:
-    """Fills /fir/new and submits it; returns the case page's URL."""
-    page.goto(f"{base_url}/fir/new")
+def open_section(page: Any, section: str) -> None:
+    """Unfolds a section of the FIR form (a <details>), as an officer clicks its heading."""
+    if page.get_attribute(f"#section-{section}", "open") is None:
+        page.click(f"#section-{section} > summary")
+
+
+def fill_fir_start(page: Any, complainant: str, mobile: str = "9447000123") -> None:
+    """Fills the FIR form's occurrence, section and complainant (the page is /fir/new)."""
     occurred = datetime.now(IST) - timedelta(hours=3)
     page.fill("#occurrence_from", occurred.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#place", "Near HMT junction bus stop, Kalamassery")
     page.fill("#section_0", "BNS 303(2)")
+    open_section(page, "complainant")
     page.fill("#complainant_name", complainant)
     page.fill("#complainant_mobile", mobile)
     page.fill("#complainant_age", "41")
+
+
+def register_fir(page: Any, base_url: str, complainant: str, mobile: str = "9447000123") -> str:
+    """Fills /fir/new and submits it; returns the case page's URL."""
+    page.goto(f"{base_url}/fir/new")
+    fill_fir_start(page, complainant, mobile)
+    open_section(page, "accused")
     page.check("input[name='accused_0_unknown']")
+    open_section(page, "facts")
     page.fill("#brief_facts", "The complainant's motorcycle parked near the bus stop was stolen.")
     with page.expect_navigation():
         page.click("form[action='/fir/new'] button[type=submit]")
@@ -265,6 +279,96 @@ def test_markup_in_a_name_opens_no_dialog(officer_context: Any, node: WebNode) -
     page.wait_for_timeout(300)
     assert dialogs == []
     page.close()
+
+
+# -- the FIR form that grows with the case ------------------------------------------------------
+
+ACCUSED = 25
+ITEMS = 40
+
+
+def test_fir_form_grows_to_25_accused_and_40_items_and_keeps_a_draft(
+    browser: Any, node: WebNode
+) -> None:
+    """A rioting case: "Add accused" pressed from the keyboard 24 times (the focus lands on each
+    new row's name), "Add item" clicked 39 times; a reload restores every row from the draft;
+    the case page lists 25 accused and 40 items, and the draft is gone."""
+    started = time.monotonic()
+    context = browser.new_context(locale="en-IN")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        ui_login(page, node.base_url, node.new_officer(role="sho", sex="M", name="Biju Menon"))
+        page.goto(f"{node.base_url}/fir/new")
+        assert page.get_attribute("#section-occurrence", "open") is not None
+        assert page.get_attribute("#section-accused", "open") is None  # folded
+        fill_fir_start(page, "Shaji Varghese", mobile="9447000777")
+        # From the keyboard alone: Enter on "Add accused" puts the focus in the new row's name.
+        open_section(page, "accused")
+        page.fill("#accused_0_name", "Rioter 01")
+        for n in range(1, ACCUSED):
+            page.press("button[data-add='accused']", "Enter")
+            page.keyboard.insert_text(f"Rioter {n + 1:02d}")
+        # Enter on "Add item", then category, Tab, description, Tab, status ("s": stolen).
+        open_section(page, "property")
+        page.focus("#property_0_category")
+        for n in range(ITEMS):
+            if n:
+                page.press("button[data-add='property']", "Enter")
+            page.keyboard.insert_text("glass")
+            page.keyboard.press("Tab")
+            page.keyboard.insert_text(f"Shop glass pane {n + 1:02d}")
+            page.keyboard.press("Tab")
+            page.keyboard.press("s")
+        names = "#accused-rows input[name$='_name']:not([name$='relative_name'])"
+        typed = page.eval_on_selector_all(names, "fields => fields.map(f => f.id + '=' + f.value)")
+        assert typed == [f"accused_{n}_name=Rioter {n + 1:02d}" for n in range(ACCUSED)], typed
+        statuses = "#property-rows select[name$='_status']"
+        chosen = page.eval_on_selector_all(statuses, "fields => fields.map(f => f.value)")
+        assert chosen == ["stolen"] * ITEMS, chosen
+        page.select_option("#property_39_status", "lost")
+        assert page.inner_text("#section-accused summary .badge") == str(ACCUSED)
+        # A row removed: the rows after it are numbered again.
+        page.click("button[data-add='accused']")
+        page.fill(f"#accused_{ACCUSED}_name", "Added by mistake")
+        page.click(f"#accused-rows > .row[data-row='{ACCUSED}'] .remove-row")
+        assert page.locator("#accused-rows > .row").count() == ACCUSED
+        open_section(page, "facts")
+        page.fill("#brief_facts", "A mob broke into the shop and carried away its stock.")
+
+        # The session times out, say: the page again, and every row is back from the draft.
+        page.reload()
+        assert page.is_visible("#draft-note"), page.inner_text("main")[:2000]
+        assert page.locator("#accused-rows > .row").count() == ACCUSED
+        assert page.locator("#property-rows > .row").count() == ITEMS
+        assert page.input_value("#accused_24_name") == "Rioter 25"
+        assert page.input_value("#property_39_description") == "Shop glass pane 40"
+        assert page.input_value("#property_39_status") == "lost"
+        assert page.input_value("#complainant_name") == "Shaji Varghese"
+        screenshot(page, "fir-form-grown")
+
+        with page.expect_navigation():
+            page.click("form[action='/fir/new'] button[type=submit]")
+        assert "/case/" in page.url, page.inner_text("main")[:2000]
+        text = page.inner_text("main")
+        assert all(f"Rioter {n:02d}" in text for n in range(1, ACCUSED + 1)), text[:3000]
+        assert all(f"Shop glass pane {n:02d}" in text for n in range(1, ITEMS + 1))
+        assert "Added by mistake" not in text
+        page.goto(f"{node.base_url}/fir/new")
+        assert not page.is_visible("#draft-note")  # registered: the draft is gone
+        assert page.input_value("#complainant_name") == ""
+
+        # A draft can be discarded.
+        page.fill("#place", "Edappally toll junction")
+        page.reload()
+        assert page.input_value("#place") == "Edappally toll junction"
+        with page.expect_navigation():
+            page.click("#draft-discard")
+        assert page.input_value("#place") == ""
+        assert not page.is_visible("#draft-note")
+    finally:
+        context.close()
+    assert time.monotonic() - started < 20
 
 
 # -- a federated search with offices down --------------------------------------------------------

@@ -457,20 +457,29 @@ def fir_sections(request: Request, officer: AsFirRegister) -> Response:
 
 
 def fir_form_page(
-    request: Request, values: Mapping[str, str], problems: list[str], status: int = 200
+    request: Request,
+    values: Mapping[str, str],
+    problems: list[str],
+    status: int = 200,
+    row_problems: Mapping[str, list[str]] | None = None,
 ) -> Response:
-    """The FIR form, with what was typed and the problems found."""
+    """The FIR form, with what was typed (every row of every kind, at least one of each, so the
+    form works without JavaScript) and the problems found, those of a row beside it too."""
+    rows = {kind: indexes or [0] for kind, indexes in forms.row_indexes(values).items()}
     return render(
         request,
         "fir_new.html",
         status_code=status if not problems or status != 200 else 400,
         values=values,
         problems=problems,
+        row_problems=row_problems or {},
         section_rows=range(forms.SECTION_ROWS),
-        accused_rows=range(forms.ACCUSED_ROWS),
-        victim_rows=range(forms.VICTIM_ROWS),
-        witness_rows=range(forms.WITNESS_ROWS),
-        property_rows=range(forms.PROPERTY_ROWS),
+        accused_rows=rows["accused"],
+        victim_rows=rows["victim"],
+        witness_rows=rows["witness"],
+        property_rows=rows["property"],
+        max_persons=forms.MAX_PERSONS,
+        max_property=forms.MAX_PROPERTY,
         relations=RELATIONS,
         sexes=SEXES,
         information_types=forms.INFORMATION_TYPES,
@@ -490,7 +499,7 @@ async def fir_new(request: Request, officer: AsFirRegister) -> Response:
     node = station(request)
     parsed = forms.parse_fir(values)
     if parsed.problems:
-        return fir_form_page(request, values, parsed.problems)
+        return fir_form_page(request, values, parsed.problems, row_problems=parsed.row_problems)
     try:
         check_fir_recorder(officer, parsed.fir, node.statutes)
     except Forbidden as exc:
