@@ -693,6 +693,11 @@ def web_context(
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
         limits=station.config.limits,
+        offices_above=(
+            peers.directory.offices_above
+            if peers is not None and peers.directory is not None
+            else None
+        ),
     )
 
 

@@ -267,6 +267,16 @@ class NodeDirectory:
 
     # -- what the node does with it -------------------------------------------------------------
 
+    def offices_above(self) -> tuple[str, ...]:
+        """The offices this node sits under, nearest first: its certificate's parent, then
+        each one's parent as far as the directory knows (a station: its circle or
+        sub-division, the district, the state, the national bureau)."""
+        if not self.parent:
+            return ()
+        above = [self.parent, *(v.node_id for v in self.directory.ancestors(self.parent))]
+        above += [v.node_id for v in self.directory.ancestors(self.node_id)]
+        return tuple(dict.fromkeys(above))
+
     def children(self) -> list[VerifiedEntry]:
         """The offices whose certificate names this node as their parent, still at work."""
         return [v for v in self.directory.children(self.node_id) if v.status in _AT_WORK]

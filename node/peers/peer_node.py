@@ -493,10 +493,7 @@ class StationPeerNode:
         """Keeps the alerts an office above sent for this node's watches; returns the new.
         Only an office above this node may send them: its certificate's parent, or an ancestor
         in its directory."""
-        above: set[str] = set()
-        if self._directory is not None:
-            above.add(self._directory.parent)
-            above |= {v.node_id for v in self._directory.directory.ancestors(self.node_id)}
+        above = self._directory.offices_above() if self._directory is not None else ()
         if caller.node_id not in above:
             raise NotPermitted(f"{caller.node_id} is not an office above {self.node_id}")
         received = [

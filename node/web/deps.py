@@ -77,6 +77,8 @@ class WebContext:
     # The offices under this node, attention first (`federation.metrics.office_statuses`), for
     # the staff page /network; None on a node that holds no replicas and keeps no directory.
     offices: Callable[[], list[OfficeStatus]] | None = None
+    # The offices this station sits under, nearest first (its directory); None: none known.
+    offices_above: Callable[[], tuple[str, ...]] | None = None
 
 
 # -- the node ------------------------------------------------------------------------------------
@@ -148,15 +150,25 @@ async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # -- who may ---------------------------------------------------------------------------------------
 
 
-def require_this_station(officer: Officer, action: str, node_station: Station) -> None:
+def station_facts(request: Request, io_officer_id: str = "") -> CaseFacts:
+    """A case of this station as the rules see it: the station's node id, the case's
+    investigating officer, and the offices the station sits under (its directory)."""
+    ctx = context(request)
+    above = ctx.offices_above() if ctx.offices_above is not None else ()
+    return CaseFacts(
+        station_node_id=ctx.station.config.node_id,
+        io_officer_id=io_officer_id,
+        offices_above=above,
+    )
+
+
+def require_this_station(officer: Officer, action: str, request: Request) -> None:
     """Refuses (Forbidden) an officer whose jurisdiction does not cover this station: another
     station's officer, a supervisor of another district. The node's own administrator (whose
     account exists only on this node) is not bound to a station."""
     if officer.role == "node_admin":
         return
-    require(
-        officer, action, CaseFacts(station_node_id=node_station.config.node_id, io_officer_id="")
-    )
+    require(officer, action, station_facts(request))
 
 
 def station_officer(action: str) -> Callable[[Request], Officer]:
@@ -166,7 +178,7 @@ def station_officer(action: str) -> Callable[[Request], Officer]:
 
     def dependency(request: Request) -> Officer:
         officer = signed_in(request)
-        require_this_station(officer, action, station(request))
+        require_this_station(officer, action, request)
         return officer
 
     return dependency

@@ -7,8 +7,10 @@ I/O: the officer and the case facts are passed in.
 Three layers, checked in order:
 1. the role table `PERMISSIONS` (role -> frozenset of actions);
 2. jurisdiction: station roles act only on their own station's cases; supervisors and analysts
-   on cases whose station node id starts with their jurisdiction prefix
-   ("kerala/ernakulam-city/");
+   on the stations under the office their jurisdiction names ("kerala/ernakulam-city/sdpo-
+   thrikkakara": the station's chain of offices above it, from its directory, must hold it),
+   or on cases whose station node id starts with their jurisdiction prefix
+   ("kerala/ernakulam-city/", for a district or a state);
 3. case rules: a case's diary, arrests, seizures and charge sheet belong to its investigating
    officer, or to a supervisor (the SHO of that station, the circle inspector, the SDPO, the
    district supervisor); information on a listed sexual offence against a woman is recorded by
@@ -189,6 +191,9 @@ class CaseFacts:
 
     station_node_id: str
     io_officer_id: str
+    # The offices the station sits under, nearest first, as its node knows them (its
+    # directory: node/peers/directory.py `offices_above`); empty when it knows none.
+    offices_above: tuple[str, ...] = ()
 
 
 _KNOWN_ACTIONS = frozenset(ACTIONS)
@@ -201,13 +206,24 @@ def check_action(action: str) -> None:
         raise UsageError(f"unknown action {action!r}")
 
 
-def covers(officer: Officer, station_node_id: str) -> bool:
-    """Whether the station node lies within the officer's jurisdiction."""
+def covers(officer: Officer, station_node_id: str, offices_above: tuple[str, ...] = ()) -> bool:
+    """Whether the station node lies within the officer's jurisdiction.
+
+    A supervisor's jurisdiction is either an office ("kerala/ernakulam-city/sdpo-thrikkakara":
+    every station under that office in the organisation, `offices_above` being the station's
+    chain of offices) or a node-id prefix ("kerala/ernakulam-city/": every station whose id
+    starts with it, which suits a district). An office that is not above the station does not
+    cover it, however its id begins: an SDPO covers the sub-division's stations, not the
+    district's.
+    """
     if officer.role in STATION_ROLES:
         return bool(officer.station_node_id) and officer.station_node_id == station_node_id
     if officer.role in SUPERVISOR_ROLES or officer.role in ANALYST_ROLES:
         if officer.jurisdiction == NATIONAL:
             return officer.role == "ncrb_analyst"
+        office = officer.jurisdiction.strip().strip("/")
+        if office and office in offices_above:
+            return True
         prefix = jurisdiction_prefix(officer.jurisdiction)
         return bool(prefix) and station_node_id.startswith(prefix)
     return False
@@ -227,7 +243,7 @@ def _refusal(officer: Officer, action: str, case: CaseFacts | None) -> str | Non
         return f"the role {officer.role!r} may not do {action!r}"
     if case is None:
         return None
-    if not covers(officer, case.station_node_id):
+    if not covers(officer, case.station_node_id, case.offices_above):
         return f"case of {case.station_node_id} is outside this officer's jurisdiction"
     if (
         action in CASE_ACTIONS

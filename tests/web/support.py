@@ -130,11 +130,15 @@ def web_node(
     translator: Translator | None = None,
     data_dir: Path | None = None,
     limits: Limits = ROOMY,
+    offices_above: tuple[str, ...] | None = None,
 ) -> Node:
-    """`station`'s web app, with its own accounts (in `tmp`) on a hand-moved clock."""
+    """`station`'s web app, with its own accounts (in `tmp`) on a hand-moved clock;
+    `offices_above`: the chain of offices the station sits under, as its directory would say."""
     clock = Clock()
     accounts = Accounts(f"sqlite:///{tmp / 'accounts.sqlite3'}", clock=clock, hasher=FAST)
     context = WebContext(station=station, accounts=accounts, data_dir=data_dir, limits=limits)
+    if offices_above is not None:
+        context.offices_above = lambda: offices_above
     if translator is not None:
         context.translator = translator
     return Node(station, accounts, clock, create_app(context))

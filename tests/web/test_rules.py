@@ -125,6 +125,24 @@ def test_rules_other_station_refused() -> None:
     assert not allowed(officer("sdpo", jurisdiction="kerala/ernakulam"), "fir.read", case=case())
 
 
+def test_rules_supervisor_jurisdiction_is_the_offices_under_them() -> None:
+    """An SDPO named by their office covers the stations under it (the station's chain of
+    offices, from its directory), not the district's other sub-divisions, though the ids share
+    the district's prefix; a circle inspector likewise."""
+    above = ("kerala/ernakulam-city/sdpo-thrikkakara", "kerala/ernakulam-city/dpo")
+    ours = CaseFacts(station_node_id=KALAMASSERY, io_officer_id="PEN9", offices_above=above)
+    thrikkakara = officer("sdpo", jurisdiction="kerala/ernakulam-city/sdpo-thrikkakara/")
+    aluva = officer("sdpo", jurisdiction="kerala/ernakulam-city/sdpo-aluva/")
+    assert allowed(thrikkakara, "enquiry.permit", case=ours)
+    assert not allowed(aluva, "enquiry.permit", case=ours)
+    with pytest.raises(Forbidden, match="jurisdiction"):
+        require(aluva, "case.chargesheet", ours)
+    # Without the chain (a station that knows no offices above it) the office covers nothing.
+    assert not allowed(thrikkakara, "fir.read", case=case())
+    # The district, as a prefix, still covers it.
+    assert allowed(officer("district_supervisor", jurisdiction=CITY), "fir.read", case=ours)
+
+
 def test_rules_analyst_jurisdiction() -> None:
     state = officer("scrb_analyst", jurisdiction="kerala/")
     assert allowed(state, "fir.read", case=case(station=ALUVA))

@@ -69,13 +69,13 @@ from node.web.deps import (
     redirect,
     render,
     station,
+    station_facts,
     station_officer,
 )
 from node.web.errors import public_message
 from node.web.proofs import timeline
 from node.web.rules import (
     STATION_ROLES,
-    CaseFacts,
     Forbidden,
     Officer,
     allowed,
@@ -128,10 +128,6 @@ CASE_ACTIONS = {
 }
 CONVERT_SECTION_ROWS = 3
 TRANSFER_COMMAND = "cctns peer transfer-zero-fir"
-
-
-def _facts(node: Station, io: str) -> CaseFacts:
-    return CaseFacts(station_node_id=node.config.node_id, io_officer_id=io)
 
 
 def _may_unseal(officer: Officer, node: Station) -> bool:
@@ -316,10 +312,10 @@ def _casework(
         if found is not None:
             indexes.append(found.ledger_index)
             indexes.extend(casework_index.petition_updates(node.index, petition_receipt))
-    facts = _facts(node, io)
+    facts = station_facts(request, io)
     custody = held.arrests(node.index, number)
     can = {
-        "assign_io": allowed(officer, "case.diary", case=_facts(node, "")),
+        "assign_io": allowed(officer, "case.diary", case=station_facts(request, "")),
         "arrest": allowed(officer, "case.arrest", case=facts),
         "seizure": allowed(officer, "case.seizure", case=facts),
         "diary": allowed(officer, "case.diary", case=facts),
@@ -581,7 +577,9 @@ async def _case_action(request: Request, officer: Officer, ref: str, action: str
     number = fir.fir_number or fir.zero_fir_number
     io = await blocking(casework_index.current_io, node.index, number)
     # Assigning the IO is supervisory: checked on the case with no IO (the SHO, supervisors).
-    require(officer, CASE_ACTIONS[action], _facts(node, "" if action == "assign-io" else io))
+    require(
+        officer, CASE_ACTIONS[action], station_facts(request, "" if action == "assign-io" else io)
+    )
     problems: list[str] = []
     try:
         if action == "assign-io":

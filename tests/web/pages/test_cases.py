@@ -283,3 +283,29 @@ def test_casework_pages_need_a_signed_in_officer(node: Node) -> None:
     response = client.get("/petition", params={"number": "PET/2026/000001"}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+def test_an_sdpo_permits_enquiries_for_the_stations_of_the_sub_division_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A supervisor's jurisdiction is the offices under them: Kalamassery sits under the
+    Thrikkakara sub-division (its directory says so), so that SDPO may permit a preliminary
+    enquiry there and the SDPO of Aluva, in the same district, may not."""
+    tmp = tmp_path_factory.mktemp("sub-division")
+    above = ("kerala/ernakulam-city/sdpo-thrikkakara", "kerala/ernakulam-city/dpo", "kerala/scrb")
+    made = web_node(tmp, open_kalamassery(tmp), offices_above=above)
+    try:
+        receipt = receive_petition(made.station, "general", subject="Money not returned")
+        permitted = {"number": receipt, "sections": "BNS 316(2)"}
+        aluva = login(made, "PEN500001", "sdpo", station_node_id="",
+                      jurisdiction="kerala/ernakulam-city/sdpo-aluva")  # fmt: skip
+        size = made.station.ledger.size()
+        assert _post(aluva, "/petition/permit", permitted).status_code == 403
+        assert made.station.ledger.size() == size
+        ours = login(made, "PEN500002", "sdpo", station_node_id="",
+                     jurisdiction="kerala/ernakulam-city/sdpo-thrikkakara")  # fmt: skip
+        assert _post(ours, "/petition/permit", permitted).status_code == 303
+        state = casework_index.petition_status(made.station.index, receipt)
+        assert state is not None and state.enquiry_permitted_by == "PEN500002"
+    finally:
+        made.close()
