@@ -14,6 +14,8 @@ and what the station owes the law by when.
         [--statement "Name|what they said"] [--document ...]
     cctns case inform "FIR No. 12/2026" --text "Told by phone: ..."
     cctns case lockup | property [--fir REF] | due        the registers and the clocks
+    cctns case process-receive | process-serve | process-return | processes | ncr-forward
+                                                          (admin/process_cli.py)
 
 Times (--at) are ISO ("2026-12-01T14:30", India time unless an offset is given); --until is a
 date, the remand ending at the end of that day in India. Every command writes nothing when
@@ -27,6 +29,7 @@ import datetime
 import os
 from typing import Any
 
+from admin import process_cli
 from admin.common import command, emit, open_station
 from ledger.errors import InputError
 from node.index import investigation as held
@@ -245,6 +248,7 @@ def cmd_due(args: argparse.Namespace) -> int:
                 "due": _when(d.due_ms),
                 "overdue": d.overdue,
                 "what": d.what,
+                "ref": d.ref,
             }
             for d in due
         ]
@@ -309,6 +313,7 @@ def register(case: Any) -> None:
     sub = command(case, "property", cmd_property, "the property register with movements")
     sub.add_argument("--fir", help="one case only")
     command(case, "due", cmd_due, "what is overdue or due within a week")
+    process_cli.register(case)  # the process register, the NCRs' forwarding
 
 
 __all__ = ["register"]

@@ -49,6 +49,9 @@ class EntryBody(_message.Message):
     SERVICE_REQUEST_UPDATE_FIELD_NUMBER: _builtins.int
     GRIEVANCE_FIELD_NUMBER: _builtins.int
     GRIEVANCE_UPDATE_FIELD_NUMBER: _builtins.int
+    COURT_PROCESS_FIELD_NUMBER: _builtins.int
+    PROCESS_STEP_FIELD_NUMBER: _builtins.int
+    NCR_FORWARDING_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the log's origin line, e.g. cctns.in/kerala/ernakulam-city/ps-kalamassery"""
     index: _builtins.int
@@ -96,6 +99,12 @@ class EntryBody(_message.Message):
     def grievance(self) -> _records_pb2.Grievance: ...
     @_builtins.property
     def grievance_update(self) -> _records_pb2.GrievanceUpdate: ...
+    @_builtins.property
+    def court_process(self) -> _records_pb2.CourtProcess: ...
+    @_builtins.property
+    def process_step(self) -> _records_pb2.ProcessStep: ...
+    @_builtins.property
+    def ncr_forwarding(self) -> _records_pb2.NcrForwarding: ...
     def __init__(
         self,
         *,
@@ -121,12 +130,15 @@ class EntryBody(_message.Message):
         service_request_update: _records_pb2.ServiceRequestUpdate | None = ...,
         grievance: _records_pb2.Grievance | None = ...,
         grievance_update: _records_pb2.GrievanceUpdate | None = ...,
+        court_process: _records_pb2.CourtProcess | None = ...,
+        process_step: _records_pb2.ProcessStep | None = ...,
+        ncr_forwarding: _records_pb2.NcrForwarding | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "ncr", b"ncr", "node_event", b"node_event", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "court_process", b"court_process", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "court_process", b"court_process", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update"]  # noqa: Y015
+    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update", "court_process", "process_step", "ncr_forwarding"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_record) -> _WhichOneofReturnType_record | None: ...
 

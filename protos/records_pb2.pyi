@@ -1080,6 +1080,129 @@ class DiaryStatement(_message.Message):
 Global___DiaryStatement: _TypeAlias = DiaryStatement  # noqa: Y015
 
 @_typing.final
+class CourtProcess(_message.Message):
+    """A court's process received by the station to serve or execute (the process register): a
+    summons (BNSS s.63), a bailable or non-bailable warrant of arrest (BNSS s.72), a proclamation
+    for a person absconding (BNSS s.84). Numbered by the station per year ("PRC/2026/000012",
+    node/records/processes.py); the case may be another station's or a private complaint.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESS_NUMBER_FIELD_NUMBER: _builtins.int
+    PROCESS_TYPE_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    COURT_CASE_NUMBER_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
+    RETURNABLE_DATE_FIELD_NUMBER: _builtins.int
+    FIR_NUMBER_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_MS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    process_number: _builtins.str
+    process_type: _builtins.str
+    """node.records.processes.PROCESS_TYPES"""
+    court: _builtins.str
+    court_case_number: _builtins.str
+    """the court's reference: "CC 231/2026", "ST 12/2025" """
+    returnable_date: _builtins.str
+    """ISO date the process is returnable to the court"""
+    fir_number: _builtins.str
+    """optional: when it relates to an FIR of this station"""
+    received_at_ms: _builtins.int
+    note: _builtins.str
+    @_builtins.property
+    def person(self) -> Global___Person:
+        """the person to be served or arrested: name, relative, address"""
+
+    def __init__(
+        self,
+        *,
+        process_number: _builtins.str = ...,
+        process_type: _builtins.str = ...,
+        court: _builtins.str = ...,
+        court_case_number: _builtins.str = ...,
+        person: Global___Person | None = ...,
+        returnable_date: _builtins.str = ...,
+        fir_number: _builtins.str = ...,
+        received_at_ms: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["court", b"court", "court_case_number", b"court_case_number", "fir_number", b"fir_number", "note", b"note", "person", b"person", "process_number", b"process_number", "process_type", b"process_type", "received_at_ms", b"received_at_ms", "returnable_date", b"returnable_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CourtProcess: _TypeAlias = CourtProcess  # noqa: Y015
+
+@_typing.final
+class ProcessStep(_message.Message):
+    """A step of a process, appended, never an edit: served (a summons), executed (a warrant),
+    published (a proclamation), each with when and how; or returned unserved, with the reason.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESS_NUMBER_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    process_number: _builtins.str
+    step: _builtins.str
+    """node.records.processes.STEPS"""
+    at_ms: _builtins.int
+    note: _builtins.str
+    """how it was served or executed; why it was returned"""
+    def __init__(
+        self,
+        *,
+        process_number: _builtins.str = ...,
+        step: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "note", b"note", "process_number", b"process_number", "step", b"step"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessStep: _TypeAlias = ProcessStep  # noqa: Y015
+
+@_typing.final
+class NcrForwarding(_message.Message):
+    """The daily diary report of the non-cognizable cases forwarded to the magistrate, fortnightly
+    (BNSS s.174(1)(ii)): the NCRs registered since the last forwarding.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NCR_NUMBERS_FIELD_NUMBER: _builtins.int
+    MAGISTRATE_FIELD_NUMBER: _builtins.int
+    FORWARDED_AT_MS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    magistrate: _builtins.str
+    forwarded_at_ms: _builtins.int
+    note: _builtins.str
+    @_builtins.property
+    def ncr_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        ncr_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        magistrate: _builtins.str = ...,
+        forwarded_at_ms: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["forwarded_at_ms", b"forwarded_at_ms", "magistrate", b"magistrate", "ncr_numbers", b"ncr_numbers", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NcrForwarding: _TypeAlias = NcrForwarding  # noqa: Y015
+
+@_typing.final
 class ServiceRequest(_message.Message):
     """A citizen's request for police verification (passport, employment, tenant), a NOC or a
     permission, with the date it is due.

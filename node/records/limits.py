@@ -227,6 +227,19 @@ TEXT: Final[Mapping[str, int]] = {
     "GrievanceUpdate.receipt_number": REFERENCE,
     "GrievanceUpdate.status": 20,
     "GrievanceUpdate.note": NOTE,
+    "CourtProcess.process_number": REFERENCE,
+    "CourtProcess.process_type": 24,
+    "CourtProcess.court": LINE,
+    "CourtProcess.court_case_number": REFERENCE,
+    "CourtProcess.returnable_date": 10,
+    "CourtProcess.fir_number": REFERENCE,
+    "CourtProcess.note": NOTE,
+    "ProcessStep.process_number": REFERENCE,
+    "ProcessStep.step": 24,
+    "ProcessStep.note": NOTE,
+    "NcrForwarding.ncr_numbers": REFERENCE,
+    "NcrForwarding.magistrate": LINE,
+    "NcrForwarding.note": NOTE,
     # ledger.proto
     "EntryBody.origin": ORIGIN,
     "EntryBody.officer_id": OFFICER_ID,
@@ -307,6 +320,8 @@ COUNT: Final[Mapping[str, int]] = {
     "Disposal.accused_codes": 100,
     "Disposal.sections": 20,
     "PetitionUpdate.sections": 20,
+    # The NCRs of a fortnight at a busy station (BNSS s.174(1)(ii)), many times over.
+    "NcrForwarding.ncr_numbers": 2000,
     # A search answers at most 500 hits (federation/service.py MAX_SEARCH_LIMIT).
     "AuditEntry.returned_refs": 500,
     # A proof in a tree of up to 2^64 leaves.

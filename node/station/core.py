@@ -33,6 +33,7 @@ from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
 from node.index.investigation import InvestigationProjection
+from node.index.processes import ProcessesProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex
 from node.index.services import ServicesProjection
 from node.records import limits
@@ -75,8 +76,14 @@ def node_ledger(data_dir: DataDir, store: LogStore, origin: str) -> Ledger:
 
 def station_projections() -> tuple[Projection, ...]:
     """The index projections a node's index carries beyond its core tables: casework and
-    investigations and citizen services (fresh instances: none is shared between indexes)."""
-    return (CaseworkProjection(), InvestigationProjection(), ServicesProjection())
+    investigations, citizen services, the process register (fresh instances: none is shared
+    between indexes)."""
+    return (
+        CaseworkProjection(),
+        InvestigationProjection(),
+        ServicesProjection(),
+        ProcessesProjection(),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from node.index import casework as cases
 from node.index import investigation as held
+from node.index.processes import last_forwarding, ncrs_not_forwarded, process_register
 from node.index.schema import firs, record_sections, records
 from node.records.investigation import (
     APPEAL_RESULTS,
@@ -38,6 +39,7 @@ from node.records.investigation import (
     default_bail_days,
     two_month_case,
 )
+from node.records.processes import NCR_FORWARDING_MS
 from node.records.validation import DAY_MS, IST, Problems, check_sections, ist_date
 from node.station import views
 from node.station.core import Station
@@ -241,18 +243,21 @@ def check_disposal(
 class Due:
     """One thing the station owes the law by a time."""
 
-    kind: str  # "production", "final_report", "default_bail", "progress", "fir_to_magistrate"
-    fir_number: str
+    kind: str  # "production", "final_report", "default_bail", "progress", "fir_to_magistrate",
+    # "process" (a court's process pending), "ncr_forwarding" (NCRs to the magistrate)
+    fir_number: str  # "" for what is no case's (the NCRs; a process of another station's case)
     due_ms: int
     what: str
     overdue: bool
+    ref: str = ""  # the process number, for a process
 
 
 def due_now(station: Station, *, now: int | None = None) -> list[Due]:
     """Everything overdue, and everything due within a week: persons to be produced before a
     magistrate, final reports of remanded cases (bail by default) and of rape and POCSO cases
-    (two months), informants to be told of the progress (ninety days). Overdue first, then by
-    due time."""
+    (two months), informants to be told of the progress (ninety days), courts' processes
+    pending (by their returnable day), the NCRs to forward to the magistrate (fortnightly).
+    Overdue first, then by due time."""
     moment = station.now() if now is None else now
     index = station.index
     found: list[Due] = []
@@ -325,8 +330,45 @@ def due_now(station: Station, *, now: int | None = None) -> list[Due]:
                 moment > due,
             )
         )
+    found.extend(_processes_and_ncrs(station, moment))
     kept = [d for d in found if d.overdue or d.due_ms <= moment + SOON_MS]
     return sorted(kept, key=lambda d: (not d.overdue, d.due_ms, d.fir_number))
+
+
+def _processes_and_ncrs(station: Station, moment: int) -> list[Due]:
+    """The court's processes pending (due on their returnable day, BNSS Chapter VI) and the
+    NCRs to forward to the magistrate (fifteen days after the last forwarding, or after the
+    first NCR not forwarded yet: BNSS s.174(1)(ii))."""
+    found: list[Due] = []
+    for p in process_register(station.index, returnable_by=moment + SOON_MS, limit=10_000):
+        kind = p.process_type.replace("_", " ")
+        found.append(
+            Due(
+                "process",
+                p.fir_number,
+                p.returnable_ms,
+                f"{p.process_number}: {kind} of {p.court} ({p.court_case_number}) on {p.name}, "
+                f"returnable {p.returnable_date}",
+                moment >= p.returnable_ms,
+                p.process_number,
+            )
+        )
+    waiting = ncrs_not_forwarded(station.index)
+    if waiting:
+        last = last_forwarding(station.index)
+        since = last.forwarded_at_ms if last is not None else waiting[0].reported_at_ms
+        due = since + NCR_FORWARDING_MS
+        found.append(
+            Due(
+                "ncr_forwarding",
+                "",
+                due,
+                f"forward the daily diary report of {len(waiting)} NCRs to the magistrate "
+                "(fortnightly, BNSS s.174(1)(ii))",
+                moment > due,
+            )
+        )
+    return found
 
 
 def _ist_ms(day: datetime.date) -> int:
