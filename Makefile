@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m simulations.bench_import
 	$(BIN)/python -m simulations.bench_federation
 	$(BIN)/python -m simulations.bench_web
+	$(BIN)/python -m simulations.bench_register
 	$(BIN)/python -m simulations.bench_sim
 	$(BIN)/python -m simulations.bench_aggregate
 	$(BIN)/python -m simulations.bench_national_search --queries 100

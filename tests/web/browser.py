@@ -39,21 +39,11 @@ from node.demo.federation import free_port as port
 from node.demo.seed import seed_station
 from node.station.core import Station
 from node.web.auth import accounts_for
+from simulations.chromium import CHROMIUM, CHROMIUM_ARGS, MISSING, has_chromium
 from tests.processes import start_node, stop_node
 from tests.web.clocked_node import ClockFile
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 NODE_ID = ORIGIN.split("/", 1)[1]
 DISTRICT = "Ernakulam City"
@@ -254,19 +244,12 @@ def running_node(base: Path, *, records: int = 300) -> Iterator[WebNode]:
         yield node
 
 
-def has_chromium() -> bool:
-    return CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)
-
-
 def require_chromium() -> None:
     if has_chromium():
         return
-    message = (
-        "Debian chromium is not installed: run `make setup-browser` (apt-get install chromium)"
-    )
     if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+        pytest.fail(MISSING)
+    pytest.skip(MISSING)
 
 
 @pytest.fixture(name="browser", scope="module")

@@ -202,6 +202,26 @@ def test_accounts_session_idle_expiry_slides(store: Accounts, clock: Clock) -> N
     assert store.session(session.id) is None  # and it stays gone
 
 
+def test_accounts_session_last_seen_written_at_most_once_a_minute(
+    store: Accounts, clock: Clock
+) -> None:
+    """Requests within a minute of the last write leave the session row alone (no write per
+    request); the idle timer still runs from the last write."""
+    _, totp = add_officer(store, clock)
+    session = store.complete_login(
+        store.begin_login("PEN123456", PASSWORD).token, code(totp, clock.now)
+    )
+    written = clock.now
+    clock.advance(30_000)
+    seen = store.session(session.id)
+    assert seen is not None and seen.last_seen_ms == written
+    clock.advance(31_000)
+    seen = store.session(session.id)
+    assert seen is not None and seen.last_seen_ms == clock.now
+    clock.advance(IDLE_MS)
+    assert store.session(session.id) is None
+
+
 def test_accounts_session_absolute_expiry(store: Accounts, clock: Clock) -> None:
     _, totp = add_officer(store, clock)
     session = store.complete_login(
