@@ -8,8 +8,9 @@ accused and the brief facts (untimed), then times the click on Register until th
 has loaded (the POST, the station's checks, numbering, signed append and sync, the index, the
 redirect, the case page's GET, its parsing and load), by the browser's own clock (the click
 as the page saw it, the load event's end), not the driver's round trips. The baseline, in the
-same run and the same browser: a navigation to /healthz, from its start to its load. Reported: p50 and p95 of each, and the p95 ratio. Target (issue 12):
-p95 under 100 ms at 200,000 records. Results: bench-out/register.json.
+same run and the same browser: a navigation to /healthz, from its start to its load.
+Reported: p50 and p95 of each, and the p95 ratio. Target (issue 12): p95 under 100 ms at
+200,000 records. Results: bench-out/register.json.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _fill(page: Any, base: str, n: int) -> None:
 # The browser's own clock, not the driver's: the time of the click as the page saw it (kept
 # across the navigation in sessionStorage), and the end of the case page's load event.
 _STAMP_CLICK = """document.addEventListener("click", () => sessionStorage.setItem(
-    "cctnsClickAt", String(performance.timeOrigin + performance.now())), {capture: true, once: true})"""
+    "cctnsClickAt", String(performance.timeOrigin + performance.now())),
+    {capture: true, once: true})"""
 _LOADED = """() => { const n = performance.getEntriesByType("navigation")[0];
     return n && n.loadEventEnd > 0 ? performance.timeOrigin + n.loadEventEnd : 0; }"""
 _SINCE_START = """() => { const n = performance.getEntriesByType("navigation")[0];
