@@ -44,7 +44,7 @@ from node.records.laws import Statutes
 from node.records.validation import DAY_MS, FIRST_YEAR, IST, LAST_YEAR, utc_ms
 from node.station.core import Station
 from node.station.investigation import Due, due_now
-from node.station.register_export import Column, Register, RegisterKind
+from node.station.register_export import Column, Register, RegisterKind, parse_period
 
 __all__ = [
     "AGE_BANDS",
@@ -110,28 +110,7 @@ def month_period(year: int, month: int) -> Period:
 def adhoc_period(first: str, last: str) -> Period:
     """The period from `first` to `last` (YYYY-MM-DD, both included, India time), at most ten
     years; InputError naming every problem."""
-    problems: list[str] = []
-    days: list[date] = []
-    for what, text in (("from", first), ("to", last)):
-        try:
-            day = date.fromisoformat(text.strip()[:10])
-        except ValueError:
-            problems.append(f"{what} {text[:20]!r} is not a date (YYYY-MM-DD)")
-            continue
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            problems.append(f"{what} {text[:20]!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
-            continue
-        days.append(day)
-    if not problems and days[1] < days[0]:
-        problems.append(f"the period ends ({days[1]}) before it begins ({days[0]})")
-    elif not problems and (days[1] - days[0]).days >= ADHOC_MOST_DAYS:
-        problems.append("an ad hoc report covers at most ten years")
-    if problems:
-        raise InputError("; ".join(problems), problems=problems)
-    start, end = days
-    return Period(
-        start.isoformat(), end.isoformat(), _day_start(start), _day_start(end + timedelta(1))
-    )
+    return parse_period(first, last, most_days=ADHOC_MOST_DAYS, what="an ad hoc report covers")
 
 
 # -- what the queries share ------------------------------------------------------------------------

@@ -240,27 +240,30 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # -- the period and the rows -----------------------------------------------------------------------
 
 
-def parse_period(first: str, last: str) -> Period:
+def parse_period(
+    first: str, last: str, *, most_days: int = MOST_DAYS, what: str = "a register is exported"
+) -> Period:
     """The period from `first` to `last` (YYYY-MM-DD, both included, India time); InputError
-    naming every problem (not a date, the last before the first, longer than a year)."""
+    naming every problem (not a date, the last before the first, longer than `most_days`;
+    `what` names the thing so limited in that message). The reports use it too."""
     problems: list[str] = []
     days: list[date] = []
-    for what, text in (("from", first), ("to", last)):
+    for name, text in (("from", first), ("to", last)):
         try:
             day = date.fromisoformat(text.strip()[:10])
         except ValueError:
-            problems.append(f"{what} {text[:20]!r} is not a date (YYYY-MM-DD)")
+            problems.append(f"{name} {text[:20]!r} is not a date (YYYY-MM-DD)")
             continue
         if not FIRST_YEAR <= day.year <= LAST_YEAR:
-            problems.append(f"{what} {text[:20]!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
+            problems.append(f"{name} {text[:20]!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
             continue
         days.append(day)
     if not problems:
         start, end = days
         if end < start:
             problems.append(f"the period ends ({end}) before it begins ({start})")
-        elif (end - start).days >= MOST_DAYS:
-            problems.append(f"a register is exported for at most {MOST_DAYS} days at a time")
+        elif (end - start).days >= most_days:
+            problems.append(f"{what} for at most {most_days} days at a time")
     if problems:
         raise InputError("; ".join(problems), problems=problems)
     start, end = days
