@@ -65,7 +65,30 @@ FREE_TEXT: Mapping[str, tuple[str, ...]] = {
     "ncr": ("brief_facts",),
     "general_diary": ("summary",),
     "petition": ("subject", "details"),
-    "case_event": ("text", "outcome", "property.description"),
+    "case_event": (
+        "text",
+        "outcome",
+        "property.description",
+        # The investigation forms (node/records/investigation.py): wherever an officer types a
+        # name, a place or what someone said.
+        "arrest_memo.place",
+        "arrest_memo.grounds",
+        "arrest_memo.attesting_witness",
+        "arrest_memo.informed_person",
+        "mahazar.place",
+        "mahazar.witnesses",
+        "custody.bail_bond",
+        "custody.sureties",
+        "movement.counterpart",
+        "movement.reference",
+        "diary.places_visited",
+        "diary.documents",
+        "diary.statements.summary",
+        "diary.statements.witness.name",
+        "diary.statements.witness.relative_name",
+        "diary.statements.witness.address",
+        "disposal.sentence",
+    ),
     "amendment": ("reason",),
 }
 
@@ -218,13 +241,19 @@ def _rewrite(node: Any, parts: list[str], rewrite: Callable[[str], str]) -> None
         if not rest:
             if isinstance(value, str) and value:
                 node[name] = rewrite(value)
+            elif isinstance(value, list):  # a repeated string field
+                node[name] = [rewrite(v) if isinstance(v, str) else v for v in value]
             return
     else:
         value = getattr(node, name)
         if not rest:
-            changed = rewrite(value)
-            if changed != value:  # never marks an absent sub-message present
-                setattr(node, name, changed)
+            if isinstance(value, str):
+                changed = rewrite(value)
+                if changed != value:  # never marks an absent sub-message present
+                    setattr(node, name, changed)
+            else:  # a repeated string field: each item
+                for position, item in enumerate(value):
+                    value[position] = rewrite(item)
             return
     if value is None or isinstance(value, str):
         return

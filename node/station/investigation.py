@@ -101,6 +101,13 @@ def check_diary(
             "changed; what followed goes into the next day's"
         )
     for n, statement in enumerate(diary.statements, 1):
+        w = statement.witness
+        if w.address or w.mobile or w.identity_commitment or w.aliases or w.identifying_marks:
+            problems.add(
+                f"statement {n}: the diary names the person examined (name, relation, relative's "
+                "name); their address and phone belong in the case's records, where the law's "
+                "withholding applies to them"
+            )
         if not statement.witness.name.strip():
             problems.add(f"statement {n}: the name of the person examined is required")
         if not statement.summary.strip():

@@ -16,7 +16,7 @@ from node.records.validation import DAY_MS, ist_date
 from node.station import casework, investigation, registers
 from node.station.core import Station
 from protos import records_pb2
-from tests.node.support import sexual_offence_fir, station_clock_at, theft_fir
+from tests.node.support import VICTIM, sexual_offence_fir, station_clock_at, theft_fir
 
 OFFICER = "PEN100001"
 IO = "PEN300001"
@@ -332,3 +332,40 @@ def test_fir_sent_to_magistrate_and_the_judgment(station: Station) -> None:
                              judgment_date=today),
         appeal=True,
     )  # fmt: skip
+
+
+def test_investigation_forms_redact_a_protected_victims_name(station: Station) -> None:
+    """A rape victim's name typed into the case diary (as the person examined, in what they
+    said, in a place visited) and into a property movement's owner is withheld in the entry,
+    as in the FIR; an address or phone number for the person examined is refused."""
+    fir = registers.register_fir(station, OFFICER, sexual_offence_fir()).ref
+    victim = VICTIM
+    today = ist_date(now_ms()).isoformat()
+    day = records_pb2.DiaryDay(
+        day=today,
+        places_visited=[f"House of {victim} at Kakkanad"],
+        statements=[
+            records_pb2.DiaryStatement(
+                witness=records_pb2.Person(name=victim, age=24, sex="F"),
+                summary=f"{victim} identified the accused at the bus stop",
+            )
+        ],
+    )
+    with_phone = records_pb2.DiaryDay()
+    with_phone.CopyFrom(day)
+    with_phone.statements[0].witness.mobile = "9447000111"
+    refused(station, "address and phone belong", casework.write_diary, IO, fir, with_phone, "x")
+    casework.write_diary(station, IO, fir, day, f"Recorded the statement of {victim}")
+    written = station.ledger.body(station.ledger.size() - 1)
+    assert victim.lower() not in str(written).lower()
+    assert "[withheld:" in written.case_event.diary.statements[0].witness.name
+    seized = casework.seize(
+        station, IO, fir, [records_pb2.PropertyItem(category="mobile phone", description="Phone")],
+        mahazar(),
+    )  # fmt: skip
+    casework.move_property(
+        station, IO, fir,
+        records_pb2.PropertyMovement(item=item_ref(seized.index, 1), movement="returned_to_owner",
+                                     counterpart=victim, reference="CMP 9/2026"),
+    )  # fmt: skip
+    assert victim.lower() not in str(station.ledger.body(station.ledger.size() - 1)).lower()
