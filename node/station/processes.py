@@ -22,7 +22,9 @@ from node.records.processes import (
     canonical_process,
     process_number,
 )
+from node.records.sealing import WITHHELD_TEXT
 from node.records.validation import Problems, check_date, check_officer, check_person, ist_date
+from node.station import views
 from node.station.core import Receipt, Station
 from protos import records_pb2
 
@@ -66,6 +68,7 @@ def receive_process(station: Station, officer_id: str, given: records_pb2.CourtP
                 )
             else:
                 process.fir_number = fir.fir_number or fir.zero_fir_number
+                _withhold(station, process)
         problems.raise_if_any("process not received")
         year = ist_date(received).year
         serial = station.numbers.next(
@@ -74,6 +77,25 @@ def receive_process(station: Station, officer_id: str, given: records_pb2.CourtP
         process.process_number = process_number(serial, year)
         process.received_at_ms = received
         return station.append_records(officer_id, [process], ref=process.process_number)
+
+
+def _withhold(station: Station, process: records_pb2.CourtProcess) -> None:
+    """A process for a person the law protects in its case (a sexual offence's victim, a child)
+    names them as the FIR does: by the sealed identity's commitment (the station's officers see
+    the name through the case's sealed store), or withheld where the FIR holds them in clear
+    from before the policy; the case's protected names are redacted from the note."""
+    _, view = views.amended_view(station, process.fir_number)
+    case = views.protection(station, "fir", view)
+    name = process.person.name.strip().lower()
+    for item in case.sealed:
+        names = {n.strip().lower() for n in (item.identity.name, *item.identity.aliases)}
+        if name and name in names:
+            process.person.CopyFrom(records_pb2.Person(identity_commitment=item.commitment))
+            break
+    else:
+        if name and name in {p.name.strip().lower() for p in case.clear}:
+            process.person.CopyFrom(records_pb2.Person(name=WITHHELD_TEXT))
+    process.note = case.redactor(process.note) if case.redactor else process.note
 
 
 def record_step(

@@ -17,7 +17,7 @@ from node.records.validation import DAY_MS, ist_date
 from node.station import investigation, processes, registers
 from node.station.core import Station
 from protos import records_pb2
-from tests.node.support import station_clock_at, theft_fir
+from tests.node.support import VICTIM, sexual_offence_fir, station_clock_at, theft_fir
 
 OFFICER = "PEN100001"
 
@@ -152,3 +152,19 @@ def test_register_survives_a_rebuilt_index(station: Station) -> None:
     assert processes.receive_process(station, OFFICER, process("summons", today)).ref.endswith(
         "/000003"
     )
+
+
+def test_a_summons_to_a_protected_victim_names_them_as_the_fir_does(station: Station) -> None:
+    """A summons for the victim of a BNS 64 case, received for that case, carries the sealed
+    identity's commitment, not her name or address; her name is redacted from the note."""
+    fir = registers.register_fir(station, OFFICER, sexual_offence_fir()).ref
+    returnable = ist_date(now_ms()) + datetime.timedelta(days=10)
+    summons = process(
+        "summons", returnable, fir_number=fir, note=f"Summons to {VICTIM} as PW1",
+        person=records_pb2.Person(name=VICTIM, address="Near the railway underpass"),
+    )  # fmt: skip
+    processes.receive_process(station, OFFICER, summons)
+    written = station.ledger.body(station.ledger.size() - 1)
+    assert VICTIM.lower() not in str(written).lower()
+    assert "underpass" not in str(written.court_process.person)
+    assert written.court_process.person.identity_commitment
