@@ -25,7 +25,9 @@ from node.index.aggregate import keys
 from node.index.aggregate import statistics as stats
 from node.index.aggregate.index import AggregateIndex
 from node.index.projection import IndexedEntry
+from node.station import registers
 from node.station.core import Station
+from tests.node.support import theft_fir
 
 OFFICES = (
     ("cctns.in/kerala/ernakulam-city/ps-kalamassery", "Ernakulam City", "Kalamassery", 11),
@@ -46,6 +48,9 @@ def stations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Station]
         data_dir.create(origin=origin, district=district, station=name)
         station = Station.open(data_dir)
         seed_station(station, RECORDS, seed=seed, show_progress=False)
+        # One FIR with a stolen vehicle in each: the synthetic draws depend on the date they
+        # are made, and some days leave a station of 700 records without a vehicle row.
+        registers.register_fir(station, "PEN100001", theft_fir())
         opened.append(station)
     yield opened
     for station in opened:
