@@ -51,6 +51,9 @@ IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30), "IST")
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MS = datetime.timedelta(milliseconds=1)
+#: The longest time `_case_times` puts between an occurrence's start and the day its offence was
+#: chosen by (20 days' delay, a 10-day span, the 6 hours before registration), rounded up.
+_LONGEST_DELAY = datetime.timedelta(days=31)
 
 #: What a station writes, per case entered in its FIR register. A station writes dozens of
 #: General Diary entries a day (every arrival and departure of its staff, information received,
@@ -606,12 +609,25 @@ class SyntheticRecords:
             acts = [a for a, _ in template["sll"]]
             if template.get("ndps"):
                 acts.append("NDPS")
-            acts.append("BNS" if occurred >= BNS_COMMENCEMENT else "IPC")
+            penal = "BNS" if occurred >= BNS_COMMENCEMENT else "IPC"
+            acts.append(penal)
             try:
                 for act in acts:
                     self._laws.check_law_in_force(act, occurred)
             except InputError:
                 continue  # e.g. a Kerala Police Act case before 2011: pick another offence
+            cited = [(penal, s) for s in template[penal.lower()]] + [
+                tuple(c) for c in template["sll"]
+            ]
+            # A section inserted later than its act (IPC 376AB, 2018; SC/ST 3(1)(r), 2016) must
+            # be in force on every day the occurrence may fall on: up to a month before.
+            earliest = occurred - _LONGEST_DELAY
+            if any(
+                self._laws.section_not_in_force(c, day)
+                for c in cited
+                for day in (earliest, occurred)
+            ):
+                continue
             return template
 
     def _case_times(

@@ -481,3 +481,20 @@ def test_synthetic_gd_entries_fit_the_hour() -> None:
                 assert 7 <= hour < 9
             if "Night roll call" in entry.summary or "party left for night patrol" in entry.summary:
                 assert hour >= 20 or hour < 5
+
+
+def test_synthetic_sections_were_in_force_on_the_occurrence_day() -> None:
+    """A section inserted after its act (IPC 354A-354D and 376(3), 2013; SC/ST 3(1)(r), 2016; IPC
+    376AB, 2018) is never cited for an offence before it came into force."""
+    laws = statutes()
+    generator = SyntheticRecords(7, "Ernakulam City", "Kalamassery")
+    start = datetime.datetime(2012, 1, 1, 10, tzinfo=IST)
+    too_early = []
+    for n in range(3000):
+        fir = generator.crime_fir(start + datetime.timedelta(hours=23 * n))
+        day = datetime.datetime.fromtimestamp(fir.occurrence_from_ms / 1000, IST).date()
+        for cited in fir.sections:
+            why = laws.section_not_in_force((cited.act, cited.section), day)
+            if why:
+                too_early.append(why)
+    assert not too_early, too_early[:5]
