@@ -23,7 +23,9 @@ from collections.abc import Sequence
 
 from admin import (
     case_cli,
+    duty_cli,
     federation_cli,
+    history_cli,
     import_cli,
     ledger_cli,
     node_cli,
@@ -95,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         record_cli,
         import_cli,
         case_cli,
+        history_cli,
+        duty_cli,
         register_cli,
         report_cli,
         stats_cli,

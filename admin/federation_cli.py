@@ -4,10 +4,15 @@
     cctns federation directory --data-dir D [--json]
     cctns federation move      --data-dir D --address HOST:PORT [--listen HOST:PORT]
     cctns federation retire    --data-dir PARENT --node-id CHILD [--successor ID] [--merged]
+                               [--without-replica]
 
 `join` comes after `cctns ca enrol`: it writes the node's local federation.toml (where it
 listens, its parent), announces the node to its parent, reads the parent's directory and
 prints what it learned. Nobody writes peer lists: offices are found through the directory.
+An office enrolled again under another parent (a station whose circle office closed: `cctns ca
+enrol --parent SDPO`) joins its new parent the same way; its statement then takes the next
+sequence, so every directory replaces the old entry in order (docs/directory.md "Retiring an
+office kind").
 """
 
 from __future__ import annotations
@@ -21,17 +26,22 @@ import trio
 
 from admin.common import command, emit, subcommands
 from federation.directory import VerifiedEntry
+from federation.replicas import origin_slug
 from federation.trust.chain import stamp
 from federation.trust.credentials import NodeCredentials
 from federation.trust.identity import address_from_certificate, parse_address
 from federation.trust.revocation import RevocationSet
+from ledger.checkpoint import verify_checkpoint
 from ledger.errors import (
     AuthenticationError,
     NotPermitted,
     PeerError,
     PeerUnavailable,
+    StoreError,
     UsageError,
+    VerificationError,
 )
+from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, FederationConfig, load_federation, save_federation
 from node.peers.clients import Peers
 from node.peers.directory import (
@@ -98,7 +108,8 @@ def cmd_join(args: argparse.Namespace) -> int:
         parse_address(args.parent_address)
     listen = args.listen or address_from_certificate(creds.chain_pem)
     parse_address(listen)
-    overrides = load_federation(data_dir).peers if data_dir.federation_path.exists() else ()
+    before = load_federation(data_dir) if data_dir.federation_path.exists() else None
+    overrides = before.peers if before is not None else ()
     save_federation(
         data_dir,
         FederationConfig(
@@ -110,7 +121,18 @@ def cmd_join(args: argparse.Namespace) -> int:
     )
     print(f"wrote {data_dir.federation_path}", file=sys.stderr)
     node = _open(data_dir, creds)
-    node.state()
+    own = node.own()
+    if before is not None and before.parent != identity.parent and own is not None:
+        # Enrolled again under another parent: a new statement (the next sequence) goes with
+        # the new certificate, so every directory replaces the old entry in sequence order.
+        node.state(at_least=own.statement.sequence + 1)
+        print(
+            f"{identity.node_id} re-parented: {before.parent or '(none)'} -> "
+            f"{identity.parent or '(none)'}",
+            file=sys.stderr,
+        )
+    else:
+        node.state()
     if not identity.parent:
         node.save()
         print(f"{identity.node_id} has no parent: it heads its own directory", file=sys.stderr)
@@ -188,10 +210,68 @@ def cmd_move(args: argparse.Namespace) -> int:
     return 0
 
 
+def replica_size(data_dir: DataDir, origin: str) -> int | None:
+    """Entries of `origin`'s log the node in `data_dir` holds verified (its latest checkpoint's
+    size in the replica; read-only, beside a running node); None when it holds no replica."""
+    path = data_dir.path / "replicas" / origin_slug(origin) / "log"
+    if not path.is_dir():
+        return None
+    try:
+        store = RocksDBLogStore.open(path, audit=True)
+    except StoreError:
+        return None
+    try:
+        latest = store.latest_checkpoint()
+        return latest[0] if latest is not None else 0
+    finally:
+        store.close()
+
+
+async def _own_size(data_dir: DataDir, office: VerifiedEntry) -> int | None:
+    """The size of `office`'s log by its own signed checkpoint, or None when it does not
+    answer (closed already) or its answer does not verify."""
+    peers = Peers.load(data_dir)
+    client = peers.client(office.peer_address())
+    try:
+        note = await client.get_checkpoint(timeout=TIMEOUT)
+        return verify_checkpoint(
+            note, office.identity.ledger_key, office.origin, office.origin
+        ).size
+    except (PeerError, VerificationError):
+        return None
+    finally:
+        client.close()
+
+
 def cmd_retire(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     node = _open(data_dir, _credentials(data_dir))
     status = "merged" if args.merged else "retired"
+    held = node.directory.get(args.node_id)
+    if held is not None:
+        # The office's records stay in the federation through the replicas of its log: its
+        # parent (this node) holds one, and readers are sent to the successor for it.
+        size = replica_size(data_dir, held.origin)
+        if not size and not args.without_replica:
+            raise UsageError(
+                f"{node.node_id} holds no verified replica of {args.node_id}'s log: its records "
+                "would be found nowhere once it closes; let the node follow it first (or give "
+                "--without-replica)"
+            )
+        if size:
+            print(f"{node.node_id} holds {size} entries of {held.origin}", file=sys.stderr)
+        own = trio.run(_own_size, data_dir, held)
+        if own is None:
+            print(
+                f"{args.node_id} does not answer (or its checkpoint does not verify with the "
+                "key its certificate names): retiring it as held",
+                file=sys.stderr,
+            )
+        elif own > (size or 0) and not args.without_replica:
+            raise UsageError(
+                f"{args.node_id}'s log has {own} entries, {node.node_id}'s replica {size or 0}: "
+                "let the running node catch up before retiring it (or give --without-replica)"
+            )
     entry = node.sign_for_child(args.node_id, status=status, successor=args.successor or "")
     verified = node.directory.check(entry)
     path = write_pending(data_dir, entry, args.node_id)
@@ -221,3 +301,8 @@ def register(groups: Any) -> None:
     sub.add_argument("--node-id", required=True, help="the child office")
     sub.add_argument("--successor", help="the office that answers for it from now")
     sub.add_argument("--merged", action="store_true", help="merged into --successor")
+    sub.add_argument(
+        "--without-replica",
+        action="store_true",
+        help="retire it even though this node holds no replica of its log",
+    )

@@ -29,7 +29,7 @@ import datetime
 import os
 from typing import Any
 
-from admin import process_cli
+from admin import history_cli, process_cli, transfer_cli
 from admin.common import command, emit, open_station
 from ledger.errors import InputError
 from node.index import investigation as held
@@ -314,6 +314,8 @@ def register(case: Any) -> None:
     sub.add_argument("--fir", help="one case only")
     command(case, "due", cmd_due, "what is overdue or due within a week")
     process_cli.register(case)  # the process register, the NCRs' forwarding
+    transfer_cli.register(case)  # transfers of investigation, altered sections
+    history_cli.register_case(case)  # the MO of accused
 
 
 __all__ = ["register"]

@@ -1,7 +1,8 @@
 """`cctns peer ...`: ask other nodes, as this node (its certificate), from the command line.
 
     cctns peer search "K. Raju" --data-dir D [--kind person] [--nodes ID,ID | all] [--json]
-    cctns peer fetch "FIR No. 3/2026" --node ID --data-dir D [--json]
+    cctns peer fetch "FIR No. 3/2026" --node ID --data-dir D [--json]   (a retired office's
+                     record comes from the replica its successor holds, and says so)
     cctns peer hit KL-07-AB-1234 --type vehicle_registration --data-dir D [--nodes ...]
     cctns peer transfer-zero-fir "ZERO FIR 1/2026" --to ID --data-dir D
     cctns peer gossip --data-dir D     hand the newest checkpoints seen to the parent, now
@@ -27,6 +28,7 @@ import trio
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import Handler, command, subcommands
+from federation.service import SEARCH_KINDS
 from federation.witness import AnswerCheck, freshness_age
 from ledger.log import now_ms
 from node.config import DataDir
@@ -128,6 +130,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     request = federation_pb2.RecordRequest(ref=args.ref, context=_context(args))
     record, check = trio.run(lambda: peers.fetch(args.node, request, deadline=args.deadline))
     body = MessageToDict(record.record.body, preserving_proto_field_name=True)
+    receipt_log = record.receipt_origin or record.origin
     out: dict[str, Any] = {
         "origin": record.origin,
         "verified": f"entry {record.record.index} in checkpoint {record.checkpoint.size}",
@@ -135,17 +138,30 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         "amendments": [
             MessageToDict(a.body, preserving_proto_field_name=True) for a in record.amendments
         ],
-        "receipt": f"audit entry {record.receipt.index} of {record.origin}",
+        "receipt": f"audit entry {record.receipt.index} of {receipt_log}",
         "witness": {
             "ok": check.ok,
             "consistency": check.consistency,
             "reason": check.reason or check.witness.reason,
         },
     }
+    if record.answered_by:  # a retired office's record, from the replica its successor holds
+        out["answered_by"] = record.answered_by
+        out["from_replica"] = replica_line(record.answered_by, check.witness.cosigned_at_s)
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     if not check.ok:
         print(f"{_flag(check)}: {args.node}: {check.reason}", file=sys.stderr)
     return 0 if check.ok or not args.require_witness else 1
+
+
+def replica_line(holder: str, cosigned_at_s: int | None) -> str:
+    """The line saying where a retired office's record came from ("from the replica held by X,
+    as of 10:42 IST (02 Dec 2026)"): when the holder cosigned the replica's checkpoint the
+    record was proven to (its cosignature verified)."""
+    if cosigned_at_s is None:
+        return f"from the replica held by {holder}, as of a time it did not vouch for"
+    at = datetime.fromtimestamp(cosigned_at_s, IST)
+    return f"from the replica held by {holder}, as of {at:%H:%M} IST ({at:%d %b %Y})"
 
 
 def cmd_hit(args: argparse.Namespace) -> int:
@@ -226,7 +242,7 @@ def register(groups: Any) -> None:
     peer = subcommands(groups, "peer", "ask other nodes")
     sub = _query(peer, "search", cmd_search, "search many nodes at once (fan-out)")
     sub.add_argument("query")
-    sub.add_argument("--kind", default="person", choices=["person", "vehicle", "property", "case"])
+    sub.add_argument("--kind", default="person", choices=list(SEARCH_KINDS))
     sub.add_argument("--nodes", default="all", help="comma-separated node ids, or 'all'")
     sub.add_argument("--limit", type=int, default=20)
     sub = _query(peer, "fetch", cmd_fetch, "one record from its owner, with proofs")

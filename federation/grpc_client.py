@@ -169,6 +169,13 @@ class GrpcPeerClient:
             functools.partial(self._unary, self._stub.TransferZeroFir, handover), timeout
         )
 
+    async def transfer_case(
+        self, handover: federation_pb2.CaseHandover, *, timeout: float
+    ) -> federation_pb2.CaseAcceptance:
+        return await self._run(
+            functools.partial(self._unary, self._stub.TransferCase, handover), timeout
+        )
+
     async def get_revocations(self, *, timeout: float) -> list[bytes]:
         request = federation_pb2.RevocationsRequest()
         response = await self._run(

@@ -56,6 +56,7 @@ _METHODS = (
     _Method("Search", federation_pb2.SearchRequest, federation_pb2.SearchResponse),
     _Method("HitNoHit", federation_pb2.HitRequest, federation_pb2.HitResponse),
     _Method("TransferZeroFir", federation_pb2.ZeroFirHandover, federation_pb2.ZeroFirAcceptance),
+    _Method("TransferCase", federation_pb2.CaseHandover, federation_pb2.CaseAcceptance),
     _Method(
         "GetRevocations", federation_pb2.RevocationsRequest, federation_pb2.RevocationsResponse
     ),

@@ -99,6 +99,10 @@ class PeerClient(Protocol):
         self, handover: federation_pb2.ZeroFirHandover, *, timeout: float
     ) -> federation_pb2.ZeroFirAcceptance: ...
 
+    async def transfer_case(
+        self, handover: federation_pb2.CaseHandover, *, timeout: float
+    ) -> federation_pb2.CaseAcceptance: ...
+
     async def get_revocations(self, *, timeout: float) -> list[bytes]: ...
 
     async def gossip(
@@ -166,8 +170,10 @@ class LocalNode(Protocol):
         declared limit for it: the federation has no numbers of its own for what fits."""
         ...
 
-    def find_record(self, ref: str) -> tuple[int, list[int]] | None:
-        """Ledger index of record `ref` in the node's own log and of its amendments."""
+    def find_record(self, ref: str, origin: str = "") -> tuple[int, list[int]] | None:
+        """Ledger index of record `ref` and of its amendments: in the node's own log ('' or its
+        own origin), or in its verified replica of `origin` (as far as its checkpoint covers;
+        NotFound for a replica it will not answer from, a quarantined one)."""
         ...
 
     def search(
@@ -188,6 +194,12 @@ class LocalNode(Protocol):
         self, caller: PeerIdentity, handover: federation_pb2.ZeroFirHandover
     ) -> federation_pb2.ZeroFirAcceptance:
         """Verifies and numbers a Zero FIR handed over by another station."""
+        ...
+
+    def accept_case(
+        self, caller: PeerIdentity, handover: federation_pb2.CaseHandover
+    ) -> federation_pb2.CaseAcceptance:
+        """Verifies and takes over a case whose investigation another station transferred."""
         ...
 
     def store_cosignature(self, cosigned_note: bytes) -> None:

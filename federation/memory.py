@@ -319,6 +319,7 @@ _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {
     "search": (federation_pb2.SearchRequest, federation_pb2.SearchResponse),
     "hit_no_hit": (federation_pb2.HitRequest, federation_pb2.HitResponse),
     "transfer_zero_fir": (federation_pb2.ZeroFirHandover, federation_pb2.ZeroFirAcceptance),
+    "transfer_case": (federation_pb2.CaseHandover, federation_pb2.CaseAcceptance),
     "get_revocations": (federation_pb2.RevocationsRequest, federation_pb2.RevocationsResponse),
     "announce": (federation_pb2.AnnounceRequest, federation_pb2.AnnounceResponse),
     "get_directory": (federation_pb2.DirectoryRequest, federation_pb2.DirectoryPage),
@@ -454,6 +455,11 @@ class MemoryPeerClient:
         return await self._unary(
             "transfer_zero_fir", handover, federation_pb2.ZeroFirAcceptance, timeout
         )
+
+    async def transfer_case(
+        self, handover: federation_pb2.CaseHandover, *, timeout: float
+    ) -> federation_pb2.CaseAcceptance:
+        return await self._unary("transfer_case", handover, federation_pb2.CaseAcceptance, timeout)
 
     async def get_revocations(self, *, timeout: float) -> list[bytes]:
         response = await self._unary(

@@ -22,6 +22,9 @@ Every fetch, search and hit/no-hit answered here is first appended to the node's
 AuditEntry (who asked, for which case, what was returned); the signed leaf of that entry, with
 its inclusion proof, goes back to the asker as the `receipt`:
 - in a RecordResponse the proof leads to the response's `checkpoint`, like the record's own;
+  a record of another log, fetched from this node's replica of it (`RecordRequest.origin`: a
+  retired office's records), is proven to the replica's checkpoint and the receipt to this
+  node's own, carried beside it (`receipt_checkpoint`, `receipt_key_handovers`);
 - a SearchResponse or HitResponse carries no checkpoint, so its receipt's proof is for the tree
   of size `index + 1` (the audit entry is the last leaf). The asker can link that root to any
   later signed checkpoint with a consistency proof (see federation/verify.py, verify_receipt).
@@ -52,6 +55,7 @@ from federation.interfaces import DEFAULT_BATCH_SIZE, LocalNode, LogReader, Peer
 from federation.logs import proven_entry, proven_key_handovers
 from federation.quota import Quota
 from federation.trust.identity import valid_node_id
+from federation.witness import own_cosignature_time
 from ledger.checkpoint import parse_note
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from protos import federation_pb2, ledger_pb2
@@ -80,7 +84,7 @@ class Access:
 
     full_records: bool  # fetch_record, search, and log entries (which carry whole records)
     hit_no_hit: bool  # "do you hold a record matching this identifier?"
-    zero_fir: bool  # hand a Zero FIR over to the station with jurisdiction
+    zero_fir: bool  # hand a Zero FIR, or a case's investigation, over to another station
 
 
 _POLICE: Final = Access(full_records=True, hit_no_hit=True, zero_fir=False)
@@ -101,7 +105,9 @@ ACCESS: Final[Mapping[str, Access]] = {
 }
 _NO_ACCESS: Final = Access(full_records=False, hit_no_hit=False, zero_fir=False)
 
-SEARCH_KINDS: Final = ("person", "vehicle", "property", "case")
+# "history": history-sheeted persons by name; "mo": accused by their modus operandi
+# (node/records/history.py).
+SEARCH_KINDS: Final = ("person", "vehicle", "property", "case", "history", "mo")
 HIT_IDENTIFIER_TYPES: Final = (
     "vehicle_registration",
     "engine_number",
@@ -248,12 +254,17 @@ class PeerService:
     def fetch_record(
         self, caller: PeerIdentity, request: federation_pb2.RecordRequest
     ) -> federation_pb2.RecordResponse:
-        """One record by reference, with its amendments, proofs, checkpoint and the receipt."""
+        """One record by reference, with its amendments, proofs, checkpoint and the receipt.
+        With `request.origin` naming another log: from this node's verified replica of it
+        (`_fetch_from_replica`), under the same entitlement, quota and audit."""
         self.node.check_request(request)
         self._require_full(caller, "fetch records")
         self._spend_quota(caller)
         ref = _clean(request.ref, "record reference")
         context = check_context(request.context)
+        origin = request.origin.strip()
+        if origin not in ("", self.node.origin):
+            return self._fetch_from_replica(caller, ref, origin, context)
         found = self.node.find_record(ref)
         if found is None:
             raise NotFound(f"no record {ref!r} at {self.node.node_id}")
@@ -273,6 +284,71 @@ class PeerService:
             receipt=proven_entry(log, receipt_index, size, leaf=receipt_leaf),
             key_handovers=proven_key_handovers(log, size),
             witnessed=self._witnessed(log, size),
+        )
+
+    def _fetch_from_replica(
+        self,
+        caller: PeerIdentity,
+        ref: str,
+        origin: str,
+        context: federation_pb2.QueryContext,
+    ) -> federation_pb2.RecordResponse:
+        """Record `ref` of the log `origin`, from this node's verified replica of it (a retired
+        office's records, docs/directory.md): the record and its amendments proven to the
+        replica's checkpoint (signed by that office, cosigned by this node when it verified
+        it), the log's key hand-overs, and the read's audit entry proven in this node's own
+        log (`receipt_checkpoint`, `receipt_key_handovers`). NotFound naming the origin when
+        no replica of it is held here, or the record is not in it (nothing audited then)."""
+        if CONTROL.search(origin):
+            raise InputError("the origin is not a valid log origin")
+        try:
+            replica = self.node.log(origin)
+        except PeerError as exc:
+            raise NotFound(
+                f"{self.node.node_id} holds no replica of {origin}: ask the office itself, or "
+                "the office its directory entry names as holding its records"
+            ) from exc
+        # Looked up before the checkpoint is read: the index holds only verified entries, and
+        # the replica's checkpoint only grows, so it covers whatever was found.
+        found = self.node.find_record(ref, origin)
+        if found is None:
+            raise NotFound(f"no record {ref!r} of {origin} in {self.node.node_id}'s replica")
+        record_index, amendment_indexes = found
+        try:
+            note = replica.checkpoint()
+        except PeerError as exc:
+            raise NotFound(f"{self.node.node_id} holds no verified checkpoint of {origin}") from exc
+        size = parse_note(note)[0].size
+        if max([record_index, *amendment_indexes]) >= size:
+            raise PeerError(f"the replica's checkpoint of {origin} does not cover {ref!r}")
+        office = origin.split("/", 1)[-1]
+        audit = audit_entry(
+            caller.node_id, context, "fetch", ref, [f"{ref} @ {office}"], full_record=True
+        )
+        receipt_index, receipt_leaf = self.node.append_audit(audit)
+        own = self.node.log()
+        own_note = own.checkpoint()
+        own_size = parse_note(own_note)[0].size
+        if own_size <= receipt_index:
+            raise PeerError("the log's checkpoint does not cover the audit entry just written")
+        # The replica's checkpoint is served as this node cosigned it when it verified it: the
+        # witness of a log it holds for an office that no longer answers.
+        witnessed = (
+            federation_pb2.Witnessed(note=note)
+            if own_cosignature_time(note, self.node.origin) is not None
+            else None
+        )
+        return federation_pb2.RecordResponse(
+            origin=origin,
+            record=proven_entry(replica, record_index, size),
+            amendments=[proven_entry(replica, i, size) for i in amendment_indexes],
+            checkpoint=note,
+            receipt=proven_entry(own, receipt_index, own_size, leaf=receipt_leaf),
+            key_handovers=proven_key_handovers(replica, size),
+            witnessed=witnessed,
+            answered_by=self.node.node_id,
+            receipt_checkpoint=own_note,
+            receipt_key_handovers=proven_key_handovers(own, own_size),
         )
 
     def search(
@@ -340,6 +416,17 @@ class PeerService:
         if not request.origin or not request.checkpoint or not request.zero_fir.leaf:
             raise InputError("a Zero FIR handover needs the origin, the entry and a checkpoint")
         return self.node.accept_zero_fir(caller, request)
+
+    def transfer_case(
+        self, caller: PeerIdentity, request: federation_pb2.CaseHandover
+    ) -> federation_pb2.CaseAcceptance:
+        """A case's investigation transferred here by the station that registered it."""
+        self.node.check_request(request)
+        if not access_for(caller.role).zero_fir:
+            raise NotPermitted(f"a {caller.role!r} node may not transfer a case")
+        if not request.origin or not request.checkpoint or not request.fir.leaf:
+            raise InputError("a case hand-over needs the origin, the entries and a checkpoint")
+        return self.node.accept_case(caller, request)
 
     def get_revocations(
         self, caller: PeerIdentity, request: federation_pb2.RevocationsRequest

@@ -41,6 +41,7 @@ __all__ = [
     "VerifiedRecord",
     "verify_receipt",
     "verify_record_response",
+    "verify_replica_record_response",
 ]
 
 
@@ -65,6 +66,10 @@ class VerifiedRecord:
     record: VerifiedEntry
     amendments: tuple[VerifiedEntry, ...]
     receipt: VerifiedReceipt
+    # Answered from a replica (a retired office's record): the office that holds it, and the
+    # log the receipt is proven in (that office's own); "" when the owner answered itself.
+    answered_by: str = ""
+    receipt_origin: str = ""
 
 
 def verify_record_response(
@@ -91,15 +96,97 @@ def verify_record_response(
         origin=expected_origin,
     )
     checkpoint, keys = head.checkpoint, head.keys
+    record, amendments = _record_and_amendments(response, checkpoint, keys, expected_origin)
+    if not response.HasField("receipt"):
+        raise VerificationError("the response carries no receipt")
+    receipt_entry = _verified_entry(
+        response.receipt, checkpoint, keys, expected_origin, "the receipt"
+    )
+    receipt = _receipt_of(receipt_entry, checkpoint.root, checkpoint.size, asker_node_id)
+    _check_fetch_receipt(receipt, expected_ref, "")
+    return VerifiedRecord(
+        origin=expected_origin,
+        checkpoint=checkpoint,
+        record=record,
+        amendments=amendments,
+        receipt=receipt,
+    )
+
+
+def verify_replica_record_response(
+    response: federation_pb2.RecordResponse,
+    *,
+    expected_origin: str,
+    owner_public_key: bytes,
+    holder_node_id: str,
+    holder_origin: str,
+    holder_public_key: bytes,
+    asker_node_id: str | None = None,
+    expected_ref: str | None = None,
+) -> VerifiedRecord:
+    """Checks a RecordResponse answered from a replica (a retired office's record, fetched from
+    the office holding its log): the record and its amendments against the log of
+    `expected_origin` and its key (`owner_public_key`, followed through `key_handovers`), the
+    receipt against the holder's own log and key (`receipt_checkpoint`,
+    `receipt_key_handovers`). The receipt must record a fetch of `expected_ref` of that office.
+    A proof from another log, or a record of the holder's own log, fails its origin's check.
+    Raises VerificationError on any mismatch."""
+    if response.origin != expected_origin:
+        raise VerificationError(
+            f"the response is from log {response.origin!r}, expected {expected_origin!r}"
+        )
+    if response.answered_by != holder_node_id:
+        raise VerificationError(
+            f"the response says it was answered by {response.answered_by!r}, not {holder_node_id!r}"
+        )
+    if not response.receipt_checkpoint:
+        raise VerificationError("the response carries no checkpoint of the holder's own log")
+    head = verify_log_head(
+        response.checkpoint,
+        response.key_handovers,
+        pinned_key=owner_public_key,
+        origin=expected_origin,
+    )
+    record, amendments = _record_and_amendments(
+        response, head.checkpoint, head.keys, expected_origin
+    )
+    own = verify_log_head(
+        response.receipt_checkpoint,
+        response.receipt_key_handovers,
+        pinned_key=holder_public_key,
+        origin=holder_origin,
+    )
+    if not response.HasField("receipt"):
+        raise VerificationError("the response carries no receipt")
+    receipt_entry = _verified_entry(
+        response.receipt, own.checkpoint, own.keys, holder_origin, "the receipt"
+    )
+    receipt = _receipt_of(receipt_entry, own.checkpoint.root, own.checkpoint.size, asker_node_id)
+    _check_fetch_receipt(receipt, expected_ref, expected_origin.split("/", 1)[-1])
+    return VerifiedRecord(
+        origin=expected_origin,
+        checkpoint=head.checkpoint,
+        record=record,
+        amendments=amendments,
+        receipt=receipt,
+        answered_by=holder_node_id,
+        receipt_origin=holder_origin,
+    )
+
+
+def _record_and_amendments(
+    response: federation_pb2.RecordResponse, checkpoint: Checkpoint, keys: LogKeys, origin: str
+) -> tuple[VerifiedEntry, tuple[VerifiedEntry, ...]]:
+    """The response's record and amendments, each proven to `checkpoint` of `origin`."""
     if not response.HasField("record"):
         raise VerificationError("the response carries no record")
-    record = _verified_entry(response.record, checkpoint, keys, expected_origin, "the record")
+    record = _verified_entry(response.record, checkpoint, keys, origin, "the record")
     if record.body.WhichOneof("record") in (None, "audit", "node_event", "amendment"):
         raise VerificationError(f"entry {record.index} is not a police record")
     amendments: list[VerifiedEntry] = []
     previous = record.index
     for number, proven in enumerate(response.amendments, 1):
-        entry = _verified_entry(proven, checkpoint, keys, expected_origin, f"amendment {number}")
+        entry = _verified_entry(proven, checkpoint, keys, origin, f"amendment {number}")
         if entry.body.WhichOneof("record") != "amendment":
             raise VerificationError(f"amendment {number} (entry {entry.index}) is no amendment")
         if entry.body.amendment.amends_index != record.index:
@@ -111,25 +198,20 @@ def verify_record_response(
             raise VerificationError(f"amendment {number} is out of ledger order")
         previous = entry.index
         amendments.append(entry)
-    if not response.HasField("receipt"):
-        raise VerificationError("the response carries no receipt")
-    receipt_entry = _verified_entry(
-        response.receipt, checkpoint, keys, expected_origin, "the receipt"
-    )
-    receipt = _receipt_of(receipt_entry, checkpoint.root, checkpoint.size, asker_node_id)
+    return record, tuple(amendments)
+
+
+def _check_fetch_receipt(receipt: VerifiedReceipt, expected_ref: str | None, office: str) -> None:
+    """The receipt records a fetch of a full record (of `expected_ref`; with `office`, of that
+    office's record, as a replica's answer names it: "FIR No. 3/2026 @ <office>")."""
     if receipt.audit.query_kind != "fetch" or not receipt.audit.full_record:
         raise VerificationError("the receipt does not record a fetch of a full record")
     if expected_ref is not None and receipt.audit.query != expected_ref.strip():
         raise VerificationError(
             f"the receipt records a fetch of {receipt.audit.query!r}, not {expected_ref!r}"
         )
-    return VerifiedRecord(
-        origin=expected_origin,
-        checkpoint=checkpoint,
-        record=record,
-        amendments=tuple(amendments),
-        receipt=receipt,
-    )
+    if office and not any(r.endswith(f" @ {office}") for r in receipt.audit.returned_refs):
+        raise VerificationError(f"the receipt does not record a fetch of {office}'s record")
 
 
 def verify_receipt(

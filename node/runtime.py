@@ -62,7 +62,7 @@ from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, StandbyConfig
 from node.metrics import NodeFigures, node_registry
-from node.peers.clients import Peers, hand_over_zero_fir
+from node.peers.clients import Peers, hand_over_case, hand_over_zero_fir
 from node.peers.directory import NodeDirectory, announce_to_parent, refresh_from_parent
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
@@ -81,7 +81,7 @@ from node.web.app import create_app, create_metrics_app
 from node.web.auth import accounts_for, session_secret
 from node.web.deps import WebContext
 from node.web.server import serve_http
-from protos import federation_pb2, ledger_pb2
+from protos import federation_pb2, ledger_pb2, records_pb2
 
 log = logging.getLogger(__name__)
 
@@ -665,7 +665,7 @@ def web_context(
 ) -> WebContext:
     """What the web UI needs from the node: accounts, session secret, and the federation as a
     search and a Zero FIR hand-over (None on a node with no federation)."""
-    search = hand_over = None
+    search = hand_over = transfer_case = None
     if peers is not None:
         federation = peers
 
@@ -684,12 +684,19 @@ def web_context(
             status = await hand_over_zero_fir(station, federation, zero_ref, to_node_id, officer_id)
             return str(status.get("message", ""))
 
+        async def transfer_case(
+            fir_number: str, order: records_pb2.CaseTransfer, officer_id: str
+        ) -> str:
+            status = await hand_over_case(station, federation, fir_number, order, officer_id)
+            return str(status.get("message", ""))
+
     return WebContext(
         station=station,
         accounts=accounts_for(data_dir),
         secret=session_secret(data_dir),
         federated_search=search,
         transfer_zero_fir=hand_over,
+        transfer_case=transfer_case,
         data_dir=data_dir.path,
         replica_indexes=replica_indexes,
         limits=station.config.limits,

@@ -280,8 +280,11 @@ class RecordRequest(_message.Message):
 
     REF_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    ORIGIN_FIELD_NUMBER: _builtins.int
     ref: _builtins.str
     """"FIR No. 12/2026" """
+    origin: _builtins.str
+    """the log the record is in ("": the answering node's own);"""
     @_builtins.property
     def context(self) -> Global___QueryContext: ...
     def __init__(
@@ -289,10 +292,11 @@ class RecordRequest(_message.Message):
         *,
         ref: _builtins.str = ...,
         context: Global___QueryContext | None = ...,
+        origin: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "ref", b"ref"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "origin", b"origin", "ref", b"ref"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -335,9 +339,22 @@ class RecordResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _builtins.int
     KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     WITNESSED_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    RECEIPT_CHECKPOINT_FIELD_NUMBER: _builtins.int
+    RECEIPT_KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     checkpoint: _builtins.bytes
     """the note the proofs lead to"""
+    answered_by: _builtins.str
+    """A record of another log (RecordRequest.origin), answered from the node's verified replica:
+    `record`, `amendments`, `key_handovers` and `witnessed` are of that log (`checkpoint` is the
+    replica's, cosigned by the answering node), while the receipt is proven in the answering
+    node's own log, to `receipt_checkpoint`, with that log's key hand-overs. All three are
+    empty when the record is the answering node's own (the receipt is proven to `checkpoint`).
+    the node id of the answering node
+    """
+    receipt_checkpoint: _builtins.bytes
+    """the answering node's own checkpoint `receipt` is proven to"""
     @_builtins.property
     def record(self) -> Global___ProvenEntry: ...
     @_builtins.property
@@ -354,6 +371,10 @@ class RecordResponse(_message.Message):
     def witnessed(self) -> Global___Witnessed:
         """the newest cosigned checkpoint, tied to `checkpoint`"""
 
+    @_builtins.property
+    def receipt_key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]:
+        """its own log's hand-overs, to that note"""
+
     def __init__(
         self,
         *,
@@ -364,10 +385,13 @@ class RecordResponse(_message.Message):
         receipt: Global___ProvenEntry | None = ...,
         key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
         witnessed: Global___Witnessed | None = ...,
+        answered_by: _builtins.str = ...,
+        receipt_checkpoint: _builtins.bytes = ...,
+        receipt_key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt", "record", b"record", "witnessed", b"witnessed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "receipt", b"receipt", "record", b"record", "witnessed", b"witnessed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendments", b"amendments", "answered_by", b"answered_by", "checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "origin", b"origin", "receipt", b"receipt", "receipt_checkpoint", b"receipt_checkpoint", "receipt_key_handovers", b"receipt_key_handovers", "record", b"record", "witnessed", b"witnessed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -673,6 +697,74 @@ class ZeroFirAcceptance(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ZeroFirAcceptance: _TypeAlias = ZeroFirAcceptance  # noqa: Y015
+
+@_typing.final
+class CaseHandover(_message.Message):
+    """A case's investigation transferred: the FIR entry and the sender's "transferred" case event,
+    proven to the sender's checkpoint (docs/investigation.md).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    FIR_FIELD_NUMBER: _builtins.int
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    """the sending station's log"""
+    checkpoint: _builtins.bytes
+    @_builtins.property
+    def fir(self) -> Global___ProvenEntry: ...
+    @_builtins.property
+    def transfer(self) -> Global___ProvenEntry: ...
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]: ...
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        fir: Global___ProvenEntry | None = ...,
+        transfer: Global___ProvenEntry | None = ...,
+        checkpoint: _builtins.bytes = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fir", b"fir", "transfer", b"transfer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "fir", b"fir", "key_handovers", b"key_handovers", "origin", b"origin", "transfer", b"transfer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseHandover: _TypeAlias = CaseHandover  # noqa: Y015
+
+@_typing.final
+class CaseAcceptance(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TAKEN_OVER_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    checkpoint: _builtins.bytes
+    @_builtins.property
+    def taken_over(self) -> Global___ProvenEntry:
+        """the receiver's CaseTakeover entry"""
+
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProvenEntry]: ...
+    def __init__(
+        self,
+        *,
+        taken_over: Global___ProvenEntry | None = ...,
+        checkpoint: _builtins.bytes = ...,
+        key_handovers: _abc.Iterable[Global___ProvenEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["taken_over", b"taken_over"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "key_handovers", b"key_handovers", "taken_over", b"taken_over"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseAcceptance: _TypeAlias = CaseAcceptance  # noqa: Y015
 
 @_typing.final
 class RevocationsRequest(_message.Message):

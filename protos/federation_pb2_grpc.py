@@ -79,6 +79,11 @@ class PeerStub:
                 request_serializer=protos_dot_federation__pb2.ZeroFirHandover.SerializeToString,
                 response_deserializer=protos_dot_federation__pb2.ZeroFirAcceptance.FromString,
                 _registered_method=True)
+        self.TransferCase = channel.unary_unary(
+                '/cctns.v1.Peer/TransferCase',
+                request_serializer=protos_dot_federation__pb2.CaseHandover.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.CaseAcceptance.FromString,
+                _registered_method=True)
         self.GetRevocations = channel.unary_unary(
                 '/cctns.v1.Peer/GetRevocations',
                 request_serializer=protos_dot_federation__pb2.RevocationsRequest.SerializeToString,
@@ -178,6 +183,13 @@ class PeerServicer:
 
     def TransferZeroFir(self, request, context):
         """A Zero FIR handed over to the station with jurisdiction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransferCase(self, request, context):
+        """A case's investigation handed over to another unit (the Crime Branch...) by an order.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -283,6 +295,11 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.TransferZeroFir,
                     request_deserializer=protos_dot_federation__pb2.ZeroFirHandover.FromString,
                     response_serializer=protos_dot_federation__pb2.ZeroFirAcceptance.SerializeToString,
+            ),
+            'TransferCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransferCase,
+                    request_deserializer=protos_dot_federation__pb2.CaseHandover.FromString,
+                    response_serializer=protos_dot_federation__pb2.CaseAcceptance.SerializeToString,
             ),
             'GetRevocations': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRevocations,
@@ -563,6 +580,33 @@ class Peer:
             '/cctns.v1.Peer/TransferZeroFir',
             protos_dot_federation__pb2.ZeroFirHandover.SerializeToString,
             protos_dot_federation__pb2.ZeroFirAcceptance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransferCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cctns.v1.Peer/TransferCase',
+            protos_dot_federation__pb2.CaseHandover.SerializeToString,
+            protos_dot_federation__pb2.CaseAcceptance.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,8 @@ class PeerStub:
     """"Do you hold a record matching this identifier?" without the record (Pruem-style)."""
     TransferZeroFir: _grpc.UnaryUnaryMultiCallable[_federation_pb2.ZeroFirHandover, _federation_pb2.ZeroFirAcceptance]
     """A Zero FIR handed over to the station with jurisdiction."""
+    TransferCase: _grpc.UnaryUnaryMultiCallable[_federation_pb2.CaseHandover, _federation_pb2.CaseAcceptance]
+    """A case's investigation handed over to another unit (the Crime Branch...) by an order."""
     GetRevocations: _grpc.UnaryUnaryMultiCallable[_federation_pb2.RevocationsRequest, _federation_pb2.RevocationsResponse]
     """Revocations this node knows of, for propagation."""
     Gossip: _grpc.UnaryUnaryMultiCallable[_federation_pb2.GossipRequest, _federation_pb2.GossipResponse]
@@ -96,6 +98,8 @@ class PeerAsyncStub(PeerStub):
     """"Do you hold a record matching this identifier?" without the record (Pruem-style)."""
     TransferZeroFir: _aio.UnaryUnaryMultiCallable[_federation_pb2.ZeroFirHandover, _federation_pb2.ZeroFirAcceptance]  # type: ignore[assignment]
     """A Zero FIR handed over to the station with jurisdiction."""
+    TransferCase: _aio.UnaryUnaryMultiCallable[_federation_pb2.CaseHandover, _federation_pb2.CaseAcceptance]  # type: ignore[assignment]
+    """A case's investigation handed over to another unit (the Crime Branch...) by an order."""
     GetRevocations: _aio.UnaryUnaryMultiCallable[_federation_pb2.RevocationsRequest, _federation_pb2.RevocationsResponse]  # type: ignore[assignment]
     """Revocations this node knows of, for propagation."""
     Gossip: _aio.UnaryUnaryMultiCallable[_federation_pb2.GossipRequest, _federation_pb2.GossipResponse]  # type: ignore[assignment]
@@ -192,6 +196,14 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.ZeroFirAcceptance, _abc.Awaitable[_federation_pb2.ZeroFirAcceptance]]:
         """A Zero FIR handed over to the station with jurisdiction."""
+
+    @_abc_1.abstractmethod
+    def TransferCase(
+        self,
+        request: _federation_pb2.CaseHandover,
+        context: _ServicerContext,
+    ) -> _typing.Union[_federation_pb2.CaseAcceptance, _abc.Awaitable[_federation_pb2.CaseAcceptance]]:
+        """A case's investigation handed over to another unit (the Crime Branch...) by an order."""
 
     @_abc_1.abstractmethod
     def GetRevocations(

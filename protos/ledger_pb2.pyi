@@ -52,6 +52,11 @@ class EntryBody(_message.Message):
     COURT_PROCESS_FIELD_NUMBER: _builtins.int
     PROCESS_STEP_FIELD_NUMBER: _builtins.int
     NCR_FORWARDING_FIELD_NUMBER: _builtins.int
+    HISTORY_SHEET_FIELD_NUMBER: _builtins.int
+    BEAT_FIELD_NUMBER: _builtins.int
+    DUTY_FIELD_NUMBER: _builtins.int
+    PATROL_FIELD_NUMBER: _builtins.int
+    CASE_TAKEOVER_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the log's origin line, e.g. cctns.in/kerala/ernakulam-city/ps-kalamassery"""
     index: _builtins.int
@@ -105,6 +110,16 @@ class EntryBody(_message.Message):
     def process_step(self) -> _records_pb2.ProcessStep: ...
     @_builtins.property
     def ncr_forwarding(self) -> _records_pb2.NcrForwarding: ...
+    @_builtins.property
+    def history_sheet(self) -> _records_pb2.HistorySheet: ...
+    @_builtins.property
+    def beat(self) -> _records_pb2.Beat: ...
+    @_builtins.property
+    def duty(self) -> _records_pb2.DutyAssignment: ...
+    @_builtins.property
+    def patrol(self) -> _records_pb2.PatrolEntry: ...
+    @_builtins.property
+    def case_takeover(self) -> _records_pb2.CaseTakeover: ...
     def __init__(
         self,
         *,
@@ -133,12 +148,17 @@ class EntryBody(_message.Message):
         court_process: _records_pb2.CourtProcess | None = ...,
         process_step: _records_pb2.ProcessStep | None = ...,
         ncr_forwarding: _records_pb2.NcrForwarding | None = ...,
+        history_sheet: _records_pb2.HistorySheet | None = ...,
+        beat: _records_pb2.Beat | None = ...,
+        duty: _records_pb2.DutyAssignment | None = ...,
+        patrol: _records_pb2.PatrolEntry | None = ...,
+        case_takeover: _records_pb2.CaseTakeover | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "court_process", b"court_process", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "patrol", b"patrol", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "case_event", b"case_event", "court_process", b"court_process", "disclosure", b"disclosure", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "patrol", b"patrol", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update", "court_process", "process_step", "ncr_forwarding"]  # noqa: Y015
+    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update", "court_process", "process_step", "ncr_forwarding", "history_sheet", "beat", "duty", "patrol", "case_takeover"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_record) -> _WhichOneofReturnType_record | None: ...
 

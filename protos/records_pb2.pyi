@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from protos import federation_pb2 as _federation_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -728,6 +729,9 @@ class CaseEvent(_message.Message):
     MOVEMENT_FIELD_NUMBER: _builtins.int
     DIARY_FIELD_NUMBER: _builtins.int
     DISPOSAL_FIELD_NUMBER: _builtins.int
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    ALTERATION_FIELD_NUMBER: _builtins.int
+    MO_FIELD_NUMBER: _builtins.int
     fir_number: _builtins.str
     kind: _builtins.str
     """"io_assigned", "arrest", "seizure", "case_diary", "final_report", "court_progress", "wanted", "wanted_withdrawn" """
@@ -782,6 +786,18 @@ class CaseEvent(_message.Message):
     def disposal(self) -> Global___Disposal:
         """"court_disposal", "appeal_result" """
 
+    @_builtins.property
+    def transfer(self) -> Global___CaseTransfer:
+        """"transferred", "transfer_accepted" (docs/investigation.md)"""
+
+    @_builtins.property
+    def alteration(self) -> Global___SectionAlteration:
+        """"sections_altered" """
+
+    @_builtins.property
+    def mo(self) -> Global___ModusOperandi:
+        """"modus_operandi" """
+
     def __init__(
         self,
         *,
@@ -804,14 +820,117 @@ class CaseEvent(_message.Message):
         movement: Global___PropertyMovement | None = ...,
         diary: Global___DiaryDay | None = ...,
         disposal: Global___Disposal | None = ...,
+        transfer: Global___CaseTransfer | None = ...,
+        alteration: Global___SectionAlteration | None = ...,
+        mo: Global___ModusOperandi | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["arrest_memo", b"arrest_memo", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "mahazar", b"mahazar", "movement", b"movement"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alteration", b"alteration", "arrest_memo", b"arrest_memo", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "mahazar", b"mahazar", "mo", b"mo", "movement", b"movement", "transfer", b"transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrest_memo", b"arrest_memo", "at_ms", b"at_ms", "court", b"court", "court_case_number", b"court_case_number", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "fir_number", b"fir_number", "io_officer_id", b"io_officer_id", "kind", b"kind", "mahazar", b"mahazar", "movement", b"movement", "next_hearing", b"next_hearing", "outcome", b"outcome", "persons", b"persons", "property", b"property", "report_type", b"report_type", "sections", b"sections", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alteration", b"alteration", "arrest_memo", b"arrest_memo", "at_ms", b"at_ms", "court", b"court", "court_case_number", b"court_case_number", "custody", b"custody", "diary", b"diary", "disposal", b"disposal", "fir_number", b"fir_number", "io_officer_id", b"io_officer_id", "kind", b"kind", "mahazar", b"mahazar", "mo", b"mo", "movement", b"movement", "next_hearing", b"next_hearing", "outcome", b"outcome", "persons", b"persons", "property", b"property", "report_type", b"report_type", "sections", b"sections", "text", b"text", "transfer", b"transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseEvent: _TypeAlias = CaseEvent  # noqa: Y015
+
+@_typing.final
+class CaseTransfer(_message.Message):
+    """The investigation of a case transferred to another unit (the Crime Branch, a cyber cell, another
+    station) by an officer's order. "transferred": the sending station's event, the hand-over's
+    proof; "transfer_accepted": the receiving unit's take-over recorded back at the sender.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TO_NODE_ID_FIELD_NUMBER: _builtins.int
+    TO_UNIT_FIELD_NUMBER: _builtins.int
+    ORDERED_BY_FIELD_NUMBER: _builtins.int
+    ORDER_REFERENCE_FIELD_NUMBER: _builtins.int
+    ORDER_DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    RECEIVER_ORIGIN_FIELD_NUMBER: _builtins.int
+    TAKEOVER_INDEX_FIELD_NUMBER: _builtins.int
+    TRANSFER_INDEX_FIELD_NUMBER: _builtins.int
+    to_node_id: _builtins.str
+    """the receiving unit's node id"""
+    to_unit: _builtins.str
+    """its name: "Crime Branch, Ernakulam" """
+    ordered_by: _builtins.str
+    """who ordered it: "State Police Chief", "DIG Ernakulam Range" """
+    order_reference: _builtins.str
+    """the order's number"""
+    order_date: _builtins.str
+    """ISO date of the order"""
+    reason: _builtins.str
+    receiver_origin: _builtins.str
+    """"transfer_accepted" only: where the receiving unit recorded the take-over."""
+    takeover_index: _builtins.int
+    """its CaseTakeover entry"""
+    transfer_index: _builtins.int
+    """the "transferred" entry it answers"""
+    def __init__(
+        self,
+        *,
+        to_node_id: _builtins.str = ...,
+        to_unit: _builtins.str = ...,
+        ordered_by: _builtins.str = ...,
+        order_reference: _builtins.str = ...,
+        order_date: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        receiver_origin: _builtins.str = ...,
+        takeover_index: _builtins.int = ...,
+        transfer_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_date", b"order_date", "order_reference", b"order_reference", "ordered_by", b"ordered_by", "reason", b"reason", "receiver_origin", b"receiver_origin", "takeover_index", b"takeover_index", "to_node_id", b"to_node_id", "to_unit", b"to_unit", "transfer_index", b"transfer_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseTransfer: _TypeAlias = CaseTransfer  # noqa: Y015
+
+@_typing.final
+class SectionAlteration(_message.Message):
+    """The sections of a case altered during the investigation (an "alteration report" to the court):
+    the FIR entry never changes; the case's sections now are the FIR's with every alteration
+    applied in order (node/records/case_transfer.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ADDED_FIELD_NUMBER: _builtins.int
+    DROPPED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    COURT_FIELD_NUMBER: _builtins.int
+    REPORT_DATE_FIELD_NUMBER: _builtins.int
+    REPORT_REFERENCE_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    court: _builtins.str
+    """the court the report went to"""
+    report_date: _builtins.str
+    """ISO date of the report"""
+    report_reference: _builtins.str
+    """its number"""
+    @_builtins.property
+    def added(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]: ...
+    @_builtins.property
+    def dropped(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActSection]: ...
+    def __init__(
+        self,
+        *,
+        added: _abc.Iterable[Global___ActSection] | None = ...,
+        dropped: _abc.Iterable[Global___ActSection] | None = ...,
+        reason: _builtins.str = ...,
+        court: _builtins.str = ...,
+        report_date: _builtins.str = ...,
+        report_reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "court", b"court", "dropped", b"dropped", "reason", b"reason", "report_date", b"report_date", "report_reference", b"report_reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SectionAlteration: _TypeAlias = SectionAlteration  # noqa: Y015
 
 @_typing.final
 class Disposal(_message.Message):
@@ -1203,6 +1322,369 @@ class NcrForwarding(_message.Message):
 Global___NcrForwarding: _TypeAlias = NcrForwarding  # noqa: Y015
 
 @_typing.final
+class ModusOperandi(_message.Message):
+    """The modus operandi of accused of a case (CCTNS's MO attributes), appended as a case event of
+    kind "modus_operandi"; a later entry for the same accused supersedes it in the views, the old
+    one stays in the log. Each attribute is a code of node/records/history.py's vocabulary ("" when
+    not known); `note` is free text.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCUSED_CODES_FIELD_NUMBER: _builtins.int
+    TIME_OF_DAY_FIELD_NUMBER: _builtins.int
+    PLACE_TYPE_FIELD_NUMBER: _builtins.int
+    ENTRY_METHOD_FIELD_NUMBER: _builtins.int
+    PROPERTY_TAKEN_FIELD_NUMBER: _builtins.int
+    WEAPON_FIELD_NUMBER: _builtins.int
+    VEHICLE_USED_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    time_of_day: _builtins.str
+    """node.records.history.TIMES_OF_DAY"""
+    place_type: _builtins.str
+    """PLACE_TYPES"""
+    entry_method: _builtins.str
+    """ENTRY_METHODS"""
+    weapon: _builtins.str
+    """WEAPONS"""
+    vehicle_used: _builtins.str
+    """VEHICLES"""
+    note: _builtins.str
+    @_builtins.property
+    def accused_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A1, A2... of the FIR"""
+
+    @_builtins.property
+    def property_taken(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """PROPERTY_TAKEN"""
+
+    def __init__(
+        self,
+        *,
+        accused_codes: _abc.Iterable[_builtins.str] | None = ...,
+        time_of_day: _builtins.str = ...,
+        place_type: _builtins.str = ...,
+        entry_method: _builtins.str = ...,
+        property_taken: _abc.Iterable[_builtins.str] | None = ...,
+        weapon: _builtins.str = ...,
+        vehicle_used: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accused_codes", b"accused_codes", "entry_method", b"entry_method", "note", b"note", "place_type", b"place_type", "property_taken", b"property_taken", "time_of_day", b"time_of_day", "vehicle_used", b"vehicle_used", "weapon", b"weapon"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModusOperandi: _TypeAlias = ModusOperandi  # noqa: Y015
+
+@_typing.final
+class SheetCase(_message.Message):
+    """A case a history sheet rests on: an FIR of this station (`office` empty) or of another."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICE_FIELD_NUMBER: _builtins.int
+    FIR_NUMBER_FIELD_NUMBER: _builtins.int
+    office: _builtins.str
+    """the other station's node id or name; "" for this station"""
+    fir_number: _builtins.str
+    """"FIR No. 12/2026" """
+    def __init__(
+        self,
+        *,
+        office: _builtins.str = ...,
+        fir_number: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fir_number", b"fir_number", "office", b"office"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SheetCase: _TypeAlias = SheetCase  # noqa: Y015
+
+@_typing.final
+class HistorySheet(_message.Message):
+    """The history sheet of a known offender (the register of known offenders: Station Crime History
+    Part V and VI, node/records/history.py has the rules and their sources), each step an entry of
+    its own: "opened" (the person, the category, the grounds, the order, the cases, the MO),
+    "reviewed" (retained for a further period, the reviewing order) or "closed" (the order and the
+    reason). Numbered by the station per year: "HS/2026/000012".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHEET_NUMBER_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    PERSON_FIELD_NUMBER: _builtins.int
+    BIRTH_YEAR_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    GROUNDS_FIELD_NUMBER: _builtins.int
+    ORDERED_BY_FIELD_NUMBER: _builtins.int
+    ORDERED_BY_RANK_FIELD_NUMBER: _builtins.int
+    ORDER_REFERENCE_FIELD_NUMBER: _builtins.int
+    ORDER_DATE_FIELD_NUMBER: _builtins.int
+    CASES_FIELD_NUMBER: _builtins.int
+    MO_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    sheet_number: _builtins.str
+    action: _builtins.str
+    """node.records.history.ACTIONS"""
+    birth_year: _builtins.int
+    """when only the year is known"""
+    category: _builtins.str
+    """node.records.history.CATEGORIES"""
+    grounds: _builtins.str
+    """why the person is history-sheeted; a review's findings"""
+    ordered_by: _builtins.str
+    """the officer who ordered it (officer id)"""
+    ordered_by_rank: _builtins.str
+    """node.records.history.RANKS"""
+    order_reference: _builtins.str
+    """the order's number"""
+    order_date: _builtins.str
+    """ISO date of the order"""
+    note: _builtins.str
+    """the reason a sheet is closed; remarks"""
+    at_ms: _builtins.int
+    @_builtins.property
+    def person(self) -> Global___Person:
+        """opened: name, relative, age, address, aliases, marks"""
+
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___SheetCase]: ...
+    @_builtins.property
+    def mo(self) -> Global___ModusOperandi: ...
+    def __init__(
+        self,
+        *,
+        sheet_number: _builtins.str = ...,
+        action: _builtins.str = ...,
+        person: Global___Person | None = ...,
+        birth_year: _builtins.int = ...,
+        category: _builtins.str = ...,
+        grounds: _builtins.str = ...,
+        ordered_by: _builtins.str = ...,
+        ordered_by_rank: _builtins.str = ...,
+        order_reference: _builtins.str = ...,
+        order_date: _builtins.str = ...,
+        cases: _abc.Iterable[Global___SheetCase] | None = ...,
+        mo: Global___ModusOperandi | None = ...,
+        note: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["mo", b"mo", "person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at_ms", b"at_ms", "birth_year", b"birth_year", "cases", b"cases", "category", b"category", "grounds", b"grounds", "mo", b"mo", "note", b"note", "order_date", b"order_date", "order_reference", b"order_reference", "ordered_by", b"ordered_by", "ordered_by_rank", b"ordered_by_rank", "person", b"person", "sheet_number", b"sheet_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HistorySheet: _TypeAlias = HistorySheet  # noqa: Y015
+
+@_typing.final
+class Beat(_message.Message):
+    """A beat of the station (the area one beat officer patrols and knows: its houses, its people,
+    its trouble spots), defined with the localities it covers, and later retired by an entry of
+    its own: nothing is deleted. A "defined" entry for a beat in force revises its name and
+    localities (node/records/duty.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    LOCALITIES_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """"B1": short, the station's own, never reused"""
+    name: _builtins.str
+    """"HMT Colony" """
+    action: _builtins.str
+    """node.records.duty.BEAT_ACTIONS: "defined", "retired" """
+    note: _builtins.str
+    """the order, the reason for retiring"""
+    @_builtins.property
+    def localities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the localities, wards, roads and places it covers"""
+
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        localities: _abc.Iterable[_builtins.str] | None = ...,
+        action: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "code", b"code", "localities", b"localities", "name", b"name", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Beat: _TypeAlias = Beat  # noqa: Y015
+
+@_typing.final
+class DutyAssignment(_message.Message):
+    """An officer put on a duty (node.records.duty.DUTIES: beat patrol, night patrol, court duty...)
+    for a beat or a place, from/to; the duty roster is these entries. Cancelled only by a later
+    entry naming the assignment (`cancels`, its ledger index, with the reason in `note`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    DUTY_FIELD_NUMBER: _builtins.int
+    BEAT_CODE_FIELD_NUMBER: _builtins.int
+    PLACE_FIELD_NUMBER: _builtins.int
+    FROM_MS_FIELD_NUMBER: _builtins.int
+    TO_MS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    CANCELS_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    """the officer on duty"""
+    duty: _builtins.str
+    """node.records.duty.DUTIES"""
+    beat_code: _builtins.str
+    """the beat (a patrol's; optional for others)"""
+    place: _builtins.str
+    """the court, the junction, the festival ground"""
+    from_ms: _builtins.int
+    to_ms: _builtins.int
+    note: _builtins.str
+    """the briefing; for a cancellation, the reason"""
+    cancels: _builtins.int
+    """set: this entry cancels the assignment at that ledger index"""
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        duty: _builtins.str = ...,
+        beat_code: _builtins.str = ...,
+        place: _builtins.str = ...,
+        from_ms: _builtins.int = ...,
+        to_ms: _builtins.int = ...,
+        note: _builtins.str = ...,
+        cancels: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beat_code", b"beat_code", "cancels", b"cancels", "duty", b"duty", "from_ms", b"from_ms", "note", b"note", "officer_id", b"officer_id", "place", b"place", "to_ms", b"to_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DutyAssignment: _TypeAlias = DutyAssignment  # noqa: Y015
+
+@_typing.final
+class PatrolPoint(_message.Message):
+    """A place a patrol visited, and when."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACE_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    place: _builtins.str
+    at_ms: _builtins.int
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        place: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "note", b"note", "place", b"place"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PatrolPoint: _TypeAlias = PatrolPoint  # noqa: Y015
+
+@_typing.final
+class PatrolCheck(_message.Message):
+    """A person checked on a patrol (a suspect questioned, a known offender's house visited)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_FIELD_NUMBER: _builtins.int
+    PLACE_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    REMARKS_FIELD_NUMBER: _builtins.int
+    place: _builtins.str
+    at_ms: _builtins.int
+    remarks: _builtins.str
+    @_builtins.property
+    def person(self) -> Global___Person: ...
+    def __init__(
+        self,
+        *,
+        person: Global___Person | None = ...,
+        place: _builtins.str = ...,
+        at_ms: _builtins.int = ...,
+        remarks: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["person", b"person"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "person", b"person", "place", b"place", "remarks", b"remarks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PatrolCheck: _TypeAlias = PatrolCheck  # noqa: Y015
+
+@_typing.final
+class PatrolEntry(_message.Message):
+    """An entry of the beat book: one patrol of one officer on one beat, written once, never
+    changed (a later entry may say more; none replaces it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFICER_ID_FIELD_NUMBER: _builtins.int
+    BEAT_CODE_FIELD_NUMBER: _builtins.int
+    FROM_MS_FIELD_NUMBER: _builtins.int
+    TO_MS_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    OBSERVATIONS_FIELD_NUMBER: _builtins.int
+    CHECKS_FIELD_NUMBER: _builtins.int
+    DUTY_INDEX_FIELD_NUMBER: _builtins.int
+    officer_id: _builtins.str
+    """who patrolled"""
+    beat_code: _builtins.str
+    from_ms: _builtins.int
+    to_ms: _builtins.int
+    observations: _builtins.str
+    duty_index: _builtins.int
+    """the assignment it carried out, when there was one"""
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___PatrolPoint]: ...
+    @_builtins.property
+    def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___PatrolCheck]: ...
+    def __init__(
+        self,
+        *,
+        officer_id: _builtins.str = ...,
+        beat_code: _builtins.str = ...,
+        from_ms: _builtins.int = ...,
+        to_ms: _builtins.int = ...,
+        points: _abc.Iterable[Global___PatrolPoint] | None = ...,
+        observations: _builtins.str = ...,
+        checks: _abc.Iterable[Global___PatrolCheck] | None = ...,
+        duty_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beat_code", b"beat_code", "checks", b"checks", "duty_index", b"duty_index", "from_ms", b"from_ms", "observations", b"observations", "officer_id", b"officer_id", "points", b"points", "to_ms", b"to_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PatrolEntry: _TypeAlias = PatrolEntry  # noqa: Y015
+
+@_typing.final
 class ServiceRequest(_message.Message):
     """A citizen's request for police verification (passport, employment, tenant), a NOC or a
     permission, with the date it is due.
@@ -1330,3 +1812,50 @@ class GrievanceUpdate(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GrievanceUpdate: _TypeAlias = GrievanceUpdate  # noqa: Y015
+
+@_typing.final
+class CaseTakeover(_message.Message):
+    """A case whose investigation another station transferred here (its "transferred" CaseEvent),
+    taken over: the sender's FIR entry and that event, each with its inclusion proof to the
+    sender's signed checkpoint, verified before this entry is written (node/records/case_transfer.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_ORIGIN_FIELD_NUMBER: _builtins.int
+    FIR_NUMBER_FIELD_NUMBER: _builtins.int
+    FIR_FIELD_NUMBER: _builtins.int
+    TRANSFER_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
+    KEY_HANDOVERS_FIELD_NUMBER: _builtins.int
+    from_origin: _builtins.str
+    """the sending station's log"""
+    fir_number: _builtins.str
+    """the case as the sender numbered it"""
+    checkpoint: _builtins.bytes
+    """the sender's signed note the proofs lead to"""
+    @_builtins.property
+    def fir(self) -> _federation_pb2.ProvenEntry: ...
+    @_builtins.property
+    def transfer(self) -> _federation_pb2.ProvenEntry: ...
+    @_builtins.property
+    def key_handovers(self) -> _containers.RepeatedCompositeFieldContainer[_federation_pb2.ProvenEntry]:
+        """the sender's key hand-overs, proven to `checkpoint`"""
+
+    def __init__(
+        self,
+        *,
+        from_origin: _builtins.str = ...,
+        fir_number: _builtins.str = ...,
+        fir: _federation_pb2.ProvenEntry | None = ...,
+        transfer: _federation_pb2.ProvenEntry | None = ...,
+        checkpoint: _builtins.bytes = ...,
+        key_handovers: _abc.Iterable[_federation_pb2.ProvenEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fir", b"fir", "transfer", b"transfer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "fir", b"fir", "fir_number", b"fir_number", "from_origin", b"from_origin", "key_handovers", b"key_handovers", "transfer", b"transfer"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseTakeover: _TypeAlias = CaseTakeover  # noqa: Y015

@@ -845,6 +845,24 @@ def _no_heading(record: Any) -> _Heading:
     return None, None, None
 
 
+def _history_heading(sheet: records_pb2.HistorySheet) -> _Heading:
+    # Only the opening is the sheet's record: its reviews and its closing are steps of it (the
+    # register, node/index/history.py, follows them), as a process's steps are.
+    if sheet.action != "opened":
+        return None, None, None
+    year = serial_year(sheet.sheet_number, year_first=True)[1]
+    return sheet.sheet_number or None, year or None, None
+
+
+def _project_history(
+    conn: Connection, batch: Batch, idx: int, sheet: records_pb2.HistorySheet
+) -> None:
+    """The history-sheeted person, searchable by name like every person (role
+    "history_sheeted"), unless the entry carries only a commitment."""
+    if sheet.action == "opened" and sheet.HasField("person"):
+        _add_person(batch, idx, 0, sheet.person, "history_sheeted")
+
+
 # Record kinds with rows of their own; any other entry (audit, node event, ...) gets only its
 # `records` row. Extensions' kinds (casework, services) are in their `Projection`s.
 _PROJECTORS: dict[str, _Projector] = {
@@ -854,6 +872,7 @@ _PROJECTORS: dict[str, _Projector] = {
     "fir": _Projector(_fir_heading, _project_fir),
     "amendment": _Projector(_no_heading, _project_amendment),
     "zero_fir_transfer": _Projector(_no_heading, _project_zero_fir_transfer),
+    "history_sheet": _Projector(_history_heading, _project_history),
 }
 
 

@@ -3,9 +3,10 @@
 Each register is one SQLAlchemy Core select over the index's own tables, in the order the
 register is written (oldest first), restricted to the period's dates: the General Diary by its
 diary date, the others by the time of their event (registered, reported, received, arrested,
-seized, wanted since) from 00:00 IST of the first day to 24:00 IST of the last. Rows are read
-in pages (`pages`), each page on a connection of its own, so that a long export holds no
-connection between pages (a web download streams them from worker threads).
+seized, wanted since; a court's process by when the station received it) from 00:00 IST of
+the first day to 24:00 IST of the last. Rows are read in pages (`pages`), each page on a
+connection of its own, so that a long export holds no connection between pages (a web download
+streams them from worker threads).
 
 Nothing here writes, and every value is bound as a parameter.
 """
@@ -20,7 +21,9 @@ import sqlalchemy as sa
 
 from node.index import schema as ix
 from node.index.casework import case_wanted_table
+from node.index.history import history_sheets_table
 from node.index.investigation import custody_table, property_register_table
+from node.index.processes import process_register_table
 from node.index.record_index import RecordIndex
 from node.index.services import missing_persons_table
 
@@ -124,6 +127,25 @@ def register_select(kind: str, period: Period) -> sa.Select[Any]:
             sa.select(m)
             .where(_between(m.c.reported, period))
             .order_by(m.c.reported, m.c.ledger_index)
+        )
+    if kind == "process":
+        t = process_register_table
+        return (
+            sa.select(t)
+            .where(_between(t.c.received_at_ms, period))
+            .order_by(t.c.received_at_ms, t.c.ledger_index)
+        )
+    if kind == "history":
+        # The sheets in force at any time of the period: opened before its end, not closed
+        # before its start (a register of known offenders lists the standing sheets).
+        h = history_sheets_table
+        return (
+            sa.select(h)
+            .where(
+                h.c.opened_at_ms < period.end_ms,
+                sa.or_(h.c.closed_at_ms == 0, h.c.closed_at_ms >= period.start_ms),
+            )
+            .order_by(h.c.opened_at_ms, h.c.ledger_index)
         )
     if kind == "wanted":
         w = case_wanted_table

@@ -33,8 +33,9 @@ def _index_fk() -> sa.Column[Any]:
 #: the "name x relative" pair keys to `name_keys` (`search.pair_key`) and the person's age and
 #: role to `person_names`; 6 adds the investigation tables (`node.index.investigation`: lock-up
 #: and property registers, case clocks, diary days), projected from the case events already
-#: in every log; 7 adds the process register and the NCR forwardings (`node.index.processes`).
-SCHEMA_VERSION = 7
+#: in every log; 7 adds the process register and the NCR forwardings (`node.index.processes`);
+#: 8 adds the history sheets and MO entries (`node.index.history`) and more of issue 12's tables.
+SCHEMA_VERSION = 8
 
 index_meta = sa.Table(
     "index_meta",

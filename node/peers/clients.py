@@ -27,14 +27,25 @@ from federation.verify import (
     VerifiedRecord,
     verify_receipt,
     verify_record_response,
+    verify_replica_record_response,
 )
-from federation.witness import AnswerCheck, NoWitnessKnown, WitnessPolicy, parent_policy
-from ledger.errors import InputError, UsageError
+from federation.witness import (
+    AnswerCheck,
+    CosignedBy,
+    NoWitnessKnown,
+    WitnessPolicy,
+    parent_policy,
+)
+from ledger.errors import InputError, NotFound, UsageError
+from ledger.keys import LogKeys
+from ledger.log import now_ms
 from node.config import FEDERATION_NAME, DataDir, FederationConfig, Witnessing, load_federation
 from node.peers.directory import NodeDirectory, locate
-from node.station import transfer
+from node.records.case_transfer import check_transfer
+from node.records.validation import Problems, ist_date
+from node.station import case_transfer, transfer
 from node.station.core import Station
-from protos import federation_pb2
+from protos import federation_pb2, records_pb2
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +306,11 @@ class Peers:
         self, node_id: str, request: federation_pb2.RecordRequest, *, deadline: float
     ) -> tuple[VerifiedRecord, AnswerCheck]:
         """One record from its owner `node_id`, verified (VerificationError otherwise), with its
-        witness verdict and consistency with the checkpoints of that log seen before."""
+        witness verdict and consistency with the checkpoints of that log seen before. For a
+        retired or merged office, from the office holding its log (`fetch_from_holder`)."""
         owner = self.address(node_id)
+        if owner.node_id != node_id:
+            return await self.fetch_from_holder(node_id, owner, request, deadline=deadline)
         client = self.client(owner)
         try:
             response = await client.fetch_record(request, timeout=deadline)
@@ -313,6 +327,55 @@ class Peers:
                 response,
                 record,
                 pinned_key=owner.ledger_key,
+                now_s=int(time.time()),
+                timeout=deadline,
+            )
+        finally:
+            client.close()
+        return record, check
+
+    async def fetch_from_holder(
+        self,
+        node_id: str,
+        holder: PeerAddress,
+        request: federation_pb2.RecordRequest,
+        *,
+        deadline: float,
+    ) -> tuple[VerifiedRecord, AnswerCheck]:
+        """A record of the retired or merged office `node_id`, from `holder` (its successor in
+        the directory), which answers from its verified replica of the office's log: the
+        record verified against the office's own ledger key (its directory entry's
+        certificate) and log, the receipt against the holder's key and log. Its witness is the
+        holder, whose cosignature of the replica's checkpoint says as of when (the office's
+        log is closed: no age is held against it). NotFound when the directory does not hold
+        the office's entry, or the holder holds no replica of its log."""
+        entry = self.directory.directory.get(node_id) if self.directory is not None else None
+        if entry is None:
+            raise NotFound(f"{node_id} is not in this node's directory: its log is not known")
+        office = entry.peer_address()
+        asked = federation_pb2.RecordRequest()
+        asked.CopyFrom(request)
+        asked.origin = office.origin
+        client = self.client(holder)
+        try:
+            response = await client.fetch_record(asked, timeout=deadline)
+            record = verify_replica_record_response(
+                response,
+                expected_origin=office.origin,
+                owner_public_key=office.ledger_key,
+                holder_node_id=holder.node_id,
+                holder_origin=holder.origin,
+                holder_public_key=holder.ledger_key,
+                expected_ref=request.ref,
+            )
+            policy = CosignedBy(holder.origin, LogKeys.single(holder.ledger_key))
+            check = await check_record_answer(
+                client,
+                self.seen,
+                policy,
+                response,
+                record,
+                pinned_key=office.ledger_key,
                 now_s=int(time.time()),
                 timeout=deadline,
             )
@@ -388,4 +451,47 @@ async def hand_over_zero_fir(
     return await trio.to_thread.run_sync(transfer.zero_fir_status, station, zero_ref)
 
 
-__all__ = ["Peers", "hand_over_zero_fir"]
+async def hand_over_case(
+    station: Station,
+    peers: Peers,
+    fir_number: str,
+    order: records_pb2.CaseTransfer,
+    officer_id: str,
+    *,
+    timeout: float = 15.0,
+) -> dict[str, object]:
+    """Transfers a case's investigation to the unit `order.to_node_id` and records its
+    acceptance, both logs recording it (`node.station.case_transfer`); returns where the
+    transfer stands (`message`, `receiver_origin`, `takeover_index`). The order is checked
+    before the unit is looked up, so that a wrong order is told as such."""
+    problems = Problems()
+    check_transfer(order, ist_date(now_ms()), problems)
+    problems.raise_if_any("investigation not transferred")
+    receiver = peers.address(order.to_node_id)
+    handover = await trio.to_thread.run_sync(
+        case_transfer.transfer_case, station, officer_id, fir_number, order
+    )
+    client = peers.client(receiver)
+    try:
+        acceptance = await client.transfer_case(handover, timeout=timeout)
+    finally:
+        client.close()
+    receipt = await trio.to_thread.run_sync(
+        case_transfer.record_case_acceptance,
+        station,
+        officer_id,
+        acceptance,
+        receiver.ledger_key,
+        receiver.origin,
+    )
+    return {
+        "fir_number": receipt.ref,
+        "accepted_index": receipt.index,
+        "receiver_origin": receiver.origin,
+        "takeover_index": acceptance.taken_over.index,
+        "message": f"the investigation of {receipt.ref} was transferred to {order.to_unit} "
+        f"({receiver.origin}), taken over there as entry {acceptance.taken_over.index}",
+    }
+
+
+__all__ = ["Peers", "hand_over_case", "hand_over_zero_fir"]

@@ -1,9 +1,9 @@
 """A station as the federation sees it: `LocalNode` over a `node.station.core.Station`.
 
 It answers from the station's own log and index only (replicas come with replication): records
-by reference, person / vehicle / property / case searches, hit/no-hit lookups by identifier,
-and it appends the audit entries of other offices' queries to the station's ledger, indexing
-them as every other entry is.
+by reference, person / vehicle / property / case / history-sheet / MO searches, hit/no-hit
+lookups by identifier, and it appends the audit entries of other offices' queries to the
+station's ledger, indexing them as every other entry is.
 
 It must never reveal a withheld identity: searches go through the index, which has no names for
 withheld persons, and records leave as the signed leaves the ledger holds (which carry only the
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import Message
+from sqlalchemy.engine import Engine
 
 from federation.directory import Directory
 from federation.interfaces import LogReader, PeerIdentity
@@ -32,19 +33,21 @@ from federation.witness import own_cosignature_time
 from ledger.checkpoint import parse_note
 from ledger.cosignature import merge_cosignatures
 from ledger.entry import parse_leaf
-from ledger.errors import InputError, NotPermitted, PeerError, VerificationError
+from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from ledger.log import now_ms
 from ledger.proof import verify_log_checkpoint
+from node.index import history
 from node.index.aggregate.index import Located
 from node.index.lookups import FirView
 from node.index.search import Search, VehicleHit
 from node.peers.directory import NodeDirectory
 from node.peers.replica_index import ReplicaIndexes
 from node.records import limits
+from node.records.history import parse_mo_query
 from node.records.refs import record_ref
 from node.records.validation import registration_key
 from node.station import audit as station_audit
-from node.station import transfer
+from node.station import case_transfer, transfer
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.watchlist import Received
 from protos import federation_pb2, ledger_pb2
@@ -134,7 +137,13 @@ class StationPeerNode:
             return [] if position is None else [(self.origin, position, None)]
 
         sources = [
-            _Source(self.station.index.search, lambda key: (self.origin, key), own_cases, False)
+            _Source(
+                self.station.index.search,
+                lambda key: (self.origin, key),
+                own_cases,
+                False,
+                self.station.index.engine,
+            )
         ]
         if self._replica_indexes is not None and self._replica_indexes.held():
             aggregate = self._replica_indexes.aggregate
@@ -149,7 +158,7 @@ class StationPeerNode:
                     for found in aggregate.records_by_ref(query)
                 ]
 
-            sources.append(_Source(aggregate.search, locate, replica_cases, True))
+            sources.append(_Source(aggregate.search, locate, replica_cases, True, aggregate.engine))
         return sources
 
     def _replica_freshness(self, now: int) -> list[federation_pb2.Freshness]:
@@ -193,8 +202,23 @@ class StationPeerNode:
         if found:
             raise InputError(f"{type(request).__name__}: {'; '.join(found)}", found)
 
-    def find_record(self, ref: str) -> tuple[int, list[int]] | None:
-        indexes = self.station.index.lookups.history(ref)
+    def find_record(self, ref: str, origin: str = "") -> tuple[int, list[int]] | None:
+        """Record `ref` and its amendments in the own log, or in the verified replica of
+        `origin` (from the index over the replicas, which holds only verified entries; a
+        retired office's records are fetched this way from the office holding its log)."""
+        if origin in ("", self.origin):
+            indexes = self.station.index.lookups.history(ref)
+        else:
+            if self._replicas is None or self._replica_indexes is None:
+                return None
+            if origin not in self._replicas:
+                return None
+            if self._replicas.get(origin).quarantined:
+                raise NotFound(
+                    f"{self.node_id}'s replica of {origin} is quarantined: it answers nothing "
+                    "from it until an operator clears it"
+                )
+            indexes = self._replica_indexes.aggregate.record_history(origin, ref)
         if not indexes:
             return None
         return indexes[0], indexes[1:]
@@ -220,6 +244,10 @@ class StationPeerNode:
                 found = self._search_property(source, request.query, limit)
             elif request.kind == "case":
                 found = self._search_case(source, request.query)
+            elif request.kind == "history":
+                found = self._search_history(source, request.query, limit)
+            elif request.kind == "mo":
+                found = self._search_mo(source, request.query, limit)
             else:
                 raise InputError(f"unknown search kind {request.kind!r}")
             hits.extend(self._answered(found) if source.replica else found)
@@ -256,9 +284,14 @@ class StationPeerNode:
             age_max=request.age_max or None,
             limit=limit,
         )
+        # A person who is history-sheeted is said to be, in every hit of theirs.
+        sheeted = history.sheeted_names(source.search, source.engine, request.query, limit=limit)
         out = []
         for person in found:
             parts = [person.role]
+            note = history.sheet_note(person, sheeted)
+            if note:
+                parts.append(note)
             if person.relative_name:
                 parts.append(f"{person.relation or 'relative'} {person.relative_name}".strip())
             if person.age:
@@ -315,6 +348,40 @@ class StationPeerNode:
                     source, item.record_ref, item.ledger_index, item.description, detail, score
                 )
             )
+        return out
+
+    def _search_history(
+        self, source: _Source, query: str, limit: int
+    ) -> list[federation_pb2.SearchHit]:
+        """History-sheeted persons by (misspelt) name: the sheet's number, its category and
+        whether it is open. Names the withholding policy protects are never indexed."""
+        return [
+            self._hit(
+                source,
+                found.person.record_ref,
+                found.person.ledger_index,
+                found.person.name,
+                found.detail,
+                found.person.score,
+            )
+            for found in history.search_sheets(source.search, source.engine, query, limit=limit)
+        ]
+
+    def _search_mo(self, source: _Source, query: str, limit: int) -> list[federation_pb2.SearchHit]:
+        """The current MO entries of accused matching the attributes asked
+        ("entry:window_grill_removed place:locked_house night"), best first; an accused whose
+        name the case withholds is named by code only."""
+        wanted = parse_mo_query(query)
+        if not wanted:
+            raise InputError(
+                "an MO search names attributes of the vocabulary, e.g. "
+                "'entry:window_grill_removed place:locked_house night'"
+            )
+        out = []
+        for row, score in history.match_mo(source.engine, wanted, limit=limit):
+            title = " ".join(p for p in (row.accused_code, row.name) if p)
+            detail = history.mo_text(row.attributes)
+            out.append(self._hit(source, row.fir_number, row.ledger_index, title, detail, score))
         return out
 
     def _search_case(self, source: _Source, query: str) -> list[federation_pb2.SearchHit]:
@@ -419,6 +486,19 @@ class StationPeerNode:
             self.station, SYSTEM_OFFICER, handover, caller.ledger_key, handover.origin
         )
 
+    def accept_case(
+        self, caller: PeerIdentity, handover: federation_pb2.CaseHandover
+    ) -> federation_pb2.CaseAcceptance:
+        """A case's investigation transferred here: the sender's key comes from its
+        certificate, and the log handed over must be the caller's own."""
+        if handover.origin.split("/", 1)[-1] != caller.node_id:
+            raise NotPermitted(
+                f"{caller.node_id} handed over a case of another log ({handover.origin})"
+            )
+        return case_transfer.accept_case(
+            self.station, SYSTEM_OFFICER, handover, caller.ledger_key, handover.origin
+        )
+
     def store_cosignature(self, cosigned_note: bytes) -> None:
         """Keeps the cosigned note; the newest one (with a directory, also in its file
         `witnessed.note`, for after a restart) is served with every answer
@@ -519,6 +599,7 @@ class _Source:
     locate: Callable[[int], tuple[str, int]]
     cases: Callable[[str], list[tuple[str, int, FirView | None]]]
     replica: bool
+    engine: Engine  # the same index's, for the history sheets and MO entries
 
 
 def _alnum(text: str) -> str:

@@ -59,6 +59,10 @@ CASE_EVENT_KINDS = (
     "sent_to_magistrate",
     "court_disposal",
     "appeal_result",
+    "modus_operandi",
+    "transferred",
+    "transfer_accepted",
+    "sections_altered",
 )
 # Why an accused is wanted (the `report_type` of a `wanted` event).
 WANTED_BASES = ("proclamation", "warrant", "lookout")
@@ -104,6 +108,29 @@ def case_event_summary(event: records_pb2.CaseEvent) -> str:
             parts.append("u/s " + ", ".join(f"{s.act} {s.section}" for s in d.sections))
         parts.append(d.sentence)
         return " · ".join(p for p in parts if p) + (f": {event.text}" if event.text else "")
+    if kind == "modus_operandi":
+        mo = event.mo
+        parts = [" ".join(mo.accused_codes), mo.time_of_day, mo.place_type, mo.entry_method,
+                 " ".join(mo.property_taken), mo.weapon, mo.vehicle_used]  # fmt: skip
+        text = " · ".join(p.replace("_", " ") for p in parts if p)
+        return text + (f": {mo.note}" if mo.note else "")
+    if kind in ("transferred", "transfer_accepted"):
+        handed = event.transfer
+        parts = [handed.to_unit, handed.to_node_id, handed.ordered_by, handed.order_reference,
+                 handed.order_date]  # fmt: skip
+        if kind == "transfer_accepted":
+            parts = [f"taken over at {handed.receiver_origin}", f"entry {handed.takeover_index}"]
+        head = " · ".join(p for p in parts if p)
+        return head + (f": {handed.reason}" if handed.reason and kind == "transferred" else "")
+    if kind == "sections_altered":
+        change = event.alteration
+        parts = []
+        if change.added:
+            parts.append("added " + ", ".join(f"{s.act} {s.section}" for s in change.added))
+        if change.dropped:
+            parts.append("dropped " + ", ".join(f"{s.act} {s.section}" for s in change.dropped))
+        parts += [change.court, change.report_reference, change.report_date]
+        return " · ".join(p for p in parts if p) + (f": {change.reason}" if change.reason else "")
     if kind == "sent_to_magistrate":
         return event.court + (f": {event.text}" if event.text else "")
     if kind == "property_movement":

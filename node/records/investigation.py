@@ -44,6 +44,11 @@ from node.records.validation import DAY_MS
 HOUR_MS: Final = 3_600_000
 PRODUCTION_LIMIT_MS: Final = 24 * HOUR_MS  # BNSS s.58; Constitution Art. 22(2)
 REMAND_LIMIT_MS: Final = 15 * DAY_MS  # one remand at most (BNSS s.187(2), (3))
+# Police custody: at most 15 days in all, in whole or in parts, within the initial 40 days (the
+# 60-day cases) or 60 days (the 90-day cases) of the detention period (BNSS s.187(2)),
+# counted here from the accused's first remand in the case.
+POLICE_CUSTODY_TOTAL_MS: Final = 15 * DAY_MS
+POLICE_CUSTODY_WINDOW_DAYS: Final[dict[int, int]] = {60: 40, 90: 60}
 DEFAULT_BAIL_SERIOUS_DAYS: Final = 90  # death, life, or ten years or more (BNSS s.187(3)(i))
 DEFAULT_BAIL_OTHER_DAYS: Final = 60  # any other offence (BNSS s.187(3)(ii))
 SERIOUS_YEARS: Final = 10
@@ -111,6 +116,28 @@ def default_bail_days(serious: bool) -> int:
     """Days of custody after which the accused is released on bail by default unless the
     final report is filed: 90 for offences punishable with death, life or ten years or more."""
     return DEFAULT_BAIL_SERIOUS_DAYS if serious else DEFAULT_BAIL_OTHER_DAYS
+
+
+def police_custody_window_days(limit_days: int) -> int:
+    """The initial days of the detention period within which police custody may be ordered:
+    40 of the 60-day cases, 60 of the 90-day cases (BNSS s.187(2))."""
+    return POLICE_CUSTODY_WINDOW_DAYS.get(limit_days, 40 if limit_days <= 60 else 60)
+
+
+def police_custody_used(orders: Iterable[tuple[int, str, int]]) -> int:
+    """Milliseconds of police custody the accused has had, from their custody orders
+    (at_ms, order, until_ms) in any order: each police custody runs until its end or the next
+    order, whichever comes first."""
+    ordered = sorted(orders)
+    used = 0
+    for n, (at, order, until) in enumerate(ordered):
+        if order != POLICE_CUSTODY or until <= at:
+            continue
+        end = until
+        if n + 1 < len(ordered):
+            end = min(end, max(at, ordered[n + 1][0]))
+        used += end - at
+    return used
 
 
 def two_month_offence(act: str, section: str) -> bool:

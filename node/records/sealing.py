@@ -88,6 +88,10 @@ FREE_TEXT: Mapping[str, tuple[str, ...]] = {
         "diary.statements.witness.relative_name",
         "diary.statements.witness.address",
         "disposal.sentence",
+        "mo.note",
+        # A transfer's and an alteration's reasons (node/records/case_transfer.py).
+        "transfer.reason",
+        "alteration.reason",
     ),
     "amendment": ("reason",),
 }

@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from google.protobuf.message import Message
 
 from node.index import casework as cases
+from node.index import transfers as moved
 from node.index.casework import PetitionStatus
 from node.records import limits, withholding
+from node.records.case_transfer import AFTER_TRANSFER_KINDS
 from node.records.casework import (
     CASE_EVENT_KINDS,
     CONVERTED,
@@ -34,7 +36,7 @@ from node.records.validation import (
     check_property,
     check_sections,
 )
-from node.station import investigation, registers, views
+from node.station import history, investigation, registers, views
 from node.station.core import Draft, Receipt, Station
 from protos import records_pb2
 
@@ -261,6 +263,7 @@ def assign_io(
             fir_number=number, kind="io_assigned", at_ms=station.now(), io_officer_id=io, text=note
         )
         limits.check(event, problems)
+        _check_not_transferred(station, number, "io_assigned", problems)
         problems.raise_if_any("investigating officer not assigned")
         return _append_event(station, officer_id, event)
 
@@ -287,6 +290,7 @@ def record_case_event(
     custody: records_pb2.CustodyOrder | None = None,
     movement: records_pb2.PropertyMovement | None = None,
     disposal: records_pb2.Disposal | None = None,
+    mo: records_pb2.ModusOperandi | None = None,
 ) -> Receipt:
     """Appends an arrest (`persons`, the `arrest_memo`), a seizure (`property`, the
     `mahazar`), a case diary entry (`text`, the investigation day's `diary`), a court's
@@ -316,6 +320,7 @@ def record_case_event(
         ("custody", custody),
         ("movement", movement),
         ("disposal", disposal),
+        ("mo", mo),
     )
     for field, form in forms:
         if form is not None:
@@ -327,6 +332,7 @@ def record_case_event(
         check_officer(officer_id, problems)
         number = _case(station, fir_number, problems)
         when = station.event_time(at_ms, "the time of the event", problems)
+        _check_not_transferred(station, number, kind, problems)
         event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=text.strip())
         if kind == "arrest":
             if not persons:
@@ -419,8 +425,21 @@ def record_case_event(
                 problems.require(event.text, "the grounds (why the accused is wanted)")
             else:
                 problems.require(event.text, "the reason the wanted notice ends")
+        elif kind == "modus_operandi":
+            event.mo.CopyFrom(asked.mo)
+            if mo is None:
+                problems.add("an MO event carries the accused and the attributes")
+            else:
+                history.check_mo(event.mo, problems, in_case=True)
+                if number:
+                    history.mo_persons(station, number, event, problems)
         elif kind == "io_assigned":
             problems.add("assign the investigating officer with assign_io")
+        elif kind in ("transferred", "transfer_accepted", "sections_altered"):
+            problems.add(
+                "a transfer and an alteration of sections have their own commands "
+                "(node/station/case_transfer.py: transfer_case, alter_sections)"
+            )
         else:
             problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
         problems.raise_if_any(f"{kind.replace('_', ' ') or 'case event'} not recorded")
@@ -502,6 +521,23 @@ def _append_event(
     rewrite_free_text(event, "case_event", Redactor([*case.sealed, *sealed], case.clear))
     body = station.body(officer_id, event, imported_from=imported_from)
     return station.run(Draft("case_event", event.fir_number, [body], sealed=sealed))
+
+
+def _check_not_transferred(station: Station, number: str, kind: str, problems: Problems) -> None:
+    """Once the case's investigation is transferred to another unit, the station records only
+    what the court does with it (`AFTER_TRANSFER_KINDS`, node/records/case_transfer.py)."""
+    if not number or kind in AFTER_TRANSFER_KINDS:
+        return
+    sent = moved.transfer_out(station.index, number)
+    if sent is not None:
+        problems.add(moved.refusal(sent))
+
+
+def append_case_event(station: Station, officer_id: str, event: records_pb2.CaseEvent) -> Receipt:
+    """Appends a case event its own command checked (a transfer, an alteration of sections:
+    node/station/case_transfer.py), under the same withholding as every case event. Called
+    under the station's lock."""
+    return _append_event(station, officer_id, event)
 
 
 def append_external_event(
@@ -604,6 +640,20 @@ def send_to_magistrate(
     return record_case_event(
         station, officer_id, fir_number, "sent_to_magistrate", court=magistrate, text=text
     )
+
+
+def record_mo(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    mo: records_pb2.ModusOperandi,
+    *,
+    at_ms: int | None = None,
+) -> Receipt:
+    """The modus operandi of accused of the case (`mo.accused_codes`), each attribute from the
+    vocabulary of `node.records.history`: appended; a later MO of the same accused supersedes it
+    in the views, both stay in the log."""
+    return record_case_event(station, officer_id, fir_number, "modus_operandi", at_ms=at_ms, mo=mo)
 
 
 def record_disposal(

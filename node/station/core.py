@@ -32,10 +32,13 @@ from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
+from node.index.duty import DutyProjection
+from node.index.history import HistoryProjection
 from node.index.investigation import InvestigationProjection
 from node.index.processes import ProcessesProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex
 from node.index.services import ServicesProjection
+from node.index.transfers import TransfersProjection
 from node.records import limits
 from node.records.laws import Statutes
 from node.records.sealing import SealedIdentity
@@ -83,6 +86,9 @@ def station_projections() -> tuple[Projection, ...]:
         InvestigationProjection(),
         ServicesProjection(),
         ProcessesProjection(),
+        HistoryProjection(),
+        DutyProjection(),
+        TransfersProjection(),
     )
 
 

@@ -17,9 +17,12 @@ from typing import Final
 import sqlalchemy as sa
 
 from node.index import casework as cases
+from node.index import history as history_index
 from node.index import investigation as held
+from node.index import transfers as moved
 from node.index.processes import last_forwarding, ncrs_not_forwarded, process_register
 from node.index.schema import firs, record_sections, records
+from node.records.case_transfer import apply_alterations
 from node.records.investigation import (
     APPEAL_RESULTS,
     BAIL,
@@ -29,6 +32,8 @@ from node.records.investigation import (
     MOVEMENTS,
     NAMES_COUNTERPART,
     NEEDS_REFERENCE,
+    POLICE_CUSTODY,
+    POLICE_CUSTODY_TOTAL_MS,
     PROGRESS_TOLD_DAYS,
     RELEASED,
     REMAND_LIMIT_MS,
@@ -37,6 +42,8 @@ from node.records.investigation import (
     SEXUAL_OFFENCE_MONTHS,
     add_months,
     default_bail_days,
+    police_custody_used,
+    police_custody_window_days,
     two_month_case,
 )
 from node.records.processes import NCR_FORWARDING_MS
@@ -151,6 +158,8 @@ def check_custody(
             order.final_report_due_ms = (
                 at_ms + default_bail_days(_serious(station, number)) * DAY_MS
             )
+        if order.order == POLICE_CUSTODY and order.until_ms > at_ms:
+            _check_police_custody(station, number, order, at_ms, problems)
     elif order.order == BAIL:
         problems.require(order.bail_bond, "the bail bond (amount, and sureties if any)")
     elif order.order == DEFAULT_BAIL:
@@ -164,11 +173,60 @@ def check_custody(
             problems.add(f"a charge sheet is filed in {number}: no bail by default")
 
 
+def _check_police_custody(
+    station: Station,
+    number: str,
+    order: records_pb2.CustodyOrder,
+    at_ms: int,
+    problems: Problems,
+) -> None:
+    """BNSS s.187(2): police custody only within the initial 40 days (60-day cases) or 60 days
+    (90-day cases) from the accused's first remand, and at most 15 days in all."""
+    earlier = _custody_orders(station, number, order.accused_code)
+    remands = [at for at, kind, _ in earlier if kind in REMANDS]
+    first = min([*remands, at_ms])
+    clock = held.case_clock(station.index, number)
+    if clock is not None:
+        limit_days = round((clock.final_report_due_ms - clock.first_remand_ms) / DAY_MS)
+    else:
+        limit_days = default_bail_days(_serious(station, number))
+    window = police_custody_window_days(limit_days)
+    window_end = first + window * DAY_MS
+    if at_ms >= window_end or order.until_ms > window_end:
+        problems.add(
+            f"police custody may be ordered only within the first {window} days from "
+            f"{order.accused_code}'s first remand on {ist_date(first).isoformat()} (until "
+            f"{ist_date(window_end - 1).isoformat()}; a {limit_days}-day case, BNSS s.187(2)): "
+            "judicial custody only after that"
+        )
+    used = police_custody_used([*earlier, (at_ms, order.order, order.until_ms)])
+    if used > POLICE_CUSTODY_TOTAL_MS:
+        before = police_custody_used(earlier)
+        problems.add(
+            f"{order.accused_code} has had {before / DAY_MS:g} days of police custody in "
+            f"{number}: at most 15 days in all, in whole or in parts (BNSS s.187(2)); "
+            f"{max(0.0, (POLICE_CUSTODY_TOTAL_MS - before) / DAY_MS):g} days remain"
+        )
+
+
+def _custody_orders(station: Station, number: str, code: str) -> list[tuple[int, str, int]]:
+    """The court's custody orders on accused `code` in the case: (at_ms, order, until_ms)."""
+    found: list[tuple[int, str, int]] = []
+    for row in cases.case_events(station.index, number):
+        if row.kind != "custody":
+            continue
+        body = station.ledger.body(row.ledger_index)
+        custody = body.case_event.custody
+        if custody.accused_code == code:
+            found.append((row.at_ms, custody.order, custody.until_ms))
+    return found
+
+
 def _serious(station: Station, number: str) -> bool:
-    """Whether the case's most serious section (as the FIR reads now) is punishable with
-    death, imprisonment for life or ten years or more."""
-    _, view = views.amended_view(station, number)
-    cited = [(str(s.get("act", "")), str(s.get("section", ""))) for s in view.get("sections", [])]
+    """Whether the case's most serious section (as it reads now: the FIR as amended, with
+    the alterations of its sections reported to the court) is punishable with death,
+    imprisonment for life or ten years or more."""
+    cited = moved.current_sections(station.index, number)
     known = [c for c in cited if station.statutes.is_known(*c)]
     if not known:
         return False
@@ -251,12 +309,13 @@ class Due:
     """One thing the station owes the law by a time."""
 
     kind: str  # "production", "final_report", "default_bail", "progress", "fir_to_magistrate",
-    # "process" (a court's process pending), "ncr_forwarding" (NCRs to the magistrate)
+    # "process" (a court's process pending), "ncr_forwarding" (NCRs to the magistrate),
+    # "history_review" (a history sheet due for review: `ref` is its number)
     fir_number: str  # "" for what is no case's (the NCRs; a process of another station's case)
     due_ms: int
     what: str
     overdue: bool
-    ref: str = ""  # the process number, for a process
+    ref: str = ""  # the process number, for a process; the sheet number, for a review
 
 
 def due_now(station: Station, *, now: int | None = None) -> list[Due]:
@@ -280,7 +339,8 @@ def due_now(station: Station, *, now: int | None = None) -> list[Due]:
                     moment > person.production_due_ms,
                 )
             )
-    reported = _events_of(station, "final_report")
+    # A transferred case is the receiving unit's to report on (node/station/case_transfer.py).
+    reported = _events_of(station, "final_report") | moved.transferred_numbers(index)
     for clock in held.case_clocks(index):
         if clock.fir_number in reported:
             continue
@@ -338,6 +398,7 @@ def due_now(station: Station, *, now: int | None = None) -> list[Due]:
             )
         )
     found.extend(_processes_and_ncrs(station, moment))
+    found.extend(_history_reviews(station, moment))
     kept = [d for d in found if d.overdue or d.due_ms <= moment + SOON_MS]
     return sorted(kept, key=lambda d: (not d.overdue, d.due_ms, d.fir_number))
 
@@ -378,6 +439,23 @@ def _processes_and_ncrs(station: Station, moment: int) -> list[Due]:
     return found
 
 
+def _history_reviews(station: Station, moment: int) -> list[Due]:
+    """The open history sheets due for review (the SDPO's order to retain or discontinue them
+    at the end of December: node/records/history.py), by sheet number."""
+    return [
+        Due(
+            "history_review",
+            "",
+            sheet.review_due_ms,
+            f"review the history sheet of {sheet.name} (retain or close: the SDPO's order)",
+            moment >= sheet.review_due_ms,
+            ref=sheet.sheet_number,
+        )
+        for sheet in history_index.sheets(station.index.engine, open_only=True)
+        if sheet.review_due_ms
+    ]
+
+
 def _ist_ms(day: datetime.date) -> int:
     return int(datetime.datetime.combine(day, datetime.time(), IST).timestamp() * 1000)
 
@@ -411,4 +489,16 @@ def _open_cases(station: Station) -> list[tuple[str, int, list[tuple[str, str]]]
             _, cited = cases_.setdefault(row.fir_number, (int(row.registered_at_ms), []))
             if row.act:
                 cited.append((row.act, row.section))
-    return [(number, at, cited) for number, (at, cited) in cases_.items()]
+    # The sections now: an alteration reported to the court decides the two-month rule (BNSS
+    # s.193(2) speaks of the offence under investigation), the FIR entry stays as registered.
+    altered = moved.altered_cases(station.index)
+    return [
+        (
+            number,
+            at,
+            apply_alterations([(a.upper(), "".join(s.split())) for a, s in cited], altered[number])
+            if number in altered
+            else cited,
+        )
+        for number, (at, cited) in cases_.items()
+    ]

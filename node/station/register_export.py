@@ -5,11 +5,13 @@
     data = register_pdf(register, register.rows(), station_name=..., district=...)
 
 Registers (`KINDS`): the General Diary, FIRs, non-cognizable reports, petitions, arrests and the
-lock-up, the property ("thondi") register, missing persons, and wanted persons; each read from
-the station's index (`node.index.register_periods`) in the order it is written. Labels are in
-English or Malayalam (`LABELS`: the web's translations live in `node.web`, which this layer may
-not import, so the registers keep their own small table). The process register, history sheets
-and unnatural deaths are not kept by this node yet (`NOT_KEPT`): asking for them says so.
+lock-up, the property ("thondi") register, missing persons, wanted persons, the process
+register (courts' summonses and warrants), and the history sheets standing in the period (the
+register of known offenders); each read from the station's index
+(`node.index.register_periods`) in the order it is written. Labels are in English or Malayalam
+(`LABELS`: the web's translations live in `node.web`, which this layer may not import, so the
+registers keep their own small table). Registers this node does not keep yet (`NOT_KEPT`) say
+so when asked for.
 
 Every page of the PDF carries the station, the register's title in English and Malayalam, the
 period and "page x of y", and repeats the table's header; a long cell wraps within its column,
@@ -36,6 +38,7 @@ from fpdf.enums import TableCellFillMode, XPos, YPos
 from ledger.errors import InputError
 from node.index import register_periods as periods
 from node.index.register_periods import Period
+from node.records.sealing import WITHHELD_TEXT
 from node.records.validation import FIRST_YEAR, IST, LAST_YEAR, format_time, utc_ms
 from node.station.core import Station
 from node.station.pdf_fonts import (
@@ -198,13 +201,39 @@ KINDS: dict[str, RegisterKind] = {
                 ("officer", "Officer", "ഉദ്യോഗസ്ഥൻ", 1.0),
             ),
         ),
+        RegisterKind(
+            "process", "Process Register", "പ്രോസസ് രജിസ്റ്റർ",
+            _cols(
+                ("process_number", "Process No.", "പ്രോസസ് നമ്പർ", 1.4),
+                ("received", "Received", "ലഭിച്ചത്", 1.3),
+                ("process_type", "Process", "പ്രോസസ് തരം", 1.1),
+                ("court", "Court and case", "കോടതിയും കേസും", 1.7),
+                ("name", "Person", "വ്യക്തി", 1.6),
+                ("address", "Address", "വിലാസം", 1.7),
+                ("fir_number", "FIR No.", "എഫ്.ഐ.ആർ. നമ്പർ", 1.2),
+                ("returnable", "Returnable on", "തിരികെ നൽകേണ്ട തീയതി", 1.0),
+                ("status", "Status", "സ്ഥിതി", 1.0),
+                ("step", "Served / returned", "നടത്തിയത് / തിരിച്ചയച്ചത്", 1.9),
+            ),
+        ),
+        RegisterKind(
+            "history", "Register of History Sheets", "ഹിസ്റ്ററി ഷീറ്റ് രജിസ്റ്റർ",
+            _cols(
+                ("sheet_number", "Sheet No.", "ഷീറ്റ് നമ്പർ", 1.3),
+                ("opened", "Opened", "തുറന്നത്", 1.2),
+                ("category", "Category", "വിഭാഗം", 1.0),
+                ("name", "Name", "പേര്", 1.6),
+                ("particulars", "Age, address, marks", "വയസ്സ്, വിലാസം, അടയാളങ്ങൾ", 2.0),
+                ("grounds", "Grounds and cases", "കാരണങ്ങളും കേസുകളും", 2.2),
+                ("order", "Order", "ഉത്തരവ്", 1.4),
+                ("status", "Status", "സ്ഥിതി", 1.4),
+            ),
+        ),
     )
 }  # fmt: skip
 
 # Registers a station keeps that this node records nothing for yet.
 NOT_KEPT: dict[str, str] = {
-    "process": "the process register (summons and warrants served) is not recorded yet",
-    "history": "history sheets are not recorded yet",
     "unnatural-deaths": "the unnatural death register (BNSS s.194 inquests) is not recorded yet",
 }
 
@@ -425,6 +454,45 @@ def _missing(reg: Register, r: Any, _: dict[int, list[str]]) -> dict[str, str]:
     }
 
 
+def _process(reg: Register, r: Any, _: dict[int, list[str]]) -> dict[str, str]:
+    # A person the law protects in the case is held by the sealed commitment (no name in the
+    # index) or as the withheld line, as on the FIR copy.
+    name = r.name if r.name and r.name != WITHHELD_TEXT else reg.label("withheld")
+    step = f"{_when(r.step_at_ms)}: {r.step_note}" if r.step_at_ms else ""
+    return {
+        "process_number": r.process_number,
+        "received": _when(r.received_at_ms),
+        "process_type": r.process_type.replace("_", " "),
+        "court": f"{r.court}, {r.court_case_number}",
+        "name": f"{name} ({r.relative})" if r.relative else name,
+        "address": r.address,
+        "fir_number": r.fir_number,
+        "returnable": r.returnable_date,
+        "status": r.status,
+        "step": step,
+    }
+
+
+def _history(reg: Register, r: Any, _: dict[int, list[str]]) -> dict[str, str]:
+    # A sheet is never opened on a person the law protects (node/station/history.py); a name
+    # held only as a commitment would still print as the withheld line.
+    name = r.name if r.name and r.name != WITHHELD_TEXT else reg.label("withheld")
+    particulars = "; ".join(
+        p for p in (str(r.age or r.birth_year or ""), r.address, r.aliases, r.marks) if p
+    )
+    closed = f"closed {_when(r.closed_at_ms)}: {r.closing_note}" if r.closed_at_ms else "open"
+    return {
+        "sheet_number": r.sheet_number,
+        "opened": _when(r.opened_at_ms),
+        "category": r.category.replace("_", " "),
+        "name": f"{name} ({r.relative})" if r.relative else name,
+        "particulars": particulars,
+        "grounds": f"{r.grounds} [{r.cases}]" if r.cases else r.grounds,
+        "order": f"{r.ordered_by_rank.upper()} {r.ordered_by}, {r.order_reference}",
+        "status": closed,
+    }
+
+
 def _wanted(reg: Register, r: Any, _: dict[int, list[str]]) -> dict[str, str]:
     return {
         "fir_number": r.fir_number,
@@ -448,6 +516,8 @@ _ROWS: dict[str, _Row] = {
     "property": _property,
     "missing": _missing,
     "wanted": _wanted,
+    "process": _process,
+    "history": _history,
 }
 
 

@@ -65,6 +65,10 @@ class WebContext:
     # (zero FIR ref, receiving station's node id, officer_id) -> status message; None on a node
     # with no federation (the command line `cctns peer transfer-zero-fir` is shown instead).
     transfer_zero_fir: Callable[[str, str, str], Awaitable[str]] | None = None
+    # (FIR number, the transfer order, officer_id) -> status message: a case's investigation
+    # transferred to another unit (node/peers/clients.py hand_over_case); None on a node with
+    # no federation (the command line `cctns case transfer` is shown instead).
+    transfer_case: Callable[[str, Any, str], Awaitable[str]] | None = None
     secure_cookies: bool = False
     data_dir: Path | None = None
     # On district, state and national nodes: the verified replicas' indexes (ReplicaIndexes),

@@ -124,6 +124,17 @@ def describe(body: ledger_pb2.EntryBody) -> tuple[str, str, str]:
     if kind == "case_event":
         event = body.case_event
         return f"case_event.{event.kind}", casework_rules.case_event_summary(event), ""
+    if kind == "history_sheet":
+        sheet = body.history_sheet
+        who = " ".join(p for p in (sheet.person.name, sheet.person.relation,
+                                   sheet.person.relative_name) if p)  # fmt: skip
+        parts = (sheet.action, sheet.category.replace("_", " "), sheet.order_reference)
+        text = sheet.note or sheet.grounds
+        return (
+            kind,
+            f"{sheet.sheet_number} {who}".strip(),
+            " · ".join(p for p in parts if p) + (f": {text}" if text else ""),
+        )
     if kind == "petition_update":
         update = body.petition_update
         parts = (update.note, update.fir_number, update.permitted_by)

@@ -67,6 +67,7 @@ ACTIONS = (
     "grievance.handle",
     "users.manage",
     "pdf.fir_copy",
+    "duty.assign",
 )
 
 # Roles bound to one station: they act on that station's cases only.
@@ -130,6 +131,8 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
                 "requests.handle",
                 "grievance.handle",
                 "pdf.fir_copy",
+                # The beats and the duty roster (node/web/pages/duty.py).
+                "duty.assign",
             }
         ),
         # A sub-inspector or inspector who investigates; registers FIRs when in charge.

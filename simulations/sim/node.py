@@ -241,7 +241,7 @@ class SimLocalNode:
         # node's (node/records/limits.py) and is exercised by the node's own tests.
         return None
 
-    def find_record(self, ref: str) -> tuple[int, list[int]] | None:
+    def find_record(self, ref: str, origin: str = "") -> tuple[int, list[int]] | None:
         return None
 
     def search(
@@ -277,6 +277,11 @@ class SimLocalNode:
         self, caller: PeerIdentity, handover: federation_pb2.ZeroFirHandover
     ) -> federation_pb2.ZeroFirAcceptance:
         raise NotPermitted("the simulator does not hand Zero FIRs over")
+
+    def accept_case(
+        self, caller: PeerIdentity, handover: federation_pb2.CaseHandover
+    ) -> federation_pb2.CaseAcceptance:
+        raise NotPermitted("the simulator does not transfer cases")
 
     def store_cosignature(self, cosigned_note: bytes) -> None:
         with self._node._lock:

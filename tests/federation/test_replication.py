@@ -162,6 +162,11 @@ class LogPeer:
     ) -> federation_pb2.ZeroFirAcceptance:
         raise PeerError("not served by this test peer")
 
+    async def transfer_case(
+        self, handover: federation_pb2.CaseHandover, *, timeout: float
+    ) -> federation_pb2.CaseAcceptance:
+        raise PeerError("not served by this test peer")
+
     async def get_revocations(self, *, timeout: float) -> list[bytes]:
         raise PeerError("not served by this test peer")
 

@@ -10,6 +10,7 @@ and a browser.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from node.demo.federation import NODES, build
 from node.records.validation import IST
@@ -410,3 +412,61 @@ def test_federated_search_names_the_offices_that_did_not_answer(
         screenshot(page, "search-federation")
     finally:
         context.close()
+
+
+SERVED_NAME = "ശ്രീജിത്ത് മേനോൻ"  # a conjunct, chillus and a vowel sign drawn before its consonant
+
+
+def test_reports_and_the_process_register_in_both_languages(
+    officer_context: Any, node: WebNode
+) -> None:
+    """The daily situation report, the monthly crime review, the ad hoc report builder and the
+    process register (a summons received through its form, for a person named in Malayalam),
+    in English and in Malayalam; the register's PDF holds the name as shaped text."""
+    page = officer_context.new_page()
+    register_fir(page, node.base_url, "Joseph Varghese", mobile="9447000789")  # today's report
+    returnable = (datetime.now(IST).date() + timedelta(days=20)).isoformat()
+    page.goto(f"{node.base_url}/processes")
+    page.select_option("select[name='process_type']", "summons")
+    page.fill("input[name='court']", "JFCM Court, Kalamassery")
+    page.fill("input[name='court_case_number']", "CC 231/2026")
+    page.fill("input[name='name']", SERVED_NAME)
+    page.select_option("select[name='relation']", "S/o")
+    page.fill("input[name='relative_name']", "ജോർജ്")
+    page.fill("input[name='address']", "Kizhakkethil House, HMT Colony, Kalamassery")
+    page.fill("input[name='returnable_date']", returnable)
+    with page.expect_navigation():
+        page.click("form[action='/processes/receive'] button[type=submit]")
+    assert SERVED_NAME in page.inner_text("#process-register"), page.inner_text("main")[:2000]
+    screenshot(page, "processes")
+    response = officer_context.request.get(f"{node.base_url}/registers/process.pdf?lang=ml")
+    assert response.status == 200, response.text()[:500]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
+    assert SERVED_NAME in text and "പ്രോസസ് രജിസ്റ്റർ" in text
+    page.goto(f"{node.base_url}/reports/daily")
+    assert page.locator("#figures table").count() == 1
+    assert "Theft" in page.inner_text("#firs"), page.inner_text("main")[:2000]
+    screenshot(page, "reports-daily")
+    page.goto(f"{node.base_url}/reports/monthly")
+    assert page.locator("#heads svg").count() == 1
+    screenshot(page, "reports-monthly")
+    page.goto(f"{node.base_url}/reports/adhoc?group_by=crime_head")
+    assert page.locator("main table").count() > 0
+    screenshot(page, "reports-adhoc")
+    with page.expect_navigation():
+        page.click("a[href^='/lang/ml']")
+    try:
+        for path, name in (
+            ("/reports/daily", "reports-daily-ml"),
+            ("/reports/monthly", "reports-monthly-ml"),
+            ("/reports/adhoc?group_by=crime_head", "reports-adhoc-ml"),
+            ("/processes", "processes-ml"),
+        ):
+            page.goto(f"{node.base_url}{path}")
+            assert len(MALAYALAM.findall(page.inner_text("h1"))) > 3, path
+            screenshot(page, name)
+        assert SERVED_NAME in page.inner_text("#process-register")
+    finally:
+        with page.expect_navigation():
+            page.click("a[href^='/lang/en']")
+        page.close()

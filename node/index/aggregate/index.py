@@ -28,7 +28,7 @@ from federation.trust.identity import ORIGIN
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, StoreError
 from ledger.log import now_ms
-from node.index import migrations
+from node.index import history, migrations
 from node.index import projection as projecting
 from node.index import schema as core
 from node.index.aggregate import keys
@@ -331,6 +331,7 @@ class AggregateIndex:
                             if outcome is not None:
                                 outcomes.append(outcome)
                             wanted += _wanted_rows(office.origin_no, row_key, entry.body)
+                            history.project(conn, row_key, entry.body, base=office.base)
                             expected += 1
                         if expected != office.indexed_size:
                             sizes[origin] = expected
@@ -434,6 +435,19 @@ class AggregateIndex:
         with self._engine.connect() as conn:
             found = conn.execute(stmt.order_by(sa.text("1")).limit(limit)).scalars().all()
         return [self.locate(int(k)) for k in found]
+
+    def record_history(self, origin: str, ref: str) -> list[int]:
+        """The record `ref` of the office `origin` (its ledger index), then each amendment's,
+        in ledger order: what a fetch of a replica's record returns; [] when not indexed."""
+        held = [found for found in self.records_by_ref(ref) if found.origin == origin]
+        if not held:
+            return []
+        key = self.key_of(held[0])
+        a = core.amendments
+        with self._engine.connect() as conn:
+            stmt = sa.select(a.c.ledger_index).where(a.c.target_index == key)
+            rows = conn.execute(stmt.order_by(a.c.ledger_index)).scalars()
+            return [held[0].index, *(self.locate(int(r)).index for r in rows)]
 
     def fir_at(self, located: Located) -> FirView | None:
         """The FIR at an office's entry, as the office's own index shows it."""

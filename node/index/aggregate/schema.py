@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from node.index import history
 from node.index import schema as core
 
 _BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -87,6 +88,11 @@ wanted_events = sa.Table(
     sa.Index("ix_wanted_events_case", "origin_no", "fir_number", "accused_code"),
     postgresql_partition_by="RANGE (ledger_index)",
 )
+
+# The history sheets and MO entries (node/index/history.py), the same columns as a station's,
+# for history and MO search across the replicas.
+for _table in history.TABLES:
+    _table.to_metadata(derived).dialect_kwargs["postgresql_partition_by"] = "RANGE (ledger_index)"
 
 PARTITIONED: tuple[sa.Table, ...] = tuple(
     t for t in derived.sorted_tables if t.dialect_kwargs.get("postgresql_partition_by")

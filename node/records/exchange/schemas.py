@@ -44,6 +44,22 @@ CASE_MESSAGES = (
     "Vehicle",
     "CaseEvent",
 )
+
+
+def _case_messages() -> list[Descriptor]:
+    """`CASE_MESSAGES` and every message their fields hold, however deep (a CaseEvent's arrest
+    memo, disposal, transfer...), so that every `$ref` of the schema has its definition."""
+    found: dict[str, Descriptor] = {}
+    pending = [records_pb2.DESCRIPTOR.message_types_by_name[name] for name in CASE_MESSAGES]
+    while pending:
+        message = pending.pop(0)
+        if message.full_name in found:
+            continue
+        found[message.full_name] = message
+        pending += [f.message_type for f in message.fields if f.message_type is not None]
+    return list(found.values())
+
+
 # Keys a shown view adds to a person beyond the proto's fields (node.station.views).
 _VIEW_PERSON_KEYS = {
     "identity_withheld": {
@@ -196,10 +212,7 @@ def build_case_schema(proto_text: str) -> dict[str, Any]:
     """The case exchange schema: the document's own parts, and the record messages of
     `CASE_MESSAGES` from records.proto (`proto_text` gives their comments)."""
     comments = proto_comments(proto_text)
-    defs = {
-        name: _message_schema(records_pb2.DESCRIPTOR.message_types_by_name[name], comments)
-        for name in CASE_MESSAGES
-    }
+    defs = {message.name: _message_schema(message, comments) for message in _case_messages()}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": CASE_SCHEMA_ID,

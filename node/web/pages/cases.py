@@ -11,7 +11,8 @@ page with its lifecycle.
                                           court's order on an accused held), movement (a seized
                                           item's), progress (the informant told), final-report,
                                           court, wanted, wanted-withdrawn (an accused declared
-                                          wanted, the notice withdrawn)
+                                          wanted, the notice withdrawn), mo (the modus
+                                          operandi of accused, `node.records.history`)
     POST /case/{ref}/send-zero            a Zero FIR to the station with jurisdiction
     GET  /petition?number=                a petition, its timeline and the actions open to it
     POST /petition/{action}               enquire, permit, sign, close, convert
@@ -52,15 +53,17 @@ from fastapi.responses import HTMLResponse, Response
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
 from node.index import casework as casework_index
+from node.index import history as history_index
 from node.index import investigation as held
 from node.records import casework as casework_rules
+from node.records import history as history_rules
 from node.records import investigation as investigation_rules
 from node.records.investigation import OUT
 from node.records.refs import record_ref
 from node.records.validation import RELATIONS, SEXES
 from node.station import casework, registers, transfer, views
 from node.station.core import Receipt, Station
-from node.web import forms
+from node.web import forms, transfer_view
 from node.web.deps import (
     blocking,
     context,
@@ -125,6 +128,7 @@ CASE_ACTIONS = {
     "custody": "case.arrest",
     "movement": "case.seizure",
     "progress": "case.diary",
+    "mo": "case.diary",
 }
 CONVERT_SECTION_ROWS = 3
 TRANSFER_COMMAND = "cctns peer transfer-zero-fir"
@@ -285,6 +289,11 @@ class CaseWork:
     today: str = ""
     custody_orders: tuple[str, ...] = investigation_rules.CUSTODY_ORDERS
     movements: tuple[str, ...] = tuple(investigation_rules.MOVEMENTS)
+    # The MO of the case's accused, the current entry of each (node/index/history.py).
+    mo_rows: list[history_index.MoRow] = field(default_factory=list)
+    mo_vocabulary: Mapping[str, Mapping[str, tuple[str, str]]] = field(
+        default_factory=lambda: history_rules.MO_VOCABULARY
+    )
 
 
 def _casework(
@@ -325,8 +334,13 @@ def _casework(
         "custody": allowed(officer, "case.arrest", case=facts),
         "movement": allowed(officer, "case.seizure", case=facts),
         "progress": allowed(officer, "case.diary", case=facts),
+        "mo": allowed(officer, "case.diary", case=facts),
         "send_zero": fir.zero_fir and allowed(officer, "fir.transfer_zero", case=facts),
     }
+    if transfer_view.transferred(request, number):
+        # The investigation is another unit's now: only the court's progress is recorded here
+        # (node/records/case_transfer.py AFTER_TRANSFER_KINDS).
+        can = {name: may and name == "court" for name, may in can.items()}
     sent = [t for t in node.index.lookups.zero_fir_transfers(number) if t.direction == "sent"]
     work = CaseWork(
         fir_number=number,
@@ -351,6 +365,7 @@ def _casework(
         ],
         now_ms=now_ms(),
         today=forms.today(),
+        mo_rows=history_index.case_mo(node.index.engine, number),
     )
     return work, indexes
 
@@ -417,6 +432,11 @@ def _case_page(
         problems=amend.problems if amend else [],
         values=amend.values if amend else {"brief_facts": str(view.get("brief_facts", ""))},
         casework=work,
+        ts=(
+            transfer_view.transfer_state(request, officer, work.fir_number)
+            if work is not None and fir_view is not None and fir_view.fir_number
+            else None
+        ),
     )
 
 
@@ -535,6 +555,14 @@ def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -
         return partial(casework.move_property, movement=movement, **common)
     if action == "progress":
         return partial(casework.inform_progress, text=text)
+    if action == "mo":
+        mo = records_pb2.ModusOperandi(
+            accused_codes=values.get("accused_codes", "").replace(",", " ").split(),
+            property_taken=[c for c in history_rules.PROPERTY_TAKEN if values.get(f"taken_{c}")],
+            note=values.get("note", ""),
+            **{name: values.get(name, "") for name in history_rules.MO_SINGLE},
+        )
+        return partial(casework.record_mo, mo=mo, at_ms=at or None)
     return partial(casework.record_case_event, **_event_args(action, values, problems), **common)
 
 

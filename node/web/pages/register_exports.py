@@ -4,11 +4,12 @@ docs/registers.md).
     GET /registers/{kind}.pdf?from=&to=&lang=   the register as a landscape A4 PDF  ("gd.read")
     GET /registers/{kind}.csv?from=&to=&lang=   the same rows as CSV, streamed      ("gd.read")
 
-`kind` is one of gd, fir, ncr, petition, lockup, property, missing, wanted; `from` and `to` are
-days (YYYY-MM-DD, India time, both included; `to` defaults to today and `from` to `to`), at most
-a year apart; `lang` (en or ml) defaults to the page language. A PDF of more than
+`kind` is one of gd, fir, ncr, petition, lockup, property, missing, wanted, process, history;
+`from` and `to` are days (YYYY-MM-DD, India time, both included; `to` defaults to today and
+`from` to `to`),
+at most a year apart; `lang` (en or ml) defaults to the page language. A PDF of more than
 `MOST_PDF_ROWS` entries is refused (400) with the way to get it. A register this node does not
-keep yet (process, history, unnatural-deaths), an unknown one, or a bad period answers 400 with
+keep yet (unnatural-deaths), an unknown one, or a bad period answers 400 with
 the reason. Both need a signed-in officer of this station allowed to read the General Diary, as
 the GD register page does. The PDF is built in a worker thread; the CSV is sent a line at a time
 as the index is read, a page of rows per query, and is never cached.

@@ -1,7 +1,8 @@
 """Search, for officers: persons (by name, in either script, misspellings allowed), vehicles,
 property and cases, in this station's records or across the federation.
 
-    GET /search?q=&kind=&scope=   kind: person, vehicle, property, case; scope: local
+    GET /search?q=&kind=&scope=   kind: person, vehicle, property, case, history (history-
+                                  sheeted persons), mo (accused by modus operandi); scope: local
                                   ("search.local") or federation ("search.federated")
 
 A federated search names every office that did not answer, how fresh each part of the answer is
@@ -22,7 +23,9 @@ from fastapi.responses import HTMLResponse, Response
 from federation.witness import freshness_age
 from ledger.errors import CctnsError, InputError
 from ledger.log import now_ms
+from node.index import history
 from node.records import limits
+from node.records.history import parse_mo_query
 from node.records.refs import record_ref
 from node.records.validation import IST
 from node.station.core import Station
@@ -36,7 +39,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-SEARCH_KINDS = ("person", "vehicle", "property", "case")
+SEARCH_KINDS = ("person", "vehicle", "property", "case", "history", "mo")
 SEARCH_SCOPES = ("local", "federation")
 MAX_QUERY = limits.text("SearchRequest.query")
 MAX_HITS = 50
@@ -55,15 +58,38 @@ class LocalHit:
 def _local_search(node: Station, kind: str, query: str) -> list[LocalHit]:
     index = node.index
     if kind == "person":
+        sheeted = history.sheeted_names(index.search, index.engine, query, limit=MAX_HITS)
         return [
             LocalHit(
                 h.record_ref,
                 h.name,
                 " ".join(p for p in (h.relation, h.relative_name) if p),
                 f"{h.age or '?'} · {h.sex or '?'} · {h.role}"
-                + (f" · {h.matched_name}" if h.matched_name != h.name else ""),
+                + (f" · {h.matched_name}" if h.matched_name != h.name else "")
+                + (f" · {note}" if (note := history.sheet_note(h, sheeted)) else ""),
             )
             for h in index.search.persons(query, limit=MAX_HITS)
+        ]
+    if kind == "history":
+        return [
+            LocalHit(found.person.record_ref, found.person.name, found.detail)
+            for found in history.search_sheets(index.search, index.engine, query, limit=MAX_HITS)
+        ]
+    if kind == "mo":
+        wanted = parse_mo_query(query)
+        if not wanted:
+            raise InputError(
+                "an MO search names attributes of the vocabulary, e.g. "
+                "'entry:window_grill_removed place:locked_house night'"
+            )
+        return [
+            LocalHit(
+                row.fir_number,
+                " ".join(p for p in (row.accused_code, row.name) if p),
+                history.mo_text(row.attributes),
+                f"{score:.0%}",
+            )
+            for row, score in history.match_mo(index.engine, wanted, limit=MAX_HITS)
         ]
     if kind == "vehicle":
         return [

@@ -5,6 +5,7 @@ the signature of an inbound message."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import nacl.signing
@@ -63,6 +64,18 @@ def test_exchange_case_schema_file_is_what_records_proto_generates() -> None:
     # Comments of records.proto become descriptions.
     fir_number = load_schema(CASE_SCHEMA)["$defs"]["Fir"]["properties"]["fir_number"]
     assert "FIR No. 123/2026" in fir_number["description"]
+
+
+@pytest.mark.parametrize("name", [CASE_SCHEMA, INBOUND_SCHEMA])
+def test_exchange_schema_every_reference_is_defined(name: str) -> None:
+    """A case event's arrest memo, disposal, transfer... each `$ref` has its definition (a
+    validator fails on a document holding one that has none)."""
+    text = json.dumps(load_schema(name))
+    referenced = set(re.findall(r'"#/\$defs/([A-Za-z_]+)"', text))
+    assert referenced <= set(load_schema(name)["$defs"]), referenced - set(
+        load_schema(name)["$defs"]
+    )
+    assert {"ArrestMemo", "Disposal", "CaseTransfer"} <= referenced or name != CASE_SCHEMA
 
 
 def test_exchange_validation_lists_every_problem() -> None:

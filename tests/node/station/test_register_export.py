@@ -197,7 +197,7 @@ def test_bad_periods_and_registers_not_kept_are_refused(station: Station) -> Non
     with pytest.raises(InputError, match="at most"):
         parse_period("2025-01-01", "2026-12-01")
     period = parse_period(today(), today())
-    with pytest.raises(InputError, match="history sheets are not recorded yet"):
-        open_register(station, "history", period)
+    with pytest.raises(InputError, match="unnatural death register"):
+        open_register(station, "unnatural-deaths", period)
     with pytest.raises(InputError, match="no register"):
         open_register(station, "nonsense", period)

@@ -9,12 +9,16 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from node.records.validation import ist_date
+from node.station import registers
 from node.web.i18n import Translator
 from tests.node.station.test_periodic_reports import Planted, plant
+from tests.node.support import theft_fir
 from tests.web.support import Node, TestClient, login, open_kalamassery, web_node
 
 
@@ -100,3 +104,33 @@ def test_adhoc_builder_counts_and_downloads(sho: TestClient, planted: tuple[Node
     rows = list(csv.reader(io.StringIO(sho.get(f"/reports/adhoc.csv?{query}").text)))
     assert rows == [["crime_head", "cases"], ["Theft", "3"], ["Robbery", "2"], ["Total", "5"]]
     assert sho.get("/reports/adhoc?group_by=colour").status_code == 400
+    # Filters nothing matches: the builder says so of the filters, not "No FIRs recorded yet."
+    none = sho.get(f"/reports/adhoc?{query}&crime_head=Arson").text
+    assert "No FIR matches these filters in this period." in none
+    assert "No FIRs recorded yet." not in none
+
+
+def test_daily_page_says_what_is_empty_rightly(tmp_path: Path) -> None:
+    """A station with one FIR, registered today, and nothing overdue: the overdue section says
+    nothing is overdue (it said "No FIRs recorded yet.", with an FIR on the page above it), and
+    a day without FIRs says so of that day, in English and in Malayalam."""
+    station = open_kalamassery(tmp_path)
+    node = web_node(tmp_path, station, translator=Translator())
+    try:
+        number = registers.register_fir(station, "PEN300001", theft_fir()).ref
+        today = ist_date(station.now())
+        sho = login(node, "PEN300001", "sho")
+        html = sho.get(f"/reports/daily?day={today}").text
+        firs = html.split('id="firs"', 1)[1].split("</section>", 1)[0]
+        overdue = html.split('id="overdue"', 1)[1].split("</section>", 1)[0]
+        assert number in firs
+        assert "Overdue now: 0" in overdue
+        assert "No FIRs recorded yet." not in html
+        assert "Nothing is overdue." in overdue
+        earlier = sho.get(f"/reports/daily?day={today - timedelta(days=3)}").text
+        assert "No FIRs recorded yet." not in earlier
+        assert "No FIR was registered on this day." in earlier.split('id="firs"', 1)[1]
+        ml = sho.get(f"/reports/daily?day={today}&lang=ml").text
+        assert "കാലാവധി കഴിഞ്ഞതായി ഒന്നുമില്ല." in ml.split('id="overdue"', 1)[1]
+    finally:
+        node.close()
