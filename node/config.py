@@ -44,7 +44,7 @@ import ipaddress
 import os
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -126,6 +126,10 @@ class Registers:
 
 
 INDEX_NAME = "index.sqlite3"  # a query index's file name, the node's and each replica's
+# node.toml's index_url for the data directory's own index: SQLAlchemy's relative SQLite form,
+# read relative to the data directory (`DataDir.load_config`), so that a directory copied or
+# moved as a whole keeps an index of its own rather than writing into the original's.
+OWN_INDEX_URL = f"sqlite:///{INDEX_NAME}"
 # An aggregating node's one index over its replicas (node/peers/replica_index.py), in replicas/.
 AGGREGATE_NAME = "aggregate.sqlite3"
 
@@ -511,7 +515,29 @@ class DataDir:
                 f"{self.path} holds no node (no {CONFIG_NAME}): run `cctns node init --data-dir "
                 f"{self.path}` first"
             )
-        return parse_config(self.config_path.read_text("utf-8"), str(self.config_path))
+        config = parse_config(self.config_path.read_text("utf-8"), str(self.config_path))
+        return replace(config, index_url=self.resolve_index_url(config.index_url))
+
+    def resolve_index_url(self, url: str) -> str:
+        """`url` with a relative SQLite path ("sqlite:///index.sqlite3") read relative to this
+        directory rather than to the process's working directory; other URLs unchanged."""
+        if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+            return url
+        return f"sqlite:///{(self.path / url.removeprefix('sqlite:///')).resolve()}"
+
+    def check_own_index(self, config: NodeConfig) -> None:
+        """InputError when node.toml's index is a SQLite file in another node's directory (a
+        directory copied from another node, or a standby copied from its primary, with an
+        absolute index_url): it would index this log into the other node's index."""
+        if not config.index_url.startswith("sqlite:///"):
+            return
+        folder = Path(config.index_url.removeprefix("sqlite:///")).parent
+        if (folder / CONFIG_NAME).exists() and folder.resolve() != self.path.resolve():
+            raise InputError(
+                f"{self.config_path}: index_url points into another node's directory "
+                f"({folder}): give this directory an index of its own, e.g. index_url = "
+                f'"{OWN_INDEX_URL}"'
+            )
 
     def load_key(self) -> nacl.signing.SigningKey:
         """The node's signing key; UsageError when missing or malformed."""
@@ -593,7 +619,7 @@ class DataDir:
             role=role,
             district=district or "unassigned",
             station=station or node_id.rsplit("/", 1)[-1],
-            index_url=index_url or self.default_index_url(),
+            index_url=index_url or OWN_INDEX_URL,
         )
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.path, 0o700)
@@ -605,7 +631,7 @@ class DataDir:
             handle.flush()
             os.fsync(handle.fileno())
         write_private(self.config_path, config.to_toml().encode("utf-8"))
-        return config
+        return replace(config, index_url=self.resolve_index_url(config.index_url))
 
 
 def _write_durably(path: Path, text: str) -> None:

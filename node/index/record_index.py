@@ -17,6 +17,7 @@ tables through `Projection`; the owner of the index says which (`Station.open`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from node.index.lookups import Lookups
 from node.index.projection import Batch, IndexedEntry, Projection
 from node.index.schema import SCHEMA_VERSION, index_meta, metadata, read_meta, set_meta
 from node.index.search import Search
+from protos import ledger_pb2
 
 
 class RecordIndex:
@@ -64,7 +66,12 @@ class RecordIndex:
             projection.metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             present = {r[0] for r in conn.execute(sa.select(index_meta.c.key))}
-            defaults = (("indexed_size", 0), ("next_name_id", 1), ("schema", SCHEMA_VERSION))
+            defaults = (
+                ("indexed_size", 0),
+                ("next_name_id", 1),
+                ("schema", SCHEMA_VERSION),
+                ("tail_fingerprint", 0),  # 0: not known (an index written before it was kept)
+            )
             for key, value in defaults:
                 if key not in present:
                     conn.execute(index_meta.insert().values(key=key, value=value))
@@ -103,6 +110,12 @@ class RecordIndex:
         with self._engine.connect() as conn:
             return read_meta(conn, "indexed_size")
 
+    def tail_fingerprint(self) -> int:
+        """`entry_fingerprint` of the last entry applied (0 when none is, or the index was
+        written before it was kept)."""
+        with self._engine.connect() as conn:
+            return read_meta(conn, "tail_fingerprint")
+
     def apply(self, entries: Sequence[IndexedEntry]) -> None:
         """Projects `entries`, which must continue the log from indexed_size(), in one
         transaction. Entries already applied are skipped; a gap raises StoreError."""
@@ -111,6 +124,7 @@ class RecordIndex:
                 size = read_meta(conn, "indexed_size")
                 batch = Batch(next_name_id=read_meta(conn, "next_name_id"))
                 expected = size
+                last: IndexedEntry | None = None
                 for entry in entries:
                     if entry.index < expected:
                         continue
@@ -122,11 +136,13 @@ class RecordIndex:
                     for projection in self.projections:
                         projection.project(conn, entry.index, entry.body)
                     expected += 1
-                if expected == size:
+                    last = entry
+                if last is None:
                     return
                 batch.flush(conn)
                 batch.flush_tokens(conn)
                 set_meta(conn, "indexed_size", expected)
+                set_meta(conn, "tail_fingerprint", entry_fingerprint(last.body))
                 set_meta(conn, "next_name_id", batch.next_name_id)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"index update failed: {exc}") from exc
@@ -144,6 +160,14 @@ class RecordIndex:
         return out
 
 
+def entry_fingerprint(body: ledger_pb2.EntryBody) -> int:
+    """56 bits of the SHA-256 of an entry's body, never 0: the index keeps the last applied
+    entry's, and its owner compares it with the ledger's entry at that position on opening (an
+    index of another log of the same length is refused, not read as this log's)."""
+    digest = hashlib.sha256(body.SerializeToString(deterministic=True)).digest()
+    return int.from_bytes(digest[:7], "big") | 1
+
+
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -152,4 +176,4 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-__all__ = ["IndexedEntry", "Projection", "RecordIndex"]
+__all__ = ["IndexedEntry", "Projection", "RecordIndex", "entry_fingerprint"]

@@ -10,16 +10,15 @@ does: `Station.open` refuses it (docs/disaster-recovery.md).
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
 from federation.replication import ReplicaFollower
 from federation.standby import StandbyState, Takeover, take_over
 from federation.trust.identity import parse_address
-from ledger.errors import InputError, UsageError
+from ledger.errors import UsageError
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import CONFIG_NAME, DataDir, NodeConfig, StandbyConfig
+from node.config import DataDir, NodeConfig, StandbyConfig
 from node.peers.clients import Peers
 from node.station.core import SYSTEM_OFFICER
 
@@ -52,7 +51,7 @@ class Standby:
         config = data_dir.load_config()
         public_key = bytes(data_dir.load_key().verify_key)
         peers = Peers.load(data_dir)
-        check_own_index(data_dir, config)
+        data_dir.check_own_index(config)
         marked = data_dir.standby()
         address = primary or (marked.primary if marked else peers.federation.listen)
         parse_address(address)
@@ -82,20 +81,6 @@ class Standby:
         self.store.close()
 
 
-def check_own_index(data_dir: DataDir, config: NodeConfig) -> None:
-    """InputError when node.toml's index is a SQLite file in another node's directory: copied
-    from the primary, it would index this log into the primary's index."""
-    if not config.index_url.startswith("sqlite:///"):
-        return
-    folder = Path(config.index_url.removeprefix("sqlite:///")).parent
-    if (folder / CONFIG_NAME).exists() and folder.resolve() != data_dir.path.resolve():
-        raise InputError(
-            f"{data_dir.config_path}: index_url points into another node's directory "
-            f"({folder}): give this directory an index of its own, e.g. index_url = "
-            f'"{data_dir.default_index_url()}"'
-        )
-
-
 async def take_over_as_primary(data_dir: DataDir, *, without_parent: bool = False) -> Takeover:
     """Makes the standby in `data_dir` the node's primary: the checks and the takeover entry
     (federation/standby.py), then standby.toml goes. Run it with the standby stopped; then
@@ -106,7 +91,7 @@ async def take_over_as_primary(data_dir: DataDir, *, without_parent: bool = Fals
     config = data_dir.load_config()
     key = data_dir.load_key()
     peers = Peers.load(data_dir)
-    check_own_index(data_dir, config)
+    data_dir.check_own_index(config)
     public_key = bytes(key.verify_key)
     primary = peers.client(
         PeerAddress(config.node_id, marked.primary, config.role, config.origin, public_key)

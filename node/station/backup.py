@@ -49,7 +49,7 @@ from ledger.errors import InputError, StoreError, UsageError, VerificationError
 from ledger.log import first_key, verify_log
 from ledger.mark import HighWaterMark, MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
-from node.config import AGGREGATE_NAME, INDEX_NAME, DataDir, NodeConfig, parse_config
+from node.config import AGGREGATE_NAME, INDEX_NAME, OWN_INDEX_URL, DataDir, NodeConfig, parse_config
 from node.station.core import Station
 from node.station.scrub import ALERTS_NAME, check_sqlite
 
@@ -260,9 +260,9 @@ def _rehome_index(data_dir: DataDir, source: Path) -> NodeConfig:
     default (any other index URL is kept: it is not part of the backup)."""
     config = parse_config(data_dir.config_path.read_text("utf-8"), str(data_dir.config_path))
     if config.index_url == DataDir(source).default_index_url():
-        config = dataclasses.replace(config, index_url=data_dir.default_index_url())
+        config = dataclasses.replace(config, index_url=OWN_INDEX_URL)
         write_private(data_dir.config_path, config.to_toml().encode("utf-8"))
-    return config
+    return data_dir.load_config()
 
 
 __all__ = ["MANIFEST", "BackupSummary", "backup", "restore"]

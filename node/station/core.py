@@ -36,7 +36,7 @@ from node.index.duty import DutyProjection
 from node.index.history import HistoryProjection
 from node.index.investigation import InvestigationProjection
 from node.index.processes import ProcessesProjection
-from node.index.record_index import IndexedEntry, Projection, RecordIndex
+from node.index.record_index import IndexedEntry, Projection, RecordIndex, entry_fingerprint
 from node.index.services import ServicesProjection
 from node.index.transfers import TransfersProjection
 from node.records import limits
@@ -215,6 +215,8 @@ class Station:
         own for `written_at_ms`)."""
         config = data_dir.load_config()
         data_dir.require_primary()
+        if index_url is None:
+            data_dir.check_own_index(config)
         store = RocksDBLogStore.open(data_dir.ledger_path)
         try:
             sealed = SealedStore.open(data_dir.path / SEALED_DIR)
@@ -270,6 +272,12 @@ class Station:
             if start > end:
                 raise UsageError(
                     f"the index has {start} entries but the ledger {end}: it belongs to another "
+                    "log; run `cctns admin rebuild-index`"
+                )
+            held = self.index.tail_fingerprint()
+            if start and held and held != entry_fingerprint(self.ledger.body(start - 1)):
+                raise UsageError(
+                    f"the index's entry {start - 1} is not the ledger's: it belongs to another "
                     "log; run `cctns admin rebuild-index`"
                 )
             done = start

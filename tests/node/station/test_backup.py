@@ -6,6 +6,7 @@ real node processes, a parent and writes during the backup: tests/federation/tes
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +116,67 @@ def test_restore_refuses_a_manifest_naming_files_outside(station: Station, tmp_p
     path.write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="outside the backup"):
         restore(tmp_path / "backup", DataDir(tmp_path / "restored"))
+
+
+def test_a_directory_copied_whole_keeps_an_index_of_its_own(tmp_path: Path) -> None:
+    """`cp -a` of a stopped node's directory (no `cctns backup`): node.toml names the index
+    relative to the directory, so the copy writes its own index, not the original's (when the
+    URL was absolute, the copy's registrations went into the original's index, which then
+    refused to open: "the index has N entries but the ledger M")."""
+    original = DataDir(tmp_path / "node")
+    original.create(origin=ORIGIN)
+    assert 'index_url = "sqlite:///index.sqlite3"' in original.config_path.read_text()
+    first = Station.open(original)
+    seed_station(first, 200, seed=5, show_progress=False)
+    size = first.ledger.size()
+    first.close()
+    shutil.copytree(original.path, tmp_path / "copy")
+    copy = DataDir(tmp_path / "copy")
+    assert copy.load_config().index_url == copy.default_index_url() != original.default_index_url()
+    copied = Station.open(copy)
+    try:
+        registers.register_fir(copied, "PEN100001", sexual_offence_fir())
+        assert copied.index.indexed_size() == copied.ledger.size() > size
+    finally:
+        copied.close()
+    again = Station.open(original)  # its index was not written by the copy
+    try:
+        assert again.index.indexed_size() == again.ledger.size() == size
+    finally:
+        again.close()
+
+
+def test_an_index_in_another_nodes_directory_is_refused(tmp_path: Path) -> None:
+    """A copy whose node.toml still names the original's index by its absolute path (written so
+    before 2 December 2026, or by hand) is refused before anything is written."""
+    original = DataDir(tmp_path / "node")
+    original.create(origin=ORIGIN)
+    Station.open(original).close()
+    shutil.copytree(original.path, tmp_path / "copy")
+    copy = DataDir(tmp_path / "copy")
+    text = copy.config_path.read_text().replace(
+        'index_url = "sqlite:///index.sqlite3"', f'index_url = "{original.default_index_url()}"'
+    )
+    copy.config_path.write_text(text)
+    with pytest.raises(InputError, match="another node's directory"):
+        Station.open(copy)
+
+
+def test_an_index_of_another_log_of_the_same_length_is_refused(tmp_path: Path) -> None:
+    """Two copies of one node each write one FIR into what is by then one shared index file:
+    the lengths agree, the last entries do not; the owner refuses the index rather than show
+    the other log's records as its own."""
+    original = DataDir(tmp_path / "node")
+    original.create(origin=ORIGIN)
+    Station.open(original).close()
+    shutil.copytree(original.path, tmp_path / "copy")
+    copy = DataDir(tmp_path / "copy")
+    copied = Station.open(copy)
+    registers.register_fir(copied, "PEN100001", sexual_offence_fir())
+    copied.close()
+    first = Station.open(original)
+    registers.register_fir(first, "PEN100001", sexual_offence_fir())
+    first.close()
+    shutil.copy(copy.path / "index.sqlite3", original.path / "index.sqlite3")
+    with pytest.raises(UsageError, match="not the ledger's: it belongs to another log"):
+        Station.open(original)
