@@ -70,9 +70,10 @@ def emit(value: Any) -> None:
 
 
 @contextmanager
-def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[[int], None]]:
+def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[..., None]]:
     """A progress bar on stderr (silent when stderr is no terminal or `enabled` is False);
-    yields a callback taking the absolute count done."""
+    yields a callback taking the absolute count done (and the total, where it is learnt only
+    as the work goes: `total` 0)."""
     bar = tqdm(
         total=total,
         desc=what,
@@ -81,7 +82,9 @@ def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[[
         file=sys.stderr,
     )
 
-    def advance(done: int) -> None:
+    def advance(done: int, total: int | None = None) -> None:
+        if total is not None and bar.total != total:
+            bar.total = total
         bar.update(done - bar.n)
 
     try:

@@ -263,10 +263,17 @@ def cmd_node_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_admin_rebuild_index(args: argparse.Namespace) -> int:
-    with open_station(args.data_dir) as station:
-        total = station.ledger.size()
-        with progress(total, "indexing", enabled=not args.quiet) as advance:
-            count = station.rebuild_index(lambda done, _total: advance(done))
+    # Opened with the rebuild, not caught up first: an index of another log is what this
+    # command is for, and catching it up refuses it.
+    data_dir = DataDir(args.data_dir)
+    with progress(0, "indexing", enabled=not args.quiet) as advance:
+        station = Station.open(
+            data_dir, rebuild_index=True, progress=lambda done, total: advance(done, total)
+        )
+    try:
+        count = station.index.indexed_size()
+    finally:
+        station.close()
     print(f"index rebuilt from {count} ledger entries", file=sys.stderr)
     return 0
 

@@ -207,12 +207,15 @@ class Station:
         index_url: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         clock: Callable[[], int] = now_ms,
+        rebuild_index: bool = False,
     ) -> Station:
         """Opens a node's station records: RocksDB ledger (checked against its high-water
         mark: EntriesLost when the store lost acknowledged entries), index (caught up),
         genesis entry. Refuses a standby's directory (UsageError): the station appends.
         `clock` is the station's clock (simulations and tests move it; the ledger keeps its
-        own for `written_at_ms`)."""
+        own for `written_at_ms`). `rebuild_index`: the index is dropped and projected again
+        rather than caught up (`cctns admin rebuild-index`: an index that belongs to another
+        log, which catching up refuses, is replaced)."""
         config = data_dir.load_config()
         data_dir.require_primary()
         if index_url is None:
@@ -233,6 +236,8 @@ class Station:
             raise
         station = cls(ledger, index, config, sealed=sealed, watchlist=watchlist, clock=clock)
         try:
+            if rebuild_index:
+                station.rebuild_index(progress)
             station.ensure_genesis()
             station.sync_index(progress)
         except BaseException:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from admin.cli import main
 from federation.replicas import ReplicaSet, origin_slug
 from ledger.errors import InputError, UsageError, VerificationError
 from ledger.log import verify_log
@@ -20,6 +21,7 @@ from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
+from node.index.record_index import entry_fingerprint
 from node.station import registers
 from node.station.backup import MANIFEST, backup, restore
 from node.station.core import Station
@@ -180,3 +182,14 @@ def test_an_index_of_another_log_of_the_same_length_is_refused(tmp_path: Path) -
     shutil.copy(copy.path / "index.sqlite3", original.path / "index.sqlite3")
     with pytest.raises(UsageError, match="not the ledger's: it belongs to another log"):
         Station.open(original)
+    # What the refusal tells the operator to run does replace it (it used to open the station,
+    # catching up first, and failed with the same refusal).
+    assert main(["admin", "rebuild-index", "--data-dir", str(original.path), "--quiet"]) == 0
+    again = Station.open(original)
+    try:
+        assert again.index.indexed_size() == again.ledger.size()
+        assert again.index.tail_fingerprint() == entry_fingerprint(
+            again.ledger.body(again.ledger.size() - 1)
+        )
+    finally:
+        again.close()
