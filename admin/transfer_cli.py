@@ -97,6 +97,8 @@ def cmd_taken_over(args: argparse.Namespace) -> int:
         [
             {
                 "fir_number": r.fir_number,
+                # How this unit's commands name the case (cctns case arrest "<case>" ...).
+                "case": r.case_key,
                 "from_origin": r.from_origin,
                 "from_station": r.from_station,
                 "sections": r.sections,

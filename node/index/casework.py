@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ledger.log import now_ms
 from node.index.record_index import RecordIndex
+from node.records import limits
 from node.records.casework import (
     CLOSED,
     CONVERTED,
@@ -72,7 +73,8 @@ case_events_table = sa.Table(
     "case_events",
     _metadata,
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    # An FIR of this station, or a case taken over by its key (limits.CASE_KEY long).
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("at_ms", sa.BigInteger, nullable=False),
     sa.Column("officer_id", sa.String(80), nullable=False),  # who wrote it
@@ -84,7 +86,7 @@ case_events_table = sa.Table(
 case_io_table = sa.Table(
     "case_io",
     _metadata,
-    sa.Column("fir_number", sa.String(40), primary_key=True),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), primary_key=True),
     sa.Column("io_officer_id", sa.String(80), nullable=False),
     sa.Column("since_index", sa.BigInteger, nullable=False),
 )
@@ -92,7 +94,7 @@ case_io_table = sa.Table(
 case_wanted_table = sa.Table(
     "case_wanted",
     _metadata,
-    sa.Column("fir_number", sa.String(40), primary_key=True),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), primary_key=True),
     sa.Column("accused_code", sa.String(8), primary_key=True),
     sa.Column("ledger_index", sa.BigInteger, nullable=False),  # the wanted event
     sa.Column("at_ms", sa.BigInteger, nullable=False),  # wanted since

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from node.index.aggregate import keys
 from node.index.search import PersonHit, Search
+from node.records import limits
 from node.records.history import (
     CATEGORIES,
     CLOSED,
@@ -104,7 +105,7 @@ mo_entries_table = sa.Table(
     metadata,
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # accused in the entry
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),  # or a case key
     sa.Column("accused_code", sa.String(8), nullable=False),
     sa.Column("name", sa.Text, nullable=False),  # "" when withheld or not known by name
     sa.Column("time_of_day", sa.String(24), nullable=False),

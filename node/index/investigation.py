@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from node.index.record_index import RecordIndex
+from node.records import limits
 from node.records.investigation import (
     AT_STATION,
     MOVEMENTS,
@@ -43,7 +44,7 @@ custody_table = sa.Table(
     _metadata,
     sa.Column("arrest_index", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),
     sa.Column("accused_code", sa.String(8), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("arrested_at_ms", sa.BigInteger, nullable=False),
@@ -61,7 +62,7 @@ custody_table = sa.Table(
 case_clocks_table = sa.Table(
     "case_clocks",
     _metadata,
-    sa.Column("fir_number", sa.String(40), primary_key=True),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), primary_key=True),
     sa.Column("first_remand_ms", sa.BigInteger, nullable=False),
     sa.Column("final_report_due_ms", sa.BigInteger, nullable=False),
 )
@@ -69,7 +70,7 @@ property_register_table = sa.Table(
     "property_register",
     _metadata,
     sa.Column("item_ref", sa.String(40), primary_key=True),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),
     sa.Column("seizure_index", sa.BigInteger, nullable=False),
     sa.Column("category", sa.String(80), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
@@ -90,7 +91,7 @@ property_movements_table = sa.Table(
     _metadata,
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("item_ref", sa.String(40), nullable=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),
     sa.Column("movement", sa.String(24), nullable=False),
     sa.Column("from_location", sa.String(24), nullable=False),
     sa.Column("to_location", sa.String(24), nullable=False),
@@ -103,7 +104,7 @@ property_movements_table = sa.Table(
 diary_days_table = sa.Table(
     "diary_days",
     _metadata,
-    sa.Column("fir_number", sa.String(40), primary_key=True),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), primary_key=True),
     sa.Column("day", sa.String(10), primary_key=True),
     sa.Column("ledger_index", sa.BigInteger, nullable=False),
 )

@@ -88,9 +88,13 @@ def _has_final_report(index: Source) -> sa.ColumnElement[bool]:
 def _charge_sheeted(index: Source) -> sa.Select[Any]:
     """How many FIRs have a charge sheet filed (each FIR once)."""
     if isinstance(index, RecordIndex):
+        # The FIRs numbered here only: a unit's charge sheet in a case it took over (named by
+        # its key, node/records/case_transfer.py) is of a crime counted where it was registered.
         events = casework_index.case_events_table
         return sa.select(sa.func.count(sa.distinct(events.c.fir_number))).where(
-            events.c.kind == "final_report", events.c.report_type == "charge_sheet"
+            events.c.kind == "final_report",
+            events.c.report_type == "charge_sheet",
+            events.c.fir_number.in_(sa.select(ix.firs.c.fir_number)),
         )
     co = aggregate_schema.case_outcomes
     filed = (

@@ -34,8 +34,10 @@ def _index_fk() -> sa.Column[Any]:
 #: role to `person_names`; 6 adds the investigation tables (`node.index.investigation`: lock-up
 #: and property registers, case clocks, diary days), projected from the case events already
 #: in every log; 7 adds the process register and the NCR forwardings (`node.index.processes`);
-#: 8 adds the history sheets and MO entries (`node.index.history`) and more of issue 12's tables.
-SCHEMA_VERSION = 8
+#: 8 adds the history sheets and MO entries (`node.index.history`), the beats, duties and
+#: patrols (`node.index.duty`), the transfers (`node.index.transfers`); 9 widens the case
+#: columns to hold a taken-over case's key ("FIR No. 12/2026 of <the sender's node id>").
+SCHEMA_VERSION = 9
 
 index_meta = sa.Table(
     "index_meta",

@@ -8,7 +8,9 @@ in the same transactions), so a rebuilt index has the same rows:
                          and the receiver's take-over once recorded back here
     cases_taken_over     one row per case another station transferred here (a CaseTakeover
                          entry): from whom, the FIR's number, sections and facts as the
-                         sender's proven entries hold them, the order
+                         sender's proven entries hold them, the order, and the key the unit's
+                         own case events name it by ("FIR No. 12/2026 of kerala/.../ps-x":
+                         `node.records.case_transfer.case_key`)
     section_alterations  every alteration of a case's sections, in order
 
 A case's sections now are read, not stored: the FIR's sections (`record_sections`, as amended)
@@ -28,12 +30,15 @@ from sqlalchemy.engine import Connection
 
 from node.index.record_index import RecordIndex
 from node.index.schema import firs, record_sections
+from node.records import limits
 from node.records.case_transfer import (
     SECTIONS_ALTERED,
     TRANSFER_ACCEPTED,
     TRANSFERRED,
     apply_alterations,
+    case_key,
     key,
+    parse_case_key,
 )
 from node.records.validation import ist_date
 from protos import ledger_pb2, records_pb2
@@ -79,13 +84,17 @@ cases_taken_over_table = sa.Table(
     sa.Column("transferred_at_ms", sa.BigInteger, nullable=False),
     sa.Column("taken_over_at_ms", sa.BigInteger, nullable=False),
     sa.Column("officer_id", sa.String(80), nullable=False),
+    # How the unit's case events name the case, and the FIR's sections as [[act, section], ...].
+    sa.Column("case_key", sa.String(limits.CASE_KEY), nullable=False),
+    sa.Column("section_keys", sa.Text, nullable=False),
     sa.Index("ix_cases_taken_over_origin", "from_origin", "fir_number", unique=True),
+    sa.Index("ix_cases_taken_over_key", "case_key", unique=True),
 )
 section_alterations_table = sa.Table(
     "section_alterations",
     _metadata,
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),  # or a case key
     sa.Column("added", sa.Text, nullable=False),  # JSON [[act, section], ...]
     sa.Column("dropped", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
@@ -197,6 +206,8 @@ class TransfersProjection:
                 transferred_at_ms=sent.case_event.at_ms or sent.written_at_ms,
                 taken_over_at_ms=body.written_at_ms,
                 officer_id=body.officer_id,
+                case_key=case_key(took.fir_number, took.from_origin),
+                section_keys=_pairs(fir.sections),
             )
         )
 
@@ -299,6 +310,13 @@ class TakenOver:
     transferred_at_ms: int
     taken_over_at_ms: int
     officer_id: str
+    case_key: str  # how the unit's case events name it
+    section_keys: str  # JSON [[act, section], ...]
+
+    @property
+    def cited(self) -> list[tuple[str, str]]:
+        """The FIR's sections as the sender's proven entry holds them."""
+        return [(a, s) for a, s in json.loads(self.section_keys)]
 
 
 def _taken(r: Any) -> TakenOver:
@@ -315,14 +333,31 @@ def cases_taken_over(index: RecordIndex, *, limit: int = 500) -> list[TakenOver]
     return [_taken(r) for r in rows]
 
 
+def _one_taken(index: RecordIndex, *conditions: sa.ColumnElement[bool]) -> TakenOver | None:
+    t = cases_taken_over_table
+    with index.engine.connect() as conn:
+        r = conn.execute(sa.select(t).where(*conditions)).first()
+    return None if r is None else _taken(r)
+
+
 def taken_over(index: RecordIndex, from_origin: str, fir_number: str) -> TakenOver | None:
     """The take-over of `fir_number` of the log `from_origin`, if recorded here."""
     t = cases_taken_over_table
-    with index.engine.connect() as conn:
-        r = conn.execute(
-            sa.select(t).where(t.c.from_origin == from_origin, t.c.fir_number == fir_number)
-        ).first()
-    return None if r is None else _taken(r)
+    return _one_taken(index, t.c.from_origin == from_origin, t.c.fir_number == fir_number)
+
+
+def taken_over_case(index: RecordIndex, text: str) -> TakenOver | None:
+    """The case taken over here that `text` names ("FIR No. 12/2026 of kerala/.../ps-x", as
+    people type it: `node.records.case_transfer.parse_case_key`), or None."""
+    parsed = parse_case_key(text)
+    if parsed is None:
+        return None
+    return _one_taken(index, cases_taken_over_table.c.case_key == " of ".join(parsed))
+
+
+def taken_over_at(index: RecordIndex, ledger_index: int) -> TakenOver | None:
+    """The case taken over by the CaseTakeover entry `ledger_index`, or None."""
+    return _one_taken(index, cases_taken_over_table.c.ledger_index == ledger_index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +399,13 @@ def alterations(index: RecordIndex, fir_number: str) -> list[Alteration]:
 
 
 def fir_sections(index: RecordIndex, fir_number: str) -> list[tuple[str, str]]:
-    """The FIR's own sections (as registered, or as an amendment corrected them)."""
+    """The FIR's own sections (as registered, or as an amendment corrected them); of a case
+    taken over (`fir_number` its key), as the sender's proven FIR entry holds them."""
+    t = cases_taken_over_table
+    with index.engine.connect() as conn:
+        held = conn.execute(sa.select(t.c.section_keys).where(t.c.case_key == fir_number)).scalar()
+    if held is not None:
+        return [(a, s) for a, s in json.loads(held)]
     s = record_sections
     stmt = (
         sa.select(s.c.act, s.c.section)

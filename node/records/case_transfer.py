@@ -33,6 +33,7 @@ alteration applied in order (`apply_alterations`).
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -53,6 +54,34 @@ SECTIONS_ALTERED: Final = "sections_altered"
 AFTER_TRANSFER_KINDS: Final = frozenset(
     {"court_progress", "court_disposal", "appeal_result", "sent_to_magistrate", TRANSFER_ACCEPTED}
 )
+
+# A case taken over is named at the receiving unit by the sender's FIR number and the sender's
+# node id: "FIR No. 12/2026 of kerala/ernakulam-city/ps-kalamassery" (`case_key`). The unit
+# registers no FIR of its own for it: the crime is counted once, by the station that registered
+# it. Its case events carry that key as their `fir_number`, so the unit's index (lock-up and
+# property registers, case diary, clocks) keys them apart from the unit's own FIRs.
+_CASE_KEY = re.compile(
+    r"^\s*FIR\s*No\.?\s*([0-9]{1,9})\s*/\s*([0-9]{4})\s+of\s+([a-z0-9][a-z0-9._/-]*)\s*$",
+    re.IGNORECASE,
+)
+# What the unit does not record in a case it took over: what the sending station still records
+# (the court's file stays there, AFTER_TRANSFER_KINDS), so that neither log counts it twice.
+SENDER_ONLY_KINDS: Final = AFTER_TRANSFER_KINDS - {TRANSFER_ACCEPTED}
+
+
+def case_key(fir_number: str, origin: str) -> str:
+    """How a unit names a case it took over from the log `origin`: "FIR No. 12/2026 of
+    kerala/ernakulam-city/ps-kalamassery" (the FIR's number, "of", the sender's node id)."""
+    return f"{fir_number} of {origin.split('/', 1)[-1]}"
+
+
+def parse_case_key(text: str) -> tuple[str, str] | None:
+    """ "fir no. 12 / 2026 of kerala/x/ps-y" -> ("FIR No. 12/2026", "kerala/x/ps-y"); None when
+    the text names no FIR of another station so."""
+    match = _CASE_KEY.match(text or "")
+    if match is None:
+        return None
+    return f"FIR No. {int(match[1])}/{match[2]}", match[3].lower()
 
 
 def key(section: records_pb2.ActSection) -> tuple[str, str]:
@@ -221,14 +250,17 @@ def verify_case_acceptance(
 __all__ = [
     "AFTER_TRANSFER_KINDS",
     "SECTIONS_ALTERED",
+    "SENDER_ONLY_KINDS",
     "TRANSFERRED",
     "TRANSFER_ACCEPTED",
     "VerifiedCaseAcceptance",
     "VerifiedCaseHandover",
     "apply_alterations",
+    "case_key",
     "check_alteration",
     "check_transfer",
     "key",
+    "parse_case_key",
     "verify_case_acceptance",
     "verify_case_handover",
 ]

@@ -145,6 +145,8 @@ def case_event_summary(event: records_pb2.CaseEvent) -> str:
     if kind == "final_report":
         sections = ", ".join(f"{s.act} {s.section}" for s in event.sections)
         head = event.report_type + (f" u/s {sections}" if sections else "")
+        charged = " ".join(p.accused_code for p in event.persons if p.accused_code)
+        head += f" against {charged}" if charged else ""
         return head + (f": {event.text}" if event.text else "")
     if kind == "court_progress":
         parts = [event.court, event.court_case_number]

@@ -104,6 +104,10 @@ FACTS: Final = 20_000
 ORIGIN: Final = 200
 # An officer's id (node/records/validation.py: a letter or digit and up to 63 more).
 OFFICER_ID: Final = 64
+# A case taken over from another station, named at the unit by the FIR number and the
+# sender's node id ("FIR No. 12/2026 of kerala/ernakulam-city/ps-kalamassery":
+# node/records/case_transfer.py case_key).
+CASE_KEY: Final = REFERENCE + len(" of ") + ORIGIN
 
 DEFAULT_TEXT: Final = LINE
 DEFAULT_COUNT: Final = 20
@@ -191,7 +195,7 @@ TEXT: Final[Mapping[str, int]] = {
     "PetitionUpdate.note": NOTE,
     "PetitionUpdate.fir_number": REFERENCE,
     "PetitionUpdate.permitted_by": OFFICER_ID,
-    "CaseEvent.fir_number": REFERENCE,
+    "CaseEvent.fir_number": CASE_KEY,
     "CaseEvent.kind": 24,
     "CaseEvent.text": FACTS,
     "CaseEvent.report_type": 24,
@@ -373,6 +377,9 @@ COUNT: Final[Mapping[str, int]] = {
     "CaseEvent.sections": 20,
     "CustodyOrder.sureties": 5,
     "DiaryDay.statements": 50,
+    # A day's documents collected and a mahazar's witnesses (the forms grow: docs/web.md).
+    "DiaryDay.documents": 100,
+    "Mahazar.witnesses": 20,
     "Disposal.accused_codes": 100,
     "Disposal.sections": 20,
     "SectionAlteration.added": 20,

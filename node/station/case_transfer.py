@@ -14,19 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
-
 from federation.logs import LedgerLogReader, proven_entry, proven_key_handovers
 from ledger.checkpoint import parse_note
-from ledger.errors import InputError, NotFound, VerificationError
+from ledger.errors import InputError, VerificationError
 from node.index import transfers as moved
 from node.records import case_transfer as rules
 from node.records import limits
-from node.records.sealing import WITHHELD_FIELDS, rewrite_free_text
 from node.records.validation import Problems, check_officer, check_sections, ist_date
 from node.station import casework, registers, views
 from node.station.core import Batch, Draft, Receipt, Station
-from protos import federation_pb2, ledger_pb2, records_pb2
+from protos import federation_pb2, records_pb2
 
 # The roles whose nodes keep a station's registers and may take an investigation over: a
 # specialised unit (Crime Branch, cyber police station, women's cell) runs as a "station" node
@@ -40,7 +37,13 @@ def _fir(station: Station, fir_number: str, problems: Problems) -> tuple[str, in
         return "", -1
     view = station.index.lookups.fir(fir_number.strip()) if fir_number.strip() else None
     if view is None:
-        problems.add(f"no FIR {fir_number!r} at this station")
+        if moved.taken_over_case(station.index, fir_number) is not None:
+            problems.add(
+                f"{fir_number.strip()} was taken over by this unit: a transfer back or on to "
+                "another unit is not modelled"
+            )
+        else:
+            problems.add(f"no FIR {fir_number!r} at this station")
         return "", -1
     if not view.fir_number:
         problems.add(f"{view.zero_fir_number} is a Zero FIR: hand it over to the station with "
@@ -241,11 +244,14 @@ def alter_sections(
     problems.raise_if_any("sections not altered")
     with station.writing():
         check_officer(officer_id, problems)
-        number, _ = _fir(station, fir_number, problems)
+        # A case this unit took over is altered here too (named by its key), on the FIR's facts
+        # as the sending station's proven entry holds them.
+        took = moved.taken_over_case(station.index, fir_number)
+        number = took.case_key if took is not None else _fir(station, fir_number, problems)[0]
         if number:
-            view = station.index.lookups.fir(number)
-            assert view is not None
-            occurred = ist_date(view.occurrence_from_ms) if view.occurrence_from_ms else None
+            _, fir = views.amended_view(station, number)
+            occurred_ms = int(fir.get("occurrence_from_ms", 0) or 0)
+            occurred = ist_date(occurred_ms) if occurred_ms else None
             if asked.added:
                 check_sections(asked.added, occurred, station.statutes, problems)
             sent = moved.transfer_out(station.index, number)
@@ -254,7 +260,7 @@ def alter_sections(
             rules.check_alteration(
                 asked,
                 moved.current_sections(station.index, number),
-                ist_date(view.registered_at_ms),
+                ist_date(int(fir.get("registered_at_ms", 0) or 0)),
                 ist_date(station.now()),
                 problems,
             )
@@ -280,34 +286,6 @@ def case_state(station: Station, fir_number: str) -> dict[str, Any]:
     }
 
 
-def taken_over_view(station: Station, ledger_index: int) -> dict[str, Any]:
-    """The FIR of a case taken over (entry `ledger_index`, a CaseTakeover), as the sending
-    station's proven entry holds it (verified when it was taken over; the sender's later
-    amendments are not carried), under the withholding policy as `views.current_view` applies
-    it: sealed persons stay commitments, protected persons standing in clear lose their
-    identifying fields, their names are redacted from the free text. NotFound for another
-    entry."""
-    if not 0 <= ledger_index < station.ledger.size():
-        raise NotFound(f"no entry {ledger_index} in this log")
-    body = station.ledger.body(ledger_index)
-    if body.WhichOneof("record") != "case_takeover":
-        raise NotFound(f"entry {ledger_index} is no case taken over")
-    took = body.case_takeover
-    signed = ledger_pb2.SignedEntry.FromString(took.fir.leaf)
-    fir = ledger_pb2.EntryBody.FromString(signed.body).fir
-    view = MessageToDict(fir, preserving_proto_field_name=True)
-    found = views.protection(station, "fir", view)
-    if found.assessment is not None:
-        for position, entry in enumerate(view.get("persons", [])):
-            person = entry.get("person", {})
-            if found.assessment.protected(position) and not person.get("identity_commitment"):
-                for name in WITHHELD_FIELDS:
-                    person.pop(name, None)
-                person["identity_withheld"] = True
-    rewrite_free_text(view, "fir", found.redactor)
-    return view
-
-
 def _proven(entry: federation_pb2.ProvenEntry) -> federation_pb2.ProvenEntry:
     copy = federation_pb2.ProvenEntry()
     copy.CopyFrom(entry)
@@ -331,6 +309,5 @@ __all__ = [
     "alter_sections",
     "case_state",
     "record_case_acceptance",
-    "taken_over_view",
     "transfer_case",
 ]

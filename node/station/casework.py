@@ -10,6 +10,7 @@ records they append are held to the table of limits (`node.records.limits`) by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
@@ -17,7 +18,7 @@ from node.index import casework as cases
 from node.index import transfers as moved
 from node.index.casework import PetitionStatus
 from node.records import limits, withholding
-from node.records.case_transfer import AFTER_TRANSFER_KINDS
+from node.records.case_transfer import AFTER_TRANSFER_KINDS, SENDER_ONLY_KINDS, parse_case_key
 from node.records.casework import (
     CASE_EVENT_KINDS,
     CONVERTED,
@@ -234,12 +235,23 @@ def convert_to_fir(
 
 
 def _case(station: Station, fir_number: str, problems: Problems) -> str:
-    """The FIR's number as recorded, or "" (with a problem) when there is no such FIR here."""
+    """The FIR's number as recorded, or "" (with a problem) when there is no such FIR here. A
+    case this unit took over from another station is named by its key ("FIR No. 12/2026 of
+    kerala/ernakulam-city/ps-kalamassery", node/records/case_transfer.py case_key)."""
     if not limits.check_text(fir_number, "CaseEvent.fir_number", "the FIR number", problems):
         return ""
     view = station.index.lookups.fir(fir_number.strip()) if fir_number.strip() else None
     if view is None:
-        problems.add(f"no FIR {fir_number!r} at this station")
+        took = moved.taken_over_case(station.index, fir_number)
+        if took is not None:
+            return took.case_key
+        if parse_case_key(fir_number) is not None:
+            problems.add(
+                f"{fir_number.strip()} was not taken over by this unit: its investigation is "
+                "recorded by the unit it was transferred to"
+            )
+        else:
+            problems.add(f"no FIR {fir_number!r} at this station")
         return ""
     return view.fir_number or view.zero_fir_number
 
@@ -335,17 +347,7 @@ def record_case_event(
         _check_not_transferred(station, number, kind, problems)
         event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=text.strip())
         if kind == "arrest":
-            if not persons:
-                problems.add("an arrest names at least one arrested person")
-            for n, given in enumerate(persons, 1):
-                entry = event.persons.add()
-                entry.CopyFrom(given)
-                if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
-                    entry.role = records_pb2.ACCUSED
-                check_person(entry.person, f"arrested person {n}", problems)
-            if arrest_memo is not None:
-                event.arrest_memo.CopyFrom(asked.arrest_memo)
-                investigation.check_arrest_memo(event.arrest_memo, when, station.now(), problems)
+            _arrested(station, event, persons, arrest_memo, problems)
         elif kind == "seizure":
             if not property:
                 problems.add("a seizure lists at least one item seized")
@@ -395,6 +397,10 @@ def record_case_event(
             elif event.report_type == "charge_sheet":
                 event.sections.extend(sections)
                 check_sections(event.sections, None, station.statutes, problems)
+                if persons and number:  # the accused charged, by their codes in the FIR
+                    _wanted_persons(station, number, kind, persons, event, problems)
+            elif persons:
+                problems.add("a closure report charges nobody: name the accused in a charge sheet")
             else:
                 problems.require(event.text, "the reason for the closure report")
         elif kind == "court_progress":
@@ -446,6 +452,27 @@ def record_case_event(
         return _append_event(station, officer_id, event)
 
 
+def _arrested(
+    station: Station,
+    event: records_pb2.CaseEvent,
+    persons: Sequence[records_pb2.PersonInCase],
+    memo: records_pb2.ArrestMemo | None,
+    problems: Problems,
+) -> None:
+    """The persons and the memo of an arrest event (`event.at_ms` the arrest's time), checked."""
+    if not persons:
+        problems.add("an arrest names at least one arrested person")
+    for n, given in enumerate(persons, 1):
+        entry = event.persons.add()
+        entry.CopyFrom(given)
+        if entry.role == records_pb2.PERSON_ROLE_UNSPECIFIED:
+            entry.role = records_pb2.ACCUSED
+        check_person(entry.person, f"arrested person {n}", problems)
+    if memo is not None:
+        event.arrest_memo.CopyFrom(memo)
+        investigation.check_arrest_memo(event.arrest_memo, event.at_ms, station.now(), problems)
+
+
 def _wanted_persons(
     station: Station,
     number: str,
@@ -454,9 +481,10 @@ def _wanted_persons(
     event: records_pb2.CaseEvent,
     problems: Problems,
 ) -> None:
-    """The accused of a wanted (or withdrawn) event, named by their accused codes in the FIR as
-    it reads now, copied into `event` with the name, relation and relative's name the FIR gives
-    them. A wanted accused must not be wanted already in the case; a withdrawn one must be."""
+    """The accused of a wanted (or withdrawn) event or of a charge sheet, named by their accused
+    codes in the FIR as it reads now, copied into `event` with the name, relation and relative's
+    name the FIR gives them. A wanted accused must not be wanted already in the case; a
+    withdrawn one must be."""
     _, view = views.amended_view(station, number)
     accused: dict[str, dict[str, object]] = {}
     for entry in view.get("persons", []):
@@ -508,6 +536,13 @@ def _append_event(
     redacted from the event's free text. Called under the station's lock, input checked (the
     limits are checked again here: the event is appended without `Station.append_records`).
     `imported_from` marks an event that came from outside (node/station/exchange.py)."""
+    return station.run(_event_draft(station, officer_id, event, imported_from=imported_from))
+
+
+def _event_draft(
+    station: Station, officer_id: str, event: records_pb2.CaseEvent, *, imported_from: str = ""
+) -> Draft:
+    """The draft of `_append_event`, not yet committed (several are committed at once)."""
     problems = Problems()
     limits.check(event, problems)
     problems.raise_if_any("case event not recorded")
@@ -520,12 +555,19 @@ def _append_event(
     sealed = withholding.seal(assessment, [e.person for e in event.persons], event.fir_number)
     rewrite_free_text(event, "case_event", Redactor([*case.sealed, *sealed], case.clear))
     body = station.body(officer_id, event, imported_from=imported_from)
-    return station.run(Draft("case_event", event.fir_number, [body], sealed=sealed))
+    return Draft("case_event", event.fir_number, [body], sealed=sealed)
 
 
 def _check_not_transferred(station: Station, number: str, kind: str, problems: Problems) -> None:
     """Once the case's investigation is transferred to another unit, the station records only
-    what the court does with it (`AFTER_TRANSFER_KINDS`, node/records/case_transfer.py)."""
+    what the court does with it (`AFTER_TRANSFER_KINDS`, node/records/case_transfer.py); the
+    unit that took it over records everything else (`SENDER_ONLY_KINDS` are the sender's)."""
+    if number and kind in SENDER_ONLY_KINDS and parse_case_key(number) is not None:
+        problems.add(
+            f"{number} stays on the court's file of the station that registered it: "
+            f"{kind.replace('_', ' ')} is recorded there"
+        )
+        return
     if not number or kind in AFTER_TRANSFER_KINDS:
         return
     sent = moved.transfer_out(station.index, number)
@@ -569,6 +611,56 @@ def arrest(
         station, officer_id, fir_number, "arrest", at_ms=at_ms, text=text, persons=persons,
         arrest_memo=memo,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Arrest:
+    """One accused's arrest in `arrest_several`: the person, the memo (the person named to be
+    informed is this accused's own), when (None: now) and a note."""
+
+    person: records_pb2.PersonInCase
+    memo: records_pb2.ArrestMemo
+    at_ms: int | None = None
+    text: str = ""
+
+
+def arrest_several(
+    station: Station, officer_id: str, fir_number: str, arrests: Sequence[Arrest]
+) -> list[Receipt]:
+    """Several accused arrested in one memo (a rioting case): one arrest event each, with the
+    memo's particulars and each accused's own person informed and time, so that each starts its
+    own 24-hour clock; checked whole and appended in one group commit, all or none. A problem
+    names its arrest ("arrest 3: ..."); an accused code given twice is refused."""
+    problems = Problems()
+    most = limits.count("CaseEvent.persons")
+    if not arrests:
+        problems.add("an arrest names at least one arrested person")
+    if len(arrests) > most:
+        problems.add(f"at most {most} arrests at once: {len(arrests)} given")
+    problems.raise_if_any("arrests not recorded")
+    with station.writing():
+        check_officer(officer_id, problems)
+        number = _case(station, fir_number, problems)
+        _check_not_transferred(station, number, "arrest", problems)
+        events: list[records_pb2.CaseEvent] = []
+        codes: set[str] = set()
+        for n, given in enumerate(arrests, 1):
+            found = Problems()
+            when = station.event_time(given.at_ms, "the time of the arrest", found)
+            event = records_pb2.CaseEvent(
+                fir_number=number, kind="arrest", at_ms=when, text=given.text.strip()
+            )
+            _arrested(station, event, [given.person], given.memo, found)
+            limits.check(event, found)
+            code = given.person.accused_code.strip().upper()
+            if code and code in codes:
+                found.add(f"{code} is named twice")
+            codes.add(code)
+            prefix = f"arrest {n}: " if len(arrests) > 1 else ""
+            problems.items.extend(prefix + line for line in found.items)
+            events.append(event)
+        problems.raise_if_any("arrests not recorded")
+        return station.commit([_event_draft(station, officer_id, e) for e in events])
 
 
 def seize(

@@ -99,8 +99,8 @@ def check_diary(
         return
     if day > ist_date(station.now()):
         problems.add("the investigation day is in the future")
-    fir = station.index.lookups.fir(number) if number else None
-    if fir is not None and day < ist_date(fir.registered_at_ms):
+    registered = registered_ms(station, number)
+    if registered is not None and day < ist_date(registered):
         problems.add(f"the investigation day is before {number} was registered")
     if number and diary.day in held.diary_days(station.index, number):
         problems.add(
@@ -119,6 +119,16 @@ def check_diary(
             problems.add(f"statement {n}: the name of the person examined is required")
         if not statement.summary.strip():
             problems.add(f"statement {n}: what the statement says is required")
+
+
+def registered_ms(station: Station, number: str) -> int | None:
+    """When the case's FIR was registered: here, or (a case taken over, `number` its key) at
+    the station that registered it, as its proven entry says. None for no such case."""
+    fir = station.index.lookups.fir(number) if number else None
+    if fir is not None:
+        return fir.registered_at_ms
+    took = moved.taken_over_case(station.index, number) if number else None
+    return None if took is None else took.registered_at_ms
 
 
 def check_custody(
@@ -354,7 +364,11 @@ def due_now(station: Station, *, now: int | None = None) -> list[Due]:
             )
         )
     open_cases = _open_cases(station)
-    for number, registered, sections in open_cases:
+    # The cases taken over run the investigation's clocks here (the two months, the informant
+    # told): from the FIR's registration at the station that registered it. Sending the FIR to
+    # the magistrate stays that station's.
+    investigated = open_cases + _taken_over_cases(station)
+    for number, registered, sections in investigated:
         if number in reported:
             continue
         if two_month_case(sections):
@@ -384,7 +398,7 @@ def due_now(station: Station, *, now: int | None = None) -> list[Due]:
             )
         )
     told = _events_of(station, "progress_informed")
-    for number, registered, _ in open_cases:
+    for number, registered, _ in investigated:
         if number in told or number in reported:
             continue
         due = registered + PROGRESS_TOLD_DAYS * DAY_MS
@@ -466,6 +480,15 @@ def _events_of(station: Station, kind: str) -> set[str]:
     stmt = sa.select(t.c.fir_number).where(t.c.kind == kind).distinct()
     with station.index.engine.connect() as conn:
         return set(conn.execute(stmt).scalars())
+
+
+def _taken_over_cases(station: Station) -> list[tuple[str, int, list[tuple[str, str]]]]:
+    """The cases this unit took over, by their keys, with the FIR's registration (at the station
+    that registered it) and the sections now (the FIR's with the unit's alterations)."""
+    return [
+        (took.case_key, took.registered_at_ms, moved.current_sections(station.index, took.case_key))
+        for took in moved.cases_taken_over(station.index, limit=1_000_000)
+    ]
 
 
 def _open_cases(station: Station) -> list[tuple[str, int, list[tuple[str, str]]]]:

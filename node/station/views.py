@@ -17,6 +17,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict, ParseDict
 
 from ledger.errors import NotFound
+from node.index import transfers as moved
 from node.records.refs import canonical_petition
 from node.records.sealing import (
     WITHHELD_FIELDS,
@@ -28,7 +29,7 @@ from node.records.sealing import (
 )
 from node.records.withholding import Assessment, assess_view
 from node.station.core import Station
-from protos import records_pb2
+from protos import ledger_pb2, records_pb2
 
 _INFORMANT_ROLES = (records_pb2.COMPLAINANT, records_pb2.INFORMANT)
 
@@ -45,9 +46,16 @@ class HistoryItem:
 
 
 def history(station: Station, ref: str) -> list[HistoryItem]:
-    """The original record and every amendment to it, in the order they were appended."""
+    """The original record and every amendment to it, in the order they were appended. A case
+    taken over from another station (`ref` its key, "FIR No. 12/2026 of kerala/.../ps-x") is
+    its FIR as the sender's proven entry in the CaseTakeover entry holds it: one item, the
+    take-over's index, the sender's officer and time (the sender's amendments are not
+    carried)."""
     indexes = station.index.lookups.history(ref)
     if not indexes:
+        took = moved.taken_over_case(station.index, ref)
+        if took is not None:
+            return [_taken_over(station, took.ledger_index)]
         raise NotFound(f"no record {ref!r} at this station")
     items = []
     for position in indexes:
@@ -56,6 +64,15 @@ def history(station: Station, ref: str) -> list[HistoryItem]:
         record = MessageToDict(getattr(body, kind), preserving_proto_field_name=True)
         items.append(HistoryItem(position, kind, body.officer_id, body.written_at_ms, record))
     return items
+
+
+def _taken_over(station: Station, ledger_index: int) -> HistoryItem:
+    """The FIR a CaseTakeover entry holds (verified when it was taken over)."""
+    took = station.ledger.body(ledger_index).case_takeover
+    signed = ledger_pb2.SignedEntry.FromString(took.fir.leaf)
+    body = ledger_pb2.EntryBody.FromString(signed.body)
+    record = MessageToDict(body.fir, preserving_proto_field_name=True)
+    return HistoryItem(ledger_index, "fir", body.officer_id, body.written_at_ms, record)
 
 
 def amended_view(station: Station, ref: str) -> tuple[str, dict[str, Any]]:

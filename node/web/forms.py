@@ -39,6 +39,7 @@ __all__ = [
     "VICTIM_ROWS",
     "WITNESS_ROWS",
     "FirForm",
+    "RowsRead",
     "age",
     "contact_fields",
     "local_ms",
@@ -84,7 +85,7 @@ PORTAL_LIMITS = {
 }
 # A row's field name: its kind and its index, written as JavaScript writes a number (no leading
 # zero, so "accused_01_" and "accused_1_" are never two rows), at most four digits.
-_ROW_FIELD = re.compile(r"(accused|victim|witness|property)_(0|[1-9][0-9]{0,3})_[a-z_]+")
+_ROW_FIELD = re.compile(r"([a-z]+)_(0|[1-9][0-9]{0,3})_[a-z_]+")
 _CITATION = re.compile(r"^\s*([A-Za-z][A-Za-z_-]*)\s*[: ]\s*(?:u/s\s*|s\.\s*)?(\S.*?)\s*$")
 
 
@@ -204,11 +205,10 @@ def _property(
 
 
 @dataclass(slots=True)
-class FirForm:
-    """The FIR form read: the record, the problems found, and those of each row by the row's
-    field prefix ("accused_2_"), for the page to show beside the row."""
+class RowsRead:
+    """What a form that grows by rows was refused for: every problem, and those of each row by
+    the row's field prefix ("accused_2_"), for the page to show beside the row."""
 
-    fir: records_pb2.Fir
     problems: list[str] = field(default_factory=list)
     row_problems: dict[str, list[str]] = field(default_factory=dict)
 
@@ -219,13 +219,23 @@ class FirForm:
             self.row_problems.setdefault(prefix, []).extend(lines)
 
 
-def row_indexes(values: Mapping[str, str]) -> dict[str, list[int]]:
-    """The index of every row of each kind (`ROW_KINDS`) the form was sent with, filled or empty,
-    in order: the form grows by rows ("accused_7_name"), and a removed row leaves a gap."""
-    found: dict[str, set[int]] = {kind: set() for kind in ROW_KINDS}
+@dataclass(slots=True)
+class FirForm(RowsRead):
+    """The FIR form read: the record, and what it was refused for."""
+
+    fir: records_pb2.Fir = field(default_factory=records_pb2.Fir)
+
+
+def row_indexes(
+    values: Mapping[str, str], kinds: Sequence[str] = ROW_KINDS
+) -> dict[str, list[int]]:
+    """The index of every row of each kind (the FIR form's `ROW_KINDS`, or a case form's) the
+    form was sent with, filled or empty, in order: a form grows by rows ("accused_7_name",
+    "item_39_category"), and a removed row leaves a gap."""
+    found: dict[str, set[int]] = {kind: set() for kind in kinds}
     for key in values:
         match = _ROW_FIELD.fullmatch(key)
-        if match is not None:
+        if match is not None and match[1] in found:
             found[match[1]].add(int(match[2]))
     return {kind: sorted(indexes) for kind, indexes in found.items()}
 
@@ -288,7 +298,7 @@ def parse_fir(values: Mapping[str, str]) -> FirForm:
         zero_fir=values.get("zero_fir") == "on",
         jurisdiction_station=values.get("jurisdiction_station", "").strip(),
     )
-    form = FirForm(fir, problems)
+    form = FirForm(problems, fir=fir)
     for row in range(SECTION_ROWS):
         cited = section_citation(values.get(f"section_{row}", ""), problems)
         if cited is not None:

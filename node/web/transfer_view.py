@@ -44,6 +44,9 @@ class TransferState:
     values: Mapping[str, str] = field(default_factory=dict)
     command: str = ""  # the command line to run on a node with no federation
     message: str = ""  # what the receiving unit answered
+    # A case this unit took over from another station (its case page is the FIR as received
+    # and the unit's own investigation): from whom, on which order.
+    taken_over: moved.TakenOver | None = None
 
     @property
     def altered(self) -> bool:
@@ -69,6 +72,7 @@ def transfer_state(
     state = case_transfer.case_state(node, fir_number)
     facts = station_facts(request, casework_index.current_io(node.index, fir_number))
     sent = state["transfer"]
+    took = taken_over(request, fir_number)
     return TransferState(
         fir_number=fir_number,
         transfer=sent,
@@ -76,7 +80,10 @@ def transfer_state(
         fir_sections=_cited(state["fir_sections"]),
         sections_now=_cited(state["sections_now"]),
         alterations=state["alterations"],
-        can_transfer=sent is None and allowed(officer, TRANSFER_ACTION, case=facts),
+        # A case taken over is not transferred on (not modelled: docs/investigation.md).
+        can_transfer=sent is None
+        and took is None
+        and allowed(officer, TRANSFER_ACTION, case=facts),
         can_alter=sent is None and allowed(officer, ALTER_ACTION, case=facts),
         can_resend=sent is not None
         and not sent.accepted
@@ -87,7 +94,14 @@ def transfer_state(
         values=dict(values or {}),
         command=command,
         message=message,
+        taken_over=took,
     )
+
+
+def taken_over(request: Request, ref: str) -> moved.TakenOver | None:
+    """The case this unit took over that `ref` names by its key ("FIR No. 12/2026 of
+    kerala/ernakulam-city/ps-kalamassery"), or None."""
+    return moved.taken_over_case(station(request).index, ref)
 
 
 def transferred(request: Request, fir_number: str) -> bool:
@@ -95,4 +109,4 @@ def transferred(request: Request, fir_number: str) -> bool:
     return moved.transfer_out(station(request).index, fir_number) is not None
 
 
-__all__ = ["TRANSFER_COMMAND", "TransferState", "transfer_state", "transferred"]
+__all__ = ["TRANSFER_COMMAND", "TransferState", "taken_over", "transfer_state", "transferred"]

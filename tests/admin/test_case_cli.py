@@ -11,23 +11,17 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from admin.cli import main
 from node.config import DataDir
 from node.records.exchange import inbound
 from node.records.validation import IST
 from node.station import registers
 from node.station.core import Station
+from tests.admin.support import run
 from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
 COURT_KEY = nacl.signing.SigningKey(b"\x07" * 32)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_case_cli_export_check_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

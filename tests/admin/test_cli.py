@@ -38,14 +38,9 @@ from ledger.errors import (
 from node.config import DataDir
 from node.station.core import Station
 from protos import ledger_pb2
+from tests.admin.support import run
 
 ORIGIN = "cctns.in/kerala/thrissur-city/ps-ollur"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

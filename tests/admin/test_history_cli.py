@@ -10,22 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from admin.cli import main
 from node.config import DataDir
 from node.records.validation import IST
 from node.station import registers
 from node.station.core import Station
 from protos import records_pb2
+from tests.admin.support import run
 from tests.node.support import person, theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_history_cli_open_review_close_list_and_mo(

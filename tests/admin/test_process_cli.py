@@ -9,18 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from admin.cli import main
 from node.config import DataDir
 from node.records.validation import IST
+from tests.admin.support import run
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_process_cli_receive_serve_return_list(

@@ -12,20 +12,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from admin.cli import main
 from node.config import DataDir
 from node.records.validation import IST
 from node.station import registers
 from node.station.core import Station
+from tests.admin.support import run
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_register_export_writes_pdf_and_csv(

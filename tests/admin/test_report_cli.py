@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from admin.cli import main
 from node.config import DataDir
 from node.station.core import Station
+from tests.admin.support import run
 from tests.node.station.test_periodic_reports import ORIGIN, Planted, plant
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

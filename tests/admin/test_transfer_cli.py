@@ -10,22 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from admin.cli import main
 from ledger.log import now_ms
 from node.config import DataDir
 from node.records.validation import ist_date
 from node.station import registers
 from node.station.core import Station
+from tests.admin.support import run
 from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-kalamassery"
 OFFICER = "PEN100001"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_alter_sections_and_taken_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

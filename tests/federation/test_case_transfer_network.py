@@ -1,6 +1,8 @@
 """A case's investigation crosses the network: the sending station transfers it with the CLI, the
 receiving unit (a real serving process, over gRPC with mutual TLS on loopback) takes it over,
-both logs record it, and the same command again writes nothing."""
+both logs record it, and the same command again writes nothing; then the unit investigates it in
+its own log (an arrest with its lock-up clock, a diary day, a charge sheet), the sender's log
+untouched."""
 
 from __future__ import annotations
 
@@ -15,9 +17,13 @@ from ledger.log import verify_log
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.federation import build
+from node.index import investigation as held
 from node.index import transfers as moved
+from node.records.validation import ist_date
 from node.station import casework, registers
 from node.station.core import Station
+from protos import records_pb2
+from tests.node.station.test_investigation import accused, memo
 from tests.node.support import theft_fir
 from tests.processes import start_node, stop_node
 
@@ -75,9 +81,24 @@ def test_case_transferred_between_two_real_nodes(tmp_path: Path) -> None:
         assert (row.fir_number, row.ledger_index) == (fir, status["takeover_index"])
         assert row.from_origin == sender_dir.load_config().origin
         assert row.order_reference == "C2/118/2026/KC"
+        # The unit investigates the case in its own log, by its key.
+        key = f"{fir} of {row.from_origin.split('/', 1)[1]}"
+        casework.arrest(got, OFFICER, key, [accused("A1", "Manoj P")], memo())
+        (person,) = held.lockup_register(got.index)
+        assert person.fir_number == key and person.awaiting_production
+        day = records_pb2.DiaryDay(day=ist_date(person.arrested_at_ms).isoformat())
+        casework.write_diary(got, OFFICER, key, day, "Arrested A1 at Edappally")
+        casework.record_case_event(
+            got, OFFICER, key, "final_report", report_type="charge_sheet",
+            sections=[records_pb2.ActSection(act="BNS", section="303(2)")],
+        )  # fmt: skip
         verify_log(got.ledger.store, got.ledger.public_key, got.config.origin)
+        before = got.index.snapshot()
+        got.rebuild_index()
+        assert got.index.snapshot() == before
     finally:
         got.close()
+    assert _size(sender_dir) == sender_size  # the unit's investigation is in its log only
     with RocksDBLogStore.open(sender_dir.ledger_path, audit=True) as store:
         verify_log(store, bytes(sender_dir.load_key().verify_key), sender_dir.load_config().origin)
     back = Station.open(sender_dir)

@@ -201,6 +201,27 @@ def login(client: httpx.Client, officer: Officer) -> httpx.Response:
     return done
 
 
+def sign_in(page: Any, base_url: str, officer: Officer) -> None:
+    """Signs `officer` in through the pages in the browser (Playwright `page`): id and
+    password, then the TOTP code (the first login's setup page asks for a code too)."""
+    page.goto(f"{base_url}/login")
+    page.fill("#officer_id", officer.officer_id)
+    page.fill("#password", officer.password)
+    with page.expect_navigation():
+        page.click("form[action='/login'] button[type=submit]")
+    page.fill("#code", officer.code())
+    with page.expect_navigation():
+        page.click("form:has(#code) button[type=submit]")
+    assert officer.officer_id in page.inner_text("header"), page.content()[:2000]
+
+
+def submit(page: Any, form: str) -> None:
+    """Clicks the submit button of the form `form` (a selector) and waits for the page that
+    answers it."""
+    with page.expect_navigation():
+        page.click(f"{form} button[type=submit]")
+
+
 @contextlib.contextmanager
 def serve(
     data_dir: Path,

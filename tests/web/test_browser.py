@@ -188,12 +188,12 @@ def test_arrest_through_the_case_page_reaches_the_lockup(
     register with its production clock and on the list of what is due; both in Malayalam too."""
     page = officer_context.new_page()
     case_url = register_fir(page, node.base_url, "Suresh Babu", mobile="9447000456")
-    page.fill("#arrest-code", "A1")
-    page.fill("#arrest-name", "Vinod Kumar")
+    page.fill("#arrested_0_accused_code", "A1")
+    page.fill("#arrested_0_name", "Vinod Kumar")
     page.fill("#arrest-place", "Kalamassery bus stand")
     page.fill("#arrest-grounds", "Named by the complainant; seen with the motorcycle")
     page.fill("#arrest-witness", "Abdul Salam, shopkeeper")
-    page.fill("#arrest-informed", "Latha, mother")
+    page.fill("#arrested_0_informed_person", "Latha, mother")
     with page.expect_navigation():
         page.click("#form-arrest button[type=submit]")
     assert "Vinod Kumar" in page.inner_text("main"), page.inner_text("main")[:2000]

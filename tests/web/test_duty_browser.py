@@ -19,6 +19,8 @@ from tests.web.browser import (
     browser_fixture,  # noqa: F401  (the `browser` fixture)
     running_node,
     screenshot,
+    sign_in,
+    submit,
 )
 
 pytestmark = pytest.mark.slow  # a node process and a browser
@@ -33,21 +35,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
 
 
 def _login(page: Any, node: WebNode) -> None:
-    officer = node.new_officer(role="sho", sex="F", name="Anitha Kumari")
-    page.goto(f"{node.base_url}/login")
-    page.fill("#officer_id", officer.officer_id)
-    page.fill("#password", officer.password)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
-    page.fill("#code", officer.code())
-    with page.expect_navigation():
-        page.click("form:has(#code) button[type=submit]")
-    assert officer.officer_id in page.inner_text("header")
-
-
-def _submit(page: Any, form: str) -> None:
-    with page.expect_navigation():
-        page.click(f"{form} button[type=submit]")
+    sign_in(page, node.base_url, node.new_officer(role="sho", sex="F", name="Anitha Kumari"))
 
 
 def test_duty_roster_in_the_browser(browser: Any, node: WebNode) -> None:
@@ -63,7 +51,7 @@ def test_duty_roster_in_the_browser(browser: Any, node: WebNode) -> None:
         page.fill("#beat-define input[name='code']", code)
         page.fill("#beat-define input[name='name']", name)
         page.fill("#beat-define textarea[name='localities']", places)
-        _submit(page, "#beat-define")
+        submit(page, "#beat-define")
     assert "Pathadipalam" in page.inner_text("#beats")
     screenshot(page, "beats")
 
@@ -79,7 +67,7 @@ def test_duty_roster_in_the_browser(browser: Any, node: WebNode) -> None:
         page.fill("#duty-assign input[name='from_time']", start.strftime("%Y-%m-%dT%H:%M"))
         until = start + timedelta(hours=6)
         page.fill("#duty-assign input[name='to_time']", until.strftime("%Y-%m-%dT%H:%M"))
-        _submit(page, "#duty-assign")
+        submit(page, "#duty-assign")
 
     assign("beat_patrol", "B1")
     roster = page.inner_text("#duty-roster")
@@ -92,7 +80,7 @@ def test_duty_roster_in_the_browser(browser: Any, node: WebNode) -> None:
     assert "PEN430017 is already on beat patrol" in page.inner_text("body")
     page.goto(f"{node.base_url}/duty?day={start.date().isoformat()}")
     page.fill("#duty-roster input[name='reason']", "On leave")
-    _submit(page, "#duty-roster form")
+    submit(page, "#duty-roster form")
     assert "On leave" in page.inner_text("#duty-roster")
 
     went = datetime.now(IST).replace(second=0, microsecond=0) - timedelta(hours=3)
@@ -108,7 +96,7 @@ def test_duty_roster_in_the_browser(browser: Any, node: WebNode) -> None:
     )
     page.fill(f"{form} textarea[name='observations']", "Street light near the ATM not working.")
     page.fill(f"{form} textarea[name='checks']", "Biju M; Bus shelter; Loitering, sent home")
-    _submit(page, form)
+    submit(page, form)
     book = page.inner_text("#beat-book")
     assert "North Kalamassery ATM" in book and "Biju M" in book, page.inner_text("main")[:2000]
     screenshot(page, "beat-book")

@@ -19,6 +19,8 @@ from tests.web.browser import (
     browser_fixture,  # noqa: F401  (the `browser` fixture)
     running_node,
     screenshot,
+    sign_in,
+    submit,
 )
 
 pytestmark = pytest.mark.slow  # a node process and a browser
@@ -33,21 +35,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebNode]:
 
 
 def _login(page: Any, node: WebNode) -> None:
-    officer = node.new_officer(role="sho", sex="F", name="Anitha Kumari")
-    page.goto(f"{node.base_url}/login")
-    page.fill("#officer_id", officer.officer_id)
-    page.fill("#password", officer.password)
-    with page.expect_navigation():
-        page.click("form[action='/login'] button[type=submit]")
-    page.fill("#code", officer.code())
-    with page.expect_navigation():
-        page.click("form:has(#code) button[type=submit]")
-    assert officer.officer_id in page.inner_text("header")
-
-
-def _submit(page: Any, form: str) -> None:
-    with page.expect_navigation():
-        page.click(f"{form} button[type=submit]")
+    sign_in(page, node.base_url, node.new_officer(role="sho", sex="F", name="Anitha Kumari"))
 
 
 def test_history_sheets_in_the_browser(browser: Any, node: WebNode) -> None:
@@ -73,7 +61,7 @@ def test_history_sheets_in_the_browser(browser: Any, node: WebNode) -> None:
     page.select_option(f"{form} select[name='time_of_day']", "night")
     page.select_option(f"{form} select[name='entry_method']", "window_grill_removed")
     page.check(f"{form} input[name='taken_gold_ornaments']")
-    _submit(page, form)
+    submit(page, form)
     register = page.inner_text("#history-register")
     assert "Sudheesh Kumar" in register and "Kallan Sudhi" in register, register
     assert "Window grill removed" in register and "Open" in register
@@ -87,7 +75,7 @@ def test_history_sheets_in_the_browser(browser: Any, node: WebNode) -> None:
     page.fill(f"{row} input[name='order_date']", today)
     page.fill(f"{row} input[name='text']", "Still active in the area.")
     page.select_option(f"{row} select[name='action']", "review")
-    _submit(page, row)
+    submit(page, row)
     assert "Retained on review" in page.inner_text("#history-register")
     page.select_option(f"{row} select[name='action']", "close")
     page.fill(f"{row} input[name='ordered_by']", "PEN900001")
@@ -95,7 +83,7 @@ def test_history_sheets_in_the_browser(browser: Any, node: WebNode) -> None:
     page.fill(f"{row} input[name='order_reference']", "No. 9/HS/2026")
     page.fill(f"{row} input[name='order_date']", today)
     page.fill(f"{row} input[name='text']", "Left the State.")
-    _submit(page, row)
+    submit(page, row)
     register = page.inner_text("#history-register")
     assert "Closed" in register and "Left the State." in register, register
 

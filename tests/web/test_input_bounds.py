@@ -154,7 +154,7 @@ def test_bounds_staff_form_field_over_its_limit(
         (
             "seizure",
             {"category": "cash", "description": "x" * (limits.DESCRIPTION + 1)},
-            "property 1 description is longer than 1,000 characters",
+            "item 1: description is longer than 1,000 characters",  # named by its row
         ),
     ],
 )

@@ -1,7 +1,8 @@
 """A case's sections altered and its investigation transferred from the case page in Chromium,
 between two real node processes: the sending station's web UI (inside its node) calls the
 receiving unit over gRPC with mutual TLS on loopback; the unit's "cases taken over" page lists
-the case. With CCTNS_SCREENSHOTS set, the pages are kept as screenshots (English, Malayalam)."""
+the case, and the unit writes a case diary day on its case page of it. With CCTNS_SCREENSHOTS
+set, the pages are kept as screenshots (English, Malayalam)."""
 
 from __future__ import annotations
 
@@ -127,4 +128,22 @@ def test_alter_and_transfer_in_the_browser(
     page.goto(f"{urls[RECEIVER]}/cases-taken-over?lang=ml")
     assert "ഏറ്റെടുത്ത കേസുകൾ" in page.inner_text("h1")
     screenshot(page, "cases-taken-over-ml")
+
+    # The unit's case page of the case: the FIR as received, its own investigation, the same
+    # forms; a diary day written there goes into the unit's log.
+    page.goto(f"{urls[RECEIVER]}/cases-taken-over?lang=en")
+    with page.expect_navigation():
+        page.click(f"#cases-taken-over a:has-text('{fir}')")
+    assert "Investigation taken over by Edappally" in page.inner_text("#taken-over-order")
+    assert page.locator("#form-arrest").count() == 1 and page.locator("#form-court").count() == 0
+    page.fill("#diary-text", "Questioned the complainant again at Kalamassery")
+    with page.expect_navigation():
+        page.click("#form-diary button[type=submit]")
+    assert "Questioned the complainant again" in page.inner_text(".timeline")
+    page.locator("#investigation").scroll_into_view_if_needed()
+    screenshot(page, "case-taken-over")
+    page.goto(f"{page.url.split('?', 1)[0]}?lang=ml")
+    assert "അന്വേഷണം ഈ യൂണിറ്റിന്റെ ലോഗിൽ" in page.inner_text("#taken-over-order")
+    page.locator("#investigation").scroll_into_view_if_needed()
+    screenshot(page, "case-taken-over-ml")
     unit.close()

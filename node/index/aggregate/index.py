@@ -38,6 +38,7 @@ from node.index.lookups import FirView, Lookups
 from node.index.projection import Batch, IndexedEntry
 from node.index.record_index import sqlite_pragmas
 from node.index.search import PersonHit, Search
+from node.records.case_transfer import parse_case_key
 from node.records.casework import WANTED_ENDED_BY
 from node.records.laws import Statutes
 from protos import ledger_pb2
@@ -250,9 +251,52 @@ class AggregateIndex:
                 )
             )
             row = conn.execute(sa.select(o).where(o.c.origin == origin)).one()
+            self._recredit(conn, origin, origin_no)
         office = Office.of_row(row)
         self._offices[office.origin_no] = office.origin
         return office
+
+    def _recredit(self, conn: Connection, origin: str, origin_no: int) -> None:
+        """Credits to the office `origin`, first met now, the outcomes of its cases that units
+        took over and that were ingested before it (left under the units' keys by
+        `_credited`): the result does not depend on which log was ingested first."""
+        host, node_id = origin.split("/", 1)
+        co = agg.case_outcomes
+        escaped = node_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        waiting = conn.execute(
+            sa.select(co.c.ledger_index, co.c.origin_no, co.c.fir_number).where(
+                co.c.fir_number.like(f"% of {escaped}", escape="\\")
+            )
+        ).all()
+        o = agg.agg_origins
+        for ledger_index, unit_no, key in waiting:
+            parsed = parse_case_key(str(key))
+            unit = conn.execute(sa.select(o.c.origin).where(o.c.origin_no == unit_no)).scalar()
+            if parsed is None or parsed[1] != node_id or str(unit).split("/", 1)[0] != host:
+                continue
+            conn.execute(
+                co.update()
+                .where(co.c.ledger_index == ledger_index)
+                .values(origin_no=origin_no, fir_number=parsed[0])
+            )
+
+    def _credited(self, conn: Connection, origin: str, outcome: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An outcome of a case a unit took over (its `fir_number` the case's key, "FIR No.
+        12/2026 of kerala/.../ps-x": node/records/case_transfer.py) is credited to the FIR it
+        investigates: the registering office's number and the FIR's own number, so that the
+        statistics count the unit's final report against the one FIR (the unit registers
+        none). Left under the unit's key when this index holds no office of that node id on
+        the unit's host (its outcome then joins no FIR here)."""
+        parsed = parse_case_key(str(outcome[2]))
+        if parsed is None:
+            return outcome
+        number, node_id = parsed
+        o = agg.agg_origins
+        sender = f"{origin.split('/', 1)[0]}/{node_id}"
+        found = conn.execute(sa.select(o.c.origin_no).where(o.c.origin == sender)).scalar()
+        if found is None:
+            return outcome
+        return (outcome[0], int(found), number, *outcome[3:])
 
     def _offices_of(self, conn: Connection, origins: list[str]) -> dict[str, Office]:
         """The offices of `origins` (one query for those met before; the others numbered)."""
@@ -329,7 +373,7 @@ class AggregateIndex:
                             projecting.project(conn, batch, row_key, entry.body)
                             outcome = _outcome(office.origin_no, row_key, entry.body)
                             if outcome is not None:
-                                outcomes.append(outcome)
+                                outcomes.append(self._credited(conn, origin, outcome))
                             wanted += _wanted_rows(office.origin_no, row_key, entry.body)
                             history.project(conn, row_key, entry.body, base=office.base)
                             expected += 1

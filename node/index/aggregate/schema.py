@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from node.index import history
 from node.index import schema as core
+from node.records import limits
 
 _BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -63,7 +64,9 @@ case_outcomes = sa.Table(
     derived,
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("origin_no", sa.Integer, nullable=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    # An FIR of the office, or a case the office took over from another station, by its key
+    # ("FIR No. 12/2026 of kerala/.../ps-x": node/records/case_transfer.py case_key).
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),
     sa.Column("kind", sa.String(24), nullable=False),  # "final_report" or "court_progress"
     sa.Column("at_ms", sa.BigInteger, nullable=False),
     sa.Column("report_type", sa.String(24), nullable=False),  # "charge_sheet", "closure"
@@ -78,7 +81,7 @@ wanted_events = sa.Table(
     sa.Column("ledger_index", _BigInt, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # person in the event
     sa.Column("origin_no", sa.Integer, nullable=False),
-    sa.Column("fir_number", sa.String(40), nullable=False),
+    sa.Column("fir_number", sa.String(limits.CASE_KEY), nullable=False),  # as case_outcomes
     sa.Column("accused_code", sa.String(8), nullable=False),
     sa.Column("kind", sa.String(8), nullable=False),  # "wanted" or "ended"
     sa.Column("at_ms", sa.BigInteger, nullable=False),

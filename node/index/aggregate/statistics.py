@@ -4,6 +4,12 @@ Counting rules (NCRB's, as Crime in India states them in its notes on methodolog
   * a case is counted once, under its most serious offence (the "principal offence rule"):
     the FIR's crime head, which the station derives from the cited sections by
     `Statutes.most_serious` and the index derives again when an amendment alters the sections;
+    an alteration of sections reported to the court during the investigation does not move it
+    (the case is counted as registered: docs/investigation.md, "Which rules follow the
+    sections now");
+  * a case whose investigation another unit took over is counted once, where it was
+    registered: the unit registers no FIR, and its final report is credited to that FIR
+    (`AggregateIndex._credited`);
   * a case is counted where and when it was registered: the year of its FIR number, in the
     police district written on the FIR; a Zero FIR is counted by the station that numbers it
     (a Zero FIR sent on carries serial 0 at the sender and is not counted there);

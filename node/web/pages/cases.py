@@ -10,9 +10,10 @@ page with its lifecycle.
                                           mahazar), diary (one investigation day), custody (a
                                           court's order on an accused held), movement (a seized
                                           item's), progress (the informant told), final-report,
-                                          court, wanted, wanted-withdrawn (an accused declared
-                                          wanted, the notice withdrawn), mo (the modus
-                                          operandi of accused, `node.records.history`)
+                                          court, disposal (the court's judgment), wanted,
+                                          wanted-withdrawn (an accused declared wanted, the
+                                          notice withdrawn), mo (the modus operandi of
+                                          accused, `node.records.history`)
     POST /case/{ref}/send-zero            a Zero FIR to the station with jurisdiction
     GET  /petition?number=                a petition, its timeline and the actions open to it
     POST /petition/{action}               enquire, permit, sign, close, convert
@@ -28,8 +29,11 @@ Rules (`node.web.rules`), on the server, for every POST (each also CSRF protecte
   arrest ("case.arrest": who may arrest the accused may say that he cannot be found); so is a
   court's custody order on an accused held (it continues the arrest); a seized item's movement
   is checked as the seizure ("case.seizure"), telling the informant the progress as the diary
-  ("case.diary"); court progress "case.court"; assigning the IO is a supervisory act: it
-  is checked as "case.diary" on the case with no IO, which only the SHO and supervisors pass.
+  ("case.diary"); court progress and the judgment "case.court"; assigning the IO is a
+  supervisory act: it is checked as "case.diary" on the case with no IO, which only the SHO and
+  supervisors pass.
+- the arrest memo, the seizure, the case diary, the final report and the judgment grow by rows
+  (any number of persons, items, statements, sections: `node.web.case_forms`);
 - the forms' rules (the arrest memo's particulars, the mahazar's witnesses and video record,
   one diary entry a day, the 15-day remand, the item's place before it moves) are the station's
   (`node.station.investigation`): a refused form comes back with every problem, nothing written.
@@ -62,8 +66,8 @@ from node.records.investigation import OUT
 from node.records.refs import record_ref
 from node.records.validation import RELATIONS, SEXES
 from node.station import casework, registers, transfer, views
-from node.station.core import Receipt, Station
-from node.web import forms, transfer_view
+from node.station.core import Station
+from node.web import case_forms, forms, transfer_view
 from node.web.deps import (
     blocking,
     context,
@@ -123,6 +127,7 @@ CASE_ACTIONS = {
     "diary": "case.diary",
     "final-report": "case.chargesheet",
     "court": "case.court",
+    "disposal": "case.court",
     "wanted": "case.arrest",
     "wanted-withdrawn": "case.arrest",
     "custody": "case.arrest",
@@ -248,10 +253,12 @@ def _record_indexes(node: Station, ref: str, view: Mapping[str, Any]) -> list[in
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """A form shown again on its page: what was typed, and why it was refused."""
+    """A form shown again on its page: what was typed, and why it was refused (the problems of
+    a row of a growing form under the row's prefix too, `node.web.case_forms`)."""
 
     problems: list[str]
     values: Mapping[str, str] = field(default_factory=dict)
+    row_problems: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +284,9 @@ class CaseWork:
     transferred: str = ""  # the status message after a hand-over made from this page
     problems: list[str] = field(default_factory=list)
     values: Mapping[str, str] = field(default_factory=dict)
+    row_problems: Mapping[str, list[str]] = field(default_factory=dict)
+    rows: Mapping[str, list[int]] = field(default_factory=dict)  # of the forms that grow
+    most: Mapping[str, int] = field(default_factory=lambda: case_forms.MOST)
     saved: str = ""
     relations: tuple[str, ...] = RELATIONS
     sexes: tuple[str, ...] = SEXES
@@ -289,6 +299,7 @@ class CaseWork:
     today: str = ""
     custody_orders: tuple[str, ...] = investigation_rules.CUSTODY_ORDERS
     movements: tuple[str, ...] = tuple(investigation_rules.MOVEMENTS)
+    disposal_results: tuple[str, ...] = investigation_rules.DISPOSAL_RESULTS
     # The MO of the case's accused, the current entry of each (node/index/history.py).
     mo_rows: list[history_index.MoRow] = field(default_factory=list)
     mo_vocabulary: Mapping[str, Mapping[str, tuple[str, str]]] = field(
@@ -306,12 +317,17 @@ def _casework(
     transferred: str = "",
 ) -> tuple[CaseWork | None, list[int]]:
     """The investigation of FIR `ref` (None for another record) and its entries: the case
-    events, and the petition it was registered on with that petition's updates."""
+    events, and the petition it was registered on with that petition's updates. A case this
+    unit took over (`ref` its key) is investigated here the same way."""
     node = station(request)
     fir = node.index.lookups.fir(ref)
+    took = transfer_view.taken_over(request, ref) if fir is None else None
     if fir is None:
-        return None, []
-    number = fir.fir_number or fir.zero_fir_number
+        if took is None:
+            return None, []
+        number = took.case_key
+    else:
+        number = fir.fir_number or fir.zero_fir_number
     io = casework_index.current_io(node.index, number)
     indexes = [e.ledger_index for e in casework_index.case_events(node.index, number)]
     index = node.index.lookups.record_index(number)
@@ -330,29 +346,37 @@ def _casework(
         "diary": allowed(officer, "case.diary", case=facts),
         "final_report": allowed(officer, "case.chargesheet", case=facts),
         "court": allowed(officer, "case.court", case=facts),
+        "disposal": allowed(officer, "case.court", case=facts),
         "wanted": allowed(officer, "case.arrest", case=facts),
         "custody": allowed(officer, "case.arrest", case=facts),
         "movement": allowed(officer, "case.seizure", case=facts),
         "progress": allowed(officer, "case.diary", case=facts),
         "mo": allowed(officer, "case.diary", case=facts),
-        "send_zero": fir.zero_fir and allowed(officer, "fir.transfer_zero", case=facts),
+        "send_zero": fir is not None
+        and fir.zero_fir
+        and allowed(officer, "fir.transfer_zero", case=facts),
     }
+    if took is not None:
+        # The court's file stays with the station that registered it (SENDER_ONLY_KINDS).
+        can["court"] = False
     if transfer_view.transferred(request, number):
         # The investigation is another unit's now: only the court's progress is recorded here
         # (node/records/case_transfer.py AFTER_TRANSFER_KINDS).
-        can = {name: may and name == "court" for name, may in can.items()}
+        can = {name: may and name in ("court", "disposal") for name, may in can.items()}
     sent = [t for t in node.index.lookups.zero_fir_transfers(number) if t.direction == "sent"]
     work = CaseWork(
         fir_number=number,
         io_officer_id=io,
         charge_sheeted=casework_index.charge_sheeted(node.index, number),
         can=can,
-        zero_fir=fir.zero_fir,
+        zero_fir=fir is not None and fir.zero_fir,
         zero_sent_to=sent[0].to_station if sent else "",
         transfer_command=transfer_command,
         transferred=transferred,
         problems=action.problems if action else [],
         values=action.values if action else {},
+        row_problems=action.row_problems if action else {},
+        rows=case_forms.shown_rows(action.values if action else {}),
         saved=request.query_params.get("saved", ""),
         wanted=casework_index.wanted_in_case(node.index, number),
         custody=custody,
@@ -385,10 +409,11 @@ def _case_page(
     again; `transfer_command` and `transferred` what a Zero FIR hand-over answered."""
     node = station(request)
     ref = parse_ref(ref_text)
-    if node.index.lookups.record_index(ref) is None:
+    took = transfer_view.taken_over(request, ref)  # a case this unit took over, by its key
+    if took is None and node.index.lookups.record_index(ref) is None:
         return not_found(request, f"no record {ref!r} at this station")
     history = views.history(node, ref)
-    ref = record_ref(node.ledger.body(history[0].index)) or ref
+    ref = took.case_key if took else record_ref(node.ledger.body(history[0].index)) or ref
     unsealed = _may_unseal(officer, node)
     view = views.unsealed_view(node, ref) if unsealed else views.current_view(node, ref)
     work, work_indexes = _casework(
@@ -399,7 +424,8 @@ def _case_page(
         transfer_command=transfer_command,
         transferred=transferred,
     )
-    items, proofs = timeline(node, [*_record_indexes(node, ref, view), *work_indexes])
+    record = [took.ledger_index] if took else _record_indexes(node, ref, view)
+    items, proofs = timeline(node, [*record, *work_indexes])
     kind = history[0].kind
     fir_view = node.index.lookups.fir(ref) if kind == "fir" else None
     return render(
@@ -427,14 +453,15 @@ def _case_page(
         registered_flash=ref if request.query_params.get("registered") and kind == "fir" else "",
         amended_flash=bool(request.query_params.get("amended")),
         unsealed=unsealed,
-        can_amend=kind in ("fir", "ncr") and allowed(officer, "fir.amend"),
-        can_pdf=kind == "fir" and allowed(officer, "pdf.fir_copy"),
+        can_amend=kind in ("fir", "ncr") and not took and allowed(officer, "fir.amend"),
+        can_pdf=kind == "fir" and not took and allowed(officer, "pdf.fir_copy"),
         problems=amend.problems if amend else [],
         values=amend.values if amend else {"brief_facts": str(view.get("brief_facts", ""))},
         casework=work,
+        row_problems=action.row_problems if action else {},  # of a growing form's rows
         ts=(
             transfer_view.transfer_state(request, officer, work.fir_number)
-            if work is not None and fir_view is not None and fir_view.fir_number
+            if work is not None and (took or (fir_view is not None and fir_view.fir_number))
             else None
         ),
     )
@@ -470,67 +497,24 @@ async def case_amend(request: Request, ref: str, officer: AsFirAmend) -> Respons
     return redirect(case_url(target), amended="1")
 
 
-def _lines(text: str) -> list[str]:
-    """A textarea's lines, each stripped, the empty ones dropped (one witness a line...)."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+CaseCommand = Callable[[Station, str, str], object]
 
 
-def _accused(values: Mapping[str, str], problems: list[str]) -> records_pb2.PersonInCase:
-    return records_pb2.PersonInCase(
-        person=forms.person(values, "", "arrested person", problems),
-        role=records_pb2.ACCUSED,
-        accused_code=values.get("accused_code", "").upper(),
-    )
-
-
-CaseCommand = Callable[[Station, str, str], Receipt]
-
-
-def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -> CaseCommand:
+def _case_command(action: str, values: Mapping[str, str], read: forms.RowsRead) -> CaseCommand:
     """The station command a case action's form asks for, its arguments bound: called with the
-    station, the officer id and the FIR number (`node.station.casework`)."""
+    station, the officer id and the FIR number (`node.station.casework`). The forms that grow
+    by rows (arrest, seizure, diary, final report) are read by `node.web.case_forms`."""
+    problems = read.problems
+    if action == "arrest":  # each arrest its own time: the memo's, or the row's
+        return partial(casework.arrest_several, arrests=case_forms.arrests(values, read))
     at = forms.local_ms(values.get("at", ""), "time", problems)
     text = values.get("text", "")
     common: dict[str, Any] = {"at_ms": at or None, "text": text}
-    if action == "arrest":
-        memo = records_pb2.ArrestMemo(
-            place=values.get("place", ""),
-            grounds=values.get("grounds", ""),
-            attesting_witness=values.get("attesting_witness", ""),
-            informed_person=values.get("informed_person", ""),
-            informed_at_ms=forms.local_ms(values.get("informed_at", ""), "informed at", problems),
-            notice_to_appear=bool(values.get("notice_to_appear")),
-        )
-        return partial(casework.arrest, persons=[_accused(values, problems)], memo=memo, **common)
     if action == "seizure":
-        seized = records_pb2.PropertyItem(
-            category=values.get("category", "").lower(),
-            description=values.get("description", ""),
-            status=records_pb2.SEIZED,
-            value_inr=forms.rupees(values.get("value", ""), "seized property", problems),
-            identifiers=values.get("identifiers", ""),
-        )
-        mahazar = records_pb2.Mahazar(
-            place=values.get("place", ""),
-            witnesses=_lines(values.get("witnesses", "")),
-            video_reference=values.get("video_reference", ""),
-        )
-        return partial(casework.seize, items=[seized], mahazar=mahazar, **common)
+        items, mahazar = case_forms.seizure(values, read)
+        return partial(casework.seize, items=items, mahazar=mahazar, **common)
     if action == "diary":
-        statements = []
-        witness, summary = values.get("witness_name", ""), values.get("statement", "")
-        if witness or summary:
-            statements.append(
-                records_pb2.DiaryStatement(
-                    witness=records_pb2.Person(name=witness), summary=summary
-                )
-            )
-        day = records_pb2.DiaryDay(
-            day=values.get("day", "") or forms.today(),
-            places_visited=_lines(values.get("places", "")),
-            statements=statements,
-            documents=_lines(values.get("documents", "")),
-        )
+        day = case_forms.diary(values, read)
         return partial(casework.write_diary, day=day, text=text)
     if action == "custody":
         order = records_pb2.CustodyOrder(
@@ -542,7 +526,7 @@ def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -
             # overstated (BNSS s.187(2)).
             until_ms=forms.local_ms(values.get("until", ""), "remand until", problems),
             bail_bond=values.get("bail_bond", ""),
-            sureties=_lines(values.get("sureties", "")),
+            sureties=case_forms.lines(values.get("sureties", "")),
         )
         return partial(casework.order_custody, order=order, **common)
     if action == "movement":
@@ -555,6 +539,9 @@ def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -
         return partial(casework.move_property, movement=movement, **common)
     if action == "progress":
         return partial(casework.inform_progress, text=text)
+    if action == "disposal":
+        judgment = case_forms.disposal(values, read)
+        return partial(casework.record_disposal, disposal=judgment, text=text)
     if action == "mo":
         mo = records_pb2.ModusOperandi(
             accused_codes=values.get("accused_codes", "").replace(",", " ").split(),
@@ -563,10 +550,10 @@ def _case_command(action: str, values: Mapping[str, str], problems: list[str]) -
             **{name: values.get(name, "") for name in history_rules.MO_SINGLE},
         )
         return partial(casework.record_mo, mo=mo, at_ms=at or None)
-    return partial(casework.record_case_event, **_event_args(action, values, problems), **common)
+    return partial(casework.record_case_event, **_event_args(action, values, read), **common)
 
 
-def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+def _event_args(action: str, values: Mapping[str, str], read: forms.RowsRead) -> dict[str, Any]:
     """The arguments of `casework.record_case_event` for the case actions without a command of
     their own (declared wanted and withdrawn, the final report, court progress)."""
     if action in ("wanted", "wanted-withdrawn"):
@@ -581,10 +568,12 @@ def _event_args(action: str, values: Mapping[str, str], problems: list[str]) -> 
             "court": values.get("court", ""),
         }
     if action == "final-report":
+        sections, charged = case_forms.final_report(values, read)
         return {
             "kind": "final_report",
             "report_type": values.get("report_type", ""),
-            "sections": forms.sections(values.get("sections", ""), problems),
+            "sections": sections,
+            "persons": charged,
         }
     return {
         "kind": "court_progress",
@@ -600,15 +589,19 @@ async def _case_action(request: Request, officer: Officer, ref: str, action: str
     node = station(request)
     target = parse_ref(ref)
     fir = await blocking(node.index.lookups.fir, target)
-    if fir is None:
+    took = None if fir is not None else await blocking(transfer_view.taken_over, request, target)
+    if took is not None:  # a case this unit took over, by its key
+        number = took.case_key
+    elif fir is not None:
+        number = fir.fir_number or fir.zero_fir_number
+    else:
         return not_found(request, f"no FIR {target!r} at this station")
-    number = fir.fir_number or fir.zero_fir_number
     io = await blocking(casework_index.current_io, node.index, number)
     # Assigning the IO is supervisory: checked on the case with no IO (the SHO, supervisors).
     require(
         officer, CASE_ACTIONS[action], station_facts(request, "" if action == "assign-io" else io)
     )
-    problems: list[str] = []
+    read = forms.RowsRead()
     try:
         if action == "assign-io":
             await blocking(
@@ -620,12 +613,14 @@ async def _case_action(request: Request, officer: Officer, ref: str, action: str
                 values.get("text", ""),
             )
         else:
-            command = _case_command(action, values, problems)
-            if problems:
-                raise InputError("; ".join(problems), problems)
+            command = _case_command(action, values, read)
+            if read.problems:
+                raise InputError("; ".join(read.problems), read.problems)
             await blocking(command, node, officer.officer_id, number)
     except InputError as exc:
-        refused = Refused(exc.problems or [str(exc)], {"action": action, **values})
+        refused = Refused(
+            exc.problems or [str(exc)], {"action": action, **values}, read.row_problems
+        )
         return await blocking(_case_page, request, officer, ref, action=refused)
     return redirect(case_url(number), saved=action)
 

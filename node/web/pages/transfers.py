@@ -8,8 +8,12 @@ docs/investigation.md, "Transfers and altered sections").
     POST /case/{ref}/alter-sections   sections added and dropped, reported to the court
                                       ("case.chargesheet", against the case's IO)
     GET  /cases-taken-over            the cases other stations transferred here ("fir.read")
-    GET  /cases-taken-over/{entry}    one of them: the FIR as the sender's proven entry holds
-                                      it, under the withholding policy ("fir.read")
+    GET  /cases-taken-over/{entry}    one of them: the case page (`node.web.pages.cases`) of
+                                      its key ("FIR No. 12/2026 of kerala/.../ps-x"): the FIR
+                                      as the sender's proven entry holds it, under the
+                                      withholding policy, the unit's own investigation and
+                                      the same forms, which post to /case/{key}/...
+                                      ("fir.read")
 
 The forms are on the case page (`templates/_case_transfer.html`); a refused form comes back on
 a page of its own with every problem and what was typed (nothing written); a saved one answers
@@ -24,11 +28,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ledger.errors import CctnsError, InputError, NotFound
+from ledger.errors import CctnsError, InputError
 from node.index import casework as casework_index
 from node.index import transfers as moved
 from node.station import case_transfer
-from node.web import forms
+from node.web import forms, transfer_view
 from node.web.deps import (
     blocking,
     context,
@@ -42,6 +46,7 @@ from node.web.deps import (
     station_officer,
 )
 from node.web.errors import public_message
+from node.web.pages.cases import case_page
 from node.web.rules import Officer, require
 from node.web.security import csrf_protected, officer_required
 from node.web.transfer_view import ALTER_ACTION, TRANSFER_ACTION, TRANSFER_COMMAND, transfer_state
@@ -59,7 +64,10 @@ AsAlter = Annotated[Officer, Depends(officer_required(ALTER_ACTION))]
 
 def _number(request: Request, ref: str) -> str:
     view = station(request).index.lookups.fir(parse_ref(ref))
-    return "" if view is None else view.fir_number
+    if view is None:  # a case this unit took over, by its key
+        took = transfer_view.taken_over(request, parse_ref(ref))
+        return "" if took is None else took.case_key
+    return view.fir_number
 
 
 def _refused(
@@ -176,14 +184,9 @@ def cases_taken_over_page(request: Request, officer: AsReader) -> Response:
 
 @router.get("/cases-taken-over/{entry}", response_class=HTMLResponse)
 def case_taken_over_page(request: Request, entry: int, officer: AsReader) -> Response:
-    """One case taken over: its FIR as the sending station's proven entry holds it (under the
-    withholding policy), and the order."""
-    node = station(request)
-    try:
-        view = case_transfer.taken_over_view(node, entry)
-    except NotFound:
-        return not_found(request, f"no case taken over as entry {entry}")
-    row = next((r for r in moved.cases_taken_over(node.index) if r.ledger_index == entry), None)
+    """One case taken over: the case page of its key (the FIR as the sending station's proven
+    entry holds it, the order, the unit's own investigation and its forms)."""
+    row = moved.taken_over_at(station(request).index, entry)
     if row is None:
         return not_found(request, f"no case taken over as entry {entry}")
-    return no_store(render(request, "case_taken_over.html", row=row, view=view))
+    return no_store(case_page(request, row.case_key, officer))

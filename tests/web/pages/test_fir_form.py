@@ -158,10 +158,10 @@ def test_fir_form_page_grows_without_inline_script(sho: TestClient) -> None:
         assert f'data-add="{kind}"' in page
         assert f'name="{kind}_0_' in page  # one row of each without JavaScript
         assert f'name="{kind}_1_' not in page
-    assert '<script src="/static/fir_form.js" defer></script>' in page
+    assert '<script src="/static/growing_form.js" defer></script>' in page
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None, "an inline script"
     assert (
         page.count("<details") == 6
         and page.count('<details class="section" id="section-occurrence" open>') == 1
     )
-    assert sho.get("/static/fir_form.js").status_code == 200
+    assert sho.get("/static/growing_form.js").status_code == 200

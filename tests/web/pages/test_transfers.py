@@ -20,7 +20,7 @@ from node.index import transfers as moved
 from node.records.validation import ist_date
 from node.station import case_transfer, registers
 from node.station.core import Station
-from node.web.urls import ref_slug
+from node.web.urls import case_url, ref_slug
 from protos import records_pb2
 from tests.node.support import VICTIM, sexual_offence_fir, theft_fir
 from tests.web.support import Node, TestClient, login, open_kalamassery, post_form, web_node
@@ -204,6 +204,46 @@ def test_unit_reads_the_case_taken_over_with_identities_withheld(nodes: tuple[No
     page = cb.get(detail)
     assert page.status_code == 200
     assert ref in page.text and "BNS 64(1)" in page.text and "Biju Mathew" in page.text
-    assert VICTIM not in page.text and "[identity withheld by law]" in page.text
+    # The victim, sealed at the sending station, is a commitment here (the unit holds no name).
+    assert VICTIM not in page.text and "identity withheld (commitment " in page.text
     assert "Investigation taken over by Crime Branch, Ernakulam" in page.text
     assert cb.get("/cases-taken-over/1").status_code == 404
+
+
+def test_unit_investigates_the_case_taken_over_from_its_case_page(
+    nodes: tuple[Node, Node],
+) -> None:
+    sender, unit = nodes
+    ref = registers.register_fir(sender.station, "PEN420001", theft_fir()).ref
+    handover = case_transfer.transfer_case(sender.station, "PEN420001", ref, ORDER_MESSAGE)
+    key = sender.station.ledger.public_key, sender.station.config.origin
+    acceptance = case_transfer.accept_case(unit.station, "PEN900009", handover, *key)
+    sender_size = sender.station.ledger.size()
+    case_key = f"{ref} of kerala/ernakulam-city/ps-kalamassery"
+    cb = login(unit, "PEN900021", "sho", station_node_id=UNIT_ID)
+    page_url = f"/cases-taken-over/{acceptance.taken_over.index}"
+    page = cb.get(page_url).text
+    # The same forms as a station's case page, posting to the case's key; no court progress
+    # (the registering station's), no transfer on, no amendment of another station's FIR.
+    action = case_url(case_key)
+    assert f'action="{action}/casework/arrest"' in page
+    assert f'action="{action}/casework/diary"' in page
+    assert f'action="{action}/casework/final-report"' in page
+    assert f'action="{action}/alter-sections"' in page
+    for absent in ('id="form-court"', 'id="form-transfer"', f'action="{action}/amend"'):
+        assert absent not in page
+    diary = {"day": TODAY, "text": "Visited the scene with the complainant", "places": "HMT"}
+    saved = post_form(cb, f"{action}/casework/diary", diary, page=page_url)
+    assert saved.status_code == 303, saved.text
+    again = post_form(cb, f"{action}/casework/diary", diary, page=page_url)
+    assert again.status_code == 400 and "is written" in again.text
+    assert f'action="{action}/casework/arrest"' in again.text  # the case page of the key
+    report = {"report_type": "charge_sheet", "sections": "BNS 303(2)", "text": "Charged A1"}
+    assert post_form(cb, f"{action}/casework/final-report", report, page=page_url).status_code == (
+        303
+    )
+    shown = cb.get(page_url).text
+    assert "Visited the scene with the complainant" in shown
+    assert 'id="case-io"' in shown and "charge sheet filed" in shown.lower()
+    assert "അന്വേഷണം ഈ യൂണിറ്റിന്റെ ലോഗിൽ" in cb.get(page_url, params={"lang": "ml"}).text
+    assert sender.station.ledger.size() == sender_size
