@@ -8,22 +8,26 @@ is also matched against the known tokens a few edits away (`_Vocabulary`).
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import jellyfish
+import rapidfuzz
 import sqlalchemy as sa
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from node.index.schema import (
+    index_meta,
     name_keys,
     name_tokens,
     person_names,
     persons,
     property_items,
-    read_meta,
     records,
     vehicles,
 )
@@ -86,6 +90,25 @@ _IDS_PER_STATEMENT = 10_000
 # A group of keys matching fewer rows than this is read first (`Search._candidate_ids`).
 _PROBE = 20_000
 _BIGINT_ARRAY = postgresql.ARRAY(sa.BigInteger)
+_STRING_ARRAY = postgresql.ARRAY(sa.String)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """A person-search statement built once (`Search._rows`); on SQLite also its SQL, the
+    order of its parameters and the values of those given at build time."""
+
+    select: sa.Select[Any]
+    sql: str | None
+    order: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, select: sa.Select[Any], dialect: sa.Dialect | None) -> _Statement:
+        if dialect is None:
+            return cls(select, None, (), {})
+        compiled = select.compile(dialect=dialect)
+        return cls(select, str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
 
 
 def name_key(form_kind: str, key_kind: str, value: str) -> str:
@@ -124,7 +147,8 @@ def _typo_edits(token: str) -> int:
 
 class _Vocabulary:
     """The `name_tokens` table in memory, for matching typing slips: per kind ("name" for
-    names and aliases, "relative"), the known tokens by length, and the known variant keys.
+    names and aliases, "relative"), the known tokens by length with their variant keys, and
+    the known variant keys.
 
     Kept per `RecordIndex` and not part of `snapshot()`. Before each search it is brought up
     to date from `index_meta.next_name_id`: name ids are handed out in ledger order, so the
@@ -137,21 +161,29 @@ class _Vocabulary:
         self._lock = threading.Lock()
         self._upto = 0  # names with ids below this are in; 0: not loaded
         self._variants: set[tuple[str, str]] = set()  # (kind, variant key)
-        self._by_length: dict[tuple[str, int], dict[str, str]] = {}  # -> {token: variant}
+        # Per (kind, length), the known tokens and their variant keys at the same positions:
+        # the choices rapidfuzz compares a typing slip with.
+        self._tokens: dict[tuple[str, int], list[str]] = {}
+        self._token_variants: dict[tuple[str, int], list[str]] = {}
+        self._seen: set[tuple[str, str]] = set()  # (kind, token)
 
     def reset(self) -> None:
         with self._lock:
-            self._upto = 0
-            self._variants = set()
-            self._by_length = {}
+            self._clear()
 
-    def refresh(self, conn: Connection) -> None:
-        next_id = read_meta(conn, "next_name_id")
+    def _clear(self) -> None:
+        self._upto = 0
+        self._variants, self._seen = set(), set()
+        self._tokens, self._token_variants = {}, {}
+
+    def refresh(self, conn: Connection, next_id: int) -> None:
+        """Brings the vocabulary up to `next_id` (`index_meta.next_name_id`, which the search
+        reads among its own statements)."""
         with self._lock:
             if next_id == self._upto:
                 return
             if next_id < self._upto or self._upto == 0:
-                self._variants, self._by_length = set(), {}
+                self._clear()
                 stmt = sa.select(name_tokens.c.kind, name_tokens.c.token, name_tokens.c.variant)
                 for kind, token, variant in conn.execute(stmt):
                     self._add(str(kind), str(token), str(variant))
@@ -169,7 +201,10 @@ class _Vocabulary:
 
     def _add(self, kind: str, token: str, variant: str) -> None:
         self._variants.add((kind, variant))
-        self._by_length.setdefault((kind, len(token)), {})[token] = variant
+        if (kind, token) not in self._seen:
+            self._seen.add((kind, token))
+            self._tokens.setdefault((kind, len(token)), []).append(token)
+            self._token_variants.setdefault((kind, len(token)), []).append(variant)
 
     def known(self, kind: str, variant: str) -> bool:
         """Whether some name of `kind` has a token with this variant key."""
@@ -178,23 +213,105 @@ class _Vocabulary:
 
     def neighbours(self, kind: str, token: str, max_edits: int) -> list[str]:
         """The variant keys of known tokens 1..max_edits edits (Damerau-Levenshtein) from
-        `token`, sorted."""
+        `token`, sorted.
+
+        Compiled code, not a distance call per known token in Python (the vocabulary grows
+        with the diversity of names): rapidfuzz keeps the tokens of the lengths in reach
+        within 2 x max_edits plain Levenshtein edits (its bit-parallel distance with a cutoff;
+        each Damerau-Levenshtein edit is at most two of those, so none is lost), and only
+        those are measured exactly."""
         out: set[str] = set()
         with self._lock:
             for length in range(len(token) - max_edits, len(token) + max_edits + 1):
-                for other, variant in self._by_length.get((kind, length), {}).items():
-                    if 0 < jellyfish.damerau_levenshtein_distance(token, other) <= max_edits:
-                        out.add(variant)
+                tokens = self._tokens.get((kind, length))
+                if not tokens:
+                    continue
+                variants = self._token_variants[(kind, length)]
+                for other, _, i in rapidfuzz.process.extract(
+                    token,
+                    tokens,
+                    scorer=Levenshtein.distance,
+                    score_cutoff=2 * max_edits,
+                    limit=None,
+                ):
+                    if 0 < DamerauLevenshtein.distance(token, other) <= max_edits:
+                        out.add(variants[i])
         return sorted(out)
 
 
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    """The age range and role a person search is narrowed to, as conditions on
+    `person_names` (each name carries its person's age and role) with bound parameters."""
+
+    age_min: int | None
+    age_max: int | None
+    role: str | None
+
+    @classmethod
+    def of(cls, age_min: int | None, age_max: int | None, role: str | None) -> _Filters:
+        return cls(age_min, age_max, role.strip().lower() if role else None)
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool]:
+        return (self.age_min is not None, self.age_max is not None, self.role is not None)
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        pn = person_names
+        out: list[sa.ColumnElement[bool]] = []
+        if self.age_min is not None or self.age_max is not None:
+            out.append(pn.c.age > 0)
+        if self.age_min is not None:
+            out.append(pn.c.age >= sa.bindparam("age_min", type_=sa.Integer))
+        if self.age_max is not None:
+            out.append(pn.c.age <= sa.bindparam("age_max", type_=sa.Integer))
+        if self.role is not None:
+            out.append(pn.c.role == sa.bindparam("role", type_=sa.String))
+        return out
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.age_min is not None:
+            out["age_min"] = self.age_min
+        if self.age_max is not None:
+            out["age_max"] = self.age_max
+        if self.role is not None:
+            out["role"] = self.role
+        return out
+
+
+# The columns of a person a hit shows, and the record's reference (`Search._person_hits`).
+_HIT_COLUMNS = (
+    "ledger_index",
+    "seq",
+    "person_id",
+    "name",
+    "relative_name",
+    "relation",
+    "age",
+    "sex",
+    "address",
+    "role",
+    "withheld",
+)
+
+
 class Search:
-    """Person, vehicle and property search of one index (`RecordIndex.search`)."""
+    """Person, vehicle and property search of one index (`RecordIndex.search`).
+
+    The person search's statements are each built once per shape (`_rows`): every list
+    (keys, name ids, ledger indexes) is one parameter, so a statement's text does not depend
+    on the list's length. On SQLite each is compiled once to its SQL and run on the driver's
+    own connection, so a search pays for SQLite's work and its own scoring, not for building,
+    compiling and wrapping statements (most of its time before); on PostgreSQL the same
+    statements go through SQLAlchemy.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._vocabulary = _Vocabulary()
+        self._statements: dict[tuple[Any, ...], _Statement] = {}
 
     def reset(self) -> None:
         """Forgets the typo vocabulary (the tables were dropped)."""
@@ -232,8 +349,16 @@ class Search:
                 # costed on the planner's guess for a whole partitioned table) took longer
                 # than running them.
                 conn.exec_driver_sql("SET LOCAL jit = off")
-            self._vocabulary.refresh(conn)
-            filters = _person_filters(age_min, age_max, role)
+            next_id = self._rows(
+                conn,
+                ("meta",),
+                lambda: sa.select(index_meta.c.value).where(
+                    index_meta.c.key == sa.bindparam("key", type_=sa.String)
+                ),
+                key="next_name_id",
+            )
+            self._vocabulary.refresh(conn, int(next_id[0][0] or 0) if next_id else 0)
+            filters = _Filters.of(age_min, age_max, role)
             ages = _AgeRange.of(age_min, age_max)
             if alternatives and rel_query is not None:
                 paired = self._by_pairs(conn, alternatives, rel_query, filters, ages)
@@ -262,12 +387,59 @@ class Search:
                         best[key] = (score, matched)
             return self._person_hits(conn, _ranked(best, limit))
 
+    # -- statements ------------------------------------------------------------------------------
+
+    def _rows(
+        self,
+        conn: Connection,
+        shape: tuple[Any, ...],
+        build: Callable[[], sa.Select[Any]],
+        **params: Any,
+    ) -> Sequence[Any]:
+        """The rows (tuples) of the statement of `shape`, built by `build` on first use, with
+        `params`. Lists are passed through `_values` and tested with `_one_of`."""
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = _Statement.of(build(), self._engine.dialect if self._sqlite else None)
+            self._statements[shape] = statement  # a race builds it twice: same statement
+        if statement.sql is None:
+            return conn.execute(statement.select, params).all()
+        values = [params[n] if n in params else statement.defaults[n] for n in statement.order]
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        rows: list[Any] = driver.execute(statement.sql, values).fetchall()
+        return rows
+
+    def _one_of(self, column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
+        """`column` is one of the values of list parameter `name` (given through `_values`):
+        one parameter, however long the list. On SQLite a JSON array read by `json_each`; on
+        PostgreSQL one array parameter (`= ANY`), whose length the planner sees, rather than
+        thousands of bound parameters (ids as one text split by the server: psycopg's dumping
+        of a list of thousands of ints as an array took milliseconds)."""
+        if self._sqlite:
+            each = sa.func.json_each(sa.bindparam(name, type_=sa.String)).table_valued("value")
+            return column.in_(sa.select(each.c.value))
+        if isinstance(column.type, sa.Integer):
+            listed = sa.func.string_to_array(sa.bindparam(name, type_=sa.Text), ",")
+            return column == sa.func.any(sa.cast(listed, _BIGINT_ARRAY))
+        return column == sa.func.any(sa.bindparam(name, type_=_STRING_ARRAY))
+
+    def _values(self, values: Iterable[Any], *, ints: bool = False) -> Any:
+        """A list as the parameter `_one_of` reads."""
+        if self._sqlite:
+            return json.dumps(list(values))
+        if ints:
+            return ",".join(map(str, values))
+        return list(values)
+
+    # -- person search ---------------------------------------------------------------------------
+
     def _by_pairs(
         self,
         conn: Connection,
         alternatives: list[str],
         rel_query: _NameQuery,
-        filters: list[sa.ColumnElement[bool]],
+        filters: _Filters,
         ages: _AgeRange | None,
     ) -> dict[tuple[int, int], tuple[float, str]]:
         """A search by name and relative through the pair keys (`pair_key`): the names whose
@@ -348,20 +520,21 @@ class Search:
         wanted = set(people)
         # Rows of the candidates' records, filtered to the candidates here: a row-value IN
         # list is not portable, and a record holds a handful of persons.
-        stmt = sa.select(
-            pn.c.ledger_index,
-            pn.c.person_seq,
-            pn.c.normalised,
-            pn.c.initials,
-            pn.c.variants,
-            pn.c.phonetics,
-            pn.c.superseded,
-        ).where(
-            self._among(pn.c.ledger_index, sorted({k[0] for k in people})), pn.c.kind == "relative"
+        rows = self._rows(
+            conn,
+            ("relatives",),
+            lambda: sa.select(
+                pn.c.ledger_index,
+                pn.c.person_seq,
+                pn.c.normalised,
+                pn.c.initials,
+                pn.c.variants,
+                pn.c.phonetics,
+                pn.c.superseded,
+            ).where(self._one_of(pn.c.ledger_index, "records"), pn.c.kind == "relative"),
+            records=self._values(sorted({k[0] for k in people}), ints=True),
         )
-        for ledger_index, seq, normalised, initials, variants, phonetics, old in conn.execute(
-            stmt
-        ).all():
+        for ledger_index, seq, normalised, initials, variants, phonetics, old in rows:
             key = (int(ledger_index), int(seq))
             if key not in wanted:
                 continue
@@ -379,7 +552,7 @@ class Search:
         conn: Connection,
         q: _NameQuery,
         kinds: tuple[str, ...],
-        filters: list[sa.ColumnElement[bool]],
+        filters: _Filters,
         ages: _AgeRange | None,
     ) -> list[tuple[tuple[int, int], float, str]]:
         """Scores the written names that share keys with the query.
@@ -422,7 +595,7 @@ class Search:
         conn: Connection,
         q: _NameQuery,
         kinds: tuple[str, ...],
-        filters: list[sa.ColumnElement[bool]],
+        filters: _Filters,
         groups: list[tuple[str, ...]],
         min_groups: int,
         ages: _AgeRange | None = None,
@@ -452,90 +625,139 @@ class Search:
             sizes = []
             cap = _PROBE  # a group is counted only as far as the smallest so far
             for i, group in enumerate(groups):
-                rows = sa.select(nk.c.name_id).where(nk.c.key.in_(group)).limit(cap)
-                count = sa.select(sa.func.count()).select_from(rows.subquery())
-                size = int(conn.execute(count).scalar_one())
+                rows = self._rows(
+                    conn,
+                    ("count",),
+                    lambda: sa.select(sa.func.count()).select_from(
+                        sa.select(nk.c.name_id)
+                        .where(self._one_of(nk.c.key, "keys"))
+                        .limit(sa.bindparam("cap", type_=sa.Integer))
+                        .subquery()
+                    ),
+                    keys=self._values(group),
+                    cap=cap,
+                )
+                size = int(rows[0][0])
                 sizes.append((size, i))
                 cap = min(cap, size + 1)
             sizes.sort()
             if sizes[0][0] < _PROBE:
                 smallest = groups[sizes[0][1]]
-                first = sa.select(nk.c.name_id).where(nk.c.key.in_(smallest))
-                found = set(conn.execute(first).scalars().all())
+                found = {
+                    int(r[0])
+                    for r in self._rows(
+                        conn,
+                        ("group",),
+                        lambda: sa.select(nk.c.name_id).where(self._one_of(nk.c.key, "keys")),
+                        keys=self._values(smallest),
+                    )
+                }
                 for _, i in sizes[1:]:
                     if not found:
                         break
-                    checked = sa.select(nk.c.name_id).where(
-                        nk.c.key.in_(groups[i]), self._among(nk.c.name_id, sorted(found))
-                    )
-                    found = set(conn.execute(checked).scalars().all())
-                return sorted(int(i) for i in found)
+                    found = {
+                        int(r[0])
+                        for r in self._rows(
+                            conn,
+                            ("checked",),
+                            lambda: sa.select(nk.c.name_id).where(
+                                self._one_of(nk.c.key, "keys"), self._one_of(nk.c.name_id, "ids")
+                            ),
+                            keys=self._values(groups[i]),
+                            ids=self._values(sorted(found), ints=True),
+                        )
+                    }
+                return sorted(found)
         keys = sorted({key for group in groups for key in group})
-        matching: sa.Select[Any] = sa.select(nk.c.name_id).where(nk.c.key.in_(keys))
         if min_groups > 1:
-            group_of = sa.case(
-                *((nk.c.key.in_(group), i) for i, group in enumerate(groups)), else_=-1
-            )
-            matching = matching.group_by(nk.c.name_id).having(
-                sa.func.count(sa.distinct(group_of)) >= min_groups
+
+            def counted() -> sa.Select[Any]:
+                group_of = sa.case(
+                    *((self._one_of(nk.c.key, f"group{i}"), i) for i in range(len(groups))),
+                    else_=-1,
+                )
+                return (
+                    sa.select(nk.c.name_id)
+                    .where(self._one_of(nk.c.key, "keys"))
+                    .group_by(nk.c.name_id)
+                    .having(
+                        sa.func.count(sa.distinct(group_of))
+                        >= sa.bindparam("min_groups", type_=sa.Integer)
+                    )
+                )
+
+            rows = self._rows(
+                conn,
+                ("counted", len(groups)),
+                counted,
+                keys=self._values(keys),
+                min_groups=min_groups,
+                **{f"group{i}": self._values(group) for i, group in enumerate(groups)},
             )
         else:
-            matching = matching.distinct()
-        return sorted(int(i) for i in conn.execute(matching).scalars().all())
+            rows = self._rows(
+                conn,
+                ("any",),
+                lambda: sa.select(nk.c.name_id).where(self._one_of(nk.c.key, "keys")).distinct(),
+                keys=self._values(keys),
+            )
+        return sorted(int(r[0]) for r in rows)
 
     def _score_names(
         self,
         conn: Connection,
         q: _NameQuery,
         kinds: tuple[str, ...],
-        filters: list[sa.ColumnElement[bool]],
+        filters: _Filters,
         name_ids: list[int],
         by_initials: bool,
         ages: _AgeRange | None,
     ) -> list[tuple[tuple[int, int], float, str]]:
-        pn = person_names
-        stmt = sa.select(
-            pn.c.ledger_index,
-            pn.c.person_seq,
-            pn.c.kind,
-            pn.c.name,
-            pn.c.normalised,
-            pn.c.initials,
-            pn.c.variants,
-            pn.c.phonetics,
-            pn.c.superseded,
-        ).where(self._among(pn.c.name_id, name_ids), pn.c.kind.in_(kinds))
-        if by_initials:
-            stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
-        if filters:
-            # Withheld persons have no searchable names; each name carries its person's age
-            # and role (and the age, when a range is given, prefers those nearest its middle).
-            stmt = stmt.add_columns(pn.c.age).where(*filters)
         out: list[tuple[tuple[int, int], float, str]] = []
         if not name_ids:
             return out
-        for row in conn.execute(stmt).all():
-            score = _score_form(q, row.normalised, row.initials, row.variants, row.phonetics)
+
+        def build() -> sa.Select[Any]:
+            pn = person_names
+            stmt = sa.select(
+                pn.c.ledger_index,
+                pn.c.person_seq,
+                pn.c.kind,
+                pn.c.name,
+                pn.c.normalised,
+                pn.c.initials,
+                pn.c.variants,
+                pn.c.phonetics,
+                pn.c.superseded,
+                pn.c.age,
+            ).where(self._one_of(pn.c.name_id, "ids"), self._one_of(pn.c.kind, "kinds"))
+            if by_initials:
+                stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
+            # Withheld persons have no searchable names; each name carries its person's age
+            # and role (and the age, when a range is given, prefers those nearest its middle).
+            return stmt.where(*filters.conditions())
+
+        rows = self._rows(
+            conn,
+            ("names", by_initials, filters.shape),
+            build,
+            ids=self._values(name_ids, ints=True),
+            kinds=self._values(kinds),
+            **filters.params(),
+        )
+        for row in rows:
+            ledger_index, seq, kind, name, normalised, initials, variants, phonetics, old, age = row
+            score = _score_form(q, normalised, initials, variants, phonetics)
             if score is None:
                 continue
-            if row.kind == "alias":
+            if kind == "alias":
                 score -= 0.02
-            if row.superseded:
+            if old:
                 score -= 0.05
             if ages is not None:
-                score += ages.bonus(int(row.age))
-            out.append(((int(row.ledger_index), int(row.person_seq)), score, str(row.name)))
+                score += ages.bonus(int(age))
+            out.append(((int(ledger_index), int(seq)), score, str(name)))
         return out
-
-    def _among(self, column: sa.ColumnElement[int], values: list[int]) -> sa.ColumnElement[bool]:
-        """`column` is one of `values`: on PostgreSQL one array parameter (`= ANY`), whose
-        length the planner sees, rather than thousands of bound parameters."""
-        if self._sqlite:
-            return column.in_(values)
-        # One text parameter split by the server: psycopg's dumping of a list of thousands of
-        # ints as an array took milliseconds.
-        listed = sa.func.string_to_array(",".join(map(str, values)), ",")
-        return column == sa.func.any(sa.cast(listed, _BIGINT_ARRAY))
 
     def _person_hits(
         self, conn: Connection, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
@@ -543,34 +765,41 @@ class Search:
         if not ranked:
             return []
         keys = [k for k, _ in ranked]
-        stmt = (
-            sa.select(persons, records.c.ref)
-            .select_from(persons.join(records, records.c.ledger_index == persons.c.ledger_index))
-            .where(persons.c.ledger_index.in_(sorted({k[0] for k in keys})))
+        rows = self._rows(
+            conn,
+            ("persons",),
+            lambda: (
+                sa.select(*(persons.c[c] for c in _HIT_COLUMNS), records.c.ref)
+                .select_from(
+                    persons.join(records, records.c.ledger_index == persons.c.ledger_index)
+                )
+                .where(self._one_of(persons.c.ledger_index, "records"))
+            ),
+            records=self._values(sorted({k[0] for k in keys}), ints=True),
         )
         wanted = set(keys)
-        rows = {
-            key: r
-            for r in conn.execute(stmt)
-            if (key := (int(r.ledger_index), int(r.seq))) in wanted
-        }
+        found = {key: r for r in rows if (key := (int(r[0]), int(r[1]))) in wanted}
         hits: list[PersonHit] = []
         for key, (score, matched) in ranked:
-            r = rows.get(key)
-            if r is None or r.withheld:
+            r = found.get(key)
+            if r is None:
+                continue
+            (_, _, person_id, name, relative_name, relation, age, sex, address, role, withheld,
+             ref) = r  # fmt: skip
+            if withheld:
                 continue
             hits.append(
                 PersonHit(
-                    person_id=r.person_id,
-                    name=r.name,
+                    person_id=str(person_id),
+                    name=str(name),
                     matched_name=matched,
-                    relative_name=r.relative_name,
-                    relation=r.relation,
-                    age=r.age,
-                    sex=r.sex,
-                    address=r.address,
-                    role=r.role,
-                    record_ref=r.ref or "",
+                    relative_name=str(relative_name),
+                    relation=str(relation),
+                    age=int(age),
+                    sex=str(sex),
+                    address=str(address),
+                    role=str(role),
+                    record_ref=ref or "",
                     ledger_index=key[0],
                     score=round(score, 4),
                 )
@@ -809,23 +1038,6 @@ def _ranked(
 ) -> list[tuple[tuple[int, int], tuple[float, str]]]:
     """Best first; equal scores in index order."""
     return sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-
-
-def _person_filters(
-    age_min: int | None, age_max: int | None, role: str | None
-) -> list[sa.ColumnElement[bool]]:
-    """Conditions on `person_names` (each name carries its person's age and role)."""
-    pn = person_names
-    out: list[sa.ColumnElement[bool]] = []
-    if age_min is not None or age_max is not None:
-        out.append(pn.c.age > 0)
-    if age_min is not None:
-        out.append(pn.c.age >= age_min)
-    if age_max is not None:
-        out.append(pn.c.age <= age_max)
-    if role:
-        out.append(pn.c.role == role.strip().lower())
-    return out
 
 
 def property_hit(r: Any) -> PropertyHit:
