@@ -50,6 +50,10 @@ class Period:
     end_ms: int
 
 
+#: The sections under which an unnatural death is registered for an inquest.
+INQUEST = (("BNSS", "194"), ("CRPC", "174"))
+
+
 def _between(column: sa.ColumnElement[Any], period: Period) -> sa.ColumnElement[bool]:
     return sa.and_(column >= period.start_ms, column < period.end_ms)
 
@@ -120,6 +124,31 @@ def register_select(kind: str, period: Period) -> sa.Select[Any]:
             sa.select(t)
             .where(_between(t.c.seized_at_ms, period))
             .order_by(t.c.seized_at_ms, t.c.seizure_index, t.c.item_ref)
+        )
+    if kind == "unnatural-deaths":
+        # The FIRs registering an inquest into an unnatural death (BNSS s.194, CrPC s.174
+        # before 1 July 2024), the deceased being the case's victim.
+        f, sec = ix.firs, ix.record_sections
+        inquest = sa.exists().where(
+            sec.c.ledger_index == f.c.ledger_index,
+            sa.or_(
+                *(sa.and_(sec.c.act == act, sec.c.section == section) for act, section in INQUEST)
+            ),
+        )
+        return (
+            sa.select(
+                f,
+                r.c.officer_id,
+                _person_of("victim", "name").label("deceased"),
+                _person_of("victim", "age").label("deceased_age"),
+                _person_of("victim", "sex").label("deceased_sex"),
+                _person_of("victim", "withheld").label("deceased_withheld"),
+                _person_of("complainant", "name").label("informant"),
+                _person_of("complainant", "withheld").label("informant_withheld"),
+            )
+            .select_from(f.join(r, r.c.ledger_index == f.c.ledger_index))
+            .where(_between(f.c.registered_at_ms, period), inquest)
+            .order_by(f.c.registered_at_ms, f.c.ledger_index)
         )
     if kind == "missing":
         m = missing_persons_table

@@ -188,6 +188,20 @@ KINDS: dict[str, RegisterKind] = {
             ),
         ),
         RegisterKind(
+            "unnatural-deaths", "Unnatural Death Register", "അസ്വാഭാവിക മരണ രജിസ്റ്റർ",
+            _cols(
+                ("fir_number", "UD case (FIR No.)", "യു.ഡി. കേസ് (എഫ്.ഐ.ആർ. നമ്പർ)", 1.4),
+                ("registered", "Registered", "രജിസ്റ്റർ ചെയ്തത്", 1.2),
+                ("deceased", "Deceased", "മരിച്ചയാൾ", 1.7),
+                ("age_sex", "Age, sex", "പ്രായം, ലിംഗം", 0.8),
+                ("informant", "Informant", "വിവരം നൽകിയയാൾ", 1.5),
+                ("place", "Place", "സ്ഥലം", 1.6),
+                ("inquest", "Inquest under", "ഇൻക്വസ്റ്റ് വകുപ്പ്", 0.9),
+                ("status", "Status", "സ്ഥിതി", 0.9),
+                ("officer", "Officer", "ഉദ്യോഗസ്ഥൻ", 1.0),
+            ),
+        ),
+        RegisterKind(
             "wanted", "Register of Wanted Persons", "പിടികിട്ടാനുള്ളവരുടെ രജിസ്റ്റർ",
             _cols(
                 ("fir_number", "FIR No.", "എഫ്.ഐ.ആർ. നമ്പർ", 1.3),
@@ -232,10 +246,9 @@ KINDS: dict[str, RegisterKind] = {
     )
 }  # fmt: skip
 
-# Registers a station keeps that this node records nothing for yet.
-NOT_KEPT: dict[str, str] = {
-    "unnatural-deaths": "the unnatural death register (BNSS s.194 inquests) is not recorded yet",
-}
+# Registers a station keeps that this node records nothing for yet (none since the unnatural
+# death register, 2 December 2026).
+NOT_KEPT: dict[str, str] = {}
 
 # Words the registers print, in both languages (the web's ml.json has the withheld line).
 LABELS: dict[str, dict[str, str]] = {
@@ -331,7 +344,7 @@ class Register:
         index = self.station.index
         for page in periods.pages(index, stmt):
             sections: dict[int, list[str]] = {}
-            if self.spec.kind in ("fir", "ncr"):
+            if self.spec.kind in ("fir", "ncr", "unnatural-deaths"):
                 sections = periods.sections_of(index, (int(r.ledger_index) for r in page))
             for row in page:
                 values = _ROWS[self.spec.kind](self, row, sections)
@@ -385,6 +398,27 @@ def _fir(reg: Register, r: Any, sections: dict[int, list[str]]) -> dict[str, str
         "status": r.status,
         "officer": r.officer_id,
     }
+
+
+def _unnatural_death(reg: Register, r: Any, sections: dict[int, list[str]]) -> dict[str, str]:
+    deceased = reg.label("withheld") if r.deceased_withheld else r.deceased or ""
+    informant = reg.label("withheld") if r.informant_withheld else r.informant or ""
+    cited = sections.get(int(r.ledger_index), ())
+    inquest = [c for c in cited if c.replace(" ", "").upper() in _INQUEST_CITATIONS]
+    return {
+        "fir_number": r.fir_number,
+        "registered": _when(r.registered_at_ms),
+        "deceased": deceased,
+        "age_sex": ", ".join(p for p in (str(r.deceased_age or ""), r.deceased_sex or "") if p),
+        "informant": informant,
+        "place": r.place,
+        "inquest": ", ".join(inquest or cited),
+        "status": r.status,
+        "officer": r.officer_id,
+    }
+
+
+_INQUEST_CITATIONS = {f"{act}{section}" for act, section in periods.INQUEST}
 
 
 def _ncr(reg: Register, r: Any, sections: dict[int, list[str]]) -> dict[str, str]:
@@ -515,6 +549,7 @@ _ROWS: dict[str, _Row] = {
     "lockup": _lockup,
     "property": _property,
     "missing": _missing,
+    "unnatural-deaths": _unnatural_death,
     "wanted": _wanted,
     "process": _process,
     "history": _history,

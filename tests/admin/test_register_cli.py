@@ -63,11 +63,6 @@ def test_register_export_refuses_what_it_cannot_do(
     data = str(data_dir.path)
     out = str(tmp_path / "x.pdf")
     code, _, err = run(
-        capsys, "register", "export", "unnatural-deaths", "--from", "2026-11-01", "--to",
-        "2026-11-30", "--out", out, "--data-dir", data,
-    )  # fmt: skip
-    assert code == 2 and "unnatural death register" in err
-    code, _, err = run(
         capsys, "register", "export", "gd", "--from", "2026-11-31", "--to", "2026-11-30",
         "--out", out, "--data-dir", data,
     )  # fmt: skip

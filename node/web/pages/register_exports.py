@@ -8,8 +8,8 @@ docs/registers.md).
 `from` and `to` are days (YYYY-MM-DD, India time, both included; `to` defaults to today and
 `from` to `to`),
 at most a year apart; `lang` (en or ml) defaults to the page language. A PDF of more than
-`MOST_PDF_ROWS` entries is refused (400) with the way to get it. A register this node does not
-keep yet (unnatural-deaths), an unknown one, or a bad period answers 400 with
+`MOST_PDF_ROWS` entries is refused (400) with the way to get it. An unknown register or a bad
+period answers 400 with
 the reason. Both need a signed-in officer of this station allowed to read the General Diary, as
 the GD register page does. The PDF is built in a worker thread; the CSV is sent a line at a time
 as the index is read, a page of rows per query, and is never cached.

@@ -9,12 +9,14 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from ledger.errors import InputError
 from node.config import DataDir
+from node.demo.synthetic import SyntheticRecords
 from node.records.validation import IST
 from node.station import casework, registers
 from node.station.core import Station
@@ -197,7 +199,30 @@ def test_bad_periods_and_registers_not_kept_are_refused(station: Station) -> Non
     with pytest.raises(InputError, match="at most"):
         parse_period("2025-01-01", "2026-12-01")
     period = parse_period(today(), today())
-    with pytest.raises(InputError, match="unnatural death register"):
-        open_register(station, "unnatural-deaths", period)
     with pytest.raises(InputError, match="no register"):
         open_register(station, "nonsense", period)
+
+
+def test_unnatural_death_register_lists_the_inquests_only(tmp_path: Path) -> None:
+    """The FIRs registering an inquest (BNSS s.194; CrPC s.174 before July 2024) with their
+    deceased, informant and section; a crime FIR registered the same day is not among them."""
+    data_dir = DataDir(tmp_path / "node")
+    data_dir.create(origin=ORIGIN, district="Ernakulam City", station="Kalamassery")
+    opened = Station.open(data_dir)
+    try:
+        death = SyntheticRecords(4, "Ernakulam City", "Kalamassery").unnatural_death_fir(
+            datetime.now(IST) - timedelta(minutes=5)
+        )
+        deceased = next(p.person.name for p in death.persons if p.role == records_pb2.VICTIM)
+        number = registers.register_fir(opened, OFFICER, death).ref
+        registers.register_fir(opened, OFFICER, theft_fir())
+        register = open_register(opened, "unnatural-deaths", parse_period(today(), today()))
+        rows = list(csv.reader(io.StringIO("".join(csv_lines(register, register.rows())))))
+        assert rows[0][:3] == ["UD case (FIR No.)", "Registered", "Deceased"]
+        assert len(rows) == 2 and rows[1][0] == number and rows[1][2] == deceased
+        assert rows[1][6] == "BNSS 194"
+        again = open_register(opened, "unnatural-deaths", parse_period(today(), today()))
+        pdf = register_pdf(again, again.rows(), station_name="Kalamassery", district="Ernakulam")
+        assert deceased in pdf_text(pdf)
+    finally:
+        opened.close()
