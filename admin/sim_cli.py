@@ -1,7 +1,7 @@
 """`cctns sim ...`: the network simulator (docs/simulator.md).
 
     cctns sim kerala [--days N] [--scale F] [--seed N] [--store memory|disk] [--html PATH]
-                     [--search-sample F] [--json] [--quiet]
+                     [--search-sample F] [--jobs N] [--json] [--quiet]
     cctns sim india  (the same options)
     cctns sim kerala --real [--offices 20] [--seconds 60] [--seed N] [--json]
 
@@ -11,6 +11,10 @@ in-memory transport in simulated time, shows progress on stderr (when it is a te
 invariant holds (nothing lost, nothing duplicated, replicas verify, equivocations caught,
 outages caught up), 1 otherwise.
 
+`--jobs N` splits the run over N processes (by district, or by state for India; the offices
+above the split run in every part) and merges their reports (simulations/sim/parts.py); the
+default is this machine's cores, at most 2. `--jobs 1` runs it whole in this process.
+
 `--real` runs the same scenario small as real node processes (gRPC on loopback,
 simulations/sim/realproc.py) beside the simulator, and prints simulated against measured.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 store=args.store,
                 search_sample=args.search_sample,
                 progress=progress,
+                jobs=args.jobs if args.jobs is not None else default_jobs(),
             ),
         )
     finally:
@@ -93,6 +99,11 @@ def _run_real(args: argparse.Namespace) -> int:
     return 1 if comparison.measured.lost else 0
 
 
+def default_jobs() -> int:
+    """The parts a run is split into unless `--jobs` says: the machine's cores, at most 2."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _plain(value: Any) -> Any:
     return str(value)
 
@@ -120,6 +131,11 @@ def register(groups: Any) -> None:
             type=_fraction,
             default=0.05,
             help="fraction of the workload's searches run (default 0.05)",
+        )
+        sub.add_argument(
+            "--jobs",
+            type=_positive_int,
+            help="processes to split the run over (default: the cores, at most 2)",
         )
         sub.add_argument("--json", action="store_true", help="the report as JSON on stdout")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")

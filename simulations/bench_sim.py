@@ -12,7 +12,10 @@ the signatures alone). Faults are off for the curve (`--targets` runs them).
 The two big sizes run a shorter span by default (`--big-days`, one simulated hour): the report
 says which span each size ran, and gives the day's wall time only as a linear extrapolation.
 With `--targets` it also runs the issue's two targets, faults on, and sets their wall times
-against them: the Kerala week (under 10 minutes) and the India day (under 30 minutes).
+against them: the Kerala week (under 10 minutes) and the India day (under 30 minutes). The
+targets run split over `--jobs` processes (default: the machine's cores, at most 2;
+simulations/sim/parts.py), as `cctns sim` does; their peak memory is then the sum of the
+parts' peaks. The cost curve runs each size in one process (`--jobs` 1), as before.
 
 Results go to bench-out/simulator.json and the chart beside it.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -59,7 +63,9 @@ def raw_sign_rate(count: int = 5000) -> float:
     return per_second(len(raw), time.perf_counter() - start)
 
 
-def run_one(scenario: str, stations: int, days: float, faults: bool, seed: int) -> dict[str, Any]:
+def run_one(
+    scenario: str, stations: int, days: float, faults: bool, seed: int, jobs: int = 1
+) -> dict[str, Any]:
     """One simulation in this process: what it cost (called in the child)."""
     # The engine is imported where it runs: the parent process measures the baseline only,
     # and its own memory must not count the engine's.
@@ -71,9 +77,11 @@ def run_one(scenario: str, stations: int, days: float, faults: bool, seed: int) 
     scale = min(1.0, stations / total)
     chosen = load_scenario(scenario, scale=scale, seed=seed, faults=faults) if scale < 1 else full
     started = time.perf_counter()
-    report = run_scenario(chosen, SimOptions(days=days, seed=seed, faults=faults))
+    report = run_scenario(chosen, SimOptions(days=days, seed=seed, faults=faults, jobs=jobs))
     wall = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if report.jobs > 1:  # the parts ran in processes of their own: the sum of their peaks
+        peak_kib = round(report.peak_rss_mb * 1024)
     return {
         "scenario": scenario,
         "offices": len(chosen.offices),
@@ -81,6 +89,8 @@ def run_one(scenario: str, stations: int, days: float, faults: bool, seed: int) 
         "days": days,
         "wall_seconds": wall,
         "peak_rss_mb": peak_kib / 1024.0,
+        "cpu_seconds": report.cpu_seconds,
+        "jobs": report.jobs,
         "entries_written": report.entries_written,
         "entries_total": report.entries_total,
         "lost": report.lost,
@@ -90,7 +100,14 @@ def run_one(scenario: str, stations: int, days: float, faults: bool, seed: int) 
 
 
 def run_child(
-    scenario: str, stations: int, days: float, *, faults: bool, seed: int, budget: float
+    scenario: str,
+    stations: int,
+    days: float,
+    *,
+    faults: bool,
+    seed: int,
+    budget: float,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """`run_one` in a process of its own, stopped after `budget` seconds."""
     command = [
@@ -105,6 +122,8 @@ def run_child(
         repr(days),
         "--seed",
         str(seed),
+        "--jobs",
+        str(jobs),
     ]
     if faults:
         command.append("--faults")
@@ -162,6 +181,11 @@ def _table(results: dict[str, Any]) -> str:
             f"{target['label']}: {target['wall_seconds']:,.0f} s wall for {target['offices']:,} "
             f"offices, target {target['target_seconds']:,.0f} s: {verdict} "
             f"(lost {target['lost']}, duplicated {target['duplicated']})"
+            + (
+                f"; {target['jobs']} processes, CPU {target['cpu_seconds']:,.0f} s"
+                if target.get("jobs", 1) > 1
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -201,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="", help="comma-separated station counts to run")
     parser.add_argument("--targets", action="store_true", help="also the Kerala week, India day")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=max(1, min(2, os.cpu_count() or 1)),
+        help="processes the target runs are split over (default: the cores, at most 2)",
+    )
     parser.add_argument("--out", default="bench-out/simulator.json")
     # One size in this process (what the parent starts for each):
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)
@@ -208,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.stations, args.days, args.faults, args.seed)))
+        one = run_one(args.one, args.stations, args.days, args.faults, args.seed, args.jobs)
+        print(json.dumps(one))
         return 0
     wanted = {int(s) for s in args.sizes.split(",") if s.strip()}
     print("baseline: raw Ed25519 signs ...", file=sys.stderr)
@@ -233,7 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, scenario, days, target in TARGETS:
             print(f"target run: {label} (faults on) ...", file=sys.stderr)
             run = run_child(
-                scenario, 10**9, days, faults=True, seed=args.seed, budget=max(target * 2, 60)
+                scenario,
+                10**9,
+                days,
+                faults=True,
+                seed=args.seed,
+                budget=max(target * 2, 60),
+                jobs=args.jobs,
             )
             run.update(label=label, target_seconds=target)
             _derive(run, sign_rate)

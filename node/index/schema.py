@@ -36,8 +36,9 @@ def _index_fk() -> sa.Column[Any]:
 #: in every log; 7 adds the process register and the NCR forwardings (`node.index.processes`);
 #: 8 adds the history sheets and MO entries (`node.index.history`), the beats, duties and
 #: patrols (`node.index.duty`), the transfers (`node.index.transfers`); 9 widens the case
-#: columns to hold a taken-over case's key ("FIR No. 12/2026 of <the sender's node id>").
-SCHEMA_VERSION = 9
+#: columns to hold a taken-over case's key ("FIR No. 12/2026 of <the sender's node id>"); 10
+#: changes the name keys of contracted and joined Arabic name parts (`node.records.names`).
+SCHEMA_VERSION = 10
 
 index_meta = sa.Table(
     "index_meta",

@@ -337,7 +337,9 @@ class Search:
         """
         split = names.split_relation(query)
         relative_text = relative if relative is not None else split.relative
-        alternatives = [a for a in names.split_aliases(split.name) if names.analyse(a).mains]
+        alternatives = [
+            _NameQuery.of(a) for a in names.split_aliases(split.name) if names.analyse(a).mains
+        ]
         rel_query = _NameQuery.of(relative_text) if relative_text else None
         if rel_query is not None and not rel_query.mains:
             rel_query = None
@@ -360,18 +362,19 @@ class Search:
             self._vocabulary.refresh(conn, int(next_id[0][0] or 0) if next_id else 0)
             filters = _Filters.of(age_min, age_max, role)
             ages = _AgeRange.of(age_min, age_max)
+            queries = [(q, 0.0) for q in alternatives]
+            queries += [(c, _COMPOUND_PENALTY) for q in alternatives for c in self._compounds(q)]
             if alternatives and rel_query is not None:
-                paired = self._by_pairs(conn, alternatives, rel_query, filters, ages)
+                paired = self._by_pairs(conn, queries, rel_query, filters, ages)
                 if paired:
                     return self._person_hits(conn, _ranked(paired, limit))
             best: dict[tuple[int, int], tuple[float, str]] = {}
-            for alternative in alternatives:
-                q = _NameQuery.of(alternative)
+            for q, penalty in queries:
                 for key, score, matched in self._matching_forms(
                     conn, q, _NAME_KINDS, filters, ages
                 ):
-                    if key not in best or score > best[key][0]:
-                        best[key] = (score, matched)
+                    if key not in best or score - penalty > best[key][0]:
+                        best[key] = (score - penalty, matched)
             if rel_query is not None and alternatives:
                 # The relative's names of the persons found by name only: never every person
                 # with a common relative's name.
@@ -437,7 +440,7 @@ class Search:
     def _by_pairs(
         self,
         conn: Connection,
-        alternatives: list[str],
+        queries: list[tuple[_NameQuery, float]],
         rel_query: _NameQuery,
         filters: _Filters,
         ages: _AgeRange | None,
@@ -462,8 +465,7 @@ class Search:
         if not relative_groups:
             return {}
         named: dict[tuple[int, int], tuple[float, str]] = {}
-        for alternative in alternatives:
-            q = _NameQuery.of(alternative)
+        for q, penalty in queries:
             groups: list[tuple[str, ...]] = []
             typo = [0] * len(q.mains)
             for i in range(len(q.mains)):
@@ -479,8 +481,8 @@ class Search:
                 q = replace(q, typo=tuple(typo))
             found = self._score_candidates(conn, q, _NAME_KINDS, filters, groups, len(groups), ages)
             for key, score, matched in found:
-                if key not in named or score > named[key][0]:
-                    named[key] = (score, matched)
+                if key not in named or score - penalty > named[key][0]:
+                    named[key] = (score - penalty, matched)
         if not named:
             return {}
         relative_scores = self._relative_scores(conn, rel_query, sorted(named))
@@ -489,6 +491,29 @@ class Search:
             for key, (score, matched) in named.items()
             if key in relative_scores
         }
+
+    def _compounds(self, q: _NameQuery) -> list[_NameQuery]:
+        """The query with a compound given name written the other way, where the index knows
+        that way: a word split in two known name tokens ("Kunhalikutty" -> "Kunhali Kutty",
+        "Sreedevi" -> "Sree Devi") and two adjacent words joined into a known one ("Shameer
+        Ali" -> "Shameerali"). Found by the variant keys of the parts in the vocabulary, so
+        only spellings some indexed name has are tried; each part has 3+ letters. Names
+        found so score `_COMPOUND_PENALTY` below the same match of the query as typed."""
+        known = self._vocabulary.known
+        mains = q.mains
+        out: list[_NameQuery] = []
+        for i, token in enumerate(mains):
+            for cut in range(3, len(token) - 2):
+                head, tail = token[:cut], token[cut:]
+                if known("name", names.variant_key(head)) and known(
+                    "name", names.variant_key(tail)
+                ):
+                    out.append(_NameQuery.of_mains((*mains[:i], head, tail, *mains[i + 1 :]), q))
+        for i in range(len(mains) - 1):
+            joined = mains[i] + mains[i + 1]
+            if known("name", names.variant_key(joined)):
+                out.append(_NameQuery.of_mains((*mains[:i], joined, *mains[i + 2 :]), q))
+        return out[:_MAX_COMPOUNDS]
 
     def _phonetics(self, q: _NameQuery, i: int, token_kind: str) -> tuple[list[str], int]:
         """The phonetic keys query token `i` may match: its own, and for a token that is no
@@ -916,8 +941,25 @@ class _NameQuery:
             optional = tuple(False for _ in optional)  # a query of just "Kumar" means it
         return cls(keys.mains, keys.variants, keys.phonetics, keys.initials, optional)
 
+    @classmethod
+    def of_mains(cls, mains: tuple[str, ...], like: _NameQuery) -> _NameQuery:
+        """A query of these main tokens with the initials of `like` (a compound rewritten)."""
+        optional = tuple(m in names.OPTIONAL_TOKENS for m in mains)
+        if all(optional):
+            optional = tuple(False for _ in optional)
+        return cls(
+            mains,
+            tuple(names.variant_key(m) for m in mains),
+            tuple(names.phonetic_key(m) for m in mains),
+            like.initials,
+            optional,
+        )
+
 
 _EXACT, _VARIANT, _INITIAL = 1.0, 0.8, 0.3
+# A compound name written the other way (`Search._compounds`): below the query as typed.
+_COMPOUND_PENALTY = 0.02
+_MAX_COMPOUNDS = 3
 # A typo match scores below any phonetic one (at least 0.55): 0.5 at one edit, 0.4 at two.
 _TYPO_ONE_EDIT, _TYPO_PER_EDIT = 0.5, 0.1
 _PHONETIC_MIN_SIMILARITY = 0.75

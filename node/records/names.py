@@ -19,9 +19,11 @@ change. Every function here is deterministic, so the index can be rebuilt with i
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from importlib import resources
 
 import jellyfish
 
@@ -149,7 +151,8 @@ _HONORIFICS = _words(
 _AMBIGUOUS_HONORIFICS = _words("sri shri sree shree thiru")
 _SREE_CONTINUATIONS = _words(
     "kumar kumari devi lakshmi lekshmi laxmi kala lekha nath hari dhar ram rama raj raja "
-    "kanth kant vidya priya jith jit rag ranjini nivas nandan"
+    "kanth kant vidya priya jith jit rag ranjini nivas nandan kumaran nivasan dharan santh "
+    "lal jesh ja latha"
 )
 _VOWELS = frozenset("aeiou")
 _WORD_RE = re.compile(r"[A-Za-z]+(\.)?")
@@ -202,19 +205,43 @@ def normalise(name: str) -> str:
     return " ".join(out)
 
 
+# Contracted Arabic name parts ("Mohd", "Md", "Abd"), as data with its sources: a word that is
+# one of them is the full part it stands for.
+_CONTRACTIONS: dict[str, str] = json.loads(
+    resources.files(__package__).joinpath("name_contractions.json").read_text(encoding="utf-8")
+)["contractions"]
+# Arabic compound names are written joined or apart: "Muhammedshafi" / "Muhammed Shafi",
+# "Abdurahman" / "Abdul Rahman" / "Abdurrahman" (the article assimilated to the next letter),
+# "Abdulsalam" / "Abdul Salam". A word beginning with a Muhammed or Abd(ul) part and going on
+# for 3+ letters (with a vowel) is split there; "Abdulla(h)" is one name and stays whole.
+_ARABIC_PREFIX_RE = re.compile(
+    r"^(m[ou]h?[ae]m+[ae]d|abdh?(?:u|oo)(?:l|([rsnzt])(?=\2))?)([a-z]*[aeiou][a-z]*)$"
+)
+_ABDULLA_RE = re.compile(r"^abdh?(?:u|oo)ll?ah?$")
+
+
+def _split_compound(word: str) -> list[str]:
+    match = _KUMAR_RE.match(word)
+    if match:
+        return [match.group(1), "kumar"]
+    match = None if _ABDULLA_RE.match(word) else _ARABIC_PREFIX_RE.match(word)
+    if match and len(match.group(3)) >= 3:
+        return [match.group(1), *_split_compound(match.group(3))]
+    return [word]
+
+
 def tokens(name: str) -> list[str]:
     """Split `name` into normalised tokens: initials are one-letter tokens, in written order.
 
     "K. Raju", "Raju K" and "Raju.K" all give the main token "raju" and the initial "k";
-    "Sureshkumar" gives ["suresh", "kumar"], the same as "Suresh Kumar".
+    "Sureshkumar" gives ["suresh", "kumar"], the same as "Suresh Kumar"; "Muhammedshafi"
+    gives ["muhammed", "shafi"] and "Abdurrahman" ["abdur", "rahman"] (whose variant key is
+    that of "Abdul Rahman"); a contraction ("Mohd", "Abd") is the part it stands for.
     """
     out: list[str] = []
     for word in normalise(name).split():
-        match = _KUMAR_RE.match(word)
-        if match:
-            out.extend((match.group(1), "kumar"))
-        else:
-            out.append(word)
+        word = _CONTRACTIONS.get(word, word)
+        out.extend(_split_compound(word))
     return out
 
 
@@ -258,6 +285,7 @@ def split_aliases(text: str) -> list[str]:
 _CANONICAL: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:m[ou]h?[ae]m+[ae]d|mohd|muhd|mhd|md)$"), "mohammed"),
     (re.compile(r"^ah?[ae]?m+[ae]d$"), "ahmed"),
+    (re.compile(r"^abdh?(?:(?:[ue]|oo)(?:l|r|s|n|z|t)?)?$"), "abdul"),  # Abd, Abdu, Abdur (Rahman)
 )
 # Digraph folds, applied in order: aspirated consonants are written with or without the "h"
 # (Vinod/Vinodh, Ajith/Ajit, Thomas/Tomas), "sh" and "s" are one letter for most writers
@@ -277,7 +305,8 @@ def variant_key(token: str) -> str:
 
     Rules, in order, each because English spellings of Indian names vary that way:
     1. lowercase, accents removed, only letters kept (Josè/Jose).
-    2. Mohd/Md/Muhammad/Mohamed... -> mohammed; Ahamed/Ahammed/Ahmad -> ahmed.
+    2. Mohd/Md/Muhammad/Mohamed... -> mohammed; Ahamed/Ahammed/Ahmad -> ahmed;
+       Abd/Abdu/Abdur/Abdus (the Arabic article assimilated) -> abdul.
     3. digraphs: th->t, dh->d, ph->f, sh/sch->s, kh/gh/bh/jh -> k/g/b/j, ck->k, q->k,
        x->ks, z->s, w->v; "ch" is kept as its own sound; other "c" is k (s before e/i/y).
     4. ee->i, oo->u (Praveen/Pravin); a final y is i (Aswathy/Aswathi); a final h is

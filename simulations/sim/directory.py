@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import nacl.signing
 import trio
@@ -322,18 +323,37 @@ class SimDirectory:
 
     def notes(self) -> list[str]:
         """What the report says of the directory and the witness checks."""
-        lines = [
-            f"directory: {len(self.entries)} offices joined with signed entries "
-            f"({len(self._states)} state authorities); {self.checks} entries verified in full, "
-            f"{self.lookups} lookups by readers, {self.moves} moves published, "
-            f"{len(self.refused)} entries refused"
-        ]
-        if self.answers_checked:
-            failed = sum(self.flagged.values())
-            detail = "; ".join(f"{n} {why}" for why, n in sorted(self.flagged.items()))
-            lines.append(
-                f"witness: {self.answers_checked} search answers held to their parent's "
-                f"cosignature (at most {MAX_AGE_S // 60} min old), {failed} flagged"
-                + (f" ({detail})" if detail else "")
-            )
-        return lines
+        return notes_of(self.counters())
+
+    def counters(self) -> dict[str, Any]:
+        """The figures `notes` states (a split run adds up its parts', parts.py)."""
+        return {
+            "joined": len(self.entries),
+            "states": len(self._states),
+            "checks": self.checks,
+            "lookups": self.lookups,
+            "moves": self.moves,
+            "refused": len(self.refused),
+            "answers_checked": self.answers_checked,
+            "flagged": dict(self.flagged),
+        }
+
+
+def notes_of(counters: dict[str, Any]) -> list[str]:
+    """The report's notes on the directory and the witness checks, from `counters`."""
+    lines = [
+        f"directory: {counters['joined']} offices joined with signed entries "
+        f"({counters['states']} state authorities); {counters['checks']} entries verified in "
+        f"full, {counters['lookups']} lookups by readers, {counters['moves']} moves published, "
+        f"{counters['refused']} entries refused"
+    ]
+    if counters["answers_checked"]:
+        flagged: dict[str, int] = counters["flagged"]
+        failed = sum(flagged.values())
+        detail = "; ".join(f"{n} {why}" for why, n in sorted(flagged.items()))
+        lines.append(
+            f"witness: {counters['answers_checked']} search answers held to their parent's "
+            f"cosignature (at most {MAX_AGE_S // 60} min old), {failed} flagged"
+            + (f" ({detail})" if detail else "")
+        )
+    return lines

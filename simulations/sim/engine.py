@@ -29,6 +29,9 @@ Tasks (one nursery), and callbacks on the engine's timers (simulations/sim/timer
 After `days`, writing stops, every fault still running is ended, and the network is given up to
 `settle` simulated seconds to converge; then the invariants are checked
 (simulations/sim/invariants.py) and the report assembled.
+
+`SimOptions(jobs=N)` splits the run over N processes, by district or by state, and merges the
+parts' reports (simulations/sim/parts.py); a part is a `Simulation` over `part_offices`.
 """
 
 from __future__ import annotations
@@ -108,11 +111,21 @@ class SimOptions:
     faults: bool = True
     settle: float = 6 * 3600.0
     progress: Callable[[float, float], None] | None = None
+    # Split over processes (simulations/sim/parts.py): `jobs` parts, each a whole run of its
+    # own offices plus the offices above the split (`shared_offices`, in every part). A part's
+    # run is given `part_offices` (its offices and the shared ones).
+    jobs: int = 1
+    part_offices: frozenset[str] | None = None
+    shared_offices: frozenset[str] = frozenset()
 
 
 def run_scenario(scenario: ScenarioLike, options: SimOptions | None = None) -> Report:
     """Runs `scenario` in simulated time and returns its report (blocking)."""
     chosen = options or SimOptions()
+    if chosen.jobs > 1 and chosen.part_offices is None:
+        from simulations.sim.parts import run_in_parts  # noqa: PLC0415 (parts imports us)
+
+        return run_in_parts(scenario, chosen)
     if chosen.store == "disk" and chosen.data_dir is None:
         with tempfile.TemporaryDirectory(prefix="cctns-sim-") as tmp:
             return _run(scenario, _with_dir(chosen, Path(tmp)))
@@ -120,8 +133,13 @@ def run_scenario(scenario: ScenarioLike, options: SimOptions | None = None) -> R
 
 
 def _with_dir(options: SimOptions, directory: Path) -> SimOptions:
+    return replace_options(options, data_dir=directory)
+
+
+def replace_options(options: SimOptions, **changes: Any) -> SimOptions:
+    """`options` with `changes` (dataclasses.replace, spelled out for the slots)."""
     values = {name: getattr(options, name) for name in SimOptions.__slots__}
-    values["data_dir"] = directory
+    values.update(changes)
     return SimOptions(**values)
 
 
@@ -171,11 +189,34 @@ def survivors_frozen() -> Iterator[None]:
 # -- the offices ----------------------------------------------------------------------------
 
 
+def _only(offices: dict[str, Office], keep: frozenset[str]) -> dict[str, Office]:
+    """The offices in `keep` (a part of a split run), parents first, their children lists
+    cut to those kept."""
+    kept = {n: o for n, o in offices.items() if n in keep}
+    for office in kept.values():
+        office.children = [c for c in office.children if c in keep]
+    return kept
+
+
+def district_key(office: Any) -> str:
+    """The office's district, named within its state ("bihar/d03"): India's files number the
+    districts of each state from d01, so a bare "d03" is a district in every state. (Before
+    2 December the engine took the bare name: a search fanned out to every state's d03, its
+    district office and its stations, and a district cut cut them all.)"""
+    district = str(office.district or "")
+    state = str(getattr(office, "state", "") or "") or (
+        office.id.split("/", 1)[0] if "/" in office.id else ""
+    )
+    if district and state and not district.startswith(f"{state}/"):
+        return f"{state}/{district}"
+    return district
+
+
 def select_offices(scenario: ScenarioLike, scale: float, seed: int) -> dict[str, Office]:
     """The scenario's offices, stations sampled to `scale` (with every ancestor of a kept
     station; other leaf offices sampled alike), parents first."""
     offices = {
-        o.id: Office(o.id, o.role, o.parent or "", o.district or "") for o in scenario.offices
+        o.id: Office(o.id, o.role, o.parent or "", district_key(o)) for o in scenario.offices
     }
     if scale < 1.0:
         rng = random.Random(f"{seed}:scale")
@@ -278,6 +319,7 @@ class _Outage:
     result: OutageResult
     offices: list[str]
     watch: dict[tuple[str, str], int]  # (holder, origin) -> size to reach
+    shared_written: int = 0  # of `result.written_during`, by shared offices (a split run)
 
 
 class Simulation:
@@ -289,6 +331,14 @@ class Simulation:
         # A scenario loaded at a scale is sampled already (simulations/sim/scenario.py).
         scale = options.scale if getattr(scenario, "scale", 1.0) >= 1.0 else 1.0
         self.offices = select_offices(scenario, scale, options.seed)
+        # A part of a split run (simulations/sim/parts.py) keeps its own offices and the shared
+        # ones above the split; `whole` is the run's whole selection (a fault on an office of
+        # another part is that part's, not skipped), `shared` the offices in every part.
+        self.whole = frozenset(self.offices)
+        self.whole_districts = frozenset(o.district for o in self.offices.values() if o.district)
+        self.shared = options.shared_offices if options.part_offices is not None else frozenset()
+        if options.part_offices is not None:
+            self.offices = _only(self.offices, options.part_offices)
         self.nodes: dict[str, SimNode] = {}
         self.network = SimNetwork(seed=options.seed, latency=options.latency, in_thread=False)
         self.network.set_groups({n: o.district or n for n, o in self.offices.items()})
@@ -310,6 +360,12 @@ class Simulation:
         self.commit_sizes: defaultdict[str, list[int]] = defaultdict(list)
         self.commit_times: defaultdict[str, list[float]] = defaultdict(list)
         self.lag: defaultdict[str, list[float]] = defaultdict(list)
+        # Lag of the shared offices' own logs (a split run: the same in every part; merged once)
+        self.lag_shared: defaultdict[str, list[float]] = defaultdict(list)
+        # What the invariants found of the shared offices' logs (counted once in a merge).
+        self.shared_checked = self.shared_verified = 0
+        self.shared_lost = self.shared_duplicated = self.shared_lost_with_disk = 0
+        self.shared_written_during: dict[int, int] = {}  # id(outage result) -> at its start
         self.written: defaultdict[str, int] = defaultdict(int)  # workload entries per office
         self.gd_numbers: defaultdict[str, int] = defaultdict(int)
         self.backlog: defaultdict[str, int] = defaultdict(int)  # entries owed after a crash
@@ -329,6 +385,10 @@ class Simulation:
         self.excluded: set[str] = set()  # origins whose replicas are quarantined on purpose
         self.notes: list[str] = []
         self.nursery: trio.Nursery | None = None
+        # A part of a split run: given the moment its own offices converged, returns when the
+        # last part's did (simulations/sim/parts.py), so that every part ends where the whole
+        # run would (a quiet log's cosignature is still renewed meanwhile).
+        self.settled: Callable[[float], float] | None = None
         self._searchable: defaultdict[str, list[str]] | None = None  # district -> offices
         self.end_time = options.days * DAY
 
@@ -430,6 +490,7 @@ class Simulation:
 
     async def run(self) -> Report:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         self._build()
         from simulations.sim import faults as fault_module  # noqa: PLC0415 (cycle: faults uses Simulation)
 
@@ -441,8 +502,10 @@ class Simulation:
                 loop = _RouteLoop(self, route)
                 self._loops[route.holder].append(loop)
                 loop.start()
-            rng = random.Random(f"{self.options.seed}:phases")
             for node_id in self.offices:
+                # Per office (not one stream over the offices in order): an office writes at
+                # the same moments in a part of a split run as in the whole run.
+                rng = random.Random(f"{self.options.seed}:phase:{node_id}")
                 phase = rng.uniform(0, self.options.tick)
                 nursery.start_soon(self._write_loop, node_id, phase)
             if self.options.faults:
@@ -461,6 +524,7 @@ class Simulation:
         report = self._report(sim_seconds)
         invariants.check(self, report)
         report.wall_seconds = time.perf_counter() - started
+        report.cpu_seconds = time.process_time() - cpu_started
         report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return report
 
@@ -488,6 +552,10 @@ class Simulation:
         # Convergence is a property of the whole network: looked at once a simulated minute.
         while trio.current_time() < deadline and not self.converged():  # noqa: ASYNC110
             await trio.sleep(60.0)
+        if self.settled is not None:
+            until = self.settled(trio.current_time())
+            if until > trio.current_time():
+                await trio.sleep(until - trio.current_time())
 
     def crash(self, node_id: str) -> None:
         """The office's process dies: its tasks are cancelled, its objects dropped."""
@@ -551,7 +619,8 @@ class Simulation:
         times = self.commit_times[route.origin]
         first = bisect.bisect_right(sizes, progress.before)
         last = bisect.bisect_right(sizes, progress.after)
-        samples = self.lag[route.label]
+        shared = route.origin_node in self.shared
+        samples = (self.lag_shared if shared else self.lag)[route.label]
         samples.extend(now - times[i] for i in range(first, last))
         for outage in self.outages:
             needed = outage.watch.get((route.holder, route.origin))
@@ -767,17 +836,16 @@ class Simulation:
         roles: dict[str, int] = defaultdict(int)
         for office in self.offices.values():
             roles[office.role] += 1
-        order = {role: i for i, role in enumerate(HIERARCHY)}
-
-        def level(label: str) -> tuple[int, int, str]:
-            low, _, high = label.partition("->")
-            return (order.get(low, 99), order.get(high, 99), label)
-
-        lag = {label: Stats.of(self.lag[label]) for label in sorted(self.lag, key=level)}
+        level = label_order
+        labels = set(self.lag) | set(self.lag_shared)
+        lag = {
+            label: Stats.of(self.lag.get(label, []) + self.lag_shared.get(label, []))
+            for label in sorted(labels, key=level)
+        }
         days = max(sim_seconds / DAY, 1e-9)
         per_kind: defaultdict[str, list[float]] = defaultdict(list)
         for (a, b), count in self.network.bytes.items():
-            per_kind[self._link_label(a, b)].append(count / days)
+            per_kind[link_label(self.offices, a, b)].append(count / days)
         bytes_per_link = {
             label: sum(values) / len(values)
             for label, values in sorted(per_kind.items(), key=lambda kv: level(kv[0]))
@@ -806,22 +874,37 @@ class Simulation:
             notes=list(self.notes),
             sim_seconds=sim_seconds,
         )
-        report.notes.append(
-            "the SQL index is off: searches answer from the names each office wrote; "
-            "idle replication polls are skipped (they change nothing)"
-        )
-        if options.search_sample < 1.0:
-            report.notes.append(f"searches sampled: {options.search_sample:g} of the workload's")
+        report.notes += standing_notes(options)
         report.notes += self.directory.notes()
         return report
 
-    def _link_label(self, a: str, b: str) -> str:
-        office_a, office_b = self.offices[a], self.offices[b]
-        if office_a.parent == b:
-            return f"{office_a.role}->{office_b.role}"
-        if office_b.parent == a:
-            return f"{office_b.role}->{office_a.role}"
-        return f"{office_a.role}<->{office_b.role} (search)"
+
+def label_order(label: str) -> tuple[int, int, str]:
+    """Sort key of a lag or link label ("station->circle"): by the levels, low first."""
+    order = {role: i for i, role in enumerate(HIERARCHY)}
+    low, _, high = label.partition("->")
+    return (order.get(low, 99), order.get(high, 99), label)
+
+
+def link_label(offices: dict[str, Office], a: str, b: str) -> str:
+    """The kind of the link between offices `a` and `b`, as the report names it."""
+    office_a, office_b = offices[a], offices[b]
+    if office_a.parent == b:
+        return f"{office_a.role}->{office_b.role}"
+    if office_b.parent == a:
+        return f"{office_b.role}->{office_a.role}"
+    return f"{office_a.role}<->{office_b.role} (search)"
+
+
+def standing_notes(options: SimOptions) -> list[str]:
+    """The notes every report carries (what the run leaves out)."""
+    notes = [
+        "the SQL index is off: searches answer from the names each office wrote; "
+        "idle replication polls are skipped (they change nothing)"
+    ]
+    if options.search_sample < 1.0:
+        notes.append(f"searches sampled: {options.search_sample:g} of the workload's")
+    return notes
 
 
 # -- the replication loops -------------------------------------------------------------------
@@ -901,6 +984,8 @@ class _RouteLoop:
         # the round ends at `ends`, when its report is dated; the next waits until then.
         self.client = sim.client(route.holder, route.source)
         self.client.deferred = True
+        # A shared office's own log (split run): its traffic is the same in every part.
+        self.client.shared = route.origin_node in sim.shared
         self.poll = options.poll_interval
         self.phase = random.Random(f"{options.seed}:{route.holder}:{route.origin}").uniform(
             0, self.poll

@@ -148,6 +148,8 @@ class Fault:
             if body.WhichOneof("record") == "general_diary":
                 numbers.add(body.general_diary.gd_number)
         sim.lost_with_disk += len(numbers)
+        if self.target in sim.shared:
+            sim.shared_lost_with_disk += len(numbers)
         sim.crash(self.target)
         await trio.sleep(RESTORE_DOWNTIME)
         recovered = 0
@@ -194,6 +196,9 @@ def _begin(sim: Simulation, fault: Fault) -> OutageResult:
     result = OutageResult(fault.kind, fault.target, trio.current_time(), trio.current_time())
     result.offices = len(fault.members)
     result.written_during = -sum(sim.written[m] for m in fault.members)
+    sim.shared_written_during[id(result)] = sum(
+        sim.written[m] for m in fault.members if m in sim.shared
+    )
     return result
 
 
@@ -204,6 +209,9 @@ def _end(sim: Simulation, result: OutageResult) -> None:
     members = set(_members_of(sim, result))
     result.end = trio.current_time()
     result.written_during += sum(sim.written[m] for m in members)
+    shared_written = sum(
+        sim.written[m] for m in members if m in sim.shared
+    ) - sim.shared_written_during.pop(id(result), 0)
     watch: dict[tuple[str, str], int] = {}
     for route in sim.routes:
         if route.origin in sim.excluded:
@@ -217,7 +225,7 @@ def _end(sim: Simulation, result: OutageResult) -> None:
             watch[(route.holder, route.origin)] = needed
     if not watch:
         result.caught_up_at = result.end
-    sim.outages.append(_Outage(result, sorted(members), watch))
+    sim.outages.append(_Outage(result, sorted(members), watch, shared_written))
 
 
 def _members_of(sim: Simulation, result: OutageResult) -> list[str]:
@@ -257,12 +265,25 @@ def schedule(sim: Simulation) -> list[Fault]:
     faults: list[Fault] = []
     for spec in sim.scenario.faults:
         fault = _resolve(sim, spec)
+        if fault is None and _elsewhere(sim, spec):
+            continue  # a split run: the fault is another part's (simulations/sim/parts.py)
         if fault is None:
             sim.notes.append(f"fault {spec.kind} on {spec.target} skipped: office not simulated")
             continue
         faults.append(fault)
     sim.faults = faults
     return faults
+
+
+def _elsewhere(sim: Simulation, spec: FaultLike) -> bool:
+    """Whether a fault not resolved in this run names an office of another part of a split run
+    (that part applies it; a fault on a shared office is applied in every part)."""
+    if len(sim.whole) == len(sim.offices):
+        return False
+    named = [spec.target, getattr(spec, "other", "") or ""]
+    if spec.kind == "district-cut" and spec.target in sim.whole_districts:
+        return True
+    return any(n in sim.whole and n not in sim.offices for n in named if n)
 
 
 def _resolve(sim: Simulation, spec: FaultLike) -> Fault | None:

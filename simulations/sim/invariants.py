@@ -41,6 +41,10 @@ def check(sim: Simulation, report: Report) -> None:
             continue
         own_size = node.ledger.size()
         missing_here = 0
+        # A shared office of a split run (simulations/sim/parts.py): its log and its replicas
+        # are in every part; what is found of them is also counted apart, to count it once.
+        shared = node_id in sim.shared
+        checked, verified = report.replicas_checked, report.replicas_verified
         for route in sim.routes_by_origin[node.origin]:
             holder = sim.nodes[route.holder]
             if holder.down:
@@ -70,6 +74,10 @@ def check(sim: Simulation, report: Report) -> None:
                     continue
             report.replicas_verified += 1
         lost += max(0, missing_here)
+        if shared:
+            sim.shared_checked += report.replicas_checked - checked
+            sim.shared_verified += report.replicas_verified - verified
+            sim.shared_lost += max(0, missing_here)
         parent = sim.offices[node_id].parent
         if parent and own_size and node.latest_cosigned:
             try:
@@ -99,6 +107,9 @@ def check(sim: Simulation, report: Report) -> None:
             problems.append(f"{node_id}: {len(never)} acknowledged entries are not in its log")
         report.duplicated += duplicated
         lost += len(never)
+        if shared:
+            sim.shared_duplicated += duplicated
+            sim.shared_lost += len(never)
     report.lost = lost
     for result in sim.equivocators.values():
         if result.detected_at is None:

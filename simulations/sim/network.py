@@ -46,6 +46,10 @@ class SimNetwork(MemoryNetwork):
         super().__init__(**kwargs)
         self.bytes: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.calls = 0
+        # Of those, the calls (and bytes) of the clients marked `shared`: a split run's shared
+        # offices' own logs, the same in every part (simulations/sim/parts.py counts them once).
+        self.shared_calls = 0
+        self.shared_bytes: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._group_of: dict[str, str] = {}
         self._cut_groups: set[str] = set()
         self._link_seeds: dict[tuple[str, str], int] = {}
@@ -82,7 +86,14 @@ class SimNetwork(MemoryNetwork):
         return SimPeerClient(self, from_node_id, to_node_id)
 
     def exchange(
-        self, source: str, target: str, method: str, request: bytes, timeout: float
+        self,
+        source: str,
+        target: str,
+        method: str,
+        request: bytes,
+        timeout: float,
+        *,
+        shared: bool = False,
     ) -> tuple[float, bytes | list[bytes] | CctnsError]:
         """One call decided at once: (seconds it takes, its answer or the error its caller
         raises). The service runs now if the request reaches it before the deadline.
@@ -96,6 +107,9 @@ class SimNetwork(MemoryNetwork):
         self.calls += 1
         counted = self.bytes
         counted[link] += len(request)
+        if shared:
+            self.shared_calls += 1
+            self.shared_bytes[link] += len(request)
         pair = (source, target)
         number = self._calls.get(pair, 0)
         self._calls[pair] = number + 1
@@ -134,10 +148,14 @@ class SimNetwork(MemoryNetwork):
             lost = draw < back.loss
         if lost or (cut and self.is_partitioned(target, source)) or took >= timeout:
             return timeout, _no_answer(method, timeout, target)
+        size = 0
         if type(answer) is bytes:
-            counted[link] += len(answer)
+            size = len(answer)
         elif type(answer) is list:
-            counted[link] += sum(map(len, answer))
+            size = sum(map(len, answer))
+        counted[link] += size
+        if shared:
+            self.shared_bytes[link] += size
         return took, answer
 
 
@@ -166,13 +184,19 @@ class SimPeerClient(MemoryPeerClient):
         super().__init__(network, source, target)
         self._sim = network
         self.deferred = False
+        self.shared = False  # counted apart too (SimNetwork.shared_calls)
         self.owed = 0.0
 
     async def _call(self, method: str, request: Message, timeout: float) -> bytes | list[bytes]:
         if not timeout > 0:
             raise InputError(f"a call's timeout must be positive, not {timeout!r}")
         took, answer = self._sim.exchange(
-            self.source, self._target, method, request.SerializeToString(), timeout
+            self.source,
+            self._target,
+            method,
+            request.SerializeToString(),
+            timeout,
+            shared=self.shared,
         )
         if self.deferred:
             self.owed += took

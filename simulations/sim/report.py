@@ -107,6 +107,11 @@ class Report:
     peak_rss_mb: float = 0.0
     wall_seconds: float = 0.0
     sim_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    # A run split over processes (simulations/sim/parts.py): how many, and what each ran.
+    # Then `peak_rss_mb` is the sum of the parts' peaks and `cpu_seconds` the sum of their CPU.
+    jobs: int = 1
+    parts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -196,8 +201,14 @@ def render_text(report: Report) -> str:
     lines += [
         "",
         f"wall time {report.wall_seconds:.1f} s for {_duration(report.sim_seconds)} simulated; "
-        f"peak memory {report.peak_rss_mb:.0f} MiB",
+        f"CPU {report.cpu_seconds:.1f} s; peak memory {report.peak_rss_mb:.0f} MiB"
+        + (" (the sum of the parts' peaks)" if report.jobs > 1 else ""),
     ]
+    if report.jobs > 1:
+        lines.append(
+            f"ran in {report.jobs} parts, each in a process of its own (CPU summed over them):"
+        )
+        lines += [f"  {part}" for part in report.parts]
     lines += [f"note: {note}" for note in report.notes]
     if report.problems:
         lines.append("PROBLEMS:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulations.bench_sim import _chart, _derive, _table
+from simulations.bench_sim import _chart, _derive, _table, run_child
 
 
 def results() -> dict[str, Any]:
@@ -63,3 +63,18 @@ def test_targets_are_judged_against_the_issues_limits() -> None:
     table = _table(r)
     assert "Kerala week: 480 s wall for 836 offices, target 600 s: meets" in table
     assert "India day: 2,400 s wall for 17,903 offices, target 1,800 s: MISSES" in table
+
+
+def test_targets_say_how_many_processes_they_ran_in() -> None:
+    r = results()
+    r["targets"] = [
+        {"label": "Kerala week", "offices": 836, "wall_seconds": 480.0, "target_seconds": 600.0,
+         "lost": 0, "duplicated": 0, "jobs": 2, "cpu_seconds": 900.0},
+    ]  # fmt: skip
+    assert "target 600 s: meets (lost 0, duplicated 0); 2 processes, CPU 900 s" in _table(r)
+
+
+def test_a_target_run_is_split_over_the_processes_asked() -> None:
+    run = run_child("kerala", 10, 0.05, faults=True, seed=1, budget=300, jobs=2)
+    assert "error" not in run, run
+    assert run["jobs"] == 2 and run["cpu_seconds"] > 0 and not run["problems"]
