@@ -271,7 +271,10 @@ def test_every_disposal_figure_traces_to_as_many_cases(index: AggregateIndex) ->
     charged = stats.trace(
         index, year=YEAR, state="kerala", area="Ernakulam City", column="charge_sheeted"
     )
-    assert [c.registered_at_ms for c in charged] == [at(11, 20, YEAR - 1)]  # F1, from last year
+    # F1, from last year (the station's clock runs on from the time it was set to: a loaded
+    # machine registered it a millisecond or more later)
+    [f1] = charged
+    assert 0 <= f1.registered_at_ms - at(11, 20, YEAR - 1) < 60_000
     [closed] = stats.trace(index, year=YEAR, state="kerala", column="closed")
     assert closed.crime_head == MURDER  # F2, closed as not traced
     courts = stats.court_disposal(index, year=YEAR, state="kerala")
