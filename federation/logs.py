@@ -9,11 +9,12 @@ each entry travels with its inclusion proof and the log's key hand-overs travel 
 from __future__ import annotations
 
 from federation.interfaces import LogReader
+from ledger.checkpoint import parse_note
 from ledger.errors import InputError
 from ledger.log import Ledger
 from protos import federation_pb2
 
-__all__ = ["LedgerLogReader", "proven_entry", "proven_key_handovers"]
+__all__ = ["LedgerLogReader", "proven_at_checkpoint", "proven_entry", "proven_key_handovers"]
 
 
 class LedgerLogReader:
@@ -62,3 +63,15 @@ def proven_key_handovers(log: LogReader, size: int) -> list[federation_pb2.Prove
     """The log's key hand-over entries below `size`, each proven for the tree of `size`: what a
     reader trusting an earlier key needs to follow the log to the key of that tree."""
     return [proven_entry(log, index, size) for index in log.key_handovers() if index < size]
+
+
+def proven_at_checkpoint(
+    ledger: Ledger, *indexes: int
+) -> tuple[bytes, list[federation_pb2.ProvenEntry], list[federation_pb2.ProvenEntry]]:
+    """The ledger's newest checkpoint, entries `indexes` proven in its tree, and the key
+    hand-overs below it: what a message carrying entries of this log to another node (a Zero
+    FIR or a case handed over, their acceptance) holds."""
+    log = LedgerLogReader(ledger)
+    note = log.checkpoint()
+    size = parse_note(note)[0].size
+    return note, [proven_entry(log, i, size) for i in indexes], proven_key_handovers(log, size)

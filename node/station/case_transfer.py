@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.logs import LedgerLogReader, proven_entry, proven_key_handovers
-from ledger.checkpoint import parse_note
+from federation.logs import proven_at_checkpoint
 from ledger.errors import InputError, VerificationError
 from node.index import transfers as moved
 from node.records import case_transfer as rules
@@ -91,15 +90,15 @@ def transfer_case(
             limits.check(event, problems)
             problems.raise_if_any("investigation not transferred")
             event_index = casework.append_case_event(station, officer_id, event).index
-        log = LedgerLogReader(station.ledger)
-        note = log.checkpoint()
-        size = parse_note(note)[0].size
+        note, (proven_fir, proven_transfer), handovers = proven_at_checkpoint(
+            station.ledger, fir_index, event_index
+        )
         return federation_pb2.CaseHandover(
             origin=station.config.origin,
-            fir=proven_entry(log, fir_index, size),
-            transfer=proven_entry(log, event_index, size),
+            fir=proven_fir,
+            transfer=proven_transfer,
             checkpoint=note,
-            key_handovers=proven_key_handovers(log, size),
+            key_handovers=handovers,
         )
 
 
@@ -293,13 +292,9 @@ def _proven(entry: federation_pb2.ProvenEntry) -> federation_pb2.ProvenEntry:
 
 
 def _acceptance(station: Station, takeover_index: int) -> federation_pb2.CaseAcceptance:
-    log = LedgerLogReader(station.ledger)
-    note = log.checkpoint()
-    size = parse_note(note)[0].size
+    note, (taken_over,), handovers = proven_at_checkpoint(station.ledger, takeover_index)
     return federation_pb2.CaseAcceptance(
-        taken_over=proven_entry(log, takeover_index, size),
-        checkpoint=note,
-        key_handovers=proven_key_handovers(log, size),
+        taken_over=taken_over, checkpoint=note, key_handovers=handovers
     )
 
 

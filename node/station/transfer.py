@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.logs import LedgerLogReader, proven_entry, proven_key_handovers
-from ledger.checkpoint import parse_note
+from federation.logs import proven_at_checkpoint
 from ledger.errors import InputError, VerificationError
 from node.index.lookups import ZeroFirTransferRow
 from node.records import limits
@@ -78,15 +77,15 @@ def prepare_zero_fir_transfer(
                 (gd.ref,),
             )
             sent_index = station.run(draft).index
-        log = LedgerLogReader(station.ledger)
-        note = log.checkpoint()
-        size = parse_note(note)[0].size
+        note, (proven_fir, proven_sent), handovers = proven_at_checkpoint(
+            station.ledger, index, sent_index
+        )
         return federation_pb2.ZeroFirHandover(
             origin=station.config.origin,
-            zero_fir=proven_entry(log, index, size),
-            sent=proven_entry(log, sent_index, size),
+            zero_fir=proven_fir,
+            sent=proven_sent,
             checkpoint=note,
-            key_handovers=proven_key_handovers(log, size),
+            key_handovers=handovers,
         )
 
 
@@ -317,12 +316,7 @@ def _station_keys(station: Station) -> set[str]:
 def _acceptance(
     station: Station, received_index: int, fir_number: str
 ) -> federation_pb2.ZeroFirAcceptance:
-    log = LedgerLogReader(station.ledger)
-    note = log.checkpoint()
-    size = parse_note(note)[0].size
+    note, (received,), handovers = proven_at_checkpoint(station.ledger, received_index)
     return federation_pb2.ZeroFirAcceptance(
-        fir_number=fir_number,
-        received=proven_entry(log, received_index, size),
-        checkpoint=note,
-        key_handovers=proven_key_handovers(log, size),
+        fir_number=fir_number, received=received, checkpoint=note, key_handovers=handovers
     )
