@@ -87,8 +87,8 @@ _STAMP_CLICK = """sessionStorage.removeItem("cctnsShownAt");
 document.addEventListener("click", () => sessionStorage.setItem(
     "cctnsClickAt", String(performance.timeOrigin + performance.now())),
     {capture: true, once: true});
-document.addEventListener("htmx:afterSettle", () => sessionStorage.setItem(
-    "cctnsShownAt", String(performance.timeOrigin + performance.now())), {once: true});"""
+document.addEventListener("htmx:afterSettle", (e) => { if (e.detail.boosted) sessionStorage.setItem(
+    "cctnsShownAt", String(performance.timeOrigin + performance.now())); });"""
 _SHOWN = """() => { if (!location.pathname.startsWith("/case/")) return 0;
     const shown = Number(sessionStorage.getItem("cctnsShownAt"));
     if (shown) return shown;

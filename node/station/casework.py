@@ -337,119 +337,182 @@ def record_case_event(
     for field, form in forms:
         if form is not None:
             getattr(asked, field).CopyFrom(form)
+    return record_case_events(station, officer_id, fir_number, [asked], at_ms=at_ms)[0]
+
+
+def record_case_events(
+    station: Station,
+    officer_id: str,
+    fir_number: str,
+    asked: Sequence[records_pb2.CaseEvent],
+    *,
+    at_ms: int | None = None,
+) -> list[Receipt]:
+    """Several case events at one time, checked whole and appended in one group commit, all or
+    none: a court's order on several accused produced together, several seized items moved
+    together, several accused declared wanted on one proclamation. Each `asked` event (its
+    kind, text and form; the case and the time are the call's) is checked as
+    `record_case_event` checks one; with several, a problem names its event ("2: ..."), and an
+    accused or an item named twice for one kind of event is refused."""
     problems = Problems()
-    limits.check(asked, problems)
+    if not asked:
+        problems.add("nothing to record")
+    most = limits.count("CaseEvent.persons")
+    if len(asked) > most:
+        problems.add(f"at most {most} events at once: {len(asked)} given")
+    for one in asked:
+        limits.check(one, problems)
+    kind = asked[0].kind if asked else ""
     problems.raise_if_any(f"{limits.clip(kind, limits.CODE).replace('_', ' ')} not recorded")
     with station.writing():
         check_officer(officer_id, problems)
         number = _case(station, fir_number, problems)
         when = station.event_time(at_ms, "the time of the event", problems)
-        _check_not_transferred(station, number, kind, problems)
-        event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=text.strip())
-        if kind == "arrest":
-            _arrested(station, event, persons, arrest_memo, problems)
-        elif kind == "seizure":
-            if not property:
-                problems.add("a seizure lists at least one item seized")
-            for given_item in property:
-                item = event.property.add()
-                item.CopyFrom(given_item)
-                if item.status == records_pb2.PROPERTY_STATUS_UNSPECIFIED:
-                    item.status = records_pb2.SEIZED
-            check_property(event.property, problems)
-            if mahazar is not None:
-                event.mahazar.CopyFrom(asked.mahazar)
-                investigation.check_mahazar(event.mahazar, problems)
-        elif kind == "case_diary":
-            problems.require(event.text, "the case diary entry")
-            if diary is not None:
-                event.diary.CopyFrom(asked.diary)
-                investigation.check_diary(station, number, event.diary, problems)
-        elif kind == "custody":
-            event.custody.CopyFrom(asked.custody)
-            if custody is None:
-                problems.add("a custody event carries the court's order")
-            else:
-                investigation.check_custody(station, number, event.custody, when, problems)
-            if event.custody.order == "released":
-                problems.require(event.text, "why the accused is released")
-        elif kind == "property_movement":
-            event.movement.CopyFrom(asked.movement)
-            if movement is None:
-                problems.add("a property movement names the item and where it goes")
-            else:
-                investigation.check_movement(station, number, event.movement, problems)
-        elif kind == "progress_informed":
-            problems.require(event.text, "how and what the informant was told")
-        elif kind == "sent_to_magistrate":
-            event.court = court.strip()
-            problems.require(event.court, "the magistrate the FIR was sent to")
-        elif kind in ("court_disposal", "appeal_result"):
-            event.disposal.CopyFrom(asked.disposal)
-            if disposal is None:
-                problems.add("a disposal carries the court's judgment")
-            else:
-                investigation.check_disposal(station, number, kind, event.disposal, problems)
-        elif kind == "final_report":
-            event.report_type = report_type.strip()
-            if event.report_type not in REPORT_TYPES:
-                problems.add("the final report is a charge_sheet or a closure report")
-            elif event.report_type == "charge_sheet":
-                event.sections.extend(sections)
-                check_sections(event.sections, None, station.statutes, problems)
-                if persons and number:  # the accused charged, by their codes in the FIR
-                    _wanted_persons(station, number, kind, persons, event, problems)
-            elif persons:
-                problems.add("a closure report charges nobody: name the accused in a charge sheet")
-            else:
-                problems.require(event.text, "the reason for the closure report")
-        elif kind == "court_progress":
-            event.court = court.strip()
-            event.court_case_number = court_case_number.strip()
-            event.next_hearing = next_hearing.strip()
-            event.outcome = outcome.strip()
-            problems.require(event.court, "the court")
-            if event.next_hearing:
-                check_date(event.next_hearing, "next hearing", problems)
-            if not (event.next_hearing or event.outcome or event.court_case_number):
-                problems.add("court progress needs a next hearing, an outcome or a case number")
-        elif kind in ("wanted", "wanted_withdrawn"):
-            event.court = court.strip()
-            if number:
-                _wanted_persons(station, number, kind, persons, event, problems)
-            if kind == "wanted":
-                event.report_type = report_type.strip()
-                if event.report_type not in WANTED_BASES:
-                    problems.add(
-                        "an accused is wanted on a court's proclamation, a warrant pending "
-                        "execution or a lookout (basis: " + ", ".join(WANTED_BASES) + ")"
-                    )
-                elif event.report_type != "lookout":
-                    problems.require(
-                        event.court, "the court's order or warrant (its reference and date)"
-                    )
-                problems.require(event.text, "the grounds (why the accused is wanted)")
-            else:
-                problems.require(event.text, "the reason the wanted notice ends")
-        elif kind == "modus_operandi":
-            event.mo.CopyFrom(asked.mo)
-            if mo is None:
-                problems.add("an MO event carries the accused and the attributes")
-            else:
-                history.check_mo(event.mo, problems, in_case=True)
-                if number:
-                    history.mo_persons(station, number, event, problems)
-        elif kind == "io_assigned":
-            problems.add("assign the investigating officer with assign_io")
-        elif kind in ("transferred", "transfer_accepted", "sections_altered"):
-            problems.add(
-                "a transfer and an alteration of sections have their own commands "
-                "(node/station/case_transfer.py: transfer_case, alter_sections)"
-            )
-        else:
-            problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
+        for checked_kind in dict.fromkeys(one.kind for one in asked):
+            _check_not_transferred(station, number, checked_kind, problems)
+        events: list[records_pb2.CaseEvent] = []
+        named: set[tuple[str, str]] = set()
+        for n, one in enumerate(asked, 1):
+            found = Problems()
+            event = _checked_event(station, number, when, one, found)
+            for key in _named_in(event):
+                if key in named:
+                    found.add(f"{key[1]} is named twice")
+                named.add(key)
+            prefix = f"{n}: " if len(asked) > 1 else ""
+            problems.items.extend(prefix + line for line in found.items)
+            events.append(event)
         problems.raise_if_any(f"{kind.replace('_', ' ') or 'case event'} not recorded")
-        return _append_event(station, officer_id, event)
+        return station.commit([_event_draft(station, officer_id, e) for e in events])
+
+
+def _named_in(event: records_pb2.CaseEvent) -> list[tuple[str, str]]:
+    """What an event is about that one batch may name once only: the accused of a custody
+    order or a wanted notice, the item a movement moves."""
+    if event.kind == "custody" and event.custody.accused_code:
+        return [("custody", event.custody.accused_code)]
+    if event.kind == "property_movement" and event.movement.item:
+        return [("property_movement", event.movement.item)]
+    if event.kind in ("wanted", "wanted_withdrawn"):
+        return [(event.kind, p.accused_code) for p in event.persons if p.accused_code]
+    return []
+
+
+def _checked_event(
+    station: Station,
+    number: str,
+    when: int,
+    asked: records_pb2.CaseEvent,
+    problems: Problems,
+) -> records_pb2.CaseEvent:
+    """The event `asked` asks for, of the case `number` at `when`, checked by its kind's
+    rules; what is wrong goes to `problems`. Called under the station's lock."""
+    kind = asked.kind
+    event = records_pb2.CaseEvent(fir_number=number, kind=kind, at_ms=when, text=asked.text.strip())
+    if kind == "arrest":
+        memo = asked.arrest_memo if asked.HasField("arrest_memo") else None
+        _arrested(station, event, asked.persons, memo, problems)
+    elif kind == "seizure":
+        if not asked.property:
+            problems.add("a seizure lists at least one item seized")
+        for given_item in asked.property:
+            item = event.property.add()
+            item.CopyFrom(given_item)
+            if item.status == records_pb2.PROPERTY_STATUS_UNSPECIFIED:
+                item.status = records_pb2.SEIZED
+        check_property(event.property, problems)
+        if asked.HasField("mahazar"):
+            event.mahazar.CopyFrom(asked.mahazar)
+            investigation.check_mahazar(event.mahazar, problems)
+    elif kind == "case_diary":
+        problems.require(event.text, "the case diary entry")
+        if asked.HasField("diary"):
+            event.diary.CopyFrom(asked.diary)
+            investigation.check_diary(station, number, event.diary, problems)
+    elif kind == "custody":
+        event.custody.CopyFrom(asked.custody)
+        if not asked.HasField("custody"):
+            problems.add("a custody event carries the court's order")
+        else:
+            investigation.check_custody(station, number, event.custody, when, problems)
+        if event.custody.order == "released":
+            problems.require(event.text, "why the accused is released")
+    elif kind == "property_movement":
+        event.movement.CopyFrom(asked.movement)
+        if not asked.HasField("movement"):
+            problems.add("a property movement names the item and where it goes")
+        else:
+            investigation.check_movement(station, number, event.movement, problems)
+    elif kind == "progress_informed":
+        problems.require(event.text, "how and what the informant was told")
+    elif kind == "sent_to_magistrate":
+        event.court = asked.court.strip()
+        problems.require(event.court, "the magistrate the FIR was sent to")
+    elif kind in ("court_disposal", "appeal_result"):
+        event.disposal.CopyFrom(asked.disposal)
+        if not asked.HasField("disposal"):
+            problems.add("a disposal carries the court's judgment")
+        else:
+            investigation.check_disposal(station, number, kind, event.disposal, problems)
+    elif kind == "final_report":
+        event.report_type = asked.report_type.strip()
+        if event.report_type not in REPORT_TYPES:
+            problems.add("the final report is a charge_sheet or a closure report")
+        elif event.report_type == "charge_sheet":
+            event.sections.extend(asked.sections)
+            check_sections(event.sections, None, station.statutes, problems)
+            if asked.persons and number:  # the accused charged, by their codes in the FIR
+                _wanted_persons(station, number, kind, asked.persons, event, problems)
+        elif asked.persons:
+            problems.add("a closure report charges nobody: name the accused in a charge sheet")
+        else:
+            problems.require(event.text, "the reason for the closure report")
+    elif kind == "court_progress":
+        event.court = asked.court.strip()
+        event.court_case_number = asked.court_case_number.strip()
+        event.next_hearing = asked.next_hearing.strip()
+        event.outcome = asked.outcome.strip()
+        problems.require(event.court, "the court")
+        if event.next_hearing:
+            check_date(event.next_hearing, "next hearing", problems)
+        if not (event.next_hearing or event.outcome or event.court_case_number):
+            problems.add("court progress needs a next hearing, an outcome or a case number")
+    elif kind in ("wanted", "wanted_withdrawn"):
+        event.court = asked.court.strip()
+        if number:
+            _wanted_persons(station, number, kind, asked.persons, event, problems)
+        if kind == "wanted":
+            event.report_type = asked.report_type.strip()
+            if event.report_type not in WANTED_BASES:
+                problems.add(
+                    "an accused is wanted on a court's proclamation, a warrant pending "
+                    "execution or a lookout (basis: " + ", ".join(WANTED_BASES) + ")"
+                )
+            elif event.report_type != "lookout":
+                problems.require(
+                    event.court, "the court's order or warrant (its reference and date)"
+                )
+            problems.require(event.text, "the grounds (why the accused is wanted)")
+        else:
+            problems.require(event.text, "the reason the wanted notice ends")
+    elif kind == "modus_operandi":
+        event.mo.CopyFrom(asked.mo)
+        if not asked.HasField("mo"):
+            problems.add("an MO event carries the accused and the attributes")
+        else:
+            history.check_mo(event.mo, problems, in_case=True)
+            if number:
+                history.mo_persons(station, number, event, problems)
+    elif kind == "io_assigned":
+        problems.add("assign the investigating officer with assign_io")
+    elif kind in ("transferred", "transfer_accepted", "sections_altered"):
+        problems.add(
+            "a transfer and an alteration of sections have their own commands "
+            "(node/station/case_transfer.py: transfer_case, alter_sections)"
+        )
+    else:
+        problems.add(f"case event kind must be one of {', '.join(CASE_EVENT_KINDS[1:])}")
+    return event
 
 
 def _arrested(

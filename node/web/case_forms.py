@@ -47,6 +47,7 @@ __all__ = [
     "rows",
     "seizure",
     "shown_rows",
+    "ticked",
 ]
 
 ARREST_KINDS = ("arrested",)
@@ -81,6 +82,17 @@ _ITEM_FIELDS = ("category", "description", "value", "identifiers")
 def lines(text: str) -> list[str]:
     """A textarea's lines, each stripped, the empty ones dropped (one place a line...)."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def ticked(values: Mapping[str, str], prefix: str) -> list[str]:
+    """What a form's ticked boxes name, in the form's order: "accused_A2=on" -> "A2" (a box
+    sends its name only when ticked, with the value "on"; other fields of the prefix, such as
+    "accused_code", are not boxes)."""
+    return [
+        name[len(prefix) :]
+        for name, value in values.items()
+        if name.startswith(prefix) and value == "on"
+    ]
 
 
 def rows(values: Mapping[str, str], kind: str) -> list[str]:

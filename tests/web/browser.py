@@ -222,6 +222,20 @@ def submit(page: Any, form: str) -> None:
         page.click(f"{form} button[type=submit]")
 
 
+def submit_fir(page: Any) -> None:
+    """Clicks Register on the FIR form and waits for the answer to be shown: the form is
+    submitted by htmx (hx-boost), which swaps the case page (or the form with the station's
+    problems) into the document instead of loading a new one (docs/web.md)."""
+    page.evaluate(_AWAIT_BOOSTED_SWAP)
+    page.click("form[action='/fir/new'] button[type=submit]")
+    page.wait_for_function("() => window.cctnsBoostedSwap === true")
+
+
+_AWAIT_BOOSTED_SWAP = """() => { window.cctnsBoostedSwap = false;
+    document.addEventListener("htmx:afterSettle", (e) => {
+        if (e.detail.boosted) window.cctnsBoostedSwap = true; }, {once: false}); }"""
+
+
 @contextlib.contextmanager
 def serve(
     data_dir: Path,

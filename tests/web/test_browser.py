@@ -30,6 +30,7 @@ from tests.web.browser import (
     running_node,
     screenshot,
     serve,
+    submit_fir,
 )
 
 pytestmark = pytest.mark.slow  # node processes and a browser
@@ -137,11 +138,41 @@ def register_fir(page: Any, base_url: str, complainant: str, mobile: str = "9447
     page.check("input[name='accused_0_unknown']")
     open_section(page, "facts")
     page.fill("#brief_facts", "The complainant's motorcycle parked near the bus stop was stolen.")
-    with page.expect_navigation():
-        page.click("form[action='/fir/new'] button[type=submit]")
+    submit_fir(page)
     assert "/case/" in page.url, page.inner_text("main")[:2000]
     url: str = page.url
     return url
+
+
+def test_a_refused_fir_comes_back_in_place_with_the_stations_problems(
+    officer_context: Any, node: WebNode
+) -> None:
+    """The FIR form is submitted by htmx: an FIR the station refuses (a non-cognizable section
+    alone) comes back in the page with the station's problems and what was typed; corrected, it
+    is registered and the case page's address is the page's own (a reload shows the case, it
+    does not send the form again)."""
+    page = officer_context.new_page()
+    page.goto(f"{node.base_url}/fir/new")
+    fill_fir_start(page, "Suresh Babu Refused")
+    page.fill("#section_0", "BNS 115(2)")  # voluntarily causing hurt: non-cognizable
+    open_section(page, "accused")
+    page.check("input[name='accused_0_unknown']")
+    open_section(page, "facts")
+    page.fill("#brief_facts", "The complainant was slapped during a quarrel over parking.")
+    submit_fir(page)
+    assert page.url.endswith("/fir/new"), page.url
+    assert "cognizable" in page.inner_text("#problems").lower(), page.inner_text("main")[:2000]
+    assert page.input_value("#complainant_name") == "Suresh Babu Refused"
+    page.fill("#section_0", "BNS 303(2)")
+    page.fill("#brief_facts", "The complainant's motorcycle was stolen from the parking lot.")
+    submit_fir(page)
+    assert "/case/" in page.url, page.inner_text("main")[:2000]
+    case_url = page.url
+    assert "registered" in page.inner_text(".flash")
+    page.reload()
+    assert page.url == case_url
+    assert "Suresh Babu Refused" in page.inner_text("main")
+    assert page.locator("#problems").count() == 0
 
 
 def test_register_an_fir_and_download_its_pdf(officer_context: Any, node: WebNode) -> None:
@@ -349,8 +380,7 @@ def test_fir_form_grows_to_25_accused_and_40_items_and_keeps_a_draft(
         assert page.input_value("#complainant_name") == "Shaji Varghese"
         screenshot(page, "fir-form-grown")
 
-        with page.expect_navigation():
-            page.click("form[action='/fir/new'] button[type=submit]")
+        submit_fir(page)
         assert "/case/" in page.url, page.inner_text("main")[:2000]
         text = page.inner_text("main")
         assert all(f"Rioter {n:02d}" in text for n in range(1, ACCUSED + 1)), text[:3000]

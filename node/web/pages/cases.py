@@ -300,6 +300,7 @@ class CaseWork:
     custody_orders: tuple[str, ...] = investigation_rules.CUSTODY_ORDERS
     movements: tuple[str, ...] = tuple(investigation_rules.MOVEMENTS)
     disposal_results: tuple[str, ...] = investigation_rules.DISPOSAL_RESULTS
+    appeal_results: tuple[str, ...] = investigation_rules.APPEAL_RESULTS
     # The MO of the case's accused, the current entry of each (node/index/history.py).
     mo_rows: list[history_index.MoRow] = field(default_factory=list)
     mo_vocabulary: Mapping[str, Mapping[str, tuple[str, str]]] = field(
@@ -403,10 +404,12 @@ def _case_page(
     action: Refused | None = None,
     transfer_command: str = "",
     transferred: str = "",
+    registered: bool = False,
 ) -> Response:
     """The case page: the record, its timeline with every entry proved, and for an FIR its
     investigation. `amend` and `action` are a refused amendment or casework action, shown
-    again; `transfer_command` and `transferred` what a Zero FIR hand-over answered."""
+    again; `transfer_command` and `transferred` what a Zero FIR hand-over answered;
+    `registered` that the FIR was registered just now (as "?registered=1" says)."""
     node = station(request)
     ref = parse_ref(ref_text)
     took = transfer_view.taken_over(request, ref)  # a case this unit took over, by its key
@@ -450,7 +453,9 @@ def _case_page(
         checkpoint_ok=proofs.ok,
         checkpoint_size=proofs.checkpoint_size,
         checkpoint_error=proofs.error,
-        registered_flash=ref if request.query_params.get("registered") and kind == "fir" else "",
+        registered_flash=(
+            ref if (registered or request.query_params.get("registered")) and kind == "fir" else ""
+        ),
         amended_flash=bool(request.query_params.get("amended")),
         unsealed=unsealed,
         can_amend=kind in ("fir", "ncr") and not took and allowed(officer, "fir.amend"),
@@ -470,6 +475,20 @@ def _case_page(
 @router.get("/case/{ref:path}", response_class=HTMLResponse)
 def case_page(request: Request, ref: str, officer: AsFirRead) -> Response:
     return _case_page(request, officer, ref)
+
+
+def registered_case_page(request: Request, officer: Officer, ref: str) -> Response | None:
+    """The answer to an FIR form submitted by htmx (hx-boost): the new case's page itself, with
+    its address for htmx to put in the history (`HX-Push-Url`), instead of a redirect the
+    browser would follow with a second request. A reload then asks for that address, never the
+    form again, as after a redirect. None when the request is not htmx's or the officer may not
+    read the case page (the caller redirects, as for a form without script)."""
+    if request.headers.get("HX-Boosted") != "true" or not allowed(officer, "fir.read"):
+        return None
+    page = _case_page(request, officer, ref, registered=True)
+    if page.status_code == 200:
+        page.headers["HX-Push-Url"] = f"{case_url(ref)}?registered=1"
+    return page
 
 
 @router.post(
@@ -516,32 +535,33 @@ def _case_command(action: str, values: Mapping[str, str], read: forms.RowsRead) 
     if action == "diary":
         day = case_forms.diary(values, read)
         return partial(casework.write_diary, day=day, text=text)
-    if action == "custody":
-        order = records_pb2.CustodyOrder(
-            accused_code=values.get("accused_code", "").upper(),
-            order=values.get("order", ""),
-            court=values.get("court", ""),
-            order_reference=values.get("order_reference", ""),
-            # A remand "until" a day: from that day's start in India, so the 15 days are never
-            # overstated (BNSS s.187(2)).
-            until_ms=forms.local_ms(values.get("until", ""), "remand until", problems),
-            bail_bond=values.get("bail_bond", ""),
-            sureties=case_forms.lines(values.get("sureties", "")),
-        )
-        return partial(casework.order_custody, order=order, **common)
-    if action == "movement":
-        movement = records_pb2.PropertyMovement(
-            item=values.get("item", ""),
-            movement=values.get("movement", ""),
-            counterpart=values.get("counterpart", ""),
-            reference=values.get("reference", ""),
-        )
-        return partial(casework.move_property, movement=movement, **common)
+    if action == "custody":  # one order of the court, on each accused produced
+        orders = [
+            records_pb2.CaseEvent(kind="custody", text=text, custody=order)
+            for order in _custody_orders(values, problems)
+        ]
+        return partial(casework.record_case_events, asked=orders, at_ms=at or None)
+    if action == "movement":  # the items moved together, each its own entry of custody
+        moved = [
+            records_pb2.CaseEvent(
+                kind="property_movement",
+                text=text,
+                movement=records_pb2.PropertyMovement(
+                    item=item,
+                    movement=values.get("movement", ""),
+                    counterpart=values.get("counterpart", ""),
+                    reference=values.get("reference", ""),
+                ),
+            )
+            for item in case_forms.ticked(values, "item_") or [values.get("item", "")]
+        ]
+        return partial(casework.record_case_events, asked=moved, at_ms=at or None)
     if action == "progress":
         return partial(casework.inform_progress, text=text)
     if action == "disposal":
         judgment = case_forms.disposal(values, read)
-        return partial(casework.record_disposal, disposal=judgment, text=text)
+        appeal = values.get("appeal", "") == "1"  # an appellate court's result
+        return partial(casework.record_disposal, disposal=judgment, text=text, appeal=appeal)
     if action == "mo":
         mo = records_pb2.ModusOperandi(
             accused_codes=values.get("accused_codes", "").replace(",", " ").split(),
@@ -553,17 +573,40 @@ def _case_command(action: str, values: Mapping[str, str], read: forms.RowsRead) 
     return partial(casework.record_case_event, **_event_args(action, values, read), **common)
 
 
+def _custody_orders(
+    values: Mapping[str, str], problems: list[str]
+) -> list[records_pb2.CustodyOrder]:
+    """The court's order as the custody form gives it, one per accused ticked ("accused_A2"),
+    or the one accused a client names ("accused_code")."""
+    codes = case_forms.ticked(values, "accused_") or [values.get("accused_code", "")]
+    # A remand "until" a day: from that day's start in India, so the 15 days are never
+    # overstated (BNSS s.187(2)).
+    until = forms.local_ms(values.get("until", ""), "remand until", problems)
+    return [
+        records_pb2.CustodyOrder(
+            accused_code=code.upper(),
+            order=values.get("order", ""),
+            court=values.get("court", ""),
+            order_reference=values.get("order_reference", ""),
+            until_ms=until,
+            bail_bond=values.get("bail_bond", ""),
+            sureties=case_forms.lines(values.get("sureties", "")),
+        )
+        for code in codes
+    ]
+
+
 def _event_args(action: str, values: Mapping[str, str], read: forms.RowsRead) -> dict[str, Any]:
     """The arguments of `casework.record_case_event` for the case actions without a command of
     their own (declared wanted and withdrawn, the final report, court progress)."""
     if action in ("wanted", "wanted-withdrawn"):
         # The accused by code only: the station copies the name and relative from the FIR.
-        named = records_pb2.PersonInCase(
-            role=records_pb2.ACCUSED, accused_code=values.get("accused_code", "").strip().upper()
-        )
+        # Several accused on one proclamation or warrant: their codes with spaces ("A1 A3").
+        codes = values.get("accused_code", "").replace(",", " ").upper().split() or [""]
+        named = [records_pb2.PersonInCase(role=records_pb2.ACCUSED, accused_code=c) for c in codes]
         return {
             "kind": action.replace("-", "_"),
-            "persons": [named],
+            "persons": named,
             "report_type": values.get("basis", "") if action == "wanted" else "",
             "court": values.get("court", ""),
         }

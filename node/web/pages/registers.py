@@ -79,6 +79,7 @@ from node.web.deps import (
     station,
     station_officer,
 )
+from node.web.pages.cases import registered_case_page
 from node.web.pdf import fir_copy_pdf
 from node.web.proofs import verify_entries
 from node.web.rules import Forbidden, Officer, check_fir_recorder
@@ -508,7 +509,8 @@ async def fir_new(request: Request, officer: AsFirRegister) -> Response:
         receipt = await blocking(registers.register_fir, node, officer.officer_id, parsed.fir)
     except InputError as exc:
         return fir_form_page(request, values, exc.problems)
-    return redirect(case_url(receipt.ref), registered="1")
+    shown = await blocking(registered_case_page, request, officer, receipt.ref)
+    return shown or redirect(case_url(receipt.ref), registered="1")
 
 
 # -- non-cognizable reports ----------------------------------------------------------------------

@@ -20,6 +20,10 @@
      nothing. A page with <div data-draft-done="KEY"> (the page the saved form lands on) drops
      that draft when it was submitted; a form the station refused (data-refused) keeps what
      was typed as its draft. A draft older than a day is dropped unread.
+   - The FIR form is submitted by htmx (hx-boost, node/web/templates/fir_new.html): the case
+     page comes back as the answer and is swapped into the document, which is much quicker than
+     a new document (docs/web.md); htmx runs this file again for the page swapped in. A refused
+     form (400, 403) is swapped in too, as the browser would show it.
    Without this script the forms still work: one row of each kind, or every row typed. */
 (function () {
   "use strict";
@@ -266,4 +270,19 @@
   }
 
   document.querySelectorAll("form[data-draft-key]").forEach(growing);
+
+  // A form submitted by htmx (hx-boost: the FIR form) whose answer is the form again with the
+  // station's problems (400) or a refusal (403): shown, as a browser shows such a page, rather
+  // than htmx's default of showing nothing for an error status. Registered once per document
+  // (this file runs again when htmx swaps in a page that loads it).
+  if (!window.cctnsGrowingSwapHandler) {
+    window.cctnsGrowingSwapHandler = true;
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var status = event.detail.xhr ? event.detail.xhr.status : 0;
+      if (event.detail.boosted && status >= 400 && status < 500) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+  }
 })();

@@ -165,3 +165,32 @@ def test_fir_form_page_grows_without_inline_script(sho: TestClient) -> None:
         and page.count('<details class="section" id="section-occurrence" open>') == 1
     )
     assert sho.get("/static/growing_form.js").status_code == 200
+
+
+def test_fir_form_submitted_by_htmx_gets_the_case_page_itself(node: Node, sho: TestClient) -> None:
+    """Submitted by htmx (hx-boost sends HX-Boosted), the answer is the new case's page with
+    its address for the history (HX-Push-Url), not a redirect; submitted without script, the
+    redirect to that same address. A refusal is the form again, 400, either way."""
+    token = re.search(r'name="csrf-token" content="([^"]*)"', sho.get("/fir/new").text)
+    assert token
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    form = theft_form(complainant_name="Boosted Complainant")
+    answer = sho.post(
+        "/fir/new", data={**form, "csrf_token": token[1]}, headers=boosted, follow_redirects=False
+    )
+    assert answer.status_code == 200, answer.text[:2000]
+    pushed = answer.headers["HX-Push-Url"]
+    assert re.fullmatch(r"/case/\d+-\d{4}\?registered=1", pushed), pushed
+    assert "Boosted Complainant" in answer.text and 'class="flash' in answer.text
+    assert sho.get(pushed).status_code == 200  # the address a reload asks for
+    plain = post_form(sho, "/fir/new", theft_form(complainant_name="Plain Complainant"))
+    assert plain.status_code == 303
+    assert re.fullmatch(r"/case/\d+-\d{4}\?registered=1", plain.headers["location"])
+    refused = sho.post(
+        "/fir/new",
+        data={**theft_form(section_0="BNS 115(2)"), "csrf_token": token[1]},
+        headers=boosted,
+        follow_redirects=False,
+    )
+    assert refused.status_code == 400 and "HX-Push-Url" not in refused.headers
+    assert 'id="problems"' in refused.text

@@ -242,3 +242,43 @@ def test_a_judgment_about_several_accused_and_sections(node: Node, sho: TestClie
     assert [f"{s.act} {s.section}" for s in judgment.sections] == ["BNS 303(2)", "BNS 3(5)"]
     timeline = sho.get(case).text.split('<ol class="timeline">', 1)[1]
     assert "Court&#39;s judgment" in timeline and "CC 231/2026" in timeline and "A1 A3" in timeline
+
+
+def test_an_appeal_result_and_a_proclamation_on_two_accused(node: Node, sho: TestClient) -> None:
+    """The judgment form records an appellate court's result too (the event "appeal_result"),
+    and one wanted notice names several accused ("A2 A3": one proclamation)."""
+    ref, case = new_case(node, accused=3)
+    today = datetime.now(IST).date().isoformat()
+    trial = {
+        "result": "convicted",
+        "court": "JFCM Kalamassery",
+        "case_number": "CC 232/2026",
+        "judgment_date": today,
+        "sentence": "RI 1 year",
+        "judged_0_accused_code": "A1",
+        "cited_0_section": "BNS 303(2)",
+    }
+    assert post_form(sho, f"{case}/casework/disposal", trial, page=case).status_code == 303
+    appeal = {
+        **trial,
+        "appeal": "1",
+        "result": "reversed",
+        "court": "Sessions Court Ernakulam",
+        "case_number": "Crl.A 45/2026",
+        "sentence": "",
+    }
+    answer = post_form(sho, f"{case}/casework/disposal", appeal, page=case)
+    assert answer.status_code == 303, answer.text
+    kinds = [e.kind for e in casework_index.case_events(node.station.index, ref)]
+    assert kinds.count("court_disposal") == 1 and kinds.count("appeal_result") == 1
+    wanted = {
+        "accused_code": "a2, A3",
+        "basis": "lookout",
+        "text": "Absconding since the offence; seen near Aluva",
+    }
+    answer = post_form(sho, f"{case}/casework/wanted", wanted, page=case)
+    assert answer.status_code == 303, answer.text
+    events = casework_index.case_events(node.station.index, ref)
+    (index,) = [e.ledger_index for e in events if e.kind == "wanted"]
+    notice = node.station.ledger.body(index).case_event
+    assert [p.accused_code for p in notice.persons] == ["A2", "A3"]

@@ -152,7 +152,7 @@ def test_seized_item_to_the_laboratory_and_back(node: Node, sho: TestClient) -> 
     (item,) = held.property_register(node.station.index, ref)
     assert item.witnesses == "Ramesh K; Abdul Salam"
     page = sho.get(case).text
-    assert 'id="form-movement"' in page and f'<option value="{item.item_ref}"' in page
+    assert 'id="form-movement"' in page and f'name="item_{item.item_ref}"' in page
 
     for movement, counterpart, reference in (
         ("to_laboratory", "Regional FSL Thiruvananthapuram", "Letter 56/2026"),
@@ -205,3 +205,64 @@ def test_registers_in_malayalam(sho: TestClient) -> None:
     assert "ലോക്കപ്പ് രജിസ്റ്റർ" in sho.get("/lockup", params={"lang": "ml"}).text
     assert "തൊണ്ടിമുതൽ രജിസ്റ്റർ" in sho.get("/property-register", params={"lang": "ml"}).text
     assert "സമയപരിധികൾ" in sho.get("/due", params={"lang": "ml"}).text
+
+
+def test_one_order_on_two_accused_and_two_items_moved_together(node: Node, sho: TestClient) -> None:
+    """The custody form names every accused the court's order is on (ticked), the movement form
+    every item moved together: one entry each, in one commit; an order naming an accused not
+    held is refused whole, the problem naming its accused's place in the order."""
+    ref, case = new_case(node)
+    arrested = {
+        **MEMO,
+        "arrested_0_accused_code": "A1",
+        "arrested_0_name": "Manoj P",
+        "arrested_0_sex": "M",
+        "arrested_0_informed_person": "Shyla, wife",
+        "arrested_1_accused_code": "A2",
+        "arrested_1_name": "Suresh K",
+        "arrested_1_sex": "M",
+        "arrested_1_informed_person": "Kumari, mother",
+    }
+    answer = post_form(sho, f"{case}/casework/arrest", arrested, page=case)
+    assert answer.status_code == 303, answer.text
+    page = sho.get(case).text
+    assert 'name="accused_A1"' in page and 'name="accused_A2"' in page
+    until = (datetime.now(IST) + timedelta(days=10)).date().isoformat()
+    order = {"order": "judicial_custody", "court": "JFCM Aluva", "until": until}
+    size = node.station.ledger.size()
+    refused = post_form(
+        sho,
+        f"{case}/casework/custody",
+        {**order, "accused_A1": "on", "accused_A7": "on"},
+        page=case,
+    )
+    assert refused.status_code == 400 and "2: " in refused.text and "A7" in refused.text
+    assert node.station.ledger.size() == size
+    both = {**order, "accused_A1": "on", "accused_A2": "on"}
+    answer = post_form(sho, f"{case}/casework/custody", both, page=case)
+    assert answer.status_code == 303, answer.text
+    assert node.station.ledger.size() == size + 2  # one entry an accused
+    held_now = {(r.accused_code, r.status) for r in held.arrests(node.station.index, ref)}
+    assert held_now == {("A1", "judicial_custody"), ("A2", "judicial_custody")}
+
+    seized = {
+        **MAHAZAR,
+        "item_0_category": "mobile phone",
+        "item_0_description": "Redmi 9, black",
+        "item_1_category": "mobile phone",
+        "item_1_description": "Samsung M31, blue",
+    }
+    assert post_form(sho, f"{case}/casework/seizure", seized, page=case).status_code == 303
+    items = held.property_register(node.station.index, ref)
+    assert len(items) == 2
+    moved = {
+        "movement": "to_laboratory",
+        "counterpart": "Regional FSL Thiruvananthapuram",
+        "reference": "Letter 57/2026",
+        **{f"item_{i.item_ref}": "on" for i in items},
+    }
+    answer = post_form(sho, f"{case}/casework/movement", moved, page=case)
+    assert answer.status_code == 303, answer.text
+    chain = sho.get(case).text.split('id="case-property"', 1)[1].split("</table>", 1)[0]
+    assert chain.count("(Letter 57/2026)") == 2
+    assert {i.location for i in held.property_register(node.station.index, ref)} != {"station"}
