@@ -21,6 +21,7 @@ sections and an alteration written in either order give the same answer as a reb
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -407,18 +408,35 @@ def fir_sections(index: RecordIndex, fir_number: str) -> list[tuple[str, str]]:
     if held is not None:
         return [(a, s) for a, s in json.loads(held)]
     s = record_sections
-    stmt = (
-        sa.select(s.c.act, s.c.section)
-        .join(firs, firs.c.ledger_index == s.c.ledger_index)
-        .where(
-            sa.or_(
-                firs.c.fir_number == fir_number,
-                sa.and_(firs.c.fir_number == "", firs.c.zero_fir_number == fir_number),
-            )
+    # The FIR's row first, by its year and serial (indexed), then its sections by their key:
+    # joined in one statement with the numbers compared as text, SQLite walked every section of
+    # the station, then every FIR (13 ms, then 10 ms at 200,000 records, on every case page).
+    numbered = re.fullmatch(r"(ZERO FIR|FIR No\.) ([0-9]+)/([0-9]{4})", fir_number)
+    serial, year = (int(numbered[2]), int(numbered[3])) if numbered else (0, 0)
+    if numbered is None:  # not a number this station gives: compared as text
+        where = sa.or_(
+            firs.c.fir_number == fir_number,
+            sa.and_(firs.c.fir_number == "", firs.c.zero_fir_number == fir_number),
         )
-        .order_by(s.c.ledger_index, s.c.seq)
-    )
+    elif numbered[1] == "FIR No.":
+        where = sa.and_(
+            firs.c.year == year, firs.c.serial == serial, firs.c.fir_number == fir_number
+        )
+    else:  # a Zero FIR sent on before it was numbered here
+        where = sa.and_(
+            firs.c.zero_year == year,
+            firs.c.zero_serial == serial,
+            firs.c.fir_number == "",
+            firs.c.zero_fir_number == fir_number,
+        )
+    fir = sa.select(firs.c.ledger_index).where(where)
     with index.engine.connect() as conn:
+        keys = [int(k) for k in conn.execute(fir).scalars()]
+        stmt = (
+            sa.select(s.c.act, s.c.section)
+            .where(s.c.ledger_index.in_(keys))
+            .order_by(s.c.ledger_index, s.c.seq)
+        )
         return [(str(r.act).upper(), "".join(str(r.section).split())) for r in conn.execute(stmt)]
 
 

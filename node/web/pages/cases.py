@@ -59,6 +59,7 @@ from ledger.log import now_ms
 from node.index import casework as casework_index
 from node.index import history as history_index
 from node.index import investigation as held
+from node.index.lookups import FirView
 from node.records import casework as casework_rules
 from node.records import history as history_rules
 from node.records import investigation as investigation_rules
@@ -316,12 +317,14 @@ def _casework(
     action: Refused | None = None,
     transfer_command: str = "",
     transferred: str = "",
+    fir: FirView | None = None,
 ) -> tuple[CaseWork | None, list[int]]:
     """The investigation of FIR `ref` (None for another record) and its entries: the case
     events, and the petition it was registered on with that petition's updates. A case this
-    unit took over (`ref` its key) is investigated here the same way."""
+    unit took over (`ref` its key) is investigated here the same way. `fir`: the FIR's view,
+    when the caller read it already."""
     node = station(request)
-    fir = node.index.lookups.fir(ref)
+    fir = fir or node.index.lookups.fir(ref)
     took = transfer_view.taken_over(request, ref) if fir is None else None
     if fir is None:
         if took is None:
@@ -419,6 +422,8 @@ def _case_page(
     ref = took.case_key if took else record_ref(node.ledger.body(history[0].index)) or ref
     unsealed = _may_unseal(officer, node)
     view = views.unsealed_view(node, ref) if unsealed else views.current_view(node, ref)
+    kind = history[0].kind
+    fir_view = node.index.lookups.fir(ref) if kind == "fir" else None
     work, work_indexes = _casework(
         request,
         officer,
@@ -426,11 +431,10 @@ def _case_page(
         action=action,
         transfer_command=transfer_command,
         transferred=transferred,
+        fir=fir_view,
     )
     record = [took.ledger_index] if took else _record_indexes(node, ref, view)
     items, proofs = timeline(node, [*record, *work_indexes])
-    kind = history[0].kind
-    fir_view = node.index.lookups.fir(ref) if kind == "fir" else None
     return render(
         request,
         "case.html",
