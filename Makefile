@@ -29,7 +29,12 @@ bench: $(STAMP)
 	$(BIN)/python -m simulations.bench_register
 	$(BIN)/python -m simulations.bench_sim
 	$(BIN)/python -m simulations.bench_aggregate
+	$(BIN)/python -m simulations.bench_mo
 	$(BIN)/python -m simulations.bench_national_search --queries 100
+	$(BIN)/python -m simulations.bench_person_search_pg
+	$(BIN)/python -m simulations.bench_fingerprints
+	$(BIN)/python -m simulations.bench_linkage
+	$(BIN)/python -m simulations.bench_faces
 
 # The long drills the suite runs short: 100 SIGKILLs of a writer mid-append, 50 of a replicator
 # mid-batch, and the fuzzers (API, forms, gRPC) with 500 examples each.

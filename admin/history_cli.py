@@ -15,6 +15,9 @@ the modus operandi of accused (docs/investigation.md, "History sheets, known off
     cctns case mo "FIR No. 12/2026" --accused A1 [--accused A2] [--time night] [--place house]
         [--entry door_lock_broken] [--taken gold_ornaments] [--weapon knife]
         [--vehicle motorcycle] [--note TEXT]
+    cctns case similar "FIR No. 12/2026" [--limit 10]     cases like it in this station's
+    cctns case similar "entry:window_grill_removed night almirah chisel"   ... or like these
+        (docs/mo-search.md; across the district or state: cctns peer search --kind similar)
 
 Every command writes nothing when anything is wrong and lists every problem.
 """
@@ -26,7 +29,9 @@ import os
 from typing import Any
 
 from admin.common import command, emit, open_station, subcommands
+from ledger.errors import InputError
 from node.index import history as register_index
+from node.index import similar
 from node.records import history as rules
 from node.records.validation import format_time
 from node.station import casework, history
@@ -172,6 +177,33 @@ def cmd_mo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similar(args: argparse.Namespace) -> int:
+    with open_station(args.data_dir) as station:
+        engine = station.index.engine
+        key = similar.case_key(engine, args.case.strip())
+        query = (
+            similar.query_case(engine, key) if key is not None else similar.query_text(args.case)
+        )
+        if not query.terms:
+            raise InputError(
+                f"{args.case!r} is no case of this station, nor MO attributes or words to match"
+            )
+        found = similar.similar(engine, query, limit=args.limit)
+    emit(
+        [
+            {
+                "fir_number": c.fir_number,
+                "score": c.score,
+                "crime_head": c.crime_head,
+                "mo": register_index.mo_text(c.mo),
+                "shared": [similar.mo_label(t) for t in c.shared],
+            }
+            for c in found
+        ]
+    )
+    return 0
+
+
 def _officer(sub: argparse.ArgumentParser) -> None:
     default = os.environ.get("CCTNS_OFFICER")
     sub.add_argument(
@@ -205,6 +237,9 @@ def register_case(case: Any) -> None:
     _officer(sub)
     sub.add_argument("--accused", action="append", required=True, help="an accused code (A1)")
     _mo_options(sub)
+    sub = command(case, "similar", cmd_similar, "cases like a case, or like an MO and words")
+    sub.add_argument("case", help='"FIR No. 12/2026", or "entry:window_grill_removed night ..."')
+    sub.add_argument("--limit", type=int, default=10)
 
 
 def register(groups: Any) -> None:

@@ -11,6 +11,7 @@ Must never: build an entry without the asking officer and case (`check_context` 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Final
 
@@ -49,6 +50,10 @@ def check_context(context: federation_pb2.QueryContext) -> federation_pb2.QueryC
 def describe_search(request: federation_pb2.SearchRequest) -> str:
     """A search as its audit entry names it: the query, and the age range when given."""
     text = request.query
+    if request.probe:
+        # The probe is named, never kept: its digest lets an auditor match it to a copy.
+        digest = hashlib.sha256(request.probe).hexdigest()
+        text = f"{text} (probe sha256:{digest})".strip()
     if request.age_min or request.age_max:
         text += f" (age {request.age_min or ''}-{request.age_max or ''})"
     return text

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import grpc
 import trio
 
+from federation.blobs import join_blob_chunks
 from federation.grpc_server import MAX_MESSAGE_BYTES
 from federation.interfaces import DEFAULT_BATCH_SIZE, PeerAddress
 from federation.status import error_for
@@ -161,6 +162,16 @@ class GrpcPeerClient:
         return await self._run(
             functools.partial(self._unary, self._stub.HitNoHit, request), timeout
         )
+
+    async def get_blob(self, origin: str, digest: str, *, timeout: float) -> bytes:
+        request = federation_pb2.BlobRequest(origin=origin, digest=digest)
+
+        def collect(deadline: float) -> bytes:
+            return join_blob_chunks(
+                list(self._stub.GetBlob(request, timeout=deadline)), self.node_id
+            )
+
+        return await self._run(collect, timeout)
 
     async def transfer_zero_fir(
         self, handover: federation_pb2.ZeroFirHandover, *, timeout: float

@@ -55,6 +55,7 @@ _METHODS = (
     _Method("FetchRecord", federation_pb2.RecordRequest, federation_pb2.RecordResponse),
     _Method("Search", federation_pb2.SearchRequest, federation_pb2.SearchResponse),
     _Method("HitNoHit", federation_pb2.HitRequest, federation_pb2.HitResponse),
+    _Method("GetBlob", federation_pb2.BlobRequest, federation_pb2.BlobChunk, True),
     _Method("TransferZeroFir", federation_pb2.ZeroFirHandover, federation_pb2.ZeroFirAcceptance),
     _Method("TransferCase", federation_pb2.CaseHandover, federation_pb2.CaseAcceptance),
     _Method(

@@ -95,6 +95,11 @@ class PeerClient(Protocol):
         self, request: federation_pb2.HitRequest, *, timeout: float
     ) -> federation_pb2.HitResponse: ...
 
+    async def get_blob(self, origin: str, digest: str, *, timeout: float) -> bytes:
+        """The bytes of a blob an entry of `origin` names (GetBlob's chunks joined; the caller
+        checks them against the digest: federation/blobs.py)."""
+        ...
+
     async def transfer_zero_fir(
         self, handover: federation_pb2.ZeroFirHandover, *, timeout: float
     ) -> federation_pb2.ZeroFirAcceptance: ...
@@ -182,8 +187,14 @@ class LocalNode(Protocol):
         """Answers from the own index and, on an aggregating node, from every replica."""
         ...
 
-    def hits(self, identifier_type: str, value: str) -> list[str]:
-        """References of records matching an identifier (no record content)."""
+    def hits(self, identifier_type: str, value: str, *, probe: bytes = b"") -> list[str]:
+        """References of records matching an identifier (no record content); `probe` is the
+        print of a "chance_print" question."""
+        ...
+
+    def blob(self, origin: str, digest: str) -> bytes:
+        """The blob `digest` held here for entries of `origin` (the node's own or a replica's):
+        a photo or a fingerprint slip; NotFound when this node does not hold it."""
         ...
 
     def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:

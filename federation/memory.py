@@ -37,6 +37,7 @@ import trio
 import trio.testing
 from google.protobuf.message import DecodeError, Message
 
+from federation.blobs import join_blob_chunks
 from federation.interfaces import DEFAULT_BATCH_SIZE, PeerIdentity
 from federation.service import MAX_ENTRIES_PER_REQUEST, PeerService
 from federation.status import error_for, reply_for
@@ -296,7 +297,7 @@ def _serve(
         ) from None
     try:
         answer = getattr(service, method)(caller, request)
-        if method == "get_entries":
+        if method in ("get_entries", "get_blob"):
             return [batch.SerializeToString() for batch in answer]
         assert isinstance(answer, Message)
         return answer.SerializeToString()
@@ -318,6 +319,7 @@ _METHODS: Final[dict[str, tuple[type[Message], type[Message]]]] = {
     "fetch_record": (federation_pb2.RecordRequest, federation_pb2.RecordResponse),
     "search": (federation_pb2.SearchRequest, federation_pb2.SearchResponse),
     "hit_no_hit": (federation_pb2.HitRequest, federation_pb2.HitResponse),
+    "get_blob": (federation_pb2.BlobRequest, federation_pb2.BlobChunk),
     "transfer_zero_fir": (federation_pb2.ZeroFirHandover, federation_pb2.ZeroFirAcceptance),
     "transfer_case": (federation_pb2.CaseHandover, federation_pb2.CaseAcceptance),
     "get_revocations": (federation_pb2.RevocationsRequest, federation_pb2.RevocationsResponse),
@@ -448,6 +450,14 @@ class MemoryPeerClient:
         self, request: federation_pb2.HitRequest, *, timeout: float
     ) -> federation_pb2.HitResponse:
         return await self._unary("hit_no_hit", request, federation_pb2.HitResponse, timeout)
+
+    async def get_blob(self, origin: str, digest: str, *, timeout: float) -> bytes:
+        request = federation_pb2.BlobRequest(origin=origin, digest=digest)
+        raws = await self._call("get_blob", request, timeout)
+        assert isinstance(raws, list)
+        return join_blob_chunks(
+            [_parse(federation_pb2.BlobChunk, raw, self._target) for raw in raws], self._target
+        )
 
     async def transfer_zero_fir(
         self, handover: federation_pb2.ZeroFirHandover, *, timeout: float

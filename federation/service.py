@@ -44,6 +44,8 @@ only through `LocalNode`, and is synchronous and thread-safe as that is.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -106,15 +108,34 @@ ACCESS: Final[Mapping[str, Access]] = {
 _NO_ACCESS: Final = Access(full_records=False, hit_no_hit=False, zero_fir=False)
 
 # "history": history-sheeted persons by name; "mo": accused by their modus operandi
-# (node/records/history.py).
-SEARCH_KINDS: Final = ("person", "vehicle", "property", "case", "history", "mo")
+# (node/records/history.py); "similar": cases like a case (its number) or like the MO and words
+# asked (docs/mo-search.md).
+SEARCH_KINDS: Final = (
+    "person",
+    "vehicle",
+    "property",
+    "case",
+    "history",
+    "mo",
+    "similar",
+    "face",
+    "fingerprint",
+)
+# Search kinds that search by a probe (SearchRequest.probe: an image, a template) rather than by
+# text: the query is then optional, and the audit entry names the probe by its SHA-256.
+PROBE_KINDS: Final = ("face", "fingerprint")
 HIT_IDENTIFIER_TYPES: Final = (
     "vehicle_registration",
     "engine_number",
     "chassis_number",
     "person_name",
     "fir",
+    "chance_print",
 )
+# Identifier types asked by a probe (HitRequest.probe: a chance print's image or template); the
+# value is then optional (the asker's own reference for the print), the audit names the probe by
+# its SHA-256.
+HIT_PROBE_TYPES: Final = ("chance_print",)
 #: What an officer may watch (docs/watch.md): a person by name, a vehicle by registration,
 #: engine or chassis number, a property item by an identifier (IMEI, serial), a phone number.
 WATCH_KINDS: Final = ("person", "vehicle", "property", "phone")
@@ -133,6 +154,9 @@ _LEAF_FRAMING: Final = 6
 # (clients ask for long ranges in parts), so one call cannot hold a server thread for minutes.
 MAX_ENTRIES_PER_REQUEST: Final = 50_000
 MAX_AGE: Final = 150
+# One BlobChunk carries at most this many bytes of a blob (well under gRPC's message limit).
+BLOB_CHUNK_BYTES: Final = 1024 * 1024
+BLOB_DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 
 
 def access_for(role: str) -> Access:
@@ -377,6 +401,20 @@ class PeerService:
             witnessed=self._witnessed(self.node.log(), receipt.index + 1),
         )
 
+    def get_blob(
+        self, caller: PeerIdentity, request: federation_pb2.BlobRequest
+    ) -> Iterator[federation_pb2.BlobChunk]:
+        """A blob an entry names (a photo, a fingerprint slip), in chunks of BLOB_CHUNK_BYTES,
+        the first with the whole size. Like GetEntries, for nodes entitled to full records (a
+        replica fetching what its entries name); the asker checks the bytes against the digest
+        it holds from a verified entry, so this node's word is not needed for them."""
+        self.node.check_request(request)
+        self._require_full(caller, "read blobs")
+        if not BLOB_DIGEST.match(request.digest):
+            raise InputError("a blob digest is 64 lowercase hexadecimal digits (SHA-256)")
+        data = self.node.blob(request.origin, request.digest)
+        return _blob_chunks(data)
+
     def hit_no_hit(
         self, caller: PeerIdentity, request: federation_pb2.HitRequest
     ) -> federation_pb2.HitResponse:
@@ -390,10 +428,17 @@ class PeerService:
             raise InputError(
                 f"identifier type {kind!r} is not one of {', '.join(HIT_IDENTIFIER_TYPES)}"
             )
-        value = _clean(request.value, "identifier")
+        if kind in HIT_PROBE_TYPES:
+            if not request.probe:
+                raise InputError(f"a {kind} hit/no-hit question needs a probe (the print)")
+            value = request.value.strip()
+            digest = hashlib.sha256(request.probe).hexdigest()
+            asked = f"{value} (probe sha256:{digest})".strip()
+        else:
+            value = asked = _clean(request.value, "identifier")
         context = check_context(request.context)
-        refs = list(dict.fromkeys(self.node.hits(kind, value)))[:MAX_HIT_REFS]
-        audit = audit_entry(caller.node_id, context, f"hit:{kind}", value, refs, full_record=False)
+        refs = list(dict.fromkeys(self.node.hits(kind, value, probe=request.probe)))[:MAX_HIT_REFS]
+        audit = audit_entry(caller.node_id, context, f"hit:{kind}", asked, refs, full_record=False)
         receipt, handovers = self._self_anchored_receipt(audit)
         return federation_pb2.HitResponse(
             hit=bool(refs),
@@ -690,11 +735,17 @@ def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.Searc
     problems: list[str] = []
     if request.kind not in SEARCH_KINDS:
         problems.append(f"search kind {request.kind!r} is not one of {', '.join(SEARCH_KINDS)}")
-    try:
-        query = _clean(request.query, "search query")
-    except InputError as exc:
-        problems.append(str(exc))
-        query = ""
+    query = ""
+    if request.kind in PROBE_KINDS:
+        if not request.probe:
+            problems.append(f"a {request.kind} search needs a probe (the image to search by)")
+        if request.query.strip():
+            query = request.query.strip()
+    else:
+        try:
+            query = _clean(request.query, "search query")
+        except InputError as exc:
+            problems.append(str(exc))
     if request.limit > MAX_SEARCH_LIMIT:
         problems.append(f"a search returns at most {MAX_SEARCH_LIMIT} hits, not {request.limit}")
     if request.age_min > MAX_AGE or request.age_max > MAX_AGE:
@@ -710,3 +761,12 @@ def _check_search(request: federation_pb2.SearchRequest) -> federation_pb2.Searc
     checked.query = query
     checked.limit = request.limit or DEFAULT_SEARCH_LIMIT
     return checked
+
+
+def _blob_chunks(data: bytes) -> Iterator[federation_pb2.BlobChunk]:
+    """`data` as BlobChunks of at most BLOB_CHUNK_BYTES, the first carrying the total size."""
+    for start in range(0, max(len(data), 1), BLOB_CHUNK_BYTES):
+        chunk = federation_pb2.BlobChunk(data=data[start : start + BLOB_CHUNK_BYTES])
+        if start == 0:
+            chunk.total_size = len(data)
+        yield chunk

@@ -30,16 +30,18 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from federation import tls
+from federation.blobs import BlobFollower, follow_blobs_forever
 from federation.fanout import FederatedSearchResult
 from federation.gossip import GossipBook
 from federation.grpc_client import GrpcPeerClient
 from federation.grpc_server import PeerServicer, start_server
-from federation.interfaces import PeerAddress, PeerIdentity
+from federation.interfaces import PeerAddress, PeerClient, PeerIdentity
 from federation.metrics import OfficeStatus, ReplicaContact, office_statuses, replica_figures
-from federation.replicas import ReplicaSet
+from federation.replicas import Replica, ReplicaSet
 from federation.replication import (
     Alert,
     Progress,
+    ReplicaFollower,
     Witness,
     recover_from_parent,
     resync_own_log,
@@ -64,10 +66,12 @@ from node.config import DataDir, StandbyConfig
 from node.metrics import NodeFigures, node_registry
 from node.peers.clients import Peers, hand_over_case, hand_over_zero_fir
 from node.peers.directory import NodeDirectory, announce_to_parent, refresh_from_parent
+from node.peers.faces import on_blob_held
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.peers.standby import Standby
 from node.station import audit as station_audit
+from node.station import photos
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.scrub import (
     SCRUB_CHUNK,
@@ -266,6 +270,20 @@ async def _talk_to_parent(parts: NodeParts, parent_id: str, *, first: bool) -> N
         log.warning("directory: parent %s: %s", parent_id, exc)
     finally:
         client.close()
+
+
+async def _follow_blobs(
+    parts: NodeParts, follower: ReplicaFollower, client: PeerClient, poll_interval: float
+) -> None:
+    """Fetches the photos (and other blobs) the replica's verified entries name, checked against
+    their digests, into the node's blob store; their faces into its gallery
+    (federation/blobs.py, docs/photos.md)."""
+    blobs = parts.station.blobs
+    station = parts.station
+    keeper = BlobFollower(
+        Replica(follower), blobs, on_stored=on_blob_held(lambda: photos.gallery(station), blobs)
+    )
+    await follow_blobs_forever(keeper, client, poll_interval=poll_interval)
 
 
 async def _gossip_forever(peers: Peers, interval: float) -> None:
@@ -532,6 +550,7 @@ async def serve(
                                 on_progress=contact.on_progress,
                             )
                         )
+                        nursery.start_soon(_follow_blobs, parts, follower, client, poll_interval)
                 nursery.start_soon(_exchange_revocations, parts, clients, revocation_interval)
 
                 async def follow_child(child: PeerAddress) -> None:
@@ -543,10 +562,11 @@ async def serve(
                     client = parts.peers.client(child)
                     clients.append(client)
                     log.info("following %s (from the directory)", child.node_id)
+                    child_follower = parts.replicas.follow(child.origin, child.ledger_key)
                     await nursery.start(
                         functools.partial(
                             follow_forever,
-                            parts.replicas.follow(child.origin, child.ledger_key),
+                            child_follower,
                             client,
                             poll_interval=poll_interval,
                             max_backoff=retry_cap,
@@ -554,6 +574,7 @@ async def serve(
                             on_progress=contact.on_progress,
                         )
                     )
+                    nursery.start_soon(_follow_blobs, parts, child_follower, client, poll_interval)
 
                 nursery.start_soon(
                     _keep_directory, parts, revocation_interval, follow_child, clients
@@ -657,6 +678,11 @@ async def serve_standby(
         standby.close()
 
 
+# A face search's deadline: each office answering embeds the probe (about a quarter of a second
+# on a loaded two-core node, a few seconds when the slower detector is needed) before it looks.
+FACE_SEARCH_DEADLINE = 10.0
+
+
 def web_context(
     data_dir: DataDir,
     station: Station,
@@ -665,9 +691,24 @@ def web_context(
 ) -> WebContext:
     """What the web UI needs from the node: accounts, session secret, and the federation as a
     search and a Zero FIR hand-over (None on a node with no federation)."""
-    search = hand_over = transfer_case = None
+    search = hand_over = transfer_case = face_search = None
     if peers is not None:
         federation = peers
+
+        async def face_search(
+            probe: bytes, officer_id: str, case_ref: str, purpose: str
+        ) -> FederatedSearchResult:
+            """A search by photo asked of the offices this node knows (docs/photos.md): each
+            embeds the probe and ranks its photos, audited there like every search."""
+            request = federation_pb2.SearchRequest(
+                kind="face",
+                probe=probe,
+                limit=20,
+                context=federation_pb2.QueryContext(
+                    officer_id=officer_id, purpose=purpose, case_ref=case_ref
+                ),
+            )
+            return await federation.search(request, deadline=FACE_SEARCH_DEADLINE)
 
         async def search(kind: str, query: str, officer_id: str) -> FederatedSearchResult:
             request = federation_pb2.SearchRequest(
@@ -695,6 +736,7 @@ def web_context(
         accounts=accounts_for(data_dir),
         secret=session_secret(data_dir),
         federated_search=search,
+        federated_face_search=face_search,
         transfer_zero_fir=hand_over,
         transfer_case=transfer_case,
         data_dir=data_dir.path,

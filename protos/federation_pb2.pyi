@@ -407,12 +407,15 @@ class SearchRequest(_message.Message):
     AGE_MAX_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """"person", "vehicle", "property", "case" """
     query: _builtins.str
     age_min: _builtins.int
     age_max: _builtins.int
     limit: _builtins.int
+    probe: _builtins.bytes
+    """"face", "fingerprint": the probe image or template"""
     @_builtins.property
     def context(self) -> Global___QueryContext: ...
     def __init__(
@@ -424,10 +427,11 @@ class SearchRequest(_message.Message):
         age_max: _builtins.int = ...,
         limit: _builtins.int = ...,
         context: Global___QueryContext | None = ...,
+        probe: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_max", b"age_max", "age_min", b"age_min", "context", b"context", "kind", b"kind", "limit", b"limit", "query", b"query"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_max", b"age_max", "age_min", b"age_min", "context", b"context", "kind", b"kind", "limit", b"limit", "probe", b"probe", "query", b"query"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -558,9 +562,12 @@ class HitRequest(_message.Message):
     IDENTIFIER_TYPE_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     CONTEXT_FIELD_NUMBER: _builtins.int
+    PROBE_FIELD_NUMBER: _builtins.int
     identifier_type: _builtins.str
-    """"vehicle_registration", "engine_number", "chassis_number", "person_name", "fir" """
+    """"vehicle_registration", "engine_number", "chassis_number", "person_name", "fir", "chance_print" """
     value: _builtins.str
+    probe: _builtins.bytes
+    """"chance_print": the print's image (or MCC1 template)"""
     @_builtins.property
     def context(self) -> Global___QueryContext: ...
     def __init__(
@@ -569,10 +576,11 @@ class HitRequest(_message.Message):
         identifier_type: _builtins.str = ...,
         value: _builtins.str = ...,
         context: Global___QueryContext | None = ...,
+        probe: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier_type", b"identifier_type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "identifier_type", b"identifier_type", "probe", b"probe", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1246,3 +1254,55 @@ class AlertResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AlertResponse: _TypeAlias = AlertResponse  # noqa: Y015
+
+@_typing.final
+class BlobRequest(_message.Message):
+    """A blob named by an entry of `origin` (a photo's `sha256`), asked of a node holding that log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    digest: _builtins.str
+    """lowercase hex SHA-256"""
+    @_builtins.property
+    def context(self) -> Global___QueryContext: ...
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        digest: _builtins.str = ...,
+        context: Global___QueryContext | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "digest", b"digest", "origin", b"origin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlobRequest: _TypeAlias = BlobRequest  # noqa: Y015
+
+@_typing.final
+class BlobChunk(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    total_size: _builtins.int
+    """the whole blob's size, in the first chunk"""
+    def __init__(
+        self,
+        *,
+        data: _builtins.bytes = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlobChunk: _TypeAlias = BlobChunk  # noqa: Y015

@@ -69,6 +69,11 @@ class PeerStub:
                 request_serializer=protos_dot_federation__pb2.SearchRequest.SerializeToString,
                 response_deserializer=protos_dot_federation__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.GetBlob = channel.unary_stream(
+                '/cctns.v1.Peer/GetBlob',
+                request_serializer=protos_dot_federation__pb2.BlobRequest.SerializeToString,
+                response_deserializer=protos_dot_federation__pb2.BlobChunk.FromString,
+                _registered_method=True)
         self.HitNoHit = channel.unary_unary(
                 '/cctns.v1.Peer/HitNoHit',
                 request_serializer=protos_dot_federation__pb2.HitRequest.SerializeToString,
@@ -169,6 +174,14 @@ class PeerServicer:
 
     def Search(self, request, context):
         """Person / vehicle / property / case search in this node's index (and its replicas).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBlob(self, request, context):
+        """The bytes of a blob (a photo, a fingerprint slip) an entry of `origin` names by its SHA-256,
+        in chunks; the asker checks the digest (docs/photos.md).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -285,6 +298,11 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=protos_dot_federation__pb2.SearchRequest.FromString,
                     response_serializer=protos_dot_federation__pb2.SearchResponse.SerializeToString,
+            ),
+            'GetBlob': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetBlob,
+                    request_deserializer=protos_dot_federation__pb2.BlobRequest.FromString,
+                    response_serializer=protos_dot_federation__pb2.BlobChunk.SerializeToString,
             ),
             'HitNoHit': grpc.unary_unary_rpc_method_handler(
                     servicer.HitNoHit,
@@ -526,6 +544,33 @@ class Peer:
             '/cctns.v1.Peer/Search',
             protos_dot_federation__pb2.SearchRequest.SerializeToString,
             protos_dot_federation__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBlob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/cctns.v1.Peer/GetBlob',
+            protos_dot_federation__pb2.BlobRequest.SerializeToString,
+            protos_dot_federation__pb2.BlobChunk.FromString,
             options,
             channel_credentials,
             insecure,

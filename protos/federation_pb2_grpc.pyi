@@ -47,6 +47,10 @@ class PeerStub:
     """One record by reference from the station that owns it, with proofs."""
     Search: _grpc.UnaryUnaryMultiCallable[_federation_pb2.SearchRequest, _federation_pb2.SearchResponse]
     """Person / vehicle / property / case search in this node's index (and its replicas)."""
+    GetBlob: _grpc.UnaryStreamMultiCallable[_federation_pb2.BlobRequest, _federation_pb2.BlobChunk]
+    """The bytes of a blob (a photo, a fingerprint slip) an entry of `origin` names by its SHA-256,
+    in chunks; the asker checks the digest (docs/photos.md).
+    """
     HitNoHit: _grpc.UnaryUnaryMultiCallable[_federation_pb2.HitRequest, _federation_pb2.HitResponse]
     """"Do you hold a record matching this identifier?" without the record (Pruem-style)."""
     TransferZeroFir: _grpc.UnaryUnaryMultiCallable[_federation_pb2.ZeroFirHandover, _federation_pb2.ZeroFirAcceptance]
@@ -94,6 +98,10 @@ class PeerAsyncStub(PeerStub):
     """One record by reference from the station that owns it, with proofs."""
     Search: _aio.UnaryUnaryMultiCallable[_federation_pb2.SearchRequest, _federation_pb2.SearchResponse]  # type: ignore[assignment]
     """Person / vehicle / property / case search in this node's index (and its replicas)."""
+    GetBlob: _aio.UnaryStreamMultiCallable[_federation_pb2.BlobRequest, _federation_pb2.BlobChunk]  # type: ignore[assignment]
+    """The bytes of a blob (a photo, a fingerprint slip) an entry of `origin` names by its SHA-256,
+    in chunks; the asker checks the digest (docs/photos.md).
+    """
     HitNoHit: _aio.UnaryUnaryMultiCallable[_federation_pb2.HitRequest, _federation_pb2.HitResponse]  # type: ignore[assignment]
     """"Do you hold a record matching this identifier?" without the record (Pruem-style)."""
     TransferZeroFir: _aio.UnaryUnaryMultiCallable[_federation_pb2.ZeroFirHandover, _federation_pb2.ZeroFirAcceptance]  # type: ignore[assignment]
@@ -180,6 +188,16 @@ class PeerServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_federation_pb2.SearchResponse, _abc.Awaitable[_federation_pb2.SearchResponse]]:
         """Person / vehicle / property / case search in this node's index (and its replicas)."""
+
+    @_abc_1.abstractmethod
+    def GetBlob(
+        self,
+        request: _federation_pb2.BlobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_federation_pb2.BlobChunk], _abc.AsyncIterator[_federation_pb2.BlobChunk]]:
+        """The bytes of a blob (a photo, a fingerprint slip) an entry of `origin` names by its SHA-256,
+        in chunks; the asker checks the digest (docs/photos.md).
+        """
 
     @_abc_1.abstractmethod
     def HitNoHit(

@@ -57,6 +57,9 @@ class EntryBody(_message.Message):
     DUTY_FIELD_NUMBER: _builtins.int
     PATROL_FIELD_NUMBER: _builtins.int
     CASE_TAKEOVER_FIELD_NUMBER: _builtins.int
+    PERSON_LINK_FIELD_NUMBER: _builtins.int
+    PHOTO_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_SLIP_FIELD_NUMBER: _builtins.int
     origin: _builtins.str
     """the log's origin line, e.g. cctns.in/kerala/ernakulam-city/ps-kalamassery"""
     index: _builtins.int
@@ -120,6 +123,12 @@ class EntryBody(_message.Message):
     def patrol(self) -> _records_pb2.PatrolEntry: ...
     @_builtins.property
     def case_takeover(self) -> _records_pb2.CaseTakeover: ...
+    @_builtins.property
+    def person_link(self) -> _records_pb2.PersonLink: ...
+    @_builtins.property
+    def photo(self) -> _records_pb2.Photo: ...
+    @_builtins.property
+    def fingerprint_slip(self) -> _records_pb2.FingerprintSlip: ...
     def __init__(
         self,
         *,
@@ -153,12 +162,15 @@ class EntryBody(_message.Message):
         duty: _records_pb2.DutyAssignment | None = ...,
         patrol: _records_pb2.PatrolEntry | None = ...,
         case_takeover: _records_pb2.CaseTakeover | None = ...,
+        person_link: _records_pb2.PersonLink | None = ...,
+        photo: _records_pb2.Photo | None = ...,
+        fingerprint_slip: _records_pb2.FingerprintSlip | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "patrol", b"patrol", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fingerprint_slip", b"fingerprint_slip", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "patrol", b"patrol", "person_link", b"person_link", "petition", b"petition", "petition_update", b"petition_update", "photo", b"photo", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "patrol", b"patrol", "petition", b"petition", "petition_update", b"petition_update", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment", b"amendment", "audit", b"audit", "beat", b"beat", "case_event", b"case_event", "case_takeover", b"case_takeover", "court_process", b"court_process", "disclosure", b"disclosure", "duty", b"duty", "fingerprint_slip", b"fingerprint_slip", "fir", b"fir", "general_diary", b"general_diary", "grievance", b"grievance", "grievance_update", b"grievance_update", "history_sheet", b"history_sheet", "imported_from", b"imported_from", "index", b"index", "ncr", b"ncr", "ncr_forwarding", b"ncr_forwarding", "node_event", b"node_event", "officer_id", b"officer_id", "origin", b"origin", "patrol", b"patrol", "person_link", b"person_link", "petition", b"petition", "petition_update", b"petition_update", "photo", b"photo", "process_step", b"process_step", "record", b"record", "replication_event", b"replication_event", "revocation", b"revocation", "service_request", b"service_request", "service_request_update", b"service_request_update", "written_at_ms", b"written_at_ms", "zero_fir_transfer", b"zero_fir_transfer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update", "court_process", "process_step", "ncr_forwarding", "history_sheet", "beat", "duty", "patrol", "case_takeover"]  # noqa: Y015
+    _WhichOneofReturnType_record: _TypeAlias = _typing.Literal["general_diary", "petition", "ncr", "fir", "amendment", "zero_fir_transfer", "node_event", "audit", "revocation", "disclosure", "replication_event", "petition_update", "case_event", "service_request", "service_request_update", "grievance", "grievance_update", "court_process", "process_step", "ncr_forwarding", "history_sheet", "beat", "duty", "patrol", "case_takeover", "person_link", "photo", "fingerprint_slip"]  # noqa: Y015
     _WhichOneofArgType_record: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_record) -> _WhichOneofReturnType_record | None: ...
 

@@ -1859,3 +1859,312 @@ class CaseTakeover(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseTakeover: _TypeAlias = CaseTakeover  # noqa: Y015
+
+@_typing.final
+class LinkedPerson(_message.Message):
+    """One person record as a link names it: the log that holds it, the person's id there and the
+    record naming them ("FIR No. 12/2026"), with the name as written, for a reader of the log.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORIGIN_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    RECORD_REF_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    origin: _builtins.str
+    """the log's origin line"""
+    person_id: _builtins.str
+    record_ref: _builtins.str
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        origin: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        record_ref: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "origin", b"origin", "person_id", b"person_id", "record_ref", b"record_ref"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LinkedPerson: _TypeAlias = LinkedPerson  # noqa: Y015
+
+@_typing.final
+class PersonLink(_message.Message):
+    """An officer's decision on whether two person records name one person (docs/linkage.md):
+    "confirm" (the same person), "reject" (two people), or "reverse" (the decision at ledger
+    index `reverses` of this log no longer holds). Record linkage proposed the pair with
+    `match_probability`, the figure shown to the officer (0 when the officer named the pair).
+    Never rewritten: a change of mind is a later entry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    FIRST_FIELD_NUMBER: _builtins.int
+    SECOND_FIELD_NUMBER: _builtins.int
+    MATCH_PROBABILITY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REVERSES_FIELD_NUMBER: _builtins.int
+    decision: _builtins.str
+    match_probability: _builtins.float
+    reason: _builtins.str
+    reverses: _builtins.int
+    @_builtins.property
+    def first(self) -> Global___LinkedPerson: ...
+    @_builtins.property
+    def second(self) -> Global___LinkedPerson: ...
+    def __init__(
+        self,
+        *,
+        decision: _builtins.str = ...,
+        first: Global___LinkedPerson | None = ...,
+        second: Global___LinkedPerson | None = ...,
+        match_probability: _builtins.float = ...,
+        reason: _builtins.str = ...,
+        reverses: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first", b"first", "second", b"second"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "first", b"first", "match_probability", b"match_probability", "reason", b"reason", "reverses", b"reverses", "second", b"second"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonLink: _TypeAlias = PersonLink  # noqa: Y015
+
+@_typing.final
+class Photo(_message.Message):
+    """A photograph kept with a record (docs/photos.md): of an arrested person ("arrest"), of an
+    unidentified body ("unidentified_body", the GD entry that records it) or of a missing person
+    ("missing_person", the petition that reports it). The entry holds the image's SHA-256; the
+    image lives in the node's blob store (node/station/blobs.py) and replicas fetch it by that
+    digest, checking it (federation GetBlob). Never rewritten: a better photo is a later entry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    RECORD_REF_FIELD_NUMBER: _builtins.int
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    BYTE_SIZE_FIELD_NUMBER: _builtins.int
+    TAKEN_AT_MS_FIELD_NUMBER: _builtins.int
+    TAKEN_BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    purpose: _builtins.str
+    """"arrest", "unidentified_body", "missing_person" """
+    record_ref: _builtins.str
+    """the record it belongs to: "FIR No. 12/2026", "GD 2026-11-28/14", "PET/2026/000123" """
+    person_id: _builtins.str
+    """the person photographed (Person.person_id), when the record names them"""
+    subject: _builtins.str
+    """who is shown, as the record names them ("Muhammed Shafi M.", "unidentified body")"""
+    sha256: _builtins.str
+    """lowercase hex digest of the image bytes"""
+    content_type: _builtins.str
+    """"image/jpeg", "image/png" """
+    byte_size: _builtins.int
+    taken_at_ms: _builtins.int
+    taken_by: _builtins.str
+    """the officer who took the photo"""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        purpose: _builtins.str = ...,
+        record_ref: _builtins.str = ...,
+        person_id: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        byte_size: _builtins.int = ...,
+        taken_at_ms: _builtins.int = ...,
+        taken_by: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["byte_size", b"byte_size", "content_type", b"content_type", "note", b"note", "person_id", b"person_id", "purpose", b"purpose", "record_ref", b"record_ref", "sha256", b"sha256", "subject", b"subject", "taken_at_ms", b"taken_at_ms", "taken_by", b"taken_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Photo: _TypeAlias = Photo  # noqa: Y015
+
+@_typing.final
+class StoredBlob(_message.Message):
+    """A blob in the node's blob store (node/station/blobs.py) named by an entry: replicas fetch
+    every message with a `sha256` beside its `content_type` (federation/blobs.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHA256_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    sha256: _builtins.str
+    """lowercase hex digest of the bytes"""
+    content_type: _builtins.str
+    """"image/png", "image/jpeg", "application/octet-stream" """
+    def __init__(
+        self,
+        *,
+        sha256: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "sha256", b"sha256"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoredBlob: _TypeAlias = StoredBlob  # noqa: Y015
+
+@_typing.final
+class FingerprintImpression(_message.Message):
+    """One finger's impression on a fingerprint slip (docs/fingerprints.md). The image and the
+    minutiae template live in the node's blob store, named here by their SHA-256.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINGER_FIELD_NUMBER: _builtins.int
+    IMAGE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    MINUTIAE_FIELD_NUMBER: _builtins.int
+    finger: _builtins.int
+    """NIST finger position: 1 right thumb ... 10 left little; 0 unknown (a chance print)"""
+    minutiae: _builtins.int
+    """how many minutiae the template holds"""
+    @_builtins.property
+    def image(self) -> Global___StoredBlob:
+        """the scanned impression: PNG or JPEG"""
+
+    @_builtins.property
+    def template(self) -> Global___StoredBlob:
+        """the minutiae template ("MCC1" bytes, node/records/fingerprints/mcc.py)"""
+
+    def __init__(
+        self,
+        *,
+        finger: _builtins.int = ...,
+        image: Global___StoredBlob | None = ...,
+        template: Global___StoredBlob | None = ...,
+        minutiae: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["image", b"image", "template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finger", b"finger", "image", b"image", "minutiae", b"minutiae", "template", b"template"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FingerprintImpression: _TypeAlias = FingerprintImpression  # noqa: Y015
+
+@_typing.final
+class TenPrint(_message.Message):
+    """A ten-print slip: the prints of a person taken by the police (an arrested or convicted person)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSON_ID_FIELD_NUMBER: _builtins.int
+    RECORD_REF_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    person_id: _builtins.str
+    """the person (Person.person_id) of the record"""
+    record_ref: _builtins.str
+    """the record naming them: "FIR No. 12/2026" """
+    subject: _builtins.str
+    """the person's name as the record writes it"""
+    def __init__(
+        self,
+        *,
+        person_id: _builtins.str = ...,
+        record_ref: _builtins.str = ...,
+        subject: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["person_id", b"person_id", "record_ref", b"record_ref", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TenPrint: _TypeAlias = TenPrint  # noqa: Y015
+
+@_typing.final
+class ChancePrint(_message.Message):
+    """A chance print: a latent print lifted at a scene of crime."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_REF_FIELD_NUMBER: _builtins.int
+    PLACE_FIELD_NUMBER: _builtins.int
+    LIFTED_BY_FIELD_NUMBER: _builtins.int
+    LIFTED_AT_MS_FIELD_NUMBER: _builtins.int
+    case_ref: _builtins.str
+    """the case: "FIR No. 12/2026" """
+    place: _builtins.str
+    """where on the scene it was lifted ("window pane, rear door")"""
+    lifted_by: _builtins.str
+    """the officer or fingerprint expert who lifted it"""
+    lifted_at_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        case_ref: _builtins.str = ...,
+        place: _builtins.str = ...,
+        lifted_by: _builtins.str = ...,
+        lifted_at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_ref", b"case_ref", "lifted_at_ms", b"lifted_at_ms", "lifted_by", b"lifted_by", "place", b"place"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChancePrint: _TypeAlias = ChancePrint  # noqa: Y015
+
+@_typing.final
+class FingerprintSlip(_message.Message):
+    """A fingerprint slip (docs/fingerprints.md): a person's ten-print or a chance print from a scene,
+    with one impression per finger (a chance print: one, finger unknown). Never rewritten: a new
+    slip is a later entry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEN_PRINT_FIELD_NUMBER: _builtins.int
+    CHANCE_PRINT_FIELD_NUMBER: _builtins.int
+    IMPRESSIONS_FIELD_NUMBER: _builtins.int
+    MATCHER_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    matcher: _builtins.str
+    """the template format and matcher: "mcc1" """
+    note: _builtins.str
+    @_builtins.property
+    def ten_print(self) -> Global___TenPrint: ...
+    @_builtins.property
+    def chance_print(self) -> Global___ChancePrint: ...
+    @_builtins.property
+    def impressions(self) -> _containers.RepeatedCompositeFieldContainer[Global___FingerprintImpression]: ...
+    def __init__(
+        self,
+        *,
+        ten_print: Global___TenPrint | None = ...,
+        chance_print: Global___ChancePrint | None = ...,
+        impressions: _abc.Iterable[Global___FingerprintImpression] | None = ...,
+        matcher: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chance_print", b"chance_print", "slip", b"slip", "ten_print", b"ten_print"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chance_print", b"chance_print", "impressions", b"impressions", "matcher", b"matcher", "note", b"note", "slip", b"slip", "ten_print", b"ten_print"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_slip: _TypeAlias = _typing.Literal["ten_print", "chance_print"]  # noqa: Y015
+    _WhichOneofArgType_slip: _TypeAlias = _typing.Literal["slip", b"slip"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_slip) -> _WhichOneofReturnType_slip | None: ...
+
+Global___FingerprintSlip: _TypeAlias = FingerprintSlip  # noqa: Y015

@@ -115,13 +115,12 @@ def _copy(body: ledger_pb2.EntryBody) -> ledger_pb2.EntryBody:
     return fresh
 
 
-def build_person_index(
-    workdir: Path, persons: int
-) -> tuple[RecordIndex, list[records_pb2.Person], dict[str, float]]:
-    """An index of FIRs holding `persons` people; returns it, the people, and insert rates."""
+def person_entries(
+    persons: int, origin: str = ORIGIN
+) -> tuple[list[IndexedEntry], list[records_pb2.Person]]:
+    """Synthetic FIRs (seed 11, Kalamassery) holding `persons` named people, as ledger entries
+    of `origin`."""
     source = SyntheticRecords(11, "Ernakulam City", "Kalamassery")
-    url = f"sqlite:///{workdir / 'persons.sqlite3'}"
-    index = RecordIndex(url)
     people: list[records_pb2.Person] = []
     entries: list[IndexedEntry] = []
     start = datetime(2025, 1, 1, tzinfo=IST)
@@ -140,10 +139,20 @@ def build_person_index(
             if entry.person.name:
                 people.append(entry.person)
         body = ledger_pb2.EntryBody(
-            origin=ORIGIN, index=position, written_at_ms=utc_ms(when), officer_id="PEN1", fir=fir
+            origin=origin, index=position, written_at_ms=utc_ms(when), officer_id="PEN1", fir=fir
         )
         entries.append(IndexedEntry(position, body))
         position += 1
+    return entries, people
+
+
+def build_person_index(
+    workdir: Path, persons: int, url: str | None = None
+) -> tuple[RecordIndex, list[records_pb2.Person], dict[str, float]]:
+    """An index of FIRs holding `persons` people (at `url`, else an SQLite file in `workdir`);
+    returns it, the people, and insert rates."""
+    entries, people = person_entries(persons)
+    index = RecordIndex(url or f"sqlite:///{workdir / 'persons.sqlite3'}")
     chunk = 2000
     seconds = 0.0
     for begin in range(0, len(entries), chunk):
@@ -209,9 +218,11 @@ def misspell(name: str, rng: random.Random) -> str:
     return name.lower()
 
 
-def bench_search(
-    index: RecordIndex, people: list[records_pb2.Person], queries: int, workdir: Path
-) -> dict[str, float]:
+def search_queries(
+    index: RecordIndex, people: list[records_pb2.Person], queries: int
+) -> tuple[random.Random, list[tuple[str, str, int | None, int | None]]]:
+    """The benchmark's queries: (person id, query, age_min, age_max), and the generator that
+    made them (the baseline draws from it next)."""
     rng = random.Random(5)
     # Persons the law withholds (victims of sexual offences, children) are never found by
     # name: they are not searched for.
@@ -222,18 +233,28 @@ def bench_search(
             ).scalars()
         )
     targets = rng.sample([p for p in people if p.person_id not in withheld], queries)
-    latencies: list[float] = []
-    found = 0
+    out: list[tuple[str, str, int | None, int | None]] = []
     for person in targets:
         # As officers search: a misspelt name, the relative's name when known, an age range.
         query = misspell(person.name, rng)
         if person.relative_name:
             query += f" {person.relation or 'S/o'} {person.relative_name}"
         low, high = (person.age - 3, person.age + 3) if person.age else (None, None)
+        out.append((person.person_id, query, low, high))
+    return rng, out
+
+
+def bench_search(
+    index: RecordIndex, people: list[records_pb2.Person], queries: int, workdir: Path
+) -> dict[str, float]:
+    rng, asked = search_queries(index, people, queries)
+    latencies: list[float] = []
+    found = 0
+    for person_id, query, low, high in asked:
         start = time.perf_counter()
         hits = index.search.persons(query, limit=20, age_min=low, age_max=high)
         latencies.append(time.perf_counter() - start)
-        if any(hit.person_id == person.person_id for hit in hits):
+        if any(hit.person_id == person_id for hit in hits):
             found += 1
     # Baseline: a primary-key lookup on the same database file.
     db = sqlite3.connect(workdir / "persons.sqlite3")

@@ -745,7 +745,10 @@ def _explain(
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
-        for took, t, statements in slow:
+        for took, t, timed in slow:
+            # Only queries can be explained (not the search's "SET LOCAL jit = off", which a
+            # loaded machine may make the slowest statement of a fast search).
+            statements = [s for s in timed if s[1].lstrip().upper().startswith(("SELECT", "WITH"))]
             if not statements:
                 continue
             seconds, statement, parameters = max(statements, key=lambda s: s[0])

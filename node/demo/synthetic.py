@@ -1,6 +1,7 @@
 """Realistic synthetic police-station records for Kerala, for tests, demos and simulations.
 
-Names, places, vehicles, offences and NDPS quantities come from `node/demo/seeddata/*.json`;
+Names (given and house names with realistic frequencies: `node/demo/kerala_names.py`), places,
+vehicles, offences and NDPS quantities come from `node/demo/seeddata/*.json`;
 sections come from `node.records.laws` and are valid and in force for the offence date (IPC
 before 1 July 2024, BNS from then on; an unnatural death's inquest under CrPC s.174 before that
 day, BNSS s.194 from it). Output is deterministic for a given seed, district and station.
@@ -40,6 +41,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from ledger.errors import InputError
+from node.demo.kerala_names import kerala_names
 from node.records import withholding
 from node.records.laws import BNS_COMMENCEMENT, statutes
 from protos import records_pb2
@@ -217,6 +219,7 @@ class SyntheticRecords:
         self.station = station
         self._rng = random.Random(seed)
         self._names: dict[str, Any] = _seed("names.json")
+        self._kerala = kerala_names()
         self._places: dict[str, Any] = _seed("places.json")
         self._vehicles: dict[str, Any] = _seed("vehicles.json")
         self._offences: dict[str, Any] = _seed("offences.json")
@@ -245,11 +248,20 @@ class SyntheticRecords:
         return name
 
     def _given(self, community: str, sex: str) -> str:
-        return str(self._rng.choice(self._names["given"][community][sex]))
+        """A given name by its frequency (node/demo/kerala_names.py), written as one record
+        would write it (a compound joined or apart)."""
+        ranked = self._kerala.given[(community, sex)]
+        return self._kerala.written(ranked.draw(self._rng), self._rng)
 
-    def _styled(self, given: str, house: str, father: str) -> str:
-        """Kerala styles: "K. Raju", "Raju K.", "Sreekumar P.S.", or the bare given name."""
+    def _house(self, community: str) -> str:
+        return self._kerala.houses[community].draw(self._rng)
+
+    def _styled(self, given: str, house: str, father: str, community: str) -> str:
+        """Kerala styles: "K. Raju", "Raju K.", "Sreekumar P.S.", the bare given name, or the
+        father's given name after one's own ("Arjun Suresh", "Biju Joseph")."""
         initials = [house[0].upper(), father[0].upper()]
+        if self._rng.random() < self._kerala.father_as_surname[community]:
+            return f"{given} {self._kerala.surname_of(father, community)}"
         style = self._rng.random()
         if style < 0.3:
             return f"{initials[0]}. {given}"
@@ -260,10 +272,11 @@ class SyntheticRecords:
         return given
 
     def _address(self, community: str, locality: str) -> str:
-        house = str(self._rng.choice(self._names["house_names"][community]))
-        suffix = "Veedu" if self._rng.random() < 0.3 else "House"
+        house = self._house(community)
+        # "Lakshmi Bhavan", "Noor Manzil", "Puthen Veedu" name the house already.
+        suffix = "" if " " in house else (" Veedu" if self._rng.random() < 0.3 else " House")
         pin = f"{self._district['pin_prefix']}{self._rng.randint(1, 699):03d}"
-        return f"{house} {suffix}, {locality} P.O., {self.station}, {self.district} - {pin}"
+        return f"{house}{suffix}, {locality} P.O., {self.station}, {self.district} - {pin}"
 
     def _sex(self, wanted: str | None, weights: tuple[int, int] = (62, 38)) -> str:
         if wanted in ("M", "F"):
@@ -284,7 +297,7 @@ class SyntheticRecords:
         sex = self._sex(sex)
         given = self._spelling(self._given(community, sex))
         father = self._given(community, "M")
-        house = str(self._rng.choice(self._names["house_names"][community]))
+        house = self._house(community)
         age = self._rng.randint(min_age, max_age)
         if married is None:
             married = sex == "F" and age >= 22 and self._rng.random() < 0.6
@@ -295,7 +308,7 @@ class SyntheticRecords:
         self._person_serial += 1
         person = records_pb2.Person(
             person_id=f"P-{_slug(self.station)}-{self._person_serial:06d}",
-            name=self._styled(given, house, father),
+            name=self._styled(given, house, father, community),
             relative_name=relative,
             relation=relation,
             age=age,

@@ -37,8 +37,12 @@ def _index_fk() -> sa.Column[Any]:
 #: 8 adds the history sheets and MO entries (`node.index.history`), the beats, duties and
 #: patrols (`node.index.duty`), the transfers (`node.index.transfers`); 9 widens the case
 #: columns to hold a taken-over case's key ("FIR No. 12/2026 of <the sender's node id>"); 10
-#: changes the name keys of contracted and joined Arabic name parts (`node.records.names`).
-SCHEMA_VERSION = 10
+#: changes the name keys of contracted and joined Arabic name parts (`node.records.names`); 11
+#: adds the officers' person-link decisions (`node.index.person_links`); 12 adds the similar-case
+#: tables (`node.index.similar`: case profiles and their terms); 13 changes the name keys of
+#: Malayalam-script names (transliterated by indic-transliteration) and of "zh" after a vowel;
+#: 14 adds the fingerprint impressions (`node.index.fingerprints`).
+SCHEMA_VERSION = 14
 
 index_meta = sa.Table(
     "index_meta",

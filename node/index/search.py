@@ -362,33 +362,50 @@ class Search:
             self._vocabulary.refresh(conn, int(next_id[0][0] or 0) if next_id else 0)
             filters = _Filters.of(age_min, age_max, role)
             ages = _AgeRange.of(age_min, age_max)
-            queries = [(q, 0.0) for q in alternatives]
-            queries += [(c, _COMPOUND_PENALTY) for q in alternatives for c in self._compounds(q)]
-            if alternatives and rel_query is not None:
-                paired = self._by_pairs(conn, queries, rel_query, filters, ages)
-                if paired:
-                    return self._person_hits(conn, _ranked(paired, limit))
-            best: dict[tuple[int, int], tuple[float, str]] = {}
-            for q, penalty in queries:
-                for key, score, matched in self._matching_forms(
-                    conn, q, _NAME_KINDS, filters, ages
-                ):
-                    if key not in best or score - penalty > best[key][0]:
-                        best[key] = (score - penalty, matched)
-            if rel_query is not None and alternatives:
-                # The relative's names of the persons found by name only: never every person
-                # with a common relative's name.
-                if best:
-                    relatives = self._relative_scores(conn, rel_query, sorted(best))
-                    best = {k: (s + 0.5 * relatives[k], m) for k, (s, m) in best.items()
-                            if k in relatives}  # fmt: skip
-            elif rel_query is not None:
-                for key, score, matched in self._matching_forms(
-                    conn, rel_query, ("relative",), filters, ages
-                ):
-                    if key not in best or score > best[key][0]:
-                        best[key] = (score, matched)
-            return self._person_hits(conn, _ranked(best, limit))
+            hits = self._search(conn, alternatives, rel_query, filters, ages, limit)
+            if hits or not any(_typo_edits(t) for q in alternatives for t in q.mains):
+                return hits
+            # Nothing found as typed: each known spelling may be a slip for another name.
+            alternatives = [replace(q, slips=True) for q in alternatives]
+            if rel_query is not None:
+                rel_query = replace(rel_query, slips=True)
+            return self._search(conn, alternatives, rel_query, filters, ages, limit)
+
+    def _search(
+        self,
+        conn: Connection,
+        alternatives: list[_NameQuery],
+        rel_query: _NameQuery | None,
+        filters: _Filters,
+        ages: _AgeRange | None,
+        limit: int,
+    ) -> list[PersonHit]:
+        """`persons` once the query is parsed and the vocabulary is up to date."""
+        queries = [(q, 0.0) for q in alternatives]
+        queries += [(c, _COMPOUND_PENALTY) for q in alternatives for c in self._compounds(q)]
+        if alternatives and rel_query is not None:
+            paired = self._by_pairs(conn, queries, rel_query, filters, ages)
+            if paired:
+                return self._person_hits(conn, _ranked(paired, limit))
+        best: dict[tuple[int, int], tuple[float, str]] = {}
+        for q, penalty in queries:
+            for key, score, matched in self._matching_forms(conn, q, _NAME_KINDS, filters, ages):
+                if key not in best or score - penalty > best[key][0]:
+                    best[key] = (score - penalty, matched)
+        if rel_query is not None and alternatives:
+            # The relative's names of the persons found by name only: never every person
+            # with a common relative's name.
+            if best:
+                relatives = self._relative_scores(conn, rel_query, sorted(best))
+                best = {k: (s + 0.5 * relatives[k], m) for k, (s, m) in best.items()
+                        if k in relatives}  # fmt: skip
+        elif rel_query is not None:
+            for key, score, matched in self._matching_forms(
+                conn, rel_query, ("relative",), filters, ages
+            ):
+                if key not in best or score > best[key][0]:
+                    best[key] = (score, matched)
+        return self._person_hits(conn, _ranked(best, limit))
 
     # -- statements ------------------------------------------------------------------------------
 
@@ -522,7 +539,7 @@ class Search:
         out = {q.phonetics[i]}
         typo = 0
         edits = _typo_edits(q.mains[i])
-        if edits and not self._vocabulary.known(token_kind, q.variants[i]):
+        if edits and (q.slips or not self._vocabulary.known(token_kind, q.variants[i])):
             near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
             if near:
                 typo = edits
@@ -589,7 +606,8 @@ class Search:
         A required token whose variant key no name has ("Mnoj") is probably a typing slip: it
         also matches the known variant keys within a small edit distance ("manoj"), which
         `_score_form` scores below phonetic matches. A token that is a known spelling is taken
-        as written, so "Rajesh" never finds "Ramesh".
+        as written, so "Rajesh" never finds "Ramesh", unless the query as typed found no one
+        (`_NameQuery.slips`: "Jaya S/o Satheesan" typed for "Jayan S/o Satheesan").
         """
         token_kind = "relative" if kinds[0] == "relative" else "name"
         groups: list[tuple[str, ...]] = []
@@ -602,7 +620,7 @@ class Search:
                 name_key(kinds[0], "p", q.phonetics[i]),
             ]
             edits = _typo_edits(q.mains[i])
-            if edits and not self._vocabulary.known(token_kind, q.variants[i]):
+            if edits and (q.slips or not self._vocabulary.known(token_kind, q.variants[i])):
                 near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
                 if near:
                     typo[i] = edits
@@ -932,6 +950,9 @@ class _NameQuery:
     initials: str
     optional: tuple[bool, ...]  # "kumar" may be missing from the record ("Suresh"/"Suresh Kumar")
     typo: tuple[int, ...] = ()  # per token: edits a typo match may differ by (0 or absent: none)
+    # Known spellings may be typing slips too: set when the query as typed found no one
+    # ("Jaya" typed for "Jayan", "Anoo" for "Anoop": a slip that spells another real name).
+    slips: bool = False
 
     @classmethod
     def of(cls, text: str) -> _NameQuery:
@@ -953,6 +974,7 @@ class _NameQuery:
             tuple(names.phonetic_key(m) for m in mains),
             like.initials,
             optional,
+            slips=like.slips,
         )
 
 

@@ -36,18 +36,20 @@ from ledger.entry import parse_leaf
 from ledger.errors import InputError, NotFound, NotPermitted, PeerError, VerificationError
 from ledger.log import now_ms
 from ledger.proof import verify_log_checkpoint
-from node.index import history
+from node.index import history, similar
 from node.index.aggregate.index import Located
 from node.index.lookups import FirView
 from node.index.search import Search, VehicleHit
+from node.peers import faces
 from node.peers.directory import NodeDirectory
 from node.peers.replica_index import ReplicaIndexes
 from node.records import limits
+from node.records.fingerprints.slips import FINGERS
 from node.records.history import parse_mo_query
 from node.records.refs import record_ref
 from node.records.validation import registration_key
 from node.station import audit as station_audit
-from node.station import case_transfer, transfer
+from node.station import case_transfer, fingerprints, photos, transfer
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.watchlist import Received
 from protos import federation_pb2, ledger_pb2
@@ -235,7 +237,17 @@ class StationPeerNode:
         # Read before searching: the answer covers at least this many entries.
         covered = self.station.index.indexed_size()
         hits: list[federation_pb2.SearchHit] = []
-        for source in self._sources():
+        # A face search reads the node's one face gallery (own photos and replicas'), not the
+        # SQL sources.
+        sources = [] if request.kind == "face" else self._sources()
+        if request.kind == "fingerprint":
+            sources = []
+            hits = self._search_fingerprints(request.probe, limit)
+        if request.kind == "face":
+            hits = faces.face_hits(
+                photos.gallery(self.station), request.probe, limit, self._quarantined()
+            )
+        for source in sources:
             if request.kind == "person":
                 found = self._search_persons(source, request, limit)
             elif request.kind == "vehicle":
@@ -248,6 +260,8 @@ class StationPeerNode:
                 found = self._search_history(source, request.query, limit)
             elif request.kind == "mo":
                 found = self._search_mo(source, request.query, limit)
+            elif request.kind == "similar":
+                found = self._search_similar(source, request.query, limit)
             else:
                 raise InputError(f"unknown search kind {request.kind!r}")
             hits.extend(self._answered(found) if source.replica else found)
@@ -384,6 +398,35 @@ class StationPeerNode:
             out.append(self._hit(source, row.fir_number, row.ledger_index, title, detail, score))
         return out
 
+    def _search_similar(
+        self, source: _Source, query: str, limit: int
+    ) -> list[federation_pb2.SearchHit]:
+        """Cases like the one asked (a case number of this station's own log) or like the MO
+        and words asked ("entry_method:window_grill_removed night almirah chisel"), best
+        first (docs/mo-search.md). The hit names the case, its crime head, MO and the words
+        it shares; never a person."""
+        wanted = similar.query_text(query)
+        if not source.replica:
+            key = similar.case_key(source.engine, query.strip())
+            if key is not None:
+                wanted = similar.query_case(source.engine, key)
+        if not wanted.terms:
+            raise InputError(
+                "a similar-case search names a case of this station, or MO attributes and "
+                "words, e.g. 'entry:window_grill_removed place:locked_house night almirah'"
+            )
+        return [
+            self._hit(
+                source,
+                case.fir_number,
+                case.ledger_index,
+                case.fir_number,
+                similar.describe(case),
+                case.score,
+            )
+            for case in similar.similar(source.engine, wanted, limit=limit)
+        ]
+
     def _search_case(self, source: _Source, query: str) -> list[federation_pb2.SearchHit]:
         out = []
         for origin, position, fir in source.cases(query):
@@ -412,9 +455,35 @@ class StationPeerNode:
             )
         return self._answered(out) if source.replica else out
 
-    def hits(self, identifier_type: str, value: str) -> list[str]:
+    def _search_fingerprints(self, probe: bytes, limit: int) -> list[federation_pb2.SearchHit]:
+        """The enrolled ten-print fingers most like a chance print, best first (the own
+        gallery: a fingerprint bureau enrols the slips it answers for)."""
+        return [
+            federation_pb2.SearchHit(
+                origin=self.origin,
+                ref=c.record_ref,
+                index=c.ledger_index,
+                title=c.subject or c.person_id,
+                detail=f"{FINGERS.get(c.finger, 'finger')}; person {c.person_id}"
+                + ("; hit" if c.hit else ""),
+                score=c.score,
+            )
+            for c in fingerprints.search(self.station, probe, limit)
+            if c.ledger_index >= 0
+        ]
+
+    def blob(self, origin: str, digest: str) -> bytes:
+        """A blob of the own log's or a held replica's entries (PeerError for a log not held
+        here, NotFound for a blob not held)."""
+        self.log(origin)
+        return self.station.blobs.get(digest)
+
+    def hits(self, identifier_type: str, value: str, *, probe: bytes = b"") -> list[str]:
         """References of records holding the identifier exactly (no record content), from the
-        own index and every replica's; a replica's references name their office."""
+        own index and every replica's; a replica's references name their office. A chance
+        print is matched against the node's own ten-print gallery (docs/fingerprints.md)."""
+        if identifier_type == "chance_print":
+            return fingerprints.hits(self.station, probe)
         refs: list[str] = []
         quarantined = self._quarantined()
         for source in self._sources():

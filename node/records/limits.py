@@ -57,6 +57,7 @@ from protos import federation_pb2, ledger_pb2, records_pb2
 
 __all__ = [
     "ADDRESS",
+    "BLOB_BYTES",
     "BYTES",
     "CODE",
     "COUNT",
@@ -76,10 +77,12 @@ __all__ = [
     "NOTE",
     "OFFICER_ID",
     "ORIGIN",
+    "PROBE_BYTES",
     "PUBLIC_ROWS",
     "PUBLIC_TEXT",
     "REFERENCE",
     "TEXT",
+    "UPLOAD_BYTES",
     "check",
     "check_text",
     "clip",
@@ -120,6 +123,14 @@ LEAF_BYTES: Final = MAX_ENTRY_BYTES + 128
 _ENVELOPE: Final = 4 * 1024
 MAX_RECORD_BYTES: Final = MAX_ENTRY_BYTES - _ENVELOPE
 MAX_REQUEST_BYTES: Final = 512 * 1024
+# A blob in the node's blob store (node/station/blobs.py): a photo is well under a megabyte, a
+# ten-print card scanned at 500 ppi in 8-bit grey is about 16 MB raw, a few MB compressed.
+BLOB_BYTES: Final = 16 * 1024 * 1024
+# A probe image or template of a biometric search (SearchRequest.probe): a photo to search by
+# face, a chance print; under gRPC's message limit (federation/grpc_server.py).
+PROBE_BYTES: Final = 4 * 1024 * 1024
+# A request that uploads a photo (node/web/pages/photos.py): one blob and a few form fields.
+UPLOAD_BYTES: Final = BLOB_BYTES + 64 * 1024
 PUBLIC_ROWS: Final = 200
 PUBLIC_TEXT: Final = 500
 
@@ -138,6 +149,26 @@ TEXT: Final[Mapping[str, int]] = {
     "Person.address": ADDRESS,
     "Person.identifying_marks": LINE,
     "Person.photo_ref": LINE,
+    "Photo.purpose": CODE,
+    "Photo.record_ref": REFERENCE,
+    "Photo.person_id": IDENTIFIER,
+    "Photo.subject": NAME,
+    "Photo.sha256": 64,
+    "Photo.content_type": CODE,
+    "Photo.taken_by": OFFICER_ID,
+    "Photo.note": NOTE,
+    "StoredBlob.sha256": 64,
+    "StoredBlob.content_type": CODE,
+    "TenPrint.person_id": IDENTIFIER,
+    "TenPrint.record_ref": REFERENCE,
+    "TenPrint.subject": NAME,
+    "ChancePrint.case_ref": REFERENCE,
+    "ChancePrint.place": LINE,
+    "ChancePrint.lifted_by": OFFICER_ID,
+    "FingerprintSlip.matcher": CODE,
+    "FingerprintSlip.note": NOTE,
+    "BlobRequest.origin": ORIGIN,
+    "BlobRequest.digest": 64,
     "Person.fingerprint_ref": LINE,
     "Person.mobile": 20,  # "+91 98470 12345", spaced as people write it
     "Person.nationality": NAME,
@@ -232,6 +263,12 @@ TEXT: Final[Mapping[str, int]] = {
     "SectionAlteration.report_reference": LINE,
     "CaseTakeover.from_origin": ORIGIN,
     "CaseTakeover.fir_number": REFERENCE,
+    "LinkedPerson.origin": ORIGIN,
+    "LinkedPerson.person_id": IDENTIFIER,
+    "LinkedPerson.record_ref": REFERENCE,
+    "LinkedPerson.name": NAME,
+    "PersonLink.decision": 8,
+    "PersonLink.reason": NOTE,
     "ServiceRequest.receipt_number": REFERENCE,
     "ServiceRequest.kind": CODE,
     "ServiceRequest.details": DETAILS,
@@ -357,6 +394,8 @@ BYTES: Final[Mapping[str, int]] = {
     "CaseHandover.checkpoint": NOTE_BYTES,
     "CaseAcceptance.checkpoint": NOTE_BYTES,
     "CaseTakeover.checkpoint": NOTE_BYTES,
+    "SearchRequest.probe": PROBE_BYTES,
+    "HitRequest.probe": PROBE_BYTES,
     # A directory entry: certificate chains (leaf and state authority, PEM) and a statement
     # (federation/directory.py MAX_CHAIN_BYTES, MAX_STATEMENT_BYTES).
     "DirectoryEntry.chain": 16 * 1024,
@@ -411,6 +450,7 @@ _RANGES: Final[Mapping[str, tuple[float, float]]] = {
     "Place.longitude": (-180.0, 180.0),
     "Place.distance_from_station_km": (0.0, 10_000.0),
     "Fir.fir_year": (FIRST_YEAR, LAST_YEAR),
+    "PersonLink.match_probability": (0.0, 1.0),
 }
 _DIGITS: Final = re.compile(r"[0-9]+")
 _MESSAGES: Final = (records_pb2.DESCRIPTOR, ledger_pb2.DESCRIPTOR, federation_pb2.DESCRIPTOR)

@@ -24,6 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import jellyfish
 
@@ -42,83 +43,49 @@ __all__ = [
 ]
 
 # --- Malayalam script -> Latin ----------------------------------------------------------------
-# An ISO-15919-like map, bent towards how Kerala writes names in English: long vowels are
-# mostly written single ("Raju", not "Raaju"), ī as "ee" (Sreekumar, Praveen), ത as "th"
-# (Ajith, Aswathy). Whatever comes out is folded again by `variant_key`, so only the broad
-# shape matters.
+# The indic-transliteration library writes Malayalam in ISO 15919 (rāju, gōpālan); the data file
+# manglish.json bends that towards how Kerala writes names in English (Raju, Gopalan, Ajith,
+# Kunju, Kozhikode) and fills what the library does not know (the atomic chillu letters).
+# Whatever comes out is folded again by `variant_key`, so only the broad shape matters.
 
-_ML_VOWELS: dict[str, str] = {
-    "അ": "a", "ആ": "a", "ഇ": "i", "ഈ": "ee", "ഉ": "u", "ഊ": "oo", "ഋ": "ru",
-    "എ": "e", "ഏ": "e", "ഐ": "ai", "ഒ": "o", "ഓ": "o", "ഔ": "au",
-}  # fmt: skip
-_ML_SIGNS: dict[str, str] = {
-    "ാ": "a", "ി": "i", "ീ": "ee", "ു": "u", "ൂ": "oo", "ൃ": "ru",
-    "െ": "e", "േ": "e", "ൈ": "ai", "ൊ": "o", "ോ": "o", "ൌ": "au", "ൗ": "au",
-}  # fmt: skip
-_ML_CONSONANTS: dict[str, str] = {
-    "ക": "k", "ഖ": "kh", "ഗ": "g", "ഘ": "gh", "ങ": "ng",
-    "ച": "ch", "ഛ": "chh", "ജ": "j", "ഝ": "jh", "ഞ": "nj",
-    "ട": "t", "ഠ": "th", "ഡ": "d", "ഢ": "dh", "ണ": "n",
-    "ത": "th", "ഥ": "th", "ദ": "d", "ധ": "dh", "ന": "n",
-    "പ": "p", "ഫ": "ph", "ബ": "b", "ഭ": "bh", "മ": "m",
-    "യ": "y", "ര": "r", "റ": "r", "ല": "l", "വ": "v",
-    "ശ": "sh", "ഷ": "sh", "സ": "s", "ഹ": "h", "ള": "l", "ഴ": "zh",
-}  # fmt: skip
-# Chillu letters are consonants that never carry a vowel (the "n" of Gopalan: ഗോപാലൻ).
-_ML_CHILLU: dict[str, str] = {"ൺ": "n", "ൻ": "n", "ർ": "r", "ൽ": "l", "ൾ": "l", "ൿ": "k"}
-_ML_VIRAMA = "്"
-_ML_ANUSVARA = "ം"
-_ML_VISARGA = "ഃ"
-_ZW = {"\u200c", "\u200d"}  # ZWNJ/ZWJ: old-style chillu spelling, carry no sound
-# Conjuncts whose sound is not the sum of their letters.
-_ML_CONJUNCTS: tuple[tuple[str, str], ...] = (("റ്റ", "tt"), ("ന്റ", "nt"))
-_NASAL_AS_N = set("കഖഗഘചഛജഝതഥദധ")
+_MANGLISH: dict[str, Any] = json.loads(
+    resources.files(__package__).joinpath("manglish.json").read_text(encoding="utf-8")
+)
+_SCRIPT_FIXES = str.maketrans(_MANGLISH["script_fixes"])
+_ISO_TO_KERALA: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), latin) for pattern, latin in _MANGLISH["iso_to_kerala"]
+)
+_MALAYALAM_RUN_RE = re.compile(r"[\u0d00-\u0d7f]+")
+
+
+@functools.cache
+def _sanscript() -> Any:
+    # Imported on the first Malayalam name, not with this module: its scheme tables take about
+    # 0.1 s to load, which every command that imports the index would otherwise pay.
+    from indic_transliteration import sanscript  # noqa: PLC0415
+
+    return sanscript
+
+
+def _malayalam_run(match: re.Match[str]) -> str:
+    sanscript = _sanscript()
+    iso = str(
+        sanscript.transliterate(
+            match.group(0).translate(_SCRIPT_FIXES), sanscript.MALAYALAM, sanscript.ISO
+        )
+    )
+    for pattern, latin in _ISO_TO_KERALA:
+        iso = pattern.sub(latin, iso)
+    return iso
 
 
 def transliterate_malayalam(text: str) -> str:
-    """Transliterate Malayalam letters in `text` to Latin; other characters pass through.
-
-    A consonant carries the inherent "a" unless a vowel sign replaces it or a virama
-    (chandrakkala) removes it, which is how the script works. Anusvara before a velar,
-    palatal or dental is written "n" in English names (Sangeetha, not Samgeetha).
-    """
+    """Transliterate Malayalam letters in `text` to Latin as Kerala writes names; other
+    characters pass through ("ഗോപാലൻ" is "gopalan", "അജിത്ത്" "ajith", "ശ്രീകുമാർ"
+    "sreekumar")."""
     if not any("\u0d00" <= ch <= "\u0d7f" for ch in text):
         return text
-    for conjunct, latin in _ML_CONJUNCTS:
-        text = text.replace(conjunct, latin + "\ue000")  # marker: the conjunct's own vowel
-    out: list[str] = []
-    pending_a = False
-    chars = [c for c in text if c not in _ZW]
-    for i, ch in enumerate(chars):
-        if ch in _ML_SIGNS:
-            out.append(_ML_SIGNS[ch])
-            pending_a = False
-            continue
-        if ch == _ML_VIRAMA:
-            pending_a = False
-            continue
-        if pending_a:
-            out.append("a")
-            pending_a = False
-        if ch == "\ue000":
-            pending_a = True
-        elif ch in _ML_CONSONANTS:
-            out.append(_ML_CONSONANTS[ch])
-            pending_a = True
-        elif ch in _ML_VOWELS:
-            out.append(_ML_VOWELS[ch])
-        elif ch in _ML_CHILLU:
-            out.append(_ML_CHILLU[ch])
-        elif ch == _ML_ANUSVARA:
-            nxt = chars[i + 1] if i + 1 < len(chars) else ""
-            out.append("n" if nxt in _NASAL_AS_N else "m")
-        elif ch == _ML_VISARGA:
-            out.append("h")
-        else:
-            out.append(ch)
-    if pending_a:
-        out.append("a")
-    return "".join(out)
+    return _MALAYALAM_RUN_RE.sub(_malayalam_run, text.translate(_SCRIPT_FIXES))
 
 
 # --- normalise and tokens ---------------------------------------------------------------------
@@ -287,14 +254,13 @@ _CANONICAL: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^ah?[ae]?m+[ae]d$"), "ahmed"),
     (re.compile(r"^abdh?(?:(?:[ue]|oo)(?:l|r|s|n|z|t)?)?$"), "abdul"),  # Abd, Abdu, Abdur (Rahman)
 )
-# Digraph folds, applied in order: aspirated consonants are written with or without the "h"
-# (Vinod/Vinodh, Ajith/Ajit, Thomas/Tomas), "sh" and "s" are one letter for most writers
-# (Shibu/Sibu, Aswathy/Ashwathi), "x" is "ks" (Laxmi/Lakshmi), "ph" is "f".
-_DIGRAPHS: tuple[tuple[str, str], ...] = (
-    ("sch", "s"), ("sh", "s"), ("zh", "z"), ("th", "t"), ("dh", "d"), ("ph", "f"),
-    ("kh", "k"), ("gh", "g"), ("bh", "b"), ("jh", "j"), ("ck", "k"), ("ch", "\x01"),
-    ("x", "ks"), ("q", "k"), ("z", "s"), ("w", "v"),
-)  # fmt: skip
+# Spelling habits folded in order (manglish.json "variant_folds"): aspirated consonants are
+# written with or without the "h" (Vinod/Vinodh, Ajith/Ajit, Thomas/Tomas), "sh" and "s" are one
+# letter for most writers (Shibu/Sibu, Aswathy/Ashwathi), "zh" after a vowel is "l" (Kozhikode/
+# Kolikode), "x" is "ks" (Laxmi/Lakshmi), "ph" is "f".
+_VARIANT_FOLDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), folded) for pattern, folded in _MANGLISH["variant_folds"]
+)
 _DOUBLE_RE = re.compile(r"(.)\1+")
 _NON_ALPHA_RE = re.compile(r"[^a-z]")
 
@@ -307,8 +273,9 @@ def variant_key(token: str) -> str:
     1. lowercase, accents removed, only letters kept (Josè/Jose).
     2. Mohd/Md/Muhammad/Mohamed... -> mohammed; Ahamed/Ahammed/Ahmad -> ahmed;
        Abd/Abdu/Abdur/Abdus (the Arabic article assimilated) -> abdul.
-    3. digraphs: th->t, dh->d, ph->f, sh/sch->s, kh/gh/bh/jh -> k/g/b/j, ck->k, q->k,
-       x->ks, z->s, w->v; "ch" is kept as its own sound; other "c" is k (s before e/i/y).
+    3. digraphs (manglish.json): th->t, dh->d, ph->f, sh/sch->s, zh->l after a vowel (else
+       z), kh/gh/bh/jh -> k/g/b/j, ck->k, q->k, x->ks, z->s, w->v; "ch" is kept as its own
+       sound; other "c" is k (s before e/i/y).
     4. ee->i, oo->u (Praveen/Pravin); a final y is i (Aswathy/Aswathi); a final h is
        silent (Shah/Sha after rule 3 leaves no other).
     5. first vowel: a lone "e" is "a" (Lekshmi/Lakshmi, Renjith/Ranjith, Remya/Ramya);
@@ -323,8 +290,8 @@ def variant_key(token: str) -> str:
         if pattern.match(word):
             word = canonical
             break
-    for src, dst in _DIGRAPHS:
-        word = word.replace(src, dst)
+    for pattern, folded in _VARIANT_FOLDS:
+        word = pattern.sub(folded, word)
     word = re.sub(r"c(?=[eiy])", "s", word).replace("c", "k").replace("\x01", "c")
     word = word.replace("ee", "i").replace("oo", "u")
     if len(word) > 1 and word.endswith("y"):

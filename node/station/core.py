@@ -33,11 +33,15 @@ from ledger.store import LogStore
 from node.config import DataDir, NodeConfig
 from node.index.casework import CaseworkProjection
 from node.index.duty import DutyProjection
+from node.index.fingerprints import FingerprintsProjection
 from node.index.history import HistoryProjection
 from node.index.investigation import InvestigationProjection
+from node.index.person_links import LinkageProjection
+from node.index.photos import PhotosProjection
 from node.index.processes import ProcessesProjection
 from node.index.record_index import IndexedEntry, Projection, RecordIndex, entry_fingerprint
 from node.index.services import ServicesProjection
+from node.index.similar import SimilarProjection
 from node.index.transfers import TransfersProjection
 from node.records import limits
 from node.records.laws import Statutes
@@ -50,6 +54,7 @@ from node.records.validation import (
     check_officer,
     time_in_years,
 )
+from node.station.blobs import BLOBS_DIR, BlobStore
 from node.station.sealed_store import SealedStore
 from node.station.watchlist import WatchList
 from protos import ledger_pb2
@@ -87,8 +92,12 @@ def station_projections() -> tuple[Projection, ...]:
         ServicesProjection(),
         ProcessesProjection(),
         HistoryProjection(),
+        SimilarProjection(),  # after HistoryProjection: it reads the MO rows
         DutyProjection(),
         TransfersProjection(),
+        PhotosProjection(),
+        FingerprintsProjection(),
+        LinkageProjection(),
     )
 
 
@@ -176,6 +185,7 @@ class Station:
         clock: Callable[[], int] = now_ms,
         sealed: SealedStore | None = None,
         watchlist: WatchList | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.ledger = ledger
         self.index = index
@@ -185,6 +195,8 @@ class Station:
         self.sealed = sealed if sealed is not None else SealedStore.memory()
         # The officers' watch lists (docs/watch.md): in the data directory when opened there.
         self.watchlist = watchlist if watchlist is not None else WatchList("sqlite://")
+        # Photos and fingerprint slips, by SHA-256 (node/station/blobs.py, docs/photos.md).
+        self.blobs = blobs if blobs is not None else BlobStore.memory()
         self.statutes = statutes or Statutes.default()
         self.numbers = Numbering()
         # The station's clock: every time it writes and every "now" it checks against.
@@ -230,11 +242,14 @@ class Station:
             ledger = node_ledger(data_dir, store, config.origin)
             index = RecordIndex(index_url or config.index_url, station_projections())
             watchlist = WatchList.open(data_dir.path)
+            blobs = BlobStore.open(data_dir.path / BLOBS_DIR)
         except BaseException:
             sealed.close()
             store.close()
             raise
-        station = cls(ledger, index, config, sealed=sealed, watchlist=watchlist, clock=clock)
+        station = cls(
+            ledger, index, config, sealed=sealed, watchlist=watchlist, clock=clock, blobs=blobs
+        )
         try:
             if rebuild_index:
                 station.rebuild_index(progress)

@@ -62,6 +62,9 @@ class WebContext:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # (kind, query, officer_id) -> FederatedSearchResult; None on a node with no federation.
     federated_search: FederatedSearch | None = None
+    # (probe image, officer_id, case_ref, purpose) -> FederatedSearchResult: a search by photo
+    # asked of the offices this node knows (node/web/pages/photos.py); None with no federation.
+    federated_face_search: Callable[[bytes, str, str, str], Awaitable[Any]] | None = None
     # (zero FIR ref, receiving station's node id, officer_id) -> status message; None on a node
     # with no federation (the command line `cctns peer transfer-zero-fir` is shown instead).
     transfer_zero_fir: Callable[[str, str, str], Awaitable[str]] | None = None

@@ -26,6 +26,9 @@ __all__ = ["DRAIN_BYTES", "RequestSizeMiddleware"]
 
 # How much of a refused body is read and dropped so that the client can read the answer.
 DRAIN_BYTES = 16 * 1024 * 1024
+# Paths that take an uploaded image (node/web/pages/photos.py, fingerprints.py): bounded by
+# `limits.UPLOAD_BYTES`.
+UPLOAD_PATHS = ("/photos", "/fingerprints")
 
 
 class RequestSizeMiddleware:
@@ -39,11 +42,14 @@ class RequestSizeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        if str(scope.get("path", "")).startswith(UPLOAD_PATHS):
+            limit = max(limit, limits.UPLOAD_BYTES)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            if declared <= self.max_bytes + DRAIN_BYTES:
+        if declared is not None and declared > limit:
+            if declared <= limit + DRAIN_BYTES:
                 await _drain(receive, DRAIN_BYTES)
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         held = 0
@@ -53,10 +59,10 @@ class RequestSizeMiddleware:
                 return  # the client went away: nobody to answer
             chunk: bytes = message.get("body", b"")
             held += len(chunk)
-            if held > self.max_bytes:
+            if held > limit:
                 if message.get("more_body", False):
                     await _drain(receive, DRAIN_BYTES)
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -73,8 +79,8 @@ class RequestSizeMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = TooLarge(f"the request is larger than {self.max_bytes:,} bytes: it was refused")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        error = TooLarge(f"the request is larger than {limit:,} bytes: it was refused")
         response = answer(Request(scope), error)
         await response(scope, receive, send)
 

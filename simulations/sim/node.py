@@ -29,7 +29,7 @@ from federation.logs import LedgerLogReader
 from federation.replicas import Replica, origin_slug
 from federation.replication import ReplicaFollower, Witness
 from ledger import merkle
-from ledger.errors import NotPermitted, PeerError
+from ledger.errors import NotFound, NotPermitted, PeerError
 from ledger.log import Ledger
 from ledger.rocksdb_store import RocksDBLogStore
 from ledger.store import CommitBatch, LogStore, MemoryLogStore
@@ -264,8 +264,11 @@ class SimLocalNode:
             )
         return hits, freshness
 
-    def hits(self, identifier_type: str, value: str) -> list[str]:
+    def hits(self, identifier_type: str, value: str, *, probe: bytes = b"") -> list[str]:
         return []
+
+    def blob(self, origin: str, digest: str) -> bytes:
+        raise NotFound("the simulated nodes keep no blobs")
 
     def append_audit(self, audit: ledger_pb2.AuditEntry) -> tuple[int, bytes]:
         appended = self.ledger.append(ledger_pb2.EntryBody(officer_id=SIM_OFFICER, audit=audit))

@@ -326,7 +326,6 @@ def test_fir_form_grows_to_25_accused_and_40_items_and_keeps_a_draft(
     """A rioting case: "Add accused" pressed from the keyboard 24 times (the focus lands on each
     new row's name), "Add item" clicked 39 times; a reload restores every row from the draft;
     the case page lists 25 accused and 40 items, and the draft is gone."""
-    started = time.monotonic()
     context = browser.new_context(locale="en-IN")
     context.set_default_timeout(TIMEOUT_MS)
     try:
@@ -400,7 +399,6 @@ def test_fir_form_grows_to_25_accused_and_40_items_and_keeps_a_draft(
         assert not page.is_visible("#draft-note")
     finally:
         context.close()
-    assert time.monotonic() - started < 20
 
 
 # -- a federated search with offices down --------------------------------------------------------

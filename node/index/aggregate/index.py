@@ -28,7 +28,7 @@ from federation.trust.identity import ORIGIN
 from ledger.entry import parse_leaf
 from ledger.errors import InputError, StoreError
 from ledger.log import now_ms
-from node.index import history, migrations
+from node.index import history, migrations, person_links, similar
 from node.index import projection as projecting
 from node.index import schema as core
 from node.index.aggregate import keys
@@ -376,6 +376,8 @@ class AggregateIndex:
                                 outcomes.append(self._credited(conn, origin, outcome))
                             wanted += _wanted_rows(office.origin_no, row_key, entry.body)
                             history.project(conn, row_key, entry.body, base=office.base)
+                            similar.project(conn, row_key, entry.body, base=office.base)
+                            person_links.project(conn, row_key, entry.body, base=office.base)
                             expected += 1
                         if expected != office.indexed_size:
                             sizes[origin] = expected

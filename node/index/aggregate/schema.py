@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from node.index import history
+from node.index import history, person_links, similar
 from node.index import schema as core
 from node.records import limits
 
@@ -92,10 +92,13 @@ wanted_events = sa.Table(
     postgresql_partition_by="RANGE (ledger_index)",
 )
 
-# The history sheets and MO entries (node/index/history.py), the same columns as a station's,
-# for history and MO search across the replicas.
-for _table in history.TABLES:
+# The history sheets and MO entries (node/index/history.py) and the similar-case tables
+# (node/index/similar.py), the same columns as a station's, for history, MO and similar-case
+# search across the replicas; the stations' person-link decisions (node/index/person_links.py).
+for _table in (*history.TABLES, *similar.TABLES, *person_links.TABLES):
     _table.to_metadata(derived).dialect_kwargs["postgresql_partition_by"] = "RANGE (ledger_index)"
+# The similar-case words' counts over every office (keyed by word: whole, like `name_tokens`).
+similar.term_counts.to_metadata(derived)
 
 PARTITIONED: tuple[sa.Table, ...] = tuple(
     t for t in derived.sorted_tables if t.dialect_kwargs.get("postgresql_partition_by")

@@ -315,3 +315,30 @@ def test_person_search_typos_from_concurrent_readers(index: RecordIndex) -> None
     assert not errors
     assert results == expected
     assert all(expected.values())
+
+
+def test_person_search_takes_a_known_spelling_as_a_slip_only_when_nothing_is_found(
+    index: RecordIndex,
+) -> None:
+    # "Jaya" and "Jayan" are both names: a dropped letter spells the other one.
+    log = Log()
+    genesis(log)
+    log.add(
+        fir=fir(
+            1,
+            people=[
+                person("P-1", "Jayan P.S.", relative="Satheesan", relation="S/o", age=45),
+                person("P-2", "Jaya", relative="Gopalan", relation="D/o", age=30, sex="F"),
+                person("P-3", "Ramesh", relative="Kesavan", relation="S/o", age=40),
+                person("P-4", "Rajesh", relative="Kesavan", relation="S/o", age=41),
+            ],
+        )
+    )
+    index.apply(log.entries)
+    # No Jaya is the child of Satheesan: the slip is tried, and Jayan found (below an exact).
+    hits = index.search.persons("Jaya S/o Satheesan")
+    assert [h.person_id for h in hits] == ["P-1"]
+    assert hits[0].score < index.search.persons("Jayan S/o Satheesan")[0].score
+    # A spelling that finds someone is taken as written: Rajesh is not Ramesh, nor Jaya Jayan.
+    assert [h.person_id for h in index.search.persons("Rajesh S/o Kesavan")] == ["P-4"]
+    assert [h.person_id for h in index.search.persons("Jaya")] == ["P-2"]

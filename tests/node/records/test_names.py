@@ -165,3 +165,30 @@ def test_normalise_is_idempotent_and_spacing_free(text: str) -> None:
 def test_keys_are_case_insensitive(word: str) -> None:
     assert variant_key(word.upper()) == variant_key(word)
     assert phonetic_key(word.title()) == phonetic_key(word)
+
+
+@pytest.mark.parametrize(
+    ("malayalam", "kerala"),
+    [
+        ("ഗോപാലൻ", "gopalan"),  # atomic chillu, which the library passes through
+        ("അജിത്ത്", "ajith"),  # dental t written "th"
+        ("ഫാത്തിമ", "fathima"),
+        ("കുഞ്ഞുമുഹമ്മദ്", "kunjumuhammad"),  # n-tilde written "nj"
+        ("രഞ്ജിത്ത്", "ranjith"),
+        ("ഉണ്ണികൃഷ്ണൻ", "unnikrishnan"),  # r-vocalic written "ri"
+        ("നൗഷാദ്", "naushad"),  # the au length mark
+        ("കോഴിക്കോട്", "kozhikkot"),
+        ("കുറ്റിക്കാട്ടിൽ", "kuttikkattil"),  # alveolar rr written "tt"
+        ("കൊച്ചുമോൻ", "kochumon"),
+        ("ശ്രീകുമാർ", "sreekumar"),
+    ],
+)
+def test_transliterate_writes_names_as_kerala_does(malayalam: str, kerala: str) -> None:
+    assert transliterate_malayalam(malayalam) == kerala
+
+
+def test_variant_key_folds_kerala_zh_and_l() -> None:
+    assert variant_key("Kozhikode") == variant_key("Kolikode")
+    assert variant_key("Azhakan") == variant_key("Alakan")
+    assert variant_key("Zakir") == variant_key("Sakir")  # a leading z is not the zh sound
+    assert variant_key("Mini") != variant_key("Mani")

@@ -1,0 +1,231 @@
+"""The node's blob store: images and other large payloads of records, named by their SHA-256.
+
+A ledger entry holds the digest of a photo or a fingerprint slip, never its bytes (an entry is at
+most `ledger.log.MAX_ENTRY_BYTES`; a ten-print card scan is megabytes). The bytes live here, under
+`<data dir>/blobs/`, one file per blob at `ab/cd/<64 hex digits>` with its content type beside it
+(`<digest>.type`). Content addressing makes the store append-only in effect: a digest names one
+content forever, a second `put` of the same bytes is a no-op, and whoever holds a digest from a
+verified entry can check what any peer sends for it (`put_verified`).
+
+Why plain files and not RocksDB (rocksdict, like the ledger): blobs are written once, read whole,
+and large (hundreds of kilobytes to megabytes); RocksDB would copy each one through its write-ahead
+log and compactions for no gain, while one file per blob is written once (temporary file, fsync,
+atomic rename, fsync of the directory: a blob either is there whole or not at all after a crash),
+is copied by `cctns admin backup` as an ordinary file with its digest in the manifest
+(node/station/backup.py), and can be checked by anyone with `sha256sum`. The two-level fan-out keeps
+directories small at millions of blobs.
+
+Every blob is bounded (`limits.BLOB_BYTES`) and its content type checked (`limits.CODE`
+characters, "type/subtype") before anything is written. The store never deletes: records are
+evidence. It is not replicated by itself: replicas fetch the blobs the entries they hold name
+(federation GetBlob) and keep them with `put_verified`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ledger.errors import InputError, NotFound, StoreError, TamperError, TooLarge
+from node.records import limits
+
+BLOBS_DIR = "blobs"
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
+_TYPE_SUFFIX = ".type"
+
+
+class BlobNotFound(NotFound, KeyError):
+    """No blob with this digest in the store (a NotFound at the boundaries, a KeyError to
+    callers that treat the store as a mapping)."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; say it plainly
+        return str(self.args[0]) if self.args else "blob not found"
+
+
+def digest_of(data: bytes) -> str:
+    """The SHA-256 hex digest that names `data` in every blob store."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_digest(digest: str) -> str:
+    """`digest` when it is 64 lowercase hex digits, else InputError."""
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise InputError("a blob digest is 64 lowercase hexadecimal digits (SHA-256)")
+    return digest
+
+
+def check_blob(data: bytes, content_type: str) -> None:
+    """InputError listing what is wrong with a blob before it is stored (size, content type)."""
+    problems: list[str] = []
+    if not data:
+        problems.append("the blob is empty")
+    if len(content_type) > limits.CODE or not _CONTENT_TYPE.match(content_type):
+        problems.append('content type must be a media type such as "image/jpeg"')
+    if problems:
+        raise InputError("; ".join(problems))
+    if len(data) > limits.BLOB_BYTES:
+        raise TooLarge(f"blob of {len(data)} bytes is over the limit of {limits.BLOB_BYTES} bytes")
+
+
+class BlobStore:
+    """Content-addressed, write-once store of blobs in a directory (or in memory for tests).
+
+    Thread-safe: writes go through a temporary file and an atomic rename, so concurrent `put`s
+    of the same content are harmless; the lock only guards the in-memory variant.
+    """
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self._memory: dict[str, tuple[bytes, str]] | None = {} if root is None else None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str]) -> BlobStore:
+        """Opens (creating) the store in `directory` (owner-only)."""
+        root = Path(directory)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            os.chmod(root, 0o700)
+        except OSError as exc:
+            raise StoreError(f"cannot open the blob store in {root}: {exc}") from exc
+        return cls(root)
+
+    @classmethod
+    def memory(cls) -> BlobStore:
+        """A store that lives only as long as the process (tests, tools)."""
+        return cls(None)
+
+    def close(self) -> None:
+        """Nothing to release (every write is synced when `put` returns); kept for symmetry."""
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def put(self, data: bytes, content_type: str) -> str:
+        """Stores `data` durably and returns its SHA-256 hex digest. Storing the same bytes again
+        is a no-op (the first content type stays). InputError/TooLarge for a bad blob."""
+        check_blob(data, content_type)
+        digest = digest_of(data)
+        if self._memory is not None:
+            with self._lock:
+                self._memory.setdefault(digest, (bytes(data), content_type))
+            return digest
+        if self.has(digest):
+            return digest
+        path = self._path(digest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The type first: a blob file present always has its type beside it.
+            _write_atomic(path.with_name(path.name + _TYPE_SUFFIX), content_type.encode())
+            _write_atomic(path, data)
+        except OSError as exc:
+            raise StoreError(f"cannot write blob {digest[:12]}: {exc}") from exc
+        return digest
+
+    def put_verified(self, digest: str, data: bytes, content_type: str) -> str:
+        """Stores bytes a peer sent for `digest`; TamperError (nothing stored) when they do not
+        hash to it."""
+        check_digest(digest)
+        actual = digest_of(data)
+        if actual != digest:
+            raise TamperError(f"blob sent for {digest[:12]}... hashes to {actual[:12]}...: refused")
+        return self.put(data, content_type)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def has(self, digest: str) -> bool:
+        """Whether the blob is in the store (False for a malformed digest)."""
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            return False
+        if self._memory is not None:
+            return digest in self._memory
+        return self._path(digest).is_file()
+
+    def get(self, digest: str) -> bytes:
+        """The blob's bytes; BlobNotFound (a KeyError) when absent."""
+        check_digest(digest)
+        if self._memory is not None:
+            try:
+                return self._memory[digest][0]
+            except KeyError:
+                raise BlobNotFound(f"no blob {digest[:12]}... in this node's store") from None
+        try:
+            return self._path(digest).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {digest[:12]}... in this node's store") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read blob {digest[:12]}: {exc}") from exc
+
+    def content_type(self, digest: str) -> str:
+        """The content type the blob was stored with; BlobNotFound when absent."""
+        check_digest(digest)
+        if self._memory is not None:
+            try:
+                return self._memory[digest][1]
+            except KeyError:
+                raise BlobNotFound(f"no blob {digest[:12]}... in this node's store") from None
+        if not self.has(digest):
+            raise BlobNotFound(f"no blob {digest[:12]}... in this node's store")
+        path = self._path(digest)
+        try:
+            return path.with_name(path.name + _TYPE_SUFFIX).read_text("ascii")
+        except OSError:
+            return "application/octet-stream"
+
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes; BlobNotFound when absent."""
+        check_digest(digest)
+        if self._memory is not None:
+            return len(self.get(digest))
+        try:
+            return self._path(digest).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {digest[:12]}... in this node's store") from None
+
+    def digests(self) -> Iterator[str]:
+        """Every digest in the store (no order promised)."""
+        if self._memory is not None:
+            with self._lock:
+                yield from list(self._memory)
+            return
+        assert self.root is not None
+        for path in self.root.glob("*/*/*"):
+            if _DIGEST.match(path.name):
+                yield path.name
+
+    def verify(self, digest: str) -> bool:
+        """Whether the stored bytes still hash to their name (the scrub's check)."""
+        return digest_of(self.get(digest)) == digest
+
+    def _path(self, digest: str) -> Path:
+        assert self.root is not None
+        return self.root / digest[:2] / digest[2:4] / digest
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Writes `data` to `path` whole or not at all: temporary file, fsync, rename, fsync of the
+    directory (so the rename itself survives a power cut)."""
+    # ".tmp": what a crash leaves behind is skipped by backups (node/station/backup.py).
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
