@@ -14,10 +14,9 @@ from admin.cli import main
 from federation.logs import LedgerLogReader
 from node.station import registers
 from node.station.core import Station
-from protos import records_pb2
 from tests.federation.test_replication import LogPeer, follow
 from tests.node.peers.district import build_district
-from tests.node.support import person, theft_fir
+from tests.node.support import accused_fir
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
@@ -27,19 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
 
 
 def _accused(station: Station, name: str, relative: str, age: int, address: str) -> str:
-    fir = theft_fir()
-    del fir.persons[1:]
-    fir.persons.append(
-        person(
-            name,
-            records_pb2.ACCUSED,
-            relation="S/o",
-            relative_name=relative,
-            age=age,
-            sex="M",
-            address=address,
-        )
-    )
+    fir = accused_fir(name, relative, age, address)
     ref = registers.register_fir(station, "PEN100200", fir).ref
     view = station.index.lookups.fir(ref)
     assert view is not None

@@ -67,6 +67,25 @@ def theft_fir(when: datetime | None = None, **fields: object) -> records_pb2.Fir
     return fir
 
 
+def accused_fir(name: str, relative: str, age: int, address: str) -> records_pb2.Fir:
+    """The theft FIR with one named accused (S/o `relative`) instead of an unknown one: the
+    record a linkage test plants a person in."""
+    fir = theft_fir()
+    del fir.persons[1:]
+    fir.persons.append(
+        person(
+            name,
+            records_pb2.ACCUSED,
+            relation="S/o",
+            relative_name=relative,
+            age=age,
+            sex="M",
+            address=address,
+        )
+    )
+    return fir
+
+
 @contextmanager
 def station_clock_at(station: Station, when_ms: int) -> Iterator[None]:
     """Runs the station's clock from `when_ms` (as a simulation does) inside the block: the

@@ -14,8 +14,7 @@ import pytest
 from node.config import DataDir
 from node.station import registers
 from node.station.core import Station
-from protos import records_pb2
-from tests.node.support import person, theft_fir
+from tests.node.support import accused_fir
 from tests.web.browser import (
     WebNode,
     browser_fixture,  # noqa: F401  (the `browser` fixture)
@@ -32,19 +31,7 @@ TIMEOUT_MS = 20_000
 
 
 def _accused(station: Station, name: str, relative: str, age: int, address: str) -> str:
-    fir = theft_fir()
-    del fir.persons[1:]
-    fir.persons.append(
-        person(
-            name,
-            records_pb2.ACCUSED,
-            relation="S/o",
-            relative_name=relative,
-            age=age,
-            sex="M",
-            address=address,
-        )
-    )
+    fir = accused_fir(name, relative, age, address)
     return registers.register_fir(station, "PEN420001", fir).ref
 
 

@@ -15,29 +15,15 @@ from node.index.person_links import PersonKey
 from node.station import linkage as decide
 from node.station import registers
 from node.station.core import Station
-from protos import records_pb2
 from tests.federation.test_replication import LogPeer, follow
 from tests.node.peers.district import build_district
-from tests.node.support import person, theft_fir
+from tests.node.support import accused_fir
 
 OFFICER = "PEN100200"
 
 
 def _register(station: Station, name: str, relative: str, age: int, address: str) -> PersonKey:
-    fir = theft_fir()
-    del fir.persons[1:]
-    fir.persons.append(
-        person(
-            name,
-            records_pb2.ACCUSED,
-            relation="S/o",
-            relative_name=relative,
-            age=age,
-            sex="M",
-            address=address,
-            mobile="",
-        )
-    )
+    fir = accused_fir(name, relative, age, address)
     ref = registers.register_fir(station, OFFICER, fir).ref
     view = station.index.lookups.fir(ref)
     assert view is not None
