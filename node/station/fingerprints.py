@@ -31,6 +31,7 @@ from node.records.fingerprints.gallery import Gallery
 from node.records.fingerprints.minutiae import MinutiaeArray, extract
 from node.records.fingerprints.slips import FINGERS, MATCHER, TEMPLATE_TYPE, check_slip
 from node.records.validation import Problems
+from node.station import views
 from node.station.blobs import BlobNotFound, digest_of
 from protos import records_pb2
 
@@ -173,6 +174,9 @@ def enrol_ten_print(
     minutiae, a finger out of range, a record this station does not hold."""
     problems = Problems()
     made = _impressions(images, problems)
+    withheld = views.protected_person(station, record_ref.strip(), person_id.strip())
+    if withheld:  # a ten-print is searched across the network: it would disclose the person
+        problems.add(f"the law withholds this person's identity ({withheld}): no slip is kept")
     slip = records_pb2.FingerprintSlip(
         ten_print=records_pb2.TenPrint(
             person_id=person_id.strip(), record_ref=record_ref.strip(), subject=subject.strip()

@@ -23,6 +23,7 @@ from node.index.faces import EmbeddingCache, FaceGallery, FacePhoto, decode_imag
 from node.index.photos import all_photos
 from node.records.photos import SUBJECT_BY_PURPOSE, check_photo
 from node.records.validation import Problems
+from node.station import views
 from node.station.blobs import BlobNotFound, digest_of
 from protos import records_pb2
 
@@ -93,6 +94,9 @@ def add_photo(
     check_photo(photo, problems)
     if record_ref and station.index.lookups.record_index(record_ref) is None:
         problems.add(f"no record {record_ref} in this station's registers")
+    withheld = views.protected_person(station, record_ref, photo.person_id)
+    if withheld:  # a photo is searched for across the network: it would disclose the person
+        problems.add(f"the law withholds this person's identity ({withheld}): no photo is kept")
     problems.raise_if_any("photo not kept")
     with station.writing():
         station.blobs.put(image, content_type)

@@ -119,6 +119,24 @@ def protection(station: Station, kind: str, view: dict[str, Any]) -> Protection:
     return Protection(assessment, sealed, clear, Redactor(sealed, clear))
 
 
+def protected_person(station: Station, ref: str, person_id: str) -> str:
+    """The law that withholds the identity of the person `person_id` of the FIR `ref` (a child,
+    a victim of a sexual offence, ...: `node.records.withholding`), or "" when none does, or
+    when `ref` is no FIR of this station or does not name that person."""
+    if not person_id or station.index.lookups.record_index(ref) is None:
+        return ""
+    kind, view = amended_view(station, ref)
+    if kind != "fir":
+        return ""
+    assessment = assess_view(view, station.statutes)
+    for position, entry in enumerate(view.get("persons", [])):
+        person = entry.get("person", {})
+        if isinstance(person, dict) and person.get("person_id") == person_id:
+            ground = assessment.grounds[position]
+            return ground.law if ground is not None else ""
+    return ""
+
+
 def current_view(station: Station, ref: str) -> dict[str, Any]:
     """The record as it reads now, as it may be shown beyond this station's officers: the
     original with each amendment applied in order, every person the withholding policy protects

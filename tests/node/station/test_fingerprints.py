@@ -28,7 +28,7 @@ from node.peers.peer_node import StationPeerNode
 from node.records.fingerprints import mcc
 from node.station import fingerprints, registers
 from node.station.core import Station
-from protos import federation_pb2
+from protos import federation_pb2, records_pb2
 from tests.node.support import theft_fir
 
 ORIGIN = "cctns.in/kerala/fingerprint-bureau/sfb-thiruvananthapuram"
@@ -186,3 +186,30 @@ def test_office_not_entitled_gets_hit_or_no_hit_only(bureau: Bureau) -> None:
         ),
     )
     assert not miss.hit and not miss.refs
+
+
+def test_no_ten_print_kept_of_a_child_the_law_protects(bureau: Bureau) -> None:
+    """A ten-print is searched across the network: an accused child's (JJ Act s.74) is refused
+    with the law named, and nothing is written."""
+    fir = theft_fir()
+    fir.persons.append(
+        records_pb2.PersonInCase(
+            role=records_pb2.ACCUSED,
+            person=records_pb2.Person(name="Arjun K.", age=16, sex="M"),
+        )
+    )
+    station = bureau.station
+    ref = registers.register_fir(station, OFFICER, fir).ref
+    view = station.index.lookups.fir(ref)
+    assert view is not None
+    (child,) = [p for p in view.persons if p.withheld]  # sealed at registration
+    size = station.ledger.size()
+    image = synthetic.encode_png(
+        synthetic.impression(synthetic.master_print(SEED, 0, 1), SEED * 100 + 77, number=1)
+    )
+    with pytest.raises(InputError) as refused:
+        fingerprints.enrol_ten_print(
+            station, OFFICER, {1: image}, person_id=child.person_id, record_ref=ref
+        )
+    assert "JJ Act" in str(refused.value)
+    assert station.ledger.size() == size

@@ -153,3 +153,27 @@ def test_gallery_rebuilt_from_ledger_and_blobs(data_dir: object, station: Statio
     assert photos.rebuild_gallery(station, fresh) == 1
     match = fresh.search_image(synthetic.photo_jpeg(person, 1), 1)[0]
     assert match.photo.index == kept.receipt.index
+
+
+def test_no_photo_kept_of_a_child_the_law_protects(station: Station) -> None:
+    """A photo is searched for across the network: one of an accused child (JJ Act s.74) would
+    disclose them, so none is kept, and nothing is written."""
+    fir = theft_fir()
+    fir.persons.append(
+        records_pb2.PersonInCase(
+            role=records_pb2.ACCUSED,
+            person=records_pb2.Person(name="Arjun K.", age=16, sex="M"),
+        )
+    )
+    ref = registers.register_fir(station, OFFICER, fir).ref
+    view = station.index.lookups.fir(ref)
+    assert view is not None
+    (child,) = [p for p in view.persons if p.withheld]  # sealed at registration
+    size, held = station.ledger.size(), set(station.blobs.digests())
+    image = synthetic.photo_jpeg(synthetic.identity(5), 0)
+    with pytest.raises(InputError) as refused:
+        photos.add_photo(
+            station, OFFICER, image, purpose="arrest", record_ref=ref, person_id=child.person_id
+        )
+    assert "JJ Act" in str(refused.value)
+    assert station.ledger.size() == size and set(station.blobs.digests()) == held
