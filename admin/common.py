@@ -37,6 +37,18 @@ def data_dir_option(parser: argparse.ArgumentParser, *, required: bool = True) -
     )
 
 
+def officer_option(parser: argparse.ArgumentParser, does: str) -> None:
+    """--officer, the officer id a command acts as (default: $CCTNS_OFFICER; required when
+    that is unset); `does` ends the help: "who decides"."""
+    default = os.environ.get("CCTNS_OFFICER")
+    parser.add_argument(
+        "--officer",
+        default=default,
+        required=default is None,
+        help=f"{does} (default: $CCTNS_OFFICER)",
+    )
+
+
 def subcommands(groups: Any, name: str, help_text: str, description: str | None = None) -> Any:
     """A command group (`cctns node ...`) whose subcommands are added with `command`."""
     # A description is a module docstring laid out by hand: argparse keeps its lines.

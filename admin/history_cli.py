@@ -25,10 +25,9 @@ Every command writes nothing when anything is wrong and lists every problem.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
-from admin.common import command, emit, open_station, subcommands
+from admin.common import command, emit, officer_option, open_station, subcommands
 from ledger.errors import InputError
 from node.index import history as register_index
 from node.index import similar
@@ -204,16 +203,6 @@ def cmd_similar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _officer(sub: argparse.ArgumentParser) -> None:
-    default = os.environ.get("CCTNS_OFFICER")
-    sub.add_argument(
-        "--officer",
-        default=default,
-        required=default is None,
-        help="who writes it (default: $CCTNS_OFFICER)",
-    )
-
-
 def _mo_options(sub: argparse.ArgumentParser) -> None:
     for flag, field in _MO_FLAGS.items():
         sub.add_argument(f"--{flag}", choices=list(rules.MO_SINGLE[field]))
@@ -234,7 +223,7 @@ def register_case(case: Any) -> None:
     """Adds `mo` to the `case` group (admin/investigation_cli.py)."""
     sub = command(case, "mo", cmd_mo, "the modus operandi of accused of a case")
     sub.add_argument("fir", help='e.g. "FIR No. 12/2026"')
-    _officer(sub)
+    officer_option(sub, "who writes it")
     sub.add_argument("--accused", action="append", required=True, help="an accused code (A1)")
     _mo_options(sub)
     sub = command(case, "similar", cmd_similar, "cases like a case, or like an MO and words")
@@ -246,7 +235,7 @@ def register(groups: Any) -> None:
     """Adds the `history` command group."""
     group = subcommands(groups, "history", "history sheets: the register of known offenders")
     sub = command(group, "open", cmd_open, "open a history sheet on a person")
-    _officer(sub)
+    officer_option(sub, "who writes it")
     sub.add_argument("--name", required=True)
     sub.add_argument("--relative", help='e.g. "S/o Gopalan"')
     sub.add_argument("--age", type=int)
@@ -264,12 +253,12 @@ def register(groups: Any) -> None:
     _mo_options(sub)
     sub = command(group, "review", cmd_review, "retain a sheet on review (the SDPO's order)")
     sub.add_argument("ref", help="the sheet number, e.g. HS/2026/000001")
-    _officer(sub)
+    officer_option(sub, "who writes it")
     _order_options(sub, rules.REVIEW_RANKS)
     sub.add_argument("--findings", required=True, help="why it is retained")
     sub = command(group, "close", cmd_close, "close a sheet (a gazetted officer's order)")
     sub.add_argument("ref", help="the sheet number, e.g. HS/2026/000001")
-    _officer(sub)
+    officer_option(sub, "who writes it")
     _order_options(sub, rules.CLOSE_RANKS)
     sub.add_argument("--reason", required=True)
     sub = command(group, "list", cmd_list, "the register of history sheets")

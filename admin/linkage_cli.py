@@ -19,14 +19,13 @@ was shown it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from admin.common import command, emit, open_station, subcommands
+from admin.common import command, emit, officer_option, open_station, subcommands
 from ledger.errors import NotFound
 from node.config import DataDir
 from node.index import linkage, person_links
@@ -193,16 +192,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _officer(sub: argparse.ArgumentParser) -> None:
-    default = os.environ.get("CCTNS_OFFICER")
-    sub.add_argument(
-        "--officer",
-        default=default,
-        required=default is None,
-        help="who decides (default: $CCTNS_OFFICER)",
-    )
-
-
 def register(groups: Any) -> None:
     """Adds the `link` command group."""
     group = subcommands(
@@ -218,14 +207,14 @@ def register(groups: Any) -> None:
         sub = command(group, name, handler, text)
         sub.add_argument("first", help='a person id, or "ORIGIN:ID" of another log')
         sub.add_argument("second")
-        _officer(sub)
+        officer_option(sub, "who decides")
         sub.add_argument("--reason", default="", required=name == "reject")
         sub.add_argument(
             "--probability", type=float, help="as shown to the officer (default: scored now)"
         )
     sub = command(group, "reverse", cmd_reverse, "a decision no longer holds (a later entry)")
     sub.add_argument("index", type=int, help="the decision's ledger index")
-    _officer(sub)
+    officer_option(sub, "who decides")
     sub.add_argument("--reason", required=True)
     sub = command(group, "show", cmd_show, "one person across every record linked to them")
     sub.add_argument("person", help='a person id, or "ORIGIN:ID" of another log')

@@ -13,9 +13,8 @@ import pytest
 
 from node.index import person_links
 from node.station import registers
-from protos import records_pb2
-from tests.node.support import theft_fir
-from tests.web.support import Node, login, open_kalamassery, person, post_form, web_node
+from tests.node.support import accused_fir
+from tests.web.support import Node, login, open_kalamassery, post_form, web_node
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +26,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 
 def _accused(node: Node, name: str, relative: str, age: int, address: str) -> tuple[str, str]:
-    fir = theft_fir()
-    del fir.persons[1:]
-    fir.persons.append(
-        person(
-            name,
-            records_pb2.ACCUSED,
-            relation="S/o",
-            relative_name=relative,
-            age=age,
-            sex="M",
-            address=address,
-        )
-    )
+    fir = accused_fir(name, relative, age, address)
     ref = registers.register_fir(node.station, "PEN420001", fir).ref
     view = node.station.index.lookups.fir(ref)
     assert view is not None
