@@ -30,7 +30,7 @@ import trio
 from prometheus_client import CollectorRegistry
 
 from federation import tls
-from federation.blobs import BlobFollower, follow_blobs_forever
+from federation.blobs import BlobFollower, NamedBlob, follow_blobs_forever
 from federation.fanout import FederatedSearchResult
 from federation.gossip import GossipBook
 from federation.grpc_client import GrpcPeerClient
@@ -67,6 +67,7 @@ from node.metrics import NodeFigures, node_registry
 from node.peers.clients import Peers, hand_over_case, hand_over_zero_fir
 from node.peers.directory import NodeDirectory, announce_to_parent, refresh_from_parent
 from node.peers.faces import on_blob_held
+from node.peers.fingerprints import on_slip_held
 from node.peers.peer_node import StationPeerNode
 from node.peers.replica_index import ReplicaIndexes
 from node.peers.standby import Standby
@@ -276,13 +277,19 @@ async def _follow_blobs(
     parts: NodeParts, follower: ReplicaFollower, client: PeerClient, poll_interval: float
 ) -> None:
     """Fetches the photos (and other blobs) the replica's verified entries name, checked against
-    their digests, into the node's blob store; their faces into its gallery
-    (federation/blobs.py, docs/photos.md)."""
+    their digests, into the node's blob store; their faces into its face gallery, their
+    ten-prints into its fingerprint gallery (federation/blobs.py, docs/photos.md,
+    docs/fingerprints.md)."""
     blobs = parts.station.blobs
     station = parts.station
-    keeper = BlobFollower(
-        Replica(follower), blobs, on_stored=on_blob_held(lambda: photos.gallery(station), blobs)
-    )
+    faces = on_blob_held(lambda: photos.gallery(station), blobs)
+    slips = on_slip_held(station)
+
+    def held(named: NamedBlob) -> None:
+        faces(named)  # a photo's face into the face gallery
+        slips(named)  # a ten-print's finger into the fingerprint gallery
+
+    keeper = BlobFollower(Replica(follower), blobs, on_stored=held)
     await follow_blobs_forever(keeper, client, poll_interval=poll_interval)
 
 

@@ -456,11 +456,12 @@ class StationPeerNode:
         return self._answered(out) if source.replica else out
 
     def _search_fingerprints(self, probe: bytes, limit: int) -> list[federation_pb2.SearchHit]:
-        """The enrolled ten-print fingers most like a chance print, best first (the own
-        gallery: a fingerprint bureau enrols the slips it answers for)."""
+        """The enrolled ten-print fingers most like a chance print, best first: the node's own
+        slips and its (unquarantined) replicas' (node/station/fingerprints.py `gallery`)."""
+        excluded = frozenset(self._quarantined())
         return [
             federation_pb2.SearchHit(
-                origin=self.origin,
+                origin=c.origin,
                 ref=c.record_ref,
                 index=c.ledger_index,
                 title=c.subject or c.person_id,
@@ -468,7 +469,7 @@ class StationPeerNode:
                 + ("; hit" if c.hit else ""),
                 score=c.score,
             )
-            for c in fingerprints.search(self.station, probe, limit)
+            for c in fingerprints.search(self.station, probe, limit, excluded=excluded)
             if c.ledger_index >= 0
         ]
 
@@ -481,9 +482,9 @@ class StationPeerNode:
     def hits(self, identifier_type: str, value: str, *, probe: bytes = b"") -> list[str]:
         """References of records holding the identifier exactly (no record content), from the
         own index and every replica's; a replica's references name their office. A chance
-        print is matched against the node's own ten-print gallery (docs/fingerprints.md)."""
+        print is matched against the node's ten-print gallery (docs/fingerprints.md)."""
         if identifier_type == "chance_print":
-            return fingerprints.hits(self.station, probe)
+            return fingerprints.hits(self.station, probe, excluded=frozenset(self._quarantined()))
         refs: list[str] = []
         quarantined = self._quarantined()
         for source in self._sources():

@@ -9,12 +9,16 @@ A ten-print's fingers join the gallery; a chance print is kept with its case and
 `gallery` is the node's 1:N gallery of ten-print fingers (node/records/fingerprints/gallery.py):
 derived data, built on first use from the index's impressions and the templates in the blob
 store (a template is a few hundred bytes; its cylinders take a few milliseconds to compute).
-`search` ranks the enrolled fingers for a probe (an image or a template); the caller audits the
+On a node holding replicas (a district, the State Fingerprint Bureau) the ten-prints of the
+replicated logs join it too, each finger once its template has arrived (`enrol_replica_slip`,
+called by the blob follower: node/peers/fingerprints.py). `search` ranks the enrolled fingers
+for a probe (an image or a template), each naming the log it came from; the caller audits the
 read (an officer's through the web, another office's through the federation).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from collections.abc import Mapping
@@ -47,6 +51,11 @@ MIN_MINUTIAE = 6
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
 
 _galleries: weakref.WeakKeyDictionary[Station, Gallery] = weakref.WeakKeyDictionary()
+# The replicas' fingers in a node's gallery, by gallery key (the own log's are read from the
+# index when a search names them).
+_replica_fingers: weakref.WeakKeyDictionary[Station, dict[str, FingerprintCandidate]] = (
+    weakref.WeakKeyDictionary()
+)
 _galleries_lock = threading.Lock()
 
 
@@ -60,7 +69,8 @@ class SlipReceipt:
 
 @dataclass(frozen=True, slots=True)
 class FingerprintCandidate:
-    """One enrolled finger a probe resembles, with its MCC score (0 to 1)."""
+    """One enrolled finger a probe resembles, with its MCC score (0 to 1). `origin` is the log
+    holding the ten-print: the node's own, or a replica's (`office` then names that office)."""
 
     ledger_index: int
     finger: int
@@ -68,10 +78,22 @@ class FingerprintCandidate:
     record_ref: str
     subject: str
     score: float
+    origin: str = ""
+    replica: bool = False
 
     @property
     def hit(self) -> bool:
         return self.score >= HIT_SCORE
+
+    @property
+    def office(self) -> str:
+        """The office whose log holds a replica's ten-print ("" for the node's own)."""
+        return self.origin.split("/", 1)[-1] if self.replica else ""
+
+    @property
+    def reference(self) -> str:
+        """The record as an answer names it: a replica's with its office."""
+        return f"{self.record_ref} @ {self.office}" if self.replica else self.record_ref
 
 
 def content_type_of(image: bytes) -> str:
@@ -223,6 +245,11 @@ def _key(ledger_index: int, position: int) -> str:
     return f"{ledger_index}:{position}"
 
 
+def _replica_key(origin: str, ledger_index: int, position: int) -> str:
+    # "@" never appears in an own key (two numbers), so the two cannot collide.
+    return f"{origin}@{ledger_index}:{position}"
+
+
 def _row_of(station: Station, key: str) -> ImpressionRow | None:
     index_text, _, position_text = key.partition(":")
     if not (index_text.isdigit() and position_text.isdigit()):
@@ -245,26 +272,77 @@ def _enrol_row(station: Station, into: Gallery, row: ImpressionRow) -> bool:
 
 
 def gallery(station: Station) -> Gallery:
-    """The node's gallery of ten-print fingers, built on first use from the index and blobs."""
+    """The node's gallery of ten-print fingers, built on first use from the index and blobs
+    (the replicas' fingers join it as their templates arrive: `enrol_replica_slip`)."""
     with _galleries_lock:
         found = _galleries.get(station)
         if found is not None:
             return found
         made = Gallery()
         _galleries[station] = made
+        _replica_fingers[station] = {}
     for row in ten_print_impressions(station.index.engine):
         _enrol_row(station, made, row)
     return made
 
 
-def search(station: Station, probe: bytes, limit: int = 10) -> list[FingerprintCandidate]:
-    """The enrolled fingers most like the probe (an image or template), best first. The caller
+def enrol_replica_slip(
+    station: Station,
+    origin: str,
+    ledger_index: int,
+    slip: records_pb2.FingerprintSlip,
+    template_sha256: str,
+) -> int:
+    """Enrols the fingers of a replicated ten-print whose template is `template_sha256`, now
+    held in the node's blob store (checked against the verified entry's digest on arrival);
+    returns how many joined the gallery. A chance print is not enrolled; a finger enrolled
+    before (the blob follower tells again after a restart) is left as it is."""
+    if slip.WhichOneof("slip") != "ten_print":
+        return 0
+    into = gallery(station)
+    fingers = _replica_fingers[station]
+    added = 0
+    for position, impression in enumerate(slip.impressions):
+        key = _replica_key(origin, ledger_index, position)
+        if impression.template.sha256 != template_sha256 or key in into:
+            continue
+        try:
+            minutiae = mcc.decode_template(station.blobs.get(template_sha256))
+        except mcc.TemplateError as exc:
+            raise InputError(f"the template of {origin} entry {ledger_index}: {exc}") from exc
+        fingers[key] = FingerprintCandidate(
+            ledger_index,
+            impression.finger,
+            slip.ten_print.person_id,
+            slip.ten_print.record_ref,
+            slip.ten_print.subject,
+            0.0,
+            origin=origin,
+            replica=True,
+        )
+        into.add(key, mcc.cylinders(minutiae))
+        added += 1
+    return added
+
+
+def search(
+    station: Station, probe: bytes, limit: int = 10, *, excluded: frozenset[str] = frozenset()
+) -> list[FingerprintCandidate]:
+    """The enrolled fingers most like the probe (an image or template), best first: the own
+    log's and the replicas' but those of the `excluded` origins (quarantined logs). The caller
     audits the read."""
     cylinders = probe_cylinders(probe)
     found = gallery(station)
-    candidates = found.search(cylinders, limit=limit)
+    fingers = _replica_fingers[station]
+    # Asked for more when some logs are left out, so that `limit` remain where they can.
+    wanted = limit + (limit if excluded else 0)
     out: list[FingerprintCandidate] = []
-    for candidate in candidates:
+    for candidate in found.search(cylinders, limit=wanted):
+        replica = fingers.get(candidate.key)
+        if replica is not None:
+            if replica.origin not in excluded:
+                out.append(dataclasses.replace(replica, score=candidate.score))
+            continue
         row = _row_of(station, candidate.key)
         if row is None:
             # Not a slip of this log (a template a benchmark or a test added): named by its key.
@@ -278,12 +356,14 @@ def search(station: Station, probe: bytes, limit: int = 10) -> list[FingerprintC
                 row.record_ref,
                 row.subject,
                 candidate.score,
+                origin=station.config.origin,
             )
         )
-    return out
+    return out[:limit]
 
 
-def hits(station: Station, probe: bytes) -> list[str]:
+def hits(station: Station, probe: bytes, *, excluded: frozenset[str] = frozenset()) -> list[str]:
     """The records of the persons whose enrolled fingers match the probe (score at or above
-    HIT_SCORE): references only, for a hit/no-hit answer."""
-    return list(dict.fromkeys(c.record_ref for c in search(station, probe, limit=10) if c.hit))
+    HIT_SCORE): references only (a replica's naming its office), for a hit/no-hit answer."""
+    found = search(station, probe, limit=10, excluded=excluded)
+    return list(dict.fromkeys(c.reference for c in found if c.hit))

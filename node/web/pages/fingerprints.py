@@ -126,7 +126,7 @@ def _search(
         )
     )
     found = [c for c in fingerprints.search(node, probe, RESULTS) if c.ledger_index >= 0]
-    refs = list(dict.fromkeys(c.record_ref for c in found))
+    refs = list(dict.fromkeys(c.reference for c in found))
     asked = federation_pb2.SearchRequest(kind="fingerprint", probe=probe)
     entry = audit_entry(
         node.config.node_id,
