@@ -3,7 +3,10 @@
     cctns peer search "K. Raju" --data-dir D [--kind person] [--nodes ID,ID | all] [--json]
     cctns peer fetch "FIR No. 3/2026" --node ID --data-dir D [--json]   (a retired office's
                      record comes from the replica its successor holds, and says so)
+    cctns peer search --kind fingerprint --probe print.png --data-dir D [--nodes ...]
+                     (--kind face --probe photo.jpg: by face; an audited read like any search)
     cctns peer hit KL-07-AB-1234 --type vehicle_registration --data-dir D [--nodes ...]
+    cctns peer hit --type chance_print --probe print.png --data-dir D   (hit/no-hit only)
     cctns peer transfer-zero-fir "ZERO FIR 1/2026" --to ID --data-dir D
     cctns peer gossip --data-dir D     hand the newest checkpoints seen to the parent, now
 
@@ -22,14 +25,16 @@ import json
 import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import trio
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import Handler, command, subcommands
-from federation.service import SEARCH_KINDS
+from federation.service import PROBE_KINDS, SEARCH_KINDS
 from federation.witness import AnswerCheck, freshness_age
+from ledger.errors import UsageError
 from ledger.log import now_ms
 from node.config import DataDir
 from node.peers.clients import Peers, hand_over_zero_fir
@@ -44,10 +49,27 @@ def _context(args: argparse.Namespace) -> federation_pb2.QueryContext:
     )
 
 
+def _probe(args: argparse.Namespace, asked: str, needed: bool) -> bytes:
+    """The image (or template) a face or fingerprint question carries (`--probe FILE`)."""
+    if not args.probe:
+        if needed:
+            raise UsageError(f"a {asked} question needs --probe FILE (an image)")
+        return b""
+    if not needed:
+        raise UsageError("--probe goes with --kind face or fingerprint (--type chance_print)")
+    try:
+        return Path(args.probe).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the probe {args.probe}: {exc.strerror}") from exc
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     peers = Peers.load(DataDir(args.data_dir))
+    probe = _probe(args, args.kind, args.kind in PROBE_KINDS)
+    if not args.query and not probe:
+        raise UsageError("say what to search for")
     request = federation_pb2.SearchRequest(
-        kind=args.kind, query=args.query, limit=args.limit, context=_context(args)
+        kind=args.kind, query=args.query, limit=args.limit, context=_context(args), probe=probe
     )
     result = trio.run(lambda: peers.search(request, names=args.nodes, deadline=args.deadline))
     stale_after = peers.witnessing.stale_after_minutes * 60
@@ -166,8 +188,11 @@ def replica_line(holder: str, cosigned_at_s: int | None) -> str:
 
 def cmd_hit(args: argparse.Namespace) -> int:
     peers = Peers.load(DataDir(args.data_dir))
+    probe = _probe(args, args.type, args.type == "chance_print")
+    if not args.value and not probe:
+        raise UsageError("say which identifier to ask about")
     request = federation_pb2.HitRequest(
-        identifier_type=args.type, value=args.value, context=_context(args)
+        identifier_type=args.type, value=args.value, context=_context(args), probe=probe
     )
     result = trio.run(lambda: peers.hit(request, names=args.nodes, deadline=args.deadline))
     flagged = False
@@ -241,20 +266,31 @@ def register(groups: Any) -> None:
     """Adds the `peer` command group to the cctns parser."""
     peer = subcommands(groups, "peer", "ask other nodes")
     sub = _query(peer, "search", cmd_search, "search many nodes at once (fan-out)")
-    sub.add_argument("query")
+    sub.add_argument("query", nargs="?", default="")
     sub.add_argument("--kind", default="person", choices=list(SEARCH_KINDS))
+    sub.add_argument(
+        "--probe", help="the image searched for (--kind face: a photo; fingerprint: a print)"
+    )
     sub.add_argument("--nodes", default="all", help="comma-separated node ids, or 'all'")
     sub.add_argument("--limit", type=int, default=20)
     sub = _query(peer, "fetch", cmd_fetch, "one record from its owner, with proofs")
     sub.add_argument("ref")
     sub.add_argument("--node", required=True)
     sub = _query(peer, "hit", cmd_hit, "hit/no-hit: who holds this identifier?")
-    sub.add_argument("value")
+    sub.add_argument("value", nargs="?", default="")
     sub.add_argument(
         "--type",
         default="vehicle_registration",
-        choices=["vehicle_registration", "engine_number", "chassis_number", "person_name", "fir"],
+        choices=[
+            "vehicle_registration",
+            "engine_number",
+            "chassis_number",
+            "person_name",
+            "fir",
+            "chance_print",
+        ],
     )
+    sub.add_argument("--probe", help="the chance print's image (--type chance_print)")
     sub.add_argument("--nodes", default="all")
     sub = command(peer, "gossip", cmd_gossip, "hand the newest checkpoints seen to the parent")
     sub.add_argument("--deadline", type=float, default=10.0, help="seconds")

@@ -43,6 +43,7 @@ from node.config import (
     load_federation,
     save_federation,
 )
+from node.demo import biometrics
 from node.demo.seed import seed_station
 from node.index.aggregate.index import AggregateIndex
 from node.index.record_index import RecordIndex
@@ -168,7 +169,12 @@ def _descendants(name: str, nodes: Sequence[DemoNode] = NODES) -> list[DemoNode]
 
 
 def build(
-    base: Path, *, records: int, nodes: Sequence[DemoNode] = NODES, peer_lists: bool = False
+    base: Path,
+    *,
+    records: int,
+    nodes: Sequence[DemoNode] = NODES,
+    peer_lists: bool = False,
+    biometrics: bool = False,
 ) -> None:
     """Creates the demo's authorities, nodes, certificates, federation.toml files and records.
     `nodes` (the demo's eight by default: the national node, then one state's offices; the
@@ -177,7 +183,9 @@ def build(
     from the directory once they join (`join_and_start`). `peer_lists` also writes every other
     node's address and ledger key as [[peers]] (local overrides, docs/directory.md): for tests
     and the simulator's real-process mode, which run some nodes without their parents or never
-    join them."""
+    join them. `biometrics` adds photos and fingerprint slips (node/demo/biometrics.py): the
+    first station's arrested persons, and their chance print at a station of another district
+    (about 15 s more)."""
     root = create_root(common_name="cctns demo national root")
     kerala = issue_state_authority(root, "kerala")
     root.save(base / "authorities" / "root")
@@ -239,9 +247,32 @@ def build(
                 first = _first_fir(station)
                 if first:
                     (data_dir.path / FIRST_FIR_NAME).write_text(first + "\n", encoding="utf-8")
+                if biometrics:
+                    _biometrics(station, data_dir.path, node, nodes, number, first)
         finally:
             station.close()
         _demo_officer(data_dir, node, number)
+
+
+def _biometrics(
+    station: Station,
+    folder: Path,
+    node: DemoNode,
+    nodes: Sequence[DemoNode],
+    number: int,
+    first_fir: str,
+) -> None:
+    """Photos and ten-prints at the first station; the chance print of its first arrested
+    person at the first station of another district (node/demo/biometrics.py)."""
+    stations = [n for n in nodes if n.role == "station"]
+    officer = f"PEN{100001 + number}"
+    if node == stations[0]:
+        print(f"photographing and fingerprinting at {node.name} ...", file=sys.stderr)
+        biometrics.enrol_arrested(station, officer, folder)
+    elif first_fir and node == next(
+        (n for n in stations if n.district != stations[0].district), None
+    ):
+        biometrics.lift_chance_print(station, officer, first_fir, folder)
 
 
 DEMO_PASSWORD = "kerala-police-demo"
@@ -475,7 +506,7 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         if base.exists() and any(base.iterdir()):
             raise UsageError(f"{base} exists and is not a demo federation: remove it first")
         base.mkdir(parents=True, exist_ok=True)
-        build(base, records=records)
+        build(base, records=records, biometrics=True)
     processes = join_and_start(base)
     try:
         trio.run(_wait_ready, base)
@@ -504,6 +535,19 @@ def run_federation_demo(base: Path, *, records: int = 400, check: bool = False) 
         )
         print("Who holds this vehicle? (hit/no-hit)")
         print(f"  .venv/bin/cctns peer hit KL-07-AB-1234 --data-dir {kal}")
+        chance = shlex.quote(str(base / "ollur" / biometrics.CHANCE_PRINT_FILE))
+        face = shlex.quote(str(base / "kalamassery" / biometrics.FACE_PROBE_FILE))
+        print("A chance print lifted at Ollur, searched at the state node among the ten-prints")
+        print("of every station it replicates (Kalamassery's arrested persons among them):")
+        print(
+            f"  .venv/bin/cctns peer search --kind fingerprint --probe {chance} "
+            f"--nodes kerala/scrb --data-dir {kal}"
+        )
+        print("Another photo of one of them, searched by face at the state node:")
+        print(
+            f"  .venv/bin/cctns peer search --kind face --probe {face} "
+            f"--nodes kerala/scrb --data-dir {kal}"
+        )
         http = _http_ports(base)
         officer, secret = (base / "kalamassery" / "web" / "demo-officer.txt").read_text().split()
         print("\nWeb UI (citizens' portal needs no login):")
@@ -574,7 +618,41 @@ def _check(base: Path, attempts: int = 3) -> int:
     print(fetch.stderr, end="", file=sys.stderr)
     if fetch.returncode != 0:
         return fetch.returncode
-    return 0 if _national_counts_every_station(base) else 1
+    if not _national_counts_every_station(base):
+        return 1
+    return 0 if _state_finds_the_chance_print(base, station) else 1
+
+
+def _state_finds_the_chance_print(base: Path, station: str, timeout: float = READY_TIMEOUT) -> bool:
+    """Whether the state node, asked by Kalamassery, finds Ollur's chance print among the
+    ten-prints it replicates: Kalamassery's, a hit (waiting up to `timeout` for the slips'
+    blobs to arrive). True when the demo has no chance print (built without biometrics)."""
+    probe = base / "ollur" / biometrics.CHANCE_PRINT_FILE
+    if not probe.exists():
+        return True
+    kalamassery = next(n for n in NODES if n.name == "kalamassery").origin
+    state = next(n for n in NODES if n.role == "state").node_id
+    command = [sys.executable, "-m", "admin.cli", "peer", "search", "--kind", "fingerprint"]
+    command += ["--probe", str(probe), "--nodes", state, "--json", "--data-dir", station]
+    deadline = time.monotonic() + timeout
+    hits: list[dict[str, str]] = []
+    while time.monotonic() < deadline:
+        search = subprocess.run(command, capture_output=True, text=True, check=False)
+        if search.returncode == 0:
+            hits = json.loads(search.stdout)["hits"]
+            if (
+                hits
+                and hits[0].get("origin") == kalamassery
+                and hits[0]["detail"].endswith("; hit")
+            ):
+                print(
+                    f"state node: Ollur's chance print is a hit on {hits[0]['ref']} of "
+                    f"{kalamassery.split('/', 1)[1]} ({hits[0]['detail']})"
+                )
+                return True
+        time.sleep(2.0)
+    print(f"state node: Ollur's chance print not found at Kalamassery: {hits}")
+    return False
 
 
 def _national_counts_every_station(base: Path, timeout: float = READY_TIMEOUT) -> bool:

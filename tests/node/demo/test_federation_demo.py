@@ -1,7 +1,8 @@
 """`make run` (`cctns demo`, node/demo/federation.py) with no peer list written: the eight
 nodes (national, state, two districts, four stations) join through their parents and find each
 other in the signed directory (docs/directory.md); the national node holds a verified replica
-of every office and counts their crimes. Slow: eight real node processes on loopback."""
+of every office and counts their crimes, and the state node finds one station's chance print
+among another's ten-prints. Slow: eight real node processes on loopback."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def test_demo_check_finds_another_district_through_the_directory(
     out = capsys.readouterr().out
     assert f"answered by {len(NODES) - 1} offices, unanswered none" in out, out
     assert "national node: crime FIRs of 4 stations counted as each station counts them" in out
+    # Ollur's chance print, searched at the state node, is a hit on Kalamassery's ten-print: the
+    # slips and their images replicated (node/demo/biometrics.py).
+    assert "state node: Ollur's chance print is a hit on FIR No. " in out, out
+    assert "of kerala/ernakulam-city/ps-kalamassery" in out
     everyone = {node.node_id for node in NODES}
     for name in ("ncrb", "scrb", "kalamassery"):
         saved = json.loads((tmp_path / "demo" / name / DIRECTORY_NAME).read_text())
