@@ -82,14 +82,17 @@ def emit(value: Any) -> None:
 
 
 @contextmanager
-def progress(total: int, what: str, enabled: bool = True) -> Iterator[Callable[..., None]]:
+def progress(
+    total: int, what: str, enabled: bool = True, *, unit: str = " entries"
+) -> Iterator[Callable[..., None]]:
     """A progress bar on stderr (silent when stderr is no terminal or `enabled` is False);
     yields a callback taking the absolute count done (and the total, where it is learnt only
-    as the work goes: `total` 0)."""
+    as the work goes: `total` 0). `unit` "B" counts bytes (shown as kB, MB, ...)."""
     bar = tqdm(
         total=total,
         desc=what,
-        unit=" entries",
+        unit=unit,
+        unit_scale=unit == "B",
         disable=None if enabled else True,  # None: silent when stderr is no terminal
         file=sys.stderr,
     )

@@ -5,10 +5,13 @@
     cctns ledger prove-inclusion N [--size S] --data-dir D
     cctns ledger prove-consistency M [N] --data-dir D
     cctns ledger verify --data-dir D [--checkpoint note]  exit 0, or 3 naming the first bad index
-                                                          (from the genesis key through each
+                        [--no-blobs]                      (from the genesis key through each
                                                           key hand-over to the node's key, and
                                                           the acknowledged entries missing below
-                                                          the high-water mark)
+                                                          the high-water mark); then every blob
+                                                          (photos, fingerprint slips) re-hashed
+                                                          against its name: 3 naming each
+                                                          damaged one, 4 when one is unreadable
 
 Read-only: these open the ledger alone (never the index), and `verify` opens it in audit mode,
 so it runs beside a serving node.
@@ -27,12 +30,13 @@ from google.protobuf.json_format import MessageToDict
 from admin.common import b64, command, emit, open_ledger, progress, subcommands
 from ledger import merkle
 from ledger.entry import parse_leaf
-from ledger.errors import TamperError
+from ledger.errors import StoreError, TamperError
 from ledger.keys import GENESIS
 from ledger.log import key_fingerprint, verify_log
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
+from node.station.blobs import BLOBS_DIR, RECOVERY, BlobCheck, BlobNotFound, BlobStore
 
 
 def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
@@ -126,11 +130,48 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     rotations = len(report.keys.eras) - 1
     keys = f", {rotations} key hand-over{'s' if rotations != 1 else ''}" if rotations else ""
     marked = f"high-water mark {mark.size}" if mark is not None else "no high-water mark"
-    print(
-        f"ok: {report.size} entries, {report.checkpoints} checkpoints{keys}, {marked}, "
+    summary = (
+        f"{report.size} entries, {report.checkpoints} checkpoints{keys}, {marked}, "
         f"root {b64(report.root)}"
     )
+    if not args.no_blobs:
+        summary += ", " + _verify_blobs(data_dir, summary, quiet=args.quiet)
+    print(f"ok: {summary}")
     return 0
+
+
+def _size(store: BlobStore, digest: str) -> int:
+    """A blob's size for the progress bar; 0 for one gone since it was listed."""
+    try:
+        return store.size(digest)
+    except BlobNotFound:
+        return 0
+
+
+def _verify_blobs(data_dir: DataDir, verified: str, *, quiet: bool) -> str:
+    """Re-hashes every blob of the node against its name (progress in bytes on a terminal);
+    names each damaged one on stderr, then raises: TamperError when one's bytes have changed,
+    StoreError when some could only not be read. What was checked, when all is well."""
+    store = BlobStore(data_dir.path / BLOBS_DIR)  # not `open`: it would make the directory
+    digests = list(store.digests())
+    total = sum(_size(store, digest) for digest in digests)
+    check = BlobCheck(store, digests)
+    with progress(total, "re-hashing blobs", not quiet, unit="B") as advance:
+        try:
+            while not check.step():
+                advance(check.read)
+            advance(check.read)
+        finally:
+            check.close()
+    for found in check.damaged:
+        print(f"DAMAGED: {found}", file=sys.stderr)
+    if check.damaged:
+        what = f"{len(check.damaged)} of {check.checked} blobs damaged (listed above)"
+        advice = f"the log itself verifies ({verified}). To recover a blob, {RECOVERY}"
+        if all(found.unreadable for found in check.damaged):
+            raise StoreError(f"{what}; {advice}")
+        raise TamperError(f"{what}; {advice}")
+    return f"{check.checked} blobs ({total:,} bytes) hash to their names"
 
 
 def register(groups: Any) -> None:
@@ -151,6 +192,9 @@ def register(groups: Any) -> None:
     sub = command(ledger, "verify", cmd_ledger_verify, "check every entry, hash and checkpoint")
     sub.add_argument(
         "--checkpoint", action="append", help="a checkpoint note held elsewhere to check against"
+    )
+    sub.add_argument(
+        "--no-blobs", action="store_true", help="skip re-hashing the photos and fingerprint slips"
     )
     sub.add_argument("--quiet", action="store_true")
 

@@ -78,6 +78,7 @@ from node.station.scrub import (
     SCRUB_CHUNK,
     SCRUB_INTERVAL,
     SCRUB_RATE,
+    BlobScrub,
     ScrubPass,
     StorageAlerts,
     alert_on_failure,
@@ -790,7 +791,9 @@ def _monitoring(
 async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) -> None:
     """Re-verifies the node's stores from the disk, pass after pass, at `pace`. What a pass
     finds is logged and recorded as a storage alert (`cctns node alerts`); a log that failed
-    takes no more entries (`Ledger.halt`). The scrub then stops: the node needs its operator."""
+    takes no more entries (`Ledger.halt`). The scrub then stops: the node needs its operator.
+    A damaged blob (an image) is recorded and the scrub goes on: the log is sound."""
+    damaged: frozenset[str] = frozenset()
     while True:
         found = await _scrub_pass(data_dir, pace.rate)
         if found is not None:
@@ -804,7 +807,24 @@ async def scrub_forever(data_dir: DataDir, station: Station, pace: ScrubPace) ->
                 station.ledger.halt("the scrub found its log damaged (`cctns node alerts`)")
                 log.error("the node takes no more entries until its log is repaired")
             return
+        damaged = await _scrub_blobs(data_dir, pace.rate, damaged)
         await trio.sleep(pace.interval)
+
+
+async def _scrub_blobs(data_dir: DataDir, rate: float, reported: frozenset[str]) -> frozenset[str]:
+    """Re-hashes every blob, paced like the log (one `CHECK_CHUNK` of bytes per pause); each
+    damaged blob is recorded as it is found, but not again when the last pass did (`reported`).
+    Returns the digests found damaged."""
+    checking = BlobScrub(data_dir, reported=reported)
+    try:
+        # Not abandoned on cancel: a step ends within its chunk.
+        done = False
+        while not done:
+            done = await trio.to_thread.run_sync(checking.step)
+            await trio.sleep(0 if done else SCRUB_CHUNK / rate)
+    finally:
+        checking.close()
+    return checking.damaged
 
 
 async def _scrub_pass(data_dir: DataDir, rate: float) -> tuple[str, CctnsError] | None:

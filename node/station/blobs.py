@@ -18,19 +18,24 @@ directories small at millions of blobs.
 Every blob is bounded (`limits.BLOB_BYTES`) and its content type checked (`limits.CODE`
 characters, "type/subtype") before anything is written. The store never deletes: records are
 evidence. It is not replicated by itself: replicas fetch the blobs the entries they hold name
-(federation GetBlob) and keep them with `put_verified`.
+(federation GetBlob) and keep them with `put_verified`. `BlobCheck` reads every blob back and
+hashes it against its name, in bounded steps: the scrub's check (node/station/scrub.py) and
+`cctns ledger verify`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ledger.errors import InputError, NotFound, StoreError, TamperError, TooLarge
 from node.records import limits
@@ -203,9 +208,152 @@ class BlobStore:
         """Whether the stored bytes still hash to their name (the scrub's check)."""
         return digest_of(self.get(digest)) == digest
 
+    def open_blob(self, digest: str) -> BinaryIO:
+        """The blob's bytes as a stream, to be read in pieces (a blob may be 16 MiB);
+        BlobNotFound when absent, StoreError when it cannot be opened."""
+        check_digest(digest)
+        if self._memory is not None:
+            return io.BytesIO(self.get(digest))
+        try:
+            return self._path(digest).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {digest[:12]}... in this node's store") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read blob {digest[:12]}: {exc}") from exc
+
+    def relative_path(self, digest: str) -> str:
+        """Where the blob lies in any node's data directory ("blobs/ab/cd/<digest>"): the same
+        path in every store, a backup's included, since the content names it."""
+        check_digest(digest)
+        return f"{BLOBS_DIR}/{digest[:2]}/{digest[2:4]}/{digest}"
+
     def _path(self, digest: str) -> Path:
         assert self.root is not None
         return self.root / digest[:2] / digest[2:4] / digest
+
+
+# Bytes a check reads per step, and what opening a blob counts as: a step reads a few
+# milliseconds' worth (SHA-256 and the reads release the GIL), whether the blobs are 16 MiB
+# slips or templates of a few hundred bytes (64 of them at most per step).
+CHECK_CHUNK = 1024 * 1024
+_OPEN_COST = 16 * 1024
+# What an operator does about a damaged blob: nothing in the node can replace one (`put` keeps
+# what is there, and no command fetches a blob back from the parent), so a good copy is put in
+# its place by hand; its name proves it.
+RECOVERY = (
+    "move the damaged file aside (keep it: it is the incident's record) and copy a good one to "
+    "the same path, from a backup (`cctns admin backup` copies blobs/ as they are) or from the "
+    "parent's data directory (a parent keeps the blobs its children's entries name, at the same "
+    "path); the hash `sha256sum` prints for the copy must be its file name. On a parent, a "
+    "child's blob moved aside is fetched from the child again after a restart."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedBlob:
+    """A blob whose stored bytes no longer hash to its name, or that cannot be read back."""
+
+    digest: str
+    path: str  # in the data directory: "blobs/ab/cd/<digest>"
+    problem: str
+    unreadable: bool
+
+    def __str__(self) -> str:
+        return f"blob {self.digest} ({self.path}) {self.problem}"
+
+
+class BlobCheck:
+    """Re-reads every blob of a store and hashes it against its name, at most `chunk` bytes a
+    `step`, so that its caller sets the pace (the scrub, node/station/scrub.py) or shows
+    progress (`cctns ledger verify`). It only reads. What it finds is in `damaged`.
+
+    A blob larger than a chunk is hashed over several steps, its file held open between them:
+    `close` releases it. A blob gone since it was listed (moved aside by its operator) is
+    skipped."""
+
+    def __init__(
+        self, store: BlobStore, digests: Iterable[str] | None = None, *, chunk: int = CHECK_CHUNK
+    ) -> None:
+        self._store = store
+        self._digests = iter(store.digests() if digests is None else digests)
+        self._chunk = chunk
+        self._digest = ""
+        self._stream: BinaryIO | None = None
+        self._hash = hashlib.sha256()
+        self._length = 0
+        self.checked = 0  # blobs hashed whole (damaged ones included)
+        self.read = 0  # bytes read
+        self.damaged: list[DamagedBlob] = []
+
+    def step(self) -> bool:
+        """Reads and hashes the next `chunk` bytes (each blob opened counts as some); True once
+        every blob is checked. StoreError when the store cannot be listed."""
+        budget = self._chunk
+        while budget > 0:
+            if self._stream is None:
+                if not self._open_next():
+                    return True
+                budget -= _OPEN_COST
+            assert self._stream is not None
+            try:
+                data = self._stream.read(max(budget, _OPEN_COST))
+            except OSError as exc:
+                self._found(f"cannot be read: {exc}", unreadable=True)
+                continue
+            if not data:
+                actual = self._hash.hexdigest()
+                if actual == self._digest:
+                    self._done()
+                else:
+                    self._found(
+                        f"reads back as {self._length:,} bytes hashing to {actual}: "
+                        "its bytes have changed",
+                        unreadable=False,
+                    )
+                continue
+            self._hash.update(data)
+            self._length += len(data)
+            self.read += len(data)
+            budget -= len(data)
+        return False
+
+    def close(self) -> None:
+        """Releases the blob being read, if any."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _open_next(self) -> bool:
+        while True:
+            try:
+                digest = next(self._digests, None)
+            except OSError as exc:
+                raise StoreError(f"cannot list the blob store: {exc}") from exc
+            if digest is None:
+                return False
+            try:
+                self._stream = self._store.open_blob(digest)
+            except BlobNotFound:
+                continue
+            except StoreError as exc:
+                self._digest = digest
+                self._found(f"cannot be read: {exc}", unreadable=True)
+                continue
+            self._digest = digest
+            self._hash = hashlib.sha256()
+            self._length = 0
+            return True
+
+    def _found(self, problem: str, *, unreadable: bool) -> None:
+        digest = self._digest
+        self.damaged.append(
+            DamagedBlob(digest, self._store.relative_path(digest), problem, unreadable)
+        )
+        self._done()
+
+    def _done(self) -> None:
+        self.checked += 1
+        self.close()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from federation.audit import audit_entry, check_context, describe_search
 from ledger.errors import InputError
 from node.index.fingerprints import ImpressionRow, impressions_of_slip, ten_print_impressions
 from node.records.fingerprints import mcc
@@ -35,9 +36,10 @@ from node.records.fingerprints.gallery import Gallery
 from node.records.fingerprints.minutiae import MinutiaeArray, extract
 from node.records.fingerprints.slips import FINGERS, MATCHER, TEMPLATE_TYPE, check_slip
 from node.records.validation import Problems
+from node.station import audit as station_audit
 from node.station import views
 from node.station.blobs import BlobNotFound, digest_of
-from protos import records_pb2
+from protos import federation_pb2, records_pb2
 
 if TYPE_CHECKING:
     from node.station.core import Receipt, Station
@@ -367,3 +369,25 @@ def hits(station: Station, probe: bytes, *, excluded: frozenset[str] = frozenset
     HIT_SCORE): references only (a replica's naming its office), for a hit/no-hit answer."""
     found = search(station, probe, limit=10, excluded=excluded)
     return list(dict.fromkeys(c.reference for c in found if c.hit))
+
+
+def audited_search(
+    station: Station, context: federation_pb2.QueryContext, probe: bytes, limit: int
+) -> tuple[list[FingerprintCandidate], int]:
+    """An officer's search of this node's gallery (the web page, `cctns fingerprint search`):
+    the context checked first (officer, purpose, case), then the ranked fingers, then the audit
+    entry naming the probe by its digest and the records returned (a replica's with its office).
+    Returns the candidates and the audit entry's ledger index."""
+    checked = check_context(context)
+    found = [c for c in search(station, probe, limit) if c.ledger_index >= 0]
+    refs = list(dict.fromkeys(c.reference for c in found))
+    asked = federation_pb2.SearchRequest(kind="fingerprint", probe=probe)
+    entry = audit_entry(
+        station.config.node_id,
+        checked,
+        "search:fingerprint",
+        describe_search(asked),
+        refs,
+        full_record=True,
+    )
+    return found, station_audit.append_audit(station, entry).index

@@ -8,10 +8,13 @@ by RocksDB as it is read) and re-verifies the log with `ledger.log.LogVerifier`:
 canonical form and signature, every stored tree node, every stored checkpoint, and the
 high-water mark. Then SQLite checks every store database of the data directory (`PRAGMA
 quick_check`: the sealed identities, the officer accounts; the query indexes are derived and
-rebuilt, not checked).
+rebuilt, not checked). A `BlobScrub` then re-reads every blob of the blob store and hashes it
+against its name (`BlobCheck`, node/station/blobs.py): a damaged photo or fingerprint slip is
+recorded as an alert of its own, naming its digest, and the node goes on (its log is sound).
 
 The pace is the caller's: `step` checks one chunk, and the runtime (`node/runtime.py`) sleeps
-between chunks so that a pass reads at most its rate of entries a second.
+between chunks so that a pass reads at most its rate of entries a second (and, for blobs, one
+`CHECK_CHUNK` of bytes in the time of `SCRUB_CHUNK` entries).
 
 What a pass finds is a `StorageAlert`, appended to `<data dir>/storage-alerts.jsonl` (JSON
 lines, owner-only, synced), which `cctns node alerts` lists beside equivocations. The same file
@@ -37,6 +40,7 @@ from ledger.log import LogVerifier, VerifyReport, first_key, now_ms
 from ledger.mark import MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
+from node.station.blobs import BLOBS_DIR, RECOVERY, BlobCheck, BlobStore, DamagedBlob
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ ALERTS_NAME = "storage-alerts.jsonl"
 # it: at 500 entries (60 ms) the register benchmark's p95 rose by about 30 ms during a pass
 # (docs/web.md); at 50 the pause is below a request's own time.
 SCRUB_CHUNK = 50
+# The store's name in a blob's storage alert.
+BLOBS_STORE = "blobs"
 # The default pace: one core verifies about 8,000 entries a second (measured), so a pass at
 # 1,000 a second takes an eighth of a core, and a million-entry log about 17 minutes.
 SCRUB_RATE = 1000.0  # entries a second, at most
@@ -170,11 +176,70 @@ class ScrubPass:
         self._log.close()
 
 
+class BlobScrub:
+    """One pass over the blob store: `step` until it returns True, then `close`. Each damaged
+    blob is logged and recorded as a storage alert at once (store "blobs", its digest and how
+    to recover), unless the last pass reported it already (`reported`): a blob stays damaged
+    until its operator replaces it, and one alert per blob per process is enough. Raises
+    nothing for damage: the log is sound, and the node goes on serving it."""
+
+    def __init__(self, data_dir: DataDir, *, reported: frozenset[str] = frozenset()) -> None:
+        # Not BlobStore.open: that makes the directory, and a scrub writes nothing it checks.
+        self._check = BlobCheck(BlobStore(data_dir.path / BLOBS_DIR))
+        self._alerts = StorageAlerts(data_dir)
+        self._reported = reported
+        self._told = 0
+
+    @property
+    def damaged(self) -> frozenset[str]:
+        """The digests of the blobs this pass found damaged so far."""
+        return frozenset(found.digest for found in self._check.damaged)
+
+    def step(self) -> bool:
+        """Hashes the next chunk of blob bytes; True once every blob is checked."""
+        try:
+            done = self._check.step()
+        except StoreError as exc:  # the listing failed: what is left waits for the next pass
+            log.error("STORAGE FAULT in %s: %s", BLOBS_STORE, exc)
+            self._record(str(exc))
+            return True
+        for found in self._check.damaged[self._told :]:
+            self._alert(found)
+        self._told = len(self._check.damaged)
+        if done:
+            log.info(
+                "scrub: %d blobs (%d bytes) re-hashed, %d damaged",
+                self._check.checked,
+                self._check.read,
+                len(self._check.damaged),
+            )
+        return done
+
+    def close(self) -> None:
+        """Releases the blob being read."""
+        self._check.close()
+
+    def _alert(self, found: DamagedBlob) -> None:
+        log.error("STORAGE FAULT in %s: %s", BLOBS_STORE, found)
+        if found.digest not in self._reported:
+            self._record(
+                f"{found}. The log is sound: only this blob is damaged. To recover, {RECOVERY}"
+            )
+
+    def _record(self, detail: str) -> None:
+        try:
+            self._alerts.add(BLOBS_STORE, detail)
+        except StoreError as unrecorded:
+            log.error("%s", unrecorded)
+
+
 __all__ = [
     "ALERTS_NAME",
+    "BLOBS_STORE",
     "SCRUB_CHUNK",
     "SCRUB_INTERVAL",
     "SCRUB_RATE",
+    "BlobScrub",
     "ScrubPass",
     "StorageAlert",
     "StorageAlerts",

@@ -19,12 +19,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from federation.audit import audit_entry, check_context, describe_search
 from ledger.errors import InputError
 from node.index.fingerprints import slips_of_record
 from node.records import limits
 from node.records.fingerprints.slips import FINGERS
-from node.station import audit as station_audit
 from node.station import fingerprints
 from node.station.core import Station
 from node.web.deps import blocking, no_store, redirect, render, station, station_officer
@@ -120,24 +118,10 @@ def _search(
     node: Station, officer: Officer, probe: bytes, case_ref: str, purpose: str
 ) -> list[fingerprints.FingerprintCandidate]:
     """The ranked candidates for a chance print, after the read is audited (context first)."""
-    checked = check_context(
-        federation_pb2.QueryContext(
-            officer_id=officer.officer_id, purpose=purpose, case_ref=case_ref
-        )
+    context = federation_pb2.QueryContext(
+        officer_id=officer.officer_id, purpose=purpose, case_ref=case_ref
     )
-    found = [c for c in fingerprints.search(node, probe, RESULTS) if c.ledger_index >= 0]
-    refs = list(dict.fromkeys(c.reference for c in found))
-    asked = federation_pb2.SearchRequest(kind="fingerprint", probe=probe)
-    entry = audit_entry(
-        node.config.node_id,
-        checked,
-        "search:fingerprint",
-        describe_search(asked),
-        refs,
-        full_record=True,
-    )
-    station_audit.append_audit(node, entry)
-    return found
+    return fingerprints.audited_search(node, context, probe, RESULTS)[0]
 
 
 @router.post(
