@@ -28,6 +28,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import b64, command, emit, open_ledger, progress, subcommands
+from federation.blobs import referenced_blobs
 from ledger import merkle
 from ledger.entry import parse_leaf
 from ledger.errors import StoreError, TamperError
@@ -125,6 +126,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
                 f"not this node's ({key_fingerprint(bytes(data_dir.load_key().verify_key))})",
                 index=max(report.keys.eras[-1].start - 1, 0),
             )
+        named = {} if args.no_blobs else _named_blobs(store, size, quiet=args.quiet)
     finally:
         store.close()
     rotations = len(report.keys.eras) - 1
@@ -135,7 +137,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         f"root {b64(report.root)}"
     )
     if not args.no_blobs:
-        summary += ", " + _verify_blobs(data_dir, summary, quiet=args.quiet)
+        summary += ", " + _verify_blobs(data_dir, summary, named, quiet=args.quiet)
     print(f"ok: {summary}")
     return 0
 
@@ -148,10 +150,26 @@ def _size(store: BlobStore, digest: str) -> int:
         return 0
 
 
-def _verify_blobs(data_dir: DataDir, verified: str, *, quiet: bool) -> str:
-    """Re-hashes every blob of the node against its name (progress in bytes on a terminal);
-    names each damaged one on stderr, then raises: TamperError when one's bytes have changed,
-    StoreError when some could only not be read. What was checked, when all is well."""
+def _named_blobs(store: RocksDBLogStore, size: int, *, quiet: bool) -> dict[str, int]:
+    """The blobs the log's entries name (a photo's image, a slip's images and templates): digest
+    -> the first entry naming it. A station keeps a blob before the entry naming it is written
+    (node/station/blobs.py), so each must be held."""
+    named: dict[str, int] = {}
+    with progress(size, "reading the blobs entries name", not quiet) as advance:
+        for index, leaf in enumerate(store.entries(0, size)):
+            for ref in referenced_blobs(parse_leaf(leaf).decode_body()):
+                named.setdefault(ref.digest, index)
+            if index % 1000 == 0:
+                advance(index)
+        advance(size)
+    return named
+
+
+def _verify_blobs(data_dir: DataDir, verified: str, named: dict[str, int], *, quiet: bool) -> str:
+    """Re-hashes every blob of the node against its name (progress in bytes on a terminal) and
+    checks that every blob an entry of the log names (`named`) is held; names each damaged or
+    missing one on stderr, then raises: TamperError when one's bytes have changed or one is
+    missing, StoreError when some could only not be read. What was checked, when all is well."""
     store = BlobStore(data_dir.path / BLOBS_DIR)  # not `open`: it would make the directory
     digests = list(store.digests())
     total = sum(_size(store, digest) for digest in digests)
@@ -165,13 +183,26 @@ def _verify_blobs(data_dir: DataDir, verified: str, *, quiet: bool) -> str:
             check.close()
     for found in check.damaged:
         print(f"DAMAGED: {found}", file=sys.stderr)
+    held = set(digests)
+    missing = sorted((index, digest) for digest, index in named.items() if digest not in held)
+    for index, digest in missing:
+        print(f"MISSING: blob {digest}, named by entry {index}", file=sys.stderr)
+    if missing:
+        raise TamperError(
+            f"{len(missing)} of the {len(named)} blobs the log names are not held (listed "
+            f"above: evidence lost); the log itself verifies ({verified}). To recover a blob, "
+            f"{RECOVERY}"
+        )
     if check.damaged:
         what = f"{len(check.damaged)} of {check.checked} blobs damaged (listed above)"
         advice = f"the log itself verifies ({verified}). To recover a blob, {RECOVERY}"
         if all(found.unreadable for found in check.damaged):
             raise StoreError(f"{what}; {advice}")
         raise TamperError(f"{what}; {advice}")
-    return f"{check.checked} blobs ({total:,} bytes) hash to their names"
+    return (
+        f"{check.checked} blobs ({total:,} bytes) hash to their names, "
+        f"the {len(named)} the log names all held"
+    )
 
 
 def register(groups: Any) -> None:

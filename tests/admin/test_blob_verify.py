@@ -1,6 +1,7 @@
 """`cctns ledger verify` re-hashes the node's blobs after its log: real files in a real station's
 data directory, damaged on disk. A damaged blob is named by its digest (exit 3), an unreadable
-one too (exit 4), a sound store passes; no progress is drawn when stderr is no terminal."""
+one too (exit 4), a sound store passes; a blob an entry names that the store lost is named with
+the entry (exit 3); no progress is drawn when stderr is no terminal."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import os
 import shutil
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from node.config import DataDir
-from node.station import registers
+from node.station import photos, registers
 from node.station.blobs import BLOBS_DIR
 from node.station.core import Station
 from tests.admin.support import run
-from tests.node.support import theft_fir
+from tests.node.support import accused_fir, theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-blob-verify"
 SCAN = os.urandom(2 * 1024 * 1024 + 99)
@@ -81,3 +84,35 @@ def test_verify_names_an_unreadable_blob(
     assert code == 4
     (unreadable,) = [line for line in err.splitlines() if line.startswith("DAMAGED:")]
     assert digests[2] in unreadable and "cannot be read" in unreadable
+
+
+def test_verify_names_a_blob_the_log_names_but_the_store_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = DataDir(tmp_path / "station")
+    data_dir.create(origin=ORIGIN)
+    station = Station.open(data_dir)
+    try:
+        written = accused_fir("Anil Kumar", "Raghavan", 34, "Puthenveedu, Aluva")
+        fir = registers.register_fir(station, "PEN100200", written)
+        accused = station.index.lookups.fir(fir.ref)
+        assert accused is not None
+        image = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))[1].tobytes()
+        kept = photos.add_photo(
+            station,
+            "PEN100200",
+            image,
+            purpose="arrest",
+            record_ref=fir.ref,
+            person_id=accused.persons[-1].person_id,
+        )
+    finally:
+        station.close()
+    code, out, _ = run(capsys, "ledger", "verify", "--data-dir", str(data_dir.path))
+    assert code == 0 and "the 1 the log names all held" in out
+    _file(str(data_dir.path), kept.sha256).unlink()  # evidence lost from the disk
+    code, out, err = run(capsys, "ledger", "verify", "--data-dir", str(data_dir.path))
+    assert code == 3 and out == ""
+    (missing,) = [line for line in err.splitlines() if line.startswith("MISSING:")]
+    assert kept.sha256 in missing and f"named by entry {kept.receipt.index}" in missing
+    assert "1 of the 1 blobs the log names are not held" in err
