@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import b64, command, emit, open_ledger, progress, subcommands
-from federation.blobs import referenced_blobs
+from federation.blobs import named_blobs
 from ledger import merkle
 from ledger.entry import parse_leaf
 from ledger.errors import StoreError, TamperError
@@ -154,15 +155,19 @@ def _named_blobs(store: RocksDBLogStore, size: int, *, quiet: bool) -> dict[str,
     """The blobs the log's entries name (a photo's image, a slip's images and templates): digest
     -> the first entry naming it. A station keeps a blob before the entry naming it is written
     (node/station/blobs.py), so each must be held."""
-    named: dict[str, int] = {}
     with progress(size, "reading the blobs entries name", not quiet) as advance:
-        for index, leaf in enumerate(store.entries(0, size)):
-            for ref in referenced_blobs(parse_leaf(leaf).decode_body()):
-                named.setdefault(ref.digest, index)
-            if index % 1000 == 0:
-                advance(index)
-        advance(size)
-    return named
+        named = named_blobs(_counted(store.entries(0, size), advance))
+    return {digest: index for digest, (index, _) in named.items()}
+
+
+def _counted(leaves: Iterator[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    """`leaves`, telling `advance` every thousand and at the end."""
+    count = 0
+    for count, leaf in enumerate(leaves, 1):
+        if count % 1000 == 0:
+            advance(count)
+        yield leaf
+    advance(count)
 
 
 def _verify_blobs(data_dir: DataDir, verified: str, named: dict[str, int], *, quiet: bool) -> str:

@@ -9,6 +9,8 @@ cctns node alerts --data-dir D [--json]              equivocations seen, storage
                                                      (exit 3 when any)
 cctns node standby --data-dir D [--primary HOST:PORT] follow the node's primary (the DR site)
 cctns node takeover --data-dir D [--without-parent]  make the standby the primary
+cctns node repair-blobs --data-dir D [--from NODE]   fetch the log's missing or damaged photos
+                                                     and slips back from the parent (or NODE)
 cctns node rotate-key --data-dir D [--officer ID]    hand the log over to a new signing key
 cctns node seed --data-dir D --records N             synthetic records
 cctns admin rebuild-index --data-dir D
@@ -42,14 +44,18 @@ from admin.common import (
     progress,
     subcommands,
 )
+from federation.blobs import named_blobs
 from ledger.checkpoint import parse_note, verifier_key_string
 from ledger.entry import parse_leaf
-from ledger.errors import StoreError, VerificationError
+from ledger.errors import StoreError, UsageError, VerificationError
 from ledger.log import key_fingerprint, now_ms
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir
 from node.demo.seed import seed_station
+from node.peers import blob_repair
+from node.peers.clients import Peers
 from node.peers.standby import take_over_as_primary
+from node.station.blobs import BLOBS_DIR, BlobStore
 from node.station.core import SYSTEM_OFFICER, Station
 from node.station.rotation import rotate_key
 from node.station.scrub import SCRUB_INTERVAL, SCRUB_RATE, StorageAlert, StorageAlerts
@@ -154,11 +160,13 @@ def cmd_node_takeover(args: argparse.Namespace) -> int:
     with progress(done.index + 1, "indexing", enabled=not args.quiet) as advance:
         Station.open(data_dir, progress=lambda count, _total: advance(count)).close()
     continued = parse_note(done.continued)[0]
+    missing = _missing_blobs(data_dir)
     result = {
         "takeover_index": done.index,
         "continued_checkpoint_size": continued.size,
         "from_parent": done.from_parent,
         "parent": done.parent,
+        "blobs_missing": missing,
     }
     if args.json:
         emit(result)
@@ -171,7 +179,77 @@ def cmd_node_takeover(args: argparse.Namespace) -> int:
             + ". Start it with `cctns node serve`",
             file=sys.stderr,
         )
+        if missing:
+            print(
+                f"{len(missing)} photos or slips its entries name did not come across before "
+                "the takeover: once it serves, `cctns node repair-blobs` fetches them from "
+                "the parent",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _missing_blobs(data_dir: DataDir) -> list[str]:
+    """The blobs the node's log names that its blob store does not hold."""
+    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
+    try:
+        named = named_blobs(store.entries(0, store.size()))
+    finally:
+        store.close()
+    blobs = BlobStore.open(data_dir.path / BLOBS_DIR)
+    return sorted(digest for digest in named if not blobs.has(digest))
+
+
+def cmd_node_repair_blobs(args: argparse.Namespace) -> int:
+    """Finds the blobs the node's own log names that are missing or no longer hash to their
+    names, and fetches each back from the parent (or `--from`), checked against the digest the
+    node's own entry names (node/peers/blob_repair.py). Runs beside a serving node (the log is
+    read, not written). Exit 0 when nothing is left to repair, 3 when some could not be had."""
+    data_dir = DataDir(args.data_dir)
+    origin = data_dir.load_config().origin
+    store = RocksDBLogStore.open(data_dir.ledger_path, audit=True)
+    try:
+        named = {d: ref for d, (_, ref) in named_blobs(store.entries(0, store.size())).items()}
+    finally:
+        store.close()
+    blobs = BlobStore.open(data_dir.path / BLOBS_DIR)
+    with progress(0, "re-hashing blobs", not args.quiet and args.rehash, unit="B") as advance:
+        repair = blob_repair.find_faults(blobs, named, rehash=args.rehash, advance=advance)
+    source = ""
+    if repair.missing or repair.damaged:
+        peers = Peers.load(data_dir)
+        source = args.source or peers.federation.parent
+        if not source:
+            raise UsageError("this node has no parent: say which node holds its blobs (--from)")
+        client = peers.client(peers.address(source))
+        try:
+            trio.run(
+                functools.partial(blob_repair.fetch_back, repair, origin, named, blobs, client)
+            )
+        finally:
+            client.close()
+    result = {
+        "named": repair.named,
+        "missing": repair.missing,
+        "damaged": repair.damaged,
+        "restored": repair.restored,
+        "moved_aside": repair.moved_aside,
+        "failed": repair.failed,
+        "from": source,
+    }
+    if args.json:
+        emit(result)
+    else:
+        print(
+            f"{repair.named} blobs named by the log: {len(repair.missing)} missing, "
+            f"{len(repair.damaged)} damaged"
+            + (f"; {len(repair.restored)} fetched back from {source}" if source else "")
+        )
+        for aside in repair.moved_aside:
+            print(f"  kept aside: blobs/{aside}")
+        for digest, why in sorted(repair.failed.items()):
+            print(f"  NOT REPAIRED {digest}: {why}", file=sys.stderr)
+    return 0 if repair.complete else 3
 
 
 def cmd_node_alerts(args: argparse.Namespace) -> int:
@@ -347,6 +425,23 @@ def register(groups: Any) -> None:
         "--without-parent",
         action="store_true",
         help="take over even when the parent cannot be asked what it holds (may fork the log)",
+    )
+    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--quiet", action="store_true")
+    sub = command(
+        node,
+        "repair-blobs",
+        cmd_node_repair_blobs,
+        "fetch the log's missing or damaged photos and slips back from the parent",
+    )
+    sub.add_argument(
+        "--from", dest="source", default="", help="the node to ask (default: the parent)"
+    )
+    sub.add_argument(
+        "--no-rehash",
+        dest="rehash",
+        action="store_false",
+        help="only fetch missing blobs (do not re-read every one)",
     )
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--quiet", action="store_true")

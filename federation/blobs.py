@@ -96,6 +96,16 @@ def referenced_blobs(body: ledger_pb2.EntryBody) -> list[BlobRef]:
     return list(dict.fromkeys(_walk(getattr(body, kind))))
 
 
+def named_blobs(leaves: Iterable[bytes]) -> dict[str, tuple[int, BlobRef]]:
+    """The blobs the entries of a log name, from its leaves in order (the first at index 0):
+    digest -> (the first entry naming it, the reference)."""
+    named: dict[str, tuple[int, BlobRef]] = {}
+    for index, leaf in enumerate(leaves):
+        for ref in referenced_blobs(parse_leaf(leaf).decode_body()):
+            named.setdefault(ref.digest, (index, ref))
+    return named
+
+
 def _walk(message: Message) -> Iterator[BlobRef]:
     descriptor = message.DESCRIPTOR
     digest_field = descriptor.fields_by_name.get("sha256")

@@ -680,6 +680,16 @@ async def serve_standby(
                     on_progress=report,
                 )
             )
+            # The photos and slips the log names come across too: a takeover must not leave
+            # the node's entries naming images it does not hold (docs/disaster-recovery.md).
+            nursery.start_soon(
+                functools.partial(
+                    follow_blobs_forever,
+                    standby.blob_follower,
+                    standby.client,
+                    poll_interval=poll_interval,
+                )
+            )
             settle_heap()
             task_status.started(Ready(standby.config.node_id, "", "", following=standby.primary))
     finally:

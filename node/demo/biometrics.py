@@ -44,7 +44,7 @@ class Enrolled:
     person_ids: tuple[str, ...]
 
 
-def _accused(station: Station, count: int) -> list[tuple[str, records_pb2.Person]]:
+def accused_on_record(station: Station, count: int) -> list[tuple[str, records_pb2.Person]]:
     """The first `count` adult accused of the station's FIRs whom no law withholds, one per
     FIR: (FIR number, person)."""
     found: list[tuple[str, records_pb2.Person]] = []
@@ -76,7 +76,7 @@ def _ten_print_image(person: int, finger: int) -> bytes:
 def enrol_arrested(station: Station, officer_id: str, probes: Path) -> Enrolled:
     """Photographs and ten-prints `PERSONS` accused of the station's FIRs; writes the second
     photo of the first one into the folder `probes` (`FACE_PROBE_FILE`)."""
-    chosen = _accused(station, PERSONS)
+    chosen = accused_on_record(station, PERSONS)
     identities = faces.detectable(len(chosen), FaceModel.shared(), seed=SEED)
     for number, ((fir_number, person), identity) in enumerate(zip(chosen, identities, strict=True)):
         photos.add_photo(

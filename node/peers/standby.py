@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import socket
 
+from federation.blobs import BlobFollower
 from federation.grpc_client import GrpcPeerClient
 from federation.interfaces import PeerAddress
+from federation.replicas import Replica
 from federation.replication import ReplicaFollower
 from federation.standby import StandbyState, Takeover, take_over
 from federation.trust.identity import parse_address
@@ -20,6 +22,7 @@ from ledger.errors import UsageError
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import DataDir, NodeConfig, StandbyConfig
 from node.peers.clients import Peers
+from node.station.blobs import BLOBS_DIR, BlobStore
 from node.station.core import SYSTEM_OFFICER
 
 __all__ = ["Standby", "take_over_as_primary"]
@@ -35,12 +38,17 @@ class Standby:
         store: RocksDBLogStore,
         follower: ReplicaFollower,
         client: GrpcPeerClient,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.config = config
         self.primary = primary
         self.store = store
         self.follower = follower
         self.client = client
+        # The photos and slips the followed entries name, fetched from the primary into the
+        # node's own blob store (federation/blobs.py): after a takeover they are the node's.
+        self.blobs = blobs if blobs is not None else BlobStore.memory()
+        self.blob_follower = BlobFollower(Replica(follower), self.blobs)
 
     @classmethod
     def open(cls, data_dir: DataDir, primary: str = "") -> Standby:
@@ -70,7 +78,8 @@ class Standby:
             store.close()
             raise
         target = PeerAddress(config.node_id, address, config.role, config.origin, public_key)
-        return cls(config, address, store, follower, peers.client(target))
+        blobs = BlobStore.open(data_dir.path / BLOBS_DIR)
+        return cls(config, address, store, follower, peers.client(target), blobs)
 
     def state(self) -> StandbyState:
         """What the standby holds of the primary's log."""

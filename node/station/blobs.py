@@ -32,6 +32,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,42 @@ class BlobStore:
             raise TamperError(f"blob sent for {digest[:12]}... hashes to {actual[:12]}...: refused")
         return self.put(data, content_type)
 
+    def replace_verified(self, digest: str, data: bytes, content_type: str) -> str | None:
+        """Puts bytes a peer sent for `digest` (TamperError, nothing changed, when they do not
+        hash to it) in the place of a damaged or missing blob. A file there whose bytes no
+        longer hash to its name is moved aside first, never deleted (it is the incident's
+        record): into `damaged/` under the store, named by the digest and the time. Returns
+        where it was moved ("damaged/<digest>.<ms>"), or None when nothing was there (a good
+        blob there is left as it is)."""
+        check_digest(digest)
+        actual = digest_of(data)
+        if actual != digest:
+            raise TamperError(f"blob sent for {digest[:12]}... hashes to {actual[:12]}...: refused")
+        if self._memory is not None:
+            self.put(data, content_type)
+            return None
+        moved: str | None = None
+        path = self._path(digest)
+        with self._lock:
+            if path.is_file():
+                try:
+                    if digest_of(path.read_bytes()) == digest:
+                        return None
+                except OSError:
+                    pass  # unreadable: damaged too
+                aside = f"damaged/{digest}.{time.time_ns() // 1_000_000}"
+                assert self.root is not None
+                try:
+                    (self.root / "damaged").mkdir(exist_ok=True)
+                    os.replace(path, self.root / aside)
+                except OSError as exc:
+                    raise StoreError(
+                        f"cannot move damaged blob {digest[:12]} aside: {exc}"
+                    ) from exc
+                moved = aside
+        self.put(data, content_type)
+        return moved
+
     # -- reading ------------------------------------------------------------------------------
 
     def has(self, digest: str) -> bool:
@@ -237,15 +274,16 @@ class BlobStore:
 # slips or templates of a few hundred bytes (64 of them at most per step).
 CHECK_CHUNK = 1024 * 1024
 _OPEN_COST = 16 * 1024
-# What an operator does about a damaged blob: nothing in the node can replace one (`put` keeps
-# what is there, and no command fetches a blob back from the parent), so a good copy is put in
-# its place by hand; its name proves it.
+# What an operator does about a damaged blob: `cctns node repair-blobs` fetches it back from the
+# parent (which keeps the blobs its replicas' entries name), checked against the digest, the
+# damaged file moved aside; or a good copy is put in its place by hand (its name proves it).
 RECOVERY = (
-    "move the damaged file aside (keep it: it is the incident's record) and copy a good one to "
-    "the same path, from a backup (`cctns admin backup` copies blobs/ as they are) or from the "
-    "parent's data directory (a parent keeps the blobs its children's entries name, at the same "
-    "path); the hash `sha256sum` prints for the copy must be its file name. On a parent, a "
-    "child's blob moved aside is fetched from the child again after a restart."
+    "run `cctns node repair-blobs` (it fetches the blob back from the parent, checked against "
+    "the digest the log names, and keeps the damaged file aside), or move the damaged file "
+    "aside (keep it: it is the incident's record) and copy a good one to the same path from a "
+    "backup (`cctns admin backup` copies blobs/ as they are); the hash `sha256sum` prints for "
+    "the copy must be its file name. On a parent, a child's blob moved aside is fetched from "
+    "the child again after a restart."
 )
 
 

@@ -7,17 +7,23 @@ over and serves at the station's address; the parent goes on replicating one log
 with every checkpoint either site signed. Then the old primary comes back: with its parent
 reachable it learns it was replaced and refuses to start; with its parent cut off it starts and
 appends, and the parent's witness refuses the second head (quarantine and an alert in its log).
+The station's arrest photo comes across to the standby before the takeover (nothing its entries
+name is missing after it), and a copy damaged on the new primary's disk is fetched back from the
+parent by `cctns node repair-blobs`, the damaged file kept aside.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from federation.replicas import origin_slug
@@ -25,6 +31,10 @@ from federation.replication import META_STATUS
 from federation.standby import TAKEOVER, find_takeover
 from ledger.checkpoint import verify_checkpoint
 from ledger.log import verify_log
+from node.demo.biometrics import accused_on_record
+from node.station import photos
+from node.station.blobs import BlobStore
+from node.station.core import Station
 from protos import federation_pb2
 from tests.federation.procs import (
     Federation,
@@ -54,6 +64,30 @@ class Failover:
     old_checkpoints: list[bytes]  # every checkpoint the old primary's store holds
     taken_over_at: int  # the takeover entry's index (the old primary's size)
     size: int  # the new primary's size once the parent replicated it
+    photo: str  # the digest of the photo the station kept before the failure
+
+
+def photograph(node: Node) -> str:
+    """Keeps an arrest photo of the first accused of a STOPPED station's FIRs; its digest."""
+    station = Station.open(node.data_dir)
+    try:
+        ((fir_number, person),) = accused_on_record(station, 1)
+        image = cv2.imencode(".jpg", np.full((48, 48, 3), 90, np.uint8))[1].tobytes()
+        kept = photos.add_photo(
+            station,
+            "PEN100001",
+            image,
+            purpose="arrest",
+            record_ref=fir_number,
+            person_id=person.person_id,
+        )
+    finally:
+        station.close()
+    return kept.sha256
+
+
+def blob_file(node: Node, digest: str) -> Path:
+    return node.path / BlobStore(None).relative_path(digest)
 
 
 def searched(fed: Federation, asker: str, target: str, count: int) -> None:
@@ -97,6 +131,7 @@ def failover(tmp_path: Path) -> Iterator[Failover]:
     fed = build_federation(tmp_path, SPECS, poll=0.5)
     standby: subprocess.Popen[bytes] | None = None
     try:
+        photo = photograph(fed["sta"])
         fed.start("dpo")
         fed.start("sta")
         sta = fed["sta"]
@@ -115,6 +150,7 @@ def failover(tmp_path: Path) -> Iterator[Failover]:
             lambda: verified_size(dr.data_dir.ledger_path) == size,
             timeout=CATCH_UP,
         )
+        wait_for("the standby to fetch the photo", blob_file(dr, photo).is_file, timeout=CATCH_UP)
         # The parent too has verified the primary's log (else the takeover finds it holds none).
         wait_for(
             "the parent to replicate the primary",
@@ -138,6 +174,7 @@ def failover(tmp_path: Path) -> Iterator[Failover]:
         result = json.loads(took.stdout)
         assert result["takeover_index"] == result["continued_checkpoint_size"] == size
         assert result["parent"] == "asked"
+        assert result["blobs_missing"] == []  # the photo came across with the log
         assert not dr.data_dir.standby_path.exists()
 
         fed.start("sta-dr")  # the new primary serves at the station's address
@@ -149,7 +186,7 @@ def failover(tmp_path: Path) -> Iterator[Failover]:
             lambda: verified_size(parent_replica(fed, sta.origin)) == new_size,
             timeout=CATCH_UP,
         )
-        yield Failover(fed, dr, old_checkpoints, size, new_size)
+        yield Failover(fed, dr, old_checkpoints, size, new_size, photo)
     finally:
         if standby is not None:
             stop_node(standby)
@@ -178,6 +215,29 @@ def test_takeover_continues_the_log_and_the_parent_follows(failover: Failover) -
         assert verify_log(replica, key, origin, trusted_checkpoints=trusted).size == failover.size
     alerts = fed.cli("node", "alerts", "--data-dir", str(fed["dpo"].path))
     assert alerts.returncode == 0, alerts.stdout  # one history: no equivocation
+
+    # The photo on the new primary's disk is damaged; the parent holds the replica's copy.
+    photo = failover.photo
+    wait_for("the parent to hold the photo", blob_file(fed["dpo"], photo).is_file, timeout=CATCH_UP)
+    path = blob_file(dr, photo)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x10
+    path.write_bytes(bytes(damaged))
+    verify = fed.cli("ledger", "verify", "--data-dir", str(dr.path))
+    assert verify.returncode == 3 and photo in verify.stderr
+    repaired = fed.cli("node", "repair-blobs", "--data-dir", str(dr.path), "--json", "--quiet")
+    assert repaired.returncode == 0, repaired.stderr
+    result = json.loads(repaired.stdout)
+    assert (result["damaged"], result["restored"], result["from"]) == (
+        [photo],
+        [photo],
+        fed["dpo"].node_id,
+    )
+    (aside,) = result["moved_aside"]
+    assert (dr.path / "blobs" / aside).read_bytes() == bytes(damaged)  # kept, not deleted
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == photo
+    verify = fed.cli("ledger", "verify", "--data-dir", str(dr.path))
+    assert verify.returncode == 0, verify.stderr
 
 
 def test_old_primary_back_learns_it_was_replaced_and_never_appends(failover: Failover) -> None:

@@ -72,3 +72,22 @@ def test_station_opens_its_blob_store_in_the_data_directory(
 ) -> None:
     digest = station.blobs.put(b"mugshot", "image/jpeg")
     assert (data_dir.path / BLOBS_DIR / digest[:2] / digest[2:4] / digest).is_file()
+
+
+def test_replace_verified_moves_a_damaged_blob_aside_and_keeps_a_good_one(tmp_path: Path) -> None:
+    store = BlobStore.open(tmp_path / "blobs")
+    data = b"\xff\xd8\xff" + bytes(range(256)) * 40
+    digest = store.put(data, "image/jpeg")
+    assert store.replace_verified(digest, data, "image/jpeg") is None  # sound: left as it is
+    with pytest.raises(TamperError):
+        store.replace_verified(digest, data + b"x", "image/jpeg")
+    path = tmp_path / "blobs" / digest[:2] / digest[2:4] / digest
+    path.write_bytes(data[:100])  # damaged on disk
+    aside = store.replace_verified(digest, data, "image/jpeg")
+    assert aside is not None and aside.startswith(f"damaged/{digest}.")
+    assert (tmp_path / "blobs" / aside).read_bytes() == data[:100]  # kept: the incident's record
+    assert store.get(digest) == data and store.verify(digest)
+    assert list(store.digests()) == [digest]  # what was moved aside is no blob of the store
+    path.unlink()  # lost
+    assert store.replace_verified(digest, data, "image/jpeg") is None
+    assert store.get(digest) == data
