@@ -25,6 +25,16 @@ def cmd_admin_backup(args: argparse.Namespace) -> int:
         "the query index is not copied: a restore rebuilds it",
         file=sys.stderr,
     )
+    for name in summary.damaged_blobs:
+        print(f"DAMAGED (copied as it is): {name}", file=sys.stderr)
+    if summary.damaged_blobs:
+        print(
+            f"{len(summary.damaged_blobs)} blobs no longer hash to their names on the node's "
+            "disk: `cctns node repair-blobs` fetches good copies from the parent; then back up "
+            "again",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

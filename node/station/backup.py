@@ -19,7 +19,9 @@ holds RocksDB's lock and keeps writing):
   the high-water mark, which the restore writes from the copied log; the storage alerts, which
   are about the old disk; temporary files.
 - `manifest.json`, written last (a backup without one is incomplete): the node, the log's size
-  and latest checkpoint, each replica, and every file's size and SHA-256.
+  and latest checkpoint, each replica, and every file's size and SHA-256; and the blobs copied
+  whose bytes no longer hash to their names (`damaged_blobs`: damaged on the node's disk; the
+  backup is made all the same, and says so).
 
 A restore goes into a new directory only (it refuses to overwrite a node), checks every file
 against the manifest, copies them owner-only, points a default index at its new place, writes
@@ -36,6 +38,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -50,6 +53,7 @@ from ledger.log import first_key, verify_log
 from ledger.mark import HighWaterMark, MarkFile
 from ledger.rocksdb_store import RocksDBLogStore
 from node.config import AGGREGATE_NAME, INDEX_NAME, OWN_INDEX_URL, DataDir, NodeConfig, parse_config
+from node.station.blobs import BLOBS_DIR
 from node.station.core import Station
 from node.station.scrub import ALERTS_NAME, check_sqlite
 
@@ -57,6 +61,7 @@ MANIFEST: Final = "manifest.json"
 FORMAT: Final = "cctns-backup/1"
 _SQLITE_WORKING: Final = ("-wal", "-shm", "-journal")
 _CHUNK: Final = 1 << 20
+_BLOB_PATH: Final = re.compile(rf"^{BLOBS_DIR}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,9 @@ class BackupSummary:
     replicas: int
     sqlite_stores: int
     files: int
+    # Blobs copied whose bytes no longer hash to their names (damaged on the node's disk before
+    # the backup): named so the operator repairs them (`cctns node repair-blobs`).
+    damaged_blobs: tuple[str, ...] = ()
 
 
 def backup(data_dir: DataDir, out: Path) -> BackupSummary:
@@ -97,6 +105,12 @@ def backup(data_dir: DataDir, out: Path) -> BackupSummary:
     for path in _plain_files(data_dir.path, skipped):
         _copy_file(path, out / path.relative_to(data_dir.path))
     digests = {str(path.relative_to(out)): _digest(path) for path in sorted(_files(out))}
+    # A blob's name is its SHA-256: the file's digest, just computed, says whether it is whole.
+    damaged = tuple(
+        name
+        for name, found in digests.items()
+        if _BLOB_PATH.match(name) and found["sha256"] != Path(name).name
+    )
     manifest = {
         "format": FORMAT,
         "node_id": config.node_id,
@@ -109,10 +123,11 @@ def backup(data_dir: DataDir, out: Path) -> BackupSummary:
         "replicas": replicas,
         "sqlite": [str(path.relative_to(data_dir.path)) for path in stores],
         "files": digests,
+        "damaged_blobs": list(damaged),
     }
     write_private(out / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
     DataDir(out).secure()  # RocksDB made its files with the caller's umask
-    return BackupSummary(out, ledger["size"], len(replicas), len(stores), len(digests))
+    return BackupSummary(out, ledger["size"], len(replicas), len(stores), len(digests), damaged)
 
 
 def restore(source: Path, data_dir: DataDir) -> BackupSummary:

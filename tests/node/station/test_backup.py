@@ -193,3 +193,21 @@ def test_an_index_of_another_log_of_the_same_length_is_refused(tmp_path: Path) -
         )
     finally:
         again.close()
+
+
+def test_backup_names_a_blob_damaged_on_the_node_s_disk(
+    station: Station, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sound = station.blobs.put(b"\x89PNG\r\n\x1a\n" + bytes(range(200)), "image/png")
+    damaged = station.blobs.put(b"\x89PNG\r\n\x1a\n" + bytes(range(100, 255)), "image/png")
+    path = Path(station.blobs.root or "") / damaged[:2] / damaged[2:4] / damaged
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")  # one byte changed on the disk
+    code = main(
+        ["admin", "backup", "--data-dir", str(tmp_path / "node"), "--out", str(tmp_path / "b")]
+    )
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"DAMAGED (copied as it is): blobs/{damaged[:2]}/{damaged[2:4]}/{damaged}" in err
+    assert sound not in err and "cctns node repair-blobs" in err
+    manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())
+    assert manifest["damaged_blobs"] == [f"blobs/{damaged[:2]}/{damaged[2:4]}/{damaged}"]
