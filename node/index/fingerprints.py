@@ -113,6 +113,12 @@ def ten_print_impressions(engine: Engine) -> list[ImpressionRow]:
     return _rows(engine, fingerprints_table.c.slip == "ten_print")
 
 
+def ten_prints_of_person(engine: Engine, person_id: str) -> list[ImpressionRow]:
+    """The ten-print fingers kept of a person (by person id), oldest slip first."""
+    t = fingerprints_table
+    return _rows(engine, sa.and_(t.c.slip == "ten_print", t.c.person_id == person_id))
+
+
 def impressions_of_slip(engine: Engine, ledger_index: int) -> list[ImpressionRow]:
     """The impressions of the slip at a ledger index, in their order."""
     return _rows(engine, fingerprints_table.c.ledger_index == ledger_index)

@@ -327,6 +327,13 @@ def enrol_replica_slip(
     return added
 
 
+def replica_fingers(station: Station) -> list[FingerprintCandidate]:
+    """The replicas' ten-print fingers in the node's gallery (as far as their templates have
+    arrived), unscored; none before the gallery is first built."""
+    with _galleries_lock:
+        return list(_replica_fingers.get(station, {}).values())
+
+
 def search(
     station: Station, probe: bytes, limit: int = 10, *, excluded: frozenset[str] = frozenset()
 ) -> list[FingerprintCandidate]:

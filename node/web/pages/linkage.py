@@ -29,6 +29,7 @@ from ledger.errors import InputError
 from node.index import linkage, person_links
 from node.index.person_links import PersonKey
 from node.station import linkage as decide
+from node.station.person_media import person_media
 from node.web.deps import (
     blocking,
     context,
@@ -101,10 +102,12 @@ def _profile_page(
     shown = linkage.profile(_persons(request), key, same, links.decided())
     if shown is None:
         return None
+    media = person_media(station(request), ((m.key.origin, m.key.person_id) for m in shown.members))
     return render(
         request,
         "person_profile.html",
         profile=shown,
+        media=media,
         back=key,
         decisions=person_links.about(found, same | {key}),
         problems=problems,

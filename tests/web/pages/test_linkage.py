@@ -2,17 +2,20 @@
 officer accounts: the duplicate accused is proposed with its buttons, the namesake is not; a
 confirmation through the form shows both records' cases on the profile; a rejection without its
 reason is refused, nothing written; a reversal unlinks them; a reader may not decide; the pages
-speak Malayalam."""
+speak Malayalam; the profile shows the person's photos and ten-print fingers on file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
+import cv2
+import numpy as np
 import pytest
 
+from node.demo import fingerprints as synthetic
 from node.index import person_links
-from node.station import registers
+from node.station import fingerprints, photos, registers
 from tests.node.support import accused_fir
 from tests.web.support import Node, login, open_kalamassery, post_form, web_node
 
@@ -91,3 +94,33 @@ def test_propose_confirm_profile_reverse(node: Node) -> None:
     assert "വ്യക്തി വിവരം" in sho.get(_profile(origin, second) + "&lang=ml").text
     assert "തീരുമാനിക്കേണ്ട ജോടികൾ" in sho.get("/persons/links?lang=ml").text
     assert sho.get(_profile(origin, "P-none")).status_code == 404
+
+
+def test_profile_shows_the_photos_and_ten_print_on_file(node: Node) -> None:
+    origin = node.station.config.origin
+    ref, person = _accused(node, "Binu Varghese", "Varghese", 33, "Puthenpura, Kalamassery")
+    image = cv2.imencode(".jpg", np.full((64, 64, 3), 120, np.uint8))[1].tobytes()
+    photo = photos.add_photo(
+        node.station, "PEN420001", image, purpose="arrest", record_ref=ref, person_id=person
+    )
+    prints = {
+        finger: synthetic.encode_png(
+            synthetic.impression(synthetic.master_print(77, 0, finger), 7700, number=finger)
+        )
+        for finger in (2, 7)
+    }
+    fingerprints.enrol_ten_print(
+        node.station, "PEN420001", prints, person_id=person, record_ref=ref
+    )
+    sho = login(node, "PEN420103", "sho")
+    page = sho.get(_profile(origin, person))
+    assert page.status_code == 200
+    media = page.text.split('id="media"')[1].split("</section>")[0]
+    assert f'src="/photos/thumb/{photo.sha256}"' in media
+    assert "Ten-print fingers on file: Right index, Left index" in media
+    assert ref in media
+    assert sho.get(f"/photos/thumb/{photo.sha256}").status_code == 200
+    # A person with nothing on file has no such section.
+    _, bare = _accused(node, "Sajan Mathew", "Mathew", 40, "Kottarathil, Eloor")
+    assert 'id="media"' not in sho.get(_profile(origin, bare)).text
+    assert "ഫയലിലുള്ള ഫോട്ടോകളും" in sho.get(_profile(origin, person) + "&lang=ml").text
