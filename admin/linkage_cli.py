@@ -115,7 +115,9 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
         b = _find(node.persons, _key(station, args.second))
         probability = args.probability
         if probability is None:  # as the model scores the pair now
-            scored = linkage.propose([a, b], threshold=0.0)
+            # The prior and the names' frequencies are the node's, not those of two records.
+            population = linkage.Population.of(node.persons)
+            scored = linkage.propose([a, b], threshold=0.0, population=population)
             probability = scored[0].probability if scored else 0.0
         first = decide.linked_person(a.key.origin, a.key.person_id, a.record_ref, a.name)
         second = decide.linked_person(b.key.origin, b.key.person_id, b.record_ref, b.name)

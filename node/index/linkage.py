@@ -20,9 +20,15 @@ the law protects (withheld), children and unknown accused are never read.
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +43,7 @@ from node.index.person_links import PersonKey
 from node.records import names
 
 if TYPE_CHECKING:
-    from splink import Linker, SettingsCreator
+    from splink import DuckDBAPI, Linker, SettingsCreator
     from splink.internals.comparison_library import CustomComparison
 
 MODEL_PATH = Path(__file__).with_name("linkage_model.json")
@@ -264,7 +270,12 @@ def _name_comparison(prefix: str, what: str) -> CustomComparison:
         comparison_description=what,
         comparison_levels=[
             cll.NullLevel(f"{prefix}_norm"),
-            cll.ExactMatchLevel(f"{prefix}_norm"),
+            # The same name weighs by how rare it is among the node's records (`Population`).
+            cll.ExactMatchLevel(f"{prefix}_norm", term_frequency_adjustments=True),
+            # Not the variants' nor the sound keys' levels: each is trained as "the same there,
+            # not the same name", which the share of records with that variant does not
+            # measure; adjusted, they traded recall for precision as a higher threshold
+            # does, no better (docs/linkage.md).
             cll.ExactMatchLevel(f"{prefix}_var"),
             cll.ExactMatchLevel(f"{prefix}_phon_key"),
             cll.JaroWinklerLevel(f"{prefix}_norm", 0.88),
@@ -327,28 +338,128 @@ def settings() -> SettingsCreator:
     )
 
 
-def linker(rows: list[dict[str, Any]], model: Path | SettingsCreator = MODEL_PATH) -> Linker:
-    """A Splink linker over the feature rows, on a fresh in-memory DuckDB."""
+#: The key `simulations/bench_linkage.py --train` adds to Splink's saved model: how many records
+#: the prior was measured on (`prior`).
+TRAINED_ON = "trained_on_records"
+
+
+@functools.cache
+def _saved(model: Path) -> dict[str, Any]:
+    saved: dict[str, Any] = json.loads(model.read_text("utf-8"))
+    return saved
+
+
+def term_frequency_columns(model: Path = MODEL_PATH) -> tuple[str, ...]:
+    """The columns whose values' frequencies adjust the weight of an agreement on them."""
+    found = {
+        str(level["tf_adjustment_column"])
+        for comparison in _saved(model)["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    }
+    return tuple(sorted(found))
+
+
+def prior(records: int, model: Path = MODEL_PATH) -> float:
+    """The probability that two random records of a node linking `records` person records are
+    one person. The model's was measured on N0 records (`TRAINED_ON`). A person has about as
+    many records on a state node as at a station, so the matching pairs grow as the records do
+    while the pairs grow as their square: the prior falls as N0 / N (a national node's, 10^7
+    records, 11 bits below a station's). It is never raised above the trained one: below N0
+    the threshold was never measured, and a small register proposes on its trained evidence."""
+    saved = _saved(model)
+    trained = float(saved["probability_two_random_records_match"])
+    measured_on = int(saved.get(TRAINED_ON, 0))
+    if not measured_on or records <= measured_on:
+        return trained
+    return trained * measured_on / records
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """What a pair's probability depends on beyond its two records: how many records the node
+    links (the prior, `prior`) and how often each name (and relative's name) is written among
+    them. An agreement on a name one record in ten thousand bears weighs more than one on a
+    name one in two hundred bear (Splink's term-frequency adjustment: log2(u / frequency) bits
+    added to the level's weight). Taken from every record the node links, never from a subset
+    scored (a profile's neighbours all share the person's name)."""
+
+    records: int
+    frequencies: Mapping[str, Mapping[str, float]]  # column -> value -> share of the records
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Mapping[str, Any]], model: Path = MODEL_PATH) -> Population:
+        # On fewer records than the model was trained on, a share is mostly chance (the two
+        # records of one person make their name "common" among ten): it is counted as among
+        # that many, and a name seen twice weighs as a rare one does.
+        measured_on = int(_saved(model).get(TRAINED_ON, 0))
+        frequencies: dict[str, dict[str, float]] = {}
+        for column in term_frequency_columns(model):
+            counts = Counter(row[column] for row in rows if row[column] is not None)
+            total = max(sum(counts.values()), measured_on)
+            frequencies[column] = {value: n / total for value, n in counts.items()}
+        return cls(len(rows), frequencies)
+
+    @classmethod
+    def of(cls, persons: Sequence[PersonRecord], model: Path = MODEL_PATH) -> Population:
+        return cls.of_rows([features(p, number) for number, p in enumerate(persons)], model)
+
+
+def linker(
+    rows: list[dict[str, Any]], model: dict[str, Any] | SettingsCreator, db: DuckDBAPI | None = None
+) -> Linker:
+    """A Splink linker over the feature rows, on `db` (by default a fresh in-memory DuckDB)."""
     from splink import DuckDBAPI, Linker  # noqa: PLC0415 (see `settings`)
 
-    db = DuckDBAPI()
-    table = db.register(rows)
-    source: Any = str(model) if isinstance(model, Path) else model
-    return Linker(table, source, log_level=logging.WARNING)
+    db = db or DuckDBAPI()
+    return Linker(db.register(rows), model, log_level=logging.WARNING)
 
 
 def score(
-    rows: list[dict[str, Any]], threshold: float, model: Path = MODEL_PATH
+    rows: list[dict[str, Any]],
+    threshold: float,
+    model: Path = MODEL_PATH,
+    population: Population | None = None,
 ) -> list[tuple[int, int, float]]:
-    """(unique id, unique id, match probability) of each pair at or above `threshold`."""
+    """(unique id, unique id, match probability) of each pair at or above `threshold`, the
+    prior and the names' frequencies those of `population` (by default, of `rows`)."""
     if len(rows) < 2:
         return []
-    predictions = linker(rows, model).inference.predict(
+    population = population or Population.of_rows(rows, model)
+    settings = copy.deepcopy(_saved(model))
+    settings.pop(TRAINED_ON, None)
+    settings["probability_two_random_records_match"] = prior(population.records, model)
+    from splink import DuckDBAPI  # noqa: PLC0415 (see `settings`)
+
+    db = DuckDBAPI()  # the lookups must be in the linker's own database
+    found = linker(rows, settings, db)
+    for column in term_frequency_columns(model):
+        shares = population.frequencies.get(column, {})
+        wanted = {row[column] for row in rows} & shares.keys()
+        if wanted:  # only the values scored here: a state's table has lakhs
+            lookup = [{column: v, f"tf_{column}": shares[v]} for v in sorted(wanted)]
+            found.table_management.register_term_frequency_lookup(db.register(lookup), column)
+    predictions = found.inference.predict(
         threshold_match_probability=threshold, warning_mode="never"
     )
     relation = predictions.as_duckdbpyrelation()
-    found = relation.select("unique_id_l, unique_id_r, match_probability").fetchall()
-    return [(int(a), int(b), float(p)) for a, b, p in found]
+    pairs = relation.select("unique_id_l, unique_id_r, match_probability").fetchall()
+    return [(int(a), int(b), float(p)) for a, b, p in pairs]
+
+
+def _proposals(
+    persons: Sequence[PersonRecord],
+    scored: Iterable[tuple[int, int, float]],
+    decided: set[frozenset[PersonKey]] | None,
+) -> list[Proposal]:
+    settled = decided or set()
+    proposals = []
+    for a, b, probability in scored:
+        proposal = Proposal(persons[a], persons[b], probability)
+        if proposal.first.key != proposal.second.key and proposal.pair() not in settled:
+            proposals.append(proposal)
+    proposals.sort(key=lambda p: (-p.probability, p.first.key, p.second.key))
+    return proposals
 
 
 def propose(
@@ -357,19 +468,14 @@ def propose(
     decided: set[frozenset[PersonKey]] | None = None,
     threshold: float = THRESHOLD,
     model: Path = MODEL_PATH,
+    population: Population | None = None,
 ) -> list[Proposal]:
     """The pairs of `persons` the model finds one person with at least `threshold`
     probability, most probable first, leaving out the pairs `decided` (a standing decision:
-    `person_links.Links.decided`)."""
+    `person_links.Links.decided`). `population`: the records of the node when `persons` are
+    only some of them (by default `persons` are all)."""
     rows = [features(person, number) for number, person in enumerate(persons)]
-    settled = decided or set()
-    proposals = []
-    for a, b, probability in score(rows, threshold, model):
-        proposal = Proposal(persons[a], persons[b], probability)
-        if proposal.first.key != proposal.second.key and proposal.pair() not in settled:
-            proposals.append(proposal)
-    proposals.sort(key=lambda p: (-p.probability, p.first.key, p.second.key))
-    return proposals
+    return _proposals(persons, score(rows, threshold, model, population), decided)
 
 
 # -- one person's profile ------------------------------------------------------------------------
@@ -401,13 +507,16 @@ class Profile:
         return sorted(found, key=lambda item: (item[1].written_at_ms, item[0]))
 
 
-def _block_keys(person: PersonRecord) -> set[str]:
-    row = features(person, 0)
+def _block_keys(row: Mapping[str, Any]) -> set[str]:
+    """The blocking keys of a record's features: two records share one when a blocking rule
+    of the model would compare them."""
     found = {f"n:{k}" for k in row["name_phon"] or ()}
     if row["mobile"]:
         found.add(f"m:{row['mobile']}")
     if row["rel_phon_key"] and row["birth_year"]:
         found.add(f"r:{row['rel_phon_key']}|{row['birth_year']}")
+    if row["address_key"]:
+        found.add(f"a:{row['address_key']}")
     return found
 
 
@@ -419,24 +528,13 @@ def profile(
     *,
     threshold: float = THRESHOLD,
 ) -> Profile | None:
-    """The profile of the person `key` among `persons`: the records `same` names one person
-    (`person_links.Links.same_person`), and the pairs proposed between them and any other
-    record, not yet decided. The model scores only the records sharing a blocking key with the
-    person's (the probabilities do not depend on the rest: the model's prior is fixed). None
-    when `key` is no person of `persons`."""
-    by_key = {p.key: p for p in persons}
-    if key not in by_key:
-        return None
-    members = tuple(by_key[k] for k in sorted(same | {key}) if k in by_key)
-    wanted = set().union(*(_block_keys(m) for m in members))
-    nearby = [p for p in persons if p.key in same or p.key == key or _block_keys(p) & wanted]
-    member_keys = {m.key for m in members}
-    proposals = tuple(
-        p
-        for p in propose(nearby, decided=decided, threshold=threshold)
-        if (p.first.key in member_keys) != (p.second.key in member_keys)
-    )
-    return Profile(key, members, proposals)
+    """The profile of the person `key` among `persons` (every person the node links): the
+    records `same` names one person (`person_links.Links.same_person`), and the pairs proposed
+    between them and any other record, not yet decided. The model scores only the records
+    sharing a blocking key with the person's, with the prior and the names' frequencies of all
+    of `persons`: a pair's probability is the one `propose` gives it. None when `key` is no
+    person of `persons`. (`NodeLinkage.profile` keeps what it scores.)"""
+    return NodeLinkage(persons, threshold=threshold).profile(key, same, decided)
 
 
 def replica_decisions(engine: Engine) -> list[person_links.LinkDecision]:
@@ -474,3 +572,136 @@ def node_persons(
     if aggregate is not None:
         found.extend(p for p in aggregate_persons(aggregate) if p.key.origin != origin)
     return found
+
+
+# -- a node's proposals, kept --------------------------------------------------------------------
+#
+# The pages show a node's proposals on every view, and scoring them takes seconds (2 s for
+# 7,000 records on a loaded two-core machine). They depend on nothing but the persons read
+# (their features, and so the prior and the names' frequencies), and which of them are shown on
+# the standing decisions: both are projections of ledger entries, so where a node's indexes
+# stand (`index_state`) says when they may have changed. A node keeps, in memory, the persons
+# and the pairs scored as of one state; a view at the same state is served from them. When an
+# entry moves the state the persons are read again, and scored again only if their features
+# differ: a decision (an entry that names no new person) costs a read, not a scoring. The
+# decisions are applied to the kept pairs on every view (a filter), so a new decision shows at
+# once. Derived data only: nothing is stored, and a restart scores again.
+
+
+def index_state(engine: Engine, aggregate: Engine | None = None) -> tuple[int, ...]:
+    """Where a node's indexes stand: its own index's size and last entry, and on an
+    aggregating node each office's indexed size. A new record, a change to a person and a
+    decision are each an entry, and move it."""
+    with engine.connect() as conn:
+        found = [schema.read_meta(conn, "indexed_size"), schema.read_meta(conn, "tail_fingerprint")]
+    if aggregate is not None:
+        o = agg.agg_origins
+        with aggregate.connect() as conn:
+            rows = conn.execute(sa.select(o.c.origin_no, o.c.indexed_size).order_by(o.c.origin_no))
+            for row in rows:
+                found.extend((int(row.origin_no), int(row.indexed_size)))
+    return tuple(found)
+
+
+class NodeLinkage:
+    """The persons a node links and the pairs the model scores among them, computed once: the
+    whole node's pairs (`proposals`) or the pairs of one person's records (`profile`), each
+    kept for the next view. Safe to share between threads: one computes, the others wait for
+    its result."""
+
+    def __init__(
+        self,
+        persons: Sequence[PersonRecord],
+        *,
+        state: tuple[int, ...] = (),
+        threshold: float = THRESHOLD,
+        model: Path = MODEL_PATH,
+        previous: NodeLinkage | None = None,
+    ) -> None:
+        self.state = state
+        self.persons = persons
+        self._rows = [features(person, number) for number, person in enumerate(persons)]
+        self._threshold = threshold
+        self._model = model
+        self._lock = threading.Lock()
+        self._number = {person.key: number for number, person in enumerate(persons)}
+        same = (
+            previous is not None
+            and (previous._threshold, previous._model) == (threshold, model)
+            and previous._rows == self._rows
+        )
+        self.population: Population
+        self._all: list[tuple[int, int, float]] | None = None
+        # Each profile's pairs, by the records of the person (the oldest left out first).
+        self._near: dict[frozenset[int], list[tuple[int, int, float]]] = {}
+        self._keys: list[set[str]] | None = None  # each record's blocking keys, once needed
+        if previous is not None and same:  # the same features: the same scores
+            self.population = previous.population
+            with previous._lock:
+                self._all = previous._all
+                self._near = dict(previous._near)
+        else:
+            self.population = Population.of_rows(self._rows, model)
+
+    def proposals(self, decided: set[frozenset[PersonKey]] | None = None) -> list[Proposal]:
+        """`propose` over every person of the node."""
+        with self._lock:
+            if self._all is None:
+                self._all = score(self._rows, self._threshold, self._model, self.population)
+            scored = self._all
+        return _proposals(self.persons, scored, decided)
+
+    def profile(
+        self, key: PersonKey, same: frozenset[PersonKey], decided: set[frozenset[PersonKey]]
+    ) -> Profile | None:
+        """`profile` of the person `key`: from the node's pairs when they were scored, else
+        scoring only the records sharing a blocking key with the person's."""
+        if key not in self._number:
+            return None
+        members = frozenset(self._number[k] for k in same | {key} if k in self._number)
+        with self._lock:
+            scored = self._all
+            if scored is None:
+                scored = self._near.get(members)
+            if scored is None:
+                if self._keys is None:
+                    self._keys = [_block_keys(row) for row in self._rows]
+                keys = self._keys
+                wanted = set().union(*(keys[m] for m in members))
+                nearby = [r for n, r in enumerate(self._rows) if n in members or keys[n] & wanted]
+                scored = score(nearby, self._threshold, self._model, self.population)
+                while len(self._near) >= _PROFILES_KEPT:
+                    del self._near[next(iter(self._near))]
+                self._near[members] = scored
+        across = [(a, b, p) for a, b, p in scored if (a in members) != (b in members)]
+        return Profile(
+            key,
+            tuple(self.persons[m] for m in sorted(members, key=lambda m: self.persons[m].key)),
+            tuple(_proposals(self.persons, across, decided)),
+        )
+
+
+_PROFILES_KEPT = 256
+_kept: weakref.WeakKeyDictionary[Engine, tuple[threading.Lock, list[NodeLinkage]]] = (
+    weakref.WeakKeyDictionary()
+)
+_kept_lock = threading.Lock()
+
+
+def node_linkage(engine: Engine, origin: str, aggregate: Engine | None = None) -> NodeLinkage:
+    """The persons a node links (`node_persons`) and their pairs, as of its indexes now: kept
+    per node (its own index's `engine`) and served again while `index_state` stands still."""
+    with _kept_lock:
+        lock, kept = _kept.setdefault(engine, (threading.Lock(), []))
+    with lock:
+        # The state is read before the persons: an entry indexed in between makes the next
+        # view read them again, never keeps persons older than the state they are kept under.
+        state = index_state(engine, aggregate)
+        previous = kept[0] if kept else None
+        if previous is not None and previous.state == state:
+            return previous
+        current = NodeLinkage(
+            node_persons(engine, origin, aggregate), state=state, previous=previous
+        )
+        kept[:] = [current]
+        return current

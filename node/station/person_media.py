@@ -52,20 +52,20 @@ def person_media(station: Station, keys: Iterable[tuple[str, str]]) -> list[Pers
     for origin, person_id in wanted:
         if origin != own or not person_id:
             continue
-        media = found[(origin, person_id)]
+        own_media = found[(origin, person_id)]
         for row in photos_of_person(station.index.engine, person_id):
-            media.photos.append(PhotoOnFile(row.sha256, row.purpose, row.record_ref))
-        for finger in ten_prints_of_person(station.index.engine, person_id):
-            _add_finger(media, finger.finger, finger.record_ref)
+            own_media.photos.append(PhotoOnFile(row.sha256, row.purpose, row.record_ref))
+        for impression in ten_prints_of_person(station.index.engine, person_id):
+            _add_finger(own_media, impression.finger, impression.record_ref)
     if any(origin != own for origin, _ in wanted):
         for photo in photos.gallery(station).photos():
-            media = found.get((photo.origin, photo.person_id))
-            if media is not None and photo.origin != own:
-                media.photos.append(PhotoOnFile(photo.sha256, photo.purpose, photo.record_ref))
+            shown = found.get((photo.origin, photo.person_id))
+            if shown is not None and photo.origin != own:
+                shown.photos.append(PhotoOnFile(photo.sha256, photo.purpose, photo.record_ref))
         for finger in fingerprints.replica_fingers(station):
-            media = found.get((finger.origin, finger.person_id))
-            if media is not None:
-                _add_finger(media, finger.finger, finger.record_ref)
+            shown = found.get((finger.origin, finger.person_id))
+            if shown is not None:
+                _add_finger(shown, finger.finger, finger.record_ref)
     for media in found.values():
         media.fingers.sort()
     return [media for media in found.values() if not media.empty]

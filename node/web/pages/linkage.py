@@ -60,9 +60,11 @@ def _aggregate(request: Request) -> Engine | None:
     return engine
 
 
-def _persons(request: Request) -> list[linkage.PersonRecord]:
+def _linked(request: Request) -> linkage.NodeLinkage:
+    """The node's persons and their pairs, kept until an entry is indexed (a second view is
+    served from memory)."""
     node = station(request)
-    return linkage.node_persons(node.index.engine, node.config.origin, _aggregate(request))
+    return linkage.node_linkage(node.index.engine, node.config.origin, _aggregate(request))
 
 
 def _decisions(request: Request) -> list[person_links.LinkDecision]:
@@ -72,7 +74,7 @@ def _decisions(request: Request) -> list[person_links.LinkDecision]:
 def _links_page(request: Request, problems: tuple[str, ...] = ()) -> Response:
     found = _decisions(request)
     decided = person_links.standing(found).decided()
-    proposals = linkage.propose(_persons(request), decided=decided)
+    proposals = _linked(request).proposals(decided)
     latest = sorted(found, key=lambda d: d.written_at_ms, reverse=True)
     return render(
         request,
@@ -99,7 +101,7 @@ def _profile_page(
     found = _decisions(request)
     links = person_links.standing(found)
     same = links.same_person(key)
-    shown = linkage.profile(_persons(request), key, same, links.decided())
+    shown = _linked(request).profile(key, same, links.decided())
     if shown is None:
         return None
     media = person_media(station(request), ((m.key.origin, m.key.person_id) for m in shown.members))

@@ -5,6 +5,8 @@ a rebuilt index holds the same decisions (real RocksDB, real SQLite)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from ledger.errors import InputError, NotFound
@@ -136,3 +138,77 @@ def test_refusals_write_nothing(station: Station) -> None:
     rejected = decide.reject(station, OFFICER, _linked(first), _linked(second), reason="twins")
     assert station.ledger.body(rejected.index).person_link.decision == "reject"
     assert person_links.links(station.index.engine).same_person(first) == {first}
+
+
+def test_node_linkage_kept_until_an_entry_moves_the_index(
+    station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, _ = _plant(station)
+    engine = station.index.engine
+    scorings: list[int] = []
+    score = linkage.score
+
+    def counted(rows: list[dict[str, object]], *args: object, **kwargs: object) -> object:
+        scorings.append(len(rows))
+        return score(rows, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(linkage, "score", counted)
+    pair = frozenset((first, second))
+    kept = linkage.node_linkage(engine, ORIGIN)
+    assert pair in {p.pair() for p in kept.proposals()}
+    # A second view with nothing new: the same persons and pairs, nothing read or scored.
+    again = linkage.node_linkage(engine, ORIGIN)
+    assert again is kept
+    assert pair in {p.pair() for p in again.proposals()}
+    shown = again.profile(first, frozenset(), set())
+    assert shown is not None and pair in {p.pair() for p in shown.proposals}
+    assert len(scorings) == 1
+
+    # A decision is an entry: the state moves, the pair is no longer proposed; the persons are
+    # read again but, being the same, not scored again.
+    decide.confirm(station, OFFICER, _linked(first), _linked(second), reason="same")
+    decided = person_links.links(engine).decided()
+    after = linkage.node_linkage(engine, ORIGIN)
+    assert after is not kept
+    assert pair not in {p.pair() for p in after.proposals(decided)}
+    assert len(scorings) == 1
+
+    # A new person: scored again, and proposed.
+    _, (third,) = _fir_with(
+        station,
+        _accused("Shafi Muhammed", "Shameer", 21, "Manzil House, Eloor P.O.", "9847012345"),
+    )
+    fresh = linkage.node_linkage(engine, ORIGIN)
+    found = {p.pair() for p in fresh.proposals(decided)}
+    assert len(scorings) == 2
+    assert frozenset((first, PersonKey(ORIGIN, third))) in found
+
+
+def test_node_linkage_scored_once_for_concurrent_views(
+    station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _plant(station)
+    scorings: list[int] = []
+    score = linkage.score
+
+    def counted(rows: list[dict[str, object]], *args: object, **kwargs: object) -> object:
+        scorings.append(len(rows))
+        return score(rows, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(linkage, "score", counted)
+    start = threading.Barrier(4)
+    seen: list[list[frozenset[PersonKey]]] = []
+
+    def view() -> None:  # as four web worker threads would
+        start.wait()
+        seen.append(
+            [p.pair() for p in linkage.node_linkage(station.index.engine, ORIGIN).proposals()]
+        )
+
+    threads = [threading.Thread(target=view) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(seen) == 4 and all(pairs == seen[0] for pairs in seen) and seen[0]
+    assert len(scorings) == 1
