@@ -746,8 +746,8 @@ def _explain(
         raw = conn.connection.driver_connection
         assert raw is not None
         for took, t, timed in slow:
-            # Only queries can be explained (not the search's "SET LOCAL jit = off", which a
-            # loaded machine may make the slowest statement of a fast search).
+            # Only queries can be explained (not a SET or other statement, which a loaded
+            # machine may make the slowest statement of a fast search).
             statements = [s for s in timed if s[1].lstrip().upper().startswith(("SELECT", "WITH"))]
             if not statements:
                 continue

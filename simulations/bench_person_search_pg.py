@@ -14,7 +14,10 @@ database at --url (dropped at the end). The queries are `simulations.bench.searc
   trigram query on `name_tokens` (a GIN `gin_trgm_ops` index, `%` with the default 0.3
   similarity), then the same exact Damerau-Levenshtein check on both: time per token, and how
   many of the vocabulary's neighbours the trigram query misses;
-- the outside set's recall on the SQLite index (`simulations.bench.bench_outside_recall`).
+- the outside set's recall on the SQLite index (`simulations.bench.bench_outside_recall`);
+- statements per search on each engine, counted in a pass of their own after the timed one
+  (SQLAlchemy's `before_cursor_execute` on PostgreSQL; SQLite's trace callback, as the search
+  runs its statements on the driver's connection there).
 
 Results go to bench-out/person_search_pg.json (and .svg).
 """
@@ -28,6 +31,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,53 @@ def _pk_lookups(conn: sa.Connection, count: int, rng: random.Random) -> list[flo
         conn.execute(stmt, {"i": index, "s": seq}).all()
         out.append(time.perf_counter() - start)
     return out
+
+
+def count_statements(
+    lite: RecordIndex, agg: AggregateIndex, searches: list[tuple[str, int | None, int | None]]
+) -> dict[str, dict[int, int]]:
+    """Per engine, how many searches ran how many statements (not BEGIN, COMMIT, ROLLBACK)."""
+    statements = 0
+
+    def one(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    def traced(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: None if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK")) else one()
+        )
+
+    def untraced(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    def counted(search: Callable[[str, int | None, int | None], object]) -> dict[int, int]:
+        nonlocal statements
+        per_search: Counter[int] = Counter()
+        for query, low, high in searches:
+            statements = 0
+            search(query, low, high)
+            per_search[statements] += 1
+        return dict(sorted(per_search.items()))
+
+    sa.event.listen(lite.engine.pool, "checkout", traced)
+    sa.event.listen(lite.engine.pool, "checkin", untraced)
+    sa.event.listen(agg.engine, "before_cursor_execute", one)
+    try:
+        return {
+            "sqlite": counted(
+                lambda q, low, high: lite.search.persons(q, limit=20, age_min=low, age_max=high)
+            ),
+            "pg": counted(lambda q, low, high: agg.persons(q, limit=20, age_min=low, age_max=high)),
+        }
+    finally:
+        sa.event.remove(lite.engine.pool, "checkout", traced)
+        sa.event.remove(lite.engine.pool, "checkin", untraced)
+        sa.event.remove(agg.engine, "before_cursor_execute", one)
+
+
+def _mean(per_search: dict[int, int]) -> float:
+    return sum(n * c for n, c in per_search.items()) / sum(per_search.values())
 
 
 def _apply(entries: list[IndexedEntry], apply: Any, what: str) -> float:
@@ -198,6 +250,11 @@ def measure(url: str, persons: int, queries: int, warmup: int, workdir: Path) ->
             }
         )
         out["pg_p99_over_pk_p99"] = out["pg_p99_ms"] / out["pg_pk_p99_ms"]
+        counts = count_statements(lite, agg, [(q, low, high) for _, q, low, high in asked])
+        out["sqlite_statements"] = counts["sqlite"]
+        out["pg_statements"] = counts["pg"]
+        out["sqlite_statements_mean"] = _mean(counts["sqlite"])
+        out["pg_statements_mean"] = _mean(counts["pg"])
         out.update(bench_typo_fallback(agg, asked))
         # Last, as it plants the outside set's persons in the SQLite index.
         print("recall: outside Kerala names (SQLite) ...", file=sys.stderr)
@@ -250,6 +307,9 @@ def _report(r: dict[str, Any]) -> None:
         f"(PK lookup p50 {r['pg_pk_p50_ms']:.3f} ms, p99 {r['pg_pk_p99_ms']:.3f} ms), "
         f"recall {r['pg_recall_top20']:.1%}\n"
         f"  same answers on both: {r['same_answers']:.1%}\n"
+        f"  statements per search (count: searches): SQLite {r['sqlite_statements']} "
+        f"(mean {r['sqlite_statements_mean']:.2f}), PostgreSQL {r['pg_statements']} "
+        f"(mean {r['pg_statements_mean']:.2f})\n"
         f"  outside names (SQLite): recall (top 10) {r['outside_recall_top10']:.1%} of "
         f"{int(r['outside_tried'])} typed forms"
     )

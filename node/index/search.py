@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jellyfish
@@ -89,6 +89,9 @@ _NAME_KINDS = ("name", "alias")
 _IDS_PER_STATEMENT = 10_000
 # A group of keys matching fewer rows than this is read first (`Search._candidate_ids`).
 _PROBE = 20_000
+# On PostgreSQL the persons of at most this many candidate names come with the names
+# (`Search._read_candidates`); of more (a common name alone), only the best are read, after.
+_PREFETCH_PERSONS = 60
 _BIGINT_ARRAY = postgresql.ARRAY(sa.BigInteger)
 _STRING_ARRAY = postgresql.ARRAY(sa.String)
 
@@ -280,6 +283,37 @@ class _Filters:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """One candidate set of a person search: the names of `kinds` with keys of at least
+    `min_groups` of the `groups` (a group per required query token: any of its keys), scored
+    against `q`."""
+
+    q: _NameQuery
+    kinds: tuple[str, ...]
+    groups: tuple[tuple[str, ...], ...]
+    min_groups: int
+
+    @property
+    def by_initials(self) -> bool:
+        """Some token may go unmatched, so only names with initials are read: the rest must be
+        matched by initials."""
+        return self.min_groups < len(self.groups)
+
+
+@dataclass(slots=True)
+class _Reads:
+    """One person search's connection and filters; on PostgreSQL also the relatives' names and
+    the persons read with the candidates (`Search._read_candidates`), which `_relative_scores`
+    and `_person_hits` then take from here rather than in statements of their own: every
+    person those look at is a candidate of an earlier read of the same search."""
+
+    conn: Connection
+    filters: _Filters
+    relatives: list[Sequence[Any]] = field(default_factory=list)
+    persons: dict[tuple[int, int], Sequence[Any]] = field(default_factory=dict)
+
+
 # The columns of a person a hit shows, and the record's reference (`Search._person_hits`).
 _HIT_COLUMNS = (
     "ledger_index",
@@ -303,8 +337,16 @@ class Search:
     (keys, name ids, ledger indexes) is one parameter, so a statement's text does not depend
     on the list's length. On SQLite each is compiled once to its SQL and run on the driver's
     own connection, so a search pays for SQLite's work and its own scoring, not for building,
-    compiling and wrapping statements (most of its time before); on PostgreSQL the same
-    statements go through SQLAlchemy.
+    compiling and wrapping statements (most of its time before).
+
+    On PostgreSQL each statement is a round trip, so a search reads in as few as it can: one
+    that reads `index_meta` and sets the transaction's planner settings (`_next_name_id`), then
+    one per step of the search (`_read_candidates`: the candidates of every query form at
+    once, with their persons and relatives' names), usually two in all. Its transaction ends
+    in a commit, not the pool's rollback: psycopg drops its prepared statements on every
+    rollback, and the search's statements, prepared once per connection and planned once
+    (`force_generic_plan`), would else be planned again by every search (a millisecond for
+    the candidates' statement, more than running it).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -312,6 +354,7 @@ class Search:
         self._sqlite = engine.dialect.name == "sqlite"
         self._vocabulary = _Vocabulary()
         self._statements: dict[tuple[Any, ...], _Statement] = {}
+        self._candidates: dict[tuple[bool, bool, bool], sa.TextClause] = {}
 
     def reset(self) -> None:
         """Forgets the typo vocabulary (the tables were dropped)."""
@@ -346,37 +389,56 @@ class Search:
         if not alternatives and rel_query is None:
             return []
         with self._engine.connect() as conn:
-            if not self._sqlite:
-                # Search statements are short index walks: compiling them (PostgreSQL's JIT,
-                # costed on the planner's guess for a whole partitioned table) took longer
-                # than running them.
-                conn.exec_driver_sql("SET LOCAL jit = off")
-            next_id = self._rows(
-                conn,
-                ("meta",),
-                lambda: sa.select(index_meta.c.value).where(
-                    index_meta.c.key == sa.bindparam("key", type_=sa.String)
-                ),
-                key="next_name_id",
-            )
-            self._vocabulary.refresh(conn, int(next_id[0][0] or 0) if next_id else 0)
-            filters = _Filters.of(age_min, age_max, role)
+            reads = _Reads(conn, _Filters.of(age_min, age_max, role))
+            self._vocabulary.refresh(conn, self._next_name_id(conn))
             ages = _AgeRange.of(age_min, age_max)
-            hits = self._search(conn, alternatives, rel_query, filters, ages, limit)
-            if hits or not any(_typo_edits(t) for q in alternatives for t in q.mains):
-                return hits
-            # Nothing found as typed: each known spelling may be a slip for another name.
-            alternatives = [replace(q, slips=True) for q in alternatives]
-            if rel_query is not None:
-                rel_query = replace(rel_query, slips=True)
-            return self._search(conn, alternatives, rel_query, filters, ages, limit)
+            hits = self._search(reads, alternatives, rel_query, ages, limit)
+            if not hits and any(_typo_edits(t) for q in alternatives for t in q.mains):
+                # Nothing found as typed: each known spelling may be a slip for another name.
+                alternatives = [replace(q, slips=True) for q in alternatives]
+                if rel_query is not None:
+                    rel_query = replace(rel_query, slips=True)
+                hits = self._search(reads, alternatives, rel_query, ages, limit)
+            if not self._sqlite:
+                conn.commit()  # read only; keeps psycopg's prepared statements (see above)
+            return hits
+
+    def _next_name_id(self, conn: Connection) -> int:
+        """`index_meta.next_name_id`, which the vocabulary is brought up to before a search.
+
+        On PostgreSQL the same statement sets two planner settings for the search's
+        transaction (`set_config(..., true)` is `SET LOCAL`, without a round trip of its own):
+        JIT compilation off, since search statements are short index walks and compiling them
+        (costed on the planner's guess for a whole partitioned table) took longer than running
+        them; and generic plans for prepared statements, so the candidates' statement is
+        planned once per connection rather than once per search (its plan is index walks
+        whatever the keys: the arrays' lengths change the work, not the plan)."""
+
+        def meta() -> sa.Select[Any]:
+            return sa.select(index_meta.c.value).where(
+                index_meta.c.key == sa.bindparam("key", type_=sa.String)
+            )
+
+        if self._sqlite:
+            rows = self._rows(conn, ("meta",), meta, key="next_name_id")
+            return int(rows[0][0] or 0) if rows else 0
+        rows = self._rows(
+            conn,
+            ("meta",),
+            lambda: sa.select(
+                sa.func.set_config("jit", "off", True),
+                sa.func.set_config("plan_cache_mode", "force_generic_plan", True),
+                meta().scalar_subquery(),
+            ),
+            key="next_name_id",
+        )
+        return int(rows[0][2] or 0)
 
     def _search(
         self,
-        conn: Connection,
+        reads: _Reads,
         alternatives: list[_NameQuery],
         rel_query: _NameQuery | None,
-        filters: _Filters,
         ages: _AgeRange | None,
         limit: int,
     ) -> list[PersonHit]:
@@ -384,28 +446,30 @@ class Search:
         queries = [(q, 0.0) for q in alternatives]
         queries += [(c, _COMPOUND_PENALTY) for q in alternatives for c in self._compounds(q)]
         if alternatives and rel_query is not None:
-            paired = self._by_pairs(conn, queries, rel_query, filters, ages)
+            paired = self._by_pairs(reads, queries, rel_query, ages)
             if paired:
-                return self._person_hits(conn, _ranked(paired, limit))
+                return self._person_hits(reads, _ranked(paired, limit))
         best: dict[tuple[int, int], tuple[float, str]] = {}
-        for q, penalty in queries:
-            for key, score, matched in self._matching_forms(conn, q, _NAME_KINDS, filters, ages):
+        found = self._matching_forms(
+            reads, [q for q, _ in queries], _NAME_KINDS, ages, relatives=rel_query is not None
+        )
+        for (_, penalty), forms in zip(queries, found, strict=True):
+            for key, score, matched in forms:
                 if key not in best or score - penalty > best[key][0]:
                     best[key] = (score - penalty, matched)
         if rel_query is not None and alternatives:
             # The relative's names of the persons found by name only: never every person
             # with a common relative's name.
             if best:
-                relatives = self._relative_scores(conn, rel_query, sorted(best))
+                relatives = self._relative_scores(reads, rel_query, sorted(best))
                 best = {k: (s + 0.5 * relatives[k], m) for k, (s, m) in best.items()
                         if k in relatives}  # fmt: skip
         elif rel_query is not None:
-            for key, score, matched in self._matching_forms(
-                conn, rel_query, ("relative",), filters, ages
-            ):
+            (forms,) = self._matching_forms(reads, [rel_query], ("relative",), ages)
+            for key, score, matched in forms:
                 if key not in best or score > best[key][0]:
                     best[key] = (score, matched)
-        return self._person_hits(conn, _ranked(best, limit))
+        return self._person_hits(reads, _ranked(best, limit))
 
     # -- statements ------------------------------------------------------------------------------
 
@@ -456,10 +520,9 @@ class Search:
 
     def _by_pairs(
         self,
-        conn: Connection,
+        reads: _Reads,
         queries: list[tuple[_NameQuery, float]],
         rel_query: _NameQuery,
-        filters: _Filters,
         ages: _AgeRange | None,
     ) -> dict[tuple[int, int], tuple[float, str]]:
         """A search by name and relative through the pair keys (`pair_key`): the names whose
@@ -481,8 +544,8 @@ class Search:
         ]
         if not relative_groups:
             return {}
-        named: dict[tuple[int, int], tuple[float, str]] = {}
-        for q, penalty in queries:
+        wanted: list[_Wanted] = []
+        for q, _ in queries:
             groups: list[tuple[str, ...]] = []
             typo = [0] * len(q.mains)
             for i in range(len(q.mains)):
@@ -496,13 +559,16 @@ class Search:
                 )
             if any(typo):
                 q = replace(q, typo=tuple(typo))
-            found = self._score_candidates(conn, q, _NAME_KINDS, filters, groups, len(groups), ages)
-            for key, score, matched in found:
+            wanted.append(_Wanted(q, _NAME_KINDS, tuple(groups), len(groups)))
+        named: dict[tuple[int, int], tuple[float, str]] = {}
+        found = self._score_candidates(reads, wanted, ages, relatives=True)
+        for (_, penalty), forms in zip(queries, found, strict=True):
+            for key, score, matched in forms:
                 if key not in named or score - penalty > named[key][0]:
                     named[key] = (score - penalty, matched)
         if not named:
             return {}
-        relative_scores = self._relative_scores(conn, rel_query, sorted(named))
+        relative_scores = self._relative_scores(reads, rel_query, sorted(named))
         return {
             key: (score + 0.5 * relative_scores[key], matched)
             for key, (score, matched) in named.items()
@@ -547,7 +613,7 @@ class Search:
         return sorted(p for p in out if p), typo
 
     def _relative_scores(
-        self, conn: Connection, rel_query: _NameQuery, people: list[tuple[int, int]]
+        self, reads: _Reads, rel_query: _NameQuery, people: list[tuple[int, int]]
     ) -> dict[tuple[int, int], float]:
         """Per person, the best score of their relative's names against `rel_query` (persons
         none of whose relative's names matches are left out); a token that is no known
@@ -560,22 +626,26 @@ class Search:
         if any(typo):
             rel_query = replace(rel_query, typo=typo)
         wanted = set(people)
-        # Rows of the candidates' records, filtered to the candidates here: a row-value IN
-        # list is not portable, and a record holds a handful of persons.
-        rows = self._rows(
-            conn,
-            ("relatives",),
-            lambda: sa.select(
-                pn.c.ledger_index,
-                pn.c.person_seq,
-                pn.c.normalised,
-                pn.c.initials,
-                pn.c.variants,
-                pn.c.phonetics,
-                pn.c.superseded,
-            ).where(self._one_of(pn.c.ledger_index, "records"), pn.c.kind == "relative"),
-            records=self._values(sorted({k[0] for k in people}), ints=True),
-        )
+        rows: Iterable[Sequence[Any]]
+        if self._sqlite:
+            # Rows of the candidates' records, filtered to the candidates here: a row-value IN
+            # list is not portable, and a record holds a handful of persons.
+            rows = self._rows(
+                reads.conn,
+                ("relatives",),
+                lambda: sa.select(
+                    pn.c.ledger_index,
+                    pn.c.person_seq,
+                    pn.c.normalised,
+                    pn.c.initials,
+                    pn.c.variants,
+                    pn.c.phonetics,
+                    pn.c.superseded,
+                ).where(self._one_of(pn.c.ledger_index, "records"), pn.c.kind == "relative"),
+                records=self._values(sorted({k[0] for k in people}), ints=True),
+            )
+        else:
+            rows = reads.relatives  # read with the candidates (`_read_candidates`)
         for ledger_index, seq, normalised, initials, variants, phonetics, old in rows:
             key = (int(ledger_index), int(seq))
             if key not in wanted:
@@ -591,17 +661,20 @@ class Search:
 
     def _matching_forms(
         self,
-        conn: Connection,
-        q: _NameQuery,
+        reads: _Reads,
+        queries: list[_NameQuery],
         kinds: tuple[str, ...],
-        filters: _Filters,
         ages: _AgeRange | None,
-    ) -> list[tuple[tuple[int, int], float, str]]:
-        """Scores the written names that share keys with the query.
+        *,
+        relatives: bool = False,
+    ) -> list[list[tuple[tuple[int, int], float, str]]]:
+        """Scores the written names that share keys with each query (and on PostgreSQL reads
+        their relatives' names too when `relatives`: `_relative_scores` scores them next).
 
         The database narrows first: a name must match every required query token by key
         (grouped by name, counting distinct tokens matched). Only when that finds nothing is
         a name matching any one token considered, so "Gopalan Raju" still finds "G. Raju".
+        Each step reads for every query at once (one statement on PostgreSQL).
 
         A required token whose variant key no name has ("Mnoj") is probably a typing slip: it
         also matches the known variant keys within a small edit distance ("manoj"), which
@@ -610,48 +683,134 @@ class Search:
         (`_NameQuery.slips`: "Jaya S/o Satheesan" typed for "Jayan S/o Satheesan").
         """
         token_kind = "relative" if kinds[0] == "relative" else "name"
-        groups: list[tuple[str, ...]] = []
-        typo = [0] * len(q.mains)
-        for i in range(len(q.mains)):
-            if q.optional[i]:
-                continue
-            group = [
-                name_key(kinds[0], "v", q.variants[i]),
-                name_key(kinds[0], "p", q.phonetics[i]),
-            ]
-            edits = _typo_edits(q.mains[i])
-            if edits and (q.slips or not self._vocabulary.known(token_kind, q.variants[i])):
-                near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
-                if near:
-                    typo[i] = edits
-                    group.extend(name_key(kinds[0], "v", v) for v in near)
-            groups.append(tuple(group))
-        if any(typo):
-            q = replace(q, typo=tuple(typo))
-        out = self._score_candidates(conn, q, kinds, filters, groups, len(groups), ages)
-        if not out and len(groups) > 1:
-            out = self._score_candidates(conn, q, kinds, filters, groups, 1, ages)
+        wanted: list[_Wanted] = []
+        for q in queries:
+            groups: list[tuple[str, ...]] = []
+            typo = [0] * len(q.mains)
+            for i in range(len(q.mains)):
+                if q.optional[i]:
+                    continue
+                group = [
+                    name_key(kinds[0], "v", q.variants[i]),
+                    name_key(kinds[0], "p", q.phonetics[i]),
+                ]
+                edits = _typo_edits(q.mains[i])
+                if edits and (q.slips or not self._vocabulary.known(token_kind, q.variants[i])):
+                    near = self._vocabulary.neighbours(token_kind, q.mains[i], edits)
+                    if near:
+                        typo[i] = edits
+                        group.extend(name_key(kinds[0], "v", v) for v in near)
+                groups.append(tuple(group))
+            if any(typo):
+                q = replace(q, typo=tuple(typo))
+            wanted.append(_Wanted(q, kinds, tuple(groups), len(groups)))
+        out = self._score_candidates(reads, wanted, ages, relatives=relatives)
+        again = [i for i, w in enumerate(wanted) if not out[i] and len(w.groups) > 1]
+        if again:
+            retried = [replace(wanted[i], min_groups=1) for i in again]
+            found = self._score_candidates(reads, retried, ages, relatives=relatives)
+            for i, forms in zip(again, found, strict=True):
+                out[i] = forms
         return out
 
     def _score_candidates(
         self,
-        conn: Connection,
-        q: _NameQuery,
-        kinds: tuple[str, ...],
-        filters: _Filters,
-        groups: list[tuple[str, ...]],
-        min_groups: int,
-        ages: _AgeRange | None = None,
-    ) -> list[tuple[tuple[int, int], float, str]]:
-        # The name ids first, on their own: within one statement the planner guesses how many
-        # names the keys match from the keys' statistics and, at millions of names, may read
-        # every name rather than look a few thousand up by id.
-        name_ids = self._candidate_ids(conn, groups, min_groups)
-        out: list[tuple[tuple[int, int], float, str]] = []
+        reads: _Reads,
+        wanted: list[_Wanted],
+        ages: _AgeRange | None,
+        *,
+        relatives: bool,
+    ) -> list[list[tuple[tuple[int, int], float, str]]]:
+        """The scored names of each of `wanted`'s candidate sets. On SQLite each set is read by
+        a few short statements (`_candidate_ids`, `_name_rows`), in-process; on PostgreSQL, where
+        each statement is a round trip, all of them are read by one (`_read_candidates`), which
+        also brings what the next steps read of the candidates (relatives' names, persons)."""
+        if self._sqlite:
+            rows = [self._name_rows(reads, w) for w in wanted]
+        else:
+            rows = self._read_candidates(reads, wanted, relatives=relatives)
+        return [self._score_names(w, r, ages) for w, r in zip(wanted, rows, strict=True)]
+
+    def _name_rows(self, reads: _Reads, wanted: _Wanted) -> list[Sequence[Any]]:
+        """The candidate names of `wanted` with what `_score_names` scores, on SQLite. The name
+        ids first, on their own: within one statement the planner guesses how many names the
+        keys match from the keys' statistics and, at millions of names, may read every name
+        rather than look a few thousand up by id."""
+        name_ids = self._candidate_ids(reads.conn, list(wanted.groups), wanted.min_groups)
+        filters = reads.filters
+
+        def build() -> sa.Select[Any]:
+            pn = person_names
+            stmt = sa.select(
+                pn.c.ledger_index,
+                pn.c.person_seq,
+                pn.c.kind,
+                pn.c.name,
+                pn.c.normalised,
+                pn.c.initials,
+                pn.c.variants,
+                pn.c.phonetics,
+                pn.c.superseded,
+                pn.c.age,
+            ).where(self._one_of(pn.c.name_id, "ids"), self._one_of(pn.c.kind, "kinds"))
+            if wanted.by_initials:
+                stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
+            # Withheld persons have no searchable names; each name carries its person's age
+            # and role (and the age, when a range is given, prefers those nearest its middle).
+            return stmt.where(*filters.conditions())
+
+        out: list[Sequence[Any]] = []
         for start in range(0, len(name_ids), _IDS_PER_STATEMENT):
-            chunk = name_ids[start : start + _IDS_PER_STATEMENT]
-            out += self._score_names(conn, q, kinds, filters, chunk, min_groups < len(groups), ages)
+            out += self._rows(
+                reads.conn,
+                ("names", wanted.by_initials, filters.shape),
+                build,
+                ids=self._values(name_ids[start : start + _IDS_PER_STATEMENT], ints=True),
+                kinds=self._values(wanted.kinds),
+                **filters.params(),
+            )
         return out
+
+    def _read_candidates(
+        self, reads: _Reads, wanted: list[_Wanted], *, relatives: bool
+    ) -> list[list[Sequence[Any]]]:
+        """The candidate names of each of `wanted`, as `_name_rows` reads them on SQLite, in
+        one statement on PostgreSQL (`_CANDIDATES_SQL`). It also brings, kept in `reads`, the
+        candidates' persons when there are few (`_PREFETCH_PERSONS`: `_person_hits` shows
+        them) and, when `relatives`, their relatives' names (`_relative_scores` scores them)."""
+        filters = reads.filters
+        statement = self._candidates.get(filters.shape)
+        if statement is None:
+            statement = self._candidates[filters.shape] = _candidates_statement(filters)
+        at = [(n, g, key) for n, w in enumerate(wanted) for g, group in enumerate(w.groups)
+              for key in group]  # fmt: skip
+        rows = reads.conn.execute(
+            statement,
+            {
+                "req": [n for n, _, _ in at],
+                "grp": [g for _, g, _ in at],
+                "key": [key for _, _, key in at],
+                "asked": list(range(len(wanted))),
+                "groups": [len(w.groups) for w in wanted],
+                "min_groups": [w.min_groups for w in wanted],
+                "relative": [w.kinds == ("relative",) for w in wanted],
+                "initials": [w.by_initials for w in wanted],
+                "probe": _PROBE,
+                "with_relatives": relatives,
+                "persons_max": _PREFETCH_PERSONS,
+                **filters.params(),
+            },
+        ).all()
+        out: list[list[Sequence[Any]]] = [[] for _ in wanted]
+        for part, n, name_id, index, seq, c1, c2, c3, c4, c5, c6, c7, c8, flag, age in rows:
+            if part == 0:  # as `_name_rows` reads them, and by name id
+                out[n].append((index, seq, c1, c2, c3, c4, c5, c6, flag, age, name_id))
+            elif part == 1:  # as `_relative_scores` reads them
+                reads.relatives.append((index, seq, c3, c4, c5, c6, flag))
+            else:  # as `_person_hits` reads them
+                key = (int(index), int(seq))
+                reads.persons[key] = (index, seq, c1, c2, c3, c4, age, c5, c6, c7, flag, c8)
+        return [[row[:-1] for row in sorted(found, key=lambda row: row[-1])] for found in out]
 
     def _candidate_ids(
         self, conn: Connection, groups: list[tuple[str, ...]], min_groups: int
@@ -747,50 +906,12 @@ class Search:
         return sorted(int(r[0]) for r in rows)
 
     def _score_names(
-        self,
-        conn: Connection,
-        q: _NameQuery,
-        kinds: tuple[str, ...],
-        filters: _Filters,
-        name_ids: list[int],
-        by_initials: bool,
-        ages: _AgeRange | None,
+        self, wanted: _Wanted, rows: list[Sequence[Any]], ages: _AgeRange | None
     ) -> list[tuple[tuple[int, int], float, str]]:
         out: list[tuple[tuple[int, int], float, str]] = []
-        if not name_ids:
-            return out
-
-        def build() -> sa.Select[Any]:
-            pn = person_names
-            stmt = sa.select(
-                pn.c.ledger_index,
-                pn.c.person_seq,
-                pn.c.kind,
-                pn.c.name,
-                pn.c.normalised,
-                pn.c.initials,
-                pn.c.variants,
-                pn.c.phonetics,
-                pn.c.superseded,
-                pn.c.age,
-            ).where(self._one_of(pn.c.name_id, "ids"), self._one_of(pn.c.kind, "kinds"))
-            if by_initials:
-                stmt = stmt.where(pn.c.initials != "")  # the rest must be matched by initials
-            # Withheld persons have no searchable names; each name carries its person's age
-            # and role (and the age, when a range is given, prefers those nearest its middle).
-            return stmt.where(*filters.conditions())
-
-        rows = self._rows(
-            conn,
-            ("names", by_initials, filters.shape),
-            build,
-            ids=self._values(name_ids, ints=True),
-            kinds=self._values(kinds),
-            **filters.params(),
-        )
         for row in rows:
             ledger_index, seq, kind, name, normalised, initials, variants, phonetics, old, age = row
-            score = _score_form(q, normalised, initials, variants, phonetics)
+            score = _score_form(wanted.q, normalised, initials, variants, phonetics)
             if score is None:
                 continue
             if kind == "alias":
@@ -803,25 +924,28 @@ class Search:
         return out
 
     def _person_hits(
-        self, conn: Connection, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
+        self, reads: _Reads, ranked: list[tuple[tuple[int, int], tuple[float, str]]]
     ) -> list[PersonHit]:
         if not ranked:
             return []
         keys = [k for k, _ in ranked]
-        rows = self._rows(
-            conn,
-            ("persons",),
-            lambda: (
-                sa.select(*(persons.c[c] for c in _HIT_COLUMNS), records.c.ref)
-                .select_from(
-                    persons.join(records, records.c.ledger_index == persons.c.ledger_index)
-                )
-                .where(self._one_of(persons.c.ledger_index, "records"))
-            ),
-            records=self._values(sorted({k[0] for k in keys}), ints=True),
-        )
-        wanted = set(keys)
-        found = {key: r for r in rows if (key := (int(r[0]), int(r[1]))) in wanted}
+        # On PostgreSQL the persons usually came with the candidates (`_read_candidates`).
+        found: dict[tuple[int, int], Sequence[Any]] = {} if self._sqlite else reads.persons
+        if any(key not in found for key in keys):
+            rows = self._rows(
+                reads.conn,
+                ("persons",),
+                lambda: (
+                    sa.select(*(persons.c[c] for c in _HIT_COLUMNS), records.c.ref)
+                    .select_from(
+                        persons.join(records, records.c.ledger_index == persons.c.ledger_index)
+                    )
+                    .where(self._one_of(persons.c.ledger_index, "records"))
+                ),
+                records=self._values(sorted({k[0] for k in keys}), ints=True),
+            )
+            wanted = set(keys)
+            found = {key: r for r in rows if (key := (int(r[0]), int(r[1]))) in wanted}
         hits: list[PersonHit] = []
         for key, (score, matched) in ranked:
             r = found.get(key)
@@ -937,6 +1061,131 @@ class Search:
             stmt = stmt.where(p.c.status == status.strip().lower())
         with self._engine.connect() as conn:
             return [property_hit(r) for r in conn.execute(stmt)]
+
+
+# --- person search on PostgreSQL in one statement per step --------------------------------------
+
+# `Search._read_candidates`: what `_candidate_ids`, `_name_rows`, `_relative_scores` and
+# `_person_hits` read on SQLite, for several candidate sets at once, in one statement (each
+# statement is a round trip on PostgreSQL). Plain SQL, since it is written for one dialect.
+#
+# `wanted` holds each key of each group of each set ("req"), `asked` each set, `grouped` the
+# keys of each group as an array (so that an index scan takes them at once, as `= ANY` does on
+# SQLite's side). Where every group is required, `sized` counts the groups in order, each no
+# further than the smallest before it and `_PROBE`; when one is smaller than `_PROBE`, the
+# smallest is read and each of its names checked for every other group (`smallest`), else
+# the names are counted per group they have, each key in the first group holding it: the
+# candidates `_candidate_ids` finds. `names` is every candidate's written name under the
+# filters (their text is put in by `_candidates_statement`), looked up by an array of ids
+# (`ids`) whose length the planner cannot guess from the keys' statistics: so it looks a few
+# thousand names up by id at any scale rather than read every name (why the ids were a
+# statement of their own before, and still are on SQLite); then the relatives' names (when
+# :with_relatives) and the persons (when there are few candidates) of the candidates' persons.
+# The three kinds of rows share columns, told apart by `part`.
+_CANDIDATES_SQL = """
+WITH RECURSIVE
+wanted AS (
+    SELECT * FROM unnest(
+        CAST(:req AS integer[]), CAST(:grp AS integer[]), CAST(:key AS text[])
+    ) AS w (req, grp, key)
+),
+asked AS (
+    SELECT * FROM unnest(
+        CAST(:asked AS integer[]), CAST(:groups AS integer[]), CAST(:min_groups AS integer[]),
+        CAST(:relative AS boolean[]), CAST(:initials AS boolean[])
+    ) AS a (req, groups, min_groups, relative, by_initials)
+),
+grouped AS (SELECT req, grp, array_agg(key) AS keys FROM wanted GROUP BY req, grp),
+sized (req, grp, size, cap) AS (
+    SELECT req, -1, CAST(0 AS bigint), CAST(:probe AS bigint)
+    FROM asked WHERE min_groups = groups AND groups > 1
+    UNION ALL
+    SELECT s.req, s.grp + 1, c.size, least(s.cap, c.size + 1)
+    FROM sized AS s
+    JOIN asked AS a ON a.req = s.req AND s.grp + 1 < a.groups
+    LEFT JOIN grouped AS g ON g.req = s.req AND g.grp = s.grp + 1
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS size FROM (
+            SELECT 1 FROM name_keys AS nk WHERE nk.key = ANY(g.keys) LIMIT s.cap
+        ) AS counted
+    ) AS c
+),
+smallest AS (
+    SELECT DISTINCT ON (req) req, grp FROM sized
+    WHERE grp >= 0 AND size < CAST(:probe AS bigint)
+    ORDER BY req, size, grp
+),
+candidates AS (
+    SELECT s.req, nk.name_id
+    FROM smallest AS s
+    JOIN grouped AS g ON g.req = s.req AND g.grp = s.grp
+    JOIN name_keys AS nk ON nk.key = ANY(g.keys)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM grouped AS o
+        WHERE o.req = s.req AND o.grp <> s.grp AND NOT EXISTS (
+            SELECT 1 FROM name_keys AS k WHERE k.key = ANY(o.keys) AND k.name_id = nk.name_id
+        )
+    )
+    UNION ALL
+    SELECT a.req, nk.name_id
+    FROM asked AS a
+    JOIN (SELECT req, key, min(grp) AS grp FROM wanted GROUP BY req, key) AS w ON w.req = a.req
+    JOIN name_keys AS nk ON nk.key = w.key
+    WHERE a.min_groups > 1 AND NOT EXISTS (SELECT 1 FROM smallest AS s WHERE s.req = a.req)
+    GROUP BY a.req, nk.name_id, a.min_groups
+    HAVING count(DISTINCT w.grp) >= a.min_groups
+    UNION ALL
+    SELECT a.req, nk.name_id
+    FROM asked AS a
+    JOIN (SELECT req, array_agg(key) AS keys FROM wanted GROUP BY req) AS w ON w.req = a.req
+    JOIN name_keys AS nk ON nk.key = ANY(w.keys)
+    WHERE a.min_groups = 1
+),
+ids AS (SELECT req, array_agg(name_id) AS ids FROM candidates GROUP BY req),
+names AS (
+    SELECT i.req, pn.name_id, pn.ledger_index, pn.person_seq, pn.kind, pn.name, pn.normalised,
+           pn.initials, pn.variants, pn.phonetics, pn.superseded, pn.age
+    FROM ids AS i
+    JOIN asked AS a ON a.req = i.req
+    JOIN person_names AS pn ON pn.name_id = ANY(i.ids)
+    WHERE CASE WHEN a.relative THEN pn.kind = 'relative' ELSE pn.kind IN ('name', 'alias') END
+      AND (pn.initials <> '' OR NOT a.by_initials){filters}
+),
+people AS (SELECT DISTINCT ledger_index, person_seq FROM names)
+SELECT 0 AS part, req, name_id, ledger_index, person_seq AS seq,
+       CAST(kind AS text) AS c1, CAST(name AS text) AS c2, CAST(normalised AS text) AS c3,
+       CAST(initials AS text) AS c4, CAST(variants AS text) AS c5,
+       CAST(phonetics AS text) AS c6, NULL AS c7, NULL AS c8, superseded AS flag, age
+FROM names
+UNION ALL
+SELECT 1, NULL, NULL, pn.ledger_index, pn.person_seq, NULL, NULL, pn.normalised, pn.initials,
+       pn.variants, pn.phonetics, NULL, NULL, pn.superseded, NULL
+FROM people AS p
+JOIN person_names AS pn ON pn.ledger_index = p.ledger_index AND pn.person_seq = p.person_seq
+WHERE CAST(:with_relatives AS boolean) AND pn.kind = 'relative'
+UNION ALL
+SELECT 2, NULL, NULL, ps.ledger_index, ps.seq, ps.person_id, ps.name, ps.relative_name,
+       ps.relation, ps.sex, ps.address, ps.role, r.ref, ps.withheld, ps.age
+FROM people AS p
+JOIN persons AS ps ON ps.ledger_index = p.ledger_index AND ps.seq = p.person_seq
+JOIN records AS r ON r.ledger_index = ps.ledger_index
+WHERE (SELECT count(*) FROM names) <= CAST(:persons_max AS bigint)
+"""
+
+
+def _candidates_statement(filters: _Filters) -> sa.TextClause:
+    """`_CANDIDATES_SQL` with the conditions of `filters`' shape."""
+    conditions = "".join(
+        f"\n      AND {condition}"
+        for condition, given in (
+            ("pn.age > 0", filters.age_min is not None or filters.age_max is not None),
+            ("pn.age >= :age_min", filters.age_min is not None),
+            ("pn.age <= :age_max", filters.age_max is not None),
+            ("pn.role = :role", filters.role is not None),
+        )
+        if given
+    )
+    return sa.text(_CANDIDATES_SQL.replace("{filters}", conditions))
 
 
 # --- search scoring -----------------------------------------------------------------------------
