@@ -202,6 +202,74 @@ def local_similarities(a: Cylinders, b: Cylinders) -> npt.NDArray[np.float32]:
     return sim.astype(np.float32)
 
 
+def _wrapped(angle: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """An angle wrapped to [-pi, pi) (`_angle_difference` without np.mod, which is slow)."""
+    result: npt.NDArray[np.float64] = angle - 2 * np.pi * np.floor((angle + np.pi) / (2 * np.pi))
+    return result
+
+
+def _direction_counts(bits: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """(3, CELL_WORDS, ...) from (WORDS, ...) word-major bits: per cell, how many of its ND
+    direction bits are set (0 to 6), as three bit planes (1s, 2s, 4s), by two full adders."""
+    d = bits.reshape(ND, CELL_WORDS, *bits.shape[1:])
+    low_1, low_2 = d[0] ^ d[1] ^ d[2], d[3] ^ d[4] ^ d[5]
+    carry_1 = (d[0] & d[1]) | (d[2] & (d[0] ^ d[1]))
+    carry_2 = (d[3] & d[4]) | (d[5] & (d[3] ^ d[4]))
+    carry_0 = low_1 & low_2
+    twos = carry_1 ^ carry_2 ^ carry_0
+    fours = (carry_1 & carry_2) | (carry_0 & (carry_1 ^ carry_2))
+    return np.stack([low_1 ^ low_2, twos, fours])
+
+
+def local_similarities_many(
+    a: Cylinders,
+    bits_by_word: npt.NDArray[np.uint64],
+    masks_by_word: npt.NDArray[np.uint64],
+    minutiae: MinutiaeArray,
+) -> npt.NDArray[np.float32]:
+    """`local_similarities` of `a` against many cylinders at once, given word-major
+    ((WORDS, m) and (CELL_WORDS, m)): the same values, for the 1:N search's ranking stage.
+
+    The similarity needs three popcounts: a's bits where b is valid, b's bits where a is valid
+    (a's or b's direction counts per cell under the other's cell mask: three bit planes instead
+    of ND direction words), and the bits both have (a and b are zero outside their own valid
+    cells, so their common bits need no mask). Each is summed one word at a time over all pairs:
+    every operation runs over a contiguous (len(a), m) block, several times faster than over
+    (pairs, WORDS)."""
+    shape = (len(a), bits_by_word.shape[1])
+    in_a = np.zeros(shape, np.uint16)
+    in_b = np.zeros(shape, np.uint16)
+    both = np.zeros(shape, np.uint16)
+    matchable = np.zeros(shape, np.uint16)
+    word = np.empty(shape, np.uint64)
+    count = np.empty(shape, np.uint8)
+
+    def add(total: npt.NDArray[np.uint16], column: Any, row: Any, weight: int = 1) -> None:
+        np.bitwise_and(column, row, out=word)
+        np.bitwise_count(word, out=count)
+        total += count if weight == 1 else count.astype(np.uint16) * np.uint16(weight)
+
+    planes_a = _direction_counts(a.bits.T)  # (3, CELL_WORDS, len(a))
+    planes_b = _direction_counts(bits_by_word)  # (3, CELL_WORDS, m)
+    for w in range(WORDS):
+        add(both, a.bits[:, w, None], bits_by_word[w][None, :])
+    for cell in range(CELL_WORDS):
+        add(matchable, a.masks[:, cell, None], masks_by_word[cell][None, :])
+        for plane in range(3):
+            add(in_a, planes_a[plane, cell][:, None], masks_by_word[cell][None, :], 1 << plane)
+            add(in_b, a.masks[:, cell, None], planes_b[plane, cell][None, :], 1 << plane)
+    na, nb = in_a.astype(np.float32), in_b.astype(np.float32)
+    diff = np.sqrt(np.maximum(na + nb - 2 * both.astype(np.float32), 0))
+    norm = np.sqrt(na) + np.sqrt(nb)
+    sim = np.where(norm > 0, 1 - diff / np.where(norm > 0, norm, 1), 0).astype(np.float32)
+    # Directions more than DELTA_THETA (a right angle) apart: a negative cosine of the
+    # difference, without wrapping every angle of the (len(a), m) block.
+    da, db = a.minutiae[:, 2].astype(np.float32), minutiae[:, 2].astype(np.float32)
+    crossed = np.outer(np.cos(da), np.cos(db)) + np.outer(np.sin(da), np.sin(db)) < 0
+    sim[crossed | (matchable < MIN_MATCHABLE_CELLS * IN_RADIUS.sum())] = 0.0
+    return sim
+
+
 def _sigmoid(
     value: npt.NDArray[np.float64] | float, mu: float, tau: float
 ) -> npt.NDArray[np.float64]:
@@ -252,3 +320,64 @@ def score(a: Cylinders, b: Cylinders, lsm: npt.NDArray[np.float32] | None = None
     efficiency = relaxed / np.where(lam > 0, lam, 1.0)
     best = np.argsort(-efficiency)[:n_p]
     return float(relaxed[best].sum() / n_p)
+
+
+def score_many(
+    a: Cylinders,
+    lsm: npt.NDArray[np.float32],
+    minutiae: npt.NDArray[np.float32],
+    counts: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """`score` of `a` against k templates at once, all steps as (k, ...) arrays: the 1:N
+    search's ranking stage, where a Python call per template would cost more than the work.
+
+    `lsm` (k, len(a), width): each template's local similarities with `a` (from
+    `local_similarities_many`), -1 past its `counts` cylinders; `minutiae` (k, width, 3) its
+    cylinders' minutiae. The scores equal `score`'s but where similarities tie at the cut
+    (`score` then takes whichever pair `argpartition` gives)."""
+    k, rows_a, width = lsm.shape
+    if k == 0 or rows_a == 0:
+        return np.zeros(k, np.float64)
+    smaller = np.minimum(rows_a, counts)
+    z = 1.0 / (1.0 + np.exp(-TAU_P * (smaller - MU_P)))
+    n_p = MIN_NP + np.round(z * (MAX_NP - MIN_NP)).astype(np.int64)
+    n_r = np.minimum(rows_a * counts, np.maximum(n_p, smaller))
+    widest = int(n_r.max())
+    flat = lsm.reshape(k, -1)
+    chosen = np.argpartition(-flat, widest - 1, axis=1)[:, :widest]
+    lam = np.take_along_axis(flat, chosen, axis=1).astype(np.float64)
+    order = np.argsort(-lam, axis=1, kind="stable")  # each template's n_r best come first
+    chosen = np.take_along_axis(chosen, order, axis=1)
+    lam = np.take_along_axis(lam, order, axis=1)
+    taken = np.arange(widest)[None, :] < n_r[:, None]
+    lam = np.where(taken, np.maximum(lam, 0.0), 0.0)
+    rows, cols = chosen // width, chosen % width
+    ma = a.minutiae[rows].astype(np.float64)  # (k, widest, 3)
+    mb = np.take_along_axis(minutiae, cols[:, :, None], axis=1).astype(np.float64)
+
+    def pairwise(m: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], ...]:
+        dx = m[:, None, :, 0] - m[:, :, None, 0]
+        dy = m[:, None, :, 1] - m[:, :, None, 1]
+        turn = _wrapped(m[:, :, None, 2] - m[:, None, :, 2])
+        line = _wrapped(m[:, :, None, 2] - np.arctan2(dy, dx))
+        return np.hypot(dx, dy), turn, line
+
+    da, turn_a, rel_a = pairwise(ma)
+    db, turn_b, rel_b = pairwise(mb)
+    rho = (
+        _sigmoid(np.abs(da - db), MU_1, TAU_1)
+        * _sigmoid(np.abs(_wrapped(turn_a - turn_b)), MU_2, TAU_2)
+        * _sigmoid(np.abs(_wrapped(rel_a - rel_b)), MU_3, TAU_3)
+    )
+    conflict = (rows[:, :, None] == rows[:, None, :]) | (cols[:, :, None] == cols[:, None, :])
+    rho[conflict | ~(taken[:, :, None] & taken[:, None, :])] = 0.0  # the diagonal conflicts too
+    spread = np.maximum(n_r - 1, 1).astype(np.float64)[:, None]
+    relaxed = lam.copy()
+    for _ in range(RELAX_ROUNDS):
+        support = np.matmul(rho, relaxed[:, :, None])[:, :, 0]
+        relaxed = RELAX_WEIGHT * relaxed + (1 - RELAX_WEIGHT) * support / spread
+    efficiency = np.where(taken, relaxed / np.where(lam > 0, lam, 1.0), -np.inf)
+    best = np.take_along_axis(relaxed, np.argsort(-efficiency, axis=1, kind="stable"), axis=1)
+    total = np.cumsum(best, axis=1)[np.arange(k), np.minimum(n_p, widest) - 1]
+    result: npt.NDArray[np.float64] = np.where(lam.any(axis=1), total / n_p, 0.0)
+    return result
