@@ -12,9 +12,10 @@ name stays in the station's sealed store, and is released only by a logged discl
 
 from __future__ import annotations
 
+from federation.audit import audit_entry, describe_search
 from node.records.sealing import placeholder, seal_person
 from node.station.core import SYSTEM_OFFICER, Draft, Receipt, Station
-from protos import ledger_pb2, records_pb2
+from protos import federation_pb2, ledger_pb2, records_pb2
 
 # Query kinds whose query is a person's name (federation/service.py, node/web/pages/api.py).
 # A phone number watched is sealed the same way: it names a person as surely as a name does.
@@ -35,3 +36,24 @@ def append_audit(station: Station, entry: ledger_pb2.AuditEntry) -> Receipt:
         body = station.body(SYSTEM_OFFICER, audit)
         # Durable before the answer leaves (its receipt is signed for); indexed just after.
         return station.run(Draft("audit", "", [body], sealed=sealed), index_later=True)
+
+
+def append_probe_search_audit(
+    station: Station,
+    checked: federation_pb2.QueryContext,
+    kind: str,
+    probe: bytes,
+    refs: list[str],
+) -> Receipt:
+    """The audit entry of an officer's search by image on this node (kind "face" or
+    "fingerprint"): the probe named by its SHA-256, the records returned; its receipt."""
+    asked = federation_pb2.SearchRequest(kind=kind, probe=probe)
+    entry = audit_entry(
+        station.config.node_id,
+        checked,
+        f"search:{kind}",
+        describe_search(asked),
+        refs,
+        full_record=True,
+    )
+    return append_audit(station, entry)

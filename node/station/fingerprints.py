@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from federation.audit import audit_entry, check_context, describe_search
+from federation.audit import check_context
 from ledger.errors import InputError
 from node.index.fingerprints import ImpressionRow, impressions_of_slip, ten_print_impressions
 from node.records.fingerprints import mcc
@@ -388,13 +388,5 @@ def audited_search(
     checked = check_context(context)
     found = [c for c in search(station, probe, limit) if c.ledger_index >= 0]
     refs = list(dict.fromkeys(c.reference for c in found))
-    asked = federation_pb2.SearchRequest(kind="fingerprint", probe=probe)
-    entry = audit_entry(
-        station.config.node_id,
-        checked,
-        "search:fingerprint",
-        describe_search(asked),
-        refs,
-        full_record=True,
-    )
-    return found, station_audit.append_audit(station, entry).index
+    receipt = station_audit.append_probe_search_audit(station, checked, "fingerprint", probe, refs)
+    return found, receipt.index

@@ -9,16 +9,14 @@ import os
 import shutil
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from node.config import DataDir
-from node.station import photos, registers
+from node.station import registers
 from node.station.blobs import BLOBS_DIR
 from node.station.core import Station
 from tests.admin.support import run
-from tests.node.support import accused_fir, theft_fir
+from tests.node.support import accused_fir, arrest_photo, theft_fir
 
 ORIGIN = "cctns.in/kerala/ernakulam-city/ps-blob-verify"
 SCAN = os.urandom(2 * 1024 * 1024 + 99)
@@ -97,15 +95,7 @@ def test_verify_names_a_blob_the_log_names_but_the_store_lost(
         fir = registers.register_fir(station, "PEN100200", written)
         accused = station.index.lookups.fir(fir.ref)
         assert accused is not None
-        image = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8))[1].tobytes()
-        kept = photos.add_photo(
-            station,
-            "PEN100200",
-            image,
-            purpose="arrest",
-            record_ref=fir.ref,
-            person_id=accused.persons[-1].person_id,
-        )
+        kept = arrest_photo(station, "PEN100200", fir.ref, accused.persons[-1].person_id)
     finally:
         station.close()
     code, out, _ = run(capsys, "ledger", "verify", "--data-dir", str(data_dir.path))

@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from federation.replicas import origin_slug
@@ -32,7 +30,6 @@ from federation.standby import TAKEOVER, find_takeover
 from ledger.checkpoint import verify_checkpoint
 from ledger.log import verify_log
 from node.demo.biometrics import accused_on_record
-from node.station import photos
 from node.station.blobs import BlobStore
 from node.station.core import Station
 from protos import federation_pb2
@@ -46,6 +43,7 @@ from tests.federation.procs import (
     read_store,
     wait_for,
 )
+from tests.node.support import arrest_photo
 from tests.processes import launch_node, start_node, stop_node
 
 pytestmark = pytest.mark.slow  # real node processes
@@ -72,15 +70,7 @@ def photograph(node: Node) -> str:
     station = Station.open(node.data_dir)
     try:
         ((fir_number, person),) = accused_on_record(station, 1)
-        image = cv2.imencode(".jpg", np.full((48, 48, 3), 90, np.uint8))[1].tobytes()
-        kept = photos.add_photo(
-            station,
-            "PEN100001",
-            image,
-            purpose="arrest",
-            record_ref=fir_number,
-            person_id=person.person_id,
-        )
+        kept = arrest_photo(station, "PEN100001", fir_number, person.person_id)
     finally:
         station.close()
     return kept.sha256

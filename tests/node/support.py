@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+import cv2
+import numpy as np
+
 from ledger.log import now_ms
 from node.records.validation import IST, utc_ms
+from node.station import photos
 from node.station.core import Station
 from protos import records_pb2
 
@@ -120,3 +124,19 @@ def sexual_offence_fir(*, informant: bool = False) -> records_pb2.Fir:
             role=records_pb2.INFORMANT,
         )
     return fir
+
+
+def arrest_photo(
+    station: Station, officer_id: str, fir_number: str, person_id: str
+) -> photos.PhotoReceipt:
+    """An arrest photo of `person_id` of the FIR, a plain grey JPEG: for tests of what the
+    node keeps and replicates, not of faces (no face is in it)."""
+    image = cv2.imencode(".jpg", np.full((48, 48, 3), 110, np.uint8))[1].tobytes()
+    return photos.add_photo(
+        station,
+        officer_id,
+        image,
+        purpose="arrest",
+        record_ref=fir_number,
+        person_id=person_id,
+    )

@@ -28,7 +28,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from federation.audit import audit_entry, check_context, describe_search
+from federation.audit import check_context
 from ledger.errors import CctnsError, InputError, NotFound
 from node.index.faces import thumbnail
 from node.index.photos import photos_of_record
@@ -207,16 +207,7 @@ def _search(
     gallery = photos.gallery(node)
     matches = gallery.search_image(probe, RESULTS)
     refs = list(dict.fromkeys(m.photo.record_ref for m in matches if m.photo.record_ref))
-    request_for_audit = federation_pb2.SearchRequest(kind="face", probe=probe)
-    entry = audit_entry(
-        node.config.node_id,
-        checked,
-        "search:face",
-        describe_search(request_for_audit),
-        refs,
-        full_record=True,
-    )
-    station_audit.append_audit(node, entry)
+    station_audit.append_probe_search_audit(node, checked, "face", probe, refs)
     own = node.config.origin
     return [
         FaceResult(

@@ -140,19 +140,25 @@ def test_refusals_write_nothing(station: Station) -> None:
     assert person_links.links(station.index.engine).same_person(first) == {first}
 
 
-def test_node_linkage_kept_until_an_entry_moves_the_index(
-    station: Station, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first, second, _ = _plant(station)
-    engine = station.index.engine
-    scorings: list[int] = []
+@pytest.fixture
+def scorings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each call of `linkage.score` scored (the model run), in order."""
+    calls: list[int] = []
     score = linkage.score
 
     def counted(rows: list[dict[str, object]], *args: object, **kwargs: object) -> object:
-        scorings.append(len(rows))
+        calls.append(len(rows))
         return score(rows, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(linkage, "score", counted)
+    return calls
+
+
+def test_node_linkage_kept_until_an_entry_moves_the_index(
+    station: Station, scorings: list[int]
+) -> None:
+    first, second, _ = _plant(station)
+    engine = station.index.engine
     pair = frozenset((first, second))
     kept = linkage.node_linkage(engine, ORIGIN)
     assert pair in {p.pair() for p in kept.proposals()}
@@ -185,17 +191,9 @@ def test_node_linkage_kept_until_an_entry_moves_the_index(
 
 
 def test_node_linkage_scored_once_for_concurrent_views(
-    station: Station, monkeypatch: pytest.MonkeyPatch
+    station: Station, scorings: list[int]
 ) -> None:
     _plant(station)
-    scorings: list[int] = []
-    score = linkage.score
-
-    def counted(rows: list[dict[str, object]], *args: object, **kwargs: object) -> object:
-        scorings.append(len(rows))
-        return score(rows, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(linkage, "score", counted)
     start = threading.Barrier(4)
     seen: list[list[frozenset[PersonKey]]] = []
 

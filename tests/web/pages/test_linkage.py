@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-import cv2
-import numpy as np
 import pytest
 
 from node.demo import fingerprints as synthetic
 from node.index import person_links
-from node.station import fingerprints, photos, registers
-from tests.node.support import accused_fir
+from node.station import fingerprints, registers
+from tests.node.support import accused_fir, arrest_photo
 from tests.web.support import Node, login, open_kalamassery, post_form, web_node
 
 
@@ -99,10 +97,7 @@ def test_propose_confirm_profile_reverse(node: Node) -> None:
 def test_profile_shows_the_photos_and_ten_print_on_file(node: Node) -> None:
     origin = node.station.config.origin
     ref, person = _accused(node, "Binu Varghese", "Varghese", 33, "Puthenpura, Kalamassery")
-    image = cv2.imencode(".jpg", np.full((64, 64, 3), 120, np.uint8))[1].tobytes()
-    photo = photos.add_photo(
-        node.station, "PEN420001", image, purpose="arrest", record_ref=ref, person_id=person
-    )
+    photo = arrest_photo(node.station, "PEN420001", ref, person)
     prints = {
         finger: synthetic.encode_png(
             synthetic.impression(synthetic.master_print(77, 0, finger), 7700, number=finger)
