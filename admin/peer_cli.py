@@ -32,7 +32,7 @@ import trio
 from google.protobuf.json_format import MessageToDict
 
 from admin.common import Handler, command, subcommands
-from federation.service import PROBE_KINDS, SEARCH_KINDS
+from federation.service import HIT_IDENTIFIER_TYPES, PROBE_KINDS, SEARCH_KINDS
 from federation.witness import AnswerCheck, freshness_age
 from ledger.errors import UsageError
 from ledger.log import now_ms
@@ -281,14 +281,7 @@ def register(groups: Any) -> None:
     sub.add_argument(
         "--type",
         default="vehicle_registration",
-        choices=[
-            "vehicle_registration",
-            "engine_number",
-            "chassis_number",
-            "person_name",
-            "fir",
-            "chance_print",
-        ],
+        choices=list(HIT_IDENTIFIER_TYPES),
     )
     sub.add_argument("--probe", help="the chance print's image (--type chance_print)")
     sub.add_argument("--nodes", default="all")
